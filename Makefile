@@ -1,0 +1,50 @@
+# opsgate: `make run` starts the demo, `make test` runs the suite. Both set up what they need.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV := .tools/uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: setup system tools venv run test lint fmt bench clean
+
+setup: system venv tools
+
+system:
+	@scripts/install_system.sh
+
+$(UV):
+	python3 -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --quiet
+	@touch $@
+
+venv: $(VENV)/.synced
+
+tools: $(UV)
+	@.tools/uv/bin/python scripts/install_tools.py
+
+run: setup
+	$(BIN)/opsgate demo
+
+test: setup
+	$(BIN)/lint-imports
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: venv
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

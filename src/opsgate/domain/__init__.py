@@ -1,0 +1,1 @@
+"""Plain data shared by every layer: tool calls, approvals, audit events, run status. No I/O."""

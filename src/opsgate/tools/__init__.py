@@ -1,0 +1,1 @@
+"""The tool layer: typed tool specs, argv builders, the command runner, redaction."""

@@ -1,0 +1,123 @@
+"""The shape every opsgate tool has. Families (kubectl, helm, argo, jenkins) build `Tool`s;
+the MCP server serves them; the engine reads their annotations, preview and verify recipes.
+
+A tool's `run`, `preview` and `verify` are async callables taking the validated parameter
+model and a `ToolEnv` (the injected dependencies: command runner, kubeconfig, Jenkins servers,
+limits). Argv construction lives in pure functions beside each family so it can be tested
+without running anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from opsgate.domain.calls import Family, ToolAnnotations
+from opsgate.settings import JenkinsServer
+
+
+class ToolParams(BaseModel):
+    """Base of every tool's parameter model: unknown parameters are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one subprocess did, with output already capped and redacted."""
+
+    argv: tuple[str, ...]
+    """The argv as run, with secret values masked."""
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration_ms: int
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    stdout_size: int = 0
+    """Size in bytes of the whole stdout before capping."""
+    stderr_size: int = 0
+    timed_out: bool = False
+
+
+class CommandRunner(Protocol):
+    """Runs one argv without a shell. The real one uses `create_subprocess_exec`."""
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        timeout_s: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult: ...
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """What a tool returns: redacted, capped text plus optional structured data."""
+
+    ok: bool
+    text: str
+    exit_code: int | None = None
+    truncated: bool = False
+    duration_ms: int = 0
+    command: str | None = None
+    """The command as run, secrets masked, for display."""
+    data: Any = None
+
+
+@dataclass(frozen=True)
+class ToolEnv:
+    """Dependencies every tool run receives; built once by the MCP server."""
+
+    runner: CommandRunner
+    kubectl: Path
+    helm: Path
+    kubeconfig: Path | None = None
+    default_context: str | None = None
+    command_timeout_s: float = 60.0
+    output_cap_bytes: int = 64 * 1024
+    jenkins: Mapping[str, JenkinsServer] = field(default_factory=dict)
+    http_transport: httpx.AsyncBaseTransport | None = None
+    """Injected by tests; the real transport otherwise."""
+
+
+ToolFn = Callable[[Any, ToolEnv], Awaitable[ToolOutput]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One typed tool: its parameters, MCP annotations, and what running it means."""
+
+    name: str
+    family: Family
+    description: str
+    params: type[ToolParams]
+    annotations: ToolAnnotations
+    run: ToolFn
+    preview: ToolFn | None = None
+    """A dry run showing what the mutation would change (server-side diff where possible)."""
+    verify: ToolFn | None = None
+    """A check, run after the mutation, that it had the intended effect."""
+    read_only_when: Callable[[Any], bool] | None = None
+    """For tools whose nature depends on arguments (k8s_exec): True if this call only reads."""
+    timeout_s: float | None = None
+
+    def input_schema(self) -> dict[str, Any]:
+        return self.params.model_json_schema()
+
+    def parse(self, args: Mapping[str, Any]) -> ToolParams:
+        """Validate raw arguments into the parameter model (raises pydantic.ValidationError)."""
+        return self.params.model_validate(dict(args))
+
+    def is_read_only(self, params: ToolParams) -> bool:
+        """Read-only only if annotated so, or if the per-call rule says so. Fails closed."""
+        if self.read_only_when is not None:
+            return self.read_only_when(params)
+        return self.annotations.read_only

@@ -1,0 +1,1 @@
+"""Shared fixtures. Tests never reach a real model provider."""
