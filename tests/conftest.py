@@ -1,1 +1,9 @@
-"""Shared fixtures. Tests never reach a real model provider."""
+"""Shared fixtures. Tests never reach a real model provider or a non-loopback address.
+
+Each area keeps its fixtures in `tests/fixtures/<area>.py`, loaded here as plugins.
+"""
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.postgres",
+]
