@@ -1,4 +1,4 @@
-"""Typed events the engine emits; the API streams them, the store records them, the CLI and UI render them.
+"""Typed events the engine emits; the API streams them, the store records them, the UIs show them.
 
 Every event carries `run_id`, a `type` discriminator and a UTC timestamp; `call_id` where it
 applies. The stream id (for SSE `Last-Event-ID`) is assigned by the store when it persists one.

@@ -1,0 +1,1 @@
+"""opsgate.api (see DESIGN.md, Packages)."""

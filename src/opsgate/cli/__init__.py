@@ -1,0 +1,1 @@
+"""opsgate.cli (see DESIGN.md, Packages)."""

@@ -1,0 +1,1 @@
+"""opsgate.engine (see DESIGN.md, Packages)."""

@@ -1,0 +1,1 @@
+"""opsgate.mcp (see DESIGN.md, Packages)."""

@@ -1,0 +1,1 @@
+"""opsgate.sandbox (see DESIGN.md, Packages)."""

@@ -1,0 +1,1 @@
+"""opsgate.store (see DESIGN.md, Packages)."""
