@@ -1,0 +1,221 @@
+"""The `Store` protocol: everything opsgate persists, behind one async interface.
+
+The engine records runs, calls, approvals, stream events and audit events through it; the API
+and CLI read and administer through it. `opsgate.store.sql.SqlStore` implements it on SQLite
+and PostgreSQL; one conformance suite (tests/store) runs against both.
+
+Rules every implementation keeps:
+- `decide` is atomic: it changes an item only while it is `pending` and unexpired, else raises
+  `Conflict` (so two approvers racing produce one decision and one 409).
+- `append_audit` serialises appends with a database lock so concurrent processes extend one chain.
+- Nothing updates or deletes audit rows; there is no method for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from opsgate.domain.audit import AuditEvent, AuditKind
+from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.roles import Role
+from opsgate.domain.runs import DecisionKind, RunStatus
+from opsgate.store.records import (
+    ApiToken,
+    ApprovalRequest,
+    AuditFilter,
+    ChainVerification,
+    Conversation,
+    JenkinsServerRecord,
+    Message,
+    Run,
+    StreamEvent,
+    ToolCallRecord,
+    User,
+    UserWithSecret,
+)
+
+
+class NewApprovalItem(Protocol):
+    """What the engine passes per call when it opens an approval request."""
+
+    call_id: str
+    preview: str | None
+
+
+class Store(Protocol):
+    # lifecycle
+    async def close(self) -> None: ...
+
+    # users and tokens
+    async def create_user(self, username: str, role: Role, password_hash: str | None) -> User: ...
+    async def get_user(self, user_id: str) -> UserWithSecret: ...
+    async def get_user_by_name(self, username: str) -> UserWithSecret: ...
+    async def list_users(self) -> list[User]: ...
+    async def count_users(self) -> int: ...
+    async def update_user(
+        self,
+        user_id: str,
+        *,
+        role: Role | None = None,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+    ) -> User: ...
+    async def create_token(
+        self, user_id: str, name: str, token_hash: str, prefix: str, expires_at: datetime | None
+    ) -> ApiToken: ...
+    async def find_token(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        """The live token with this hash and its enabled user; marks it used."""
+        ...
+
+    async def list_tokens(self, user_id: str | None = None) -> list[ApiToken]: ...
+    async def revoke_token(self, token_id: str) -> ApiToken: ...
+
+    # conversations and messages
+    async def create_conversation(
+        self, title: str, owner_id: str, contexts: Sequence[str], namespace: str | None = None
+    ) -> Conversation: ...
+    async def get_conversation(self, conversation_id: str) -> Conversation: ...
+    async def list_conversations(
+        self, *, query: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Conversation]: ...
+    async def rename_conversation(self, conversation_id: str, title: str) -> Conversation: ...
+    async def add_message(
+        self,
+        conversation_id: str,
+        role: Literal["user", "assistant", "tool", "system"],
+        text: str,
+        *,
+        run_id: str | None = None,
+        author_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Message: ...
+    async def list_messages(self, conversation_id: str) -> list[Message]: ...
+
+    # runs
+    async def create_run(
+        self, conversation_id: str, kind: Literal["chat", "direct"], requested_by: str
+    ) -> Run: ...
+    async def get_run(self, run_id: str) -> Run: ...
+    async def list_runs(self, conversation_id: str) -> list[Run]: ...
+    async def set_run_status(
+        self, run_id: str, status: RunStatus, reason: str | None = None
+    ) -> Run: ...
+    async def count_run_usage(self, run_id: str, *, model_turns: int, tool_calls: int) -> Run:
+        """Add to the run's counters (for the engine's guards)."""
+        ...
+
+    # tool calls
+    async def record_call(
+        self,
+        *,
+        call_id: str,
+        run_id: str,
+        tool: str,
+        args: dict[str, Any],
+        context: str | None,
+        classification: Classification,
+        destructive: bool,
+        call_hash: str,
+        status: CallStatus,
+    ) -> ToolCallRecord: ...
+    async def get_call(self, call_id: str) -> ToolCallRecord: ...
+    async def list_calls(
+        self, *, run_id: str | None = None, conversation_id: str | None = None
+    ) -> list[ToolCallRecord]: ...
+    async def set_call_status(
+        self,
+        call_id: str,
+        status: CallStatus,
+        *,
+        expected: Sequence[CallStatus] | None = None,
+        output: str | None = None,
+        exit_code: int | None = None,
+        truncated: bool = False,
+        duration_ms: int | None = None,
+    ) -> ToolCallRecord:
+        """Move a call to `status`; with `expected`, only from one of those (else `Conflict`).
+
+        Setting `running` stamps `started_at`; a final status stamps `finished_at` and stores
+        the output with its SHA-256 and size.
+        """
+        ...
+
+    async def mark_interrupted_calls(self) -> list[ToolCallRecord]:
+        """At start-up: every call left `running` becomes `outcome_unknown` (never re-run)."""
+        ...
+
+    # approvals
+    async def create_approval(
+        self,
+        *,
+        run_id: str,
+        proposed_by: str,
+        expires_at: datetime,
+        items: Sequence[NewApprovalItem],
+    ) -> ApprovalRequest:
+        """Open a request over already-recorded calls; they become `awaiting_approval`."""
+        ...
+
+    async def get_approval(self, approval_id: str) -> ApprovalRequest: ...
+    async def list_approvals(
+        self,
+        *,
+        status: Literal["pending", "approved", "rejected", "expired"] | None = None,
+        conversation_id: str | None = None,
+        limit: int = 100,
+    ) -> list[ApprovalRequest]: ...
+    async def decide(
+        self,
+        approval_id: str,
+        call_id: str,
+        decision: DecisionKind,
+        *,
+        user_id: str,
+        user_name: str,
+        reason: str | None,
+        now: datetime,
+    ) -> ApprovalRequest:
+        """Record one decision atomically; `Conflict` if the item is not pending or has expired."""
+        ...
+
+    async def expire_approvals(self, now: datetime) -> list[ApprovalRequest]:
+        """Mark pending items past their expiry as expired; return the requests touched."""
+        ...
+
+    # stream events (SSE replay)
+    async def append_event(
+        self, conversation_id: str, run_id: str, type: str, data: dict[str, Any]
+    ) -> StreamEvent: ...
+    async def events_after(
+        self, conversation_id: str, after_id: int, limit: int = 500
+    ) -> list[StreamEvent]: ...
+
+    # audit
+    async def append_audit(
+        self,
+        kind: AuditKind,
+        payload: dict[str, Any],
+        *,
+        actor_id: str | None,
+        actor_name: str,
+        conversation_id: str | None = None,
+        run_id: str | None = None,
+        call_id: str | None = None,
+    ) -> AuditEvent: ...
+    async def list_audit(
+        self, flt: AuditFilter | None = None, *, limit: int = 100, after_seq: int = 0
+    ) -> list[AuditEvent]: ...
+    async def iter_audit(self, flt: AuditFilter | None = None) -> AsyncIterator[AuditEvent]: ...
+    async def verify_audit(self) -> ChainVerification: ...
+
+    # jenkins servers (admin-configured; token encrypted at rest)
+    async def upsert_jenkins_server(
+        self, name: str, url: str, user: str, token: str, verify_tls: bool = True
+    ) -> JenkinsServerRecord: ...
+    async def list_jenkins_servers(self) -> list[JenkinsServerRecord]: ...
+    async def get_jenkins_server(
+        self, name: str, *, reveal: bool = False
+    ) -> JenkinsServerRecord: ...
+    async def delete_jenkins_server(self, name: str) -> None: ...

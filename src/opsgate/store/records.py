@@ -1,0 +1,188 @@
+"""Records the store reads and writes: the shared vocabulary of the store's interface.
+
+Plain pydantic models returned by every `Store` implementation and used by the engine, the
+API and the CLI. Secrets never appear here in clear except `JenkinsServerRecord.token`, which
+only `Store.get_jenkins_server(..., reveal=True)` fills (for the tool server, never the API).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.roles import Role
+from opsgate.domain.runs import ApprovalStatus, DecisionKind, RunStatus
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class User(_Record):
+    id: str
+    username: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+
+
+class UserWithSecret(User):
+    password_hash: str | None
+    """Argon2 hash; None for users who may only use API tokens."""
+
+
+class ApiToken(_Record):
+    id: str
+    user_id: str
+    name: str
+    prefix: str
+    """The first characters of the token, for recognising it in lists."""
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class Conversation(_Record):
+    id: str
+    title: str
+    owner_id: str
+    contexts: list[str]
+    """Kubeconfig contexts this conversation may use; the first is the default."""
+    namespace: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Message(_Record):
+    id: str
+    conversation_id: str
+    run_id: str | None
+    role: Literal["user", "assistant", "tool", "system"]
+    text: str
+    author_id: str | None
+    created_at: datetime
+    data: dict[str, Any] | None = None
+    """Structured parts (tool calls of an assistant turn, the call id of a tool result)."""
+
+
+class Run(_Record):
+    id: str
+    conversation_id: str
+    kind: Literal["chat", "direct"]
+    requested_by: str
+    """User id of the person who asked."""
+    status: RunStatus
+    reason: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    model_turns: int
+    tool_calls: int
+
+
+class ToolCallRecord(_Record):
+    id: str
+    run_id: str
+    conversation_id: str
+    tool: str
+    args: dict[str, Any]
+    context: str | None
+    classification: Classification
+    destructive: bool
+    call_hash: str
+    status: CallStatus
+    approval_id: str | None
+    output: str | None
+    """Redacted, capped output."""
+    output_sha256: str | None
+    output_size: int | None
+    exit_code: int | None
+    truncated: bool
+    duration_ms: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ApprovalDecision(_Record):
+    call_id: str
+    decision: DecisionKind
+    decided_by: str
+    """User id."""
+    decided_by_name: str
+    reason: str | None
+    decided_at: datetime
+
+
+class ApprovalItem(_Record):
+    """One call inside an approval request, with its own status and decision."""
+
+    call_id: str
+    tool: str
+    args: dict[str, Any]
+    context: str | None
+    destructive: bool
+    call_hash: str
+    preview: str | None
+    status: ApprovalStatus
+    decision: ApprovalDecision | None
+
+
+class ApprovalRequest(_Record):
+    id: str
+    run_id: str
+    conversation_id: str
+    proposed_by: str
+    """User id of the requester of the run (the model proposes on their behalf)."""
+    created_at: datetime
+    expires_at: datetime
+    items: list[ApprovalItem]
+
+    @property
+    def status(self) -> ApprovalStatus:
+        """Pending while any item is pending; else rejected/expired if any was, else approved."""
+        statuses = {item.status for item in self.items}
+        for status in ("pending", "expired", "rejected"):
+            if status in statuses:
+                return status
+        return "approved"
+
+
+class StreamEvent(_Record):
+    id: int
+    """Strictly increasing across the database; the SSE event id."""
+    conversation_id: str
+    run_id: str
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class JenkinsServerRecord(_Record):
+    name: str
+    url: str
+    user: str
+    verify_tls: bool
+    token: str | None = None
+    """Only filled when asked for with `reveal=True`."""
+
+
+class AuditFilter(_Record):
+    actor_name: str | None = None
+    kind: str | None = None
+    """Exact kind, or a prefix ending in `.` or `*` (e.g. `approval.`)."""
+    tool: str | None = None
+    conversation_id: str | None = None
+    run_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class ChainVerification(_Record):
+    ok: bool
+    checked: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
