@@ -6,7 +6,9 @@ reads the environment. Nested values use `__`, e.g. `OPSGATE_JENKINS__SHOP__URL`
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,3 +100,23 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'opsgate.db').resolve()}"
+
+    def key(self, name: Literal["secret_key", "approval_key", "session_key"]) -> bytes:
+        """A configured key, or one generated once into `data_dir/keys/` (mode 0600) and reused.
+
+        Every process on the same data directory (API, CLI, tool server) derives the same keys.
+        """
+        configured = {
+            "secret_key": self.secret_key,
+            "approval_key": self.approval_key,
+            "session_key": None,
+        }[name]
+        if configured is not None:
+            return configured.get_secret_value().encode()
+        path = Path(self.data_dir) / "keys" / name
+        if path.exists():
+            return path.read_bytes().strip()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.touch(mode=0o600)
+        path.write_bytes(secrets.token_urlsafe(32).encode())
+        return path.read_bytes().strip()
