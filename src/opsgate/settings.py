@@ -6,6 +6,7 @@ reads the environment. Nested values use `__`, e.g. `OPSGATE_JENKINS__SHOP__URL`
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -120,3 +121,11 @@ class Settings(BaseSettings):
         path.touch(mode=0o600)
         path.write_bytes(secrets.token_urlsafe(32).encode())
         return path.read_bytes().strip()
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of this process's environment, for building a child's allowlisted environment.
+
+    The tool runner passes only allowlisted names (PATH, HOME, LANG...) on to kubectl and helm.
+    """
+    return dict(os.environ)
