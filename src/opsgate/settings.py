@@ -96,6 +96,12 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Client side (`opsgate chat`, `ask`, `approvals`)
+    server_url: str = "http://127.0.0.1:8080"
+    """The opsgate server the CLI client talks to."""
+    api_token: SecretStr | None = None
+    """API token the CLI client sends as `Authorization: Bearer`."""
+
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory."""
         if self.database_url:
