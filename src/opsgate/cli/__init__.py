@@ -1,1 +1,1 @@
-"""opsgate.cli (see DESIGN.md, Packages)."""
+"""The `opsgate` command line: serving, the sandbox, chat, approvals, audit and administration."""

@@ -1,0 +1,319 @@
+"""`opsgate users`, `opsgate tokens` and `opsgate audit`: administration on the local database.
+
+These commands open the configured database directly (the same one `opsgate serve` uses), so
+the first admin can be created before any server runs. Every change is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.table import Table
+
+from opsgate.api import auth
+from opsgate.cli.common import console, load_settings, local_store, run
+from opsgate.domain.audit import AuditEvent
+from opsgate.domain.roles import ROLES, Role
+from opsgate.errors import InvalidInput
+from opsgate.store import audit_export
+from opsgate.store.records import AuditFilter
+
+users_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify, export and follow the audit log.", no_args_is_help=True)
+
+RoleOption = Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")]
+
+
+def _role(value: str) -> Role:
+    if value not in ROLES:
+        raise typer.BadParameter(f"{value!r} is not a role; choose one of {', '.join(ROLES)}")
+    return value  # type: ignore[return-value]
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="The login name.")],
+    role: RoleOption = "operator",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password; prompted for when omitted (use --no-password for token-only)."
+        ),
+    ] = None,
+    no_password: Annotated[bool, typer.Option(help="Create a token-only user.")] = False,
+) -> None:
+    """Add a user.
+
+    Example: `opsgate users add alice --role admin`
+    """
+    checked = _role(role)
+    if password is None and not no_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if password is not None and len(password) < 8:
+        raise InvalidInput("password", "must be at least 8 characters")
+    password_hash = auth.hash_password(password) if password is not None else None
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            user = await store.create_user(username, checked, password_hash)
+            await store.append_audit(
+                "user.created",
+                {"username": user.username, "role": user.role, "via": "cli"},
+                actor_id=None,
+                actor_name="cli",
+            )
+            console.print(f"created user [bold]{user.username}[/] with role {user.role}")
+
+    run(go())
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users.
+
+    Example: `opsgate users list`
+    """
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            table = Table("id", "username", "role", "disabled", "created")
+            for user in await store.list_users():
+                table.add_row(
+                    user.id,
+                    user.username,
+                    user.role,
+                    str(user.disabled),
+                    user.created_at.isoformat(),
+                )
+            console.print(table)
+
+    run(go())
+
+
+async def _update_user(
+    username: str, *, role: Role | None = None, disabled: bool | None = None
+) -> None:
+    async with local_store(load_settings()) as store:
+        user = await store.get_user_by_name(username)
+        updated = await store.update_user(user.id, role=role, disabled=disabled)
+        await store.append_audit(
+            "user.disabled" if disabled else "user.updated",
+            {"username": updated.username, "role": updated.role, "disabled": updated.disabled},
+            actor_id=None,
+            actor_name="cli",
+        )
+        console.print(f"{updated.username}: role {updated.role}, disabled {updated.disabled}")
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="The login name.")]) -> None:
+    """Disable a user (their sessions and tokens stop working).
+
+    Example: `opsgate users disable bob`
+    """
+    run(_update_user(username, disabled=True))
+
+
+@users_app.command("set-role")
+def users_set_role(
+    username: Annotated[str, typer.Argument(help="The login name.")],
+    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.")],
+) -> None:
+    """Change a user's role.
+
+    Example: `opsgate users set-role bob approver`
+    """
+    run(_update_user(username, role=_role(role)))
+
+
+@tokens_app.command("create")
+def tokens_create(
+    username: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
+    days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+) -> None:
+    """Create an API token; it is printed once and stored only as a hash.
+
+    Example: `opsgate tokens create alice --name ci --days 30`
+    """
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            user = await store.get_user_by_name(username)
+            token = auth.new_api_token()
+            expires = datetime.now(UTC) + timedelta(days=days) if days else None
+            record = await store.create_token(
+                user.id, name, auth.hash_api_token(token), token[:12], expires
+            )
+            await store.append_audit(
+                "token.created",
+                {"token_id": record.id, "name": name, "username": user.username},
+                actor_id=None,
+                actor_name="cli",
+            )
+            console.print(f"token {record.id} for {user.username} (shown once):")
+            print(token)
+
+    run(go())
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """List API tokens (never their values).
+
+    Example: `opsgate tokens list`
+    """
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            table = Table("id", "user", "name", "prefix", "expires", "revoked", "last used")
+            for tok in await store.list_tokens():
+                table.add_row(
+                    tok.id,
+                    tok.user_id,
+                    tok.name,
+                    tok.prefix,
+                    str(tok.expires_at or "-"),
+                    str(tok.revoked_at or "-"),
+                    str(tok.last_used_at or "-"),
+                )
+            console.print(table)
+
+    run(go())
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke an API token.
+
+    Example: `opsgate tokens revoke tok_01H...`
+    """
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            record = await store.revoke_token(token_id)
+            await store.append_audit(
+                "token.revoked", {"token_id": record.id}, actor_id=None, actor_name="cli"
+            )
+            console.print(f"revoked {record.id}")
+
+    run(go())
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 at the first broken link.
+
+    Example: `opsgate audit verify`
+    """
+
+    async def go() -> bool:
+        async with local_store(load_settings()) as store:
+            result = await store.verify_audit()
+        if result.ok:
+            console.print(f"[green]audit chain intact[/]: {result.checked} events verified")
+        else:
+            console.print(
+                f"[red]audit chain broken[/] at seq {result.first_broken_seq}: {result.reason}"
+            )
+        return result.ok
+
+    if not run(go()):
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export_cmd(
+    fmt: Annotated[
+        Literal["jsonl", "csv"], typer.Option("--format", help="jsonl (with hashes) or csv.")
+    ] = "jsonl",
+    since: Annotated[
+        datetime | None, typer.Option(help="Only events at or after this time.")
+    ] = None,
+    conversation: Annotated[str | None, typer.Option(help="Only this conversation.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+    ] = None,
+) -> None:
+    """Export the audit log.
+
+    Example: `opsgate audit export --format jsonl -o audit.jsonl`
+    """
+    flt = AuditFilter(
+        since=since.replace(tzinfo=since.tzinfo or UTC) if since else None,
+        conversation_id=conversation,
+    )
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            lines = audit_export.export_lines(store, fmt, flt)
+            if output is None:
+                async for line in lines:
+                    sys.stdout.write(line)
+            else:
+                with output.open("w", encoding="utf-8") as f:
+                    async for line in lines:
+                        f.write(line)
+                console.print(f"wrote {output}", highlight=False)
+
+    run(go())
+
+
+@audit_app.command("tail")
+def audit_tail(
+    count: Annotated[int, typer.Option("-n", help="How many recent events.")] = 20,
+    follow: Annotated[
+        bool, typer.Option("-f", "--follow", help="Keep printing new events.")
+    ] = False,
+) -> None:
+    """Print the newest audit events, optionally following new ones.
+
+    Example: `opsgate audit tail -n 50 -f`
+    """
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            events: deque[AuditEvent] = deque(maxlen=count)
+            async for event in store.iter_audit():
+                events.append(event)
+            last = 0
+            for event in events:
+                _print_event(event)
+                last = event.seq
+            if not follow:
+                if not events:
+                    console.print("no audit events yet")
+                return
+            while True:
+                await asyncio.sleep(1)
+                for event in await store.list_audit(after_seq=last, limit=500):
+                    _print_event(event)
+                    last = event.seq
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run(go())
+
+
+def _print_event(event: AuditEvent) -> None:
+    where = " ".join(
+        f"{label}={value}"
+        for label, value in (
+            ("conv", event.conversation_id),
+            ("run", event.run_id),
+            ("call", event.call_id),
+        )
+        if value
+    )
+    console.print(
+        f"{event.seq:>6} {event.at.isoformat(timespec='seconds')} "
+        f"[bold]{event.kind:<20}[/] {event.actor_name:<10} {where}",
+        highlight=False,
+    )

@@ -1,0 +1,42 @@
+"""Helpers every `opsgate` subcommand shares: the console, settings, async entry, the local store.
+
+Called by the command modules of this package only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from opsgate.settings import Settings
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and `.env`, with explicit command-line values on top."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@asynccontextmanager
+async def local_store(settings: Settings) -> AsyncIterator[Any]:
+    """Open the configured database directly (migrations applied), for admin commands."""
+    from opsgate.store import sql
+
+    store = await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -1,0 +1,44 @@
+"""The `opsgate` entry point: wires the subcommands and maps errors to exit codes.
+
+Exit codes: 0 ok, 1 failure (an `OpsgateError` or a failed check), 2 usage (from Click).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from opsgate.cli import admin, doctor, remote, servers, toolcmd
+from opsgate.cli.common import err_console
+from opsgate.errors import OpsgateError
+
+app = typer.Typer(
+    name="opsgate",
+    help="An AI operations agent for Kubernetes and CI/CD; every change waits for approval.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("serve")(servers.serve)
+app.command("mcp")(servers.mcp)
+app.command("demo")(servers.demo)
+app.add_typer(servers.sandbox_app, name="sandbox")
+app.command("chat")(remote.chat)
+app.command("ask")(remote.ask)
+app.add_typer(remote.approvals_app, name="approvals")
+app.add_typer(admin.audit_app, name="audit")
+app.add_typer(admin.users_app, name="users")
+app.add_typer(admin.tokens_app, name="tokens")
+app.add_typer(toolcmd.tools_app, name="tools")
+app.command("doctor")(doctor.doctor)
+
+
+def main() -> None:
+    """Run the command line, turning opsgate errors into a message and exit code 1."""
+    try:
+        app()
+    except OpsgateError as e:
+        err_console.print(f"[red]error:[/] {e}", highlight=False)
+        sys.exit(1)
