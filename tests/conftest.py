@@ -4,6 +4,8 @@ Each area keeps its fixtures in `tests/fixtures/<area>.py`, loaded here as plugi
 """
 
 pytest_plugins = [
+    "tests.fixtures.mcp",
     "tests.fixtures.sandbox",
     "tests.fixtures.postgres",
+    "tests.fixtures.jenkins",
 ]
