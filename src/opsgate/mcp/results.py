@@ -1,0 +1,65 @@
+"""How tool outcomes and refusals look on the MCP wire.
+
+Used by `opsgate.mcp.server` to build results and by `opsgate.mcp.client` to read them back,
+so both sides agree on one structured shape: `ok`, `exit_code`, `truncated`, `duration_ms`,
+`command`, `data`, plus `error` (a code from `opsgate.errors`) on refusals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastmcp.tools.base import ToolResult
+from mcp_types import TextContent
+from pydantic import ValidationError
+
+from opsgate.errors import OpsgateError
+from opsgate.tools.base import ToolOutput
+
+
+def from_output(output: ToolOutput) -> ToolResult:
+    """The MCP result of a tool that ran: its text plus the structured fields."""
+    structured: dict[str, Any] = {
+        "ok": output.ok,
+        "exit_code": output.exit_code,
+        "truncated": output.truncated,
+        "duration_ms": output.duration_ms,
+        "command": output.command,
+        "data": output.data,
+    }
+    return ToolResult(
+        content=[TextContent(type="text", text=output.text)],
+        structured_content=structured,
+        is_error=not output.ok,
+    )
+
+
+def refusal(code: str, message: str) -> ToolResult:
+    """An error result for a call that did not run (bad arguments, no approval...)."""
+    structured: dict[str, Any] = {
+        "ok": False,
+        "exit_code": None,
+        "truncated": False,
+        "duration_ms": 0,
+        "command": None,
+        "data": None,
+        "error": code,
+    }
+    return ToolResult(
+        content=[TextContent(type="text", text=message)],
+        structured_content=structured,
+        is_error=True,
+    )
+
+
+def from_error(error: OpsgateError) -> ToolResult:
+    return refusal(error.code, str(error))
+
+
+def from_validation_error(tool: str, error: ValidationError) -> ToolResult:
+    """Name every offending parameter; never echo the rejected values back."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in item["loc"]) or "(arguments)"
+        problems.append(f"{location}: {item['msg']}")
+    return refusal("invalid_input", f"invalid arguments for {tool!r}: " + "; ".join(problems))

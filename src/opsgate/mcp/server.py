@@ -1,0 +1,191 @@
+"""The opsgate MCP tool server: every tool served with its schema, annotations and gate.
+
+`create_server` is called by the entry points (`opsgate.mcp.serve`), by `ToolClient.in_memory`
+for the engine's in-process use, and by tests. Each call is handled in this order:
+validate the arguments with the tool's pydantic model (nothing runs on a bad value), decide
+read or mutation, gate mutations (approval token when a key is configured, the client's
+confirmation otherwise), run, and return text plus structured content.
+
+Two extra read-only tools serve the engine: `opsgate_preview` runs a tool's dry-run recipe and
+`opsgate_verify` its post-change check, each taking `{tool, args}`. They carry
+`_meta["opsgate/internal"] = true` so clients can leave them out of what the model sees.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import mcp_types
+from fastmcp import FastMCP
+from fastmcp.server.dependencies import get_context
+from fastmcp.tools.base import Tool as McpTool
+from fastmcp.tools.base import ToolResult
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+
+from opsgate.errors import OpsgateError, ToolNotFound
+from opsgate.mcp import confirm, results
+from opsgate.mcp.gate import ApprovalGate
+from opsgate.tools.base import Tool, ToolEnv, ToolFn
+
+INTERNAL_META_KEY = "opsgate/internal"
+PREVIEW_TOOL = "opsgate_preview"
+VERIFY_TOOL = "opsgate_verify"
+
+_OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "ok": {"type": "boolean"},
+        "exit_code": {"type": ["integer", "null"]},
+        "truncated": {"type": "boolean"},
+        "duration_ms": {"type": "integer"},
+        "command": {"type": ["string", "null"]},
+        "data": {},
+        "error": {"type": "string"},
+    },
+    "required": ["ok", "exit_code", "truncated", "duration_ms", "command", "data"],
+}
+
+
+class RecipeRequest(BaseModel):
+    """Arguments of `opsgate_preview` / `opsgate_verify`: which tool, with which arguments."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tool: str
+    """Name of the mutating tool whose recipe to run."""
+    args: dict[str, Any]
+    """The arguments of the planned call, exactly as they would be sent to the tool."""
+
+
+@dataclass
+class ToolService:
+    """Validates, gates and runs calls; the FastMCP components below delegate here."""
+
+    env: ToolEnv
+    tools: Mapping[str, Tool]
+    gate: ApprovalGate | None
+
+    async def call(self, name: str, args: Mapping[str, Any]) -> ToolResult:
+        tool = self.tools[name]
+        try:
+            params = tool.parse(args)
+        except ValidationError as e:
+            return results.from_validation_error(name, e)
+        if not tool.is_read_only(params):
+            refused = await self._admit(name, args)
+            if refused is not None:
+                return refused
+        return await self._run(tool.run, params)
+
+    async def recipe(
+        self, kind: Literal["preview", "verify"], args: Mapping[str, Any]
+    ) -> ToolResult:
+        try:
+            request = RecipeRequest.model_validate(dict(args))
+        except ValidationError as e:
+            return results.from_validation_error(kind, e)
+        tool = self.tools.get(request.tool)
+        if tool is None:
+            return results.from_error(ToolNotFound(f"no tool named {request.tool!r}"))
+        try:
+            params = tool.parse(request.args)
+        except ValidationError as e:
+            return results.from_validation_error(request.tool, e)
+        fn = tool.preview if kind == "preview" else tool.verify
+        if fn is None:
+            return results.refusal("not_declared", f"tool {request.tool!r} declares no {kind}")
+        return await self._run(fn, params)
+
+    async def _admit(self, name: str, args: Mapping[str, Any]) -> ToolResult | None:
+        """None when the mutation may run; otherwise the refusal (or question) to return."""
+        ctx = get_context()
+        if self.gate is not None:
+            request_context = ctx.request_context
+            meta = request_context.meta if request_context is not None else None
+            try:
+                self.gate.admit(name, args, meta)
+            except OpsgateError as e:
+                return results.from_error(e)
+            return None
+        decision = await confirm.confirm(ctx, name, args)
+        if decision.state == "accepted":
+            return None
+        if decision.ask is not None:
+            return decision.ask
+        return results.refusal("approval_required", f"{name!r} was not run: {decision.reason}")
+
+    async def _run(self, fn: ToolFn, params: Any) -> ToolResult:
+        try:
+            output = await fn(params, self.env)
+        except OpsgateError as e:
+            return results.from_error(e)
+        return results.from_output(output)
+
+
+class _ServedTool(McpTool):
+    """One opsgate tool as a FastMCP component."""
+
+    _service: ToolService = PrivateAttr()
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        return await self._service.call(self.name, arguments)
+
+
+class _RecipeTool(McpTool):
+    """`opsgate_preview` or `opsgate_verify`."""
+
+    _service: ToolService = PrivateAttr()
+    _kind: Literal["preview", "verify"] = PrivateAttr()
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        return await self._service.recipe(self._kind, arguments)
+
+
+_READ_ONLY = mcp_types.ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+
+def create_server(
+    env: ToolEnv,
+    tools: Mapping[str, Tool],
+    approval_key: bytes | None,
+    clock: Callable[[], float] = time.time,
+) -> FastMCP:
+    """A FastMCP server exposing `tools`; mutations gated by `approval_key` when given."""
+    gate = ApprovalGate(key=approval_key, clock=clock) if approval_key is not None else None
+    service = ToolService(env=env, tools=dict(tools), gate=gate)
+    server: FastMCP = FastMCP(
+        "opsgate",
+        instructions="Kubernetes and CI/CD tools; every mutation needs an approval.",
+        mask_error_details=True,
+        dereference_schemas=False,
+        on_duplicate="error",
+    )
+    for tool in tools.values():
+        served = _ServedTool(
+            name=tool.name,
+            description=tool.description,
+            parameters=tool.input_schema(),
+            output_schema=_OUTPUT_SCHEMA,
+            annotations=mcp_types.ToolAnnotations.model_validate(tool.annotations.to_mcp()),
+            meta={"opsgate/family": tool.family},
+        )
+        served._service = service
+        server.add_tool(served)
+    for kind, name in (("preview", PREVIEW_TOOL), ("verify", VERIFY_TOOL)):
+        recipe = _RecipeTool(
+            name=name,
+            description=f"Run a mutating tool's {kind} recipe (read-only). Internal to opsgate.",
+            parameters=RecipeRequest.model_json_schema(),
+            output_schema=_OUTPUT_SCHEMA,
+            annotations=_READ_ONLY,
+            meta={INTERNAL_META_KEY: True},
+        )
+        recipe._service = service
+        recipe._kind = kind  # type: ignore[assignment]
+        server.add_tool(recipe)
+    return server
