@@ -86,6 +86,8 @@ class ToolEnv:
     jenkins: Mapping[str, JenkinsServer] = field(default_factory=dict)
     http_transport: httpx.AsyncBaseTransport | None = None
     """Injected by tests; the real transport otherwise."""
+    helm_home: Path | None = None
+    """Where helm keeps its cache, config and repositories (HELM_*_HOME), never `$HOME`."""
 
 
 ToolFn = Callable[[Any, ToolEnv], Awaitable[ToolOutput]]
