@@ -1,0 +1,154 @@
+// Entry point of the Command Center: finds out who is logged in (or whether first-run setup
+// is needed), shows the no-model banner, and routes `#/...` hashes to the views.
+
+import { ApiError, get, onUnauthorized, post } from "./api.js";
+import { h, mount, toast } from "./dom.js";
+import { renderAdmin } from "./views/admin.js";
+import { renderAudit, renderReplay } from "./views/audit.js";
+import { renderChat } from "./views/chat.js";
+import { renderConversations } from "./views/conversations.js";
+import { renderLogin, renderSetup } from "./views/login.js";
+
+const session = { me: null, model: null };
+let cleanup = null;
+
+const routes = [
+  [/^#\/login$/, (ctx) => renderLogin(ctx), false],
+  [/^#\/setup$/, (ctx) => renderSetup(ctx), false],
+  [/^#\/c\/([^/]+)$/, (ctx, m) => renderChat(ctx, decodeURIComponent(m[1])), true],
+  [/^#\/audit$/, (ctx) => renderAudit(ctx), true],
+  [/^#\/replay\/([^/]+)$/, (ctx, m) => renderReplay(ctx, decodeURIComponent(m[1])), true],
+  [/^#\/admin$/, (ctx) => renderAdmin(ctx), true],
+  [/^#?\/?$/, (ctx) => renderConversations(ctx), true],
+];
+
+function context() {
+  return { main: document.getElementById("main"), session, navigate, refreshSession };
+}
+
+function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function showChrome(visible) {
+  document.getElementById("topbar").hidden = !visible;
+  document.getElementById("nav-admin").hidden = !(session.me && session.me.role === "admin");
+  const who = document.getElementById("whoami");
+  who.textContent = session.me ? `${session.me.username} (${session.me.role})` : "";
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    const active = location.hash.startsWith(`#/${link.dataset.nav === "conversations" ? "c" : link.dataset.nav}`)
+      || (link.dataset.nav === "conversations" && (location.hash === "" || location.hash === "#/"));
+    if (active) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function showModelBanner() {
+  const banner = document.getElementById("model-banner");
+  const model = session.model;
+  if (!session.me || !model || model.configured) {
+    banner.hidden = true;
+    return;
+  }
+  mount(
+    banner,
+    h("strong", { text: "No model is configured. " }),
+    "The tool palette in each conversation still works. To let opsgate plan from plain language, set ",
+    h("code", { text: "OPSGATE_MODEL" }),
+    " (for example ",
+    h("code", { text: "OPSGATE_MODEL=openai/gpt-4o" }),
+    ") and the provider's key (",
+    h("code", { text: "OPSGATE_MODEL_API_KEY" }),
+    " or the provider's own variable such as ",
+    h("code", { text: "OPENAI_API_KEY" }),
+    "), or run a local Ollama and set ",
+    h("code", { text: "OPSGATE_MODEL=ollama/llama3.1" }),
+    " with ",
+    h("code", { text: "OPSGATE_MODEL_API_BASE=http://127.0.0.1:11434" }),
+    "; then restart the server.",
+    model.how_to ? h("p", { class: "how-to", text: model.how_to }) : null,
+  );
+  banner.hidden = false;
+}
+
+async function refreshSession() {
+  try {
+    session.me = await get("/auth/me");
+  } catch (err) {
+    session.me = null;
+    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+    return null;
+  }
+  try {
+    session.model = await get("/model");
+  } catch {
+    session.model = null;
+  }
+  showModelBanner();
+  return session.me;
+}
+
+async function route() {
+  if (cleanup) {
+    cleanup();
+    cleanup = null;
+  }
+  const hash = location.hash || "#/";
+  for (const [pattern, render, needsUser] of routes) {
+    const match = hash.match(pattern);
+    if (!match) continue;
+    if (needsUser && !session.me) {
+      navigate("#/login");
+      return;
+    }
+    showChrome(needsUser);
+    showModelBanner();
+    const main = document.getElementById("main");
+    main.replaceChildren();
+    try {
+      cleanup = (await render(context(), match)) || null;
+    } catch (err) {
+      mount(main, h("p", { class: "error", role: "alert", text: err.message }));
+    }
+    return;
+  }
+  navigate("#/");
+}
+
+async function boot() {
+  onUnauthorized(() => {
+    session.me = null;
+    if (!location.hash.startsWith("#/login")) navigate("#/login");
+  });
+  document.getElementById("logout").addEventListener("click", async () => {
+    try {
+      await post("/auth/logout");
+    } catch (err) {
+      toast(err.message);
+    }
+    session.me = null;
+    sessionStorage.clear();
+    navigate("#/login");
+  });
+  window.addEventListener("hashchange", route);
+  try {
+    const status = await get("/setup/status");
+    if (status && status.needs_setup) {
+      location.hash = "#/setup";
+      await route();
+      return;
+    }
+  } catch {
+    /* setup status is optional; fall through to the session check */
+  }
+  await refreshSession();
+  if (!session.me) {
+    if (!location.hash.startsWith("#/setup")) location.hash = "#/login";
+  } else if (location.pathname === "/login" || location.hash.startsWith("#/login")) {
+    location.hash = "#/";
+  }
+  await route();
+}
+
+boot().catch((err) => toast(err.message));

@@ -1,0 +1,82 @@
+// Tiny DOM helpers used by every view: build elements without innerHTML (no injection),
+// format times and durations, and show short notices.
+
+/**
+ * Build an element. attrs: `class`, `text`, `on:<event>` handlers, `dataset`, booleans
+ * (true sets the attribute, false/null/undefined omits it), anything else as an attribute.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key === "text") el.textContent = String(value);
+    else if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on:")) el.addEventListener(key.slice(3), value);
+    else if (key === "value") el.value = value;
+    else if (value === true) el.setAttribute(key, "");
+    else el.setAttribute(key, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replace all children of `el`. */
+export function mount(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+let uid = 0;
+/** A fresh id for label/for pairs. */
+export function newId(prefix = "f") {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** A labelled form field; `control` gets an id so the label points at it. */
+export function field(labelText, control, hint) {
+  if (!control.id) control.id = newId();
+  const hintEl = hint ? h("small", { class: "hint", id: `${control.id}-hint`, text: hint }) : null;
+  if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
+  return h("div", { class: "field" }, h("label", { for: control.id, text: labelText }), control, hintEl);
+}
+
+export function formatTime(value) {
+  if (!value) return "";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
+}
+
+export function formatDuration(ms) {
+  if (ms === null || ms === undefined) return "";
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function formatRemaining(expiresAt) {
+  const left = Math.round((new Date(expiresAt).getTime() - Date.now()) / 1000);
+  if (Number.isNaN(left)) return "";
+  if (left <= 0) return "expired";
+  const minutes = Math.floor(left / 60);
+  return minutes > 0 ? `${minutes} min ${left % 60} s left` : `${left} s left`;
+}
+
+let toastTimer = null;
+/** A short message at the bottom of the screen (errors and confirmations). */
+export function toast(message, kind = "error") {
+  const el = document.getElementById("toast");
+  el.textContent = message;
+  el.className = `toast toast-${kind}`;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, 6000);
+}

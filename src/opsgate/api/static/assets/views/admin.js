@@ -1,0 +1,164 @@
+// Admin settings: users and roles, API tokens (shown once), Jenkins servers.
+
+import { del, enc, get, patch, post, put } from "../api.js";
+import { field, formatTime, h, mount, toast } from "../dom.js";
+
+const ROLES = ["viewer", "operator", "approver", "admin"];
+
+function usersSection() {
+  const tbody = h("tbody");
+  const load = async () => {
+    const data = await get("/users");
+    const users = Array.isArray(data) ? data : (data && data.items) || [];
+    mount(
+      tbody,
+      users.map((user) => {
+        const role = h("select", { "aria-label": `Role of ${user.username}` }, ROLES.map((r) => h("option", { value: r, text: r, selected: r === user.role })));
+        role.addEventListener("change", async () => {
+          try {
+            await patch(`/users/${enc(user.id)}`, { role: role.value });
+            toast(`${user.username} is now ${role.value}`, "ok");
+          } catch (err) {
+            toast(err.message);
+            role.value = user.role;
+          }
+        });
+        const disabled = h("input", { type: "checkbox", checked: user.disabled, "aria-label": `${user.username} disabled` });
+        disabled.addEventListener("change", async () => {
+          try {
+            await patch(`/users/${enc(user.id)}`, { disabled: disabled.checked });
+          } catch (err) {
+            toast(err.message);
+            disabled.checked = user.disabled;
+          }
+        });
+        return h("tr", {}, h("td", { text: user.username }), h("td", {}, role), h("td", {}, disabled), h("td", { text: formatTime(user.created_at) }));
+      }),
+    );
+  };
+  const username = h("input", { name: "username", required: true, autocomplete: "off" });
+  const password = h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" });
+  const role = h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r, text: r, selected: r === "operator" })));
+  const form = h("form", { class: "inline-form", "aria-label": "Add user" }, field("Username", username), field("Password", password), field("Role", role), h("button", { type: "submit", class: "btn-primary", text: "Add user" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await post("/users", { username: username.value, password: password.value, role: role.value });
+      form.reset();
+      await load();
+    } catch (err) {
+      toast(err.message);
+    }
+  });
+  load().catch((err) => toast(err.message));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "users-h" },
+    h("h2", { id: "users-h", text: "Users and roles" }),
+    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["User", "Role", "Disabled", "Created"].map((t) => h("th", { scope: "col", text: t })))), tbody)),
+    form,
+  );
+}
+
+function tokensSection() {
+  const tbody = h("tbody");
+  const shown = h("div", { class: "token-once", role: "status", hidden: true });
+  const load = async () => {
+    const data = await get("/tokens");
+    const tokens = Array.isArray(data) ? data : (data && data.items) || [];
+    mount(
+      tbody,
+      tokens.map((token) => {
+        const revoke = h("button", { type: "button", class: "btn-reject", text: "Revoke", disabled: Boolean(token.revoked_at) });
+        revoke.addEventListener("click", async () => {
+          try {
+            await del(`/tokens/${enc(token.id)}`);
+            await load();
+          } catch (err) {
+            toast(err.message);
+          }
+        });
+        return h("tr", {}, h("td", { text: token.name }), h("td", {}, h("code", { text: token.prefix || "" })), h("td", { text: formatTime(token.created_at) }), h("td", { text: token.revoked_at ? "revoked" : formatTime(token.last_used_at) || "never used" }), h("td", {}, revoke));
+      }),
+    );
+  };
+  const name = h("input", { name: "name", required: true });
+  const form = h("form", { class: "inline-form", "aria-label": "Create API token" }, field("Token name", name), h("button", { type: "submit", class: "btn-primary", text: "Create token" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const created = await post("/tokens", { name: name.value });
+      const secret = created.token || created.secret || "";
+      mount(shown, h("p", { text: "Copy this token now; it will not be shown again:" }), h("code", { class: "secret", text: secret }));
+      shown.hidden = false;
+      form.reset();
+      await load();
+    } catch (err) {
+      toast(err.message);
+    }
+  });
+  load().catch((err) => toast(err.message));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "tokens-h" },
+    h("h2", { id: "tokens-h", text: "API tokens" }),
+    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Name", "Prefix", "Created", "Last used", ""].map((t) => h("th", { scope: "col", text: t })))), tbody)),
+    form,
+    shown,
+  );
+}
+
+function jenkinsSection() {
+  const tbody = h("tbody");
+  const load = async () => {
+    const data = await get("/jenkins-servers");
+    const servers = Array.isArray(data) ? data : (data && data.items) || [];
+    mount(
+      tbody,
+      servers.map((server) => {
+        const remove = h("button", { type: "button", class: "btn-reject", text: "Remove" });
+        remove.addEventListener("click", async () => {
+          try {
+            await del(`/jenkins-servers/${enc(server.name)}`);
+            await load();
+          } catch (err) {
+            toast(err.message);
+          }
+        });
+        return h("tr", {}, h("td", { text: server.name }), h("td", { text: server.url }), h("td", { text: server.user }), h("td", { text: server.verify_tls === false ? "no" : "yes" }), h("td", {}, remove));
+      }),
+    );
+  };
+  const name = h("input", { name: "name", required: true, pattern: "[a-z0-9]([-a-z0-9]*[a-z0-9])?" });
+  const url = h("input", { name: "url", type: "url", required: true });
+  const user = h("input", { name: "user", required: true, autocomplete: "off" });
+  const token = h("input", { name: "token", type: "password", required: true, autocomplete: "off" });
+  const verify = h("input", { name: "verify_tls", type: "checkbox", checked: true });
+  const form = h("form", { class: "inline-form", "aria-label": "Add or update a Jenkins server" }, field("Name", name), field("URL", url), field("User", user), field("API token", token, "Kept server-side; never shown again."), field("Verify TLS", verify), h("button", { type: "submit", class: "btn-primary", text: "Save server" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await put(`/jenkins-servers/${enc(name.value)}`, { url: url.value, user: user.value, token: token.value, verify_tls: verify.checked });
+      form.reset();
+      await load();
+    } catch (err) {
+      toast(err.message);
+    }
+  });
+  load().catch((err) => toast(err.message));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "jenkins-h" },
+    h("h2", { id: "jenkins-h", text: "Jenkins servers" }),
+    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Name", "URL", "User", "Verify TLS", ""].map((t) => h("th", { scope: "col", text: t })))), tbody)),
+    form,
+  );
+}
+
+export function renderAdmin(ctx) {
+  if (ctx.session.me.role !== "admin") {
+    mount(ctx.main, h("p", { class: "error", role: "alert", text: "Only administrators can open the settings." }));
+    return;
+  }
+  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), usersSection(), tokensSection(), jenkinsSection()));
+}
