@@ -1,0 +1,295 @@
+"""The kubectl mutating tools, their pure argv builders, and their annotations.
+
+Collected into `opsgate.tools.kubectl.TOOLS`; the engine pauses each call for approval. The
+preview and verify recipes they carry live in `checks.py`. Each builder's docstring is the
+tool description the model reads.
+"""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from opsgate.tools.base import Tool
+from opsgate.tools.kubectl import checks, exec_policy
+from opsgate.tools.kubectl import params as p
+from opsgate.tools.kubectl.argv import Target, namespace_args
+from opsgate.tools.kubectl.tooling import command_tool, hints
+
+_TIMEOUT_MARGIN_S = 15.0
+_DELETE_TIMEOUT_S = 60
+
+
+def _object(params: p.ObjectParams | p.DeleteParams) -> list[str]:
+    return [params.resource] if params.name is None else [params.resource, params.name]
+
+
+def k8s_apply(params: p.ApplyParams, target: Target) -> list[str]:
+    """Create or update objects from a YAML/JSON manifest (kubectl apply). Set `server_side`
+    for server-side apply. The preview shows the server-side diff; workloads are verified by
+    waiting for their rollout."""
+    argv = [*target.head(), "apply", "--filename", "-", *namespace_args(params.namespace)]
+    if params.server_side:
+        argv += ["--server-side", "--field-manager=opsgate"]
+    return argv
+
+
+def normalized_patch(text: str) -> str:
+    """The patch as compact JSON, whatever notation it came in (already validated)."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = yaml.safe_load(text)
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+
+def k8s_patch(params: p.PatchParams, target: Target) -> list[str]:
+    """Patch one object (kubectl patch) with a strategic merge patch (default), a JSON merge
+    patch, or a JSON Patch list (`patch_type: json`)."""
+    return [
+        *target.head(),
+        "patch",
+        *_object(params),
+        *namespace_args(params.namespace),
+        f"--type={params.patch_type}",
+        f"--patch={normalized_patch(params.patch)}",
+    ]
+
+
+def k8s_label(params: p.LabelParams, target: Target) -> list[str]:
+    """Add, change (with `overwrite`) or remove (value null) labels on one object."""
+    pairs = [
+        f"{key}-" if value is None else f"{key}={value}" for key, value in params.labels.items()
+    ]
+    argv = [*target.head(), "label", *_object(params), *namespace_args(params.namespace), *pairs]
+    return [*argv, "--overwrite"] if params.overwrite else argv
+
+
+def k8s_annotate(params: p.AnnotateParams, target: Target) -> list[str]:
+    """Add, change (with `overwrite`) or remove (value null) annotations on one object."""
+    pairs = [
+        f"{key}-" if value is None else f"{key}={value}"
+        for key, value in params.annotations.items()
+    ]
+    argv = [*target.head(), "annotate", *_object(params), *namespace_args(params.namespace), *pairs]
+    return [*argv, "--overwrite"] if params.overwrite else argv
+
+
+def k8s_set_image(params: p.SetImageParams, target: Target) -> list[str]:
+    """Change container images of a workload (kubectl set image), which starts a rollout;
+    verified by waiting for it."""
+    pairs = [f"{container}={image}" for container, image in params.images.items()]
+    return [
+        *target.head(),
+        "set",
+        "image",
+        params.resource,
+        *namespace_args(params.namespace),
+        *pairs,
+    ]
+
+
+def k8s_scale(params: p.ScaleParams, target: Target) -> list[str]:
+    """Set the replica count of a deployment, statefulset or replicaset (kubectl scale);
+    verified by waiting for the rollout."""
+    return [
+        *target.head(),
+        "scale",
+        params.resource,
+        *namespace_args(params.namespace),
+        f"--replicas={params.replicas}",
+    ]
+
+
+def k8s_rollout_restart(params: p.RolloutRefParams, target: Target) -> list[str]:
+    """Restart a workload's pods with a rolling update (kubectl rollout restart); verified by
+    waiting for the rollout."""
+    return [
+        *target.head(),
+        "rollout",
+        "restart",
+        params.resource,
+        *namespace_args(params.namespace),
+    ]
+
+
+def k8s_rollout_undo(params: p.RolloutUndoParams, target: Target) -> list[str]:
+    """Roll a workload back to its previous revision, or to `to_revision` (kubectl rollout
+    undo); verified by waiting for the rollout."""
+    argv = [*target.head(), "rollout", "undo", params.resource, *namespace_args(params.namespace)]
+    if params.to_revision is not None:
+        argv.append(f"--to-revision={params.to_revision}")
+    return argv
+
+
+def k8s_delete(params: p.DeleteParams, target: Target) -> list[str]:
+    """Delete one object, or every object matching a label selector (kubectl delete).
+    Destructive: give the reason."""
+    argv = [*target.head(), "delete", *_object(params), *namespace_args(params.namespace)]
+    if params.selector is not None:
+        argv += ["--selector", params.selector]
+    if params.grace_period_s is not None:
+        argv.append(f"--grace-period={params.grace_period_s}")
+    return [*argv, f"--timeout={_DELETE_TIMEOUT_S}s"]
+
+
+def k8s_cordon(params: p.NodeParams, target: Target) -> list[str]:
+    """Mark a node unschedulable so no new pods land on it (kubectl cordon)."""
+    return [*target.head(), "cordon", params.node]
+
+
+def k8s_uncordon(params: p.NodeParams, target: Target) -> list[str]:
+    """Mark a node schedulable again (kubectl uncordon)."""
+    return [*target.head(), "uncordon", params.node]
+
+
+def k8s_drain(params: p.DrainParams, target: Target) -> list[str]:
+    """Cordon a node and evict its pods, respecting disruption budgets (kubectl drain).
+    Destructive: give the reason."""
+    argv = [*target.head(), "drain", params.node, f"--timeout={params.timeout_s}s"]
+    if params.ignore_daemonsets:
+        argv.append("--ignore-daemonsets")
+    if params.delete_emptydir_data:
+        argv.append("--delete-emptydir-data")
+    if params.grace_period_s is not None:
+        argv.append(f"--grace-period={params.grace_period_s}")
+    return argv
+
+
+def k8s_run_pod(params: p.RunPodParams, target: Target) -> list[str]:
+    """Start a single pod from an image (kubectl run), e.g. a debugging pod; `command`
+    replaces the image's entrypoint."""
+    argv = [
+        *target.head(),
+        "run",
+        params.name,
+        f"--image={params.image}",
+        *namespace_args(params.namespace),
+        f"--restart={params.restart}",
+    ]
+    if params.labels:
+        argv.append("--labels=" + ",".join(f"{k}={v}" for k, v in params.labels.items()))
+    if params.command:
+        argv += ["--command", "--", *params.command]
+    return argv
+
+
+def k8s_exec(params: p.ExecParams, target: Target) -> list[str]:
+    """Run a program in a container (kubectl exec), `command` as an argv list with no shell.
+    Inspecting commands (cat, ls, env, ps, df...) run without approval; anything else waits."""
+    argv = [*target.head(), "exec", params.pod, *namespace_args(params.namespace)]
+    if params.container is not None:
+        argv += ["--container", params.container]
+    return [*argv, "--", *params.command]
+
+
+def _exec_reads_only(params: p.ExecParams) -> bool:
+    return exec_policy.exec_is_read_only(params.command)
+
+
+# openWorldHint: true where the change reaches past the cluster's own state (image pulls from
+# registries, arbitrary programs inside containers); false where it only edits cluster objects.
+TOOLS: list[Tool] = [
+    command_tool(
+        k8s_apply,
+        p.ApplyParams,
+        hints(read_only=False, destructive=False, idempotent=True, open_world=True),
+        stdin_field="manifest",
+        preview=checks.diff_manifest,
+        verify=checks.verify_apply,
+    ),
+    command_tool(
+        k8s_patch,
+        p.PatchParams,
+        hints(read_only=False, destructive=False, idempotent=False, open_world=False),
+        preview=checks.dry_run(k8s_patch, output="yaml"),
+        verify=checks.show_object,
+    ),
+    command_tool(
+        k8s_label,
+        p.LabelParams,
+        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        preview=checks.dry_run(k8s_label, output="yaml"),
+        verify=checks.show_object,
+    ),
+    command_tool(
+        k8s_annotate,
+        p.AnnotateParams,
+        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        preview=checks.dry_run(k8s_annotate, output="yaml"),
+        verify=checks.show_object,
+    ),
+    command_tool(
+        k8s_set_image,
+        p.SetImageParams,
+        hints(read_only=False, destructive=False, idempotent=True, open_world=True),
+        preview=checks.dry_run(k8s_set_image, output="yaml"),
+        verify=checks.rollout_status,
+    ),
+    command_tool(
+        k8s_scale,
+        p.ScaleParams,
+        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        preview=checks.dry_run(k8s_scale, output="yaml"),
+        verify=checks.rollout_status,
+    ),
+    command_tool(
+        k8s_rollout_restart,
+        p.RolloutRefParams,
+        hints(read_only=False, destructive=False, idempotent=False, open_world=False),
+        verify=checks.rollout_status,
+    ),
+    command_tool(
+        k8s_rollout_undo,
+        p.RolloutUndoParams,
+        hints(read_only=False, destructive=True, idempotent=False, open_world=False),
+        preview=checks.dry_run(k8s_rollout_undo),
+        verify=checks.rollout_status,
+    ),
+    command_tool(
+        k8s_delete,
+        p.DeleteParams,
+        hints(read_only=False, destructive=True, idempotent=True, open_world=False),
+        timeout_s=_DELETE_TIMEOUT_S + _TIMEOUT_MARGIN_S,
+        timeout_of=lambda _params: _DELETE_TIMEOUT_S + _TIMEOUT_MARGIN_S,
+        preview=checks.dry_run(k8s_delete),
+        verify=checks.verify_deleted,
+    ),
+    command_tool(
+        k8s_cordon,
+        p.NodeParams,
+        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        preview=checks.dry_run(k8s_cordon),
+        verify=checks.show_node,
+    ),
+    command_tool(
+        k8s_uncordon,
+        p.NodeParams,
+        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        preview=checks.dry_run(k8s_uncordon),
+        verify=checks.show_node,
+    ),
+    command_tool(
+        k8s_drain,
+        p.DrainParams,
+        hints(read_only=False, destructive=True, idempotent=True, open_world=False),
+        timeout_s=p.MAX_ROLLOUT_TIMEOUT_S + _TIMEOUT_MARGIN_S,
+        timeout_of=lambda params: params.timeout_s + _TIMEOUT_MARGIN_S,
+        preview=checks.dry_run(k8s_drain),
+        verify=checks.pods_on_node,
+    ),
+    command_tool(
+        k8s_run_pod,
+        p.RunPodParams,
+        hints(read_only=False, destructive=False, idempotent=False, open_world=True),
+        preview=checks.dry_run(k8s_run_pod, output="yaml"),
+        verify=checks.show_pod,
+    ),
+    command_tool(
+        k8s_exec,
+        p.ExecParams,
+        hints(read_only=False, destructive=True, idempotent=False, open_world=True),
+        read_only_when=_exec_reads_only,
+    ),
+]

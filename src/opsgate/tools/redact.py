@@ -1,0 +1,210 @@
+"""Redaction of secrets from tool output and argv, applied before anything leaves the tool layer.
+
+Called by the command runner on every stdout/stderr and argv, and by tool families on text
+they produce themselves (HTTP bodies). What is masked: values of Secret `data`/`stringData`
+(YAML, JSON, lists, truncated output), kubeconfig credentials, values under secret-looking
+keys (password, token, apiKey...), bearer tokens and `Authorization:` headers, passwords in
+URLs, PEM private keys, JWTs, and `NAME=value` lines whose name looks secret (`env` output).
+`kubectl describe secret` only shows byte counts, which are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+REDACTED = "**REDACTED**"
+
+_SECRET_KEY_SUFFIXES = (
+    "password",
+    "passwd",
+    "passphrase",
+    "token",
+    "secret",
+    "apikey",
+    "secretkey",
+    "privatekey",
+    "accesskey",
+    "credentials",
+    "keydata",
+    "clientkey",
+)
+
+
+def is_secret_key(key: str) -> bool:
+    """True for keys such as `password`, `DB_PASSWORD`, `apiKey`, `client-key-data`."""
+    normalized = re.sub(r"[^a-z0-9]", "", key.lower())
+    return normalized.endswith(_SECRET_KEY_SUFFIXES)
+
+
+def _mask_mapping_values(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {key: REDACTED for key in mapping}
+
+
+def redact_value(value: Any) -> Any:
+    """Walk decoded JSON/YAML and mask secrets; returns a new value."""
+    if isinstance(value, list):
+        return [redact_value(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    is_secret_object = value.get("kind") == "Secret"
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        if is_secret_object and key in ("data", "stringData") and isinstance(item, dict):
+            result[key] = _mask_mapping_values(item)
+        elif isinstance(key, str) and is_secret_key(key) and isinstance(item, str | int | float):
+            result[key] = REDACTED
+        elif key == "last-applied-configuration" and isinstance(item, str) and item:
+            # kubectl keeps the whole applied manifest (a Secret's data too) in this annotation.
+            result[key] = _redact_embedded_json(item)
+        else:
+            result[key] = redact_value(item)
+    return result
+
+
+def _redact_embedded_json(text: str) -> str:
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return REDACTED
+    return json.dumps(redact_value(decoded), separators=(",", ":"))
+
+
+_PEM_PRIVATE_KEY = re.compile(
+    r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)(.*?)(-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
+_AUTHORIZATION = re.compile(r"(?im)^(\s*(?:proxy-)?authorization\s*[:=]\s*)(\S+\s+)?\S.*$")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(@)")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
+_ASSIGNMENT = re.compile(r"(?m)^(\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*)(\S.*)$")
+_YAML_PAIR = re.compile(r"""^(\s*-?\s*["']?([A-Za-z0-9_.-]+)["']?\s*:\s+)(\S.*)$""")
+_JSON_PAIR = re.compile(r"""^(\s*"([^"]+)"\s*:\s*)("(?:[^"\\]|\\.)*"|[0-9.eE+-]+)(\s*,?\s*)$""")
+_SECRET_KIND = re.compile(r"""(?m)^\s*"?kind"?\s*:\s*"?Secret"?\s*,?\s*$""")
+_BLOCK_START = re.compile(r"""^(\s*)"?(data|stringData)"?\s*:\s*\{?\s*$""")
+
+
+def _redact_patterns(text: str) -> str:
+    text = _PEM_PRIVATE_KEY.sub(lambda m: f"{m.group(1)}\n{REDACTED}\n{m.group(3)}", text)
+    text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}{REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", text)
+    text = _JWT.sub(REDACTED, text)
+    return _ASSIGNMENT.sub(
+        lambda m: f"{m.group(1)}{REDACTED}" if is_secret_key(m.group(2)) else m.group(0), text
+    )
+
+
+def _redact_lines(text: str) -> str:
+    """Line-based masking for output that does not parse (truncated, or not YAML/JSON)."""
+    in_secret = bool(_SECRET_KIND.search(text))
+    lines = text.split("\n")
+    block_indent: int | None = None
+    for index, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        if block_indent is not None:
+            if line.strip() in ("", "}", "},") or indent <= block_indent:
+                block_indent = None
+            else:
+                lines[index] = _mask_pair(line, force=True)
+                continue
+        start = _BLOCK_START.match(line)
+        if start and in_secret:
+            block_indent = len(start.group(1))
+            continue
+        lines[index] = _mask_pair(line, force=False)
+    return "\n".join(lines)
+
+
+def _mask_pair(line: str, *, force: bool) -> str:
+    json_pair = _JSON_PAIR.match(line)
+    if json_pair and (force or is_secret_key(json_pair.group(2))):
+        return f'{json_pair.group(1)}"{REDACTED}"{json_pair.group(4)}'
+    yaml_pair = _YAML_PAIR.match(line)
+    if yaml_pair and (force or is_secret_key(yaml_pair.group(2))):
+        if yaml_pair.group(3).strip() in ("|", ">", "|-", ">-", "{}", "[]"):
+            return line
+        return f"{yaml_pair.group(1)}{REDACTED}"
+    return line
+
+
+def _redact_structured(text: str) -> str | None:
+    """Parse as JSON, else YAML; return the re-encoded redacted text if anything changed."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return None
+        redacted = redact_value(decoded)
+        if redacted == decoded:
+            return text
+        return json.dumps(redacted, indent=4) + ("\n" if text.endswith("\n") else "")
+    if ":" not in text:
+        return None
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return None
+    if not any(isinstance(doc, dict | list) for doc in documents):
+        return None
+    redacted_docs = [redact_value(doc) for doc in documents]
+    if redacted_docs == documents:
+        return text
+    return yaml.safe_dump_all(redacted_docs, sort_keys=False, default_flow_style=False)
+
+
+def redact_text(text: str) -> str:
+    """Mask every secret this module knows how to find in `text`."""
+    if not text:
+        return text
+    structured = _redact_structured(text)
+    if structured is not None:
+        return _redact_patterns(structured)
+    return _redact_patterns(_redact_lines(text))
+
+
+_SECRET_FLAGS = frozenset({"--token", "--password", "--client-key", "--username-password"})
+_SET_FLAGS = frozenset({"--set", "--set-string", "--set-literal"})
+
+
+def mask_argv(argv: Sequence[str]) -> tuple[str, ...]:
+    """The argv for display and audit: values of secret flags and `--set k=v` secrets masked."""
+    masked: list[str] = []
+    previous = ""
+    for argument in argv:
+        if previous in _SECRET_FLAGS:
+            masked.append(REDACTED)
+        elif previous in _SET_FLAGS:
+            masked.append(_mask_assignments(argument))
+        elif "=" in argument and argument.split("=", 1)[0] in _SECRET_FLAGS:
+            masked.append(f"{argument.split('=', 1)[0]}={REDACTED}")
+        else:
+            masked.append(_redact_patterns(argument))
+        previous = argument
+    return tuple(masked)
+
+
+def _mask_assignments(argument: str) -> str:
+    pairs = []
+    for pair in argument.split(","):
+        key, sep, _value = pair.partition("=")
+        pairs.append(f"{key}={REDACTED}" if sep and is_secret_key(key.split(".")[-1]) else pair)
+    return ",".join(pairs)
+
+
+def redact_jsonpath_output(text: str, *, resource: str, jsonpath: str) -> str:
+    """`-o jsonpath` on Secrets prints bare values; mask all unless only metadata is read."""
+    kind = resource.split("/", 1)[0].split(".", 1)[0]
+    if kind not in ("secret", "secrets"):
+        return text
+    fields = re.findall(r"\.([A-Za-z]+)", jsonpath)
+    reads_only_metadata = all(name in ("items", "metadata", "name", "namespace") for name in fields)
+    if reads_only_metadata and "data" not in jsonpath.lower():
+        return text
+    return REDACTED
