@@ -1,0 +1,259 @@
+"""The audit log on SQL: hash-chained appends under a database lock, filtered reads, verify.
+
+`SqlStore` delegates its audit methods here. Appends take the database-wide write lock
+(SQLite `BEGIN IMMEDIATE`; PostgreSQL `pg_advisory_xact_lock`) before reading the last hash,
+so appends from any number of processes extend one chain. Nothing here updates or deletes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Row, and_, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from opsgate.domain.audit import GENESIS_HASH, AuditEvent, AuditKind, chain_hash
+from opsgate.domain.canonical import canonical_json
+from opsgate.errors import InvalidInput
+from opsgate.store import db, tables
+from opsgate.store.records import AuditFilter, ChainVerification
+
+BATCH = 2000
+T = tables.audit_log
+
+
+@dataclass(frozen=True)
+class NewAuditEvent:
+    """One event to append (see `append_many`)."""
+
+    kind: AuditKind
+    payload: Mapping[str, Any]
+    actor_id: str | None
+    actor_name: str
+    conversation_id: str | None = None
+    run_id: str | None = None
+    call_id: str | None = None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def normalise_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The payload exactly as it will read back, and its canonical JSON text."""
+    try:
+        plain = json.loads(json.dumps(dict(payload), default=_json_default))
+    except (TypeError, ValueError) as e:
+        raise InvalidInput("payload", f"not JSON serialisable: {e}") from e
+    return plain, canonical_json(plain)
+
+
+async def _last_link(conn: AsyncConnection, backend: db.Backend) -> tuple[int, str]:
+    if backend == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": db.AUDIT_LOCK_KEY})
+    row = (await conn.execute(select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1))).first()
+    return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.hash))
+
+
+async def append_many(
+    conn: AsyncConnection, backend: db.Backend, events: Sequence[NewAuditEvent]
+) -> list[AuditEvent]:
+    """Append `events` in order inside the caller's write transaction."""
+    seq, prev_hash = await _last_link(conn, backend)
+    appended: list[AuditEvent] = []
+    rows: list[dict[str, Any]] = []
+    for new in events:
+        seq += 1
+        payload, payload_text = normalise_payload(new.payload)
+        at = datetime.now(UTC)
+        digest = chain_hash(
+            seq=seq,
+            at=at,
+            actor_id=new.actor_id,
+            actor_name=new.actor_name,
+            kind=new.kind,
+            conversation_id=new.conversation_id,
+            run_id=new.run_id,
+            call_id=new.call_id,
+            payload=payload,
+            prev_hash=prev_hash,
+        )
+        tool = payload.get("tool")
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor_id": new.actor_id,
+                "actor_name": new.actor_name,
+                "kind": new.kind,
+                "conversation_id": new.conversation_id,
+                "run_id": new.run_id,
+                "call_id": new.call_id,
+                "tool": tool if isinstance(tool, str) else None,
+                "payload": payload_text,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        appended.append(
+            AuditEvent(
+                seq=seq,
+                at=at,
+                actor_id=new.actor_id,
+                actor_name=new.actor_name,
+                kind=new.kind,
+                conversation_id=new.conversation_id,
+                run_id=new.run_id,
+                call_id=new.call_id,
+                payload=payload,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
+        prev_hash = digest
+    if rows:
+        await conn.execute(insert(T), rows)
+    return appended
+
+
+def _conditions(flt: AuditFilter | None) -> list[ColumnElement[bool]]:
+    if flt is None:
+        return []
+    conds: list[ColumnElement[bool]] = []
+    if flt.actor_name is not None:
+        conds.append(T.c.actor_name == flt.actor_name)
+    if flt.kind is not None:
+        if flt.kind.endswith(("*", ".")):
+            prefix = flt.kind.rstrip("*")
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conds.append(T.c.kind.like(f"{escaped}%", escape="\\"))
+        else:
+            conds.append(T.c.kind == flt.kind)
+    if flt.tool is not None:
+        conds.append(T.c.tool == flt.tool)
+    if flt.conversation_id is not None:
+        conds.append(T.c.conversation_id == flt.conversation_id)
+    if flt.run_id is not None:
+        conds.append(T.c.run_id == flt.run_id)
+    if flt.since is not None:
+        conds.append(T.c.at >= flt.since)
+    if flt.until is not None:
+        conds.append(T.c.at < flt.until)
+    return conds
+
+
+def _event(row: Row[Any, *tuple[Any, ...]]) -> AuditEvent:
+    return AuditEvent(
+        seq=row.seq,
+        at=row.at,
+        actor_id=row.actor_id,
+        actor_name=row.actor_name,
+        kind=row.kind,
+        conversation_id=row.conversation_id,
+        run_id=row.run_id,
+        call_id=row.call_id,
+        payload=json.loads(row.payload),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+_COLUMNS = (
+    T.c.seq,
+    T.c.at,
+    T.c.actor_id,
+    T.c.actor_name,
+    T.c.kind,
+    T.c.conversation_id,
+    T.c.run_id,
+    T.c.call_id,
+    T.c.payload,
+    T.c.prev_hash,
+    T.c.hash,
+)
+
+
+async def list_events(
+    conn: AsyncConnection, flt: AuditFilter | None, *, limit: int, after_seq: int
+) -> list[AuditEvent]:
+    """Events matching `flt` with seq > `after_seq`, oldest first."""
+    stmt = (
+        select(*_COLUMNS)
+        .where(and_(T.c.seq > after_seq, *_conditions(flt)))
+        .order_by(T.c.seq)
+        .limit(limit)
+    )
+    return [_event(row) for row in (await conn.execute(stmt)).all()]
+
+
+async def iter_events(
+    engines: db.Engines, flt: AuditFilter | None, batch: int = BATCH
+) -> AsyncIterator[AuditEvent]:
+    """Every matching event in seq order, fetched in keyset pages (never all at once)."""
+    after = 0
+    while True:
+        async with engines.read.connect() as conn:
+            page = await list_events(conn, flt, limit=batch, after_seq=after)
+        for event in page:
+            yield event
+        if len(page) < batch:
+            return
+        after = page[-1].seq
+
+
+async def verify(engines: db.Engines, batch: int = BATCH) -> ChainVerification:
+    """Recompute the whole chain page by page; report the first broken seq."""
+    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+    while True:
+        async with engines.read.connect() as conn:
+            stmt = select(*_COLUMNS).where(T.c.seq >= expected_seq).order_by(T.c.seq).limit(batch)
+            rows = (await conn.execute(stmt)).all()
+        for row in rows:
+            reason = _broken_link(row, expected_seq, prev_hash)
+            if reason is not None:
+                return ChainVerification(
+                    ok=False, checked=checked, first_broken_seq=expected_seq, reason=reason
+                )
+            checked += 1
+            expected_seq, prev_hash = row.seq + 1, row.hash
+        if len(rows) < batch:
+            return ChainVerification(ok=True, checked=checked)
+
+
+def _broken_link(row: Row[Any, *tuple[Any, ...]], expected_seq: int, prev_hash: str) -> str | None:
+    if row.seq != expected_seq:
+        return f"event {expected_seq} is missing (next is {row.seq})"
+    if row.prev_hash != prev_hash:
+        return "prev_hash does not match the previous event's hash"
+    try:
+        payload = json.loads(row.payload)
+    except ValueError:
+        return "payload is not valid JSON"
+    recomputed = chain_hash(
+        seq=row.seq,
+        at=row.at,
+        actor_id=row.actor_id,
+        actor_name=row.actor_name,
+        kind=row.kind,
+        conversation_id=row.conversation_id,
+        run_id=row.run_id,
+        call_id=row.call_id,
+        payload=payload,
+        prev_hash=row.prev_hash,
+    )
+    if recomputed != row.hash:
+        return "hash does not match the event's contents"
+    return None

@@ -1,0 +1,104 @@
+"""Engines, connection set-up and migrations for the SQL store; used by `sql.open_store`.
+
+SQLite: WAL, a busy timeout, foreign keys on, and transactions begun by us so that writers
+take the database lock up front (`BEGIN IMMEDIATE`): that is what serialises audit appends
+and approval decisions across processes. PostgreSQL: psycopg 3 async, with advisory locks
+taken by the callers that need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from opsgate.errors import ConfigError
+
+Backend = Literal["sqlite", "postgresql"]
+
+# Keys for pg_advisory_xact_lock: one per serialised kind of write.
+AUDIT_LOCK_KEY = 0x6F70_7367_6175_6469  # "opsgaudi"
+EVENTS_LOCK_KEY = 0x6F70_7367_6576_6E74  # "opsgevnt"
+MIGRATION_LOCK_KEY = 0x6F70_7367_6D69_6772  # "opsgmigr"
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True)
+class Engines:
+    """One pool, two views: plain reads, and writes that lock the database up front."""
+
+    backend: Backend
+    read: AsyncEngine
+    write: AsyncEngine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" hook emit BEGIN itself instead of the driver's lazy BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "PRAGMA foreign_keys=ON",
+        # WAL + NORMAL: no corruption on power loss, at most the last commits are lost.
+        "PRAGMA synchronous=NORMAL",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get("opsgate_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engines(url: str) -> Engines:
+    """Create the engine for `url`; for SQLite, create the file's directory first."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.drivername != "sqlite+aiosqlite":
+            raise ConfigError(
+                f"SQLite URLs must use the aiosqlite driver, got {parsed.drivername!r}"
+            )
+        database = parsed.database
+        if not database or database == ":memory:":
+            raise ConfigError("the SQLite store needs a file path (sqlite+aiosqlite:///path/db)")
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return Engines("sqlite", engine, engine.execution_options(opsgate_immediate=True))
+    if backend == "postgresql":
+        if parsed.drivername != "postgresql+psycopg":
+            raise ConfigError(
+                f"PostgreSQL URLs must use psycopg 3 (postgresql+psycopg://), "
+                f"got {parsed.drivername!r}"
+            )
+        engine = create_async_engine(url, pool_pre_ping=True)
+        return Engines("postgresql", engine, engine)
+    raise ConfigError(f"unsupported database backend {backend!r}")
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engines: Engines) -> None:
+    """Apply every pending revision; concurrent openers wait for each other."""
+    async with engines.write.begin() as conn:
+        if engines.backend == "postgresql":
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+        await conn.run_sync(_upgrade)

@@ -1,0 +1,1 @@
+"""Revisions: an append-only list; never edit one that has shipped, add a new one."""

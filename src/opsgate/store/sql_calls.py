@@ -1,0 +1,340 @@
+"""Tool calls and approval requests on SQL: the part of `SqlStore` the approval gate relies on.
+
+`SqlStore` inherits these methods. Every state change is a conditional UPDATE inside a write
+transaction (`WHERE status = ...`), so two racing approvers or executors get one success and
+one `Conflict`, whichever process they run in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.runs import ApprovalStatus, DecisionKind
+from opsgate.errors import Conflict, NotFound
+from opsgate.store import tables
+from opsgate.store.api import NewApprovalItem
+from opsgate.store.records import (
+    ApprovalDecision,
+    ApprovalItem,
+    ApprovalRequest,
+    ToolCallRecord,
+)
+from opsgate.store.sql_base import SqlBase
+
+TC, A, AI, R = tables.tool_calls, tables.approvals, tables.approval_items, tables.runs
+
+FINAL_CALL_STATUSES: frozenset[CallStatus] = frozenset(
+    {"invalid", "rejected", "expired", "succeeded", "failed", "outcome_unknown", "skipped"}
+)
+_OPENABLE: tuple[CallStatus, ...] = ("planned", "awaiting_approval")
+
+
+class CallsStore(SqlBase):
+    """Calls and approvals; see `opsgate.store.api.Store` for the contract."""
+
+    # --- tool calls --------------------------------------------------------------------
+
+    async def record_call(
+        self,
+        *,
+        call_id: str,
+        run_id: str,
+        tool: str,
+        args: dict[str, Any],
+        context: str | None,
+        classification: Classification,
+        destructive: bool,
+        call_hash: str,
+        status: CallStatus,
+    ) -> ToolCallRecord:
+        async with self._write() as conn:
+            stmt = select(R.c.conversation_id).where(R.c.id == run_id)
+            conversation_id = (await conn.execute(stmt)).scalar_one_or_none()
+            if conversation_id is None:
+                raise NotFound(f"no run {run_id!r}")
+            if (await conn.execute(select(TC.c.id).where(TC.c.id == call_id))).first():
+                raise Conflict(f"call {call_id!r} is already recorded")
+            await conn.execute(
+                insert(TC).values(
+                    id=call_id,
+                    run_id=run_id,
+                    conversation_id=conversation_id,
+                    tool=tool,
+                    args=args,
+                    context=context,
+                    classification=classification,
+                    destructive=destructive,
+                    call_hash=call_hash,
+                    status=status,
+                    truncated=False,
+                    created_at=self._now(),
+                )
+            )
+            return await self._call(conn, call_id)
+
+    @staticmethod
+    async def _call(conn: AsyncConnection, call_id: str) -> ToolCallRecord:
+        row = (await conn.execute(select(TC).where(TC.c.id == call_id))).first()
+        if row is None:
+            raise NotFound(f"no call {call_id!r}")
+        return ToolCallRecord.model_validate(dict(row._mapping))
+
+    async def get_call(self, call_id: str) -> ToolCallRecord:
+        async with self._read() as conn:
+            return await self._call(conn, call_id)
+
+    async def list_calls(
+        self, *, run_id: str | None = None, conversation_id: str | None = None
+    ) -> list[ToolCallRecord]:
+        stmt = select(TC).order_by(TC.c.created_at, TC.c.id)
+        if run_id is not None:
+            stmt = stmt.where(TC.c.run_id == run_id)
+        if conversation_id is not None:
+            stmt = stmt.where(TC.c.conversation_id == conversation_id)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [ToolCallRecord.model_validate(dict(r._mapping)) for r in rows]
+
+    async def set_call_status(
+        self,
+        call_id: str,
+        status: CallStatus,
+        *,
+        expected: Sequence[CallStatus] | None = None,
+        output: str | None = None,
+        exit_code: int | None = None,
+        truncated: bool = False,
+        duration_ms: int | None = None,
+    ) -> ToolCallRecord:
+        now = self._now()
+        changes: dict[str, Any] = {"status": status}
+        if status == "running":
+            changes["started_at"] = now
+        if status in FINAL_CALL_STATUSES:
+            changes["finished_at"] = now
+            changes.update(exit_code=exit_code, truncated=truncated, duration_ms=duration_ms)
+            if output is not None:
+                encoded = output.encode("utf-8")
+                changes.update(
+                    output=output,
+                    output_sha256=hashlib.sha256(encoded).hexdigest(),
+                    output_size=len(encoded),
+                )
+        stmt = update(TC).where(TC.c.id == call_id).values(changes)
+        if expected is not None:
+            stmt = stmt.where(TC.c.status.in_(list(expected)))
+        async with self._write() as conn:
+            result = await conn.execute(stmt)
+            record = await self._call(conn, call_id)
+            if result.rowcount == 0:
+                raise Conflict(
+                    f"call {call_id!r} is {record.status!r}, not one of {list(expected or [])!r}"
+                )
+            return record
+
+    async def mark_interrupted_calls(self) -> list[ToolCallRecord]:
+        async with self._write() as conn:
+            rows = (await conn.execute(select(TC.c.id).where(TC.c.status == "running"))).all()
+            ids = [row.id for row in rows]
+            if ids:
+                await conn.execute(
+                    update(TC)
+                    .where(TC.c.id.in_(ids), TC.c.status == "running")
+                    .values(status="outcome_unknown", finished_at=self._now())
+                )
+            return [await self._call(conn, call_id) for call_id in ids]
+
+    # --- approvals ---------------------------------------------------------------------
+
+    async def create_approval(
+        self,
+        *,
+        run_id: str,
+        proposed_by: str,
+        expires_at: datetime,
+        items: Sequence[NewApprovalItem],
+    ) -> ApprovalRequest:
+        if not items:
+            raise Conflict("an approval request needs at least one call")
+        approval_id = self._ids.new("apr")
+        async with self._write() as conn:
+            stmt = select(R.c.conversation_id).where(R.c.id == run_id)
+            conversation_id = (await conn.execute(stmt)).scalar_one_or_none()
+            if conversation_id is None:
+                raise NotFound(f"no run {run_id!r}")
+            await conn.execute(
+                insert(A).values(
+                    id=approval_id,
+                    run_id=run_id,
+                    conversation_id=conversation_id,
+                    proposed_by=proposed_by,
+                    created_at=self._now(),
+                    expires_at=expires_at,
+                )
+            )
+            for position, item in enumerate(items):
+                call = await self._call(conn, item.call_id)
+                if call.run_id != run_id:
+                    raise Conflict(f"call {item.call_id!r} belongs to another run")
+                result = await conn.execute(
+                    update(TC)
+                    .where(TC.c.id == item.call_id, TC.c.status.in_(_OPENABLE))
+                    .values(status="awaiting_approval", approval_id=approval_id)
+                )
+                if result.rowcount == 0:
+                    raise Conflict(f"call {item.call_id!r} is {call.status!r}; cannot approve it")
+                await conn.execute(
+                    insert(AI).values(
+                        approval_id=approval_id,
+                        call_id=item.call_id,
+                        position=position,
+                        preview=item.preview,
+                        status="pending",
+                        expires_at=expires_at,
+                    )
+                )
+            return await self._approval(conn, approval_id)
+
+    @staticmethod
+    async def _approval(conn: AsyncConnection, approval_id: str) -> ApprovalRequest:
+        head = (await conn.execute(select(A).where(A.c.id == approval_id))).first()
+        if head is None:
+            raise NotFound(f"no approval request {approval_id!r}")
+        stmt = (
+            select(AI, TC.c.tool, TC.c.args, TC.c.context, TC.c.destructive, TC.c.call_hash)
+            .join(TC, TC.c.id == AI.c.call_id)
+            .where(AI.c.approval_id == approval_id)
+            .order_by(AI.c.position)
+        )
+        items = [_item(row._mapping) for row in (await conn.execute(stmt)).all()]
+        return ApprovalRequest.model_validate({**head._mapping, "items": items})
+
+    async def get_approval(self, approval_id: str) -> ApprovalRequest:
+        async with self._read() as conn:
+            return await self._approval(conn, approval_id)
+
+    async def list_approvals(
+        self,
+        *,
+        status: Literal["pending", "approved", "rejected", "expired"] | None = None,
+        conversation_id: str | None = None,
+        limit: int = 100,
+    ) -> list[ApprovalRequest]:
+        stmt = select(A.c.id).order_by(A.c.created_at.desc(), A.c.id.desc()).limit(limit)
+        if conversation_id is not None:
+            stmt = stmt.where(A.c.conversation_id == conversation_id)
+        if status is not None:
+            stmt = stmt.where(*_status_conditions(status))
+        async with self._read() as conn:
+            ids = [row.id for row in (await conn.execute(stmt)).all()]
+            return [await self._approval(conn, approval_id) for approval_id in ids]
+
+    async def decide(
+        self,
+        approval_id: str,
+        call_id: str,
+        decision: DecisionKind,
+        *,
+        user_id: str,
+        user_name: str,
+        reason: str | None,
+        now: datetime,
+    ) -> ApprovalRequest:
+        item_status: ApprovalStatus = "approved" if decision == "approve" else "rejected"
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(AI)
+                .where(
+                    AI.c.approval_id == approval_id,
+                    AI.c.call_id == call_id,
+                    AI.c.status == "pending",
+                    AI.c.expires_at > now,
+                )
+                .values(
+                    status=item_status,
+                    decision=decision,
+                    decided_by=user_id,
+                    decided_by_name=user_name,
+                    reason=reason,
+                    decided_at=now,
+                )
+            )
+            if result.rowcount == 0:
+                raise await self._undecidable(conn, approval_id, call_id)
+            await conn.execute(
+                update(TC)
+                .where(TC.c.id == call_id, TC.c.status == "awaiting_approval")
+                .values(status=item_status)
+            )
+            return await self._approval(conn, approval_id)
+
+    @staticmethod
+    async def _undecidable(conn: AsyncConnection, approval_id: str, call_id: str) -> Exception:
+        stmt = select(AI.c.status).where(AI.c.approval_id == approval_id, AI.c.call_id == call_id)
+        current = (await conn.execute(stmt)).scalar_one_or_none()
+        if current is None:
+            return NotFound(f"no call {call_id!r} in approval request {approval_id!r}")
+        if current == "pending":
+            return Conflict(f"approval request {approval_id!r} has expired")
+        return Conflict(f"call {call_id!r} of approval {approval_id!r} is already {current!r}")
+
+    async def expire_approvals(self, now: datetime) -> list[ApprovalRequest]:
+        due = (AI.c.status == "pending", AI.c.expires_at <= now)
+        async with self._write() as conn:
+            rows = (await conn.execute(select(AI.c.approval_id, AI.c.call_id).where(*due))).all()
+            if not rows:
+                return []
+            await conn.execute(update(AI).where(*due).values(status="expired"))
+            await conn.execute(
+                update(TC)
+                .where(TC.c.id.in_([r.call_id for r in rows]), TC.c.status == "awaiting_approval")
+                .values(status="expired", finished_at=self._now())
+            )
+            approval_ids = sorted({r.approval_id for r in rows})
+            return [await self._approval(conn, approval_id) for approval_id in approval_ids]
+
+
+def _item(row: Any) -> ApprovalItem:
+    decision = None
+    if row["decision"] is not None:
+        decision = ApprovalDecision(
+            call_id=row["call_id"],
+            decision=row["decision"],
+            decided_by=row["decided_by"],
+            decided_by_name=row["decided_by_name"],
+            reason=row["reason"],
+            decided_at=row["decided_at"],
+        )
+    return ApprovalItem(
+        call_id=row["call_id"],
+        tool=row["tool"],
+        args=row["args"],
+        context=row["context"],
+        destructive=row["destructive"],
+        call_hash=row["call_hash"],
+        preview=row["preview"],
+        status=row["status"],
+        decision=decision,
+    )
+
+
+def _has_item(*statuses: str) -> ColumnElement[bool]:
+    return exists().where(AI.c.approval_id == A.c.id, AI.c.status.in_(statuses))
+
+
+def _status_conditions(status: ApprovalStatus) -> list[ColumnElement[bool]]:
+    """SQL for `ApprovalRequest.status`: pending > expired > rejected > approved."""
+    if status == "pending":
+        return [_has_item("pending")]
+    if status == "expired":
+        return [~_has_item("pending"), _has_item("expired")]
+    if status == "rejected":
+        return [~_has_item("pending", "expired"), _has_item("rejected")]
+    return [~_has_item("pending", "expired", "rejected")]

@@ -1,0 +1,239 @@
+"""The store's tables as SQLAlchemy Core/ORM metadata, shared by `sql.py` and the migrations.
+
+`SqlStore` queries these tables; the Alembic revisions in `store/migrations/versions` create
+them (the metadata is the reference, the revisions are the append-only history). Times go
+through `UtcDateTime` so they always come back timezone-aware UTC, even from SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        # SQLite compares these as text: naive UTC in one fixed format keeps order right.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    contexts: Mapped[list[str]]
+    namespace: Mapped[str | None] = mapped_column(String(253))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    requested_by: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    model_turns: Mapped[int] = mapped_column(Integer, default=0)
+    tool_calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ToolCallRow(Base):
+    __tablename__ = "tool_calls"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(40), index=True)
+    tool: Mapped[str] = mapped_column(String(100))
+    args: Mapped[dict[str, Any]]
+    context: Mapped[str | None] = mapped_column(String(253))
+    classification: Mapped[str] = mapped_column(String(20))
+    destructive: Mapped[bool] = mapped_column(Boolean)
+    call_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    approval_id: Mapped[str | None] = mapped_column(String(40))
+    output: Mapped[str | None] = mapped_column(Text)
+    output_sha256: Mapped[str | None] = mapped_column(String(64))
+    output_size: Mapped[int | None] = mapped_column(Integer)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class ApprovalRow(Base):
+    __tablename__ = "approvals"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(40), index=True)
+    proposed_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class ApprovalItemRow(Base):
+    __tablename__ = "approval_items"
+    approval_id: Mapped[str] = mapped_column(ForeignKey("approvals.id"), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("tool_calls.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    preview: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # Copied from the request so `decide` is one conditional UPDATE on this row.
+    expires_at: Mapped[datetime]
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_by_name: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
+
+
+class StreamEventRow(Base):
+    __tablename__ = "stream_events"
+    __table_args__ = (
+        Index("ix_stream_events_conversation_id_id", "conversation_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(40))
+    run_id: Mapped[str] = mapped_column(String(40))
+    type: Mapped[str] = mapped_column(String(60))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class JenkinsServerRow(Base):
+    __tablename__ = "jenkins_servers"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    user: Mapped[str] = mapped_column(String(200))
+    token_encrypted: Mapped[str] = mapped_column(Text)
+    verify_tls: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """The append-only log; triggers (see the first migration) refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(40))
+    actor_name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    call_id: Mapped[str | None] = mapped_column(String(80))
+    # Copied from payload["tool"] for filtering; not hashed (the payload is).
+    tool: Mapped[str | None] = mapped_column(String(100), index=True)
+    # Canonical JSON text, so the hashed bytes come back exactly on every backend.
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def _table(row_class: type[Base]) -> Table:
+    return cast(Table, row_class.__table__)
+
+
+users = _table(UserRow)
+api_tokens = _table(ApiTokenRow)
+conversations = _table(ConversationRow)
+messages = _table(MessageRow)
+runs = _table(RunRow)
+tool_calls = _table(ToolCallRow)
+approvals = _table(ApprovalRow)
+approval_items = _table(ApprovalItemRow)
+stream_events = _table(StreamEventRow)
+jenkins_servers = _table(JenkinsServerRow)
+audit_log = _table(AuditRow)
