@@ -51,23 +51,37 @@ function showModelBanner() {
     banner.hidden = true;
     return;
   }
+  const hide = h("button", { type: "button", class: "btn-quiet", text: "Hide", "aria-label": "Hide the no-model notice" });
+  hide.addEventListener("click", () => {
+    sessionStorage.setItem("opsgate:banner-hidden", "1");
+    banner.hidden = true;
+  });
+  if (sessionStorage.getItem("opsgate:banner-hidden")) {
+    banner.hidden = true;
+    return;
+  }
   mount(
     banner,
-    h("strong", { text: "No model is configured. " }),
-    "The tool palette in each conversation still works. To let opsgate plan from plain language, set ",
-    h("code", { text: "OPSGATE_MODEL" }),
-    " (for example ",
-    h("code", { text: "OPSGATE_MODEL=openai/gpt-4o" }),
-    ") and the provider's key (",
-    h("code", { text: "OPSGATE_MODEL_API_KEY" }),
-    " or the provider's own variable such as ",
-    h("code", { text: "OPENAI_API_KEY" }),
-    "), or run a local Ollama and set ",
-    h("code", { text: "OPSGATE_MODEL=ollama/llama3.1" }),
-    " with ",
-    h("code", { text: "OPSGATE_MODEL_API_BASE=http://127.0.0.1:11434" }),
-    "; then restart the server.",
-    model.how_to ? h("p", { class: "how-to", text: model.how_to }) : null,
+    h(
+      "div",
+      { class: "banner-text" },
+      h("strong", { text: "No model is configured. " }),
+      "The tool palette in each conversation still works. To let opsgate plan from plain language, set ",
+      h("code", { text: "OPSGATE_MODEL" }),
+      " (e.g. ",
+      h("code", { text: "openai/gpt-4o" }),
+      ") and the provider's key (",
+      h("code", { text: "OPSGATE_MODEL_API_KEY" }),
+      " or e.g. ",
+      h("code", { text: "OPENAI_API_KEY" }),
+      "), or run a local Ollama with ",
+      h("code", { text: "OPSGATE_MODEL=ollama/llama3.1" }),
+      " and ",
+      h("code", { text: "OPSGATE_MODEL_API_BASE=http://127.0.0.1:11434" }),
+      "; then restart the server.",
+      model.how_to ? h("p", { class: "how-to", text: model.how_to }) : null,
+    ),
+    hide,
   );
   banner.hidden = false;
 }

@@ -85,13 +85,16 @@ export async function renderChat(ctx, conversationId) {
     return card;
   };
 
-  const proposerNames = async (card, approvalId) => {
+  // Events carry user ids; the approvals endpoint has the names for the card.
+  const fillNames = async (card, approvalId) => {
     try {
       const data = await get(`/approvals${query({ conversation_id: conversationId })}`);
       const found = ((data && data.items) || []).find((item) => item.id === approvalId);
-      if (found && found.proposed_by_name) card.setProposer(found.proposed_by_name);
+      if (!found) return;
+      if (found.proposed_by_name) card.setProposer(found.proposed_by_name);
+      for (const item of found.items || []) if (item.decision) card.decided(item.decision);
     } catch {
-      /* names are a nicety; the id is already shown */
+      /* names are a nicety; the ids are already shown */
     }
   };
 
@@ -122,9 +125,13 @@ export async function renderChat(ctx, conversationId) {
           if (call.error) card.setStatus("invalid");
         }
         break;
-      case "tool.started":
-        cardFor(runId, data).started();
+      case "tool.started": {
+        const card = cardFor(runId, data);
+        // An approved change runs after its approval card: move it there to keep the order.
+        if (card.el.dataset.status === "approved") run.body.append(card.el);
+        card.started();
         break;
+      }
       case "tool.progress":
         cardFor(runId, { call_id: data.call_id, tool: "tool", args: {} }).progress(data.text);
         break;
@@ -138,13 +145,16 @@ export async function renderChat(ctx, conversationId) {
         run.bubble = null;
         run.body.append(card.el);
         for (const call of data.calls) cardFor(runId, { ...call, classification: "mutation" }).setStatus("awaiting_approval");
-        proposerNames(card, data.approval_id);
+        fillNames(card, data.approval_id);
         if (!replayed) card.el.scrollIntoView({ block: "nearest" });
         break;
       }
       case "approval.decided": {
         const card = approvals.get(data.approval_id);
-        if (card) card.decided(data);
+        if (card) {
+          card.decided(data);
+          fillNames(card, data.approval_id);
+        }
         const tool = cards.get(data.call_id);
         if (tool) tool.setStatus(data.decision === "approve" ? "approved" : "rejected");
         setActive(runId, "running");
