@@ -1,0 +1,176 @@
+"""The API application: `create_app(settings)` builds the FastAPI app the CLI serves.
+
+Dependencies are built once in `lifespan` and kept on `app.state.opsgate` (`AppState`): the
+store (migrations applied on open), the event bus (metered), the tool server and its
+in-process client, the engine (recovered at start: interrupted calls become
+`outcome_unknown`), a periodic expiry of overdue approvals, the login limiter, and, while no
+user exists, a one-time setup token logged once at WARNING (only its hash is kept).
+`AppDeps` lets tests inject any of these pieces; injected pieces are not closed by the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.middleware.cors import CORSMiddleware
+
+from opsgate.api import auth, build, contexts, errors, static
+from opsgate.api.metrics import MeteredBus, Metrics
+from opsgate.api.passwords import Passwords
+from opsgate.api.ratelimit import LoginLimiter
+from opsgate.api.routes import admin, approvals, conversations, events, meta
+from opsgate.api.routes import audit as audit_routes
+from opsgate.api.routes import auth as auth_routes
+from opsgate.api.security import SecurityHeadersMiddleware
+from opsgate.api.sessions import SessionCodec
+from opsgate.api.state import AppState, EngineApi
+from opsgate.engine.bus import EventBus
+from opsgate.settings import Settings
+from opsgate.store.api import Store
+from opsgate.tools.base import Tool
+
+log = logging.getLogger("opsgate.api")
+API_PREFIX = "/api/v1"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+
+
+@dataclass
+class AppDeps:
+    """Pieces a test (or an embedding program) provides instead of the app building them."""
+
+    store: Store | None = None
+    engine: EngineApi | None = None
+    bus: EventBus | None = None
+    tools: Mapping[str, Tool] | None = None
+    passwords: Passwords | None = None
+    limiter: LoginLimiter | None = None
+    clock: Callable[[], datetime] | None = None
+    setup_token: str | None = None
+    """Use this setup token (when no user exists) instead of a random one."""
+    heartbeat_s: float | None = None
+    expire_every_s: float = 5.0
+    static_dir: Path | None = None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _setup_url(settings: Settings, token: str) -> str:
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return f"{base.rstrip('/')}/setup#token={token}"
+
+
+async def _expire_forever(engine: EngineApi, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await engine.expire_due()
+        except Exception:
+            log.exception("expiring overdue approvals failed")
+
+
+def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            metrics: Metrics = app.state.metrics
+            store = deps.store
+            if store is None:
+                store = await build.open_store(settings)
+                stack.push_async_callback(store.close)
+            bus = deps.bus or MeteredBus(metrics)
+            stack.callback(bus.close)
+            tools = deps.tools if deps.tools is not None else build.all_tools()
+            engine = deps.engine
+            if engine is None:
+                engine = await build.engine(settings, store, bus, tools, stack)
+            await engine.recover()
+            allowed, default_context = contexts.allowed_contexts(settings)
+            state = AppState(
+                settings=settings,
+                store=store,
+                engine=engine,
+                bus=bus,
+                tools=tools,
+                metrics=metrics,
+                passwords=deps.passwords or Passwords(),
+                sessions=SessionCodec(settings.key("session_key")),
+                limiter=deps.limiter or LoginLimiter(),
+                clock=deps.clock or _utcnow,
+                model_name=build.model_name(settings),
+                heartbeat_s=deps.heartbeat_s or 15.0,
+                contexts=allowed,
+                default_context=default_context,
+            )
+            if await store.count_users() == 0:
+                token = deps.setup_token or secrets.token_urlsafe(24)
+                state.setup_token_hash = hashlib.sha256(token.encode()).hexdigest()
+                log.warning(
+                    "no user exists yet: create the first admin at %s (one-time setup token)",
+                    _setup_url(settings, token),
+                )
+            app.state.opsgate = state
+            expiry = asyncio.create_task(_expire_forever(engine, deps.expire_every_s))
+            try:
+                yield
+            finally:
+                expiry.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await expiry
+                bus.close()
+
+    return lifespan
+
+
+async def _openapi(request: Request, _: auth.Viewer) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
+    """The opsgate API and Command Center as one ASGI app."""
+    deps = deps or AppDeps()
+    app = FastAPI(
+        title="opsgate",
+        version="0.1.0",
+        description="AI operations agent for Kubernetes and CI/CD with an approval gate.",
+        lifespan=_lifespan(settings, deps),
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.metrics = Metrics()
+    errors.install(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth_routes, admin, conversations, approvals, events, audit_routes, meta):
+        api.include_router(module.router)
+    api.add_api_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)
+    app.include_router(api)
+    app.include_router(meta.root_router)
+    app.include_router(static.router(deps.static_dir or static.STATIC_DIR))
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"],
+        )
+    hsts = bool(settings.public_url and settings.public_url.startswith("https://"))
+    app.add_middleware(SecurityHeadersMiddleware, hsts=hsts, metrics=app.state.metrics)
+    app.add_middleware(errors.CatchAllMiddleware)
+    return app

@@ -1,0 +1,87 @@
+"""Assembles the real dependencies for the app's lifespan: store, tools, tool server, engine.
+
+Called only by `opsgate.api.app` (tests inject their own pieces through `AppDeps` instead).
+Everything opened here is registered on the caller's `AsyncExitStack`, closed in reverse order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, cast
+
+from opsgate.engine import engine as engine_module
+from opsgate.engine import graph
+from opsgate.engine.bus import EventBus
+from opsgate.engine.deps import EngineDeps, Limits
+from opsgate.engine.models.base import ChatModel
+from opsgate.engine.models.scripted import ScriptedModel
+from opsgate.mcp import client as mcp_client
+from opsgate.mcp import server as mcp_server
+from opsgate.settings import Settings
+from opsgate.store import sql
+from opsgate.store.api import Store
+from opsgate.tools import binaries, registry
+from opsgate.tools.base import Tool
+
+SCRIPTED_PREFIX = "scripted:"
+
+
+async def open_store(settings: Settings) -> Store:
+    store = await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
+    # SqlStore.iter_audit is an async generator; the protocol spells it `async def` (wrong).
+    return cast(Store, store)
+
+
+def all_tools() -> dict[str, Tool]:
+    return registry.all_tools()
+
+
+def model_name(settings: Settings) -> str | None:
+    return settings.model or None
+
+
+def chat_model(settings: Settings) -> ChatModel | None:
+    """The configured model: scripted (tests, demo) or a LiteLLM provider; None if unset."""
+    if not settings.model:
+        return None
+    if settings.model.startswith(SCRIPTED_PREFIX):
+        return ScriptedModel.from_path(Path(settings.model.removeprefix(SCRIPTED_PREFIX)))
+    factory: Any = importlib.import_module("opsgate.engine.models.factory")
+    model: ChatModel | None = factory.model_from_settings(settings)
+    return model
+
+
+async def engine(
+    settings: Settings,
+    store: Store,
+    bus: EventBus,
+    tools: Mapping[str, Tool],
+    stack: AsyncExitStack,
+) -> engine_module.Engine:
+    """The engine over an in-process tool server; closed with `stack`."""
+    approval_key = settings.key("approval_key")
+    env = binaries.tool_env_from_settings(settings, binaries.runner_from_settings(settings))
+    server = mcp_server.create_server(env, tools, approval_key)
+    tool_client = mcp_client.ToolClient.in_memory(server)
+    await tool_client.connect()
+    stack.push_async_callback(tool_client.close)
+    checkpointer = await stack.enter_async_context(
+        graph.open_checkpointer(settings.database_url, Path(settings.data_dir))
+    )
+    deps = EngineDeps(
+        model=chat_model(settings),
+        tools=tool_client,
+        tool_specs=tools,
+        store=store,
+        bus=bus,
+        approval_key=approval_key,
+        clock=time.time,
+        limits=Limits.from_settings(settings),
+    )
+    built = engine_module.Engine(deps, checkpointer)
+    stack.push_async_callback(built.aclose)
+    return built

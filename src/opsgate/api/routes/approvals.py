@@ -1,0 +1,134 @@
+"""Approval requests: list them, and decide one call or all calls of a request.
+
+Only approvers and admins decide (the engine checks again, and applies the optional
+distinct-approver policy); deciding a call that is no longer pending answers 409.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Path, Query, Request
+
+from opsgate.api import auth
+from opsgate.api.schemas import (
+    ApprovalAnswer,
+    ApprovalItemOut,
+    ApprovalList,
+    ApprovalOut,
+    DecideAllBody,
+    DecisionBody,
+)
+from opsgate.api.state import app_state
+from opsgate.errors import Conflict, NotFound
+from opsgate.store.api import Store
+from opsgate.store.records import ApprovalRequest
+
+router = APIRouter(tags=["approvals"])
+Id = Path(min_length=1, max_length=100)
+
+
+async def _user_name(store: Store, user_id: str, cache: dict[str, str] | None = None) -> str:
+    if cache is not None and user_id in cache:
+        return cache[user_id]
+    try:
+        name = (await store.get_user(user_id)).username
+    except NotFound:
+        name = user_id
+    if cache is not None:
+        cache[user_id] = name
+    return name
+
+
+async def approval_out(
+    store: Store, request: ApprovalRequest, names: dict[str, str] | None = None
+) -> ApprovalOut:
+    """An approval request as the API shows it (with the proposer's name and namespaces)."""
+    return ApprovalOut(
+        id=request.id,
+        run_id=request.run_id,
+        conversation_id=request.conversation_id,
+        proposed_by=request.proposed_by,
+        proposed_by_name=await _user_name(store, request.proposed_by, names),
+        created_at=request.created_at,
+        expires_at=request.expires_at,
+        status=request.status,
+        items=[
+            ApprovalItemOut(
+                call_id=item.call_id,
+                tool=item.tool,
+                args=item.args,
+                context=item.context,
+                namespace=(
+                    str(item.args["namespace"])
+                    if isinstance(item.args.get("namespace"), str)
+                    else None
+                ),
+                destructive=item.destructive,
+                call_hash=item.call_hash,
+                preview=item.preview,
+                status=item.status,
+                decision=item.decision,
+            )
+            for item in request.items
+        ],
+    )
+
+
+@router.get("/approvals", response_model=ApprovalList)
+async def list_approvals(
+    request: Request,
+    principal: auth.Viewer,
+    status: Literal["pending", "approved", "rejected", "expired"] | None = None,
+    conversation_id: str | None = Query(default=None, max_length=100),
+    limit: int = Query(default=100, ge=1, le=500),
+) -> ApprovalList:
+    store = app_state(request).store
+    found = await store.list_approvals(status=status, conversation_id=conversation_id, limit=limit)
+    names: dict[str, str] = {}
+    return ApprovalList(items=[await approval_out(store, a, names) for a in found])
+
+
+@router.get("/approvals/{approval_id}", response_model=ApprovalOut)
+async def get_approval(
+    request: Request,
+    principal: auth.Viewer,
+    approval_id: str = Id,
+) -> ApprovalOut:
+    store = app_state(request).store
+    return await approval_out(store, await store.get_approval(approval_id))
+
+
+@router.post("/approvals/{approval_id}/decision", response_model=ApprovalAnswer)
+async def decide(
+    body: DecisionBody,
+    request: Request,
+    principal: auth.Approver,
+    approval_id: str = Id,
+) -> ApprovalAnswer:
+    """Approve or reject one call of a request; the answer shows what was decided."""
+    state = app_state(request)
+    decided = await state.engine.decide(
+        approval_id, body.call_id, principal.user, body.approve, body.reason
+    )
+    return ApprovalAnswer(approval=await approval_out(state.store, decided))
+
+
+@router.post("/approvals/{approval_id}/decide-all", response_model=ApprovalAnswer)
+async def decide_all(
+    body: DecideAllBody,
+    request: Request,
+    principal: auth.Approver,
+    approval_id: str = Id,
+) -> ApprovalAnswer:
+    """One decision recorded per pending call of the request (never a blanket approval)."""
+    state = app_state(request)
+    current = await state.store.get_approval(approval_id)
+    pending = [item.call_id for item in current.items if item.status == "pending"]
+    if not pending:
+        raise Conflict(f"approval {approval_id!r} has no pending call")
+    for call_id in pending:
+        current = await state.engine.decide(
+            approval_id, call_id, principal.user, body.approve, body.reason
+        )
+    return ApprovalAnswer(approval=await approval_out(state.store, current))

@@ -1,0 +1,107 @@
+"""Sign-in, sign-out, who-am-I, and the one-time first-admin setup.
+
+The only state-changing routes reachable without a user are `POST /auth/login` and
+`POST /setup`; both are rate-limited per account and per client address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from fastapi import APIRouter, Request, Response
+
+from opsgate.api import auth
+from opsgate.api.schemas import LoginAnswer, LoginBody, Me, SetupBody, SetupStatus
+from opsgate.api.sessions import CSRF_COOKIE, SESSION_COOKIE
+from opsgate.api.state import AppState, app_state
+from opsgate.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from opsgate.store.records import User
+
+router = APIRouter(tags=["auth"])
+
+
+def _me(user: User) -> Me:
+    return Me(id=user.id, username=user.username, role=user.role)
+
+
+def _set_session(
+    response: Response, state: AppState, user_id: str, password_hash: str | None
+) -> None:
+    cookie, session = state.sessions.issue(user_id, password_hash)
+    secure = bool(state.settings.public_url and state.settings.public_url.startswith("https://"))
+    common = {"max_age": state.sessions.ttl_s, "path": "/", "samesite": "strict", "secure": secure}
+    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, **common)  # type: ignore[arg-type]
+    response.set_cookie(CSRF_COOKIE, session.csrf, httponly=False, **common)  # type: ignore[arg-type]
+
+
+@router.post("/auth/login", response_model=LoginAnswer)
+async def login(body: LoginBody, request: Request, response: Response) -> LoginAnswer:
+    """Check a username and password; set the session and CSRF cookies."""
+    state = app_state(request)
+    address = auth.client_address(request)
+    state.limiter.check(body.username, address)
+    try:
+        user = await state.store.get_user_by_name(body.username)
+    except NotFound:
+        state.passwords.verify(None, body.password)
+        state.limiter.failed(body.username, address)
+        raise Unauthenticated("wrong username or password") from None
+    if not state.passwords.verify(user.password_hash, body.password) or user.disabled:
+        state.limiter.failed(body.username, address)
+        raise Unauthenticated("wrong username or password")
+    state.limiter.succeeded(body.username)
+    _set_session(response, state, user.id, user.password_hash)
+    await state.store.append_audit(
+        "user.login", {"address": address}, actor_id=user.id, actor_name=user.username
+    )
+    return LoginAnswer(user=_me(user))
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(request: Request, response: Response, principal: auth.Viewer) -> None:
+    """End the session (the cookie stops working even if replayed)."""
+    state = app_state(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = state.sessions.read(cookie) if cookie else None
+    if session is not None:
+        state.sessions.revoke(session)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+@router.get("/auth/me", response_model=Me)
+async def me(principal: auth.Viewer) -> Me:
+    return _me(principal.user)
+
+
+@router.get("/setup/status", response_model=SetupStatus)
+async def setup_status(request: Request) -> SetupStatus:
+    """Public: whether the first admin still has to be created."""
+    return SetupStatus(needs_setup=await app_state(request).store.count_users() == 0)
+
+
+@router.post("/setup", response_model=LoginAnswer)
+async def setup(body: SetupBody, request: Request, response: Response) -> LoginAnswer:
+    """Create the first admin with the one-time setup token printed at start-up."""
+    state = app_state(request)
+    address = auth.client_address(request)
+    state.limiter.check("@setup", address)
+    async with state.setup_lock:
+        if await state.store.count_users() > 0 or state.setup_token_hash is None:
+            raise Conflict("setup is finished; sign in instead")
+        offered = hashlib.sha256(body.setup_token.encode()).hexdigest()
+        if not hmac.compare_digest(offered, state.setup_token_hash):
+            state.limiter.failed("@setup", address)
+            raise Forbidden("the setup token is wrong")
+        password_hash = state.passwords.hash(body.password)
+        user = await state.store.create_user(body.username, "admin", password_hash)
+        state.setup_token_hash = None
+    await state.store.append_audit(
+        "user.created",
+        {"user_id": user.id, "username": user.username, "role": "admin", "via": "setup"},
+        actor_id=user.id,
+        actor_name=user.username,
+    )
+    _set_session(response, state, user.id, password_hash)
+    return LoginAnswer(user=_me(user))

@@ -1,0 +1,102 @@
+"""What the server offers and how it is doing: tools, contexts, model, health, readiness, metrics.
+
+`/healthz` and `/readyz` are public (they reveal no data); `/metrics` needs an admin session or
+an API token; the rest needs any signed-in user.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path as FsPath
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from opsgate.api import auth
+from opsgate.api.metrics import CONTENT_TYPE
+from opsgate.api.schemas import Contexts, ModelInfo, ToolOut
+from opsgate.api.state import app_state
+from opsgate.domain import roles
+from opsgate.errors import Forbidden
+from opsgate.settings import Settings
+
+router = APIRouter(tags=["meta"])
+root_router = APIRouter(tags=["meta"])
+
+HOW_TO_MODEL = (
+    "Set OPSGATE_MODEL to a LiteLLM model name (e.g. openai/gpt-4.1 with OPENAI_API_KEY, or "
+    "anthropic/claude-sonnet-4-5 with ANTHROPIC_API_KEY) and restart; for a local model run "
+    "Ollama and set OPSGATE_MODEL=ollama/llama3.1 (OPSGATE_MODEL_API_BASE=http://127.0.0.1:11434). "
+    "Without a model, tools still run from the tool palette."
+)
+
+
+@router.get("/tools", response_model=list[ToolOut])
+async def list_tools(request: Request, principal: auth.Viewer) -> list[ToolOut]:
+    state = app_state(request)
+    return [
+        ToolOut(
+            name=tool.name,
+            family=tool.family,
+            description=tool.description,
+            input_schema=tool.input_schema(),
+            annotations=tool.annotations.to_mcp(),
+            needs_approval=not tool.annotations.read_only or tool.read_only_when is not None,
+        )
+        for tool in sorted(state.tools.values(), key=lambda t: t.name)
+    ]
+
+
+@router.get("/contexts", response_model=Contexts)
+async def list_contexts(request: Request, principal: auth.Viewer) -> Contexts:
+    state = app_state(request)
+    return Contexts(contexts=state.contexts, default=state.default_context)
+
+
+@router.get("/model", response_model=ModelInfo)
+async def model_info(request: Request, principal: auth.Viewer) -> ModelInfo:
+    name = app_state(request).model_name
+    return ModelInfo(configured=name is not None, model=name, how_to=HOW_TO_MODEL)
+
+
+@root_router.get("/healthz", include_in_schema=True)
+async def healthz() -> dict[str, str]:
+    """Public liveness: the process answers."""
+    return {"status": "ok"}
+
+
+def binary_path(settings: Settings, name: str) -> FsPath | None:
+    configured = settings.kubectl_path if name == "kubectl" else settings.helm_path
+    candidates = [configured, settings.tools_dir / name]
+    for candidate in candidates:
+        if candidate is not None and candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which(name)
+    return FsPath(found) if found else None
+
+
+@root_router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Public readiness: database and tool binaries (the model is reported, not required)."""
+    state = app_state(request)
+    checks: dict[str, Any] = {}
+    try:
+        await state.store.count_users()
+        checks["database"] = {"ok": True}
+    except Exception as e:  # readiness reports any database failure
+        checks["database"] = {"ok": False, "error": type(e).__name__}
+    for name in ("kubectl", "helm"):
+        checks[name] = {"ok": binary_path(state.settings, name) is not None}
+    checks["model"] = {"ok": state.model_name is not None, "required": False}
+    ready = all(check["ok"] for key, check in checks.items() if key != "model")
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+@root_router.get("/metrics", response_class=Response)
+async def metrics(request: Request, principal: auth.Viewer) -> Response:
+    """Prometheus metrics, for an admin or any API token (a scraper's)."""
+    if principal.via != "token" and not roles.can_administer(principal.user.role):
+        raise Forbidden("metrics need an admin session or an API token")
+    return Response(app_state(request).metrics.render(), media_type=CONTENT_TYPE)

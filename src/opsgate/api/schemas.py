@@ -1,0 +1,219 @@
+"""Request and response bodies of the HTTP API (the boundary models; records come from the store).
+
+Used by the route modules; the OpenAPI document is generated from these, so the UI and CLI
+engineers read field names here and in `/work/briefs/api_contract.md`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from opsgate.domain.roles import Role
+from opsgate.store.records import (
+    ApiToken,
+    ApprovalDecision,
+    Conversation,
+    Message,
+    Run,
+    ToolCallRecord,
+    User,
+)
+
+Name = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginBody(_Body):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SetupBody(_Body):
+    setup_token: str = Field(min_length=1, max_length=200)
+    username: str = Name
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SetupStatus(BaseModel):
+    needs_setup: bool
+
+
+class Me(BaseModel):
+    id: str
+    username: str
+    role: Role
+
+
+class LoginAnswer(BaseModel):
+    user: Me
+
+
+class NewUser(_Body):
+    username: str = Name
+    role: Role
+    password: str | None = Field(default=None, max_length=1024)
+    """None for a user who will only use API tokens."""
+
+
+class UserPatch(_Body):
+    role: Role | None = None
+    disabled: bool | None = None
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class NewToken(_Body):
+    name: str = Field(min_length=1, max_length=100)
+    user_id: str | None = Field(default=None, max_length=100)
+    """Whose token; the calling admin by default."""
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class CreatedToken(BaseModel):
+    token: str
+    """Shown once; only its SHA-256 is stored."""
+    record: ApiToken
+
+
+class JenkinsServerBody(_Body):
+    url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    user: str = Field(min_length=1, max_length=200)
+    token: str = Field(min_length=1, max_length=1000)
+    verify_tls: bool = True
+
+
+class JenkinsServerOut(BaseModel):
+    name: str
+    url: str
+    user: str
+    verify_tls: bool
+
+
+class NewConversation(_Body):
+    title: str | None = Field(default=None, max_length=200)
+    context: str | None = Field(default=None, max_length=253)
+    contexts: list[str] | None = Field(default=None, max_length=20)
+    """Several allowed contexts (the first is the default); `context` is the one-context form."""
+    namespace: str | None = Field(
+        default=None, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+    )
+
+
+class ConversationPatch(_Body):
+    title: str = Field(min_length=1, max_length=200)
+
+
+class ConversationPage(BaseModel):
+    items: list[Conversation]
+    total: int
+
+
+class ConversationDetail(BaseModel):
+    conversation: Conversation
+    messages: list[Message]
+    runs: list[Run]
+    calls: list[ToolCallRecord]
+    approvals: list[ApprovalOut]
+
+
+class MessageBody(_Body):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class CallBody(_Body):
+    tool: str = Field(min_length=1, max_length=100)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunStarted(BaseModel):
+    run_id: str
+
+
+class RunDetail(BaseModel):
+    run: Run
+    calls: list[ToolCallRecord]
+
+
+class RunOut(BaseModel):
+    run: Run
+
+
+class ApprovalItemOut(BaseModel):
+    call_id: str
+    tool: str
+    args: dict[str, Any]
+    context: str | None
+    namespace: str | None
+    destructive: bool
+    call_hash: str
+    preview: str | None
+    status: Literal["pending", "approved", "rejected", "expired"]
+    decision: ApprovalDecision | None
+
+
+class ApprovalOut(BaseModel):
+    id: str
+    run_id: str
+    conversation_id: str
+    proposed_by: str
+    proposed_by_name: str
+    created_at: datetime
+    expires_at: datetime
+    status: Literal["pending", "approved", "rejected", "expired"]
+    items: list[ApprovalItemOut]
+
+
+class ApprovalList(BaseModel):
+    items: list[ApprovalOut]
+
+
+class DecisionBody(_Body):
+    call_id: str = Field(min_length=1, max_length=100)
+    approve: bool
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DecideAllBody(_Body):
+    approve: bool
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ApprovalAnswer(BaseModel):
+    approval: ApprovalOut
+
+
+class ToolOut(BaseModel):
+    name: str
+    family: str
+    description: str
+    input_schema: dict[str, Any]
+    annotations: dict[str, bool]
+    needs_approval: bool
+    """False only for tools annotated read-only; some (k8s_exec) decide per call."""
+
+
+class Contexts(BaseModel):
+    contexts: list[str]
+    default: str | None
+
+
+class ModelInfo(BaseModel):
+    configured: bool
+    model: str | None
+    how_to: str
+
+
+class UserList(BaseModel):
+    items: list[User]
+
+
+class TokenList(BaseModel):
+    items: list[ApiToken]
+
+
+ConversationDetail.model_rebuild()
