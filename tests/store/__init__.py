@@ -1,0 +1,1 @@
+"""Conformance suite of the store: every test runs on SQLite and PostgreSQL."""

@@ -1,0 +1,90 @@
+"""Users and API tokens (stored hashed) on both databases."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from opsgate.errors import Conflict, NotFound
+from opsgate.store.sql import SqlStore
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def test_created_user_reads_back_with_password_hash(store: SqlStore) -> None:
+    user = await store.create_user("alice", "approver", "argon2-hash")
+    loaded = await store.get_user(user.id)
+    assert loaded.username == "alice"
+    assert loaded.role == "approver"
+    assert loaded.password_hash == "argon2-hash"
+    assert loaded.created_at.tzinfo is not None
+    assert (await store.get_user_by_name("alice")).id == user.id
+    assert await store.count_users() == 1
+
+
+async def test_duplicate_username_is_a_conflict(store: SqlStore) -> None:
+    await store.create_user("alice", "viewer", None)
+    with pytest.raises(Conflict, match="alice"):
+        await store.create_user("alice", "admin", None)
+
+
+async def test_unknown_user_is_not_found(store: SqlStore) -> None:
+    with pytest.raises(NotFound):
+        await store.get_user("usr_missing")
+    with pytest.raises(NotFound):
+        await store.get_user_by_name("nobody")
+    with pytest.raises(NotFound):
+        await store.update_user("usr_missing", role="admin")
+
+
+async def test_update_user_changes_only_given_fields(store: SqlStore) -> None:
+    user = await store.create_user("bob", "viewer", "h1")
+    updated = await store.update_user(user.id, role="operator", disabled=True)
+    assert (updated.role, updated.disabled) == ("operator", True)
+    assert (await store.get_user(user.id)).password_hash == "h1"
+    await store.update_user(user.id, password_hash="h2")
+    assert (await store.get_user(user.id)).password_hash == "h2"
+    assert [u.username for u in await store.list_users()] == ["bob"]
+
+
+async def test_find_token_returns_live_token_and_marks_it_used(store: SqlStore) -> None:
+    user = await store.create_user("carol", "operator", None)
+    token = await store.create_token(user.id, "ci", _hash("secret-1"), "og_abc", None)
+    assert token.last_used_at is None
+    found = await store.find_token(_hash("secret-1"))
+    assert found is not None
+    assert found[0].id == token.id
+    assert found[1].username == "carol"
+    assert found[0].last_used_at is not None
+    assert await store.find_token(_hash("other")) is None
+
+
+async def test_revoked_expired_or_disabled_tokens_are_not_found(store: SqlStore) -> None:
+    user = await store.create_user("dave", "operator", None)
+    revoked = await store.create_token(user.id, "a", _hash("a"), "og_a", None)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    await store.create_token(user.id, "b", _hash("b"), "og_b", past)
+    await store.create_token(user.id, "c", _hash("c"), "og_c", None)
+    assert (await store.revoke_token(revoked.id)).revoked_at is not None
+    assert await store.find_token(_hash("a")) is None
+    assert await store.find_token(_hash("b")) is None
+    assert await store.find_token(_hash("c")) is not None
+    await store.update_user(user.id, disabled=True)
+    assert await store.find_token(_hash("c")) is None
+
+
+async def test_list_tokens_by_user(store: SqlStore) -> None:
+    erin = await store.create_user("erin", "admin", None)
+    frank = await store.create_user("frank", "viewer", None)
+    await store.create_token(erin.id, "one", _hash("1"), "og_1", None)
+    await store.create_token(frank.id, "two", _hash("2"), "og_2", None)
+    assert [t.name for t in await store.list_tokens(erin.id)] == ["one"]
+    assert {t.name for t in await store.list_tokens()} == {"one", "two"}
+    with pytest.raises(NotFound):
+        await store.revoke_token("tok_missing")
+    with pytest.raises(NotFound):
+        await store.create_token("usr_missing", "x", _hash("x"), "og_x", None)
