@@ -9,12 +9,12 @@ import { renderChat } from "./views/chat.js";
 import { renderConversations } from "./views/conversations.js";
 import { renderLogin, renderSetup } from "./views/login.js";
 
-const session = { me: null, model: null };
+const session = { me: null, model: null, setupToken: "" };
 let cleanup = null;
 
 const routes = [
   [/^#\/login$/, (ctx) => renderLogin(ctx), false],
-  [/^#\/setup$/, (ctx) => renderSetup(ctx), false],
+  [/^#\/setup$/, (ctx) => renderSetup(ctx, session.setupToken), false],
   [/^#\/c\/([^/]+)$/, (ctx, m) => renderChat(ctx, decodeURIComponent(m[1])), true],
   [/^#\/audit$/, (ctx) => renderAudit(ctx), true],
   [/^#\/replay\/([^/]+)$/, (ctx, m) => renderReplay(ctx, decodeURIComponent(m[1])), true],
@@ -145,11 +145,19 @@ async function boot() {
     sessionStorage.clear();
     navigate("#/login");
   });
+  // The setup link printed at first start is `/setup#token=...`: keep the token, drop it from the URL.
+  const fromLink = new URLSearchParams(location.hash.replace(/^#\/?/, "")).get("token");
+  if (fromLink) {
+    session.setupToken = fromLink;
+    history.replaceState(null, "", "/#/setup");
+  } else if (location.pathname === "/setup") {
+    history.replaceState(null, "", "/#/setup");
+  }
   window.addEventListener("hashchange", route);
   try {
     const status = await get("/setup/status");
     if (status && status.needs_setup) {
-      location.hash = "#/setup";
+      history.replaceState(null, "", "/#/setup");
       await route();
       return;
     }
@@ -157,10 +165,11 @@ async function boot() {
     /* setup status is optional; fall through to the session check */
   }
   await refreshSession();
+  // replaceState, not location.hash: the first route() below is the only render.
   if (!session.me) {
-    if (!location.hash.startsWith("#/setup")) location.hash = "#/login";
+    if (!location.hash.startsWith("#/setup")) history.replaceState(null, "", "/#/login");
   } else if (location.pathname === "/login" || location.hash.startsWith("#/login")) {
-    location.hash = "#/";
+    history.replaceState(null, "", "/#/");
   }
   await route();
 }

@@ -40,8 +40,8 @@ export function renderLogin(ctx) {
   username.focus();
 }
 
-export function renderSetup(ctx) {
-  const token = h("input", { name: "setup_token", autocomplete: "off", required: true });
+export function renderSetup(ctx, prefilledToken = "") {
+  const token = h("input", { name: "setup_token", autocomplete: "off", required: true, value: prefilledToken || null });
   const username = h("input", { name: "username", autocomplete: "username", required: true });
   const password = h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: "12" });
   const error = errorBox();
@@ -69,5 +69,5 @@ export function renderSetup(ctx) {
     }
   });
   mount(ctx.main, h("div", { class: "center" }, form));
-  token.focus();
+  (prefilledToken ? username : token).focus();
 }

@@ -71,7 +71,10 @@ function inputFor(name, rawSchema, root, required) {
 function formFor(tool, conversationId, onDone) {
   const schema = tool.input_schema || {};
   const required = new Set(schema.required || []);
-  const inputs = Object.entries(schema.properties || {}).map(([name, prop]) => [name, inputFor(name, prop, schema, required.has(name))]);
+  // The conversation fixes the kubeconfig context and the engine fills it on every call.
+  const inputs = Object.entries(schema.properties || {})
+    .filter(([name]) => name !== "context")
+    .map(([name, prop]) => [name, inputFor(name, prop, schema, required.has(name))]);
   const error = h("p", { class: "error", role: "alert", hidden: true });
   const form = h(
     "form",
