@@ -5,6 +5,7 @@ Each area keeps its fixtures in `tests/fixtures/<area>.py`, loaded here as plugi
 
 pytest_plugins = [
     "tests.fixtures.mcp",
+    "tests.fixtures.engine",
     "tests.fixtures.sandbox",
     "tests.fixtures.postgres",
     "tests.fixtures.jenkins",

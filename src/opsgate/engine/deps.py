@@ -1,0 +1,133 @@
+"""What the engine is given: its dependencies as one typed object, and the recorder.
+
+Built by the API's lifespan (or the CLI, or tests) and passed to `Engine`. The tool client is
+described by a protocol here because the engine and the MCP layer are siblings: the MCP
+package's `ToolClient` satisfies it, and so does any small real test double.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from opsgate.domain.audit import AuditKind
+from opsgate.domain.events import EngineEvent
+from opsgate.engine.bus import EventBus
+from opsgate.engine.models.base import ChatModel
+from opsgate.settings import Settings
+from opsgate.store.api import Store
+from opsgate.tools.base import Tool
+
+ENGINE_ACTOR = "engine"
+
+
+class ToolResult(Protocol):
+    """The outcome of one call as the tool server reported it."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def truncated(self) -> bool: ...
+    @property
+    def duration_ms(self) -> int: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+class ToolInvoker(Protocol):
+    """The tool server as the engine uses it (`opsgate.mcp.client.ToolClient`)."""
+
+    async def call(
+        self, tool: str, args: dict[str, Any], *, approval_token: str | None = None
+    ) -> ToolResult: ...
+    async def preview(self, tool: str, args: dict[str, Any]) -> ToolResult: ...
+    async def verify(self, tool: str, args: dict[str, Any]) -> ToolResult: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-run guards and gate parameters (from `Settings`; none of them can skip the gate)."""
+
+    max_model_turns: int = 12
+    max_tool_calls: int = 40
+    approval_ttl_s: int = 15 * 60
+    require_distinct_approver: bool = False
+    tool_result_cap_chars: int = 12_000
+    model_context_tokens: int = 24_000
+    verify_timeout_s: float = 120.0
+    preview_timeout_s: float = 30.0
+    token_ttl_s: float = 300.0
+    """Lifetime of a minted approval token: just long enough to carry one call to the server."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_model_turns=settings.max_model_turns,
+            max_tool_calls=settings.max_tool_calls,
+            approval_ttl_s=settings.approval_ttl_s,
+            require_distinct_approver=settings.require_distinct_approver,
+            tool_result_cap_chars=settings.tool_result_cap_chars,
+            model_context_tokens=settings.model_context_tokens,
+            verify_timeout_s=max(settings.command_timeout_s * 2, 1.0),
+            preview_timeout_s=max(settings.command_timeout_s, 1.0),
+        )
+
+
+@dataclass(frozen=True)
+class EngineDeps:
+    """Everything the engine needs, passed in."""
+
+    model: ChatModel | None
+    tools: ToolInvoker
+    tool_specs: Mapping[str, Tool]
+    """Tool name to its spec: schemas, annotations, preview/verify declarations."""
+    store: Store
+    bus: EventBus
+    approval_key: bytes
+    clock: Callable[[], float]
+    """Seconds since the epoch (UTC)."""
+    limits: Limits = Limits()
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """The one way the engine reports a step: persist, then publish; and the audit log."""
+
+    store: Store
+    bus: EventBus
+
+    async def emit(self, conversation_id: str, event: EngineEvent) -> None:
+        stored = await self.store.append_event(
+            conversation_id, event.run_id, event.type, event.model_dump(mode="json")
+        )
+        self.bus.publish(conversation_id, stored)
+
+    async def audit(
+        self,
+        kind: AuditKind,
+        payload: dict[str, Any],
+        *,
+        conversation_id: str,
+        run_id: str,
+        call_id: str | None = None,
+        actor_id: str | None = None,
+        actor_name: str = ENGINE_ACTOR,
+    ) -> None:
+        await self.store.append_audit(
+            kind,
+            payload,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            conversation_id=conversation_id,
+            run_id=run_id,
+            call_id=call_id,
+        )

@@ -1,0 +1,343 @@
+"""The engine's public face: start runs, decide approvals, stop, recover, expire.
+
+Created once per process by the API's lifespan (or the CLI, or tests) with `EngineDeps` and a
+checkpoint saver (`graph.open_checkpointer`). Runs execute as background asyncio tasks over the
+compiled graph; the API returns a run id at once and clients follow the event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+
+from opsgate.domain import events as ev
+from opsgate.domain.roles import can_approve, can_operate
+from opsgate.domain.runs import FINAL_RUN_STATUSES
+from opsgate.engine.deps import EngineDeps, Recorder
+from opsgate.engine.graph import build_graph
+from opsgate.engine.models.base import ModelMessage
+from opsgate.engine.steps import RunState, Steps
+from opsgate.errors import (
+    DecisionRefused,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OpsgateError,
+    truncate,
+)
+from opsgate.store.records import ApprovalRequest, Run, User
+
+MAX_REQUEST_CHARS = 20_000
+
+
+class Engine:
+    """Plan → approve → execute → verify, one background task per active run."""
+
+    def __init__(self, deps: EngineDeps, checkpointer: BaseCheckpointSaver[str]) -> None:
+        self.deps = deps
+        self.steps = Steps(deps)
+        self.graph = build_graph(self.steps, checkpointer)
+        self.recorder = Recorder(deps.store, deps.bus)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._resume_lock = asyncio.Lock()
+
+    # -- starting runs ---------------------------------------------------------------------
+
+    async def submit_message(self, conversation_id: str, user: User, text: str) -> Run:
+        """Start a chat run for `text`; returns at once, the run continues in the background."""
+        _require_operator(user)
+        text = text.strip()
+        if not text or len(text) > MAX_REQUEST_CHARS:
+            raise InvalidInput("text", f"must be 1 to {MAX_REQUEST_CHARS} characters")
+        conversation = await self.deps.store.get_conversation(conversation_id)
+        history = await self._history(conversation_id)
+        run = await self.deps.store.create_run(conversation_id, "chat", user.id)
+        await self.deps.store.add_message(
+            conversation_id, "user", text, run_id=run.id, author_id=user.id
+        )
+        request = ModelMessage(role="user", content=text).model_dump(mode="json")
+        state: RunState = {
+            **self._base_state(run, user, conversation.contexts),
+            "messages": [*history, request],
+        }
+        await self._announce(run, user, text)
+        self._launch(run.id, state)
+        return run
+
+    async def submit_call(
+        self, conversation_id: str, user: User, tool: str, args: dict[str, Any]
+    ) -> Run:
+        """Start a direct run of one tool call (no model): same classify/gate/execute/verify."""
+        _require_operator(user)
+        conversation = await self.deps.store.get_conversation(conversation_id)
+        run = await self.deps.store.create_run(conversation_id, "direct", user.id)
+        state: RunState = {
+            **self._base_state(run, user, conversation.contexts),
+            "pending": [{"call_id": _new_id(), "tool": tool, "args": dict(args)}],
+        }
+        await self._announce(run, user, f"direct call of {tool!r}")
+        self._launch(run.id, state)
+        return run
+
+    def _base_state(self, run: Run, user: User, contexts: list[str]) -> RunState:
+        return {
+            "run_id": run.id,
+            "conversation_id": run.conversation_id,
+            "kind": run.kind,
+            "user_id": user.id,
+            "user_name": user.username,
+            "contexts": list(contexts),
+            "messages": [],
+            "pending": [],
+            "approval_id": None,
+            "executed": [],
+            "model_turns": 0,
+            "tool_calls": 0,
+            "summary": [],
+            "answer": None,
+            "outcome": None,
+            "plan_text": None,
+        }
+
+    async def _announce(self, run: Run, user: User, text: str) -> None:
+        await self.recorder.emit(
+            run.conversation_id,
+            ev.RunStarted(
+                run_id=run.id,
+                conversation_id=run.conversation_id,
+                requested_by=user.username,
+                text=text,
+            ),
+        )
+        await self.recorder.audit(
+            "request",
+            {"text": text},
+            conversation_id=run.conversation_id,
+            run_id=run.id,
+            actor_id=user.id,
+            actor_name=user.username,
+        )
+
+    async def _history(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Earlier turns of the conversation, as plain text (their tool traffic left out)."""
+        messages = await self.deps.store.list_messages(conversation_id)
+        return [
+            ModelMessage(role=m.role, content=m.text).model_dump(mode="json")
+            for m in messages
+            if m.role in ("user", "assistant") and m.text
+        ]
+
+    # -- background execution --------------------------------------------------------------
+
+    def _launch(self, run_id: str, graph_input: RunState | Command[Any]) -> None:
+        task = asyncio.create_task(self._drive(run_id, graph_input), name=f"run-{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
+
+    async def _drive(self, run_id: str, graph_input: RunState | Command[Any]) -> None:
+        config: RunnableConfig = {"configurable": {"thread_id": run_id}}
+        try:
+            # Checkpoint every step before the next starts, so a crash loses at most one step.
+            await self.graph.ainvoke(graph_input, config, durability="sync")
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            await self._fail(run_id, e)
+
+    async def _fail(self, run_id: str, error: Exception) -> None:
+        run = await self.deps.store.get_run(run_id)
+        code = error.code if isinstance(error, OpsgateError) else "internal_error"
+        message = truncate(f"{type(error).__name__}: {error}", 500)
+        await self.deps.store.set_run_status(run_id, "failed", message)
+        await self.recorder.emit(
+            run.conversation_id, ev.ErrorEvent(run_id=run_id, code=code, message=message)
+        )
+        await self.recorder.emit(
+            run.conversation_id, ev.RunFinished(run_id=run_id, status="failed", reason=message)
+        )
+        await self.recorder.audit(
+            "run.finished",
+            {"status": "failed", "reason": message},
+            conversation_id=run.conversation_id,
+            run_id=run_id,
+        )
+
+    async def wait_run(self, run_id: str) -> None:
+        """Wait until the run's background task (if any) has paused or ended."""
+        task = self._tasks.get(run_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def wait_idle(self) -> None:
+        """Wait until no run of this engine is executing."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def _resume(self, run_id: str, approval_id: str) -> None:
+        """Continue a run paused at the gate, once, if it is paused there."""
+        async with self._resume_lock:
+            if run_id in self._tasks:
+                return
+            snapshot = await self.graph.aget_state({"configurable": {"thread_id": run_id}})
+            if "gate" not in snapshot.next:
+                return
+            self._launch(run_id, Command(resume={"approval_id": approval_id}))
+
+    # -- approvals -------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        approval_id: str,
+        call_id: str,
+        user: User,
+        approve: bool,
+        reason: str | None,
+    ) -> ApprovalRequest:
+        """Record one decision on one call; resume the run when nothing is left pending."""
+        if user.disabled or not can_approve(user.role):
+            raise Forbidden(f"user {user.username!r} may not decide on approvals")
+        request = await self.deps.store.get_approval(approval_id)
+        item = next((i for i in request.items if i.call_id == call_id), None)
+        if item is None:
+            raise NotFound(f"call {call_id!r} is not part of approval {approval_id!r}")
+        if self.deps.limits.require_distinct_approver and user.id == request.proposed_by:
+            raise DecisionRefused("the requester of a change may not approve it")
+        reason = (reason or "").strip() or None
+        if reason is None and (item.destructive or not approve):
+            what = "a destructive change" if approve else "a rejection"
+            raise DecisionRefused(f"{what} needs a reason")
+        kind: Literal["approve", "reject"] = "approve" if approve else "reject"
+        decided = await self.deps.store.decide(
+            approval_id,
+            call_id,
+            kind,
+            user_id=user.id,
+            user_name=user.username,
+            reason=reason,
+            now=self.deps.now(),
+        )
+        await self.recorder.audit(
+            "approval.granted" if approve else "approval.rejected",
+            {"approval_id": approval_id, "reason": reason},
+            conversation_id=decided.conversation_id,
+            run_id=decided.run_id,
+            call_id=call_id,
+            actor_id=user.id,
+            actor_name=user.username,
+        )
+        await self.recorder.emit(
+            decided.conversation_id,
+            ev.ApprovalDecided(
+                run_id=decided.run_id,
+                approval_id=approval_id,
+                call_id=call_id,
+                decision=kind,
+                decided_by=user.username,
+                reason=reason,
+            ),
+        )
+        if decided.status != "pending":
+            await self._resume(decided.run_id, approval_id)
+        return decided
+
+    async def expire_due(self) -> list[ApprovalRequest]:
+        """Expire overdue approval items (expired means rejected) and resume their runs."""
+        expired = await self.deps.store.expire_approvals(self.deps.now())
+        for request in expired:
+            call_ids = [i.call_id for i in request.items if i.status == "expired"]
+            await self.recorder.audit(
+                "approval.expired",
+                {"approval_id": request.id},
+                conversation_id=request.conversation_id,
+                run_id=request.run_id,
+            )
+            await self.recorder.emit(
+                request.conversation_id,
+                ev.ApprovalExpired(
+                    run_id=request.run_id, approval_id=request.id, call_ids=call_ids
+                ),
+            )
+            if request.status != "pending":
+                await self._resume(request.run_id, request.id)
+        return expired
+
+    # -- stop, recovery, shutdown ----------------------------------------------------------
+
+    async def stop(self, run_id: str, user: User) -> Run:
+        """Ask a run to stop; honoured between steps, ending with status `stopped`."""
+        _require_operator(user)
+        run = await self.deps.store.get_run(run_id)
+        if run.status in FINAL_RUN_STATUSES:
+            return run
+        self.steps.stop_requested.add(run_id)
+        if run_id not in self._tasks:
+            # Paused at the gate (or orphaned): nothing is executing, so end it here.
+            self.steps.stop_requested.discard(run_id)
+            run = await self.deps.store.set_run_status(run_id, "stopped", "stopped on request")
+            await self.recorder.emit(
+                run.conversation_id,
+                ev.RunFinished(run_id=run_id, status="stopped", reason="stopped on request"),
+            )
+            await self.recorder.audit(
+                "run.finished",
+                {"status": "stopped", "reason": "stopped on request"},
+                conversation_id=run.conversation_id,
+                run_id=run_id,
+                actor_id=user.id,
+                actor_name=user.username,
+            )
+        return run
+
+    async def recover(self) -> None:
+        """At start-up: calls cut off mid-run become `outcome_unknown` (never re-run)."""
+        interrupted = await self.deps.store.mark_interrupted_calls()
+        for call in interrupted:
+            await self.recorder.audit(
+                "tool.outcome_unknown",
+                {"tool": call.tool, "args": call.args, "context": call.context},
+                conversation_id=call.conversation_id,
+                run_id=call.run_id,
+                call_id=call.id,
+            )
+            await self.recorder.emit(
+                call.conversation_id,
+                ev.ToolFinished(
+                    run_id=call.run_id,
+                    call_id=call.id,
+                    tool=call.tool,
+                    status="outcome_unknown",
+                    output="the process stopped while this call ran; its outcome is unknown",
+                ),
+            )
+        for run_id in sorted({call.run_id for call in interrupted}):
+            run = await self.deps.store.get_run(run_id)
+            if run.status not in FINAL_RUN_STATUSES:
+                await self._fail(
+                    run_id, _Interrupted("interrupted by a restart; check the cluster")
+                )
+        await self.expire_due()
+
+    async def aclose(self) -> None:
+        """Cancel running tasks (their calls are recovered at the next start)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _Interrupted(OpsgateError):
+    code = "interrupted"
+
+
+def _require_operator(user: User) -> None:
+    if user.disabled or not can_operate(user.role):
+        raise Forbidden(f"user {user.username!r} may not start runs")
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())

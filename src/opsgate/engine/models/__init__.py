@@ -1,0 +1,1 @@
+"""Chat model providers behind one small protocol (see `models.base`)."""

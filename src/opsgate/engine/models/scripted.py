@@ -1,0 +1,135 @@
+"""The scripted model: deterministic turns from a YAML file, for tests and demos.
+
+Selected with `OPSGATE_MODEL=scripted:PATH` (see `models.factory`). The file holds
+`scripts: [{match: REGEX, turns: [{text?, tool_calls?: [{name, args}]}]}]`. A run's first user
+request picks the first script whose `match` finds a hit in it; each model call of that run then
+takes the script's next turn. No match, or no turn left, raises `ModelError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from opsgate.engine.models.base import (
+    ModelChunk,
+    ModelMessage,
+    ModelToolCall,
+    ToolSchema,
+    Usage,
+)
+from opsgate.errors import ConfigError, ModelError, truncate
+
+
+class ScriptedCall(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScriptedTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str | None = None
+    tool_calls: list[ScriptedCall] = Field(default_factory=list)
+
+
+class Script(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: str
+    turns: list[ScriptedTurn]
+
+
+class ScriptFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scripts: list[Script]
+
+
+class ScriptedModel:
+    """Replays scripted turns; which turn comes next is derived from the history itself.
+
+    The turn index is the number of assistant messages since the run's request, so the model
+    holds no state of its own and a run resumed in a new process continues where it left off.
+    """
+
+    name = "scripted"
+
+    def __init__(self, scripts: list[Script]) -> None:
+        self.scripts = scripts
+        self._patterns = [re.compile(script.match, re.IGNORECASE) for script in scripts]
+
+    @classmethod
+    def from_yaml(cls, text: str) -> ScriptedModel:
+        try:
+            parsed = ScriptFile.model_validate(yaml.safe_load(text))
+            for script in parsed.scripts:
+                re.compile(script.match)
+        except (yaml.YAMLError, ValidationError, re.error) as e:
+            raise ConfigError(f"invalid model script: {truncate(str(e), 500)}") from e
+        return cls(parsed.scripts)
+
+    @classmethod
+    def from_path(cls, path: Path) -> ScriptedModel:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(f"cannot read model script {str(path)!r}: {e.strerror}") from e
+        return cls.from_yaml(text)
+
+    def next_turn(self, messages: list[ModelMessage]) -> ScriptedTurn:
+        request_index = _last_request_index(messages)
+        if request_index is None:
+            raise ModelError("scripted model: the history holds no user request")
+        request = messages[request_index].content
+        turn_index = sum(1 for m in messages[request_index + 1 :] if m.role == "assistant")
+        for script, pattern in zip(self.scripts, self._patterns, strict=True):
+            if pattern.search(request):
+                if turn_index >= len(script.turns):
+                    raise ModelError(
+                        f"scripted model: script {script.match!r} has no turn "
+                        f"{turn_index + 1} (it has {len(script.turns)})"
+                    )
+                return script.turns[turn_index]
+        raise ModelError(
+            f"scripted model: no script matches the request {truncate(request, 200)!r}"
+        )
+
+    async def stream(
+        self, messages: list[ModelMessage], tools: list[ToolSchema]
+    ) -> AsyncIterator[ModelChunk]:
+        turn = self.next_turn(messages)
+        if turn.text:
+            for piece in _pieces(turn.text):
+                yield ModelChunk(text=piece)
+        calls = [
+            ModelToolCall(id=f"scripted-{len(messages)}-{n}", name=call.name, args=call.args)
+            for n, call in enumerate(turn.tool_calls)
+        ]
+        yield ModelChunk(
+            tool_calls=calls,
+            usage=Usage(
+                input_tokens=sum(len(m.content) for m in messages) // 4,
+                output_tokens=len(turn.text or "") // 4,
+            ),
+        )
+
+
+def _last_request_index(messages: list[ModelMessage]) -> int | None:
+    """The run's request: the last user message (tool results are `tool`, not `user`)."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role == "user":
+            return index
+    return None
+
+
+def _pieces(text: str) -> list[str]:
+    """Split text into word-sized deltas so streaming looks like a real provider's."""
+    return re.findall(r"\S+\s*|\s+", text)

@@ -1,0 +1,162 @@
+"""The loop end to end on the compiled graph: reads flow, mutations pause, approvals gate."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsgate.engine.models.base import ModelMessage
+from opsgate.errors import Conflict, DecisionRefused, Forbidden
+from tests.fixtures.engine import HarnessFactory
+
+INVESTIGATE = """
+scripts:
+  - match: "why"
+    turns:
+      - text: "Looking."
+        tool_calls: [{name: k_get, args: {name: frontend}}, {name: k_get, args: {name: api}}]
+      - text: "frontend has 2 replicas and api has 1."
+"""
+
+SCALE = """
+scripts:
+  - match: "scale"
+    turns:
+      - text: "Checking first."
+        tool_calls: [{name: k_get, args: {name: frontend}}]
+      - text: "Scaling frontend to 3."
+        tool_calls: [{name: k_scale, args: {name: frontend, replicas: 3}}]
+      - text: "Done: frontend now has 3 replicas."
+"""
+
+
+async def test_read_only_investigation_never_pauses(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(INVESTIGATE)
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "why is api down?")
+    await h.engine.wait_run(run.id)
+    assert (await h.store.get_run(run.id)).status == "completed"
+    types = await h.event_types(run.id)
+    assert "approval.requested" not in types
+    assert types[-2:] == ["answer", "run.finished"]
+    assert h.cluster.calls == [("get", "frontend"), ("get", "api")]
+    calls = await h.store.list_calls(run_id=run.id)
+    assert {c.classification for c in calls} == {"read"}
+    assert {c.context for c in calls} == {"sandbox"}
+    assert await h.store.list_approvals(conversation_id=h.conversation.id) == []
+
+
+async def test_scale_pauses_runs_once_after_approval_and_is_verified(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(SCALE)
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend to 3")
+    await h.engine.wait_run(run.id)
+    assert (await h.store.get_run(run.id)).status == "awaiting_approval"
+    assert h.cluster.mutations() == []
+    approval_id = await h.pending_approval_id(run.id)
+    approval = await h.store.get_approval(approval_id)
+    [item] = approval.items
+    assert item.tool == "k_scale"
+    assert item.args == {"name": "frontend", "replicas": 3, "context": "sandbox"}
+    assert item.preview == "would scale frontend to 3"
+
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+
+    assert (await h.store.get_run(run.id)).status == "completed"
+    assert h.cluster.mutations() == [("scale", "frontend", "3")]
+    assert h.cluster.replicas["frontend"] == 3
+    assert ("status", "frontend") in h.cluster.calls
+    assert (await h.store.get_call(item.call_id)).status == "succeeded"
+    verify = [e for e in await h.events(run.id) if e.type == "verify"]
+    assert [e.data["ok"] for e in verify] == [True]
+    kinds = [a.kind for a in await h.store.list_audit(limit=1000)]
+    for kind in ("request", "plan", "approval.requested", "approval.granted", "tool.started"):
+        assert kind in kinds
+    assert kinds[-1] == "run.finished"
+
+
+async def test_rejection_reaches_the_model_with_its_reason(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(SCALE)
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend to 3")
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    with pytest.raises(DecisionRefused):
+        await h.engine.decide(approval_id, item.call_id, h.approver, approve=False, reason=None)
+    await h.engine.decide(
+        approval_id, item.call_id, h.approver, approve=False, reason="freeze until Monday"
+    )
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == []
+    snapshot = await h.engine.graph.aget_state({"configurable": {"thread_id": run.id}})
+    seen = [ModelMessage.model_validate(m) for m in snapshot.values["messages"]]
+    rejected = [m for m in seen if m.role == "tool" and "freeze until Monday" in m.content]
+    assert rejected
+    assert "rejected by 'arne'" in rejected[0].content or "rejected by arne" in rejected[0].content
+    assert (await h.store.get_call(item.call_id)).status == "rejected"
+
+
+async def test_second_approval_of_the_same_call_is_refused(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(SCALE)
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend to 3")
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    with pytest.raises(Conflict):
+        await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == [("scale", "frontend", "3")]
+
+
+async def test_non_approver_is_refused(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(SCALE)
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend to 3")
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    for user in (h.operator, h.viewer):
+        with pytest.raises(Forbidden):
+            await h.engine.decide(approval_id, item.call_id, user, approve=True, reason="ok")
+    assert (await h.store.get_approval(approval_id)).status == "pending"
+    assert h.cluster.mutations() == []
+
+
+async def test_expired_approval_is_refused_and_nothing_runs(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(SCALE)
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend to 3")
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    h.clock.now += 16 * 60
+    with pytest.raises(Conflict):
+        await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.expire_due()
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == []
+    assert (await h.store.get_call(item.call_id)).status == "expired"
+    assert "approval.expired" in await h.event_types(run.id)
+
+
+async def test_tampered_arguments_after_approval_are_refused(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(SCALE)
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend to 3")
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    config = {"configurable": {"thread_id": run.id}}
+    snapshot = await h.engine.graph.aget_state(config)  # type: ignore[arg-type]
+    pending = [dict(c) for c in snapshot.values["pending"]]
+    for call in pending:
+        if call["tool"] == "k_scale":
+            call["args"] = {**call["args"], "replicas": 40}
+    await h.engine.graph.aupdate_state(config, {"pending": pending})  # type: ignore[arg-type]
+
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+
+    assert h.cluster.mutations() == []
+    assert h.cluster.replicas["frontend"] == 2
+    assert (await h.store.get_call(item.call_id)).status == "skipped"
+    refused = [a for a in await h.store.list_audit(limit=1000) if a.payload.get("refused")]
+    assert [a.call_id for a in refused] == [item.call_id]
