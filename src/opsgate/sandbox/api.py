@@ -1,0 +1,378 @@
+"""The HTTP face of the sandbox Kubernetes API server (Starlette), driven by real kubectl and helm.
+
+`server` builds the app with `create_app(cluster)`. Routes: discovery and OpenAPI (`discovery`),
+then `/api/v1/...` and `/apis/<group>/<version>/...` resource paths, decoded here and answered by
+`cluster`, `subresources` and `tables`; watches stream JSON lines from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from opsgate.sandbox import discovery, protobuf, selectors, subresources, tables
+from opsgate.sandbox.cluster import ApiError, Cluster
+from opsgate.sandbox.patch import PatchError, json_patch, merge_patch, strategic_merge
+from opsgate.sandbox.resources import Resource
+from opsgate.sandbox.store import Obj, WatchEvent
+
+JSON = "application/json"
+
+
+@dataclass
+class Target:
+    """A decoded resource path."""
+
+    resource: Resource
+    namespace: str
+    name: str
+    subresource: str
+
+
+def _json(body: Any, status: int = 200, media_type: str = JSON) -> Response:
+    if isinstance(body, str):
+        return Response(body, status_code=status, media_type="text/plain")
+    return Response(json.dumps(body), status_code=status, media_type=media_type)
+
+
+def _parse(cluster: Cluster, parts: list[str]) -> Target:
+    if parts[:1] == ["api"] and len(parts) >= 3:
+        group, version, rest = "", parts[1], parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 4:
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    namespace = ""
+    if (
+        rest[0] == "namespaces"
+        and len(rest) >= 3
+        and not (len(rest) == 3 and rest[2] in ("status", "finalize"))
+    ):
+        namespace, rest = rest[1], rest[2:]
+    res = cluster.catalog.find(group, version, rest[0])
+    if res is None:
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    name = rest[1] if len(rest) > 1 else ""
+    sub = rest[2] if len(rest) > 2 else ""
+    return Target(res, namespace, name, sub)
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    ctype = request.headers.get("content-type", JSON)
+    if not raw:
+        return {}
+    if "protobuf" in ctype:
+        return protobuf.decode(raw)
+    if "yaml" in ctype:
+        return yaml.safe_load(raw)
+    return json.loads(raw)
+
+
+def _table_accept(request: Request) -> bool:
+    return "as=Table" in request.headers.get("accept", "")
+
+
+def _list_kind(res: Resource) -> str:
+    return f"{res.kind}List"
+
+
+def _filtered(request: Request, objects: list[Obj]) -> list[Obj]:
+    try:
+        label = selectors.label_selector(request.query_params.get("labelSelector"))
+        field = selectors.field_selector(request.query_params.get("fieldSelector"))
+    except ValueError as e:
+        raise ApiError(400, "BadRequest", str(e)) from e
+    return [o for o in objects if label(o) and field(o)]
+
+
+def _present(
+    cluster: Cluster, request: Request, target: Target, objects: list[Obj], single: bool
+) -> Response:
+    res, rv = target.resource, str(cluster.store.revision)
+    objects = [subresources.view(cluster, res, o) for o in objects]
+    if _table_accept(request):
+        include = request.query_params.get("includeObject", "Metadata")
+        return _json(tables.table(res.kind, objects, rv, include), media_type=JSON)
+    if single:
+        return _json(objects[0])
+    return _json(
+        {
+            "kind": _list_kind(res),
+            "apiVersion": res.api_version,
+            "metadata": {"resourceVersion": rv},
+            "items": objects,
+        }
+    )
+
+
+async def _watch(cluster: Cluster, request: Request, target: Target) -> Response:
+    res, params = target.resource, request.query_params
+    namespace = target.namespace if res.namespaced and target.namespace else None
+    key = subresources.storage_key(res)
+    store = cluster.store
+    queue = store.subscribe()
+    as_table = _table_accept(request)
+    timeout = float(params.get("timeoutSeconds") or 1800)
+
+    def matches(obj: Obj) -> bool:
+        if namespace is not None and obj["metadata"].get("namespace") != namespace:
+            return False
+        if target.name and obj["metadata"]["name"] != target.name:
+            return False
+        return bool(_filtered(request, [obj]))
+
+    def line(event_type: str, obj: Obj) -> bytes:
+        obj = subresources.view(cluster, res, obj)
+        if as_table and event_type != "BOOKMARK":
+            obj = tables.table(
+                res.kind, [obj], obj["metadata"].get("resourceVersion", ""), "Object"
+            )
+        return (json.dumps({"type": event_type, "object": obj}) + "\n").encode()
+
+    rv = params.get("resourceVersion", "")
+    initial: list[bytes] = []
+    last = store.revision
+    if params.get("sendInitialEvents") == "true" or rv in ("", "0"):
+        initial = [line("ADDED", o) for o in store.list(key, namespace) if matches(o)]
+        if params.get("sendInitialEvents") == "true":
+            bookmark = {
+                "kind": res.kind,
+                "apiVersion": res.api_version,
+                "metadata": {
+                    "resourceVersion": str(last),
+                    "annotations": {"k8s.io/initial-events-end": "true"},
+                },
+            }
+            initial.append((json.dumps({"type": "BOOKMARK", "object": bookmark}) + "\n").encode())
+    else:
+        history = store.since(key, int(rv))
+        if history is None:
+            gone = ApiError(
+                410, "Expired", f"too old resource version: {rv} ({store.revision})"
+            ).status()
+            initial = [(json.dumps({"type": "ERROR", "object": gone}) + "\n").encode()]
+        else:
+            initial = [line(e.type, e.object) for e in history if matches(e.object)]
+
+    async def stream() -> Any:
+        try:
+            for chunk in initial:
+                yield chunk
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return
+                try:
+                    event: WatchEvent = await asyncio.wait_for(queue.get(), remaining)
+                except TimeoutError:
+                    return
+                if (
+                    event.resource_version <= last
+                    or event.resource_key != key
+                    or not matches(event.object)
+                ):
+                    continue
+                yield line(event.type, event.object)
+        finally:
+            store.unsubscribe(queue)
+
+    return StreamingResponse(stream(), media_type=JSON)
+
+
+def _patched(current: Obj, body: bytes, ctype: str) -> Obj:
+    try:
+        if "json-patch" in ctype:
+            result = json_patch(current, json.loads(body))
+        elif "merge-patch" in ctype and "strategic" not in ctype:
+            result = merge_patch(current, json.loads(body))
+        elif "strategic" in ctype:
+            result = strategic_merge(current, json.loads(body))
+        elif "apply-patch" in ctype:
+            result = strategic_merge(current, yaml.safe_load(body))
+        else:
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types include: {ctype}",
+            )
+    except (PatchError, ValueError, TypeError, IndexError, KeyError) as e:
+        raise ApiError(422, "Invalid", f"the request is invalid: {e}") from e
+    if not isinstance(result, dict):
+        raise ApiError(422, "Invalid", "the patch does not yield an object")
+    return result
+
+
+async def _patch(cluster: Cluster, request: Request, target: Target, dry_run: bool) -> Response:
+    res, ns, name = target.resource, target.namespace, target.name
+    ctype = request.headers.get("content-type", "")
+    raw = await request.body()
+    if target.subresource == "scale":
+        current = subresources.scale_of(cluster.get(res, ns, name))
+        scale = _patched(current, raw, ctype)
+        return _json(subresources.set_scale(cluster, res, ns, name, scale, dry_run))
+    manager = request.query_params.get("fieldManager", "")
+    try:
+        current = cluster.get(res, ns, name)
+    except ApiError:
+        if "apply-patch" not in ctype:
+            raise
+        created = yaml.safe_load(raw) or {}
+        subresources.mark_managed(created, manager, "Apply")
+        return _json(cluster.create(res, ns, created, dry_run), 201)
+    updated = _patched(current, raw, ctype)
+    updated["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    if "apply-patch" in ctype:
+        subresources.mark_managed(updated, manager, "Apply")
+    return _json(cluster.update(res, ns, name, updated, target.subresource, dry_run))
+
+
+async def resource_endpoint(request: Request) -> Response:
+    """Every `/api/...` and `/apis/...` resource request."""
+    cluster: Cluster = request.app.state.cluster
+    parts = [p for p in request.url.path.split("/") if p]
+    try:
+        target = _parse(cluster, parts)
+        if target.resource.group in subresources.VIRTUAL_GROUPS:
+            return _json(*await subresources.virtual(cluster, request, target))
+        return await _dispatch(cluster, request, target)
+    except ApiError as e:
+        return _json(e.status(), e.code)
+    except (protobuf.ProtobufError, json.JSONDecodeError, yaml.YAMLError) as e:
+        return _json(
+            ApiError(400, "BadRequest", f"cannot decode the request body: {e}").status(), 400
+        )
+
+
+async def _dispatch(cluster: Cluster, request: Request, target: Target) -> Response:
+    res, ns, name, sub = target.resource, target.namespace, target.name, target.subresource
+    method, params = request.method, request.query_params
+    dry_run = params.get("dryRun") == "All"
+    if sub in ("log", "exec", "attach", "portforward", "eviction", "scale") and method != "PATCH":
+        return _json(*await subresources.handle(cluster, request, target))
+    if method == "GET" and params.get("watch") in ("true", "1"):
+        return await _watch(cluster, request, target)
+    if method == "GET" and name:
+        return _present(cluster, request, target, [cluster.get(res, ns, name)], single=True)
+    if method == "GET":
+        objects = cluster.list(res, ns or None)
+        return _present(cluster, request, target, _filtered(request, objects), single=False)
+    if method == "POST" and not name:
+        return _json(cluster.create(res, ns, await _body(request), dry_run), 201)
+    if method == "PUT" and name:
+        return _json(cluster.update(res, ns, name, await _body(request), sub, dry_run))
+    if method == "PATCH" and name:
+        return await _patch(cluster, request, target, dry_run)
+    if method == "DELETE" and name:
+        options = (
+            await _body(request)
+            if "protobuf" not in request.headers.get("content-type", "")
+            else {}
+        )
+        policy = params.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+        dry_run = dry_run or "All" in (options.get("dryRun") or [])
+        return _json(cluster.delete(res, ns, name, policy, dry_run))
+    if method == "DELETE":
+        deleted = [
+            cluster.delete(
+                res, o["metadata"].get("namespace", ""), o["metadata"]["name"], dry_run=dry_run
+            )
+            for o in _filtered(request, cluster.list(res, ns or None))
+        ]
+        return _json(
+            {
+                "kind": _list_kind(res),
+                "apiVersion": res.api_version,
+                "metadata": {},
+                "items": deleted,
+            }
+        )
+    raise ApiError(
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+    )
+
+
+async def discovery_endpoint(request: Request) -> Response:
+    """`/api`, `/apis`, `/apis/<group>`, `/api/v1`, `/apis/<group>/<version>` documents."""
+    cluster: Cluster = request.app.state.cluster
+    parts = [p for p in request.url.path.split("/") if p]
+    accept = request.headers.get("accept", "")
+    if len(parts) == 1 and discovery.wants_aggregated(accept):
+        return _json(
+            discovery.aggregated(cluster.catalog, core=parts[0] == "api"),
+            media_type=discovery.AGGREGATED_TYPE,
+        )
+    doc: Any
+    if parts == ["api"]:
+        doc = discovery.api_versions(request.url.netloc)
+    elif parts == ["apis"]:
+        doc = discovery.api_groups(cluster.catalog)
+    elif len(parts) == 2 and parts[0] == "apis":
+        doc = discovery.api_group(cluster.catalog, parts[1])
+    elif len(parts) == 2:
+        doc = discovery.resource_list(cluster.catalog, "", parts[1])
+    else:
+        doc = discovery.resource_list(cluster.catalog, parts[1], parts[2])
+    if doc is None:
+        return _json(
+            ApiError(404, "NotFound", "the server could not find the requested resource").status(),
+            404,
+        )
+    return _json(doc)
+
+
+async def version_endpoint(request: Request) -> Response:
+    """`/version`."""
+    return JSONResponse(discovery.VERSION)
+
+
+async def health_endpoint(request: Request) -> Response:
+    """`/healthz`, `/livez`, `/readyz`."""
+    return Response("ok", media_type="text/plain")
+
+
+async def openapi_endpoint(request: Request) -> Response:
+    """`/openapi/v3` and its group-version documents; `/openapi/v2` is not served."""
+    cluster: Cluster = request.app.state.cluster
+    parts = [p for p in request.url.path.split("/") if p][2:]
+    if request.url.path.startswith("/openapi/v2"):
+        return _json(
+            ApiError(404, "NotFound", "the server could not find the requested resource").status(),
+            404,
+        )
+    if not parts:
+        return _json(discovery.openapi_root(cluster.catalog))
+    group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
+    return _json(discovery.openapi_document(cluster.catalog, group, version))
+
+
+def create_app(cluster: Cluster) -> Starlette:
+    """The ASGI app serving one cluster."""
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    app = Starlette(
+        routes=[
+            Route("/version", version_endpoint),
+            Route("/healthz", health_endpoint),
+            Route("/livez", health_endpoint),
+            Route("/readyz", health_endpoint),
+            Route("/openapi/{rest:path}", openapi_endpoint),
+            Route("/api", discovery_endpoint),
+            Route("/apis", discovery_endpoint),
+            Route("/api/{version}", discovery_endpoint),
+            Route("/apis/{group}", discovery_endpoint),
+            Route("/apis/{group}/{version}", discovery_endpoint),
+            Route("/{rest:path}", resource_endpoint, methods=methods),
+        ]
+    )
+    app.state.cluster = cluster
+    return app

@@ -1,0 +1,86 @@
+"""Simulated container output for `kubectl logs` (tail, since, timestamps, previous).
+
+Called by `api` for the `pods/<name>/log` subresource. The lines are derived from the pod's
+behaviour (see `pods`): a crash-looping `api` container reports the missing environment
+variable every time it starts, healthy containers print an access log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from opsgate.sandbox import pods
+from opsgate.sandbox.store import Obj, parse_time
+
+CRASH_LINES = [
+    "Starting shop api v2.3.1",
+    "Loading configuration from environment",
+    "Error: required environment variable DATABASE_URL is not set",
+    "exiting with status 1",
+]
+
+
+class LogError(ValueError):
+    """The log request cannot be answered (message as the real API server words it)."""
+
+
+def _lines(pod: Obj, container: Obj, previous: bool) -> list[tuple[datetime, str]]:
+    behavior = pods.pod_behavior(pod)
+    name, image = container.get("name", ""), container.get("image", "")
+    started = parse_time(pod["metadata"].get("creationTimestamp"))
+    if behavior == "CrashLoopBackOff":
+        start = datetime.now(UTC) - timedelta(seconds=40 if previous else 5)
+        return [
+            (start + timedelta(milliseconds=10 * i), line) for i, line in enumerate(CRASH_LINES)
+        ]
+    if previous:
+        pod_name = pod["metadata"]["name"]
+        raise LogError(f'previous terminated container "{name}" in pod "{pod_name}" not found')
+    out = [
+        (started, f"Starting {name} ({image})"),
+        (started + timedelta(seconds=1), "Listening on 0.0.0.0:8080"),
+    ]
+    now = datetime.now(UTC)
+    span = max(int((now - started).total_seconds()), 1)
+    for i in range(1, 11):
+        when = started + timedelta(seconds=2 + (span - 2) * i // 10)
+        out.append((min(when, now), f'10.244.0.{i} - - "GET /healthz HTTP/1.1" 200 2'))
+    return out
+
+
+def render(
+    pod: Obj,
+    container_name: str | None,
+    tail: int | None = None,
+    since_seconds: int | None = None,
+    timestamps: bool = False,
+    previous: bool = False,
+) -> str:
+    """The log text of one container of a pod."""
+    containers = pod.get("spec", {}).get("containers", [])
+    pod_name = pod["metadata"]["name"]
+    if container_name is None:
+        if len(containers) != 1:
+            names = " ".join(c.get("name", "") for c in containers)
+            raise LogError(
+                f"a container name must be specified for pod {pod_name}, choose one of: [{names}]"
+            )
+        container = containers[0]
+    else:
+        found = [c for c in containers if c.get("name") == container_name]
+        if not found:
+            raise LogError(f"container {container_name} is not valid for pod {pod_name}")
+        container = found[0]
+    if pods.image_is_bad(container.get("image", "")):
+        raise LogError(
+            f'container "{container.get("name")}" in pod "{pod_name}" is waiting to start: trying and failing to pull image'
+        )
+    lines = _lines(pod, container, previous)
+    if since_seconds is not None:
+        cutoff = datetime.now(UTC) - timedelta(seconds=since_seconds)
+        lines = [(t, text) for t, text in lines if t >= cutoff]
+    if tail is not None and tail >= 0:
+        lines = lines[-tail:] if tail else []
+    if timestamps:
+        return "".join(f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f')}000Z {text}\n" for t, text in lines)
+    return "".join(f"{text}\n" for _, text in lines)

@@ -1,0 +1,150 @@
+"""Decode the protobuf request bodies client-go sends for a few built-in kinds.
+
+`kubectl create namespace|configmap|secret|serviceaccount` post `application/vnd.kubernetes.protobuf`
+bodies: the `k8s\\x00` envelope (runtime.Unknown) around the generated message. `api` calls
+`decode` and stores the JSON form. Only the messages those commands need are described here.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+MAGIC = b"k8s\x00"
+
+# message name -> field number -> (json name, type); types: str, bytes, int, bool, a message
+# name, "map:str" / "map:bytes" (map<string,...>), "rep:<type>" (repeated).
+Schema = dict[str, dict[int, tuple[str, str]]]
+SCHEMA: Schema = {
+    "Unknown": {
+        1: ("typeMeta", "TypeMeta"),
+        2: ("raw", "bytes"),
+        3: ("contentEncoding", "str"),
+        4: ("contentType", "str"),
+    },
+    "TypeMeta": {1: ("apiVersion", "str"), 2: ("kind", "str")},
+    "ObjectMeta": {
+        1: ("name", "str"),
+        2: ("generateName", "str"),
+        3: ("namespace", "str"),
+        5: ("uid", "str"),
+        6: ("resourceVersion", "str"),
+        7: ("generation", "int"),
+        11: ("labels", "map:str"),
+        12: ("annotations", "map:str"),
+        13: ("ownerReferences", "rep:OwnerReference"),
+        14: ("finalizers", "rep:str"),
+    },
+    "OwnerReference": {
+        1: ("kind", "str"),
+        3: ("name", "str"),
+        4: ("uid", "str"),
+        5: ("apiVersion", "str"),
+        6: ("controller", "bool"),
+        7: ("blockOwnerDeletion", "bool"),
+    },
+    "Namespace": {1: ("metadata", "ObjectMeta"), 2: ("spec", "NamespaceSpec")},
+    "NamespaceSpec": {1: ("finalizers", "rep:str")},
+    "ConfigMap": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("data", "map:str"),
+        3: ("binaryData", "map:bytes"),
+        4: ("immutable", "bool"),
+    },
+    "Secret": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("data", "map:bytes"),
+        3: ("type", "str"),
+        4: ("stringData", "map:str"),
+        5: ("immutable", "bool"),
+    },
+    "ServiceAccount": {1: ("metadata", "ObjectMeta"), 3: ("automountServiceAccountToken", "bool")},
+}
+
+
+class ProtobufError(ValueError):
+    """The body is not a protobuf message the sandbox understands."""
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(data):
+            raise ProtobufError("truncated varint")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
+def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
+    out: list[tuple[int, int | bytes]] = []
+    pos = 0
+    while pos < len(data):
+        tag, pos = _varint(data, pos)
+        number, wire = tag >> 3, tag & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            out.append((number, value))
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            out.append((number, data[pos : pos + length]))
+            pos += length
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:
+            raise ProtobufError(f"unsupported wire type {wire}")
+    return out
+
+
+def _scalar(kind: str, raw: int | bytes) -> Any:
+    if kind == "str":
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+    if kind == "bytes":
+        return base64.b64encode(raw).decode() if isinstance(raw, bytes) else ""
+    if kind == "int":
+        return raw if isinstance(raw, int) else 0
+    if kind == "bool":
+        return bool(raw)
+    if not isinstance(raw, bytes):
+        raise ProtobufError(f"expected a {kind} message")
+    return decode_message(kind, raw)
+
+
+def decode_message(message: str, data: bytes) -> dict[str, Any]:
+    """Decode one message of the schema into its JSON form (unknown fields are dropped)."""
+    schema = SCHEMA.get(message)
+    if schema is None:
+        raise ProtobufError(f"protobuf message {message!r} is not supported by the sandbox")
+    out: dict[str, Any] = {}
+    for number, raw in _fields(data):
+        if number not in schema:
+            continue
+        name, kind = schema[number]
+        if kind.startswith("map:"):
+            entry = dict(_fields(raw if isinstance(raw, bytes) else b""))
+            key = _scalar("str", entry.get(1, b""))
+            out.setdefault(name, {})[key] = _scalar(kind[4:], entry.get(2, b""))
+        elif kind.startswith("rep:"):
+            out.setdefault(name, []).append(_scalar(kind[4:], raw))
+        else:
+            out[name] = _scalar(kind, raw)
+    return out
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    """Decode a `k8s\\x00`-enveloped body into a JSON object with apiVersion and kind."""
+    if not body.startswith(MAGIC):
+        raise ProtobufError("missing the k8s protobuf envelope")
+    envelope = decode_message("Unknown", body[len(MAGIC) :])
+    type_meta = envelope.get("typeMeta", {})
+    kind = type_meta.get("kind", "")
+    raw = base64.b64decode(envelope.get("raw", ""))
+    obj = decode_message(kind, raw)
+    obj["apiVersion"] = type_meta.get("apiVersion", "v1")
+    obj["kind"] = kind
+    return obj

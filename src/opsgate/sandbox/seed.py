@@ -1,0 +1,172 @@
+"""The demo world of the sandbox (`--seed demo`) and the minimal cluster of `--seed empty`.
+
+Called by `server` at start. Namespace `shop`: `frontend` healthy (3 replicas), `api` in
+CrashLoopBackOff (its logs name the missing DATABASE_URL), `worker` stuck on a bad image tag
+(revision 2 never pulls; revision 1 keeps serving), the Rollout `checkout` paused mid-canary,
+the Helm release `cache` (see `helm_release`), and the Secret `payment-gateway` whose values
+must never appear in any opsgate output.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from opsgate.sandbox import pods
+from opsgate.sandbox.cluster import Cluster
+
+Seed = Literal["demo", "empty"]
+SECRET_VALUES = {
+    "api-key": "sk_live_SANDBOX_NEVER_SHOW_7f3a9c",
+    "db-password": "hunter2-SANDBOX-NEVER-SHOW",
+}
+"""Plain values of the demo Secret; tests assert they never leak."""
+
+
+def _node(name: str, index: int, role: str | None) -> dict[str, Any]:
+    labels = {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+    }
+    if role:
+        labels[f"node-role.kubernetes.io/{role}"] = ""
+    capacity = {
+        "cpu": "4",
+        "memory": "16318704Ki",
+        "pods": "110",
+        "ephemeral-storage": "102626232Ki",
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"podCIDR": f"10.244.{index}.0/24"},
+        "status": {
+            "capacity": capacity,
+            "allocatable": {**capacity, "cpu": "3800m", "memory": "15806704Ki"},
+            "conditions": [
+                {
+                    "type": "MemoryPressure",
+                    "status": "False",
+                    "reason": "KubeletHasSufficientMemory",
+                },
+                {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure"},
+                {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID"},
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status",
+                },
+            ],
+            "addresses": [
+                {"type": "InternalIP", "address": f"172.18.0.{index + 2}"},
+                {"type": "Hostname", "address": name},
+            ],
+            "nodeInfo": {
+                "kubeletVersion": "v1.35.0",
+                "kubeProxyVersion": "v1.35.0",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+                "kernelVersion": "6.1.0-sandbox",
+                "containerRuntimeVersion": "containerd://2.1.0",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+        },
+    }
+
+
+def _namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def deployment(
+    name: str, image: str, replicas: int, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A Deployment in `shop` with one container and the usual labels."""
+    labels = {"app": name, "app.kubernetes.io/part-of": "shop"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "shop", "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": labels, "annotations": annotations or {}},
+                "spec": {
+                    "containers": [
+                        {"name": name, "image": image, "ports": [{"containerPort": 8080}]}
+                    ]
+                },
+            },
+        },
+    }
+
+
+def _service(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": "shop", "labels": {"app": name}},
+        "spec": {
+            "selector": {"app": name},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+        },
+    }
+
+
+def base(cluster: Cluster) -> None:
+    """Nodes and the system namespaces every seed has."""
+    cluster.apply_many(
+        [
+            _node("sandbox-control-plane", 0, "control-plane"),
+            _node("sandbox-worker-1", 1, None),
+            _node("sandbox-worker-2", 2, None),
+        ]
+    )
+    cluster.apply_many(
+        [_namespace(n) for n in ("default", "kube-system", "kube-public", "kube-node-lease")]
+    )
+
+
+def demo(cluster: Cluster) -> None:
+    """The shop world of issue 3 (the Rollout and the Helm release are added by their modules)."""
+    cluster.apply_many([_namespace("shop")])
+    crash = {pods.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"}
+    cluster.apply_many(
+        [
+            deployment("frontend", "ghcr.io/opsgate-demo/frontend:1.8.2", 3),
+            deployment("api", "ghcr.io/opsgate-demo/api:2.3.1", 2, crash),
+            deployment("worker", "ghcr.io/opsgate-demo/worker:1.4.0", 2),
+            _service("frontend"),
+            _service("api"),
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "shop-config", "namespace": "shop"},
+                "data": {"LOG_LEVEL": "info", "FEATURE_FLAGS": "new-checkout"},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "payment-gateway", "namespace": "shop"},
+                "type": "Opaque",
+                "stringData": dict(SECRET_VALUES),
+            },
+        ]
+    )
+    res = cluster.catalog.by_kind("apps/v1", "Deployment")
+    assert res is not None
+    worker = cluster.get(res, "shop", "worker")
+    worker["spec"]["template"]["spec"]["containers"][0]["image"] = (
+        "ghcr.io/opsgate-demo/worker:1.5.0-bad"
+    )
+    cluster.update(res, "shop", "worker", worker)
+
+
+def apply_seed(cluster: Cluster, seed: Seed) -> None:
+    """Build the chosen world."""
+    base(cluster)
+    if seed == "demo":
+        demo(cluster)

@@ -1,0 +1,230 @@
+"""Start and stop the sandbox: the Kubernetes API (and the sandbox Jenkins when present).
+
+`__main__` and the `opsgate sandbox` CLI call `serve`/`serve_foreground` (blocking), `up`
+(detached), `down` and `status`. `up` records a runtime file `sandbox.json` under
+`<data_dir>/sandbox/`; the kubeconfig written there has the context `opsgate-sandbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import uvicorn
+
+from opsgate.errors import SandboxError
+from opsgate.sandbox import api, seed
+from opsgate.sandbox.cluster import Cluster
+
+CONTEXT = "opsgate-sandbox"
+HOST = "127.0.0.1"
+
+
+@dataclass
+class SandboxInfo:
+    """Where a running sandbox answers (also the JSON of the runtime/info file)."""
+
+    pid: int
+    api_url: str
+    kubeconfig: str
+    context: str = CONTEXT
+    jenkins_url: str | None = None
+    jenkins_user: str | None = None
+    jenkins_token: str | None = None
+    state: str | None = None
+
+
+def runtime_dir(data_dir: Path) -> Path:
+    """The directory holding the kubeconfig and the runtime file."""
+    return Path(data_dir) / "sandbox"
+
+
+def write_kubeconfig(path: Path, api_url: str) -> None:
+    """A kubeconfig with one context, `opsgate-sandbox`, pointing at the sandbox."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: {CONTEXT}\n  cluster:\n    server: {api_url}\n"
+        f"users:\n- name: {CONTEXT}\n  user: {{}}\n"
+        f"contexts:\n- name: {CONTEXT}\n  context:\n    cluster: {CONTEXT}\n    user: {CONTEXT}\n    namespace: default\n"
+        f"current-context: {CONTEXT}\n"
+    )
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as e:
+        sock.close()
+        raise SandboxError(f"cannot listen on {HOST}:{port}: {e}") from e
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def build_cluster(seed_name: seed.Seed, state: Path | None) -> Cluster:
+    """A seeded (or restored) cluster."""
+    cluster = Cluster()
+    from opsgate.sandbox import rollouts
+
+    cluster.extra_controllers.append(rollouts.reconcile_all)
+    if state is not None and state.exists():
+        cluster.store.load(state)
+        for _, obj in cluster.store.all_objects():
+            if obj.get("kind") == "CustomResourceDefinition":
+                cluster.catalog.add_crd(obj)
+    else:
+        seed.apply_seed(cluster, seed_name)
+        if seed_name == "demo":
+            rollouts.seed(cluster)
+            from opsgate.sandbox import helm_release
+
+            helm_release.seed(cluster)
+    cluster.state_path = state
+    cluster.settle()
+    return cluster
+
+
+async def _serve(
+    port: int,
+    jenkins_port: int | None,
+    seed_name: seed.Seed,
+    state: Path | None,
+    kubeconfig: Path,
+    info: Path | None,
+) -> None:
+    cluster = build_cluster(seed_name, state)
+    sock = _bind(port)
+    api_url = f"http://{HOST}:{sock.getsockname()[1]}"
+    config = uvicorn.Config(
+        api.create_app(cluster), log_level="warning", ws="none", lifespan="off", access_log=False
+    )
+    servers = [uvicorn.Server(config)]
+    tasks = [servers[0].serve(sockets=[sock])]
+    result = SandboxInfo(
+        pid=os.getpid(),
+        api_url=api_url,
+        kubeconfig=str(kubeconfig),
+        state=str(state) if state else None,
+    )
+    if jenkins_port is not None and importlib.util.find_spec("opsgate.sandbox.jenkins") is not None:
+        from opsgate.sandbox import jenkins
+
+        jsock = _bind(jenkins_port)
+        jconfig = uvicorn.Config(
+            jenkins.create_app(seed_name), log_level="warning", lifespan="on", access_log=False
+        )
+        servers.append(uvicorn.Server(jconfig))
+        tasks.append(servers[1].serve(sockets=[jsock]))
+        result.jenkins_url = f"http://{HOST}:{jsock.getsockname()[1]}/"
+        result.jenkins_user = jenkins.SANDBOX_JENKINS_USER
+        result.jenkins_token = jenkins.SANDBOX_JENKINS_TOKEN
+    write_kubeconfig(kubeconfig, api_url)
+
+    async def announce() -> None:
+        while not all(s.started for s in servers):
+            await asyncio.sleep(0.02)
+        if info is not None:
+            info.parent.mkdir(parents=True, exist_ok=True)
+            tmp = info.with_suffix(".tmp")
+            tmp.write_text(json.dumps(asdict(result)))
+            tmp.replace(info)
+
+    await asyncio.gather(*tasks, announce())
+
+
+def serve(
+    port: int = 0,
+    jenkins_port: int | None = 0,
+    seed_name: seed.Seed = "demo",
+    state: Path | None = None,
+    kubeconfig: Path = Path(".opsgate/sandbox/kubeconfig"),
+    info: Path | None = None,
+) -> None:
+    """Run the sandbox in this process until interrupted (Jenkins too, when `jenkins_port` is set)."""
+    asyncio.run(_serve(port, jenkins_port, seed_name, state, kubeconfig, info))
+
+
+def serve_foreground(
+    data_dir: Path, port: int = 0, seed: seed.Seed = "demo", state: Path | None = None
+) -> None:
+    """`opsgate sandbox up` without `--detach`: serve, writing files under the data dir."""
+    folder = runtime_dir(data_dir)
+    serve(port, 0, seed, state, folder / "kubeconfig", folder / "sandbox.json")
+
+
+def status(data_dir: Path) -> SandboxInfo | None:
+    """The running sandbox recorded in the data dir, or None."""
+    info_file = runtime_dir(data_dir) / "sandbox.json"
+    if not info_file.exists():
+        return None
+    info = SandboxInfo(**json.loads(info_file.read_text()))
+    try:
+        os.kill(info.pid, 0)
+    except OSError:
+        info_file.unlink(missing_ok=True)
+        return None
+    return info
+
+
+def up(
+    data_dir: Path,
+    port: int = 0,
+    seed: seed.Seed = "demo",
+    state: Path | None = None,
+    timeout: float = 20.0,
+) -> SandboxInfo:
+    """Start a detached sandbox and wait until it answers."""
+    running = status(data_dir)
+    if running is not None:
+        return running
+    folder = runtime_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    info_file = folder / "sandbox.json"
+    argv = [sys.executable, "-m", "opsgate.sandbox", "up", "--port", str(port), "--seed", seed]
+    argv += ["--kubeconfig", str(folder / "kubeconfig"), "--info", str(info_file)]
+    if state is not None:
+        argv += ["--state", str(state)]
+    log = (folder / "sandbox.log").open("ab")
+    proc = subprocess.Popen(
+        argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SandboxError(
+                f"the sandbox exited with code {proc.returncode}; see {folder / 'sandbox.log'}"
+            )
+        found = status(data_dir)
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    proc.kill()
+    raise SandboxError(f"the sandbox did not start within {timeout:.0f} s")
+
+
+def down(data_dir: Path) -> bool:
+    """Stop the detached sandbox; False when none was running."""
+    info = status(data_dir)
+    if info is None:
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    for _ in range(100):
+        try:
+            os.kill(info.pid, 0)
+        except OSError:
+            break
+        time.sleep(0.05)
+    (runtime_dir(data_dir) / "sandbox.json").unlink(missing_ok=True)
+    return True

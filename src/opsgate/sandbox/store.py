@@ -1,0 +1,159 @@
+"""The object store of the sandbox: objects by resource/namespace/name, versions, watches.
+
+The API routes (`api`) read and write through it, controllers react to its changes, and
+`server` saves and loads it as one JSON file for `--state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+Obj = dict[str, Any]
+EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+Key = tuple[str, str, str]
+"""(resource key, namespace, name); the namespace is `""` for cluster-scoped objects."""
+
+
+def now_iso() -> str:
+    """The current time in the API's RFC 3339 form."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> datetime:
+    """Parse an RFC 3339 timestamp written by `now_iso` (now when missing)."""
+    if not value:
+        return datetime.now(UTC)
+    return datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+
+
+@dataclass
+class WatchEvent:
+    """One change, as streamed to watchers."""
+
+    resource_version: int
+    resource_key: str
+    type: EventType
+    object: Obj
+
+
+@dataclass
+class Store:
+    """In-memory objects with a global resourceVersion counter and watch fan-out."""
+
+    objects: dict[Key, Obj] = field(default_factory=dict)
+    revision: int = 1
+    history: deque[WatchEvent] = field(default_factory=lambda: deque(maxlen=5000))
+    watchers: list[asyncio.Queue[WatchEvent]] = field(default_factory=list)
+
+    def get(self, key: str, namespace: str, name: str) -> Obj | None:
+        """A deep copy of one object, or None."""
+        obj = self.objects.get((key, namespace, name))
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def list(self, key: str, namespace: str | None = None) -> list[Obj]:
+        """Deep copies of every object of a resource, optionally in one namespace, sorted."""
+        found = [
+            copy.deepcopy(obj)
+            for (k, ns, _), obj in self.objects.items()
+            if k == key and (namespace is None or ns == namespace)
+        ]
+        return sorted(
+            found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])
+        )
+
+    def all_objects(self) -> list[tuple[str, Obj]]:
+        """Every stored object with its resource key (shallow: callers must not mutate)."""
+        return [(k, obj) for (k, _, _), obj in self.objects.items()]
+
+    def put(self, key: str, obj: Obj) -> Obj:
+        """Create or replace an object, stamping uid, timestamps and a new resourceVersion."""
+        meta = obj.setdefault("metadata", {})
+        ident = (key, meta.get("namespace", ""), meta["name"])
+        existing = self.objects.get(ident)
+        self.revision += 1
+        meta["resourceVersion"] = str(self.revision)
+        if existing is None:
+            meta.setdefault("uid", str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp", now_iso())
+            meta.setdefault("generation", 1)
+            event: EventType = "ADDED"
+        else:
+            old_meta = existing["metadata"]
+            meta["uid"] = old_meta["uid"]
+            meta["creationTimestamp"] = old_meta["creationTimestamp"]
+            generation = old_meta.get("generation", 1)
+            if _spec_of(existing) != _spec_of(obj):
+                generation += 1
+            meta["generation"] = generation
+            event = "MODIFIED"
+        stored = copy.deepcopy(obj)
+        self.objects[ident] = stored
+        self._emit(key, event, stored)
+        return copy.deepcopy(stored)
+
+    def delete(self, key: str, namespace: str, name: str) -> Obj | None:
+        """Remove an object; returns what was removed."""
+        obj = self.objects.pop((key, namespace, name), None)
+        if obj is not None:
+            self.revision += 1
+            obj["metadata"]["resourceVersion"] = str(self.revision)
+            self._emit(key, "DELETED", obj)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def _emit(self, key: str, event_type: EventType, obj: Obj) -> None:
+        event = WatchEvent(self.revision, key, event_type, copy.deepcopy(obj))
+        self.history.append(event)
+        for queue in self.watchers:
+            queue.put_nowait(event)
+
+    def since(self, key: str, resource_version: int) -> list[WatchEvent] | None:
+        """Events of a resource after a version; None when history no longer reaches back."""
+        if self.history and self.history[0].resource_version > resource_version + 1:
+            return None
+        return [
+            e
+            for e in self.history
+            if e.resource_key == key and e.resource_version > resource_version
+        ]
+
+    def subscribe(self) -> asyncio.Queue[WatchEvent]:
+        """A queue receiving every later change."""
+        queue: asyncio.Queue[WatchEvent] = asyncio.Queue()
+        self.watchers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[WatchEvent]) -> None:
+        """Stop delivering changes to a queue."""
+        if queue in self.watchers:
+            self.watchers.remove(queue)
+
+    def save(self, path: Path) -> None:
+        """Write every object to a JSON file (atomically)."""
+        data = {
+            "revision": self.revision,
+            "objects": [[k, obj] for (k, _, _), obj in self.objects.items()],
+        }
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+
+    def load(self, path: Path) -> None:
+        """Replace the contents with a file written by `save`."""
+        data = json.loads(path.read_text())
+        self.revision = int(data["revision"])
+        self.objects = {}
+        for key, obj in data["objects"]:
+            meta = obj["metadata"]
+            self.objects[(key, meta.get("namespace", ""), meta["name"])] = obj
+
+
+def _spec_of(obj: Obj) -> Any:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}

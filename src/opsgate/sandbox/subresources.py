@@ -1,0 +1,206 @@
+"""Subresources (scale, log, eviction, exec) and the computed API groups of the sandbox.
+
+Called by `api`. Computed groups: `metrics.k8s.io` (from pods and nodes), `authorization.k8s.io`
+(every review is allowed: the sandbox has no RBAC) and `events.k8s.io` (a read-only view of the
+core events).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from opsgate.sandbox import logs, metrics, protobuf, selectors
+from opsgate.sandbox.cluster import ApiError, Cluster
+from opsgate.sandbox.resources import Resource
+from opsgate.sandbox.store import Obj, now_iso
+
+if TYPE_CHECKING:
+    from opsgate.sandbox.api import Target
+
+VIRTUAL_GROUPS = ("metrics.k8s.io", "authorization.k8s.io", "events.k8s.io")
+EXEC_UNSUPPORTED = (
+    "exec is not supported by the sandbox (no containers run here); use kubectl logs or describe"
+)
+
+
+def storage_key(res: Resource) -> str:
+    """Where a resource's objects live in the store."""
+    return res.key
+
+
+def view(cluster: Cluster, res: Resource, obj: Obj) -> Obj:
+    """An object as the API returns it (hook for computed fields)."""
+    return obj
+
+
+def scale_of(obj: Obj) -> Obj:
+    """The `autoscaling/v1` Scale of a workload."""
+    meta = obj["metadata"]
+    selector = obj.get("spec", {}).get("selector", {}).get("matchLabels", {})
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": meta["name"],
+            "namespace": meta.get("namespace", ""),
+            "uid": meta["uid"],
+            "resourceVersion": meta["resourceVersion"],
+            "creationTimestamp": meta["creationTimestamp"],
+        },
+        "spec": {"replicas": obj.get("spec", {}).get("replicas", 1)},
+        "status": {
+            "replicas": obj.get("status", {}).get("replicas", 0),
+            "selector": ",".join(f"{k}={v}" for k, v in selector.items()),
+        },
+    }
+
+
+def set_scale(
+    cluster: Cluster, res: Resource, namespace: str, name: str, scale: Obj, dry_run: bool
+) -> Obj:
+    """Set `spec.replicas` from a Scale and return the new Scale."""
+    obj = cluster.get(res, namespace, name)
+    replicas = scale.get("spec", {}).get("replicas")
+    if not isinstance(replicas, int) or replicas < 0:
+        raise ApiError(
+            422,
+            "Invalid",
+            f"Scale.autoscaling {name!r} is invalid: spec.replicas: must be a non-negative integer",
+        )
+    obj["spec"]["replicas"] = replicas
+    return scale_of(cluster.update(res, namespace, name, obj, dry_run=dry_run))
+
+
+def mark_managed(obj: Obj, manager: str, operation: str) -> None:
+    """Record a minimal managedFields entry for server-side apply."""
+    entry = {
+        "manager": manager or "unknown",
+        "operation": operation,
+        "apiVersion": obj.get("apiVersion", ""),
+        "time": now_iso(),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {},
+    }
+    meta = obj.setdefault("metadata", {})
+    others = [m for m in meta.get("managedFields") or [] if m.get("manager") != entry["manager"]]
+    meta["managedFields"] = [*others, entry]
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+async def handle(cluster: Cluster, request: Request, target: Target) -> tuple[Any, int]:
+    """GET/PUT scale, pod logs, evictions, and the refused streaming subresources."""
+    res, ns, name, sub = target.resource, target.namespace, target.name, target.subresource
+    if sub in ("exec", "attach", "portforward"):
+        raise ApiError(400, "BadRequest", EXEC_UNSUPPORTED)
+    if sub == "scale":
+        if request.method == "GET":
+            return scale_of(cluster.get(res, ns, name)), 200
+        body = json.loads(await request.body() or b"{}")
+        return set_scale(
+            cluster, res, ns, name, body, request.query_params.get("dryRun") == "All"
+        ), 200
+    if sub == "eviction":
+        cluster.delete(res, ns, name, dry_run=request.query_params.get("dryRun") == "All")
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "code": 201,
+        }, 201
+    pod = cluster.get(res, ns, name)
+    params = request.query_params
+    try:
+        text = logs.render(
+            pod,
+            params.get("container"),
+            tail=_int(params.get("tailLines")),
+            since_seconds=_int(params.get("sinceSeconds")),
+            timestamps=params.get("timestamps") == "true",
+            previous=params.get("previous") == "true",
+        )
+    except logs.LogError as e:
+        raise ApiError(400, "BadRequest", str(e)) from e
+    return text, 200
+
+
+def _event_v1(event: Obj) -> Obj:
+    return {
+        "kind": "Event",
+        "apiVersion": "events.k8s.io/v1",
+        "metadata": event["metadata"],
+        "regarding": event.get("involvedObject", {}),
+        "reason": event.get("reason", ""),
+        "note": event.get("message", ""),
+        "type": event.get("type", "Normal"),
+        "eventTime": None,
+        "reportingController": event.get("reportingComponent", ""),
+        "reportingInstance": event.get("reportingInstance", ""),
+        "deprecatedSource": event.get("source", {}),
+        "deprecatedFirstTimestamp": event.get("firstTimestamp"),
+        "deprecatedLastTimestamp": event.get("lastTimestamp"),
+        "deprecatedCount": event.get("count", 1),
+    }
+
+
+def _review(kind: str, body: Obj) -> Obj:
+    if kind == "SelfSubjectRulesReview":
+        status: Obj = {
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": False,
+        }
+    else:
+        status = {"allowed": True, "reason": "the sandbox has no RBAC: every request is allowed"}
+    return {
+        "kind": kind,
+        "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": None},
+        "spec": body.get("spec", {}),
+        "status": status,
+    }
+
+
+async def virtual(cluster: Cluster, request: Request, target: Target) -> tuple[Any, int]:
+    """Requests to the computed groups."""
+    res, ns, name = target.resource, target.namespace, target.name
+    if res.group == "authorization.k8s.io":
+        if request.method != "POST":
+            raise ApiError(405, "MethodNotAllowed", "only create is supported")
+        raw = await request.body()
+        try:
+            body = (
+                protobuf.decode(raw) if raw.startswith(protobuf.MAGIC) else json.loads(raw or b"{}")
+            )
+        except protobuf.ProtobufError:
+            body = {}
+        return _review(res.kind, body), 201
+    if request.method != "GET":
+        raise ApiError(405, "MethodNotAllowed", f"{res.key} is read-only in the sandbox")
+    items: list[Obj]
+    if res.group == "events.k8s.io":
+        items = [_event_v1(e) for e in cluster.store.list("events", ns or None)]
+    elif res.kind == "PodMetrics":
+        items = [metrics.pod_metrics(p) for p in metrics.running_pods(cluster.store, ns or None)]
+    else:
+        items = [metrics.node_metrics(cluster.store, n) for n in cluster.store.list("nodes")]
+    label = selectors.label_selector(request.query_params.get("labelSelector"))
+    field = selectors.field_selector(request.query_params.get("fieldSelector"))
+    items = [i for i in items if label(i) and field(i)]
+    if name:
+        found = [i for i in items if i["metadata"]["name"] == name]
+        if not found:
+            raise ApiError(404, "NotFound", f'{res.key} "{name}" not found')
+        return found[0], 200
+    return {
+        "kind": f"{res.kind}List",
+        "apiVersion": res.api_version,
+        "metadata": {},
+        "items": items,
+    }, 200
