@@ -4,9 +4,11 @@ Each area keeps its fixtures in `tests/fixtures/<area>.py`, loaded here as plugi
 """
 
 pytest_plugins = [
+    "tests.fixtures.cli",
     "tests.fixtures.mcp",
     "tests.fixtures.engine",
     "tests.fixtures.sandbox",
     "tests.fixtures.postgres",
     "tests.fixtures.jenkins",
+    "tests.fixtures.ui",
 ]

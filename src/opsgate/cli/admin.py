@@ -17,12 +17,10 @@ from typing import Annotated, Literal
 import typer
 from rich.table import Table
 
-from opsgate.api import auth
 from opsgate.cli.common import console, load_settings, local_store, run
 from opsgate.domain.audit import AuditEvent
 from opsgate.domain.roles import ROLES, Role
 from opsgate.errors import InvalidInput
-from opsgate.store import audit_export
 from opsgate.store.records import AuditFilter
 
 users_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
@@ -59,6 +57,8 @@ def users_add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     if password is not None and len(password) < 8:
         raise InvalidInput("password", "must be at least 8 characters")
+    from opsgate.api import auth
+
     password_hash = auth.hash_password(password) if password is not None else None
 
     async def go() -> None:
@@ -144,6 +144,8 @@ def tokens_create(
 
     Example: `opsgate tokens create alice --name ci --days 30`
     """
+
+    from opsgate.api import auth
 
     async def go() -> None:
         async with local_store(load_settings()) as store:
@@ -247,6 +249,8 @@ def audit_export_cmd(
 
     Example: `opsgate audit export --format jsonl -o audit.jsonl`
     """
+    from opsgate.store import audit_export
+
     flt = AuditFilter(
         since=since.replace(tzinfo=since.tzinfo or UTC) if since else None,
         conversation_id=conversation,

@@ -1,0 +1,85 @@
+"""`opsgate users`, `tokens` and `audit` run as a user would, against a SQLite data directory."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.fixtures.cli import RunCli
+
+
+def test_first_admin_is_created_from_the_cli_and_listed(run_cli: RunCli) -> None:
+    added = run_cli("users", "add", "alice", "--role", "admin", "--password", "correct horse")
+    assert added.returncode == 0, added.stderr
+    listed = run_cli("users", "list")
+    assert "alice" in listed.stdout
+    assert "admin" in listed.stdout
+
+
+def test_unknown_role_is_a_usage_error(run_cli: RunCli) -> None:
+    result = run_cli("users", "add", "bob", "--role", "root", "--password", "correct horse")
+    assert result.returncode == 2
+    assert "not a role" in result.stderr
+
+
+def test_short_password_is_refused_and_creates_nobody(run_cli: RunCli) -> None:
+    result = run_cli("users", "add", "bob", "--password", "short")
+    assert result.returncode == 1
+    assert "at least 8" in result.stderr
+    assert "bob" not in run_cli("users", "list").stdout
+
+
+def test_token_is_shown_once_and_listed_only_by_prefix(run_cli: RunCli) -> None:
+    run_cli("users", "add", "ci", "--role", "operator", "--no-password")
+    created = run_cli("tokens", "create", "ci", "--name", "pipeline")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert len(token) > 20
+    listed = run_cli("tokens", "list")
+    assert "pipeline" in listed.stdout
+    assert token not in listed.stdout
+
+
+def test_audit_verify_passes_then_detects_tampering_at_the_edited_event(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    for name in ("ann", "ben", "cat"):
+        assert run_cli("users", "add", name, "--password", "correct horse").returncode == 0
+    ok = run_cli("audit", "verify")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "intact" in ok.stdout
+
+    database = tmp_path / "data" / "opsgate.db"
+    with sqlite3.connect(database) as db:
+        triggers = [
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+        ]
+        assert triggers, "the audit table must be protected by triggers"
+        for trigger in triggers:
+            db.execute(f'DROP TRIGGER "{trigger}"')
+        table = next(
+            row[0]
+            for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            if "audit" in row[0]
+        )
+        select = f"SELECT payload FROM {table} WHERE seq = 2"  # noqa: S608 - our own table name
+        (payload,) = db.execute(select).fetchone()
+        edited = json.loads(payload) | {"username": "mallory"}
+        update = f"UPDATE {table} SET payload = ? WHERE seq = 2"  # noqa: S608 - as above
+        db.execute(update, (json.dumps(edited),))
+
+    broken = run_cli("audit", "verify")
+    assert broken.returncode == 1
+    assert "broken" in broken.stdout
+    assert "seq 2" in broken.stdout
+
+
+def test_audit_export_writes_jsonl_with_hashes(run_cli: RunCli, tmp_path: Path) -> None:
+    run_cli("users", "add", "ann", "--password", "correct horse")
+    out = tmp_path / "audit.jsonl"
+    result = run_cli("audit", "export", "--format", "jsonl", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["user.created"]
+    assert len(lines[0]["hash"]) == 64
