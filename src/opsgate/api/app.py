@@ -39,7 +39,7 @@ from opsgate.api.state import AppState, EngineApi
 from opsgate.engine.bus import EventBus
 from opsgate.settings import Settings
 from opsgate.store.api import Store
-from opsgate.tools.base import Tool
+from opsgate.tools.base import CommandRunner, Tool
 
 log = logging.getLogger("opsgate.api")
 API_PREFIX = "/api/v1"
@@ -54,6 +54,8 @@ class AppDeps:
     engine: EngineApi | None = None
     bus: EventBus | None = None
     tools: Mapping[str, Tool] | None = None
+    runner: CommandRunner | None = None
+    """The tool server's command runner; the real subprocess runner by default."""
     passwords: Passwords | None = None
     limiter: LoginLimiter | None = None
     clock: Callable[[], datetime] | None = None
@@ -96,7 +98,7 @@ def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
             tools = deps.tools if deps.tools is not None else build.all_tools()
             engine = deps.engine
             if engine is None:
-                engine = await build.engine(settings, store, bus, tools, stack)
+                engine = await build.engine(settings, store, bus, tools, stack, runner=deps.runner)
             await engine.recover()
             allowed, default_context = contexts.allowed_contexts(settings)
             state = AppState(

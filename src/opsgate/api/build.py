@@ -25,7 +25,7 @@ from opsgate.settings import Settings
 from opsgate.store import sql
 from opsgate.store.api import Store
 from opsgate.tools import binaries, registry
-from opsgate.tools.base import Tool
+from opsgate.tools.base import CommandRunner, Tool
 
 SCRIPTED_PREFIX = "scripted:"
 
@@ -61,10 +61,14 @@ async def engine(
     bus: EventBus,
     tools: Mapping[str, Tool],
     stack: AsyncExitStack,
+    *,
+    runner: CommandRunner | None = None,
 ) -> engine_module.Engine:
     """The engine over an in-process tool server; closed with `stack`."""
     approval_key = settings.key("approval_key")
-    env = binaries.tool_env_from_settings(settings, binaries.runner_from_settings(settings))
+    env = binaries.tool_env_from_settings(
+        settings, runner or binaries.runner_from_settings(settings)
+    )
     server = mcp_server.create_server(env, tools, approval_key)
     tool_client = mcp_client.ToolClient.in_memory(server)
     await tool_client.connect()
