@@ -24,7 +24,8 @@ async def test_login_sets_httponly_strict_session_cookie(api_env: ApiEnv) -> Non
         set_cookies = response.headers.get_list("set-cookie")
         session = next(c for c in set_cookies if c.startswith(f"{SESSION_COOKIE}="))
         csrf = next(c for c in set_cookies if c.startswith(f"{CSRF_COOKIE}="))
-        assert "httponly" in session.lower() and "samesite=strict" in session.lower()
+        assert "httponly" in session.lower()
+        assert "samesite=strict" in session.lower()
         assert "httponly" not in csrf.lower()
         me = await client.get("/api/v1/auth/me")
         assert me.status_code == 200
