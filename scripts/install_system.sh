@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests and the demo need, when missing:
-# PostgreSQL 15 and Redis (started by the tests themselves) and Chromium (browser tests).
+# PostgreSQL 15 (started by the tests themselves) and Chromium (browser tests).
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
