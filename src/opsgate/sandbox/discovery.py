@@ -33,7 +33,7 @@ VERSION = {
     "emulationMinor": "35",
     "minCompatibilityMajor": "1",
     "minCompatibilityMinor": "34",
-    "gitVersion": "v1.35.0-opsgate-sandbox",
+    "gitVersion": "v1.35.0",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2026-01-01T00:00:00Z",

@@ -149,7 +149,12 @@ def schedule(store: Store, pod: Obj) -> Obj | None:
     wanted = pod.get("spec", {}).get("nodeName")
     if wanted:
         return next((n for n in nodes if n["metadata"]["name"] == wanted), None)
-    candidates = [n for n in nodes if not n.get("spec", {}).get("unschedulable")]
+    candidates = [
+        n
+        for n in nodes
+        if not n.get("spec", {}).get("unschedulable")
+        and not any(t.get("effect") == "NoSchedule" for t in n.get("spec", {}).get("taints") or [])
+    ]
     if not candidates:
         return None
     load: dict[str, int] = {n["metadata"]["name"]: 0 for n in candidates}

@@ -132,7 +132,10 @@ def decode_message(message: str, data: bytes) -> dict[str, Any]:
         elif kind.startswith("rep:"):
             out.setdefault(name, []).append(_scalar(kind[4:], raw))
         else:
-            out[name] = _scalar(kind, raw)
+            value = _scalar(kind, raw)
+            # gogo-protobuf writes zero values explicitly; JSON omits them.
+            if value not in ("", 0, False) or kind in ("bytes",):
+                out[name] = value
     return out
 
 

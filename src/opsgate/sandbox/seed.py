@@ -30,6 +30,9 @@ def _node(name: str, index: int, role: str | None) -> dict[str, Any]:
     }
     if role:
         labels[f"node-role.kubernetes.io/{role}"] = ""
+    taints = []
+    if role == "control-plane":
+        taints = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
     capacity = {
         "cpu": "4",
         "memory": "16318704Ki",
@@ -40,7 +43,7 @@ def _node(name: str, index: int, role: str | None) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {"name": name, "labels": labels},
-        "spec": {"podCIDR": f"10.244.{index}.0/24"},
+        "spec": {"podCIDR": f"10.244.{index}.0/24", "taints": taints},
         "status": {
             "capacity": capacity,
             "allocatable": {**capacity, "cpu": "3800m", "memory": "15806704Ki"},
