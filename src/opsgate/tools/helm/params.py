@@ -1,0 +1,283 @@
+"""Parameter models of the helm tools: what the model may pass, validated field by field.
+
+Used by `reads.py` and `mutations.py` (each tool names its model) and, through `Tool.params`,
+by the MCP server for the JSON schema. Helm-specific grammars (release, chart reference,
+repository URL, `set` pairs, values YAML) live here; shared ones come from `tools.validate`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, Field
+
+from opsgate.tools import validate
+from opsgate.tools.base import ToolParams
+
+MAX_WAIT_S = 900
+MAX_VALUES_BYTES = 256 * 1024
+
+
+def _check_plain(value: str) -> str:
+    """What every helm string obeys: no flag, no control characters, no look-alikes, no `..`."""
+    if not value:
+        raise ValueError("must not be empty")
+    if value.startswith("-"):
+        raise ValueError("must not start with '-'")
+    if not value.isascii():
+        raise ValueError("must contain only ASCII characters")
+    if any(not char.isprintable() or char.isspace() for char in value):
+        raise ValueError("must not contain spaces, control characters or newlines")
+    if ".." in value:
+        raise ValueError("must not contain '..'")
+    return value
+
+
+def _matching(pattern: str, description: str, max_length: int) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        _check_plain(value)
+        if len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {description}")
+        return value
+
+    return AfterValidator(check)
+
+
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+
+ReleaseName = Annotated[
+    str,
+    _matching(
+        rf"{_LABEL}(\.{_LABEL})*", "a release name (lowercase letters, digits, '-', '.')", 53
+    ),
+]
+"""A Helm release name: a DNS-1123 subdomain of at most 53 characters."""
+
+RepoName = Annotated[
+    str, _matching(r"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?", "a repository name such as 'bitnami'", 63)
+]
+
+_CHART_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+_REPO_CHART = rf"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?/{_CHART_NAME}"
+_OCI_CHART = r"oci://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]+)?(/[A-Za-z0-9][A-Za-z0-9_.-]*)+"
+_LOCAL_PATH = r"/[A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*/?"
+
+ChartRef = Annotated[
+    str,
+    _matching(
+        rf"{_REPO_CHART}|{_OCI_CHART}|{_LOCAL_PATH}",
+        "a chart reference: 'repo/chart', 'oci://registry/path/chart' or an absolute local path",
+        512,
+    ),
+]
+"""Where a chart comes from: an added repository, an OCI registry, or a directory/archive."""
+
+ChartVersion = Annotated[
+    str,
+    _matching(
+        r"[~^]?v?[0-9A-Za-z][0-9A-Za-z.+_-]*",
+        "a chart version such as '1.2.3' or a constraint such as '^1.2'",
+        64,
+    ),
+]
+
+RepoUrl = Annotated[
+    str,
+    _matching(
+        r"https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[A-Za-z0-9_.~%+-]*)*",
+        "an https URL without credentials, e.g. 'https://charts.example.com/stable'",
+        512,
+    ),
+]
+"""A chart repository URL: `https://` only, credentials never in the URL.
+
+Helm has no protocol handler for local directories as repositories; local charts are used
+directly by path (`chart="/srv/charts/web"`) in install, upgrade, template and diff.
+"""
+
+SearchKeyword = Annotated[
+    str, _matching(r"[A-Za-z0-9][A-Za-z0-9_./-]*", "a keyword such as 'nginx' or 'repo/chart'", 128)
+]
+
+SetKey = Annotated[
+    str,
+    _matching(
+        r"[A-Za-z0-9_]+(\[[0-9]+\])?(\.[A-Za-z0-9_-]+(\[[0-9]+\])?)*",
+        "a values path such as 'image.tag' or 'ingress.hosts[0]'",
+        253,
+    ),
+]
+
+
+def _check_set_value(value: str) -> str:
+    """A `--set` value: commas, braces and escapes would smuggle in more keys, so they are out."""
+    if value == "":
+        return value
+    if value.startswith("-"):
+        raise ValueError("must not start with '-' (pass negative numbers in values_yaml)")
+    if not value.isascii() or any(not char.isprintable() for char in value):
+        raise ValueError("must be printable ASCII without newlines")
+    if ".." in value:
+        raise ValueError("must not contain '..'")
+    if re.search(r"[,{}\[\]\\\"'`$;|&<>]", value):
+        raise ValueError("must not contain , { } [ ] \\ quotes or shell metacharacters")
+    if len(value) > 1024:
+        raise ValueError("must be at most 1024 characters")
+    return value
+
+
+SetValue = Annotated[str, AfterValidator(_check_set_value)]
+
+
+def _check_values_yaml(text: str) -> str:
+    if len(text.encode("utf-8")) > MAX_VALUES_BYTES:
+        raise ValueError(f"must be at most {MAX_VALUES_BYTES} bytes")
+    if "\x00" in text:
+        raise ValueError("must not contain NUL")
+    try:
+        parsed: Any = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ValueError(f"is not valid YAML ({type(e).__name__})") from None
+    if parsed is not None and not isinstance(parsed, dict):
+        raise ValueError("must be a YAML mapping of values")
+    return text
+
+
+ValuesYaml = Annotated[str, AfterValidator(_check_values_yaml)]
+
+Output = Literal["table", "json", "yaml"]
+
+
+class HelmParams(ToolParams):
+    """Every helm tool that talks to a cluster names the kubeconfig context it runs against."""
+
+    context: validate.ContextName | None = None
+    """Kubeconfig context; the engine fills it in. Defaults to the server's configured one."""
+
+
+class NamespacedParams(HelmParams):
+    namespace: validate.Namespace | None = None
+    """Namespace of the release; defaults to the context's namespace."""
+
+
+class ListParams(NamespacedParams):
+    all_namespaces: bool = False
+    status: Literal["all", "deployed", "failed", "pending", "superseded", "uninstalled"] | None = (
+        None
+    )
+    """Only releases in this state (default: deployed and failed)."""
+    output: Output = "table"
+
+
+class ReleaseParams(NamespacedParams):
+    release: ReleaseName
+    """The release name."""
+
+
+class StatusParams(ReleaseParams):
+    revision: int | None = Field(default=None, ge=1)
+    """A past revision instead of the current one."""
+    output: Output = "table"
+
+
+class HistoryParams(ReleaseParams):
+    max: int = Field(default=20, ge=1, le=256)
+    """At most this many revisions."""
+    output: Output = "table"
+
+
+class GetValuesParams(ReleaseParams):
+    revision: int | None = Field(default=None, ge=1)
+    all: bool = False
+    """Computed values (chart defaults merged), not only the user-supplied ones."""
+
+
+class GetManifestParams(ReleaseParams):
+    revision: int | None = Field(default=None, ge=1)
+
+
+class ChartParams(ToolParams):
+    chart: ChartRef
+    """Chart reference: `repo/chart`, `oci://…` or an absolute local path."""
+    version: ChartVersion | None = None
+    """Chart version or constraint; defaults to the latest."""
+
+
+class SearchParams(ToolParams):
+    keyword: SearchKeyword | None = None
+    """Search term; omit to list every chart of the added repositories."""
+    version: ChartVersion | None = None
+    versions: bool = False
+    """List every version, not only the latest."""
+
+
+class ValuesParams(NamespacedParams):
+    """The inputs that decide a release's manifest: chart, version, values."""
+
+    release: ReleaseName
+    chart: ChartRef
+    """Chart reference: `repo/chart`, `oci://…` or an absolute local path."""
+    version: ChartVersion | None = None
+    values_yaml: ValuesYaml | None = None
+    """Values as a YAML mapping (passed through a private temp file, removed afterwards)."""
+    set: dict[SetKey, SetValue] = Field(default_factory=dict, max_length=64)
+    """Single values by path, e.g. `{"image.tag": "1.27", "replicaCount": "3"}`."""
+
+
+class TemplateParams(ValuesParams):
+    pass
+
+
+class DiffParams(ValuesParams):
+    install: bool = False
+    """Diff against an empty release when it does not exist yet."""
+
+
+class InstallParams(ValuesParams):
+    create_namespace: bool = False
+    wait: bool = False
+    """Wait until the release's resources are ready (bounded by `timeout_s`)."""
+    timeout_s: int = Field(default=300, ge=1, le=MAX_WAIT_S)
+    """Seconds helm may take (per operation, and for `wait`)."""
+
+
+class UpgradeParams(InstallParams):
+    install: bool = False
+    """Install the release if it does not exist yet."""
+    reuse_values: bool = False
+    """Start from the release's current values instead of the chart defaults."""
+
+
+class UninstallParams(ReleaseParams):
+    keep_history: bool = False
+    wait: bool = False
+    timeout_s: int = Field(default=300, ge=1, le=MAX_WAIT_S)
+
+
+class RollbackParams(ReleaseParams):
+    revision: int | None = Field(default=None, ge=1)
+    """Revision to return to; the previous one when omitted."""
+    wait: bool = False
+    timeout_s: int = Field(default=300, ge=1, le=MAX_WAIT_S)
+
+
+class RepoAddParams(ToolParams):
+    name: RepoName
+    url: RepoUrl
+    force_update: bool = False
+    """Replace the repository if one by that name exists."""
+
+
+class RepoUpdateParams(ToolParams):
+    names: list[RepoName] = Field(default_factory=list, max_length=32)
+    """Repositories to refresh; all when empty."""
+
+
+class RepoRemoveParams(ToolParams):
+    name: RepoName
