@@ -58,7 +58,7 @@ def redact_value(value: Any) -> Any:
             result[key] = _mask_mapping_values(item)
         elif isinstance(key, str) and is_secret_key(key) and isinstance(item, str | int | float):
             result[key] = REDACTED
-        elif key == "last-applied-configuration" and isinstance(item, str) and item:
+        elif str(key).endswith("last-applied-configuration") and isinstance(item, str) and item:
             # kubectl keeps the whole applied manifest (a Secret's data too) in this annotation.
             result[key] = _redact_embedded_json(item)
         else:
@@ -86,6 +86,7 @@ _ASSIGNMENT = re.compile(r"(?m)^(\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=
 _YAML_PAIR = re.compile(r"""^(\s*-?\s*["']?([A-Za-z0-9_.-]+)["']?\s*:\s+)(\S.*)$""")
 _JSON_PAIR = re.compile(r"""^(\s*"([^"]+)"\s*:\s*)("(?:[^"\\]|\\.)*"|[0-9.eE+-]+)(\s*,?\s*)$""")
 _SECRET_KIND = re.compile(r"""(?m)^\s*"?kind"?\s*:\s*"?Secret"?\s*,?\s*$""")
+_BYTE_COUNT = re.compile(r"[0-9]+ bytes")
 _BLOCK_START = re.compile(r"""^(\s*)"?(data|stringData)"?\s*:\s*\{?\s*$""")
 
 
@@ -127,7 +128,9 @@ def _mask_pair(line: str, *, force: bool) -> str:
         return f'{json_pair.group(1)}"{REDACTED}"{json_pair.group(4)}'
     yaml_pair = _YAML_PAIR.match(line)
     if yaml_pair and (force or is_secret_key(yaml_pair.group(2))):
-        if yaml_pair.group(3).strip() in ("|", ">", "|-", ">-", "{}", "[]"):
+        value = yaml_pair.group(3).strip()
+        # `kubectl describe secret` shows only sizes ("8 bytes"): nothing to hide.
+        if value in ("|", ">", "|-", ">-", "{}", "[]") or _BYTE_COUNT.fullmatch(value):
             return line
         return f"{yaml_pair.group(1)}{REDACTED}"
     return line
@@ -205,6 +208,6 @@ def redact_jsonpath_output(text: str, *, resource: str, jsonpath: str) -> str:
         return text
     fields = re.findall(r"\.([A-Za-z]+)", jsonpath)
     reads_only_metadata = all(name in ("items", "metadata", "name", "namespace") for name in fields)
-    if reads_only_metadata and "data" not in jsonpath.lower():
+    if reads_only_metadata:
         return text
     return REDACTED

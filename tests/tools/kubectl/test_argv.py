@@ -1,0 +1,311 @@
+"""Argv builders of every kubectl tool, as pure functions: nothing runs here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from opsgate.tools import kubectl
+from opsgate.tools.kubectl import checks, mutations, reads
+from opsgate.tools.kubectl.argv import Target
+from tests.tools.fakes import ScriptedRunner, env_with
+
+TARGET = Target(kubectl="/opt/kubectl", kubeconfig="/cfg/kc", context="demo")
+HEAD = ["/opt/kubectl", "--kubeconfig", "/cfg/kc", "--context", "demo"]
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "nginx:1.27"}]}
+"""
+
+CASES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
+    "k8s_get": [
+        ({"resource": "pods"}, ["get", "pods"]),
+        (
+            {"resource": "deployments.apps", "name": "web", "namespace": "shop", "output": "yaml"},
+            ["get", "deployments.apps", "web", "--namespace", "shop", "--output", "yaml"],
+        ),
+        (
+            {
+                "resource": "pods",
+                "all_namespaces": True,
+                "selector": "app=web,tier in (a,b),!canary",
+                "field_selector": "status.phase!=Running",
+            },
+            [
+                "get",
+                "pods",
+                "--all-namespaces",
+                "--selector",
+                "app=web,tier in (a,b),!canary",
+                "--field-selector",
+                "status.phase!=Running",
+            ],
+        ),
+        (
+            {"resource": "pods", "jsonpath": "{.items[*].metadata.name}"},
+            ["get", "pods", "--output", "jsonpath={.items[*].metadata.name}"],
+        ),
+    ],
+    "k8s_describe": [
+        (
+            {"resource": "deployment/web", "namespace": "shop"},
+            ["describe", "deployment/web", "--namespace", "shop"],
+        ),
+        (
+            {"resource": "pods", "selector": "app=web"},
+            ["describe", "pods", "--selector", "app=web"],
+        ),
+    ],
+    "k8s_logs": [
+        ({"pod": "web-1"}, ["logs", "web-1", "--tail=200"]),
+        (
+            {
+                "pod": "deployment/web",
+                "namespace": "shop",
+                "container": "app",
+                "tail": 50,
+                "since": "10m",
+                "previous": True,
+                "timestamps": True,
+            },
+            [
+                "logs",
+                "deployment/web",
+                "--namespace",
+                "shop",
+                "--container",
+                "app",
+                "--tail=50",
+                "--since=10m",
+                "--previous",
+                "--timestamps",
+            ],
+        ),
+    ],
+    "k8s_events": [
+        ({}, ["events"]),
+        (
+            {"namespace": "shop", "for_object": "pod/web-1", "types": "Warning"},
+            ["events", "--namespace", "shop", "--for", "pod/web-1", "--types", "Warning"],
+        ),
+    ],
+    "k8s_rollout_status": [
+        (
+            {"resource": "deployment/web", "timeout_s": 30},
+            ["rollout", "status", "deployment/web", "--watch=true", "--timeout=30s"],
+        ),
+    ],
+    "k8s_rollout_history": [
+        (
+            {"resource": "deployment/web", "revision": 3},
+            ["rollout", "history", "deployment/web", "--revision=3"],
+        ),
+    ],
+    "k8s_cluster_info": [({}, ["cluster-info"])],
+    "k8s_contexts": [({}, ["config", "get-contexts"])],
+    "k8s_top_pods": [
+        (
+            {"namespace": "shop", "selector": "app=web", "containers": True},
+            ["top", "pod", "--namespace", "shop", "--selector", "app=web", "--containers"],
+        ),
+    ],
+    "k8s_top_nodes": [({}, ["top", "node"])],
+    "k8s_api_resources": [
+        (
+            {"namespaced": False, "api_group": "apps"},
+            ["api-resources", "--namespaced=false", "--api-group=apps"],
+        ),
+    ],
+    "k8s_auth_can_i": [
+        (
+            {"verb": "delete", "resource": "pods", "namespace": "shop"},
+            ["auth", "can-i", "delete", "pods", "--namespace", "shop"],
+        ),
+    ],
+    "k8s_diff": [({"manifest": DEPLOYMENT}, ["diff", "--filename", "-"])],
+    "k8s_apply": [
+        ({"manifest": DEPLOYMENT}, ["apply", "--filename", "-"]),
+        (
+            {"manifest": DEPLOYMENT, "server_side": True, "namespace": "shop"},
+            [
+                "apply",
+                "--filename",
+                "-",
+                "--namespace",
+                "shop",
+                "--server-side",
+                "--field-manager=opsgate",
+            ],
+        ),
+    ],
+    "k8s_patch": [
+        (
+            {"resource": "deployment/web", "patch": '{"spec": {"replicas": 3}}'},
+            [
+                "patch",
+                "deployment/web",
+                "--type=strategic",
+                '--patch={"spec":{"replicas":3}}',
+            ],
+        ),
+        (
+            {
+                "resource": "deployment",
+                "name": "web",
+                "patch_type": "json",
+                "patch": '[{"op": "remove", "path": "/spec/paused"}]',
+            },
+            [
+                "patch",
+                "deployment",
+                "web",
+                "--type=json",
+                '--patch=[{"op":"remove","path":"/spec/paused"}]',
+            ],
+        ),
+    ],
+    "k8s_label": [
+        (
+            {"resource": "pod/web-1", "labels": {"tier": "front", "old": None}, "overwrite": True},
+            ["label", "pod/web-1", "tier=front", "old-", "--overwrite"],
+        ),
+    ],
+    "k8s_annotate": [
+        (
+            {"resource": "deployment/web", "annotations": {"example.com/why": "load test 2"}},
+            ["annotate", "deployment/web", "example.com/why=load test 2"],
+        ),
+    ],
+    "k8s_set_image": [
+        (
+            {"resource": "deployment/web", "images": {"web": "nginx:1.27"}, "namespace": "shop"},
+            ["set", "image", "deployment/web", "--namespace", "shop", "web=nginx:1.27"],
+        ),
+    ],
+    "k8s_scale": [
+        (
+            {"resource": "deployment/web", "replicas": 0},
+            ["scale", "deployment/web", "--replicas=0"],
+        ),
+    ],
+    "k8s_rollout_restart": [
+        ({"resource": "deployment/web"}, ["rollout", "restart", "deployment/web"]),
+    ],
+    "k8s_rollout_undo": [
+        (
+            {"resource": "deployment/web", "to_revision": 2},
+            ["rollout", "undo", "deployment/web", "--to-revision=2"],
+        ),
+    ],
+    "k8s_delete": [
+        ({"resource": "pod/web-1"}, ["delete", "pod/web-1", "--timeout=60s"]),
+        (
+            {"resource": "pods", "selector": "app=web", "grace_period_s": 0, "namespace": "shop"},
+            [
+                "delete",
+                "pods",
+                "--namespace",
+                "shop",
+                "--selector",
+                "app=web",
+                "--grace-period=0",
+                "--timeout=60s",
+            ],
+        ),
+    ],
+    "k8s_cordon": [({"node": "node-1"}, ["cordon", "node-1"])],
+    "k8s_uncordon": [({"node": "node-1"}, ["uncordon", "node-1"])],
+    "k8s_drain": [
+        (
+            {"node": "node-1", "delete_emptydir_data": True, "timeout_s": 60},
+            [
+                "drain",
+                "node-1",
+                "--timeout=60s",
+                "--ignore-daemonsets",
+                "--delete-emptydir-data",
+            ],
+        ),
+    ],
+    "k8s_run_pod": [
+        (
+            {
+                "name": "debug",
+                "image": "busybox:1.36",
+                "labels": {"purpose": "debug"},
+                "command": ["sleep", "3600"],
+            },
+            [
+                "run",
+                "debug",
+                "--image=busybox:1.36",
+                "--restart=Never",
+                "--labels=purpose=debug",
+                "--command",
+                "--",
+                "sleep",
+                "3600",
+            ],
+        ),
+    ],
+    "k8s_exec": [
+        (
+            {"pod": "web-1", "container": "app", "command": ["ls", "-la", "/tmp"]},
+            ["exec", "web-1", "--container", "app", "--", "ls", "-la", "/tmp"],
+        ),
+    ],
+}
+
+BUILDERS = {name: getattr(reads, name, None) or getattr(mutations, name) for name in CASES}
+TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [(name, args, expected) for name, cases in CASES.items() for args, expected in cases],
+)
+def test_builder_produces_exact_argv(name: str, args: dict[str, Any], expected: list[str]) -> None:
+    params = TOOLS[name].parse(args)
+    assert BUILDERS[name](params, TARGET) == [*HEAD, *expected]
+
+
+def test_every_kubectl_command_tool_has_argv_cases() -> None:
+    assert set(TOOLS) - {"k8s_wait_seconds"} == set(CASES)
+    assert len(TOOLS) >= 27
+
+
+def test_argv_omits_kubeconfig_and_context_only_when_none_is_known() -> None:
+    params = TOOLS["k8s_get"].parse({"resource": "pods"})
+    bare = Target(kubectl="/opt/kubectl", kubeconfig=None, context=None)
+    assert reads.k8s_get(params, bare) == ["/opt/kubectl", "get", "pods"]
+
+
+def test_context_parameter_overrides_the_default_context() -> None:
+    params = TOOLS["k8s_get"].parse({"resource": "pods", "context": "prod-eu"})
+    target = Target.of(env_with(ScriptedRunner(), context="demo"), params.context)
+    assert reads.k8s_get(params, target)[3:5] == ["--context", "prod-eu"]
+
+
+def test_dry_run_flags_go_before_the_container_command() -> None:
+    params = TOOLS["k8s_run_pod"].parse(
+        {"name": "debug", "image": "busybox", "command": ["sleep", "10"]}
+    )
+    argv = checks.dry_run_argv(mutations.k8s_run_pod(params, TARGET), "yaml")
+    split = argv.index("--")
+    assert argv[split - 2 : split] == ["--dry-run=server", "--output=yaml"]
+    assert argv[split + 1 :] == ["sleep", "10"]
+
+
+def test_patch_in_yaml_is_passed_as_compact_json() -> None:
+    params = TOOLS["k8s_patch"].parse(
+        {"resource": "deployment/web", "patch": "spec:\n  replicas: 4\n", "patch_type": "merge"}
+    )
+    assert mutations.k8s_patch(params, TARGET)[-1] == '--patch={"spec":{"replicas":4}}'
