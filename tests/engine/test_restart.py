@@ -1,0 +1,97 @@
+"""Pending approvals survive a restart; a crash during a mutation leaves `outcome_unknown`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from opsgate.errors import Conflict
+from tests.fixtures.engine import HarnessFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _child(data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.engine.crash_child", str(data_dir), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.slow
+async def test_pending_approval_survives_a_process_restart(tmp_path: Path) -> None:
+    child = _child(tmp_path, "pause")
+    _, stderr = await asyncio.to_thread(child.communicate, timeout=90)
+    assert child.returncode == 0, stderr.decode()[-2000:]
+
+    factory = HarnessFactory(tmp_path)
+    async with factory.stack:
+        h = await factory.open(
+            """
+scripts:
+  - match: "scale"
+    turns:
+      - text: "Scaling frontend to 3."
+        tool_calls: [{name: k_scale, args: {name: frontend, replicas: 3}}]
+      - text: "Done: frontend has 3 replicas."
+"""
+        )
+        await h.engine.recover()
+        [run] = await h.store.list_runs(h.conversation.id)
+        assert run.status == "awaiting_approval"
+        approval_id = await h.pending_approval_id(run.id)
+        [item] = (await h.store.get_approval(approval_id)).items
+        await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+        await h.engine.wait_run(run.id)
+        assert h.cluster.mutations() == [("scale", "frontend", "3")]
+        finished = await h.store.get_run(run.id)
+        assert finished.status == "completed"
+        answers = [e.data["text"] for e in await h.events(run.id) if e.type == "answer"]
+        assert answers == ["Done: frontend has 3 replicas."]
+
+
+@pytest.mark.slow
+async def test_kill_during_a_mutation_leaves_outcome_unknown_and_no_second_run(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "mutation-started"
+    child = _child(tmp_path, "crash", str(marker))
+    try:
+        deadline = time.monotonic() + 90
+        while not marker.exists():
+            assert child.poll() is None, child.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the child never started the mutation"
+            await asyncio.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        await asyncio.to_thread(child.communicate, timeout=30)
+
+    factory = HarnessFactory(tmp_path)
+    async with factory.stack:
+        h = await factory.open(None)
+        [run] = await h.store.list_runs(h.conversation.id)
+        [call] = await h.store.list_calls(run_id=run.id)
+        assert call.status == "running"
+        await h.engine.recover()
+        await h.engine.wait_idle()
+        assert (await h.store.get_call(call.id)).status == "outcome_unknown"
+        assert (await h.store.get_run(run.id)).status == "failed"
+        kinds = [a.kind for a in await h.store.list_audit(limit=1000)]
+        assert "tool.outcome_unknown" in kinds
+        with pytest.raises(Conflict):
+            await h.engine.decide(
+                call.approval_id or "", call.id, h.approver, approve=True, reason=None
+            )
+        await h.engine.recover()
+        await h.engine.wait_idle()
+        assert h.cluster.calls == []
+        assert (await h.store.get_call(call.id)).status == "outcome_unknown"
