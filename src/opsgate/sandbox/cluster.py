@@ -52,12 +52,14 @@ class Cluster:
     catalog: Catalog = field(default_factory=Catalog)
     extra_controllers: list[Callable[[Store], bool]] = field(default_factory=list)
     state_path: Path | None = None
+    saved_revision: int = 0
 
     def settle(self) -> None:
         """Run the controllers and persist."""
         controllers.reconcile(self.store, self.extra_controllers)
-        if self.state_path is not None:
+        if self.state_path is not None and self.store.revision != self.saved_revision:
             self.store.save(self.state_path)
+            self.saved_revision = self.store.revision
 
     def _check_namespace(self, res: Resource, namespace: str) -> None:
         if res.namespaced and self.store.get("namespaces", "", namespace) is None:

@@ -141,7 +141,17 @@ async def _serve(
             tmp.write_text(json.dumps(asdict(result)))
             tmp.replace(info)
 
-    await asyncio.gather(*tasks, announce())
+    async def tick() -> None:
+        # Time-based behaviour (timed rollout pauses) advances without a request.
+        while not all(s.should_exit for s in servers):
+            await asyncio.sleep(1.0)
+            cluster.settle()
+
+    ticker = asyncio.ensure_future(tick())
+    try:
+        await asyncio.gather(*tasks, announce())
+    finally:
+        ticker.cancel()
 
 
 def serve(
