@@ -1,0 +1,124 @@
+"""Turning a Jenkins tool body into a `Tool`: client lifecycle, errors, redaction, caps, timing.
+
+Used by `reads.py` and `mutations.py`. A body receives the validated parameters, an open
+`JenkinsClient` and the `ToolEnv`, and returns a `Reply`; the wrapper redacts its text and
+data with `opsgate.tools.redact`, caps the text at `ToolEnv.output_cap_bytes`, and turns an
+HTTP error status from Jenkins into an `ok=False` output the model can read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from opsgate.domain.calls import ToolAnnotations
+from opsgate.tools import redact
+from opsgate.tools.base import Tool, ToolEnv, ToolFn, ToolOutput, ToolParams
+from opsgate.tools.jenkins.client import JenkinsClient, JenkinsStatusError
+
+
+def hints(*, read_only: bool, destructive: bool, idempotent: bool) -> ToolAnnotations:
+    """Every Jenkins tool talks to an external system: `openWorldHint` is always true."""
+    return ToolAnnotations.model_validate(
+        {
+            "readOnlyHint": read_only,
+            "destructiveHint": destructive,
+            "idempotentHint": idempotent,
+            "openWorldHint": True,
+        }
+    )
+
+
+READ = hints(read_only=True, destructive=False, idempotent=True)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a tool body found: readable text for the model plus structured data."""
+
+    text: str
+    data: Any = None
+    ok: bool = True
+    truncated: bool = False
+    command: str | None = None
+
+
+Body = Callable[[Any, JenkinsClient, ToolEnv], Awaitable[Reply]]
+
+
+def cap(text: str, limit_bytes: int) -> tuple[str, bool]:
+    """Cut text to at most `limit_bytes` of UTF-8, marking the cut."""
+    encoded = text.encode()
+    if len(encoded) <= limit_bytes:
+        return text, False
+    kept = encoded[:limit_bytes].decode(errors="ignore")
+    return f"{kept}\n… [output truncated at {limit_bytes} bytes]", True
+
+
+def explain_status(error: JenkinsStatusError, server: str) -> str:
+    """What an HTTP error from Jenkins means, in words the model can act on."""
+    if error.status == 404:
+        return (
+            f"Not found on Jenkins {server!r}: {error.url}. Check the job path (folders "
+            "separated by '/'; jenkins_list_jobs lists them) and the build number."
+        )
+    if error.status in (401, 403):
+        return (
+            f"Jenkins {server!r} refused the request (HTTP {error.status}): the configured "
+            f"user lacks a permission or its API token is wrong. {error.body[:300]}"
+        )
+    return f"Jenkins {server!r} answered HTTP {error.status}: {error.body[:500]}"
+
+
+def tool_fn(body: Body) -> ToolFn:
+    """A `ToolFn` opening a client for `params.server` and running `body` with it."""
+
+    async def run(params: Any, env: ToolEnv) -> ToolOutput:
+        started = time.monotonic()
+        try:
+            async with JenkinsClient.open(env, params.server) as client:
+                reply = await body(params, client, env)
+        except JenkinsStatusError as e:
+            reply = Reply(
+                text=explain_status(e, params.server),
+                data={"status": e.status, "url": e.url},
+                ok=False,
+            )
+        text, capped = cap(redact.redact_text(reply.text), env.output_cap_bytes)
+        return ToolOutput(
+            ok=reply.ok,
+            text=text,
+            truncated=capped or reply.truncated,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            command=reply.command,
+            data=redact.redact_value(reply.data),
+        )
+
+    return run
+
+
+def jenkins_tool(
+    body: Body,
+    params: type[ToolParams],
+    tool_annotations: ToolAnnotations,
+    *,
+    preview: Body | None = None,
+    verify: Body | None = None,
+    timeout_s: float | None = None,
+) -> Tool:
+    """A Jenkins `Tool` named after its body function and described by its docstring."""
+    if not body.__doc__:
+        raise ValueError(f"tool body {body.__name__!r} has no docstring")
+    return Tool(
+        name=body.__name__,
+        family="jenkins",
+        description=" ".join(body.__doc__.split()),
+        params=params,
+        annotations=tool_annotations,
+        run=tool_fn(body),
+        preview=tool_fn(preview) if preview else None,
+        verify=tool_fn(verify) if verify else None,
+        timeout_s=timeout_s,
+    )
