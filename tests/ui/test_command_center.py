@@ -1,0 +1,247 @@
+"""The Command Center in Debian chromium against the real server, scripted model and sandbox.
+
+Each flow is driven through the UI the way a person would use it, and its outcome is checked
+where it really lands: the deployment's replica count read back with kubectl, the audit log,
+the exported file. Screenshots of the chat, an approval card and the audit view are saved
+under `test-artifacts/ui/`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.fixtures.ui import NAMESPACE, PASSWORD, ROOT, UiServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
+
+
+def replicas(sandbox: Any) -> int:
+    kubectl = getattr(sandbox, "kubectl", None) or ROOT / ".tools" / "bin" / "kubectl"
+    done = subprocess.run(
+        [
+            str(kubectl),
+            "--kubeconfig",
+            str(sandbox.kubeconfig),
+            "--context",
+            sandbox.context,
+            "-n",
+            NAMESPACE,
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return int(done.stdout)
+
+
+def login(page: Page, server: UiServer, username: str) -> None:
+    page.goto(f"{server.base_url}/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#whoami")).to_contain_text(username)
+
+
+def start_conversation(page: Page, title: str) -> str:
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Start conversation").click()
+    expect(page.locator(".chat-head h1")).to_have_text(title)
+    return page.url.rsplit("/", 1)[-1]
+
+
+def ask(page: Page, text: str) -> None:
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def tool_card(page: Page, tool: str) -> Any:
+    return page.locator(f'.tool-card[data-tool="{tool}"]')
+
+
+def wait_pending_approval(client: Any, conversation_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        items = client.get(
+            "/approvals", params={"status": "pending", "conversation_id": conversation_id}
+        ).json()["items"]
+        if items:
+            return dict(items[0])
+        time.sleep(0.3)
+    raise AssertionError(f"no pending approval in conversation {conversation_id!r}")
+
+
+def test_question_reads_then_scales_after_approval_with_green_verification(
+    ui_server: UiServer, sandbox: Any, new_page: Any, artifacts: Path
+) -> None:
+    page = new_page()
+    login(page, ui_server, "ada")
+    start_conversation(page, "Scale web")
+    ask(page, "Please scale web to 3 replicas")
+
+    read = tool_card(page, "k8s_get")
+    expect(read.locator(".badge-read")).to_be_visible()
+    expect(read).to_have_attribute("data-status", "succeeded")
+    expect(read.locator(".output-slot pre")).to_contain_text("web")
+
+    card = page.locator(".approval-card")
+    expect(card).to_be_visible()
+    expect(card.locator(".tool-name")).to_have_text("k8s_scale")
+    expect(card.locator(".args-block")).to_contain_text('"replicas": 3')
+    expect(card.locator(".facts")).to_contain_text(sandbox.context)
+    expect(card.locator(".facts")).to_contain_text(NAMESPACE)
+    # The preview is the server-side dry run of the exact call (kubectl's YAML of the object).
+    expect(card.locator(".preview pre")).to_contain_text("name: web")
+    expect(card.locator(".proposer")).to_have_text("ada")
+    expect(card.locator(".time-left")).to_contain_text("left")
+    assert replicas(sandbox) == 1, "nothing may change before the approval"
+    card.screenshot(path=str(artifacts / "approval-card.png"))
+
+    card.get_by_role("button", name="Approve").click()
+    scale = tool_card(page, "k8s_scale")
+    expect(scale.locator(".verify-ok")).to_be_visible(timeout=60_000)
+    expect(scale).to_have_attribute("data-status", "succeeded")
+    expect(page.locator(".final-status")).to_contain_text("completed")
+    expect(card.locator(".decided-by")).to_contain_text("Approved by ada")
+    assert replicas(sandbox) == 3
+    page.screenshot(path=str(artifacts / "chat.png"), full_page=True)
+
+    page.get_by_role("link", name="Audit").click()
+    expect(page.locator(".chain")).to_contain_text("Chain verified")
+    page.get_by_label("Kind").select_option("approval.granted")
+    page.get_by_role("button", name="Filter").click()
+    granted = page.locator('.audit-table tr[data-kind="approval.granted"]')
+    expect(granted.first).to_contain_text("ada")
+    page.get_by_label("Kind").select_option("")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator('.audit-table tr[data-kind="tool.finished"]').first).to_be_visible()
+    page.screenshot(path=str(artifacts / "audit.png"), full_page=True)
+
+    with page.expect_download() as jsonl_download:
+        page.get_by_role("link", name="Export JSONL").click()
+    lines = Path(jsonl_download.value.path()).read_text().splitlines()
+    kinds = {json.loads(line)["kind"] for line in lines if line.strip()}
+    assert {"request", "approval.granted", "tool.finished"} <= kinds
+    with page.expect_download() as csv_download:
+        page.get_by_role("link", name="Export CSV").click()
+    rows = list(csv.reader(io.StringIO(Path(csv_download.value.path()).read_text())))
+    assert any("approval.granted" in row for row in rows[1:])
+    assert page.js_errors == []
+
+
+def test_viewer_sees_the_approval_card_without_buttons(
+    ui_server: UiServer, new_page: Any, artifacts: Path
+) -> None:
+    with ui_server.api("oscar") as operator, ui_server.api("ada") as approver:
+        conversation = operator.post("/conversations", json={"title": "Viewer check"}).json()
+        operator.post(
+            f"/conversations/{conversation['id']}/messages", json={"text": "scale web to 3 please"}
+        ).raise_for_status()
+        approval = wait_pending_approval(operator, conversation["id"])
+        try:
+            page = new_page()
+            login(page, ui_server, "vera")
+            page.goto(f"{ui_server.base_url}/#/c/{conversation['id']}")
+            card = page.locator(".approval-card")
+            expect(card.locator(".tool-name")).to_have_text("k8s_scale")
+            expect(card.locator(".no-approver")).to_be_visible()
+            expect(card.get_by_role("button")).to_have_count(0)
+            expect(page.get_by_role("button", name="Send")).to_have_count(0)
+            card.screenshot(path=str(artifacts / "approval-card-viewer.png"))
+            assert page.js_errors == []
+        finally:
+            approver.post(
+                f"/approvals/{approval['id']}/decide-all",
+                json={"approve": False, "reason": "test cleanup"},
+            ).raise_for_status()
+
+
+def test_reload_during_a_run_resumes_the_stream_without_duplicates(
+    ui_server: UiServer, new_page: Any
+) -> None:
+    page = new_page()
+    stream_urls: list[str] = []
+    page.on(
+        "request",
+        lambda request: stream_urls.append(request.url) if "/events" in request.url else None,
+    )
+    login(page, ui_server, "ada")
+    start_conversation(page, "Reload mid-run")
+    ask(page, "scale web to 3 now")
+    expect(page.locator(".approval-card")).to_be_visible()
+
+    stream_urls.clear()
+    page.reload()
+    card = page.locator(".approval-card")
+    expect(card).to_have_count(1)
+    expect(tool_card(page, "k8s_get")).to_have_count(1)
+    expect(page.locator(".stream-state")).to_have_text("live")
+    assert any(re.search(r"[?&]after=[1-9]\d*", url) for url in stream_urls), stream_urls
+
+    card.get_by_role("button", name="Approve").click()
+    expect(tool_card(page, "k8s_scale").locator(".verify-ok")).to_be_visible(timeout=60_000)
+    expect(page.locator(".final-status")).to_contain_text("completed")
+    expect(tool_card(page, "k8s_get")).to_have_count(1)
+    expect(page.locator(".msg-user")).to_have_count(1)
+    assert page.js_errors == []
+
+
+def test_tool_palette_flow_works_without_a_model(
+    ui_server_no_model: UiServer, sandbox: Any, new_page: Any, artifacts: Path
+) -> None:
+    page = new_page()
+    login(page, ui_server_no_model, "ada")
+    banner = page.locator("#model-banner")
+    expect(banner).to_contain_text("OPSGATE_MODEL")
+    expect(banner).to_contain_text("Ollama")
+    start_conversation(page, "Palette scale")
+
+    page.get_by_text("Tool palette").click()
+    page.get_by_label("Tool", exact=True).select_option("k8s_scale")
+    form = page.locator(".palette-form")
+    form.get_by_label("Resource (required)").fill("deployment/web")
+    form.get_by_label("Namespace").fill(NAMESPACE)
+    form.get_by_label("Replicas (required)").fill("2")
+    form.get_by_role("button", name="Propose change").click()
+
+    card = page.locator(".approval-card")
+    expect(card.locator(".args-block")).to_contain_text('"replicas": 2')
+    card.get_by_role("button", name="Approve").click()
+    expect(tool_card(page, "k8s_scale").locator(".verify-ok")).to_be_visible(timeout=60_000)
+    expect(page.locator(".final-status")).to_contain_text("completed")
+    assert replicas(sandbox) == 2
+    page.screenshot(path=str(artifacts / "palette.png"), full_page=True)
+    assert page.js_errors == []
+
+
+def test_controls_are_labelled_and_fit_a_narrow_dark_screen(
+    ui_server_no_model: UiServer, new_page: Any, artifacts: Path
+) -> None:
+    page = new_page(width=390, height=844, color_scheme="dark")
+    login(page, ui_server_no_model, "ada")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter((el) => !el.labels?.length && !el.getAttribute('aria-label'))
+            .map((el) => el.name || el.outerHTML.slice(0, 60))"""
+    )
+    assert unlabelled == []
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement && document.activeElement.textContent")
+    assert focused, "the first Tab must land on a control"
+    page.screenshot(path=str(artifacts / "narrow-dark.png"), full_page=True)
