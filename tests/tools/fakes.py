@@ -27,9 +27,18 @@ class ScriptedRunner:
     results: list[CommandResult] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
 
-    def script(self, *, exit_code: int = 0, stdout: str = "", stderr: str = "") -> None:
+    def script(
+        self, *, exit_code: int = 0, stdout: str = "", stderr: str = "", timed_out: bool = False
+    ) -> None:
         self.results.append(
-            CommandResult(argv=(), exit_code=exit_code, stdout=stdout, stderr=stderr, duration_ms=1)
+            CommandResult(
+                argv=(),
+                exit_code=exit_code,
+                stdout=stdout,
+                stderr=stderr,
+                duration_ms=1,
+                timed_out=timed_out,
+            )
         )
 
     async def run(
@@ -50,6 +59,7 @@ class ScriptedRunner:
             stdout=scripted.stdout,
             stderr=scripted.stderr,
             duration_ms=scripted.duration_ms,
+            timed_out=scripted.timed_out,
         )
 
 

@@ -1,0 +1,268 @@
+"""Running kubectl tools, previews and verifies through a scripted runner: what runs, in
+which order, with which stdin and deadline, and what the model gets back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from opsgate.errors import ToolTimeout
+from opsgate.tools import kubectl
+from opsgate.tools.base import Tool
+from opsgate.tools.redact import REDACTED
+from tests.tools.fakes import ScriptedRunner, env_with
+
+TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
+HEAD = ("/opt/kubectl", "--kubeconfig", "/cfg/kubeconfig", "--context", "demo")
+WORKLOADS = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec: {}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {a: b}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: data}
+spec: {}
+"""
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n"
+
+
+def _tool(name: str) -> Tool:
+    return TOOLS[name]
+
+
+async def _run(name: str, args: dict[str, Any], runner: ScriptedRunner, what: str = "run") -> Any:
+    tool = _tool(name)
+    fn = getattr(tool, what)
+    assert fn is not None, f"{name} has no {what}"
+    return await fn(tool.parse(args), env_with(runner))
+
+
+async def test_read_returns_stdout_and_the_command() -> None:
+    runner = ScriptedRunner()
+    runner.script(stdout="NAME   READY\nweb-1  1/1\n")
+    output = await _run("k8s_get", {"resource": "pods", "namespace": "shop"}, runner)
+    assert output.ok
+    assert output.text == "NAME   READY\nweb-1  1/1"
+    assert runner.calls[0].argv == (*HEAD, "get", "pods", "--namespace", "shop")
+    assert output.command is not None
+    assert "get pods --namespace shop" in output.command
+
+
+async def test_failure_shows_stderr_and_exit_code() -> None:
+    runner = ScriptedRunner()
+    runner.script(exit_code=1, stderr='Error from server (NotFound): pods "x" not found')
+    output = await _run("k8s_describe", {"resource": "pod/x"}, runner)
+    assert not output.ok
+    assert "NotFound" in output.text
+    assert "[exit code 1]" in output.text
+
+
+async def test_timeout_raises_tool_timeout() -> None:
+    runner = ScriptedRunner()
+    runner.script(exit_code=-9, timed_out=True)
+    with pytest.raises(ToolTimeout, match="timed out"):
+        await _run("k8s_get", {"resource": "pods"}, runner)
+
+
+async def test_jsonpath_on_a_secret_is_redacted() -> None:
+    runner = ScriptedRunner()
+    runner.script(stdout="aHVudGVyMg==")
+    output = await _run(
+        "k8s_get", {"resource": "secret/db", "jsonpath": "{.data.password}"}, runner
+    )
+    assert output.text == REDACTED
+
+
+async def test_rollout_status_deadline_follows_its_timeout() -> None:
+    runner = ScriptedRunner()
+    await _run("k8s_rollout_status", {"resource": "deployment/web", "timeout_s": 30}, runner)
+    assert runner.calls[0].timeout_s == 45
+    tool = _tool("k8s_rollout_status")
+    assert tool.timeout_s is not None
+    assert tool.timeout_s >= 600
+    with pytest.raises(ValidationError):
+        tool.parse({"resource": "deployment/web", "timeout_s": 3600})
+
+
+async def test_wait_seconds_is_bounded_and_waits() -> None:
+    tool = _tool("k8s_wait_seconds")
+    with pytest.raises(ValidationError):
+        tool.parse({"seconds": 301})
+    output = await _run("k8s_wait_seconds", {"seconds": 1}, ScriptedRunner())
+    assert output.ok
+    assert output.text == "waited 1 s"
+
+
+async def test_apply_sends_the_manifest_on_stdin() -> None:
+    runner = ScriptedRunner()
+    await _run("k8s_apply", {"manifest": CONFIGMAP}, runner)
+    assert runner.calls[0].argv == (*HEAD, "apply", "--filename", "-")
+    assert runner.calls[0].stdin == CONFIGMAP.encode()
+
+
+async def test_apply_preview_is_a_server_side_diff_where_differences_are_ok() -> None:
+    runner = ScriptedRunner()
+    runner.script(exit_code=1, stdout="-  replicas: 2\n+  replicas: 3\n")
+    output = await _run("k8s_apply", {"manifest": CONFIGMAP}, runner, "preview")
+    assert output.ok
+    assert runner.calls[0].argv == (*HEAD, "diff", "--filename", "-")
+    assert runner.calls[0].stdin == CONFIGMAP.encode()
+
+
+async def test_apply_verify_waits_for_each_workload() -> None:
+    runner = ScriptedRunner()
+    runner.script(stdout='deployment "web" successfully rolled out')
+    runner.script(exit_code=1, stderr="error: timed out waiting for the condition")
+    output = await _run("k8s_apply", {"manifest": WORKLOADS, "namespace": "shop"}, runner, "verify")
+    assert [call.argv[5:9] for call in runner.calls] == [
+        ("rollout", "status", "deployment/web", "--namespace"),
+        ("rollout", "status", "statefulset/db", "--namespace"),
+    ]
+    assert runner.calls[0].argv[9] == "shop"
+    assert runner.calls[1].argv[9] == "data"
+    assert not output.ok
+    assert "successfully rolled out" in output.text
+
+
+async def test_apply_verify_without_workloads_reads_the_objects_back() -> None:
+    runner = ScriptedRunner()
+    await _run("k8s_apply", {"manifest": CONFIGMAP}, runner, "verify")
+    assert runner.calls[0].argv == (*HEAD, "get", "--filename", "-")
+    assert runner.calls[0].stdin == CONFIGMAP.encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "output_flag"),
+    [
+        ("k8s_scale", {"resource": "deployment/web", "replicas": 3}, "--output=yaml"),
+        (
+            "k8s_set_image",
+            {"resource": "deployment/web", "images": {"web": "nginx:2"}},
+            "--output=yaml",
+        ),
+        ("k8s_patch", {"resource": "deployment/web", "patch": '{"spec":{}}'}, "--output=yaml"),
+        ("k8s_label", {"resource": "pod/web-1", "labels": {"a": "b"}}, "--output=yaml"),
+        ("k8s_annotate", {"resource": "pod/web-1", "annotations": {"a": "b"}}, "--output=yaml"),
+        ("k8s_delete", {"resource": "pod/web-1"}, None),
+        ("k8s_cordon", {"node": "node-1"}, None),
+        ("k8s_drain", {"node": "node-1"}, None),
+        ("k8s_rollout_undo", {"resource": "deployment/web"}, None),
+        ("k8s_run_pod", {"name": "dbg", "image": "busybox"}, "--output=yaml"),
+    ],
+)
+async def test_previews_are_server_side_dry_runs_of_the_same_call(
+    name: str, args: dict[str, Any], output_flag: str | None
+) -> None:
+    runner = ScriptedRunner()
+    await _run(name, args, runner, "preview")
+    await _run(name, args, runner, "run")
+    preview_argv, run_argv = runner.calls[0].argv, runner.calls[1].argv
+    assert "--dry-run=server" in preview_argv
+    assert "--dry-run=server" not in run_argv
+    extra = ["--dry-run=server"] + ([output_flag] if output_flag else [])
+    assert [arg for arg in preview_argv if arg not in extra] == list(run_argv)
+
+
+@pytest.mark.parametrize(
+    "name", ["k8s_scale", "k8s_set_image", "k8s_rollout_restart", "k8s_rollout_undo"]
+)
+async def test_workload_changes_are_verified_by_a_bounded_rollout_status(name: str) -> None:
+    args: dict[str, Any] = {"resource": "deployment/web"}
+    args.update(
+        {"k8s_scale": {"replicas": 1}, "k8s_set_image": {"images": {"w": "nginx"}}}.get(name, {})
+    )
+    runner = ScriptedRunner()
+    await _run(name, args, runner, "verify")
+    argv = runner.calls[0].argv
+    assert argv[5:8] == ("rollout", "status", "deployment/web")
+    assert "--timeout=120s" in argv
+    assert runner.calls[0].timeout_s is not None
+    assert runner.calls[0].timeout_s > 120
+
+
+async def test_scale_of_a_replicaset_is_verified_by_reading_it() -> None:
+    runner = ScriptedRunner()
+    await _run("k8s_scale", {"resource": "replicaset/web-1", "replicas": 1}, runner, "verify")
+    assert runner.calls[0].argv[5:7] == ("get", "replicaset/web-1")
+
+
+async def test_delete_verify_passes_only_when_nothing_remains() -> None:
+    runner = ScriptedRunner()
+    runner.script(stdout="")
+    runner.script(stdout="pod/web-1\n")
+    gone = await _run("k8s_delete", {"resource": "pod/web-1"}, runner, "verify")
+    still = await _run("k8s_delete", {"resource": "pod/web-1"}, runner, "verify")
+    assert gone.ok
+    assert not still.ok
+    assert "pod/web-1" in still.text
+    assert "--ignore-not-found" in runner.calls[0].argv
+
+
+def test_every_mutation_but_restart_and_exec_has_a_preview_and_all_have_a_verify() -> None:
+    for tool in kubectl.TOOLS:
+        if tool.annotations.read_only or tool.name == "k8s_exec":
+            continue
+        assert tool.verify is not None, tool.name
+        if tool.name != "k8s_rollout_restart":
+            assert tool.preview is not None, tool.name
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ("just text", "Kubernetes objects"),
+        ("a: [", "not valid YAML"),
+        ("kind: Pod\nmetadata: {name: x}", "apiVersion"),
+        ("apiVersion: v1\nmetadata: {name: x}", "kind"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {}", "metadata.name"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: -x}", "namespace"),
+        ("apiVersion: v1\nkind: List\nitems: [1]", "Kubernetes objects"),
+        ("", "no Kubernetes objects"),
+    ],
+)
+def test_manifests_must_be_kubernetes_objects(manifest: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as caught:
+        _tool("k8s_apply").parse({"manifest": manifest})
+    assert caught.value.errors()[0]["loc"] == ("manifest",)
+
+
+def test_a_list_manifest_is_accepted() -> None:
+    manifest = "apiVersion: v1\nkind: List\nitems:\n- " + CONFIGMAP.replace("\n", "\n  ")
+    assert _tool("k8s_apply").parse({"manifest": manifest})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"resource": "deployment/web", "patch": '[{"op": "add"}]'},
+        {"resource": "deployment/web", "patch": '{"a": 1}', "patch_type": "json"},
+        {"resource": "deployment/web", "patch": "[]", "patch_type": "json"},
+        {"resource": "deployment", "patch": '{"a": 1}'},
+        {"resource": "deployment/web", "name": "web", "patch": '{"a": 1}'},
+    ],
+)
+def test_patch_must_match_its_type_and_name_one_object(args: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        _tool("k8s_patch").parse(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"resource": "pods"},
+        {"resource": "pods", "name": "a", "selector": "app=web"},
+        {"resource": "pod/a", "selector": "app=web"},
+    ],
+)
+def test_delete_names_exactly_one_target(args: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="exactly one target"):
+        _tool("k8s_delete").parse(args)

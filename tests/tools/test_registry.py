@@ -1,0 +1,70 @@
+"""The registry of every tool across families."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsgate.errors import ToolNotFound
+from opsgate.tools import kubectl, registry
+
+
+def test_all_kubectl_tools_are_registered_once() -> None:
+    tools = registry.all_tools()
+    assert {tool.name for tool in kubectl.TOOLS} <= set(tools)
+    assert all(tools[name].name == name for name in tools)
+
+
+def test_every_tool_has_a_description_and_schema() -> None:
+    for tool in registry.all_tools().values():
+        assert len(tool.description) > 20, tool.name
+        schema = tool.input_schema()
+        assert schema["type"] == "object", tool.name
+        assert schema.get("additionalProperties") is False, tool.name
+
+
+def test_unknown_tool() -> None:
+    with pytest.raises(ToolNotFound, match="'k8s_nope'"):
+        registry.get_tool(registry.all_tools(), "k8s_nope")
+
+
+def test_family_of() -> None:
+    assert registry.family_of(registry.all_tools(), "k8s_scale") == "kubectl"
+
+
+EXPECTED_HINTS = {
+    # name: (readOnly, destructive, idempotent, openWorld)
+    "k8s_get": (True, False, True, False),
+    "k8s_diff": (True, False, True, False),
+    "k8s_wait_seconds": (True, False, True, False),
+    "k8s_apply": (False, False, True, True),
+    "k8s_scale": (False, False, True, False),
+    "k8s_rollout_restart": (False, False, False, False),
+    "k8s_rollout_undo": (False, True, False, False),
+    "k8s_delete": (False, True, True, False),
+    "k8s_drain": (False, True, True, False),
+    "k8s_exec": (False, True, False, True),
+    "k8s_run_pod": (False, False, False, True),
+}
+
+
+@pytest.mark.parametrize(("name", "hints"), EXPECTED_HINTS.items())
+def test_annotations_are_deliberate(name: str, hints: tuple[bool, bool, bool, bool]) -> None:
+    annotations = registry.all_tools()[name].annotations
+    assert (
+        annotations.read_only,
+        annotations.destructive,
+        annotations.idempotent,
+        annotations.open_world,
+    ) == hints
+
+
+def test_reads_and_mutations_split_as_the_issue_lists() -> None:
+    reads = {
+        "k8s_get", "k8s_describe", "k8s_logs", "k8s_events", "k8s_rollout_status",
+        "k8s_rollout_history", "k8s_cluster_info", "k8s_contexts", "k8s_top_pods",
+        "k8s_top_nodes", "k8s_api_resources", "k8s_auth_can_i", "k8s_diff", "k8s_wait_seconds",
+    }  # fmt: skip
+    for tool in kubectl.TOOLS:
+        assert tool.annotations.read_only is (tool.name in reads), tool.name
+        if not tool.annotations.read_only:
+            assert tool.name != "k8s_exec" or tool.read_only_when is not None
