@@ -1,0 +1,210 @@
+"""Fidelity: kubectl commands that change objects, checked by reading the state back."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
+
+pytestmark = pytest.mark.sandbox
+
+
+def _apply(sandbox: SandboxInfo, manifest: str, *flags: str) -> None:
+    result = kubectl(sandbox, "apply", "-f", "-", *flags, stdin=manifest)
+    assert result.returncode == 0, result.stderr
+
+
+def test_create_namespace_configmap_secret_from_protobuf_bodies(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
+    assert get_json(sandbox, "namespace", namespace)["status"]["phase"] == "Active"
+    assert (
+        kubectl(
+            sandbox, "create", "configmap", "settings", "-n", namespace, "--from-literal=mode=fast"
+        ).returncode
+        == 0
+    )
+    made = kubectl(
+        sandbox, "create", "secret", "generic", "creds", "-n", namespace, "--from-literal=token=abc"
+    )
+    assert made.returncode == 0, made.stderr
+    assert get_json(sandbox, "configmap", "settings", "-n", namespace)["data"] == {"mode": "fast"}
+    secret = get_json(sandbox, "secret", "creds", "-n", namespace)
+    assert secret["type"] == "Opaque"
+    assert base64.b64decode(secret["data"]["token"]) == b"abc"
+
+
+def test_apply_creates_then_reports_unchanged(sandbox: SandboxInfo, namespace: str) -> None:
+    manifest = deployment_manifest("web", namespace, "nginx:1.27")
+    _apply(sandbox, manifest)
+    again = kubectl(sandbox, "apply", "-f", "-", stdin=manifest)
+    assert "unchanged" in again.stdout
+    deploy = get_json(sandbox, "deployment", "web", "-n", namespace)
+    assert deploy["status"]["readyReplicas"] == 2
+    assert "kubectl.kubernetes.io/last-applied-configuration" in deploy["metadata"]["annotations"]
+
+
+def test_server_side_apply_records_field_manager(sandbox: SandboxInfo, namespace: str) -> None:
+    _apply(
+        sandbox, deployment_manifest("ssa", namespace, "nginx:1.27", replicas=1), "--server-side"
+    )
+    _apply(
+        sandbox, deployment_manifest("ssa", namespace, "nginx:1.28", replicas=3), "--server-side"
+    )
+    deploy = get_json(sandbox, "deployment", "ssa", "-n", namespace, "--show-managed-fields")
+    assert deploy["spec"]["replicas"] == 3
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+    assert "kubectl" in {m["manager"] for m in deploy["metadata"]["managedFields"]}
+
+
+def test_server_dry_run_and_diff_change_nothing(sandbox: SandboxInfo, namespace: str) -> None:
+    _apply(sandbox, deployment_manifest("dry", namespace, "nginx:1.27"))
+    bigger = deployment_manifest("dry", namespace, "nginx:1.27", replicas=5)
+    dry = kubectl(sandbox, "apply", "--dry-run=server", "-f", "-", stdin=bigger)
+    assert "server dry run" in dry.stdout
+    diff = kubectl(sandbox, "diff", "-f", "-", stdin=bigger)
+    assert diff.returncode == 1
+    assert "+  replicas: 5" in diff.stdout
+    assert get_json(sandbox, "deployment", "dry", "-n", namespace)["spec"]["replicas"] == 2
+    created = kubectl(sandbox, "create", "configmap", "ghost", "-n", namespace, "--dry-run=server")
+    assert created.returncode == 0
+    assert kubectl(sandbox, "get", "configmap", "ghost", "-n", namespace).returncode != 0
+
+
+def test_strategic_merge_patch_merges_containers_by_name(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
+    _apply(sandbox, deployment_manifest("smp", namespace, "nginx:1.27"))
+    patch = '{"spec":{"template":{"spec":{"containers":[{"name":"smp","image":"nginx:1.29"}]}}}}'
+    assert (
+        kubectl(sandbox, "patch", "deployment", "smp", "-n", namespace, "-p", patch).returncode == 0
+    )
+    containers = get_json(sandbox, "deployment", "smp", "-n", namespace)["spec"]["template"][
+        "spec"
+    ]["containers"]
+    assert [(c["name"], c["image"]) for c in containers] == [
+        ("smp", "nginx:1.29"),
+        ("sidecar", "busybox:1.36"),
+    ]
+
+
+def test_merge_and_json_patches(sandbox: SandboxInfo, namespace: str) -> None:
+    _apply(sandbox, deployment_manifest("mp", namespace, "nginx:1.27"))
+    merge = kubectl(
+        sandbox,
+        "patch",
+        "deploy",
+        "mp",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"metadata":{"labels":{"tier":"web"}}}',
+    )
+    assert merge.returncode == 0, merge.stderr
+    ops = '[{"op":"replace","path":"/spec/replicas","value":4}]'
+    assert (
+        kubectl(
+            sandbox, "patch", "deploy", "mp", "-n", namespace, "--type=json", "-p", ops
+        ).returncode
+        == 0
+    )
+    deploy = get_json(sandbox, "deployment", "mp", "-n", namespace)
+    assert deploy["metadata"]["labels"]["tier"] == "web"
+    assert deploy["spec"]["replicas"] == 4
+    assert deploy["status"]["replicas"] == 4
+    bad = kubectl(
+        sandbox,
+        "patch",
+        "deploy",
+        "mp",
+        "-n",
+        namespace,
+        "--type=json",
+        "-p",
+        '[{"op":"test","path":"/spec/replicas","value":9}]',
+    )
+    assert bad.returncode != 0
+
+
+def test_label_annotate_set_image_scale(sandbox: SandboxInfo, namespace: str) -> None:
+    _apply(sandbox, deployment_manifest("ops", namespace, "nginx:1.27"))
+    assert (
+        kubectl(sandbox, "label", "deploy", "ops", "-n", namespace, "team=payments").returncode == 0
+    )
+    assert (
+        kubectl(sandbox, "annotate", "deploy", "ops", "-n", namespace, "owner=alice").returncode
+        == 0
+    )
+    assert (
+        kubectl(sandbox, "set", "image", "deploy/ops", "-n", namespace, "ops=nginx:1.28").returncode
+        == 0
+    )
+    assert kubectl(sandbox, "scale", "deploy/ops", "-n", namespace, "--replicas=3").returncode == 0
+    deploy = get_json(sandbox, "deployment", "ops", "-n", namespace)
+    assert deploy["metadata"]["labels"]["team"] == "payments"
+    assert deploy["metadata"]["annotations"]["owner"] == "alice"
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+    assert deploy["spec"]["replicas"] == 3
+    pods = get_json(sandbox, "pods", "-n", namespace, "-l", "app=ops")["items"]
+    assert len(pods) == 3
+    assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx:1.28"}
+
+
+def test_replace_writes_the_whole_object(sandbox: SandboxInfo, namespace: str) -> None:
+    _apply(sandbox, deployment_manifest("rep", namespace, "nginx:1.27"))
+    replaced = kubectl(
+        sandbox,
+        "replace",
+        "-f",
+        "-",
+        stdin=deployment_manifest("rep", namespace, "nginx:1.30", replicas=1),
+    )
+    assert replaced.returncode == 0, replaced.stderr
+    deploy = get_json(sandbox, "deployment", "rep", "-n", namespace)
+    assert (
+        deploy["spec"]["replicas"],
+        deploy["spec"]["template"]["spec"]["containers"][0]["image"],
+    ) == (1, "nginx:1.30")
+
+
+def test_delete_cascades_through_owner_references(sandbox: SandboxInfo, namespace: str) -> None:
+    _apply(sandbox, deployment_manifest("gone", namespace, "nginx:1.27"))
+    assert len(get_json(sandbox, "pods", "-n", namespace)["items"]) == 2
+    deleted = kubectl(sandbox, "delete", "deployment", "gone", "-n", namespace)
+    assert deleted.returncode == 0, deleted.stderr
+    assert get_json(sandbox, "replicasets", "-n", namespace)["items"] == []
+    assert get_json(sandbox, "pods", "-n", namespace)["items"] == []
+
+
+def test_delete_with_orphan_keeps_replicasets(sandbox: SandboxInfo, namespace: str) -> None:
+    _apply(sandbox, deployment_manifest("orphan", namespace, "nginx:1.27"))
+    assert (
+        kubectl(
+            sandbox, "delete", "deployment", "orphan", "-n", namespace, "--cascade=orphan"
+        ).returncode
+        == 0
+    )
+    replicasets = get_json(sandbox, "replicasets", "-n", namespace)["items"]
+    assert len(replicasets) == 1
+    assert not replicasets[0]["metadata"].get("ownerReferences")
+    assert len(get_json(sandbox, "pods", "-n", namespace)["items"]) == 2
+
+
+def test_deleting_a_pod_makes_the_replicaset_replace_it(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
+    _apply(sandbox, deployment_manifest("heal", namespace, "nginx:1.27", replicas=1))
+    before = get_json(sandbox, "pods", "-n", namespace)["items"][0]["metadata"]["name"]
+    assert kubectl(sandbox, "delete", "pod", before, "-n", namespace).returncode == 0
+    after = [p["metadata"]["name"] for p in get_json(sandbox, "pods", "-n", namespace)["items"]]
+    assert len(after) == 1
+    assert after[0] != before
+
+
+def test_create_in_missing_namespace_fails(sandbox: SandboxInfo) -> None:
+    result = kubectl(sandbox, "create", "configmap", "x", "-n", "does-not-exist")
+    assert result.returncode != 0
+    assert 'namespaces "does-not-exist" not found' in result.stderr
