@@ -20,7 +20,12 @@ from opsgate.sandbox.jenkins_state import (
 )
 
 SHOP_REPO = "https://git.example.com/shop/shop.git"
+DEMO_LEAKED_SECRET = "s3cr3t-registry-7f3a9c"  # noqa: S105
+"""A credential the failed deploy's console leaks (a debugging `env`); opsgate must mask it."""
 DEPLOY_FAILURE = [
+    "+ env | grep REGISTRY",
+    "REGISTRY_USER=shop-ci",
+    f"REGISTRY_PASSWORD={DEMO_LEAKED_SECRET}",
     "+ helm upgrade --install shop ./charts/shop --namespace shop --set image.tag=1.4.3",
     'Release "shop" has been upgraded. Happy Helming!',
     "+ kubectl rollout status deployment/worker -n shop --timeout=120s",

@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from opsgate.errors import InvalidInput, ToolFailed
+from opsgate.sandbox.jenkins_seed import DEMO_LEAKED_SECRET
+from opsgate.tools import redact
 from opsgate.tools.base import ToolEnv
 from tests.fixtures.jenkins import JenkinsSandbox, tool_env
 from tests.tools.jenkins.helpers import BY_NAME, run
@@ -96,7 +98,7 @@ async def test_build_log_reads_progressively_to_the_whole_console(
         assert output.truncated
         assert f"start={output.data['next_start']}" in output.text
         start = output.data["next_start"]
-    assert "".join(pieces) == whole
+    assert "".join(pieces) == whole.replace(DEMO_LEAKED_SECRET, redact.REDACTED)
     assert len(pieces) > 2
 
 
@@ -153,3 +155,29 @@ async def test_an_unreachable_server_is_a_tool_failure() -> None:
     with pytest.raises(ToolFailed) as caught:
         await run(env, "jenkins_whoami")
     assert "secret-abc" not in str(caught.value)
+
+
+async def test_a_secret_leaked_into_a_console_never_reaches_the_output(
+    jenkins_env: ToolEnv, jenkins_sandbox: JenkinsSandbox
+) -> None:
+    async with httpx.AsyncClient(auth=(jenkins_sandbox.user, jenkins_sandbox.token)) as http:
+        raw = (await http.get(f"{jenkins_sandbox.url}job/shop-deploy/5/consoleText")).text
+    assert DEMO_LEAKED_SECRET in raw
+    whole = await run(jenkins_env, "jenkins_build_log", job="shop-deploy", build=5)
+    assert "REGISTRY_PASSWORD=" in whole.text
+    assert DEMO_LEAKED_SECRET not in whole.text
+    # Windows that start or end inside the secret's line must not show its value either.
+    offset = raw.encode().index(b"SSWORD=")
+    for start in range(offset - 8, offset + 12, 3):
+        piece = await run(jenkins_env, "jenkins_build_log", job="shop-deploy", build=5, start=start)
+        assert "7f3a9c" not in piece.text
+    tail_size = len(raw.encode()) - offset + 2
+    tail = await run(
+        jenkins_env,
+        "jenkins_build_log",
+        job="shop-deploy",
+        build=5,
+        from_end=True,
+        max_bytes=max(tail_size, 256),
+    )
+    assert "7f3a9c" not in tail.text

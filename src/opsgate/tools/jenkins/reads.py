@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsgate.tools.base import Tool, ToolEnv
-from opsgate.tools.jenkins import build_params, summaries, urls
+from opsgate.tools.jenkins import build_params, logs, summaries, urls
 from opsgate.tools.jenkins import params as p
 from opsgate.tools.jenkins.client import JenkinsClient, JenkinsStatusError
 from opsgate.tools.jenkins.tooling import READ, Reply, jenkins_tool
@@ -196,22 +196,24 @@ async def jenkins_build_log(params: p.BuildLogParams, client: JenkinsClient, env
     next_start of the previous call), at most max_bytes; or with from_end the last max_bytes.
     Says whether the build is still writing. Secrets are redacted."""
     limit = min(params.max_bytes, env.output_cap_bytes)
-    start = 0 if params.from_end else params.start
-    url = urls.progressive_text_url(client.base, params.job, params.build, start)
-    chunk = await client.read_log(url, limit, tail=params.from_end)
-    data = chunk.data
-    if chunk.truncated and not params.from_end and b"\n" in data:
-        data = data[: data.rindex(b"\n") + 1]  # stop at a line end; the next call resumes there
     if params.from_end:
+        url = urls.progressive_text_url(client.base, params.job, params.build, 0)
+        chunk = await client.read_log(url, limit, tail=True)
+        window = logs.tail_window(chunk.data, chunk.text_size, truncated=chunk.truncated)
         next_start = chunk.text_size
+        where = f"last {len(window.data)} bytes"
     else:
-        next_start = start + len(data) if chunk.truncated else chunk.text_size
+        offset = logs.fetch_offset(params.start)
+        url = urls.progressive_text_url(client.base, params.job, params.build, offset)
+        chunk = await client.read_log(url, limit + params.start - offset, tail=False)
+        window = logs.forward_window(chunk.data, params.start, truncated=chunk.truncated)
+        next_start = window.end if chunk.truncated else chunk.text_size
+        where = f"bytes {window.begin}-{window.end}"
     state = "the build is still running" if chunk.more_data else "the log is complete"
     if chunk.truncated and not params.from_end:
         state = f"more log follows: call again with start={next_start}"
-    where = f"last {len(data)} bytes" if params.from_end else f"bytes {start}-{start + len(data)}"
     header = f"Log of {params.job} #{params.build} ({where} of {chunk.text_size}; {state}):"
-    text = f"{header}\n{data.decode(errors='replace')}"
+    text = f"{header}\n{window.data.decode(errors='replace')}"
     return Reply(
         text,
         {"next_start": next_start, "more_data": chunk.more_data, "text_size": chunk.text_size},
