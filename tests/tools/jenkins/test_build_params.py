@@ -86,3 +86,24 @@ def test_descriptions_are_one_plain_line() -> None:
     for bad in ("line\nbreak", "<script>alert(1)</script>", "x" * 2001):
         with pytest.raises(ValidationError):
             p.SetDescriptionParams(server="s", job="j", build=1, description=bad)
+
+
+def test_password_values_are_masked_whatever_their_name() -> None:
+    declared = [
+        *DECLARED,
+        *build_params.declared_params(
+            {
+                "property": [
+                    {
+                        "parameterDefinitions": [
+                            param_definition(ParamDef("DEPLOY_KEY", "password", ""))
+                        ]
+                    }
+                ]
+            }
+        ),
+    ]
+    values = build_params.effective_values(declared, {"DEPLOY_KEY": "k-123", "ENV": "prod"})
+    shown = build_params.masked(declared, values)
+    assert shown["DEPLOY_KEY"] == build_params.MASK
+    assert shown["ENV"] == "prod"

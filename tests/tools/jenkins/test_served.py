@@ -70,7 +70,7 @@ async def test_an_approved_trigger_runs_once_and_its_recipes_check_it(
         ran = await client.call_tool_mcp("jenkins_trigger_build", TRIGGER_ARGS, meta=meta)
         replay = await client.call_tool_mcp("jenkins_trigger_build", TRIGGER_ARGS, meta=meta)
         checked = await client.call_tool_mcp(VERIFY_TOOL, recipe_args)
-    assert "BRANCH='served-via-mcp'" in shown.content[0].text  # type: ignore[union-attr]
+    assert "BRANCH='served-via-mcp'" in shown.content[0].text
     assert not ran.is_error
     assert ran.structured_content is not None
     number = ran.structured_content["data"]["build_number"]

@@ -23,6 +23,7 @@ _KINDS: dict[str, Kind] = {
 }
 PARAMETERS_TREE = "parameterDefinitions[name,type,description,choices,defaultParameterValue[value]]"
 """The part of a `tree=` that reads parameter definitions (under `property` or `actions`)."""
+MASK = "****"
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,12 @@ def effective_values(declared: list[DeclaredParam], form: Mapping[str, str]) -> 
         elif param.default is not None:
             values[param.name] = str(param.default)
     return values
+
+
+def masked(declared: list[DeclaredParam], values: Mapping[str, str]) -> dict[str, str]:
+    """Values fit to show: password parameters' values replaced, whatever their names."""
+    hidden = {param.name for param in declared if param.kind == "password"}
+    return {name: MASK if name in hidden else value for name, value in values.items()}
 
 
 def describe(param: DeclaredParam) -> str:

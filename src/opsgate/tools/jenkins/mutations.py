@@ -90,7 +90,7 @@ async def jenkins_trigger_build(
         raise ToolFailed(f"Jenkins accepted the trigger of {params.job!r} but sent no queue item")
     queue_id = urls.queue_id_from_location(client.base, location)
     number, state = await _wait_for_start(client, queue_id, params.wait_for_start_s)
-    values = build_params.effective_values(declared, form)
+    values = build_params.masked(declared, build_params.effective_values(declared, form))
     if number is None:
         text = f"Triggered {params.job!r} (queue item {queue_id}); {state}."
     else:
@@ -106,7 +106,7 @@ async def preview_trigger_build(
 ) -> Reply:
     """What a trigger would start: the job, its next build number and the validated values."""
     job, declared, form = await _job_and_form(client, params)
-    values = build_params.effective_values(declared, form)
+    values = build_params.masked(declared, build_params.effective_values(declared, form))
     lines = [
         f"Would trigger {params.job!r} on Jenkins {client.name!r} "
         f"(next build #{job.get('nextBuildNumber')}) with {_values_text(values, form)}."
@@ -134,7 +134,12 @@ async def verify_trigger_build(
     """The newest build with this call's parameters, waited on until it finishes (bounded)."""
     extra = f",builds[number,building,result,actions[parameters[name,value]]]{{0,{RECENT_BUILDS}}}"
     job, declared, form = await _job_and_form(client, params, extra)
-    expected = build_params.effective_values(declared, form)
+    hidden = {d.name for d in declared if d.kind == "password"}  # Jenkins never shows them
+    expected = {
+        name: value
+        for name, value in build_params.effective_values(declared, form).items()
+        if name not in hidden
+    }
     build = next((b for b in job.get("builds") or [] if _matches(b, expected)), None)
     if build is None:
         state = "still waiting in the queue" if job.get("inQueue") else "not found"
