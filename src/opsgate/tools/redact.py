@@ -71,7 +71,8 @@ def _redact_embedded_json(text: str) -> str:
         decoded = json.loads(text)
     except ValueError:
         return REDACTED
-    return json.dumps(redact_value(decoded), separators=(",", ":"))
+    redacted = redact_value(decoded)
+    return text if redacted == decoded else json.dumps(redacted, separators=(",", ":"))
 
 
 _PEM_PRIVATE_KEY = re.compile(

@@ -143,7 +143,6 @@ async def test_apply_verify_without_workloads_reads_the_objects_back() -> None:
 @pytest.mark.parametrize(
     ("name", "args", "output_flag"),
     [
-        ("k8s_scale", {"resource": "deployment/web", "replicas": 3}, "--output=yaml"),
         (
             "k8s_set_image",
             {"resource": "deployment/web", "images": {"web": "nginx:2"}},
@@ -165,7 +164,7 @@ async def test_previews_are_server_side_dry_runs_of_the_same_call(
     runner = ScriptedRunner()
     await _run(name, args, runner, "preview")
     await _run(name, args, runner, "run")
-    preview_argv, run_argv = runner.calls[0].argv, runner.calls[1].argv
+    preview_argv, run_argv = runner.calls[-2].argv, runner.calls[-1].argv
     assert "--dry-run=server" in preview_argv
     assert "--dry-run=server" not in run_argv
     extra = ["--dry-run=server"] + ([output_flag] if output_flag else [])
@@ -266,3 +265,41 @@ def test_patch_must_match_its_type_and_name_one_object(args: dict[str, Any]) -> 
 def test_delete_names_exactly_one_target(args: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="exactly one target"):
         _tool("k8s_delete").parse(args)
+
+
+async def test_object_previews_diff_the_object_now_against_the_dry_run() -> None:
+    runner = ScriptedRunner()
+    runner.script(stdout="kind: Deployment\nspec:\n  replicas: 1\n  paused: false\n")
+    runner.script(stdout="kind: Deployment\nspec:\n  replicas: 3\n  paused: false\n")
+    args = {"resource": "deployment/web", "replicas": 3, "namespace": "shop"}
+    output = await _run("k8s_scale", args, runner, "preview")
+    assert runner.calls[0].argv[5:] == (
+        "get", "deployment/web", "--namespace", "shop", "--output=yaml",
+    )  # fmt: skip
+    assert runner.calls[1].argv[5:] == (
+        "patch", "deployment/web", "--namespace", "shop", "--type=merge",
+        '--patch={"spec":{"replicas":3}}', "--dry-run=server", "--output=yaml",
+    )  # fmt: skip
+    assert "-  replicas: 1" in output.text
+    assert "+  replicas: 3" in output.text
+    assert "paused" in output.text
+
+
+async def test_a_preview_that_changes_nothing_says_so() -> None:
+    runner = ScriptedRunner()
+    runner.script(stdout="metadata:\n  resourceVersion: '1'\n  labels: {a: b}\n")
+    runner.script(stdout="metadata:\n  resourceVersion: '2'\n  labels: {a: b}\n")
+    args = {"resource": "pod/web-1", "labels": {"a": "b"}, "overwrite": True}
+    output = await _run("k8s_label", args, runner, "preview")
+    assert output.text == "no changes to pod/web-1"
+
+
+async def test_a_failed_dry_run_is_the_preview() -> None:
+    runner = ScriptedRunner()
+    runner.script(stdout="kind: Deployment\n")
+    runner.script(exit_code=1, stderr='admission webhook "x" denied the request')
+    output = await _run(
+        "k8s_set_image", {"resource": "deployment/web", "images": {"w": "a"}}, runner, "preview"
+    )
+    assert not output.ok
+    assert "denied" in output.text

@@ -8,6 +8,8 @@ mutation ran (rollout status with a bounded timeout, or a read of the changed ob
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from collections.abc import Callable
 from typing import Any, Literal
 
 from opsgate.tools.base import ToolEnv, ToolFn, ToolOutput
@@ -41,6 +43,71 @@ def dry_run(builder: Builder, output: Literal["yaml", "name"] | None = None) -> 
         return await run_argv(env, argv)
 
     return preview
+
+
+_NOISY_FIELDS = ("resourceVersion:", "generation:", "managedFields:", "uid:", "creationTimestamp:")
+
+
+def object_diff(before: str, after: str, label: str) -> str:
+    """A unified diff of two YAML renderings of one object, or a note that nothing changes."""
+    keep = [
+        line
+        for line in difflib.unified_diff(
+            before.splitlines(),
+            after.splitlines(),
+            f"{label} (now)",
+            f"{label} (after)",
+            n=2,
+            lineterm="",
+        )
+    ]
+    changed = [
+        line
+        for line in keep
+        if line[:1] in "+-"
+        and not line.startswith(("+++", "---"))
+        and not line[1:].strip().startswith(_NOISY_FIELDS)
+    ]
+    return "\n".join(keep) if changed else f"no changes to {label}"
+
+
+def diff_preview(
+    builder: Builder,
+    object_of: Callable[[Any], list[str]],
+    *,
+    via: Builder | None = None,
+) -> ToolFn:
+    """A preview diffing the object now against the server-side dry run of the call.
+
+    `via` builds the dry-run argv when the tool's own command does not print its result
+    (`kubectl scale --dry-run=server` prints the object as it was).
+    """
+
+    async def preview(params: Any, env: ToolEnv) -> ToolOutput:
+        target = Target.of(env, params.context)
+        namespace = namespace_args(getattr(params, "namespace", None))
+        current = await run_argv(
+            env, [*target.head(), "get", *object_of(params), *namespace, "--output=yaml"]
+        )
+        dry = await run_argv(env, dry_run_argv((via or builder)(params, target), "yaml"))
+        if not (current.ok and dry.ok):
+            return dry if not dry.ok else current
+        label = "/".join(object_of(params))
+        return dataclasses.replace(dry, text=object_diff(current.text, dry.text, label))
+
+    return preview
+
+
+def scale_as_patch_argv(params: p.ScaleParams, target: Target) -> list[str]:
+    """The scale expressed as a merge patch, whose dry run prints the scaled object."""
+    return [
+        *target.head(),
+        "patch",
+        params.resource,
+        *namespace_args(params.namespace),
+        "--type=merge",
+        f'--patch={{"spec":{{"replicas":{params.replicas}}}}}',
+    ]
 
 
 def diff_argv(params: p.ManifestParams, target: Target) -> list[str]:

@@ -25,6 +25,10 @@ def _object(params: p.ObjectParams | p.DeleteParams) -> list[str]:
     return [params.resource] if params.name is None else [params.resource, params.name]
 
 
+def _workload(params: p.RolloutRefParams) -> list[str]:
+    return [params.resource]
+
+
 def k8s_apply(params: p.ApplyParams, target: Target) -> list[str]:
     """Create or update objects from a YAML/JSON manifest (kubectl apply). Set `server_side`
     for server-side apply. The preview shows the server-side diff; workloads are verified by
@@ -203,35 +207,35 @@ TOOLS: list[Tool] = [
         k8s_patch,
         p.PatchParams,
         hints(read_only=False, destructive=False, idempotent=False, open_world=False),
-        preview=checks.dry_run(k8s_patch, output="yaml"),
+        preview=checks.diff_preview(k8s_patch, _object),
         verify=checks.show_object,
     ),
     command_tool(
         k8s_label,
         p.LabelParams,
         hints(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.dry_run(k8s_label, output="yaml"),
+        preview=checks.diff_preview(k8s_label, _object),
         verify=checks.show_object,
     ),
     command_tool(
         k8s_annotate,
         p.AnnotateParams,
         hints(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.dry_run(k8s_annotate, output="yaml"),
+        preview=checks.diff_preview(k8s_annotate, _object),
         verify=checks.show_object,
     ),
     command_tool(
         k8s_set_image,
         p.SetImageParams,
         hints(read_only=False, destructive=False, idempotent=True, open_world=True),
-        preview=checks.dry_run(k8s_set_image, output="yaml"),
+        preview=checks.diff_preview(k8s_set_image, _workload),
         verify=checks.rollout_status,
     ),
     command_tool(
         k8s_scale,
         p.ScaleParams,
         hints(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.dry_run(k8s_scale, output="yaml"),
+        preview=checks.diff_preview(k8s_scale, _workload, via=checks.scale_as_patch_argv),
         verify=checks.rollout_status,
     ),
     command_tool(

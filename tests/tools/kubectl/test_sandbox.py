@@ -1,0 +1,207 @@
+"""kubectl tools run for real: the bundled kubectl through the real runner against the sandbox.
+
+Reads run against the demo world; mutations work in their own namespace so other tests keep
+the demo intact. The Secret `shop/payment-gateway` proves redaction end to end.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsgate.sandbox.seed import SECRET_VALUES
+from opsgate.settings import Settings
+from opsgate.tools import binaries, kubectl
+from opsgate.tools.base import ToolEnv, ToolOutput
+from tests.fixtures.sandbox import SandboxInfo
+
+pytestmark = pytest.mark.sandbox
+
+TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
+NAMESPACE = "tools-it"
+NAMESPACE_MANIFEST = f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NAMESPACE}}}\n"
+APP = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: hello, namespace: {NAMESPACE}, labels: {{app: hello}}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: hello}}}}
+  template:
+    metadata: {{labels: {{app: hello}}}}
+    spec: {{containers: [{{name: hello, image: "nginx:1.27"}}]}}
+"""
+
+
+@pytest.fixture(scope="module")
+def tool_env(sandbox: SandboxInfo) -> ToolEnv:
+    settings = Settings(
+        kubeconfig=sandbox.kubeconfig,
+        default_context=sandbox.context,
+        tools_dir=sandbox.kubectl.parent,
+        command_timeout_s=30,
+        data_dir=sandbox.home / "opsgate",
+    )
+    runner = binaries.runner_from_settings(
+        settings,
+        inherited={"PATH": "/usr/bin:/bin", "HOME": str(sandbox.home), "LANG": "C.UTF-8"},
+    )
+    return binaries.tool_env_from_settings(settings, runner, search_path="")
+
+
+async def call(env: ToolEnv, name: str, args: dict[str, Any], what: str = "run") -> ToolOutput:
+    tool = TOOLS[name]
+    fn = getattr(tool, what)
+    assert fn is not None
+    output: ToolOutput = await fn(tool.parse(args), env)
+    return output
+
+
+def _secret_forms() -> list[str]:
+    values = list(SECRET_VALUES.values())
+    return values + [base64.b64encode(value.encode()).decode() for value in values]
+
+
+async def test_binaries_come_from_the_project(tool_env: ToolEnv) -> None:
+    assert tool_env.kubectl != Path("/usr/bin/kubectl")
+    assert tool_env.kubectl.parent.name == "bin"
+
+
+async def test_get_pods_shows_the_demo_world(tool_env: ToolEnv) -> None:
+    output = await call(tool_env, "k8s_get", {"resource": "pods", "namespace": "shop"})
+    assert output.ok, output.text
+    assert "CrashLoopBackOff" in output.text
+    assert "--context" in (output.command or "")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"resource": "secret", "name": "payment-gateway", "output": "yaml"},
+        {"resource": "secrets", "output": "json"},
+        {"resource": "secret/payment-gateway", "jsonpath": "{.data}"},
+        {"resource": "secret/payment-gateway", "output": "table"},
+    ],
+)
+async def test_secret_values_never_come_out_of_get(tool_env: ToolEnv, args: dict[str, Any]) -> None:
+    output = await call(tool_env, "k8s_get", {**args, "namespace": "shop"})
+    assert output.ok, output.text
+    for secret in _secret_forms():
+        assert secret not in output.text
+
+
+async def test_describe_secret_shows_sizes_not_values(tool_env: ToolEnv) -> None:
+    output = await call(
+        tool_env, "k8s_describe", {"resource": "secret/payment-gateway", "namespace": "shop"}
+    )
+    assert output.ok, output.text
+    assert "bytes" in output.text
+    for secret in _secret_forms():
+        assert secret not in output.text
+
+
+async def test_describe_and_logs_explain_the_crash(tool_env: ToolEnv) -> None:
+    described = await call(
+        tool_env, "k8s_describe", {"resource": "deployment/api", "namespace": "shop"}
+    )
+    assert described.ok, described.text
+    assert "api" in described.text
+    logs = await call(tool_env, "k8s_logs", {"pod": "deployment/api", "namespace": "shop"})
+    assert logs.ok, logs.text
+    assert "DATABASE_URL" in logs.text
+
+
+async def test_events_rollout_history_and_status(tool_env: ToolEnv) -> None:
+    events = await call(tool_env, "k8s_events", {"namespace": "shop"})
+    assert events.ok, events.text
+    history = await call(
+        tool_env, "k8s_rollout_history", {"resource": "deployment/worker", "namespace": "shop"}
+    )
+    assert history.ok, history.text
+    healthy = await call(
+        tool_env, "k8s_rollout_status", {"resource": "deployment/frontend", "namespace": "shop"}
+    )
+    assert healthy.ok, healthy.text
+    stuck = await call(
+        tool_env,
+        "k8s_rollout_status",
+        {"resource": "deployment/worker", "namespace": "shop", "timeout_s": 2},
+    )
+    assert not stuck.ok
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        ("k8s_cluster_info", {}, "running at"),
+        ("k8s_contexts", {}, "NAME"),
+        ("k8s_top_nodes", {}, "sandbox-worker-1"),
+        ("k8s_top_pods", {"namespace": "shop"}, "frontend"),
+        ("k8s_api_resources", {"api_group": "apps"}, "deployments"),
+        ("k8s_auth_can_i", {"verb": "get", "resource": "pods", "namespace": "shop"}, "yes"),
+    ],
+)
+async def test_cluster_reads(
+    tool_env: ToolEnv, name: str, args: dict[str, Any], expected: str
+) -> None:
+    output = await call(tool_env, name, args)
+    assert output.ok, output.text
+    assert expected in output.text
+
+
+async def test_diff_shows_a_change_without_making_it(tool_env: ToolEnv) -> None:
+    manifest = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config, namespace: shop}\n"
+        "data: {LOG_LEVEL: debug, FEATURE_FLAGS: new-checkout}\n"
+    )
+    output = await call(tool_env, "k8s_diff", {"manifest": manifest})
+    assert output.ok, output.text
+    assert "debug" in output.text
+    after = await call(
+        tool_env,
+        "k8s_get",
+        {"resource": "configmap/shop-config", "namespace": "shop", "output": "yaml"},
+    )
+    assert "LOG_LEVEL: info" in after.text
+
+
+async def test_apply_scale_label_delete_with_previews_and_verifies(tool_env: ToolEnv) -> None:
+    namespace = await call(tool_env, "k8s_apply", {"manifest": NAMESPACE_MANIFEST})
+    assert namespace.ok, namespace.text
+    preview = await call(tool_env, "k8s_apply", {"manifest": APP}, "preview")
+    assert preview.ok, preview.text
+    applied = await call(tool_env, "k8s_apply", {"manifest": APP})
+    assert applied.ok, applied.text
+    verified = await call(tool_env, "k8s_apply", {"manifest": APP}, "verify")
+    assert verified.ok, verified.text
+
+    scale = {"resource": "deployment/hello", "namespace": NAMESPACE, "replicas": 2}
+    dry = await call(tool_env, "k8s_scale", scale, "preview")
+    assert dry.ok, dry.text
+    assert "+  replicas: 2" in dry.text
+    still_one = await call(
+        tool_env,
+        "k8s_get",
+        {"resource": "deployment/hello", "namespace": NAMESPACE, "jsonpath": "{.spec.replicas}"},
+    )
+    assert still_one.text.strip() == "1"
+    scaled = await call(tool_env, "k8s_scale", scale)
+    assert scaled.ok, scaled.text
+    assert (await call(tool_env, "k8s_scale", scale, "verify")).ok
+
+    label = {"resource": "deployment/hello", "namespace": NAMESPACE, "labels": {"tier": "web"}}
+    assert (await call(tool_env, "k8s_label", label, "preview")).ok
+    labelled = await call(tool_env, "k8s_label", label)
+    assert labelled.ok, labelled.text
+    shown = await call(tool_env, "k8s_label", label, "verify")
+    assert "tier: web" in shown.text
+
+    delete = {"resource": "deployment/hello", "namespace": NAMESPACE}
+    assert (await call(tool_env, "k8s_delete", delete, "preview")).ok
+    deleted = await call(tool_env, "k8s_delete", delete)
+    assert deleted.ok, deleted.text
+    gone = await call(tool_env, "k8s_delete", delete, "verify")
+    assert gone.ok, gone.text
