@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -206,22 +205,43 @@ def up(
     argv += ["--kubeconfig", str(folder / "kubeconfig"), "--info", str(info_file)]
     if state is not None:
         argv += ["--state", str(state)]
-    log = (folder / "sandbox.log").open("ab")
-    proc = subprocess.Popen(
-        argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+    log = str(folder / "sandbox.log")
+    # posix_spawn leaves no Popen object behind: the sandbox outlives this call by design.
+    pid = os.posix_spawn(
+        sys.executable,
+        argv,
+        dict(os.environ),
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SandboxError(
-                f"the sandbox exited with code {proc.returncode}; see {folder / 'sandbox.log'}"
-            )
+        if _reap(pid):
+            raise SandboxError(f"the sandbox exited early; see {log}")
         found = status(data_dir)
         if found is not None:
             return found
         time.sleep(0.05)
-    proc.kill()
+    os.kill(pid, signal.SIGKILL)
+    _reap(pid)
     raise SandboxError(f"the sandbox did not start within {timeout:.0f} s")
+
+
+def _reap(pid: int) -> bool:
+    """Whether `pid` has exited (reaping it when it is our child)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return True
+        return False
+    return done == pid
 
 
 def down(data_dir: Path) -> bool:
@@ -230,10 +250,8 @@ def down(data_dir: Path) -> bool:
     if info is None:
         return False
     os.kill(info.pid, signal.SIGTERM)
-    for _ in range(100):
-        try:
-            os.kill(info.pid, 0)
-        except OSError:
+    for _ in range(200):
+        if _reap(info.pid):
             break
         time.sleep(0.05)
     (runtime_dir(data_dir) / "sandbox.json").unlink(missing_ok=True)
