@@ -68,7 +68,10 @@ class ModelChunk(BaseModel):
 class ChatModel(Protocol):
     """A provider that streams one assistant turn for a history and a tool list."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The model's name as recorded with each turn."""
+        ...
 
     def stream(
         self, messages: list[ModelMessage], tools: list[ToolSchema]

@@ -1,0 +1,73 @@
+"""Assemble an `Engine` from `Settings` and the parts the caller already opened.
+
+Called by the API's lifespan and the CLI; tests call it too (the no-bypass test builds the
+engine from every settings variant through here). The caller owns `stack`, which closes the
+checkpointer and the engine in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+
+from opsgate.engine.bus import EventBus
+from opsgate.engine.deps import EngineDeps, Limits, ToolInvoker
+from opsgate.engine.engine import Engine
+from opsgate.engine.graph import open_checkpointer
+from opsgate.engine.models.factory import model_from_settings
+from opsgate.settings import Settings
+from opsgate.store.api import Store
+from opsgate.tools.base import Tool
+
+
+def deps_from_settings(
+    settings: Settings,
+    *,
+    store: Store,
+    bus: EventBus,
+    tools: ToolInvoker,
+    tool_specs: Mapping[str, Tool],
+    approval_key: bytes,
+    clock: Callable[[], float] = time.time,
+) -> EngineDeps:
+    """The engine's dependencies; limits and model come from settings, the gate does not."""
+    return EngineDeps(
+        model=model_from_settings(settings),
+        tools=tools,
+        tool_specs=tool_specs,
+        store=store,
+        bus=bus,
+        approval_key=approval_key,
+        clock=clock,
+        limits=Limits.from_settings(settings),
+    )
+
+
+async def open_engine(
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    store: Store,
+    bus: EventBus,
+    tools: ToolInvoker,
+    tool_specs: Mapping[str, Tool],
+    approval_key: bytes,
+    clock: Callable[[], float] = time.time,
+) -> Engine:
+    """An engine and its checkpointer (SQLite in the data dir, or PostgreSQL), closed by `stack`."""
+    deps = deps_from_settings(
+        settings,
+        store=store,
+        bus=bus,
+        tools=tools,
+        tool_specs=tool_specs,
+        approval_key=approval_key,
+        clock=clock,
+    )
+    checkpointer = await stack.enter_async_context(
+        open_checkpointer(settings.database_url, settings.data_dir)
+    )
+    engine = Engine(deps, checkpointer)
+    stack.push_async_callback(engine.aclose)
+    return engine

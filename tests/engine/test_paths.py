@@ -1,0 +1,180 @@
+"""The direct path, guards, validation and context policy, through the compiled graph."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsgate.engine.deps import Limits
+from opsgate.engine.models.base import ModelMessage
+from opsgate.errors import DecisionRefused
+from tests.fixtures.engine import Harness, HarnessFactory
+
+
+async def _model_view(h: Harness, run_id: str) -> list[ModelMessage]:
+    snapshot = await h.engine.graph.aget_state({"configurable": {"thread_id": run_id}})
+    return [ModelMessage.model_validate(m) for m in snapshot.values["messages"]]
+
+
+async def test_direct_read_runs_without_a_model_or_approval(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(None)
+    run = await h.engine.submit_call(h.conversation.id, h.operator, "k_get", {"name": "api"})
+    await h.engine.wait_run(run.id)
+    assert (await h.store.get_run(run.id)).status == "completed"
+    assert h.cluster.calls == [("get", "api")]
+    [answer] = [e.data["text"] for e in await h.events(run.id) if e.type == "answer"]
+    assert "deployment/api replicas=1" in answer
+
+
+async def test_direct_mutation_pauses_and_runs_once_approved(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(None)
+    args = {"name": "api", "replicas": 0}
+    run = await h.engine.submit_call(h.conversation.id, h.operator, "k_scale", args)
+    await h.engine.wait_run(run.id)
+    assert (await h.store.get_run(run.id)).status == "awaiting_approval"
+    assert h.cluster.mutations() == []
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == [("scale", "api", "0")]
+    assert (await h.store.get_run(run.id)).status == "completed"
+    [answer] = [e.data["text"] for e in await h.events(run.id) if e.type == "answer"]
+    assert "verification passed" in answer
+
+
+async def test_destructive_approval_needs_a_reason(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(None)
+    run = await h.engine.submit_call(h.conversation.id, h.operator, "k_delete", {"name": "api"})
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    assert item.destructive
+    with pytest.raises(DecisionRefused, match="needs a reason"):
+        await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=" ")
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason="gone")
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == [("delete", "api")]
+
+
+async def test_distinct_approver_rule_refuses_the_requester(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(None, limits=Limits(require_distinct_approver=True))
+    run = await h.engine.submit_call(
+        h.conversation.id, h.approver, "k_scale", {"name": "api", "replicas": 2}
+    )
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    with pytest.raises(DecisionRefused, match="requester"):
+        await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason="x")
+    assert h.cluster.mutations() == []
+
+
+async def test_unknown_tool_and_bad_arguments_go_back_to_the_model(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(
+        """
+scripts:
+  - match: "check"
+    turns:
+      - tool_calls:
+          - {name: k_nuke, args: {}}
+          - {name: k_get, args: {name: "Bad Name!"}}
+          - {name: k_get, args: {name: api, context: prod}}
+      - text: "I could not check."
+"""
+    )
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "check api")
+    await h.engine.wait_run(run.id)
+    assert h.cluster.calls == []
+    assert (await h.store.get_run(run.id)).status == "completed"
+    results = [m.content for m in await _model_view(h, run.id) if m.role == "tool"]
+    assert len(results) == 3
+    assert "no tool named 'k_nuke'" in results[0]
+    assert "name:" in results[1]
+    assert "Bad Name!" not in results[1]
+    assert "context 'prod' is not allowed" in results[2]
+    statuses = {c.status for c in await h.store.list_calls(run_id=run.id)}
+    assert statuses == {"invalid"}
+
+
+async def test_model_turn_limit_fails_the_run_cleanly(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(
+        """
+scripts:
+  - match: "loop"
+    turns:
+      - tool_calls: [{name: k_get, args: {name: api}}]
+      - tool_calls: [{name: k_get, args: {name: api}}]
+      - tool_calls: [{name: k_get, args: {name: api}}]
+""",
+        limits=Limits(max_model_turns=2),
+    )
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "loop forever")
+    await h.engine.wait_run(run.id)
+    finished = await h.store.get_run(run.id)
+    assert finished.status == "failed"
+    assert "limit of 2 turns" in (finished.reason or "")
+    assert len(h.cluster.calls) == 2
+
+
+async def test_tool_call_limit_refuses_calls_beyond_it(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(
+        """
+scripts:
+  - match: "many"
+    turns:
+      - tool_calls: [{name: k_get, args: {name: api}}, {name: k_get, args: {name: frontend}}]
+      - tool_calls: [{name: k_get, args: {name: api}}]
+      - text: "stopped reading"
+""",
+        limits=Limits(max_tool_calls=2),
+    )
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "many reads")
+    await h.engine.wait_run(run.id)
+    assert len(h.cluster.calls) == 2
+    assert (await h.store.get_run(run.id)).status == "failed"
+
+
+async def test_stop_while_awaiting_approval_ends_stopped_and_never_runs(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(None)
+    run = await h.engine.submit_call(
+        h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 5}
+    )
+    await h.engine.wait_run(run.id)
+    stopped = await h.engine.stop(run.id, h.operator)
+    assert stopped.status == "stopped"
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_idle()
+    assert h.cluster.mutations() == []
+    assert (await h.store.get_run(run.id)).status == "stopped"
+
+
+async def test_failed_verification_is_reported_and_model_told_not_to_claim_success(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(
+        """
+scripts:
+  - match: "scale"
+    turns:
+      - tool_calls: [{name: k_scale, args: {name: api, replicas: 4}}]
+      - text: "The rollout failed; I propose scaling back."
+"""
+    )
+    h.cluster.verify_fails = True
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "scale api to 4")
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    verify = [e.data for e in await h.events(run.id) if e.type == "verify"]
+    assert [v["ok"] for v in verify] == [False]
+    [result] = [m.content for m in await _model_view(h, run.id) if m.role == "tool"]
+    assert "verification FAILED" in result
+    assert "propose a rollback or a fix" in result
