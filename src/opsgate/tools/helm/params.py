@@ -235,8 +235,10 @@ class TemplateParams(ValuesParams):
 
 
 class DiffParams(ValuesParams):
-    install: bool = False
-    """Diff against an empty release when it does not exist yet."""
+    """A release that does not exist yet is diffed against nothing (an install)."""
+
+    reuse_values: bool = False
+    """Start from the release's current values, as `helm_upgrade` would with it."""
 
 
 class InstallParams(ValuesParams):
