@@ -205,3 +205,91 @@ async def test_apply_scale_label_delete_with_previews_and_verifies(tool_env: Too
     assert deleted.ok, deleted.text
     gone = await call(tool_env, "k8s_delete", delete, "verify")
     assert gone.ok, gone.text
+
+
+async def _fresh_deployment(env: ToolEnv, name: str) -> None:
+    assert (await call(env, "k8s_apply", {"manifest": NAMESPACE_MANIFEST})).ok
+    manifest = APP.replace("hello", name)
+    applied = await call(env, "k8s_apply", {"manifest": manifest})
+    assert applied.ok, applied.text
+    assert (await call(env, "k8s_apply", {"manifest": manifest}, "verify")).ok
+
+
+async def test_set_image_restart_and_undo_roll_out(tool_env: ToolEnv) -> None:
+    await _fresh_deployment(tool_env, "roll")
+    ref = {"resource": "deployment/roll", "namespace": NAMESPACE}
+    image = {**ref, "images": {"roll": "nginx:1.28"}}
+    preview = await call(tool_env, "k8s_set_image", image, "preview")
+    assert preview.ok, preview.text
+    assert "+" in preview.text
+    assert "nginx:1.28" in preview.text
+    assert (await call(tool_env, "k8s_set_image", image)).ok
+    verified = await call(tool_env, "k8s_set_image", image, "verify")
+    assert verified.ok, verified.text
+    assert "successfully rolled out" in verified.text
+
+    restarted = await call(tool_env, "k8s_rollout_restart", ref)
+    assert restarted.ok, restarted.text
+    assert (await call(tool_env, "k8s_rollout_restart", ref, "verify")).ok
+
+    assert (await call(tool_env, "k8s_rollout_undo", {**ref, "to_revision": 1}, "preview")).ok
+    undone = await call(tool_env, "k8s_rollout_undo", {**ref, "to_revision": 1})
+    assert undone.ok, undone.text
+    assert (await call(tool_env, "k8s_rollout_undo", ref, "verify")).ok
+    image_now = await call(
+        tool_env,
+        "k8s_get",
+        {**ref, "jsonpath": "{.spec.template.spec.containers[0].image}"},
+    )
+    assert image_now.text.strip() == "nginx:1.27"
+
+
+async def test_patch_and_annotate_previews_show_the_change(tool_env: ToolEnv) -> None:
+    await _fresh_deployment(tool_env, "edit")
+    patch = {
+        "resource": "deployment/edit",
+        "namespace": NAMESPACE,
+        "patch": '{"spec": {"minReadySeconds": 7}}',
+        "patch_type": "merge",
+    }
+    preview = await call(tool_env, "k8s_patch", patch, "preview")
+    assert preview.ok, preview.text
+    assert "+  minReadySeconds: 7" in preview.text
+    assert (await call(tool_env, "k8s_patch", patch)).ok
+    assert "minReadySeconds: 7" in (await call(tool_env, "k8s_patch", patch, "verify")).text
+
+    note = {
+        "resource": "deployment",
+        "name": "edit",
+        "namespace": NAMESPACE,
+        "annotations": {"example.com/reason": "load test"},
+    }
+    preview = await call(tool_env, "k8s_annotate", note, "preview")
+    assert "example.com/reason: load test" in preview.text
+    assert (await call(tool_env, "k8s_annotate", note)).ok
+
+
+async def test_node_previews_change_nothing(tool_env: ToolEnv) -> None:
+    node = {"node": "sandbox-worker-2"}
+    assert (await call(tool_env, "k8s_cordon", node, "preview")).ok
+    shown = await call(tool_env, "k8s_cordon", node, "verify")
+    assert shown.ok, shown.text
+    assert "SchedulingDisabled" not in shown.text
+    drain = await call(tool_env, "k8s_drain", {**node, "timeout_s": 20}, "preview")
+    assert drain.ok, drain.text
+
+
+async def test_run_pod_preview_renders_the_pod(tool_env: ToolEnv) -> None:
+    assert (await call(tool_env, "k8s_apply", {"manifest": NAMESPACE_MANIFEST})).ok
+    args = {
+        "name": "dbg",
+        "image": "busybox:1.36",
+        "namespace": NAMESPACE,
+        "command": ["sleep", "5"],
+    }
+    output = await call(tool_env, "k8s_run_pod", args, "preview")
+    assert output.ok, output.text
+    assert "busybox:1.36" in output.text
+    assert "sleep" in output.text
+    missing = await call(tool_env, "k8s_get", {"resource": "pod/dbg", "namespace": NAMESPACE})
+    assert not missing.ok
