@@ -21,7 +21,8 @@ from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.engine.deps import EngineDeps, Recorder
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
-from opsgate.engine.steps import RunState, Steps
+from opsgate.engine.state import RunState
+from opsgate.engine.steps import Steps
 from opsgate.errors import (
     DecisionRefused,
     Forbidden,

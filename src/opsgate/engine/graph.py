@@ -24,7 +24,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from opsgate.engine.steps import Route, RunState, Steps
+from opsgate.engine.state import Route, RunState
+from opsgate.engine.steps import Steps
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 

@@ -7,65 +7,20 @@ side effects that must not repeat (a mutation) are guarded by the store's state 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal, TypedDict
+from typing import Any
 
 from langgraph.types import interrupt
 
-from opsgate.domain import approval_token
 from opsgate.domain import events as ev
-from opsgate.domain.calls import CallStatus
-from opsgate.domain.canonical import call_hash
-from opsgate.engine import context, policy
-from opsgate.engine.deps import EngineDeps, Recorder, ToolResult
+from opsgate.engine import context, execution, policy
+from opsgate.engine.deps import EngineDeps, Recorder
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
-from opsgate.errors import Conflict, ModelError, OpsgateError, ToolTimeout, truncate
-from opsgate.store.records import ApprovalItem
-
-Route = Literal[
-    "plan",
-    "classify",
-    "execute_reads",
-    "request_approval",
-    "gate",
-    "execute",
-    "verify",
-    "answer",
-    "finish",
-]
-
-
-class RunState(TypedDict, total=False):
-    """The checkpointed state of one run; plain JSON values only."""
-
-    run_id: str
-    conversation_id: str
-    kind: Literal["chat", "direct"]
-    user_id: str
-    user_name: str
-    contexts: list[str]
-    messages: list[dict[str, Any]]
-    """The model's view of the run (`ModelMessage` dumps), system prompt excluded."""
-    pending: list[dict[str, Any]]
-    """The calls of the current step (`ClassifiedCall.as_state()` plus `model_call_id`)."""
-    plan_text: str | None
-    approval_id: str | None
-    executed: list[dict[str, Any]]
-    """Mutations that ran in the current step: call id, tool, args, ok."""
-    model_turns: int
-    tool_calls: int
-    summary: list[str]
-    """Plain lines for the direct path's final answer."""
-    answer: str | None
-    outcome: dict[str, Any] | None
-    """`{status, reason}` once the run must end early (stopped or failed)."""
-    next: Route
+from opsgate.engine.state import Route, RunState, end
+from opsgate.errors import ModelError
 
 
 @dataclass
@@ -80,6 +35,7 @@ class Steps:
             for t in self.deps.tool_specs.values()
         ]
         self.recorder = Recorder(self.deps.store, self.deps.bus)
+        self.calls = execution.CallRunner(self.deps, self.recorder)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -116,12 +72,12 @@ class Steps:
 
     async def plan(self, state: RunState) -> RunState:
         if self._stopping(state):
-            return _end("stopped", "stopped on request")
+            return end("stopped", "stopped on request")
         model = self.deps.model
         if model is None:
-            return _end("failed", "no model is configured; propose tool calls directly")
+            return end("failed", "no model is configured; propose tool calls directly")
         if state.get("model_turns", 0) >= self.deps.limits.max_model_turns:
-            return _end("failed", f"reached the limit of {self.deps.limits.max_model_turns} turns")
+            return end("failed", f"reached the limit of {self.deps.limits.max_model_turns} turns")
         history = [ModelMessage(role="system", content=system_prompt() + _cluster_note(state))]
         history += [ModelMessage.model_validate(m) for m in state.get("messages", [])]
         history = context.trim_history(history, self.deps.limits.model_context_tokens)
@@ -137,7 +93,7 @@ class Steps:
                 calls.extend(chunk.tool_calls)
                 usage = chunk.usage or usage
         except ModelError as e:
-            return _end("failed", str(e))
+            return end("failed", str(e))
         text = "".join(text_parts)
         await self.deps.store.count_run_usage(run_id, model_turns=1, tool_calls=0)
         assistant = ModelMessage(role="assistant", content=text, tool_calls=calls)
@@ -179,7 +135,7 @@ class Steps:
 
     async def classify(self, state: RunState) -> RunState:
         if self._stopping(state):
-            return _end("stopped", "stopped on request")
+            return end("stopped", "stopped on request")
         limit = self.deps.limits.max_tool_calls
         used = state.get("tool_calls", 0)
         classified: list[dict[str, Any]] = []
@@ -234,7 +190,7 @@ class Steps:
             run_id=state["run_id"],
         )
         if used > limit or (used == limit and all(c["error"] for c in classified)):
-            return {"pending": classified, "tool_calls": used, **_end("failed", "tool call limit")}
+            return {"pending": classified, "tool_calls": used, **end("failed", "tool call limit")}
         return {"pending": classified, "tool_calls": used, "next": "execute_reads"}
 
     # -- reads -----------------------------------------------------------------------------
@@ -245,7 +201,7 @@ class Steps:
         has_mutation = False
         for call in state.get("pending", []):
             if self._stopping(state):
-                return {"messages": messages, **_end("stopped", "stopped on request")}
+                return {"messages": messages, **end("stopped", "stopped on request")}
             if call["error"]:
                 summary.append(f"{call['tool']}: not run: {call['error']}")
                 await self._tool_message(state, call, f"error: {call['error']}", messages)
@@ -253,97 +209,20 @@ class Steps:
             if call["classification"] == "mutation":
                 has_mutation = True
                 continue
-            result = await self._run_call(state, call, approval=None)
-            summary.append(_summary_line(call["tool"], result))
-            await self._tool_message(state, call, _result_text(result), messages)
+            result = await self.calls.run_call(state, call, approval=None)
+            summary.append(execution.summary_line(call["tool"], result))
+            await self._tool_message(state, call, execution.result_text(result), messages)
         route: Route = "request_approval" if has_mutation else self._after_step(state)
         return {"messages": messages, "summary": summary, "next": route}
-
-    async def _run_call(
-        self, state: RunState, call: dict[str, Any], approval: str | None
-    ) -> ToolResult | OpsgateError:
-        """Run one call through the tool server, recording start and result."""
-        run_id, call_id = state["run_id"], call["call_id"]
-        audit_ids = {"conversation_id": state["conversation_id"], "run_id": run_id}
-        await self.recorder.audit(
-            "tool.started",
-            {
-                "tool": call["tool"],
-                "args": call["args"],
-                "context": call["context"],
-                "classification": call["classification"],
-            },
-            call_id=call_id,
-            **audit_ids,
-        )
-        await self._emit(
-            state,
-            ev.ToolStarted(
-                run_id=run_id,
-                call_id=call_id,
-                tool=call["tool"],
-                args=call["args"],
-                classification=call["classification"],
-            ),
-        )
-        if approval is None:
-            await self.deps.store.set_call_status(call_id, "running", expected=["planned"])
-        outcome: ToolResult | OpsgateError
-        try:
-            outcome = await self.deps.tools.call(
-                call["tool"], call["args"], approval_token=approval
-            )
-        except OpsgateError as e:
-            outcome = e
-        ok = not isinstance(outcome, OpsgateError) and outcome.ok
-        text = _result_text(outcome)
-        record = await self.deps.store.set_call_status(
-            call_id,
-            "succeeded" if ok else "failed",
-            expected=["running"],
-            output=text,
-            exit_code=None if isinstance(outcome, OpsgateError) else outcome.exit_code,
-            truncated=False if isinstance(outcome, OpsgateError) else outcome.truncated,
-            duration_ms=0 if isinstance(outcome, OpsgateError) else outcome.duration_ms,
-        )
-        await self.recorder.audit(
-            "tool.finished",
-            {
-                "tool": call["tool"],
-                "status": record.status,
-                "exit_code": record.exit_code,
-                "output": record.output,
-                "output_sha256": record.output_sha256,
-                "output_size": record.output_size,
-                "truncated": record.truncated,
-                "duration_ms": record.duration_ms,
-            },
-            call_id=call_id,
-            **audit_ids,
-        )
-        await self._emit(
-            state,
-            ev.ToolFinished(
-                run_id=run_id,
-                call_id=call_id,
-                tool=call["tool"],
-                status=record.status,
-                output=text,
-                truncated=record.truncated,
-                exit_code=record.exit_code,
-                duration_ms=record.duration_ms or 0,
-            ),
-        )
-        return outcome
 
     # -- approval --------------------------------------------------------------------------
 
     async def request_approval(self, state: RunState) -> RunState:
         if self._stopping(state):
-            return _end("stopped", "stopped on request")
+            return end("stopped", "stopped on request")
         mutations = [c for c in state["pending"] if c["classification"] == "mutation"]
         mutations = [c for c in mutations if not c["error"]]
-        items = [_NewItem(c["call_id"], await self._preview(c)) for c in mutations]
+        items = [_NewItem(c["call_id"], await self.calls.preview(c)) for c in mutations]
         expires_at = self.deps.now() + timedelta(seconds=self.deps.limits.approval_ttl_s)
         request = await self.deps.store.create_approval(
             run_id=state["run_id"], proposed_by=state["user_id"], expires_at=expires_at, items=items
@@ -387,19 +266,6 @@ class Steps:
         await self._emit(state, ev.RunFinished(run_id=state["run_id"], status="awaiting_approval"))
         return {"approval_id": request.id, "next": "gate"}
 
-    async def _preview(self, call: dict[str, Any]) -> str | None:
-        spec = self.deps.tool_specs.get(call["tool"])
-        if spec is None or spec.preview is None:
-            return None
-        try:
-            result = await asyncio.wait_for(
-                self.deps.tools.preview(call["tool"], call["args"]),
-                self.deps.limits.preview_timeout_s,
-            )
-        except (OpsgateError, TimeoutError) as e:
-            return f"(no preview: {truncate(str(e) or type(e).__name__, 300)})"
-        return context.cap_text(result.text, self.deps.limits.tool_result_cap_chars)
-
     def gate(self, state: RunState) -> RunState:
         """Pause until every item of the approval request is decided (or expired)."""
         interrupt({"approval_id": state["approval_id"], "run_id": state["run_id"]})
@@ -410,7 +276,7 @@ class Steps:
     async def execute(self, state: RunState) -> RunState:
         run = await self.deps.store.get_run(state["run_id"])
         if self._stopping(state) or run.status == "stopped":
-            return _end("stopped", "stopped on request")
+            return end("stopped", "stopped on request")
         await self.deps.store.set_run_status(state["run_id"], "running")
         approval = await self.deps.store.get_approval(str(state["approval_id"]))
         items = {item.call_id: item for item in approval.items}
@@ -421,71 +287,16 @@ class Steps:
             if call["classification"] != "mutation" or call["error"]:
                 continue
             if self._stopping(state):
-                return {"messages": messages, **_end("stopped", "stopped on request")}
+                return {"messages": messages, **end("stopped", "stopped on request")}
             item = items.get(call["call_id"])
-            text, ok = await self._execute_one(state, call, item, approval.expires_at.timestamp())
+            text, ok = await self.calls.execute_approved(
+                state, call, item, approval.expires_at.timestamp()
+            )
             summary.append(f"{call['tool']}: {text.splitlines()[0] if text else ''}")
             if ok is not None:
                 executed.append({**call, "ok": ok})
             await self._tool_message(state, call, text, messages)
         return {"messages": messages, "summary": summary, "executed": executed, "next": "verify"}
-
-    async def _execute_one(
-        self, state: RunState, call: dict[str, Any], item: ApprovalItem | None, expires: float
-    ) -> tuple[str, bool | None]:
-        """Run one approved mutation exactly once; the text for the model, and ok if it ran."""
-        if item is None or item.status != "approved":
-            status = item.status if item else "missing"
-            decided = item.decision if item else None
-            reason = decided.reason if decided and decided.reason else "no reason given"
-            who = decided.decided_by_name if decided else "nobody"
-            if status == "rejected":
-                text = f"rejected by {who}: {reason}. The change was not run."
-            elif status == "expired":
-                text = "the approval request expired before a decision. The change was not run."
-            else:
-                text = f"not approved (status {status!r}). The change was not run."
-            final: CallStatus = "rejected" if status == "rejected" else "expired"
-            with contextlib.suppress(Conflict):
-                await self.deps.store.set_call_status(
-                    call["call_id"], final, expected=["awaiting_approval", final]
-                )
-            return text, None
-        recomputed = call_hash(call["tool"], call["args"], call["context"])
-        if recomputed != item.call_hash:
-            return await self._refuse_tampered(state, call), None
-        try:
-            await self.deps.store.set_call_status(call["call_id"], "running", expected=["approved"])
-        except Conflict:
-            return "this approved change was already started once; it is not run again.", None
-        token = approval_token.mint(
-            self.deps.approval_key,
-            approval_token.ApprovalClaim(
-                call_hash=item.call_hash,
-                approval_id=f"{state['approval_id']}:{call['call_id']}",
-                expires_at=min(expires, self.deps.clock() + self.deps.limits.token_ttl_s),
-            ),
-        )
-        outcome = await self._run_call(state, call, approval=token)
-        ok = not isinstance(outcome, OpsgateError) and outcome.ok
-        return _result_text(outcome), ok
-
-    async def _refuse_tampered(self, state: RunState, call: dict[str, Any]) -> str:
-        message = "refused: the arguments differ from the approved ones; nothing was run"
-        await self.deps.store.set_call_status(
-            call["call_id"], "skipped", expected=["approved"], output=message
-        )
-        await self.recorder.audit(
-            "tool.finished",
-            {"tool": call["tool"], "status": "skipped", "output": message, "refused": True},
-            conversation_id=state["conversation_id"],
-            run_id=state["run_id"],
-            call_id=call["call_id"],
-        )
-        await self._emit(
-            state, ev.ErrorEvent(run_id=state["run_id"], code="decision_refused", message=message)
-        )
-        return message
 
     # -- verify ----------------------------------------------------------------------------
 
@@ -496,46 +307,18 @@ class Steps:
             spec = self.deps.tool_specs.get(call["tool"])
             if not call["ok"] or spec is None or spec.verify is None:
                 continue
-            try:
-                result = await asyncio.wait_for(
-                    self.deps.tools.verify(call["tool"], call["args"]),
-                    self.deps.limits.verify_timeout_s,
-                )
-                ok, output = result.ok, result.text
-            except (OpsgateError, TimeoutError) as e:
-                timeout = ToolTimeout(f"verification of {call['tool']!r} did not finish")
-                ok, output = False, str(e) or str(timeout)
-            line = output.strip().splitlines()[-1] if output.strip() else ""
-            verdict = "passed" if ok else "FAILED"
-            summary_text = f"verification {verdict}: {truncate(line, 200)}"
-            await self._emit(
-                state,
-                ev.VerifyOutcome(
-                    run_id=state["run_id"],
-                    call_id=call["call_id"],
-                    tool=call["tool"],
-                    ok=ok,
-                    summary=summary_text,
-                    output=context.cap_text(output, 4000),
-                ),
-            )
-            await self.recorder.audit(
-                "verify",
-                {"tool": call["tool"], "ok": ok, "summary": summary_text},
-                conversation_id=state["conversation_id"],
-                run_id=state["run_id"],
-                call_id=call["call_id"],
-            )
-            summary.append(f"{call['tool']}: {summary_text}")
-            advice = "" if ok else " Do not claim success; propose a rollback or a fix."
-            note = f"verification {verdict}: {context.cap_text(output, 2000)}{advice}"
+            verdict = await self.calls.verify(state, call)
+            summary.append(f"{call['tool']}: {verdict.summary}")
+            advice = "" if verdict.ok else " Do not claim success; propose a rollback or a fix."
+            word = "passed" if verdict.ok else "FAILED"
+            note = f"verification {word}: {context.cap_text(verdict.output, 2000)}{advice}"
             _append_to_result(messages, call.get("model_call_id") or call["call_id"], note)
             await self.deps.store.add_message(
                 state["conversation_id"],
                 "tool",
                 note,
                 run_id=state["run_id"],
-                data={"call_id": call["call_id"], "tool": call["tool"], "verify": ok},
+                data={"call_id": call["call_id"], "tool": call["tool"], "verify": verdict.ok},
             )
         return {
             "messages": messages,
@@ -592,10 +375,6 @@ class _NewItem:
     preview: str | None
 
 
-def _end(status: Literal["stopped", "failed"], reason: str) -> RunState:
-    return {"outcome": {"status": status, "reason": reason}, "next": "finish"}
-
-
 def _model_schema(tool: Any) -> dict[str, Any]:
     """The tool's JSON schema without `context`, which only the engine fills."""
     schema: dict[str, Any] = dict(tool.input_schema())
@@ -621,20 +400,3 @@ def _append_to_result(messages: list[dict[str, Any]], tool_call_id: str, note: s
             content = f"{messages[index].get('content', '')}\n\n{note}"
             messages[index] = {**messages[index], "content": content}
             return
-
-
-def _result_text(outcome: ToolResult | OpsgateError) -> str:
-    if isinstance(outcome, OpsgateError):
-        return f"error ({outcome.code}): {truncate(str(outcome), 1000)}"
-    if outcome.ok:
-        return outcome.text
-    prefix = f"error ({outcome.error})" if outcome.error else f"failed (exit {outcome.exit_code})"
-    return f"{prefix}: {outcome.text}"
-
-
-def _summary_line(tool: str, outcome: ToolResult | OpsgateError) -> str:
-    text = _result_text(outcome).strip()
-    return f"{tool}: {truncate(text, 500)}"
-
-
-RouteFn = Callable[[RunState], Route]

@@ -1,0 +1,53 @@
+"""The checkpointed state of a run and the names of the graph's nodes.
+
+Shared by `steps` (which reads and updates it), `execution` and `graph` (which routes on
+`next`). Only plain JSON values live here so any checkpoint saver can store it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+Route = Literal[
+    "plan",
+    "classify",
+    "execute_reads",
+    "request_approval",
+    "gate",
+    "execute",
+    "verify",
+    "answer",
+    "finish",
+]
+
+
+class RunState(TypedDict, total=False):
+    """The checkpointed state of one run; plain JSON values only."""
+
+    run_id: str
+    conversation_id: str
+    kind: Literal["chat", "direct"]
+    user_id: str
+    user_name: str
+    contexts: list[str]
+    messages: list[dict[str, Any]]
+    """The model's view of the run (`ModelMessage` dumps), system prompt excluded."""
+    pending: list[dict[str, Any]]
+    """The calls of the current step (`ClassifiedCall.as_state()` plus `model_call_id`)."""
+    plan_text: str | None
+    approval_id: str | None
+    executed: list[dict[str, Any]]
+    """Mutations that ran in the current step: call id, tool, args, ok."""
+    model_turns: int
+    tool_calls: int
+    summary: list[str]
+    """Plain lines for the direct path's final answer."""
+    answer: str | None
+    outcome: dict[str, Any] | None
+    """`{status, reason}` once the run must end early (stopped or failed)."""
+    next: Route
+
+
+def end(status: Literal["stopped", "failed"], reason: str) -> RunState:
+    """The update that ends a run early (stop requested, a guard tripped, the model failed)."""
+    return {"outcome": {"status": status, "reason": reason}, "next": "finish"}
