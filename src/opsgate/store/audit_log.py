@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Row, and_, insert, select, text
+from sqlalchemy import ColumnElement, Connection, Row, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsgate.domain.audit import GENESIS_HASH, AuditEvent, AuditKind, chain_hash
@@ -61,20 +61,62 @@ def normalise_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     return plain, canonical_json(plain)
 
 
-async def _last_link(conn: AsyncConnection, backend: db.Backend) -> tuple[int, str]:
+_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_name",
+    "kind",
+    "conversation_id",
+    "run_id",
+    "call_id",
+    "tool",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+# Driver-level SQL: appends are the hot path, and building SQLAlchemy statements per call
+# costs more than the database work itself.
+_LAST_LINK = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+_INSERT = {
+    "sqlite": (
+        "INSERT INTO audit_log (seq, at, actor_id, actor_name, kind, conversation_id, run_id, "
+        "call_id, tool, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "postgresql": (
+        "INSERT INTO audit_log (seq, at, actor_id, actor_name, kind, conversation_id, run_id, "
+        "call_id, tool, payload, prev_hash, hash) VALUES (%(seq)s, %(at)s, %(actor_id)s, "
+        "%(actor_name)s, %(kind)s, %(conversation_id)s, %(run_id)s, %(call_id)s, %(tool)s, "
+        "%(payload)s, %(prev_hash)s, %(hash)s)"
+    ),
+}
+
+
+def _last_link(conn: Connection, backend: db.Backend) -> tuple[int, str]:
     if backend == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": db.AUDIT_LOCK_KEY})
-    row = (await conn.execute(select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1))).first()
-    return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.hash))
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({db.AUDIT_LOCK_KEY})")
+    row = conn.exec_driver_sql(_LAST_LINK).first()
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
-async def append_many(
-    conn: AsyncConnection, backend: db.Backend, events: Sequence[NewAuditEvent]
+def _bind_at(at: datetime, backend: db.Backend) -> datetime | str:
+    # SQLite: the exact text SQLAlchemy's DateTime stores (naive UTC), so reads parse it back.
+    if backend == "sqlite":
+        return at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return at
+
+
+def append_many(
+    conn: Connection, backend: db.Backend, events: Sequence[NewAuditEvent]
 ) -> list[AuditEvent]:
-    """Append `events` in order inside the caller's write transaction."""
-    seq, prev_hash = await _last_link(conn, backend)
+    """Append `events` in order inside the caller's write transaction (holding the lock).
+
+    Synchronous so that SQLite runs a whole append in one hop to a worker thread (see
+    `SqlStore.append_audit_many`); PostgreSQL calls it through `AsyncConnection.run_sync`.
+    """
+    seq, prev_hash = _last_link(conn, backend)
     appended: list[AuditEvent] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[Any] = []
     for new in events:
         seq += 1
         payload, payload_text = normalise_payload(new.payload)
@@ -92,22 +134,21 @@ async def append_many(
             prev_hash=prev_hash,
         )
         tool = payload.get("tool")
-        rows.append(
-            {
-                "seq": seq,
-                "at": at,
-                "actor_id": new.actor_id,
-                "actor_name": new.actor_name,
-                "kind": new.kind,
-                "conversation_id": new.conversation_id,
-                "run_id": new.run_id,
-                "call_id": new.call_id,
-                "tool": tool if isinstance(tool, str) else None,
-                "payload": payload_text,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
+        values = (
+            seq,
+            _bind_at(at, backend),
+            new.actor_id,
+            new.actor_name,
+            new.kind,
+            new.conversation_id,
+            new.run_id,
+            new.call_id,
+            tool if isinstance(tool, str) else None,
+            payload_text,
+            prev_hash,
+            digest,
         )
+        rows.append(values if backend == "sqlite" else dict(zip(_FIELDS, values, strict=True)))
         appended.append(
             AuditEvent(
                 seq=seq,
@@ -124,8 +165,10 @@ async def append_many(
             )
         )
         prev_hash = digest
-    if rows:
-        await conn.execute(insert(T), rows)
+    if len(rows) == 1:
+        conn.exec_driver_sql(_INSERT[backend], rows[0])
+    elif rows:
+        conn.exec_driver_sql(_INSERT[backend], rows)
     return appended
 
 

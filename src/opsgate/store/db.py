@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from opsgate.errors import ConfigError
@@ -37,6 +37,14 @@ class Engines:
     backend: Backend
     read: AsyncEngine
     write: AsyncEngine
+    sync_write: Engine | None = None
+    """SQLite only: a blocking engine for hot write paths run whole in a worker thread
+    (one thread hop per transaction instead of one per statement)."""
+
+    async def dispose(self) -> None:
+        await self.read.dispose()
+        if self.sync_write is not None:
+            self.sync_write.dispose()
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -75,7 +83,19 @@ def make_engines(url: str) -> Engines:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return Engines("sqlite", engine, engine.execution_options(opsgate_immediate=True))
+        sync_url = parsed.set(drivername="sqlite+pysqlite")
+        sync_engine = create_engine(
+            sync_url,
+            connect_args={
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                "check_same_thread": False,
+            },
+        ).execution_options(opsgate_immediate=True)
+        event.listen(sync_engine, "connect", _sqlite_connect)
+        event.listen(sync_engine, "begin", _sqlite_begin)
+        return Engines(
+            "sqlite", engine, engine.execution_options(opsgate_immediate=True), sync_engine
+        )
     if backend == "postgresql":
         if parsed.drivername != "postgresql+psycopg":
             raise ConfigError(

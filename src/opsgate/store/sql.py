@@ -10,13 +10,14 @@ runs, stream events and Jenkins servers.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsgate.domain.audit import AuditEvent, AuditKind
@@ -393,8 +394,16 @@ class SqlStore(CallsStore):
         self, events: Sequence[audit_log.NewAuditEvent]
     ) -> list[AuditEvent]:
         """Append several events in one transaction (one lock, one commit)."""
-        async with self._write() as conn:
-            return await audit_log.append_many(conn, self.backend, events)
+        sync_engine = self._engines.sync_write
+        if sync_engine is None:
+            async with self._write() as conn:
+                return await conn.run_sync(audit_log.append_many, self.backend, events)
+        try:
+            return await asyncio.to_thread(_append_blocking, sync_engine, events)
+        except IntegrityError as e:
+            raise Conflict(f"the audit append conflicts with existing data: {brief(e)}") from e
+        except SQLAlchemyError as e:
+            raise StoreError(f"database write failed: {brief(e)}") from e
 
     async def list_audit(
         self, flt: AuditFilter | None = None, *, limit: int = 100, after_seq: int = 0
@@ -461,12 +470,17 @@ class SqlStore(CallsStore):
             raise NotFound(f"no Jenkins server {name!r}")
 
 
+def _append_blocking(engine: Engine, events: Sequence[audit_log.NewAuditEvent]) -> list[AuditEvent]:
+    with engine.begin() as conn:
+        return audit_log.append_many(conn, "sqlite", events)
+
+
 async def open_store(url: str, *, secret_key: bytes) -> SqlStore:
     """Open (and migrate) the database at `url` and return a ready store."""
     engines = db.make_engines(url)
     try:
         await db.migrate(engines)
     except SQLAlchemyError as e:
-        await engines.read.dispose()
+        await engines.dispose()
         raise StoreError(f"could not open the database: {brief(e)}") from e
     return SqlStore(engines, secret_key)

@@ -49,7 +49,7 @@ class SqlBase:
         return self._engines.backend
 
     async def close(self) -> None:
-        await self._engines.read.dispose()
+        await self._engines.dispose()
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
