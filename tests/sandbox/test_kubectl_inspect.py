@@ -47,7 +47,10 @@ def test_logs_of_crashing_api_name_the_missing_variable(sandbox: SandboxInfo) ->
     assert "Error: required environment variable DATABASE_URL is not set" in current.stdout
     previous = kubectl(sandbox, "logs", pod, "-n", "shop", "--previous", "--tail=2")
     assert previous.returncode == 0, previous.stderr
-    assert previous.stdout.splitlines()[0] == "Error: required environment variable DATABASE_URL is not set"
+    assert (
+        previous.stdout.splitlines()[0]
+        == "Error: required environment variable DATABASE_URL is not set"
+    )
     assert len(previous.stdout.splitlines()) == 2
 
 
@@ -66,7 +69,9 @@ def test_logs_flags_tail_since_timestamps_container(sandbox: SandboxInfo) -> Non
 
 
 def test_logs_of_a_pod_that_cannot_pull(sandbox: SandboxInfo) -> None:
-    pods = get_json(sandbox, "pods", "-n", "shop", "--field-selector", "status.phase=Pending")["items"]
+    pods = get_json(sandbox, "pods", "-n", "shop", "--field-selector", "status.phase=Pending")[
+        "items"
+    ]
     result = kubectl(sandbox, "logs", pods[0]["metadata"]["name"], "-n", "shop")
     assert result.returncode != 0
     assert "trying and failing to pull image" in result.stderr
@@ -90,7 +95,9 @@ def test_top_pods_and_nodes(sandbox: SandboxInfo) -> None:
     assert pods.returncode == 0, pods.stderr
     assert "frontend-" in pods.stdout
     assert "worker-" in pods.stdout  # the running old replicas
-    pending = get_json(sandbox, "pods", "-n", "shop", "--field-selector", "status.phase=Pending")["items"]
+    pending = get_json(sandbox, "pods", "-n", "shop", "--field-selector", "status.phase=Pending")[
+        "items"
+    ]
     assert pending[0]["metadata"]["name"] not in pods.stdout
 
 
@@ -101,7 +108,9 @@ def test_auth_can_i_allows_everything(sandbox: SandboxInfo) -> None:
 
 def test_exec_fails_fast_with_a_clear_message(sandbox: SandboxInfo) -> None:
     started = time.monotonic()
-    result = kubectl(sandbox, "exec", "-n", "shop", _pod(sandbox, "frontend"), "--", "ls", timeout=20)
+    result = kubectl(
+        sandbox, "exec", "-n", "shop", _pod(sandbox, "frontend"), "--", "ls", timeout=20
+    )
     assert result.returncode != 0
     assert "exec is not supported by the sandbox" in result.stderr
     assert time.monotonic() - started < 15
@@ -115,6 +124,16 @@ def test_version_reports_the_server(sandbox: SandboxInfo) -> None:
 def test_watch_streams_a_change(sandbox: SandboxInfo, namespace: str) -> None:
     kubectl(sandbox, "create", "configmap", "watched", "-n", namespace)
     proc_result = kubectl(
-        sandbox, "get", "configmap", "watched", "-n", namespace, "-w", "--request-timeout=2s", "-o", "name", timeout=20
+        sandbox,
+        "get",
+        "configmap",
+        "watched",
+        "-n",
+        namespace,
+        "-w",
+        "--request-timeout=2s",
+        "-o",
+        "name",
+        timeout=20,
     )
     assert "configmap/watched" in proc_result.stdout

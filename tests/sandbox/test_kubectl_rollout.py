@@ -17,14 +17,21 @@ def _deploy(sandbox: SandboxInfo, namespace: str, name: str, image: str) -> None
 def _revisions(sandbox: SandboxInfo, namespace: str, app: str) -> dict[int, str]:
     replicasets = get_json(sandbox, "replicasets", "-n", namespace, "-l", f"app={app}")["items"]
     return {
-        int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]): rs["spec"]["template"]["spec"]["containers"][0]["image"]
+        int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]): rs["spec"][
+            "template"
+        ]["spec"]["containers"][0]["image"]
         for rs in replicasets
     }
 
 
 def test_rollout_status_finishes_for_a_good_image(sandbox: SandboxInfo, namespace: str) -> None:
     _deploy(sandbox, namespace, "good", "nginx:1.27")
-    assert kubectl(sandbox, "set", "image", "deploy/good", "good=nginx:1.28", "-n", namespace).returncode == 0
+    assert (
+        kubectl(
+            sandbox, "set", "image", "deploy/good", "good=nginx:1.28", "-n", namespace
+        ).returncode
+        == 0
+    )
     status = kubectl(sandbox, "rollout", "status", "deploy/good", "-n", namespace, "--timeout=20s")
     assert status.returncode == 0, status.stderr
     assert 'deployment "good" successfully rolled out' in status.stdout
@@ -33,7 +40,12 @@ def test_rollout_status_finishes_for_a_good_image(sandbox: SandboxInfo, namespac
 
 def test_rollout_status_times_out_for_a_bad_image(sandbox: SandboxInfo, namespace: str) -> None:
     _deploy(sandbox, namespace, "bad", "nginx:1.27")
-    assert kubectl(sandbox, "set", "image", "deploy/bad", "bad=nginx:9.9-doesnotexist", "-n", namespace).returncode == 0
+    assert (
+        kubectl(
+            sandbox, "set", "image", "deploy/bad", "bad=nginx:9.9-doesnotexist", "-n", namespace
+        ).returncode
+        == 0
+    )
     status = kubectl(sandbox, "rollout", "status", "deploy/bad", "-n", namespace, "--timeout=2s")
     assert status.returncode != 0
     assert "1 out of 2 new replicas have been updated" in status.stdout
@@ -47,9 +59,18 @@ def test_rollout_status_times_out_for_a_bad_image(sandbox: SandboxInfo, namespac
     assert deploy["status"]["updatedReplicas"] == 1
 
 
-def test_rollout_history_lists_revisions_with_change_cause(sandbox: SandboxInfo, namespace: str) -> None:
+def test_rollout_history_lists_revisions_with_change_cause(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
     _deploy(sandbox, namespace, "hist", "nginx:1.27")
-    kubectl(sandbox, "annotate", "deploy/hist", "-n", namespace, "kubernetes.io/change-cause=bump to 1.28")
+    kubectl(
+        sandbox,
+        "annotate",
+        "deploy/hist",
+        "-n",
+        namespace,
+        "kubernetes.io/change-cause=bump to 1.28",
+    )
     kubectl(sandbox, "set", "image", "deploy/hist", "hist=nginx:1.28", "-n", namespace)
     history = kubectl(sandbox, "rollout", "history", "deploy/hist", "-n", namespace)
     assert history.returncode == 0, history.stderr
@@ -83,7 +104,9 @@ def test_rollout_restart_replaces_every_pod(sandbox: SandboxInfo, namespace: str
     assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
 
 
-def test_rollout_pause_blocks_new_replicasets_until_resume(sandbox: SandboxInfo, namespace: str) -> None:
+def test_rollout_pause_blocks_new_replicasets_until_resume(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
     _deploy(sandbox, namespace, "pz", "nginx:1.27")
     assert kubectl(sandbox, "rollout", "pause", "deploy/pz", "-n", namespace).returncode == 0
     kubectl(sandbox, "set", "image", "deploy/pz", "pz=nginx:1.28", "-n", namespace)

@@ -1,4 +1,4 @@
-"""Fidelity on a sandbox of its own: cordon/uncordon/drain, `--state` persistence, up/down/status."""
+"""Fidelity on a sandbox of its own: cordon, drain, `--state` persistence, up/down/status."""
 
 from __future__ import annotations
 

@@ -204,7 +204,7 @@ def _patched(current: Obj, body: bytes, ctype: str) -> Obj:
             raise ApiError(
                 415,
                 "UnsupportedMediaType",
-                f"the body of the request was in an unknown format - accepted media types include: {ctype}",
+                f"the body of the request was in an unknown format: {ctype}",
             )
     except (PatchError, ValueError, TypeError, IndexError, KeyError) as e:
         raise ApiError(422, "Invalid", f"the request is invalid: {e}") from e

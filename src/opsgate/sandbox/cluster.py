@@ -6,6 +6,7 @@ demo world. Every write runs the controllers, then persists to the state file if
 
 from __future__ import annotations
 
+import builtins
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,7 +81,8 @@ class Cluster:
                 raise ApiError(
                     400,
                     "BadRequest",
-                    "the namespace of the provided object does not match the namespace sent on the request",
+                    "the namespace of the provided object does not match the namespace sent "
+                    "on the request",
                 )
             meta["namespace"] = namespace
         else:
@@ -130,14 +132,16 @@ class Cluster:
             raise ApiError(
                 409,
                 "Conflict",
-                f'Operation cannot be fulfilled on {res.key} "{name}": the object has been modified; '
+                f'Operation cannot be fulfilled on {res.key} "{name}": '
+                "the object has been modified; "
                 "please apply your changes to the latest version and try again",
             )
         if meta.get("name", name) != name:
             raise ApiError(
                 400,
                 "BadRequest",
-                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})",
+                f"the name of the object ({meta.get('name')}) does not match "
+                f"the name on the URL ({name})",
             )
         if subresource == "status":
             updated = copy.deepcopy(current)
@@ -187,11 +191,11 @@ class Cluster:
         self.settle()
         return removed
 
-    def list(self, res: Resource, namespace: str | None) -> list[Obj]:
+    def list(self, res: Resource, namespace: str | None) -> builtins.list[Obj]:
         """Every object of a resource, in one namespace or all."""
         return self.store.list(res.key, namespace if res.namespaced else None)
 
-    def apply_many(self, objects: list[Any]) -> None:
+    def apply_many(self, objects: builtins.list[Any]) -> None:
         """Create objects as a seed does (kind looked up from apiVersion/kind)."""
         for obj in objects:
             res = self.catalog.by_kind(obj["apiVersion"], obj["kind"])

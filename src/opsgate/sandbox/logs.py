@@ -73,7 +73,8 @@ def render(
         container = found[0]
     if pods.image_is_bad(container.get("image", "")):
         raise LogError(
-            f'container "{container.get("name")}" in pod "{pod_name}" is waiting to start: trying and failing to pull image'
+            f'container "{container.get("name")}" in pod "{pod_name}" is waiting to start: '
+            "trying and failing to pull image"
         )
     lines = _lines(pod, container, previous)
     if since_seconds is not None:

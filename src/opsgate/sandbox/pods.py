@@ -239,7 +239,10 @@ def _pod_events(store: Store, pod: Obj, node: Obj | None) -> None:
         image, cname = container.get("image", ""), container.get("name", "")
         record_event(store, pod, "Pulling", f'Pulling image "{image}"')
         if behavior == "ImagePullBackOff" and image_is_bad(image):
-            failure = f'Failed to pull image "{image}": rpc error: code = NotFound desc = {image}: not found'
+            failure = (
+                f'Failed to pull image "{image}": rpc error: code = NotFound '
+                f"desc = {image}: not found"
+            )
             record_event(store, pod, "Failed", failure, "Warning")
             record_event(store, pod, "Failed", "Error: ErrImagePull", "Warning")
             record_event(store, pod, "BackOff", f'Back-off pulling image "{image}"', "Normal")

@@ -1,6 +1,6 @@
 """Decode the protobuf request bodies client-go sends for a few built-in kinds.
 
-`kubectl create namespace|configmap|secret|serviceaccount` post `application/vnd.kubernetes.protobuf`
+`kubectl create namespace|configmap|secret|serviceaccount` post protobuf bodies
 bodies: the `k8s\\x00` envelope (runtime.Unknown) around the generated message. `api` calls
 `decode` and stores the JSON form. Only the messages those commands need are described here.
 """

@@ -54,7 +54,8 @@ def write_kubeconfig(path: Path, api_url: str) -> None:
         "apiVersion: v1\nkind: Config\n"
         f"clusters:\n- name: {CONTEXT}\n  cluster:\n    server: {api_url}\n"
         f"users:\n- name: {CONTEXT}\n  user: {{}}\n"
-        f"contexts:\n- name: {CONTEXT}\n  context:\n    cluster: {CONTEXT}\n    user: {CONTEXT}\n    namespace: default\n"
+        f"contexts:\n- name: {CONTEXT}\n  context:\n    cluster: {CONTEXT}\n"
+        f"    user: {CONTEXT}\n    namespace: default\n"
         f"current-context: {CONTEXT}\n"
     )
 
@@ -132,7 +133,7 @@ async def _serve(
     write_kubeconfig(kubeconfig, api_url)
 
     async def announce() -> None:
-        while not all(s.started for s in servers):
+        while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.02)
         if info is not None:
             info.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +162,7 @@ def serve(
     kubeconfig: Path = Path(".opsgate/sandbox/kubeconfig"),
     info: Path | None = None,
 ) -> None:
-    """Run the sandbox in this process until interrupted (Jenkins too, when `jenkins_port` is set)."""
+    """Serve until interrupted (Jenkins too, unless `jenkins_port` is None)."""
     asyncio.run(_serve(port, jenkins_port, seed_name, state, kubeconfig, info))
 
 

@@ -7,6 +7,7 @@ The API routes (`api`) read and write through it, controllers react to its chang
 from __future__ import annotations
 
 import asyncio
+import builtins
 import copy
 import json
 import uuid
@@ -58,7 +59,7 @@ class Store:
         obj = self.objects.get((key, namespace, name))
         return copy.deepcopy(obj) if obj is not None else None
 
-    def list(self, key: str, namespace: str | None = None) -> list[Obj]:
+    def list(self, key: str, namespace: str | None = None) -> builtins.list[Obj]:
         """Deep copies of every object of a resource, optionally in one namespace, sorted."""
         found = [
             copy.deepcopy(obj)
@@ -69,7 +70,7 @@ class Store:
             found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])
         )
 
-    def all_objects(self) -> list[tuple[str, Obj]]:
+    def all_objects(self) -> builtins.list[tuple[str, Obj]]:
         """Every stored object with its resource key (shallow: callers must not mutate)."""
         return [(k, obj) for (k, _, _), obj in self.objects.items()]
 
@@ -114,7 +115,7 @@ class Store:
         for queue in self.watchers:
             queue.put_nowait(event)
 
-    def since(self, key: str, resource_version: int) -> list[WatchEvent] | None:
+    def since(self, key: str, resource_version: int) -> builtins.list[WatchEvent] | None:
         """Events of a resource after a version; None when history no longer reaches back."""
         if self.history and self.history[0].resource_version > resource_version + 1:
             return None
