@@ -9,7 +9,9 @@ carry the CSRF crumb. Failures become `JenkinsStatusError` (Jenkins answered 4xx
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -47,6 +49,16 @@ class LogChunk:
     truncated: bool
 
 
+@functools.cache
+def tls_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per verification mode, built once per process.
+
+    Loading the CA bundle takes 150+ ms, far more than a Jenkins request, and a context holds
+    no per-server state, so sharing it keeps each tool call cheap.
+    """
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 def server_of(env: ToolEnv, name: str) -> JenkinsServer:
     """The configured server called `name`; the model can only choose among these."""
     server = env.jenkins.get(name)
@@ -73,7 +85,9 @@ class JenkinsClient:
         timeout = httpx.Timeout(env.command_timeout_s, connect=CONNECT_TIMEOUT_S)
         async with httpx.AsyncClient(
             auth=httpx.BasicAuth(server.user, server.token.get_secret_value()),
-            verify=server.verify_tls,
+            verify=tls_context(server.verify_tls),
+            # Proxy or CA variables of the process must not redirect or re-trust Jenkins calls.
+            trust_env=False,
             timeout=timeout,
             follow_redirects=False,
             transport=env.http_transport,

@@ -21,6 +21,11 @@ BUILD_TREE = (
     "fullDisplayName,url,queueId,"
     "actions[parameters[name,value],causes[shortDescription],lastBuiltRevision[SHA1,branch[name]]]"
 )
+GET_JOB_TREE = (
+    "name,fullName,description,url,buildable,color,inQueue,nextBuildNumber,"
+    "healthReport[description,score],lastBuild[number,result,building,timestamp,duration],"
+    f"lastSuccessfulBuild[number],lastFailedBuild[number],{PARAMS_TREE}"
+)
 COMMIT_FIELDS = "commitId,msg,author[fullName],authorEmail,timestamp,affectedPaths"
 MAX_COMMITS = 100
 
@@ -75,12 +80,8 @@ async def jenkins_list_jobs(params: p.ListJobsParams, client: JenkinsClient, env
 async def jenkins_get_job(params: p.JobParams, client: JenkinsClient, env: ToolEnv) -> Reply:
     """Show a Jenkins job: description, whether it is buildable or queued, its last, last
     successful and last failed builds, health and declared parameters."""
-    tree = (
-        "name,fullName,description,url,buildable,color,inQueue,nextBuildNumber,"
-        "healthReport[description,score],lastBuild[number,result,building,timestamp,duration],"
-        f"lastSuccessfulBuild[number],lastFailedBuild[number],{PARAMS_TREE}"
-    )
-    job = await client.get_json(urls.api_json(urls.job_url(client.base, params.job), tree))
+    url = urls.api_json(urls.job_url(client.base, params.job), GET_JOB_TREE)
+    job = await client.get_json(url)
     declared = build_params.declared_params(job)
     last = job.get("lastBuild")
     lines = [
