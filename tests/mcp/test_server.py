@@ -236,3 +236,11 @@ async def test_preview_and_verify_run_the_recipes_without_a_token(
         ("kubectl", "scale", "web", "--dry-run=server"),
         ("kubectl", "rollout", "status", "web"),
     ]
+
+
+async def test_an_unexpected_crash_is_an_error_without_its_details(server: FastMCP) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool_mcp("demo_crash", {"resource": "pods"})
+    assert result.is_error
+    text = " ".join(block.text for block in result.content)  # type: ignore[union-attr]
+    assert "hunter2" not in text

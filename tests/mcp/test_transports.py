@@ -116,10 +116,15 @@ async def test_http_with_the_bearer_token_serves_the_tool_client(
         names = {info.name for info in await client.list_tools()}
         read = await client.call("demo_get", {"resource": "pods"})
         refused = await client.call("demo_scale", SCALE_ARGS)
+        approved = await client.call("demo_scale", SCALE_ARGS, approval_token=mint(SCALE_ARGS))
     assert names == set(demo_tools())
     assert read.ok
     assert refused.error == "approval_required"
-    assert recording_runner.calls == [("kubectl", "get", "pods")]
+    assert approved.ok
+    assert recording_runner.calls == [
+        ("kubectl", "get", "pods"),
+        ("kubectl", "scale", "web", "--replicas=4"),
+    ]
 
 
 def test_http_refuses_to_start_without_a_token(demo_env: ToolEnv) -> None:
