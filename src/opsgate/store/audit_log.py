@@ -257,13 +257,22 @@ async def iter_events(
         after = page[-1].seq
 
 
-async def verify(engines: db.Engines, batch: int = BATCH) -> ChainVerification:
-    """Recompute the whole chain page by page; report the first broken seq."""
+_VERIFY_PAGE = (
+    "SELECT seq, at, actor_id, actor_name, kind, conversation_id, run_id, call_id, payload, "
+    "prev_hash, hash FROM audit_log WHERE seq >= {mark} ORDER BY seq LIMIT {limit}"
+)
+
+
+def verify_chain(conn: Connection, batch: int = BATCH) -> ChainVerification:
+    """Recompute the chain page by page in one read transaction; report the first break.
+
+    Synchronous and on driver-level rows because it touches every event: SQLite runs it in a
+    worker thread, PostgreSQL through `AsyncConnection.run_sync`.
+    """
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
     while True:
-        async with engines.read.connect() as conn:
-            stmt = select(*_COLUMNS).where(T.c.seq >= expected_seq).order_by(T.c.seq).limit(batch)
-            rows = (await conn.execute(stmt)).all()
+        statement = _VERIFY_PAGE.format(mark=int(expected_seq), limit=int(batch))
+        rows = conn.exec_driver_sql(statement).all()
         for row in rows:
             reason = _broken_link(row, expected_seq, prev_hash)
             if reason is not None:
@@ -271,32 +280,41 @@ async def verify(engines: db.Engines, batch: int = BATCH) -> ChainVerification:
                     ok=False, checked=checked, first_broken_seq=expected_seq, reason=reason
                 )
             checked += 1
-            expected_seq, prev_hash = row.seq + 1, row.hash
+            expected_seq, prev_hash = row[0] + 1, row[10]
         if len(rows) < batch:
             return ChainVerification(ok=True, checked=checked)
 
 
 def _broken_link(row: Row[Any, *tuple[Any, ...]], expected_seq: int, prev_hash: str) -> str | None:
-    if row.seq != expected_seq:
-        return f"event {expected_seq} is missing (next is {row.seq})"
-    if row.prev_hash != prev_hash:
+    seq, at, actor_id, actor_name, kind, conversation_id, run_id, call_id = row[:8]
+    payload_text, stored_prev, stored_hash = row[8:]
+    if seq != expected_seq:
+        return f"event {expected_seq} is missing (next is {seq})"
+    if stored_prev != prev_hash:
         return "prev_hash does not match the previous event's hash"
     try:
-        payload = json.loads(row.payload)
+        payload = json.loads(payload_text)
     except ValueError:
         return "payload is not valid JSON"
     recomputed = chain_hash(
-        seq=row.seq,
-        at=row.at,
-        actor_id=row.actor_id,
-        actor_name=row.actor_name,
-        kind=row.kind,
-        conversation_id=row.conversation_id,
-        run_id=row.run_id,
-        call_id=row.call_id,
+        seq=seq,
+        at=_utc(at),
+        actor_id=actor_id,
+        actor_name=actor_name,
+        kind=kind,
+        conversation_id=conversation_id,
+        run_id=run_id,
+        call_id=call_id,
         payload=payload,
-        prev_hash=row.prev_hash,
+        prev_hash=stored_prev,
     )
-    if recomputed != row.hash:
+    if recomputed != stored_hash:
         return "hash does not match the event's contents"
     return None
+
+
+def _utc(value: datetime | str) -> datetime:
+    # SQLite hands back the stored text (naive UTC); PostgreSQL an aware datetime.
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -416,8 +416,12 @@ class SqlStore(CallsStore):
             yield event
 
     async def verify_audit(self) -> ChainVerification:
+        sync_engine = self._engines.sync_write
         try:
-            return await audit_log.verify(self._engines)
+            if sync_engine is None:
+                async with self._engines.read.connect() as conn:
+                    return await conn.run_sync(audit_log.verify_chain)
+            return await asyncio.to_thread(_verify_blocking, sync_engine)
         except SQLAlchemyError as e:
             raise StoreError(f"database read failed: {brief(e)}") from e
 
@@ -473,6 +477,12 @@ class SqlStore(CallsStore):
 def _append_blocking(engine: Engine, events: Sequence[audit_log.NewAuditEvent]) -> list[AuditEvent]:
     with engine.begin() as conn:
         return audit_log.append_many(conn, "sqlite", events)
+
+
+def _verify_blocking(engine: Engine) -> ChainVerification:
+    # A plain (deferred) BEGIN: verifying must not take the write lock.
+    with engine.execution_options(opsgate_immediate=False).connect() as conn:
+        return audit_log.verify_chain(conn)
 
 
 async def open_store(url: str, *, secret_key: bytes) -> SqlStore:
