@@ -34,11 +34,13 @@ def _check_common(value: str, *, allow_spaces: bool = False) -> str:
     return value
 
 
-def _grammar(pattern: str, description: str, max_length: int) -> AfterValidator:
+def _grammar(
+    pattern: str, description: str, max_length: int, *, allow_spaces: bool = False
+) -> AfterValidator:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
-        _check_common(value)
+        _check_common(value, allow_spaces=allow_spaces)
         if len(value) > max_length:
             raise ValueError(f"must be at most {max_length} characters")
         if not compiled.fullmatch(value):
@@ -233,19 +235,10 @@ JsonPath = Annotated[
         r"\{[A-Za-z0-9_.\[\]{}*@?()=!<>, :\-]*\}",
         "a JSONPath template such as '{.items[*].metadata.name}'",
         512,
+        allow_spaces=True,
     ),
 ]
 """A kubectl JSONPath template (no quotes, no recursive descent)."""
-
-ProgramArgument = Annotated[
-    str,
-    _grammar(
-        r"[A-Za-z0-9_./:=,@%+^*\[\]-][A-Za-z0-9_./:=,@%+^*\[\] -]*",
-        "a plain argument (letters, digits, '_./:=,@%+^*[]-' and spaces)",
-        1024,
-    ),
-]
-"""A program name inside a container (e.g. for `k8s_exec`): never a flag, never a shell trick."""
 
 
 def _check_exec_argument(value: str) -> str:
