@@ -7,6 +7,7 @@ time to stand still (a build waiting in the queue).
 
 from __future__ import annotations
 
+import anyio
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -14,7 +15,7 @@ from pydantic import SecretStr
 from opsgate.errors import InvalidInput, ToolFailed
 from opsgate.sandbox.jenkins import SANDBOX_JENKINS_TOKEN, SANDBOX_JENKINS_USER, create_app
 from opsgate.settings import JenkinsServer
-from opsgate.tools.base import ToolEnv
+from opsgate.tools.base import ToolEnv, ToolOutput
 from tests.fixtures.jenkins import ManualClock, tool_env
 from tests.tools.jenkins.helpers import BY_NAME, preview, run, verify
 
@@ -187,3 +188,27 @@ def test_the_family_has_thirteen_tools_with_deliberate_annotations() -> None:
     assert BY_NAME["jenkins_stop_build"].annotations.destructive
     assert not BY_NAME[TRIGGER].annotations.idempotent
     assert not BY_NAME["jenkins_set_build_description"].annotations.destructive
+
+
+async def test_verify_waits_for_a_build_still_in_the_queue(
+    frozen_env: ToolEnv, clock: ManualClock
+) -> None:
+    args = {"job": "shop-build", "parameters": {"BRANCH": "queued"}, "wait_for_start_s": 0}
+    triggered = await run(frozen_env, TRIGGER, **args)
+    assert triggered.data["build_number"] is None
+    results: list[ToolOutput] = []
+
+    async def check() -> None:
+        results.append(await verify(frozen_env, TRIGGER, **args))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(check)
+        await anyio.sleep(0.5)
+        assert not results  # still polling the queue
+        clock.advance(6)  # the quiet period ends: build #13 starts
+        await anyio.sleep(0.5)
+        assert not results  # now waiting for the build to finish
+        clock.advance(5)
+    (checked,) = results
+    assert checked.ok, checked.text
+    assert checked.data == {"number": 13, "result": "SUCCESS"}

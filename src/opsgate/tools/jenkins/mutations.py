@@ -122,7 +122,7 @@ async def preview_trigger_build(
 
 def _matches(build: dict[str, Any], expected: dict[str, str]) -> bool:
     actual = {
-        name: build_params.format_value(value).strip("'") if isinstance(value, bool) else str(value)
+        name: str(value).lower() if isinstance(value, bool) else str(value)
         for name, value in summaries.build_parameters(build).items()
     }
     return all(actual.get(name) == value for name, value in expected.items())
@@ -133,7 +133,13 @@ async def verify_trigger_build(
 ) -> Reply:
     """The newest build with this call's parameters, waited on until it finishes (bounded)."""
     extra = f",builds[number,building,result,actions[parameters[name,value]]]{{0,{RECENT_BUILDS}}}"
+    deadline = time.monotonic() + env.command_timeout_s
+    interval = POLL_FIRST_S
     job, declared, form = await _job_and_form(client, params, extra)
+    # While a build of the job waits in the queue, the newest match may be an older build.
+    while job.get("inQueue") and time.monotonic() < deadline:
+        interval = await _poll(interval)
+        job, declared, form = await _job_and_form(client, params, extra)
     hidden = {d.name for d in declared if d.kind == "password"}  # Jenkins never shows them
     expected = {
         name: value
@@ -147,8 +153,6 @@ async def verify_trigger_build(
     url = urls.api_json(
         urls.build_url(client.base, params.job, build["number"]), "number,building,result,duration"
     )
-    deadline = time.monotonic() + env.command_timeout_s
-    interval = POLL_FIRST_S
     while build.get("building") and time.monotonic() < deadline:
         interval = await _poll(interval)
         build = await client.get_json(url)
