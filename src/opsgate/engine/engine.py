@@ -138,17 +138,44 @@ class Engine:
     def _launch(self, run_id: str, graph_input: RunState | Command[Any]) -> None:
         task = asyncio.create_task(self._drive(run_id, graph_input), name=f"run-{run_id}")
         self._tasks[run_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
+        # A task cancelled before it ever ran cannot remove itself.
+        task.add_done_callback(lambda done: self._forget(run_id, done))
+
+    def _forget(self, run_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(run_id) is task:
+            del self._tasks[run_id]
 
     async def _drive(self, run_id: str, graph_input: RunState | Command[Any]) -> None:
         config: RunnableConfig = {"configurable": {"thread_id": run_id}}
         try:
-            # Checkpoint every step before the next starts, so a crash loses at most one step.
-            await self.graph.ainvoke(graph_input, config, durability="sync")
+            while True:
+                # Checkpoint every step before the next starts: a crash loses at most one step.
+                await self.graph.ainvoke(graph_input, config, durability="sync")
+                async with self._resume_lock:
+                    # A decision may have landed while this task was still on its way to the
+                    # gate; `_resume` left it to us then, so look before leaving.
+                    approval_id = await self._decided_gate(run_id)
+                    if approval_id is None:
+                        self._tasks.pop(run_id, None)
+                        return
+                graph_input = Command(resume={"approval_id": approval_id})
         except asyncio.CancelledError:
+            self._tasks.pop(run_id, None)
             raise
         except Exception as e:
+            self._tasks.pop(run_id, None)
             await self._fail(run_id, e)
+
+    async def _decided_gate(self, run_id: str) -> str | None:
+        """The approval id if the run waits at the gate for a request no longer pending."""
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": run_id}})
+        if "gate" not in snapshot.next:
+            return None
+        approval_id = snapshot.values.get("approval_id")
+        if not approval_id:
+            return None
+        approval = await self.deps.store.get_approval(approval_id)
+        return None if approval.status == "pending" else str(approval_id)
 
     async def _fail(self, run_id: str, error: Exception) -> None:
         run = await self.deps.store.get_run(run_id)
@@ -179,15 +206,14 @@ class Engine:
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
-    async def _resume(self, run_id: str, approval_id: str) -> None:
-        """Continue a run paused at the gate, once, if it is paused there."""
+    async def _resume(self, run_id: str) -> None:
+        """Continue a run paused at the gate, once, if it is paused there and decided."""
         async with self._resume_lock:
             if run_id in self._tasks:
-                return
-            snapshot = await self.graph.aget_state({"configurable": {"thread_id": run_id}})
-            if "gate" not in snapshot.next:
-                return
-            self._launch(run_id, Command(resume={"approval_id": approval_id}))
+                return  # its task checks for decisions under this lock before it ends
+            approval_id = await self._decided_gate(run_id)
+            if approval_id is not None:
+                self._launch(run_id, Command(resume={"approval_id": approval_id}))
 
     # -- approvals -------------------------------------------------------------------------
 
@@ -243,7 +269,7 @@ class Engine:
             ),
         )
         if decided.status != "pending":
-            await self._resume(decided.run_id, approval_id)
+            await self._resume(decided.run_id)
         return decided
 
     async def expire_due(self) -> list[ApprovalRequest]:
@@ -264,7 +290,7 @@ class Engine:
                 ),
             )
             if request.status != "pending":
-                await self._resume(request.run_id, request.id)
+                await self._resume(request.run_id)
         return expired
 
     # -- stop, recovery, shutdown ----------------------------------------------------------
