@@ -82,6 +82,19 @@ CORPUS: list[tuple[str, str, list[str], list[str]]] = [
         ['"kind": "Secret"'],
     ),
     (
+        "secret json cut before its kind",
+        SECRET_JSON.replace('"kind": "Secret",', "")[: SECRET_JSON.index("tls.key") + 14],
+        ["aHVudGVyMg=="],
+        ['"data"'],
+    ),
+    (
+        "one-line secret json in a cut annotation",
+        "metadata:\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n"
+        '      {"apiVersion":"v1","data":{"password":"aHVudGVyMg=="},"kind":"Secret","metad',
+        ["aHVudGVyMg=="],
+        ["last-applied-configuration"],
+    ),
+    (
         "secret yaml truncated",
         SECRET_YAML + "  extra: c2VjcmV0\n  cut: YWJj",
         ["aHVudGVyMg==", "c2VjcmV0", "YWJj"],

@@ -90,11 +90,26 @@ _ASSIGNMENT = re.compile(r"(?m)^(\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=
 _YAML_PAIR = re.compile(r"""^(\s*-?\s*["']?([A-Za-z0-9_.-]+)["']?\s*:\s+)(\S.*)$""")
 _JSON_PAIR = re.compile(r"""^(\s*"([^"]+)"\s*:\s*)("(?:[^"\\]|\\.)*"|[0-9.eE+-]+)(\s*,?\s*)$""")
 _SECRET_KIND = re.compile(r"""(?m)^\s*"?kind"?\s*:\s*"?Secret"?\s*,?\s*$""")
+_ANY_KIND = re.compile(r"""(?m)^\s*"?kind"?\s*:""")
+_INLINE_SECRET_DATA = re.compile(r'("(?:data|stringData)"\s*:\s*\{)[^{}]*(\})')
 _BYTE_COUNT = re.compile(r"[0-9]+ bytes")
 _BLOCK_START = re.compile(r"""^(\s*)"?(data|stringData)"?\s*:\s*\{?\s*$""")
 
 
+def _redact_inline_secrets(text: str) -> str:
+    """One-line JSON Secrets, e.g. a `last-applied-configuration` in output cut short."""
+    if '"Secret"' not in text:
+        return text
+    return "\n".join(
+        _INLINE_SECRET_DATA.sub(rf'\1"{REDACTED}":"{REDACTED}"\2', line)
+        if re.search(r'"kind"\s*:\s*"Secret"', line)
+        else line
+        for line in text.split("\n")
+    )
+
+
 def _redact_patterns(text: str) -> str:
+    text = _redact_inline_secrets(text)
     text = _PEM_PRIVATE_KEY.sub(lambda m: f"{m.group(1)}\n{REDACTED}\n{m.group(3)}", text)
     text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}{REDACTED}", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
@@ -107,7 +122,8 @@ def _redact_patterns(text: str) -> str:
 
 def _redact_lines(text: str) -> str:
     """Line-based masking for output that does not parse (truncated, or not YAML/JSON)."""
-    in_secret = bool(_SECRET_KIND.search(text))
+    # kubectl sorts keys, so `data` precedes `kind`: output cut inside `data` shows no kind.
+    in_secret = bool(_SECRET_KIND.search(text)) or not _ANY_KIND.search(text)
     lines = text.split("\n")
     block_indent: int | None = None
     for index, line in enumerate(lines):
