@@ -111,3 +111,19 @@ def test_no_shell_anywhere_in_the_runner() -> None:
     source = Path(runner_module.__file__).read_text()
     assert "create_subprocess_shell" not in source
     assert "shell=True" not in source
+
+
+async def test_a_secret_cut_by_the_cap_is_still_redacted() -> None:
+    script = textwrap.dedent(
+        """
+        print("apiVersion: v1")
+        print("data:")
+        for i in range(5000):
+            print(f"  key{i}: c2VjcmV0LXZhbHVlLXt7aX19LXh4eA==")
+        print("kind: Secret")
+        """
+    )
+    result = await _runner(output_cap_bytes=4096).run([PY, "-c", script])
+    assert result.stdout_truncated
+    assert "c2VjcmV0" not in result.stdout
+    assert "key1:" in result.stdout
