@@ -182,11 +182,17 @@ def _redact_structured(text: str) -> str | None:
     return yaml.safe_dump_all(redacted_docs, sort_keys=False, default_flow_style=False)
 
 
-def redact_text(text: str) -> str:
-    """Mask every secret this module knows how to find in `text`."""
+def redact_text(text: str, *, truncated: bool = False) -> str:
+    """Mask every secret this module knows how to find in `text`.
+
+    Args:
+        text: tool output.
+        truncated: the text was cut short; a cut document can still parse (without the
+            `kind` that marks it a Secret), so only the line rules, which fail closed, apply.
+    """
     if not text:
         return text
-    structured = _redact_structured(text)
+    structured = None if truncated else _redact_structured(text)
     if structured is not None:
         return _redact_patterns(structured)
     return _redact_patterns(_redact_lines(text))

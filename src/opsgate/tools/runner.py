@@ -81,7 +81,8 @@ class _Capture:
         return self.size > len(self.kept)
 
     def text(self) -> str:
-        return redact.redact_text(self.kept.decode("utf-8", errors="replace"))
+        text = self.kept.decode("utf-8", errors="replace")
+        return redact.redact_text(text, truncated=self.truncated)
 
 
 @dataclass(frozen=True)
