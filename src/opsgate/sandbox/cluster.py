@@ -7,7 +7,6 @@ demo world. Every write runs the controllers, then persists to the state file if
 from __future__ import annotations
 
 import builtins
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 from opsgate.sandbox import controllers, defaults, pods
 from opsgate.sandbox.resources import Catalog, Resource
-from opsgate.sandbox.store import Obj, Store, now_iso
+from opsgate.sandbox.store import Obj, Store, clone, now_iso
 
 
 class ApiError(Exception):
@@ -144,7 +143,7 @@ class Cluster:
                 f"the name on the URL ({name})",
             )
         if subresource == "status":
-            updated = copy.deepcopy(current)
+            updated: Obj = clone(current)
             updated["status"] = obj.get("status", {})
         else:
             updated = obj
@@ -180,7 +179,7 @@ class Cluster:
             for key, obj in list(self.store.all_objects()):
                 refs = obj["metadata"].get("ownerReferences") or []
                 if any(r.get("uid") == uid for r in refs):
-                    orphan = copy.deepcopy(obj)
+                    orphan = clone(obj)
                     orphan["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid]
                     self.store.put(key, orphan)
         if res.kind == "Namespace":

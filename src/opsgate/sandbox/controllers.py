@@ -8,14 +8,13 @@ serving, so `kubectl rollout status` waits (and times out) as on a real cluster.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 from opsgate.sandbox import pods
-from opsgate.sandbox.store import Obj, Store, now_iso
+from opsgate.sandbox.store import Obj, Store, clone, now_iso
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -38,7 +37,7 @@ def save_if_changed(store: Store, key: str, before: Obj, after: Obj) -> bool:
 
 def template_hash(template: Obj) -> str:
     """The pod-template-hash of a template (its own hash label excluded)."""
-    clean = copy.deepcopy(template)
+    clean = clone(template)
     clean.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
     return pods.stable_hash(json.dumps(clean, sort_keys=True))
 
@@ -56,9 +55,9 @@ def template_healthy(template: Obj) -> bool:
 
 def _new_replicaset(dep: Obj, hash_: str, revision: int) -> Obj:
     meta = dep["metadata"]
-    template = copy.deepcopy(dep["spec"]["template"])
+    template = clone(dep["spec"]["template"])
     template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = hash_
-    selector = copy.deepcopy(dep["spec"].get("selector", {}))
+    selector = clone(dep["spec"].get("selector", {}))
     selector.setdefault("matchLabels", {})["pod-template-hash"] = hash_
     annotations = {
         REVISION: str(revision),
@@ -117,7 +116,7 @@ def reconcile_deployment(store: Store, dep: Obj) -> bool:
     meta, spec = dep["metadata"], dep["spec"]
     namespace = meta["namespace"]
     desired = int(spec.get("replicas", 1))
-    owned = [rs for rs in store.list("replicasets.apps", namespace) if owned_by(rs, dep)]
+    owned = [clone(rs) for rs in store.scan("replicasets.apps", namespace) if owned_by(rs, dep)]
     hash_ = template_hash(spec["template"])
     new = next(
         (rs for rs in owned if rs["metadata"].get("labels", {}).get("pod-template-hash") == hash_),
@@ -165,7 +164,7 @@ def _deployment_status(store: Store, dep: Obj, new: Obj) -> bool:
         return False
     owned = [
         rs
-        for rs in store.list("replicasets.apps", dep["metadata"]["namespace"])
+        for rs in store.scan("replicasets.apps", dep["metadata"]["namespace"])
         if owned_by(rs, fresh)
     ]
     new_rs = next((rs for rs in owned if rs["metadata"]["uid"] == new["metadata"]["uid"]), new)
@@ -207,7 +206,7 @@ def _deployment_status(store: Store, dep: Obj, new: Obj) -> bool:
     }
     if replicas - ready > 0:
         status["unavailableReplicas"] = replicas - ready
-    after = copy.deepcopy(fresh)
+    after = clone(fresh)
     after["status"] = {k: v for k, v in status.items() if v != 0 or k == "observedGeneration"}
     annotations = after["metadata"].setdefault("annotations", {})
     annotations[REVISION] = str(revision_of(new_rs))
@@ -215,7 +214,7 @@ def _deployment_status(store: Store, dep: Obj, new: Obj) -> bool:
 
 
 def _owned_pods(store: Store, owner: Obj) -> list[Obj]:
-    return [p for p in store.list("pods", owner["metadata"]["namespace"]) if owned_by(p, owner)]
+    return [p for p in store.scan("pods", owner["metadata"]["namespace"]) if owned_by(p, owner)]
 
 
 def _pod_counts(found: list[Obj]) -> tuple[int, int]:
@@ -262,7 +261,7 @@ def reconcile_replicaset(store: Store, rs: Obj) -> bool:
         found = found[len(found) - desired :]
         changed = True
     total, ready = _pod_counts(found)
-    after = copy.deepcopy(rs)
+    after = clone(rs)
     after["status"] = {
         "replicas": total,
         "fullyLabeledReplicas": total,
@@ -349,9 +348,9 @@ def reconcile_daemonset(store: Store, ds: Obj) -> bool:
 def reconcile_pods(store: Store) -> bool:
     """Schedule and start bare pods that have no status yet (e.g. `kubectl run`)."""
     changed = False
-    for pod in store.list("pods"):
+    for pod in store.scan("pods"):
         if not pod.get("status", {}).get("phase"):
-            pods.start_pod(store, pod)
+            pods.start_pod(store, clone(pod))
             changed = True
     return changed
 
@@ -371,8 +370,11 @@ def collect_garbage(store: Store) -> bool:
 def _each(key: str, fn: Callable[[Store, Obj], bool]) -> Controller:
     def run(store: Store) -> bool:
         changed = False
-        for obj in store.list(key):
-            current = store.get(key, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+        names = [
+            (o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in store.scan(key)
+        ]
+        for namespace, name in names:
+            current = store.get(key, namespace, name)
             if current is not None:
                 changed |= fn(store, current)
         return changed

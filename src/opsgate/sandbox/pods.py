@@ -145,7 +145,7 @@ def pod_status(pod: Obj, node: Obj | None, pod_ip: str) -> Obj:
 
 def schedule(store: Store, pod: Obj) -> Obj | None:
     """The least-loaded schedulable node for a pod (honouring spec.nodeName), or None."""
-    nodes = store.list("nodes")
+    nodes = store.scan("nodes")
     wanted = pod.get("spec", {}).get("nodeName")
     if wanted:
         return next((n for n in nodes if n["metadata"]["name"] == wanted), None)
@@ -158,7 +158,7 @@ def schedule(store: Store, pod: Obj) -> Obj | None:
     if not candidates:
         return None
     load: dict[str, int] = {n["metadata"]["name"]: 0 for n in candidates}
-    for other in store.list("pods"):
+    for other in store.scan("pods"):
         name = other.get("spec", {}).get("nodeName")
         if name in load:
             load[name] += 1

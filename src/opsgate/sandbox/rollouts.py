@@ -11,13 +11,12 @@ Status fields follow the real controller: `phase`, `message`, `currentStepIndex`
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
 from opsgate.sandbox import controllers, pods
 from opsgate.sandbox.cluster import Cluster
-from opsgate.sandbox.store import Obj, Store, now_iso, parse_time
+from opsgate.sandbox.store import Obj, Store, clone, now_iso, parse_time
 
 KEY = "rollouts.argoproj.io"
 RS_KEY = "replicasets.apps"
@@ -38,9 +37,9 @@ def _revision(rs: Obj) -> int:
 
 
 def _new_rs(ro: Obj, hash_: str, revision: int) -> Obj:
-    template = copy.deepcopy(ro["spec"]["template"])
+    template = clone(ro["spec"]["template"])
     template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = hash_
-    selector = copy.deepcopy(ro["spec"].get("selector", {}))
+    selector = clone(ro["spec"].get("selector", {}))
     selector.setdefault("matchLabels", {})[HASH_LABEL] = hash_
     return {
         "apiVersion": "apps/v1",
@@ -88,10 +87,10 @@ def reconcile_rollout(store: Store, ro: Obj) -> bool:
     """Drive one Rollout; True when anything changed."""
     changed = False
     namespace, spec = ro["metadata"]["namespace"], ro["spec"]
-    status: Obj = copy.deepcopy(ro.get("status") or {})
+    status: Obj = clone(ro.get("status") or {})
     replicas = int(spec.get("replicas", 1))
     steps = (spec.get("strategy", {}).get("canary") or {}).get("steps") or []
-    owned = [rs for rs in store.list(RS_KEY, namespace) if controllers.owned_by(rs, ro)]
+    owned = [clone(rs) for rs in store.scan(RS_KEY, namespace) if controllers.owned_by(rs, ro)]
     hash_ = controllers.template_hash(spec["template"])
     by_hash = {rs["metadata"]["labels"].get(HASH_LABEL): rs for rs in owned}
     top = max((_revision(rs) for rs in owned), default=0)
@@ -197,7 +196,7 @@ def _write_status(
     fresh = store.get(KEY, namespace, name)
     if fresh is None:
         return False
-    owned = [rs for rs in store.list(RS_KEY, namespace) if controllers.owned_by(rs, fresh)]
+    owned = [rs for rs in store.scan(RS_KEY, namespace) if controllers.owned_by(rs, fresh)]
     current = next((rs for rs in owned if rs["metadata"]["labels"].get(HASH_LABEL) == hash_), None)
     total = sum(rs.get("status", {}).get("replicas", 0) for rs in owned)
     ready = sum(rs.get("status", {}).get("readyReplicas", 0) for rs in owned)
@@ -246,7 +245,7 @@ def _write_status(
         status.pop("currentStepIndex", None)
     if not message:
         status.pop("message", None)
-    after = copy.deepcopy(fresh)
+    after = clone(fresh)
     after["status"] = status
     return controllers.save_if_changed(store, KEY, fresh, after)
 

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import copy
 import json
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 Obj = dict[str, Any]
+T = TypeVar("T")
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 Key = tuple[str, str, str]
 """(resource key, namespace, name); the namespace is `""` for cluster-scoped objects."""
+
+
+def clone(obj: T) -> T:
+    """A deep copy of JSON-shaped data (several times faster than `copy.deepcopy`)."""
+    return cast(T, json.loads(json.dumps(obj)))
 
 
 def now_iso() -> str:
@@ -57,18 +62,26 @@ class Store:
     def get(self, key: str, namespace: str, name: str) -> Obj | None:
         """A deep copy of one object, or None."""
         obj = self.objects.get((key, namespace, name))
-        return copy.deepcopy(obj) if obj is not None else None
+        return clone(obj) if obj is not None else None
 
     def list(self, key: str, namespace: str | None = None) -> builtins.list[Obj]:
         """Deep copies of every object of a resource, optionally in one namespace, sorted."""
         found = [
-            copy.deepcopy(obj)
+            clone(obj)
             for (k, ns, _), obj in self.objects.items()
             if k == key and (namespace is None or ns == namespace)
         ]
         return sorted(
             found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])
         )
+
+    def scan(self, key: str, namespace: str | None = None) -> builtins.list[Obj]:
+        """The stored objects themselves (no copies): for read-only use by controllers."""
+        return [
+            obj
+            for (k, ns, _), obj in self.objects.items()
+            if k == key and (namespace is None or ns == namespace)
+        ]
 
     def all_objects(self) -> builtins.list[tuple[str, Obj]]:
         """Every stored object with its resource key (shallow: callers must not mutate)."""
@@ -95,22 +108,23 @@ class Store:
                 generation += 1
             meta["generation"] = generation
             event = "MODIFIED"
-        stored = copy.deepcopy(obj)
+        stored = clone(obj)
         self.objects[ident] = stored
         self._emit(key, event, stored)
-        return copy.deepcopy(stored)
+        return clone(stored)
 
     def delete(self, key: str, namespace: str, name: str) -> Obj | None:
         """Remove an object; returns what was removed."""
         obj = self.objects.pop((key, namespace, name), None)
         if obj is not None:
             self.revision += 1
-            obj["metadata"]["resourceVersion"] = str(self.revision)
+            # Earlier watch events share the stored dict: never mutate it in place.
+            obj = {**obj, "metadata": {**obj["metadata"], "resourceVersion": str(self.revision)}}
             self._emit(key, "DELETED", obj)
-        return copy.deepcopy(obj) if obj is not None else None
+        return clone(obj) if obj is not None else None
 
     def _emit(self, key: str, event_type: EventType, obj: Obj) -> None:
-        event = WatchEvent(self.revision, key, event_type, copy.deepcopy(obj))
+        event = WatchEvent(self.revision, key, event_type, obj)
         self.history.append(event)
         for queue in self.watchers:
             queue.put_nowait(event)
