@@ -128,6 +128,13 @@ CORPUS: list[tuple[str, str, list[str], list[str]]] = [
         ["aHVudGVyMg=="],
         ["last-applied-configuration"],
     ),
+    (
+        "inline container env",
+        "kind: Pod\nspec:\n  containers:\n  - name: app\n    env:\n"
+        "    - {name: DB_PASSWORD, value: hunter2}\n    - {name: LOG_LEVEL, value: debug}\n",
+        ["hunter2"],
+        ["debug", "DB_PASSWORD"],
+    ),
     ("kubeconfig", KUBECONFIG, ["S0VZREFUQQ==", "abcdef0123456789"], ["https://127.0.0.1:6443"]),
     ("bearer token", "curl -H 'x' Bearer abcdEFGH12345678xyz", ["abcdEFGH12345678xyz"], ["curl"]),
     (

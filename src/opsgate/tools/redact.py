@@ -44,6 +44,11 @@ def is_secret_key(key: str) -> bool:
     return normalized.endswith(_SECRET_KEY_SUFFIXES)
 
 
+def _names_a_secret(mapping: dict[str, Any]) -> bool:
+    name = mapping.get("name")
+    return isinstance(name, str) and is_secret_key(name)
+
+
 def _mask_mapping_values(mapping: dict[str, Any]) -> dict[str, Any]:
     return {key: REDACTED for key in mapping}
 
@@ -60,6 +65,9 @@ def redact_value(value: Any) -> Any:
         if is_secret_object and key in ("data", "stringData") and isinstance(item, dict):
             result[key] = _mask_mapping_values(item)
         elif isinstance(key, str) and is_secret_key(key) and isinstance(item, str | int | float):
+            result[key] = REDACTED
+        elif key == "value" and isinstance(item, str) and _names_a_secret(value):
+            # Container env given inline: `{name: DB_PASSWORD, value: ...}`.
             result[key] = REDACTED
         elif str(key).endswith("last-applied-configuration") and isinstance(item, str) and item:
             # kubectl keeps the whole applied manifest (a Secret's data too) in this annotation.
