@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,9 @@ def test_question_reads_then_scales_after_approval_with_green_verification(
     expect(card.locator(".args-block")).to_contain_text('"replicas": 3')
     expect(card.locator(".facts")).to_contain_text(sandbox.context)
     expect(card.locator(".facts")).to_contain_text(NAMESPACE)
-    # The preview is the server-side dry run of the exact call (kubectl's YAML of the object).
-    expect(card.locator(".preview pre")).to_contain_text("name: web")
+    # The preview is the diff of the server-side dry run of the exact call, highlighted.
+    expect(card.locator(".preview .hl-del")).to_contain_text("replicas: 1")
+    expect(card.locator(".preview .hl-add")).to_contain_text("replicas: 3")
     expect(card.locator(".proposer")).to_have_text("ada")
     expect(card.locator(".time-left")).to_contain_text("left")
     assert replicas(sandbox) == 1, "nothing may change before the approval"
@@ -146,7 +148,7 @@ def test_question_reads_then_scales_after_approval_with_green_verification(
 def test_viewer_sees_the_approval_card_without_buttons(
     ui_server: UiServer, new_page: Any, artifacts: Path
 ) -> None:
-    with ui_server.api("oscar") as operator, ui_server.api("ada") as approver:
+    with closing(ui_server.api("oscar")) as operator, closing(ui_server.api("ada")) as approver:
         conversation = operator.post("/conversations", json={"title": "Viewer check"}).json()
         operator.post(
             f"/conversations/{conversation['id']}/messages", json={"text": "scale web to 3 please"}
@@ -210,7 +212,7 @@ def test_tool_palette_flow_works_without_a_model(
     expect(banner).to_contain_text("Ollama")
     start_conversation(page, "Palette scale")
 
-    page.get_by_text("Tool palette").click()
+    page.locator("summary", has_text="Tool palette").click()
     page.get_by_label("Tool", exact=True).select_option("k8s_scale")
     form = page.locator(".palette-form")
     form.get_by_label("Resource (required)").fill("deployment/web")
@@ -239,8 +241,13 @@ def test_controls_are_labelled_and_fit_a_narrow_dark_screen(
             .map((el) => el.name || el.outerHTML.slice(0, 60))"""
     )
     assert unlabelled == []
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+            .map((el) => el.tagName + '.' + el.className)"""
+    )
+    assert too_wide == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     page.keyboard.press("Tab")
     focused = page.evaluate("() => document.activeElement && document.activeElement.textContent")
     assert focused, "the first Tab must land on a control"
