@@ -87,7 +87,7 @@ def test_root_lists_jobs_and_the_folder_with_tree_filter(client: TestClient) -> 
     folder = tree["jobs"][2]
     assert folder["jobs"] == [
         {
-            "_class": "hudson.model.FreeStyleProject",
+            "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
             "name": "nightly-e2e",
             "fullName": "platform/nightly-e2e",
         }
@@ -113,6 +113,17 @@ def test_job_parameters_are_shaped_like_jenkins(client: TestClient) -> None:
     assert by_name["RUN_TESTS"]["defaultParameterValue"]["value"] is True
     assert by_name["ENV"]["type"] == "ChoiceParameterDefinition"
     assert by_name["ENV"]["choices"] == ["dev", "staging", "prod"]
+
+
+def test_a_pipeline_exports_no_scm_and_its_runs_list_change_sets(client: TestClient) -> None:
+    job = client.get("/job/platform/job/nightly-e2e/api/json").json()
+    assert job["_class"] == "org.jenkinsci.plugins.workflow.job.WorkflowJob"
+    assert "scm" not in job
+    run = client.get("/job/platform/job/nightly-e2e/1/api/json").json()
+    assert run["_class"] == "org.jenkinsci.plugins.workflow.job.WorkflowRun"
+    assert "changeSet" not in run
+    (change_set,) = run["changeSets"]
+    assert len(change_set["items"]) == 1
 
 
 def test_scm_details_come_only_through_a_tree(client: TestClient) -> None:
@@ -145,9 +156,10 @@ def test_shop_deploy_last_build_failed_and_its_console_says_why(client: TestClie
     assert failed["number"] == 5
 
 
-def test_changesets_list_the_commits_of_a_build(client: TestClient) -> None:
+def test_a_freestyle_build_has_one_change_set_with_its_commits(client: TestClient) -> None:
     build = client.get("/job/shop-build/12/api/json").json()
-    (change_set,) = build["changeSets"]
+    assert "changeSets" not in build
+    change_set = build["changeSet"]
     assert change_set["kind"] == "git"
     (commit,) = change_set["items"]
     assert commit["msg"] == "Add cart total rounding"

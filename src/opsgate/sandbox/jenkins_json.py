@@ -3,6 +3,8 @@
 Called by `opsgate.sandbox.jenkins`. Each function returns the full ("deep") object; the HTTP
 layer narrows it with `tree=` or, without one, uses the shallow form (`deep=False`), where
 nested jobs and builds are only `{_class, name|number, url}` and `scm` is only its `_class`.
+As in Jenkins, a freestyle job exports `scm` and its builds one `changeSet`; a Pipeline job
+exports no `scm` and its runs a `changeSets` list (one per checkout).
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from opsgate.sandbox.jenkins_state import Build, Change, Folder, Job, ParamDef, 
 
 FREESTYLE = "hudson.model.FreeStyleProject"
 FREESTYLE_BUILD = "hudson.model.FreeStyleBuild"
+JOB_CLASSES = {"freestyle": FREESTYLE, "pipeline": "org.jenkinsci.plugins.workflow.job.WorkflowJob"}
+BUILD_CLASSES = {
+    "freestyle": FREESTYLE_BUILD,
+    "pipeline": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+}
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
 PARAM_CLASSES = {
     "string": ("hudson.model.StringParameterDefinition", "hudson.model.StringParameterValue"),
@@ -133,8 +140,8 @@ def build_json(job: Job, build: Build, base: str, now: float) -> dict[str, Any]:
             "scmName": "",
         }
     )
-    return {
-        "_class": FREESTYLE_BUILD,
+    shaped: dict[str, Any] = {
+        "_class": BUILD_CLASSES[job.kind],
         "actions": actions,
         "artifacts": [],
         "building": building,
@@ -151,11 +158,15 @@ def build_json(job: Job, build: Build, base: str, now: float) -> dict[str, Any]:
         "result": build.result(now),
         "timestamp": ms(build.started_at),
         "url": url,
-        "builtOn": "",
-        "changeSet": change_set,
-        "changeSets": [change_set],
         "culprits": [],
     }
+    if job.kind == "pipeline":
+        shaped["changeSets"] = [change_set] if build.changes else []
+        shaped["inProgress"] = building
+    else:
+        shaped["builtOn"] = ""
+        shaped["changeSet"] = change_set
+    return shaped
 
 
 def build_ref(job: Job, build: Build | None, base: str, now: float, deep: bool) -> Any:
@@ -164,7 +175,7 @@ def build_ref(job: Job, build: Build | None, base: str, now: float, deep: bool) 
     if deep:
         return build_json(job, build, base, now)
     url = f"{item_url(base, job.full_name)}{build.number}/"
-    return {"_class": FREESTYLE_BUILD, "number": build.number, "url": url}
+    return {"_class": BUILD_CLASSES[job.kind], "number": build.number, "url": url}
 
 
 def permalinks(job: Job, now: float) -> dict[str, Build | None]:
@@ -211,7 +222,7 @@ def job_json(
             }
         )
     shaped: dict[str, Any] = {
-        "_class": FREESTYLE,
+        "_class": JOB_CLASSES[job.kind],
         "actions": [],
         "description": job.description,
         "displayName": job.name,
@@ -230,17 +241,22 @@ def job_json(
         "queueItem": queue_item_json(queued[0], base, now) if queued else None,
         "concurrentBuild": False,
         "disabled": job.disabled,
-        "downstreamProjects": [],
-        "upstreamProjects": [],
-        "scm": scm,
     }
+    if job.kind == "freestyle":
+        shaped |= {"downstreamProjects": [], "upstreamProjects": [], "scm": scm}
+    else:
+        del shaped["keepDependencies"]
     for name, build in permalinks(job, now).items():
         shaped[name] = build_ref(job, build, base, now, deep)
     return shaped
 
 
 def queue_item_json(item: QueueItem, base: str, now: float) -> dict[str, Any]:
-    task = {"_class": FREESTYLE, "name": item.job.name, "url": item_url(base, item.job.full_name)}
+    task = {
+        "_class": JOB_CLASSES[item.job.kind],
+        "name": item.job.name,
+        "url": item_url(base, item.job.full_name),
+    }
     params = "".join(
         f"\n{name}={value if isinstance(value, str) else str(value).lower()}"
         for name, value in item.parameters.items()
@@ -268,7 +284,7 @@ def queue_item_json(item: QueueItem, base: str, now: float) -> dict[str, Any]:
             "_class": "hudson.model.Queue$LeftItem",
             "cancelled": False,
             "executable": {
-                "_class": FREESTYLE_BUILD,
+                "_class": BUILD_CLASSES[item.job.kind],
                 "number": item.build_number,
                 "url": build_url,
             },
@@ -294,7 +310,12 @@ def folder_json(
             jobs.append(job_json(item, base, now, deep, [q for q in queue if q.job is item]))
         else:
             jobs.append(
-                {"_class": FREESTYLE, "name": item.name, "url": url, "color": color(item, now)}
+                {
+                    "_class": JOB_CLASSES[item.kind],
+                    "name": item.name,
+                    "url": url,
+                    "color": color(item, now),
+                }
             )
     if not folder.full_name:
         return {

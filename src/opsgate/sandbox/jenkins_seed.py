@@ -75,6 +75,7 @@ def seed_demo(world: JenkinsWorld, now: float) -> None:
         scm_branch="main",
         duration_s=600.0,
         steps=("./run-e2e.sh",),
+        kind="pipeline",
     )
     world.add(shop_build)
     world.add(shop_deploy)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ParamKind = Literal["string", "text", "boolean", "choice", "password"]
+JobKind = Literal["freestyle", "pipeline"]
 Result = Literal["SUCCESS", "UNSTABLE", "FAILURE", "ABORTED"]
 ParamValue = str | bool
 Clock = Callable[[], float]
@@ -104,7 +105,7 @@ class Build:
 
 @dataclass
 class Job:
-    """A freestyle job with Git SCM, optional parameters and a build script."""
+    """A freestyle or Pipeline job checking out Git, with optional parameters and its steps."""
 
     full_name: str
     description: str
@@ -113,6 +114,7 @@ class Job:
     duration_s: float
     steps: tuple[str, ...]
     params: tuple[ParamDef, ...] = ()
+    kind: JobKind = "freestyle"
     disabled: bool = False
     builds: dict[int, Build] = field(default_factory=dict)
     next_number: int = 1
@@ -292,13 +294,19 @@ def simulate(job: Job, params: Mapping[str, ParamValue], user: str) -> tuple[Res
     env_args = " ".join(
         f"{name}={value}" for name, value in params.items() if isinstance(value, str) and value
     )
-    lines.extend(f"+ {step} {env_args}".rstrip() for step in job.steps)
+    for step in job.steps:
+        if job.kind == "pipeline":
+            lines.append("[Pipeline] sh")
+        lines.append(f"+ {step} {env_args}".rstrip())
     failing = [name for name, value in params.items() if str(value).startswith(FAILING_PREFIX)]
     if failing:
         lines.append(f"ERROR: step failed: parameter {failing[0]} points at a broken revision")
         lines.append("Build step 'Execute shell' marked build as failure")
         return "FAILURE", lines
-    lines.append("Build step 'Execute shell' completed")
+    if job.kind == "pipeline":
+        lines.append("[Pipeline] End of Pipeline")
+    else:
+        lines.append("Build step 'Execute shell' completed")
     return "SUCCESS", lines
 
 

@@ -181,3 +181,17 @@ async def test_a_secret_leaked_into_a_console_never_reaches_the_output(
         max_bytes=max(tail_size, 256),
     )
     assert "7f3a9c" not in tail.text
+
+
+async def test_a_pipeline_job_scm_comes_from_its_last_checkout(jenkins_env: ToolEnv) -> None:
+    output = await run(jenkins_env, "jenkins_job_scm", job="platform/nightly-e2e")
+    assert output.data["scm_class"] is None
+    assert "exports no job-level SCM" in output.text
+    assert output.data["repositories"] == ["https://git.example.com/platform/e2e.git"]
+    assert len(output.data["last_revision"]) == 40
+
+
+async def test_pipeline_runs_list_their_change_sets(jenkins_env: ToolEnv) -> None:
+    output = await run(jenkins_env, "jenkins_build_changesets", job="platform/nightly-e2e", build=2)
+    (commit,) = output.data["commits"]
+    assert commit["message"] == "Fix flaky checkout test"

@@ -236,7 +236,11 @@ async def jenkins_job_scm(params: p.JobParams, client: JenkinsClient, env: ToolE
     last = job.get("lastBuild") or {}
     revisions = summaries.actions_of(last, "lastBuiltRevision")
     remotes = remotes or summaries.actions_of(last, "remoteUrls")
-    lines = [f"SCM of {params.job!r}: {str(scm.get('_class', 'none')).rsplit('.', 1)[-1]}"]
+    if scm.get("_class"):
+        lines = [f"SCM of {params.job!r}: {str(scm['_class']).rsplit('.', 1)[-1]}"]
+    else:
+        # Pipeline jobs keep their SCM in the pipeline definition, which api/json omits.
+        lines = [f"{params.job!r} exports no job-level SCM; from its last build's checkout:"]
     lines.append(f"Repositories: {', '.join(map(str, remotes)) or '(not exported)'}")
     lines.append(f"Branches: {', '.join(map(str, branches)) or '(not exported)'}")
     revision = revisions[0].get("SHA1") if revisions else None
