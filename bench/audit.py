@@ -2,9 +2,9 @@
 
 Run with `make bench` (or `.venv/bin/python bench/audit.py`). Measures single appends (one
 transaction each), batched appends (`append_audit_many`) and `verify_audit` over 100,000
-events on SQLite, and the same on a throwaway PostgreSQL 15 when one can be started. Prints a
-ratio against a baseline measured in the same run (a plain INSERT with no chain), so numbers
-are comparable across machines. Last line: `audit_appends_per_s=<n>` (SQLite, single appends).
+events, on a throwaway PostgreSQL 15 (skip with `--no-postgres`) and on SQLite. The baseline,
+measured in the same run, is stream-event appends (one plain INSERT per transaction, no
+chain). Last line: `audit_appends_per_s=<n>` (SQLite, single appends).
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import insert
-
-from opsgate.store import sql, tables
+from opsgate.store import sql
 from opsgate.store.audit_log import NewAuditEvent
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.fixtures import postgres
 
 SECRET_KEY = b"bench-secret-key-0123456789abcdef"
 PAYLOAD = {
@@ -35,19 +36,10 @@ PAYLOAD = {
 
 
 async def _baseline_inserts_per_s(store: sql.SqlStore, count: int) -> float:
-    """Plain single-row INSERTs in their own write transactions: the floor of any append."""
+    """Stream-event appends: one plain INSERT per write transaction, no chain."""
     started = time.perf_counter()
     for i in range(count):
-        async with store._write() as conn:  # the same transaction path as an append
-            await conn.execute(
-                insert(tables.stream_events).values(
-                    conversation_id="cnv_bench",
-                    run_id="run_bench",
-                    type="bench",
-                    data={"i": i},
-                    created_at=store._now(),
-                )
-            )
+        await store.append_event("cnv_bench", "run_bench", "bench", {"i": i})
     return count / (time.perf_counter() - started)
 
 
@@ -86,8 +78,7 @@ async def _measure(url: str, label: str, singles: int, total: int) -> float:
             raise SystemExit(f"{label}: verification failed: {verification}")
         print(f"{label}: plain inserts {baseline:,.0f}/s (baseline)")
         print(
-            f"{label}: single appends {single_rate:,.0f}/s "
-            f"({single_rate / baseline:.2f}x baseline)"
+            f"{label}: single appends {single_rate:,.0f}/s ({single_rate / baseline:.2f}x baseline)"
         )
         print(f"{label}: batched appends (1000/txn) {batched_rate:,.0f}/s")
         print(f"{label}: verify {verification.checked:,} events in {verify_s:.2f}s")
@@ -96,35 +87,19 @@ async def _measure(url: str, label: str, singles: int, total: int) -> float:
         await store.close()
 
 
-def _postgres_url(root: Path) -> tuple[str, object] | None:
-    try:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from tests.fixtures import postgres
-    except ImportError as e:
-        print(f"postgres: skipped ({e})")
-        return None
-    generator = postgres.postgres_server.__wrapped__()  # type: ignore[attr-defined]
-    server = next(generator)
-    return server.url(postgres.TEMPLATE_DB), generator
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--singles", type=int, default=3000)
     parser.add_argument("--total", type=int, default=100_000)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
+    sizes = (args.singles, args.total)
     with tempfile.TemporaryDirectory(prefix="opsgate-bench-") as root:
         if not args.no_postgres:
-            started = _postgres_url(Path(root))
-            if started is not None:
-                url, generator = started
-                try:
-                    asyncio.run(_measure(url, "postgres", args.singles, args.total))
-                finally:
-                    next(generator, None)  # type: ignore[call-overload]
+            with postgres.running_postgres() as server:
+                asyncio.run(_measure(server.url(postgres.TEMPLATE_DB), "postgres", *sizes))
         sqlite_url = f"sqlite+aiosqlite:///{root}/bench.db"
-        rate = asyncio.run(_measure(sqlite_url, "sqlite", args.singles, args.total))
+        rate = asyncio.run(_measure(sqlite_url, "sqlite", *sizes))
     print(f"audit_appends_per_s={rate:.0f}")
 
 
