@@ -23,7 +23,14 @@ from playwright.sync_api import Page, expect
 
 from tests.fixtures.ui import NAMESPACE, PASSWORD, ROOT, UiServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
+# The first test's time includes starting the sandbox and two server processes (imports of
+# LangGraph, FastMCP, SQLAlchemy) on 2 shared cores: allow more than the default 120 s.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.sandbox,
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+]
 
 
 def replicas(sandbox: Any) -> int:
