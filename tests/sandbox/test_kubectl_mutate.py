@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -208,3 +209,102 @@ def test_create_in_missing_namespace_fails(sandbox: SandboxInfo) -> None:
     result = kubectl(sandbox, "create", "configmap", "x", "-n", "does-not-exist")
     assert result.returncode != 0
     assert 'namespaces "does-not-exist" not found' in result.stderr
+
+
+def test_create_deployment_service_job_from_protobuf_bodies(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
+    made = kubectl(
+        sandbox,
+        "create",
+        "deployment",
+        "made",
+        "--image=nginx:1.27",
+        "--replicas=2",
+        "-n",
+        namespace,
+    )
+    assert made.returncode == 0, made.stderr
+    assert (
+        kubectl(
+            sandbox, "create", "service", "nodeport", "made", "--tcp=80:8080", "-n", namespace
+        ).returncode
+        == 0
+    )
+    job = kubectl(
+        sandbox,
+        "create",
+        "job",
+        "once",
+        "--image=busybox:1.36",
+        "-n",
+        namespace,
+        "--",
+        "echo",
+        "hi",
+    )
+    assert job.returncode == 0, job.stderr
+    assert get_json(sandbox, "deployment", "made", "-n", namespace)["status"]["readyReplicas"] == 2
+    spec = get_json(sandbox, "service", "made", "-n", namespace)["spec"]
+    port = spec["ports"][0]
+    assert (spec["type"], port["port"], port["targetPort"]) == ("NodePort", 80, 8080)
+    assert 30000 <= port["nodePort"] <= 32767
+    containers = get_json(sandbox, "job", "once", "-n", namespace)["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert containers[0]["command"] == ["echo", "hi"]
+
+
+CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wdg]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"""
+
+
+def test_custom_resource_definition_serves_a_new_kind(sandbox: SandboxInfo, namespace: str) -> None:
+    assert kubectl(sandbox, "apply", "-f", "-", stdin=CRD).returncode == 0
+    widget = f"apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w1, namespace: {namespace}}}\nspec: {{size: 3}}\n"
+    created = kubectl(sandbox, "apply", "-f", "-", stdin=widget)
+    assert created.returncode == 0, created.stderr
+    changed = kubectl(sandbox, "apply", "-f", "-", stdin=widget.replace("size: 3", "size: 4"))
+    assert changed.returncode == 0, changed.stderr
+    assert get_json(sandbox, "wdg", "w1", "-n", namespace)["spec"] == {"size": 4}
+    assert "w1" in kubectl(sandbox, "get", "widgets", "-n", namespace).stdout
+
+
+def test_statefulset_and_daemonset_get_pods(sandbox: SandboxInfo, namespace: str) -> None:
+    template = {
+        "metadata": {"labels": {"app": "db"}},
+        "spec": {"containers": [{"name": "db", "image": "postgres:16"}]},
+    }
+    for kind, extra in (("StatefulSet", {"replicas": 2, "serviceName": "db"}), ("DaemonSet", {})):
+        body = {
+            "apiVersion": "apps/v1",
+            "kind": kind,
+            "metadata": {"name": f"db-{kind.lower()}", "namespace": namespace},
+            "spec": {"selector": {"matchLabels": {"app": "db"}}, "template": template, **extra},
+        }
+        result = kubectl(sandbox, "apply", "-f", "-", stdin=json.dumps(body))
+        assert result.returncode == 0, result.stderr
+    names = {p["metadata"]["name"] for p in get_json(sandbox, "pods", "-n", namespace)["items"]}
+    assert {"db-statefulset-0", "db-statefulset-1"} <= names
+    assert len([n for n in names if n.startswith("db-daemonset-")]) == 3
+    assert (
+        get_json(sandbox, "statefulset", "db-statefulset", "-n", namespace)["status"][
+            "readyReplicas"
+        ]
+        == 2
+    )
+    assert (
+        get_json(sandbox, "daemonset", "db-daemonset", "-n", namespace)["status"]["numberReady"]
+        == 3
+    )

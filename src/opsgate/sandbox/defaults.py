@@ -61,6 +61,8 @@ def apply_defaults(kind: str, obj: Obj) -> Obj:
         for port in spec.get("ports", []):
             port.setdefault("protocol", "TCP")
             port.setdefault("targetPort", port.get("port"))
+            if spec["type"] in ("NodePort", "LoadBalancer") and not port.get("nodePort"):
+                port["nodePort"] = 30000 + secrets.randbelow(2768)
     elif kind == "Secret":
         obj.setdefault("type", "Opaque")
         string_data = obj.pop("stringData", None) or {}

@@ -29,7 +29,6 @@ SCHEMA: Schema = {
         3: ("namespace", "str"),
         5: ("uid", "str"),
         6: ("resourceVersion", "str"),
-        7: ("generation", "int"),
         11: ("labels", "map:str"),
         12: ("annotations", "map:str"),
         13: ("ownerReferences", "rep:OwnerReference"),
@@ -59,6 +58,61 @@ SCHEMA: Schema = {
         5: ("immutable", "bool"),
     },
     "ServiceAccount": {1: ("metadata", "ObjectMeta"), 3: ("automountServiceAccountToken", "bool")},
+    # `kubectl create deployment|job|service ...`
+    "Deployment": {1: ("metadata", "ObjectMeta"), 2: ("spec", "DeploymentSpec")},
+    "DeploymentSpec": {
+        1: ("replicas", "int"),
+        2: ("selector", "LabelSelector"),
+        3: ("template", "PodTemplateSpec"),
+        6: ("revisionHistoryLimit", "int"),
+        7: ("paused", "bool"),
+        9: ("progressDeadlineSeconds", "int"),
+    },
+    "LabelSelector": {1: ("matchLabels", "map:str")},
+    "PodTemplateSpec": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec")},
+    "PodSpec": {
+        2: ("containers", "rep:Container"),
+        3: ("restartPolicy", "str"),
+        6: ("dnsPolicy", "str"),
+        7: ("nodeSelector", "map:str"),
+        8: ("serviceAccountName", "str"),
+        10: ("nodeName", "str"),
+        20: ("initContainers", "rep:Container"),
+    },
+    "Container": {
+        1: ("name", "str"),
+        2: ("image", "str"),
+        3: ("command", "rep:str"),
+        4: ("args", "rep:str"),
+        5: ("workingDir", "str"),
+        6: ("ports", "rep:ContainerPort"),
+        7: ("env", "rep:EnvVar"),
+        14: ("imagePullPolicy", "str"),
+    },
+    "ContainerPort": {1: ("name", "str"), 3: ("containerPort", "int"), 4: ("protocol", "str")},
+    "EnvVar": {1: ("name", "str"), 2: ("value", "str")},
+    "Job": {1: ("metadata", "ObjectMeta"), 2: ("spec", "JobSpec")},
+    "JobSpec": {
+        1: ("parallelism", "int"),
+        2: ("completions", "int"),
+        6: ("template", "PodTemplateSpec"),
+        7: ("backoffLimit", "int"),
+    },
+    "Service": {1: ("metadata", "ObjectMeta"), 2: ("spec", "ServiceSpec")},
+    "ServiceSpec": {
+        1: ("ports", "rep:ServicePort"),
+        2: ("selector", "map:str"),
+        3: ("clusterIP", "str"),
+        4: ("type", "str"),
+    },
+    "ServicePort": {
+        1: ("name", "str"),
+        2: ("protocol", "str"),
+        3: ("port", "int"),
+        4: ("targetPort", "IntOrString"),
+        5: ("nodePort", "int"),
+    },
+    "IntOrString": {1: ("type", "int"), 2: ("intVal", "int"), 3: ("strVal", "str")},
 }
 
 
@@ -112,7 +166,10 @@ def _scalar(kind: str, raw: int | bytes) -> Any:
         return bool(raw)
     if not isinstance(raw, bytes):
         raise ProtobufError(f"expected a {kind} message")
-    return decode_message(kind, raw)
+    message = decode_message(kind, raw)
+    if kind == "IntOrString":
+        return message.get("strVal", "") if message.get("type") == 1 else message.get("intVal", 0)
+    return message
 
 
 def decode_message(message: str, data: bytes) -> dict[str, Any]:
@@ -133,8 +190,8 @@ def decode_message(message: str, data: bytes) -> dict[str, Any]:
             out.setdefault(name, []).append(_scalar(kind[4:], raw))
         else:
             value = _scalar(kind, raw)
-            # gogo-protobuf writes zero values explicitly; JSON omits them.
-            if value not in ("", 0, False) or kind in ("bytes",):
+            # gogo-protobuf writes empty strings and false explicitly; JSON omits them.
+            if value not in ("", False) or kind in ("bytes", "int"):
                 out[name] = value
     return out
 

@@ -131,7 +131,8 @@ class Store:
 
     def since(self, key: str, resource_version: int) -> builtins.list[WatchEvent] | None:
         """Events of a resource after a version; None when history no longer reaches back."""
-        if self.history and self.history[0].resource_version > resource_version + 1:
+        truncated = len(self.history) == self.history.maxlen
+        if truncated and self.history[0].resource_version > resource_version + 1:
             return None
         return [
             e
