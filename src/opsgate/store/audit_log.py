@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection, Row, and_, select
@@ -92,11 +92,32 @@ _INSERT = {
 }
 
 
-def _last_link(conn: Connection, backend: db.Backend) -> tuple[int, str]:
+class DriverSql(Protocol):
+    """Driver-level statements inside one open transaction (SQLAlchemy or plain sqlite3)."""
+
+    def rows(self, statement: str) -> Sequence[Sequence[Any]]: ...
+    def insert(self, statement: str, rows: list[Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class SaDriverSql:
+    """`DriverSql` over a SQLAlchemy connection (PostgreSQL appends, verification)."""
+
+    conn: Connection
+
+    def rows(self, statement: str) -> Sequence[Sequence[Any]]:
+        result = self.conn.exec_driver_sql(statement)
+        return result.all() if result.returns_rows else []
+
+    def insert(self, statement: str, rows: list[Any]) -> None:
+        self.conn.exec_driver_sql(statement, rows[0] if len(rows) == 1 else rows)
+
+
+def _last_link(sql: DriverSql, backend: db.Backend) -> tuple[int, str]:
     if backend == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({db.AUDIT_LOCK_KEY})")
-    row = conn.exec_driver_sql(_LAST_LINK).first()
-    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+        sql.rows(f"SELECT pg_advisory_xact_lock({db.AUDIT_LOCK_KEY})")
+    found = sql.rows(_LAST_LINK)
+    return (0, GENESIS_HASH) if not found else (int(found[0][0]), str(found[0][1]))
 
 
 def _bind_at(at: datetime, backend: db.Backend) -> datetime | str:
@@ -107,14 +128,14 @@ def _bind_at(at: datetime, backend: db.Backend) -> datetime | str:
 
 
 def append_many(
-    conn: Connection, backend: db.Backend, events: Sequence[NewAuditEvent]
+    sql: DriverSql, backend: db.Backend, events: Sequence[NewAuditEvent]
 ) -> list[AuditEvent]:
     """Append `events` in order inside the caller's write transaction (holding the lock).
 
     Synchronous so that SQLite runs a whole append in one hop to a worker thread (see
-    `SqlStore.append_audit_many`); PostgreSQL calls it through `AsyncConnection.run_sync`.
+    `sqlite_audit`); PostgreSQL calls it through `AsyncConnection.run_sync`.
     """
-    seq, prev_hash = _last_link(conn, backend)
+    seq, prev_hash = _last_link(sql, backend)
     appended: list[AuditEvent] = []
     rows: list[Any] = []
     for new in events:
@@ -165,10 +186,8 @@ def append_many(
             )
         )
         prev_hash = digest
-    if len(rows) == 1:
-        conn.exec_driver_sql(_INSERT[backend], rows[0])
-    elif rows:
-        conn.exec_driver_sql(_INSERT[backend], rows)
+    if rows:
+        sql.insert(_INSERT[backend], rows)
     return appended
 
 
@@ -263,16 +282,16 @@ _VERIFY_PAGE = (
 )
 
 
-def verify_chain(conn: Connection, batch: int = BATCH) -> ChainVerification:
+def verify_chain(sql: DriverSql, batch: int = BATCH) -> ChainVerification:
     """Recompute the chain page by page in one read transaction; report the first break.
 
     Synchronous and on driver-level rows because it touches every event: SQLite runs it in a
-    worker thread, PostgreSQL through `AsyncConnection.run_sync`.
+    worker thread (`sqlite_audit`), PostgreSQL through `AsyncConnection.run_sync`.
     """
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
     while True:
         statement = _VERIFY_PAGE.format(mark=int(expected_seq), limit=int(batch))
-        rows = conn.exec_driver_sql(statement).all()
+        rows = sql.rows(statement)
         for row in rows:
             reason = _broken_link(row, expected_seq, prev_hash)
             if reason is not None:
@@ -285,7 +304,7 @@ def verify_chain(conn: Connection, batch: int = BATCH) -> ChainVerification:
             return ChainVerification(ok=True, checked=checked)
 
 
-def _broken_link(row: Row[Any, *tuple[Any, ...]], expected_seq: int, prev_hash: str) -> str | None:
+def _broken_link(row: Sequence[Any], expected_seq: int, prev_hash: str) -> str | None:
     seq, at, actor_id, actor_name, kind, conversation_id, run_id, call_id = row[:8]
     payload_text, stored_prev, stored_hash = row[8:]
     if seq != expected_seq:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from opsgate.errors import ConfigError
@@ -37,19 +37,15 @@ class Engines:
     backend: Backend
     read: AsyncEngine
     write: AsyncEngine
-    sync_write: Engine | None = None
-    """SQLite only: a blocking engine for hot write paths run whole in a worker thread
-    (one thread hop per transaction instead of one per statement)."""
+    sqlite_path: str | None = None
+    """The SQLite file, for the plain sqlite3 audit path (`sqlite_audit`)."""
 
     async def dispose(self) -> None:
         await self.read.dispose()
-        if self.sync_write is not None:
-            self.sync_write.dispose()
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" hook emit BEGIN itself instead of the driver's lazy BEGIN.
-    dbapi_connection.isolation_level = None
+def configure_sqlite(dbapi_connection: Any) -> None:
+    """WAL, busy timeout, foreign keys, NORMAL sync; for every SQLite connection we open."""
     cursor = dbapi_connection.cursor()
     for pragma in (
         "PRAGMA journal_mode=WAL",
@@ -60,6 +56,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(pragma)
     cursor.close()
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" hook emit BEGIN itself instead of the driver's lazy BEGIN.
+    dbapi_connection.isolation_level = None
+    configure_sqlite(dbapi_connection)
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -83,19 +85,7 @@ def make_engines(url: str) -> Engines:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        sync_url = parsed.set(drivername="sqlite+pysqlite")
-        sync_engine = create_engine(
-            sync_url,
-            connect_args={
-                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                "check_same_thread": False,
-            },
-        ).execution_options(opsgate_immediate=True)
-        event.listen(sync_engine, "connect", _sqlite_connect)
-        event.listen(sync_engine, "begin", _sqlite_begin)
-        return Engines(
-            "sqlite", engine, engine.execution_options(opsgate_immediate=True), sync_engine
-        )
+        return Engines("sqlite", engine, engine.execution_options(opsgate_immediate=True), database)
     if backend == "postgresql":
         if parsed.drivername != "postgresql+psycopg":
             raise ConfigError(

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsgate.domain.audit import AuditEvent, AuditKind
@@ -394,16 +394,14 @@ class SqlStore(CallsStore):
         self, events: Sequence[audit_log.NewAuditEvent]
     ) -> list[AuditEvent]:
         """Append several events in one transaction (one lock, one commit)."""
-        sync_engine = self._engines.sync_write
-        if sync_engine is None:
-            async with self._write() as conn:
-                return await conn.run_sync(audit_log.append_many, self.backend, events)
-        try:
-            return await asyncio.to_thread(_append_blocking, sync_engine, events)
-        except IntegrityError as e:
-            raise Conflict(f"the audit append conflicts with existing data: {brief(e)}") from e
-        except SQLAlchemyError as e:
-            raise StoreError(f"database write failed: {brief(e)}") from e
+        if self._sqlite_audit is not None:
+            return await asyncio.to_thread(self._sqlite_audit.append, events)
+        async with self._write() as conn:
+            return await conn.run_sync(
+                lambda sync: audit_log.append_many(
+                    audit_log.SaDriverSql(sync), "postgresql", events
+                )
+            )
 
     async def list_audit(
         self, flt: AuditFilter | None = None, *, limit: int = 100, after_seq: int = 0
@@ -416,12 +414,13 @@ class SqlStore(CallsStore):
             yield event
 
     async def verify_audit(self) -> ChainVerification:
-        sync_engine = self._engines.sync_write
+        if self._sqlite_audit is not None:
+            return await asyncio.to_thread(self._sqlite_audit.verify)
         try:
-            if sync_engine is None:
-                async with self._engines.read.connect() as conn:
-                    return await conn.run_sync(audit_log.verify_chain)
-            return await asyncio.to_thread(_verify_blocking, sync_engine)
+            async with self._engines.read.connect() as conn:
+                return await conn.run_sync(
+                    lambda sync: audit_log.verify_chain(audit_log.SaDriverSql(sync))
+                )
         except SQLAlchemyError as e:
             raise StoreError(f"database read failed: {brief(e)}") from e
 
@@ -472,17 +471,6 @@ class SqlStore(CallsStore):
             result = await conn.execute(delete(J).where(J.c.name == name))
         if result.rowcount == 0:
             raise NotFound(f"no Jenkins server {name!r}")
-
-
-def _append_blocking(engine: Engine, events: Sequence[audit_log.NewAuditEvent]) -> list[AuditEvent]:
-    with engine.begin() as conn:
-        return audit_log.append_many(conn, "sqlite", events)
-
-
-def _verify_blocking(engine: Engine) -> ChainVerification:
-    # A plain (deferred) BEGIN: verifying must not take the write lock.
-    with engine.execution_options(opsgate_immediate=False).connect() as conn:
-        return audit_log.verify_chain(conn)
 
 
 async def open_store(url: str, *, secret_key: bytes) -> SqlStore:

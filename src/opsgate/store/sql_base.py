@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsgate.errors import Conflict, OpsgateError, StoreError, truncate
-from opsgate.store import db
+from opsgate.store import db, sqlite_audit
 from opsgate.store.ids import IdFactory
 
 
@@ -43,12 +43,17 @@ class SqlBase:
         self._engines = engines
         self._fernet = _fernet(secret_key)
         self._ids = IdFactory()
+        self._sqlite_audit = (
+            sqlite_audit.SqliteAuditLog(engines.sqlite_path) if engines.sqlite_path else None
+        )
 
     @property
     def backend(self) -> db.Backend:
         return self._engines.backend
 
     async def close(self) -> None:
+        if self._sqlite_audit is not None:
+            self._sqlite_audit.close()
         await self._engines.dispose()
 
     @asynccontextmanager

@@ -1,0 +1,93 @@
+"""Audit appends and verification on SQLite through one plain sqlite3 connection per store.
+
+`SqlStore` uses it on SQLite only: the hot append path then costs one hop to a worker thread
+and a few native sqlite3 calls, instead of a thread hop per statement through aiosqlite and
+SQLAlchemy. Appends still begin with `BEGIN IMMEDIATE`, the database lock that keeps one chain
+across processes; a threading lock keeps this process's threads off the shared connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from opsgate.domain.audit import AuditEvent
+from opsgate.errors import Conflict, OpsgateError, StoreError, truncate
+from opsgate.store import audit_log, db
+from opsgate.store.records import ChainVerification
+
+
+class _Sqlite3Sql:
+    """`audit_log.DriverSql` over a sqlite3 cursor."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def rows(self, statement: str) -> Sequence[Sequence[Any]]:
+        return self._cursor.execute(statement).fetchall()
+
+    def insert(self, statement: str, rows: list[Any]) -> None:
+        self._cursor.executemany(statement, rows)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path,
+        timeout=db.SQLITE_BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    db.configure_sqlite(conn)
+    return conn
+
+
+class SqliteAuditLog:
+    """Blocking audit operations for one SQLite file; call them from a worker thread."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._conn = _connect(path)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def append(self, events: Sequence[audit_log.NewAuditEvent]) -> list[AuditEvent]:
+        """Append `events` as one transaction under the database write lock."""
+        try:
+            with self._lock:
+                cursor = self._conn.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    appended = audit_log.append_many(_Sqlite3Sql(cursor), "sqlite", events)
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                return appended
+        except OpsgateError:
+            raise
+        except sqlite3.IntegrityError as e:
+            raise Conflict(f"the audit append conflicts with existing data: {_brief(e)}") from e
+        except sqlite3.Error as e:
+            raise StoreError(f"audit append failed: {_brief(e)}") from e
+
+    def verify(self) -> ChainVerification:
+        """Recompute the chain in one read transaction on a connection of its own."""
+        try:
+            conn = _connect(self._path)
+            try:
+                cursor = conn.cursor()
+                cursor.execute("BEGIN")
+                return audit_log.verify_chain(_Sqlite3Sql(cursor))
+            finally:
+                conn.close()
+        except sqlite3.Error as e:
+            raise StoreError(f"audit verification failed: {_brief(e)}") from e
+
+
+def _brief(error: sqlite3.Error) -> str:
+    return truncate(str(error), 300)
