@@ -30,7 +30,7 @@ _STATUS: list[tuple[type[errors.OpsgateError], int]] = [
     (errors.NotFound, 404),
     (errors.ToolNotFound, 404),
     (errors.Conflict, 409),
-    (errors.DecisionRefused, 409),
+    (errors.DecisionRefused, 403),
     (errors.ApprovalRequired, 403),
     (errors.ConfigError, 503),
     (errors.ModelError, 503),

@@ -28,7 +28,7 @@ from opsgate.errors import Conflict, Forbidden, NotFound
 from opsgate.store.records import ApiToken, JenkinsServerRecord, User
 
 router = APIRouter(tags=["admin"])
-ServerName = Path(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+SERVER_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 async def _audit(
@@ -151,7 +151,7 @@ async def list_jenkins_servers(request: Request, principal: auth.Admin) -> list[
 async def get_jenkins_server(
     request: Request,
     principal: auth.Admin,
-    name: str = ServerName,
+    name: str = Path(min_length=1, max_length=63, pattern=SERVER_NAME),
 ) -> JenkinsServerOut:
     return _jenkins_out(await app_state(request).store.get_jenkins_server(name))
 
@@ -161,7 +161,7 @@ async def put_jenkins_server(
     body: JenkinsServerBody,
     request: Request,
     principal: auth.Admin,
-    name: str = ServerName,
+    name: str = Path(min_length=1, max_length=63, pattern=SERVER_NAME),
 ) -> JenkinsServerOut:
     """Create or replace a Jenkins server; its token is stored encrypted and never returned."""
     state = app_state(request)
@@ -181,7 +181,7 @@ async def put_jenkins_server(
 async def delete_jenkins_server(
     request: Request,
     principal: auth.Admin,
-    name: str = ServerName,
+    name: str = Path(min_length=1, max_length=63, pattern=SERVER_NAME),
 ) -> Response:
     state = app_state(request)
     await state.store.delete_jenkins_server(name)

@@ -20,12 +20,11 @@ from opsgate.api.schemas import (
     DecisionBody,
 )
 from opsgate.api.state import app_state
-from opsgate.errors import Conflict, NotFound
+from opsgate.errors import Conflict, InvalidInput, NotFound
 from opsgate.store.api import Store
 from opsgate.store.records import ApprovalRequest
 
 router = APIRouter(tags=["approvals"])
-Id = Path(min_length=1, max_length=100)
 
 
 async def _user_name(store: Store, user_id: str, cache: dict[str, str] | None = None) -> str:
@@ -75,6 +74,13 @@ async def approval_out(
     )
 
 
+def _check_reason(approve: bool, reason: str | None, *, destructive: bool) -> None:
+    """Rejections and destructive approvals need a reason (the engine checks this too)."""
+    if (not approve or destructive) and not (reason or "").strip():
+        what = "a rejection" if not approve else "approving a destructive change"
+        raise InvalidInput("reason", f"{what} needs a reason")
+
+
 @router.get("/approvals", response_model=ApprovalList)
 async def list_approvals(
     request: Request,
@@ -93,7 +99,7 @@ async def list_approvals(
 async def get_approval(
     request: Request,
     principal: auth.Viewer,
-    approval_id: str = Id,
+    approval_id: str = Path(min_length=1, max_length=100),
 ) -> ApprovalOut:
     store = app_state(request).store
     return await approval_out(store, await store.get_approval(approval_id))
@@ -104,10 +110,15 @@ async def decide(
     body: DecisionBody,
     request: Request,
     principal: auth.Approver,
-    approval_id: str = Id,
+    approval_id: str = Path(min_length=1, max_length=100),
 ) -> ApprovalAnswer:
     """Approve or reject one call of a request; the answer shows what was decided."""
     state = app_state(request)
+    current = await state.store.get_approval(approval_id)
+    item = next((i for i in current.items if i.call_id == body.call_id), None)
+    if item is None:
+        raise NotFound(f"call {body.call_id!r} is not part of approval {approval_id!r}")
+    _check_reason(body.approve, body.reason, destructive=item.destructive)
     decided = await state.engine.decide(
         approval_id, body.call_id, principal.user, body.approve, body.reason
     )
@@ -119,12 +130,17 @@ async def decide_all(
     body: DecideAllBody,
     request: Request,
     principal: auth.Approver,
-    approval_id: str = Id,
+    approval_id: str = Path(min_length=1, max_length=100),
 ) -> ApprovalAnswer:
     """One decision recorded per pending call of the request (never a blanket approval)."""
     state = app_state(request)
     current = await state.store.get_approval(approval_id)
     pending = [item.call_id for item in current.items if item.status == "pending"]
+    _check_reason(
+        body.approve,
+        body.reason,
+        destructive=any(i.destructive for i in current.items if i.status == "pending"),
+    )
     if not pending:
         raise Conflict(f"approval {approval_id!r} has no pending call")
     for call_id in pending:

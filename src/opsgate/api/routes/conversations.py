@@ -26,7 +26,7 @@ from opsgate.errors import InvalidInput
 from opsgate.store.records import Conversation
 
 router = APIRouter(tags=["conversations"])
-Id = Path(min_length=1, max_length=100)
+
 _TOTAL_CAP = 10_000
 
 
@@ -73,7 +73,7 @@ async def list_conversations(
 async def get_conversation(
     request: Request,
     principal: auth.Viewer,
-    conversation_id: str = Id,
+    conversation_id: str = Path(min_length=1, max_length=100),
 ) -> ConversationDetail:
     store = app_state(request).store
     conversation = await store.get_conversation(conversation_id)
@@ -92,7 +92,7 @@ async def rename_conversation(
     body: ConversationPatch,
     request: Request,
     principal: auth.Operator,
-    conversation_id: str = Id,
+    conversation_id: str = Path(min_length=1, max_length=100),
 ) -> Conversation:
     return await app_state(request).store.rename_conversation(conversation_id, body.title.strip())
 
@@ -104,7 +104,7 @@ async def post_message(
     body: MessageBody,
     request: Request,
     principal: auth.Operator,
-    conversation_id: str = Id,
+    conversation_id: str = Path(min_length=1, max_length=100),
 ) -> RunStarted:
     """Ask the agent; the run continues in the background (and if the client goes away)."""
     state = app_state(request)
@@ -118,7 +118,7 @@ async def post_call(
     body: CallBody,
     request: Request,
     principal: auth.Operator,
-    conversation_id: str = Id,
+    conversation_id: str = Path(min_length=1, max_length=100),
 ) -> RunStarted:
     """The direct path: one tool call of the operator's own, through the same gate."""
     state = app_state(request)
@@ -130,13 +130,17 @@ async def post_call(
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
-async def get_run(request: Request, principal: auth.Viewer, run_id: str = Id) -> RunDetail:
+async def get_run(
+    request: Request, principal: auth.Viewer, run_id: str = Path(min_length=1, max_length=100)
+) -> RunDetail:
     store = app_state(request).store
     return RunDetail(run=await store.get_run(run_id), calls=await store.list_calls(run_id=run_id))
 
 
 @router.post("/runs/{run_id}/stop", response_model=RunOut)
-async def stop_run(request: Request, principal: auth.Operator, run_id: str = Id) -> RunOut:
+async def stop_run(
+    request: Request, principal: auth.Operator, run_id: str = Path(min_length=1, max_length=100)
+) -> RunOut:
     """Ask the run to stop between steps; a running tool call finishes first."""
     state = app_state(request)
     await state.store.get_run(run_id)

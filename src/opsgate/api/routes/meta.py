@@ -6,21 +6,20 @@ an API token; the rest needs any signed-in user.
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from opsgate import settings as settings_module
 from opsgate.api import auth
 from opsgate.api.metrics import CONTENT_TYPE
 from opsgate.api.schemas import Contexts, ModelInfo, ToolOut
 from opsgate.api.state import app_state
 from opsgate.domain import roles
-from opsgate.errors import Forbidden
+from opsgate.errors import BinaryNotFound, Forbidden
 from opsgate.settings import Settings
+from opsgate.tools import binaries
 
 router = APIRouter(tags=["meta"])
 root_router = APIRouter(tags=["meta"])
@@ -67,14 +66,18 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def binary_path(settings: Settings, name: str) -> FsPath | None:
-    configured = settings.kubectl_path if name == "kubectl" else settings.helm_path
-    candidates = [configured, settings.tools_dir / name]
-    for candidate in candidates:
-        if candidate is not None and candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which(name)
-    return FsPath(found) if found else None
+def binary_ok(settings: Settings, name: Literal["kubectl", "helm"]) -> bool:
+    """Whether the tool layer would find `name` (the same lookup the tool server uses)."""
+    try:
+        binaries.find_binary(
+            name,
+            configured=settings.kubectl_path if name == "kubectl" else settings.helm_path,
+            tools_dir=settings.tools_dir,
+            search_path=settings_module.process_environment().get("PATH", ""),
+        )
+    except BinaryNotFound:
+        return False
+    return True
 
 
 @root_router.get("/readyz")
@@ -87,8 +90,8 @@ async def readyz(request: Request) -> JSONResponse:
         checks["database"] = {"ok": True}
     except Exception as e:  # readiness reports any database failure
         checks["database"] = {"ok": False, "error": type(e).__name__}
-    for name in ("kubectl", "helm"):
-        checks[name] = {"ok": binary_path(state.settings, name) is not None}
+    checks["kubectl"] = {"ok": binary_ok(state.settings, "kubectl")}
+    checks["helm"] = {"ok": binary_ok(state.settings, "helm")}
     checks["model"] = {"ok": state.model_name is not None, "required": False}
     ready = all(check["ok"] for key, check in checks.items() if key != "model")
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
