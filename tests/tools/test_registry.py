@@ -68,3 +68,9 @@ def test_reads_and_mutations_split_as_the_issue_lists() -> None:
         assert tool.annotations.read_only is (tool.name in reads), tool.name
         if not tool.annotations.read_only:
             assert tool.name != "k8s_exec" or tool.read_only_when is not None
+
+
+def test_every_kubectl_parameter_is_described_for_the_model() -> None:
+    for tool in kubectl.TOOLS:
+        for name, prop in tool.input_schema().get("properties", {}).items():
+            assert prop.get("description"), f"{tool.name}.{name}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from opsgate.tools import validate
 from opsgate.tools.base import ToolParams
@@ -24,11 +24,16 @@ MAX_ROLLOUT_TIMEOUT_S = 600
 class KubeParams(ToolParams):
     """Every kubectl tool names the kubeconfig context it runs against."""
 
+    # Field docstrings become the descriptions in the JSON schema the model reads.
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     context: validate.ContextName | None = None
     """Kubeconfig context; the engine fills it in. Defaults to the server's configured one."""
 
 
 class NamespacedParams(KubeParams):
+    """A kubectl tool that works inside one namespace."""
+
     namespace: validate.Namespace | None = None
     """Namespace; defaults to the context's namespace."""
 
@@ -39,24 +44,31 @@ class GetParams(NamespacedParams):
     name: validate.Name | None = None
     """One object's name (omit to list)."""
     all_namespaces: bool = False
+    """List across every namespace."""
     selector: validate.LabelSelector | None = None
     """Label selector, e.g. `app=web,tier in (frontend)`."""
     field_selector: validate.FieldSelector | None = None
+    """Field selector, e.g. `status.phase!=Running`."""
     output: Literal["table", "wide", "yaml", "json", "name"] = "table"
+    """Output format."""
     jsonpath: validate.JsonPath | None = None
     """A JSONPath template instead of `output`, e.g. `{.items[*].metadata.name}`."""
 
 
 class DescribeParams(NamespacedParams):
     resource: validate.ResourceOrRef
+    """Resource type (`pods`) or `type/name` (`deployment/web`)."""
     name: validate.Name | None = None
+    """One object's name when `resource` is only a type."""
     selector: validate.LabelSelector | None = None
+    """Label selector, e.g. `app=web`."""
 
 
 class LogsParams(NamespacedParams):
     pod: validate.ResourceOrRef
     """Pod name, or `deployment/web` for one of its pods."""
     container: validate.ContainerName | None = None
+    """Container name (needed when the pod has several)."""
     tail: int = Field(default=200, ge=1, le=5000)
     """Number of most recent lines."""
     since: validate.Duration | None = None
@@ -64,13 +76,16 @@ class LogsParams(NamespacedParams):
     previous: bool = False
     """Logs of the previous (crashed) container instance."""
     timestamps: bool = False
+    """Prefix each line with its timestamp."""
 
 
 class EventsParams(NamespacedParams):
     all_namespaces: bool = False
+    """Events of every namespace."""
     for_object: validate.ResourceRef | None = None
     """Only events about this object, e.g. `pod/web-7d4b9`."""
     types: Literal["Normal", "Warning"] | None = None
+    """Only events of this type."""
 
 
 class RolloutRefParams(NamespacedParams):
@@ -85,6 +100,7 @@ class RolloutStatusParams(RolloutRefParams):
 
 class RolloutHistoryParams(RolloutRefParams):
     revision: int | None = Field(default=None, ge=1)
+    """Show this revision's pod template in detail."""
 
 
 class ClusterInfoParams(KubeParams):
@@ -92,32 +108,39 @@ class ClusterInfoParams(KubeParams):
 
 
 class ContextsParams(ToolParams):
-    pass
+    """No parameters: the contexts come from the server's kubeconfig."""
 
 
 class TopPodsParams(NamespacedParams):
     all_namespaces: bool = False
+    """Pods of every namespace."""
     selector: validate.LabelSelector | None = None
+    """Label selector, e.g. `app=web`."""
     containers: bool = False
     """Show per-container usage."""
 
 
 class TopNodesParams(KubeParams):
     selector: validate.LabelSelector | None = None
+    """Label selector over nodes."""
 
 
 class ApiResourcesParams(KubeParams):
     namespaced: bool | None = None
     """Only namespaced (true) or cluster-scoped (false) resources."""
     api_group: validate.ResourceType | None = None
+    """Only this API group, e.g. `apps`."""
 
 
 class AuthCanIParams(NamespacedParams):
     verb: Literal[
         "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "*"
     ]
+    """The verb to check."""
     resource: validate.ResourceOrRef
+    """Resource type (`pods`) or `type/name`."""
     subresource: validate.DnsLabel | None = None
+    """A subresource such as `log` or `scale`."""
 
 
 class ManifestParams(NamespacedParams):
@@ -126,10 +149,14 @@ class ManifestParams(NamespacedParams):
 
 
 class DiffParams(ManifestParams):
-    pass
+    """The manifest to compare against the live objects."""
 
 
 class WaitParams(ToolParams):
+    """How long to pause."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     seconds: int = Field(ge=1, le=MAX_WAIT_S)
     """How long to pause before the next step (at most 300 s)."""
 
@@ -157,6 +184,7 @@ class PatchParams(ObjectParams):
     patch: PatchBody
     """The patch as JSON (a JSON Patch list for type `json`)."""
     patch_type: Literal["strategic", "merge", "json"] = "strategic"
+    """Strategic merge (default), JSON merge, or JSON Patch."""
 
     @model_validator(mode="after")
     def _patch_matches_type(self) -> PatchParams:
@@ -170,12 +198,14 @@ class LabelParams(ObjectParams):
     labels: dict[validate.LabelKey, validate.LabelValue | None] = Field(min_length=1)
     """Labels to set; a null value removes the label."""
     overwrite: bool = False
+    """Allow changing a label that already has a value."""
 
 
 class AnnotateParams(ObjectParams):
     annotations: dict[validate.LabelKey, validate.AnnotationValue | None] = Field(min_length=1)
     """Annotations to set; a null value removes the annotation."""
     overwrite: bool = False
+    """Allow changing an annotation that already has a value."""
 
 
 class SetImageParams(RolloutRefParams):
@@ -185,6 +215,7 @@ class SetImageParams(RolloutRefParams):
 
 class ScaleParams(RolloutRefParams):
     replicas: int = Field(ge=0, le=1000)
+    """The desired number of replicas."""
 
 
 class RolloutUndoParams(RolloutRefParams):
@@ -194,10 +225,13 @@ class RolloutUndoParams(RolloutRefParams):
 
 class DeleteParams(NamespacedParams):
     resource: validate.ResourceOrRef
+    """Resource type (`pods`) or `type/name` (`pod/web-1`)."""
     name: validate.Name | None = None
+    """The object's name when `resource` is only a type."""
     selector: validate.LabelSelector | None = None
     """Delete every object matching this selector (instead of one name)."""
     grace_period_s: int | None = Field(default=None, ge=0, le=3600)
+    """Seconds pods get to shut down (the pod's own setting when omitted)."""
 
     @model_validator(mode="after")
     def _bounded_target(self) -> DeleteParams:
@@ -209,14 +243,18 @@ class DeleteParams(NamespacedParams):
 
 class NodeParams(KubeParams):
     node: validate.Name
+    """The node's name."""
 
 
 class DrainParams(NodeParams):
     ignore_daemonsets: bool = True
+    """Leave daemonset pods in place (drain refuses otherwise)."""
     delete_emptydir_data: bool = False
     """Also evict pods using emptyDir volumes (their data is lost)."""
     timeout_s: int = Field(default=120, ge=1, le=MAX_ROLLOUT_TIMEOUT_S)
+    """Give up after this many seconds (at most 600)."""
     grace_period_s: int | None = Field(default=None, ge=0, le=3600)
+    """Seconds each pod gets to shut down."""
 
 
 def _program_is_plain(command: list[str]) -> list[str]:
@@ -227,7 +265,9 @@ def _program_is_plain(command: list[str]) -> list[str]:
 
 class RunPodParams(NamespacedParams):
     name: validate.DnsLabel
+    """The new pod's name."""
     image: validate.ImageRef
+    """The container image, e.g. `busybox:1.36`."""
     command: (
         Annotated[
             list[validate.ExecArgument],
@@ -238,12 +278,16 @@ class RunPodParams(NamespacedParams):
     ) = None
     """Program and arguments to run instead of the image's entrypoint."""
     labels: dict[validate.LabelKey, validate.LabelValue] | None = None
+    """Labels for the pod."""
     restart: Literal["Never", "OnFailure", "Always"] = "Never"
+    """The pod's restart policy."""
 
 
 class ExecParams(NamespacedParams):
     pod: validate.Name
+    """The pod's name."""
     container: validate.ContainerName | None = None
+    """Container name (needed when the pod has several)."""
     command: Annotated[
         list[validate.ExecArgument],
         Field(min_length=1, max_length=64),
