@@ -272,7 +272,10 @@ spec:
 
 def test_custom_resource_definition_serves_a_new_kind(sandbox: SandboxInfo, namespace: str) -> None:
     assert kubectl(sandbox, "apply", "-f", "-", stdin=CRD).returncode == 0
-    widget = f"apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w1, namespace: {namespace}}}\nspec: {{size: 3}}\n"
+    widget = (
+        "apiVersion: example.com/v1\nkind: Widget\n"
+        f"metadata: {{name: w1, namespace: {namespace}}}\nspec: {{size: 3}}\n"
+    )
     created = kubectl(sandbox, "apply", "-f", "-", stdin=widget)
     assert created.returncode == 0, created.stderr
     changed = kubectl(sandbox, "apply", "-f", "-", stdin=widget.replace("size: 3", "size: 4"))

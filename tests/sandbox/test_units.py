@@ -1,4 +1,4 @@
-"""The sandbox's pure parts: patches, selectors, protobuf decoding, the store and its watch history."""
+"""The sandbox's pure parts: patches, selectors, protobuf decoding, the store and its history."""
 
 from __future__ import annotations
 
