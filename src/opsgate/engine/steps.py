@@ -95,7 +95,8 @@ class Steps:
         except ModelError as e:
             return end("failed", str(e))
         text = "".join(text_parts)
-        await self.deps.store.count_run_usage(run_id, model_turns=1, tool_calls=0)
+        if not calls:
+            await self.deps.store.count_run_usage(run_id, model_turns=1, tool_calls=0)
         assistant = ModelMessage(role="assistant", content=text, tool_calls=calls)
         await self.deps.store.add_message(
             state["conversation_id"],
@@ -166,8 +167,11 @@ class Steps:
                 call_hash=call["call_hash"],
                 status="invalid" if call["error"] else "planned",
             )
+        # The model turn that planned these calls is counted here too: one write, not two.
         await self.deps.store.count_run_usage(
-            state["run_id"], model_turns=0, tool_calls=used - state.get("tool_calls", 0)
+            state["run_id"],
+            model_turns=1 if state["kind"] == "chat" else 0,
+            tool_calls=used - state.get("tool_calls", 0),
         )
         planned = [
             ev.PlannedCall(
