@@ -101,6 +101,13 @@ CORPUS: list[tuple[str, str, list[str], list[str]]] = [
         ["kind: Secret"],
     ),
     (
+        "multi-line stringData cut short",
+        "apiVersion: v1\nkind: Secret\nstringData:\n  config.ini: |\n    user=admin\n"
+        "    secret_line=hunter2\n    more",
+        ["hunter2", "user=admin"],
+        ["config.ini"],
+    ),
+    (
         "secret yaml in a list",
         "apiVersion: v1\nkind: List\nitems:\n"
         + "".join(
@@ -252,3 +259,15 @@ def test_jsonpath_on_secrets_is_masked_unless_it_reads_only_metadata(
 ) -> None:
     out = redact.redact_jsonpath_output("aHVudGVyMg==", resource=resource, jsonpath=jsonpath)
     assert (out == REDACTED) is masked
+
+
+def test_cut_output_uses_the_fail_closed_line_rules() -> None:
+    text = (
+        "apiVersion: v1\nkind: Secret\nstringData:\n  config.ini: |\n    user=admin\n"
+        "    line=hunter2\n  token: abc\n"
+    )
+    redacted = redact.redact_text(text, truncated=True)
+    assert "hunter2" not in redacted
+    assert "user=admin" not in redacted
+    assert "abc" not in redacted
+    assert "config.ini" in redacted

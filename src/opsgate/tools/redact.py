@@ -161,6 +161,9 @@ def _mask_pair(line: str, *, force: bool) -> str:
         if value in ("|", ">", "|-", ">-", "{}", "[]") or _BYTE_COUNT.fullmatch(value):
             return line
         return f"{yaml_pair.group(1)}{REDACTED}"
+    if force and line.strip():
+        # A continuation of a multi-line value inside a Secret's data.
+        return line[: len(line) - len(line.lstrip())] + REDACTED
     return line
 
 
