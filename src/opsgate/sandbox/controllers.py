@@ -345,6 +345,45 @@ def reconcile_daemonset(store: Store, ds: Obj) -> bool:
     ) or changed
 
 
+def reconcile_job(store: Store, job: Obj) -> bool:
+    """Run a Job's pods to completion at once (completions, default 1) and mark it Complete."""
+    if job.get("status", {}).get("completionTime"):
+        return False
+    namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
+    completions = int(job["spec"].get("completions", 1))
+    found = _owned_pods(store, job)
+    for _ in range(completions - len(found)):
+        template = clone(job["spec"]["template"])
+        template.setdefault("spec", {})["restartPolicy"] = template["spec"].get(
+            "restartPolicy", "Never"
+        )
+        pod_name = f"{name}-{pods.random_suffix()}"
+        found.append(
+            pods.start_pod(store, pods.pod_from_template(template, pod_name, namespace, job))
+        )
+        pods.record_event(
+            store, job, "SuccessfulCreate", f"Created pod: {pod_name}", component="job-controller"
+        )
+    succeeded = sum(1 for p in found if p.get("status", {}).get("phase") == "Succeeded")
+    now = now_iso()
+    status: Obj = {
+        "startTime": job.get("status", {}).get("startTime", now),
+        "active": len(found) - succeeded,
+    }
+    if succeeded >= completions:
+        status.update(succeeded=succeeded, completionTime=now, active=0)
+        status["conditions"] = [
+            {"type": t, "status": "True", "lastProbeTime": now, "lastTransitionTime": now}
+            for t in ("SuccessCriteriaMet", "Complete")
+        ]
+        pods.record_event(store, job, "Completed", "Job completed", component="job-controller")
+    status = {k: v for k, v in status.items() if v != 0}
+    fresh = store.get("jobs.batch", namespace, name)
+    return fresh is not None and save_if_changed(
+        store, "jobs.batch", fresh, {**fresh, "status": status}
+    )
+
+
 def reconcile_pods(store: Store) -> bool:
     """Schedule and start bare pods that have no status yet (e.g. `kubectl run`)."""
     changed = False
@@ -388,6 +427,7 @@ CONTROLLERS: list[Controller] = [
     _each("replicasets.apps", reconcile_replicaset),
     _each("statefulsets.apps", reconcile_statefulset),
     _each("daemonsets.apps", reconcile_daemonset),
+    _each("jobs.batch", reconcile_job),
     reconcile_pods,
 ]
 

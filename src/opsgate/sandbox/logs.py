@@ -33,6 +33,12 @@ def _lines(pod: Obj, container: Obj, previous: bool) -> list[tuple[datetime, str
         return [
             (start + timedelta(milliseconds=10 * i), line) for i, line in enumerate(CRASH_LINES)
         ]
+    if behavior == "Completed":
+        command = " ".join([*container.get("command", []), *container.get("args", [])]) or image
+        return [
+            (started, f"running: {command}"),
+            (started + timedelta(seconds=1), "finished successfully"),
+        ]
     if previous:
         pod_name = pod["metadata"]["name"]
         raise LogError(f'previous terminated container "{name}" in pod "{pod_name}" not found')

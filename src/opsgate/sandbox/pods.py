@@ -48,6 +48,9 @@ def pod_behavior(pod: Obj) -> str:
     annotations = pod.get("metadata", {}).get("annotations") or {}
     if annotations.get(BEHAVIOR_ANNOTATION) == "CrashLoopBackOff":
         return "CrashLoopBackOff"
+    refs = pod.get("metadata", {}).get("ownerReferences") or []
+    if any(ref.get("kind") == "Job" for ref in refs):
+        return "Completed"
     return "Running"
 
 
@@ -75,6 +78,16 @@ def _container_status(container: Obj, behavior: str, started: str, pod_uid: str)
         return status
     status["imageID"] = f"{image.split(':')[0]}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
     status["containerID"] = f"containerd://{hashlib.sha256((pod_uid + image).encode()).hexdigest()}"
+    if behavior == "Completed":
+        status["state"] = {
+            "terminated": {
+                "exitCode": 0,
+                "reason": "Completed",
+                "startedAt": started,
+                "finishedAt": started,
+            }
+        }
+        return status
     if behavior == "CrashLoopBackOff":
         status["restartCount"] = 5
         status["state"] = {
@@ -132,7 +145,7 @@ def pod_status(pod: Obj, node: Obj | None, pod_ip: str) -> Obj:
             cond["reason"] = "ContainersNotReady"
     addresses = {a["type"]: a["address"] for a in node.get("status", {}).get("addresses", [])}
     return {
-        "phase": "Pending" if behavior == "ImagePullBackOff" else "Running",
+        "phase": {"ImagePullBackOff": "Pending", "Completed": "Succeeded"}.get(behavior, "Running"),
         "conditions": conditions,
         "hostIP": addresses.get("InternalIP", ""),
         "podIP": pod_ip,

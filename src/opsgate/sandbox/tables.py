@@ -196,6 +196,20 @@ def _event_row(obj: Obj) -> list[Any]:
     ]
 
 
+def _job_row(obj: Obj) -> list[Any]:
+    st = obj.get("status", {})
+    complete = any(c.get("type") == "Complete" for c in st.get("conditions", []))
+    duration = "0s"
+    if st.get("completionTime") and st.get("startTime"):
+        seconds = int(
+            (parse_time(st["completionTime"]) - parse_time(st["startTime"])).total_seconds()
+        )
+        duration = f"{max(seconds, 1)}s"
+    completions = obj.get("spec", {}).get("completions", 1)
+    status = "Complete" if complete else "Running"
+    return [status, f"{st.get('succeeded', 0)}/{completions}", duration, _age(obj)]
+
+
 def _rollout_row(obj: Obj) -> list[Any]:
     st = obj.get("status", {})
     return [
@@ -311,6 +325,10 @@ TABLES: dict[str, tuple[list[Column], Callable[[Obj], list[Any]]]] = {
             ("Message", _S, 0),
         ],
         _event_row,
+    ),
+    "Job": (
+        [("Status", _S, 0), ("Completions", _S, 0), ("Duration", _S, 0), ("Age", _S, 0)],
+        _job_row,
     ),
     "Rollout": (
         [
