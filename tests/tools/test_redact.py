@@ -170,6 +170,12 @@ CORPUS: list[tuple[str, str, list[str], list[str]]] = [
         ["PATH=/usr/bin", "HOME=/root"],
     ),
     (
+        "proc environ",
+        "PATH=/usr/bin\x00DB_PASSWORD=hunter2\x00HOME=/root",
+        ["hunter2", "\x00"],
+        ["PATH=/usr/bin", "HOME=/root"],
+    ),
+    (
         "helm values",
         "replicaCount: 2\ndb:\n  password: hunter2\n  apiKey: k-123\nimage:\n  tag: v1\n",
         ["hunter2", "k-123"],

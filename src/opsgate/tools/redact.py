@@ -203,6 +203,8 @@ def redact_text(text: str, *, truncated: bool = False) -> str:
     """
     if not text:
         return text
+    # `/proc/*/environ` and `xargs -0` style output separate entries with NUL, not newlines.
+    text = text.replace("\x00", "\n")
     structured = None if truncated else _redact_structured(text)
     if structured is not None:
         return _redact_patterns(structured)
