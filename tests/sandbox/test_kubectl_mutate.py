@@ -249,10 +249,12 @@ def test_create_deployment_service_job_from_protobuf_bodies(
     port = spec["ports"][0]
     assert (spec["type"], port["port"], port["targetPort"]) == ("NodePort", 80, 8080)
     assert 30000 <= port["nodePort"] <= 32767
-    containers = get_json(sandbox, "job", "once", "-n", namespace)["spec"]["template"]["spec"][
-        "containers"
-    ]
-    assert containers[0]["command"] == ["echo", "hi"]
+    done = get_json(sandbox, "job", "once", "-n", namespace)
+    assert done["spec"]["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
+    assert done["status"]["succeeded"] == 1
+    assert {c["type"] for c in done["status"]["conditions"]} >= {"Complete"}
+    logs = kubectl(sandbox, "logs", "job/once", "-n", namespace)
+    assert "running: echo hi" in logs.stdout
 
 
 CRD = """apiVersion: apiextensions.k8s.io/v1
