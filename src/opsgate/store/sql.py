@@ -3,30 +3,27 @@
 The CLI and tests open it with `open_store(url, secret_key=...)`, which runs the migrations;
 the engine, API and CLI then call its methods. Writes run in transactions that take the write
 lock up front (see `db`), so conditional updates (`decide`, `set_call_status(expected=...)`)
-are atomic across processes. Transactions live in `sql_base`, calls and approvals in
-`sql_calls`, the audit log in `audit_log`; this module holds users, tokens, conversations,
-runs, stream events and Jenkins servers.
+are atomic across processes. Transactions live in `sql_base`, users and tokens in
+`sql_users`, calls and approvals in `sql_calls`, the audit log in `audit_log`; this module
+holds conversations, runs, stream events, the audit methods and Jenkins servers.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsgate.domain.audit import AuditEvent, AuditKind
-from opsgate.domain.roles import Role
 from opsgate.domain.runs import FINAL_RUN_STATUSES, RunStatus
-from opsgate.errors import Conflict, NotFound, StoreError
+from opsgate.errors import NotFound, StoreError
 from opsgate.store import audit_log, db, tables
 from opsgate.store.records import (
-    ApiToken,
     AuditFilter,
     ChainVerification,
     Conversation,
@@ -34,156 +31,17 @@ from opsgate.store.records import (
     Message,
     Run,
     StreamEvent,
-    User,
-    UserWithSecret,
 )
 from opsgate.store.sql_base import brief
 from opsgate.store.sql_calls import CallsStore
+from opsgate.store.sql_users import UsersStore
 
-U, TK, C, M, R = (
-    tables.users,
-    tables.api_tokens,
-    tables.conversations,
-    tables.messages,
-    tables.runs,
-)
+C, M, R = tables.conversations, tables.messages, tables.runs
 EV, J = tables.stream_events, tables.jenkins_servers
-_USER_COLUMNS = (U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.created_at)
 
 
-class SqlStore(CallsStore):
+class SqlStore(UsersStore, CallsStore):
     """The store on one database; create it with `open_store`."""
-
-    # --- users and tokens --------------------------------------------------------------
-
-    async def create_user(self, username: str, role: Role, password_hash: str | None) -> User:
-        values = {
-            "id": self._ids.new("usr"),
-            "username": username,
-            "role": role,
-            "disabled": False,
-            "password_hash": password_hash,
-            "created_at": self._now(),
-        }
-        try:
-            async with self._write() as conn:
-                await conn.execute(insert(U).values(values))
-        except Conflict as e:
-            raise Conflict(f"user {username!r} already exists") from e
-        return User.model_validate(values)
-
-    async def _one_user(self, conn: AsyncConnection, *where: Any) -> UserWithSecret | None:
-        row = (await conn.execute(select(*_USER_COLUMNS, U.c.password_hash).where(*where))).first()
-        return None if row is None else UserWithSecret.model_validate(dict(row._mapping))
-
-    async def get_user(self, user_id: str) -> UserWithSecret:
-        async with self._read() as conn:
-            user = await self._one_user(conn, U.c.id == user_id)
-        if user is None:
-            raise NotFound(f"no user {user_id!r}")
-        return user
-
-    async def get_user_by_name(self, username: str) -> UserWithSecret:
-        async with self._read() as conn:
-            user = await self._one_user(conn, U.c.username == username)
-        if user is None:
-            raise NotFound(f"no user {username!r}")
-        return user
-
-    async def list_users(self) -> list[User]:
-        async with self._read() as conn:
-            rows = (await conn.execute(select(*_USER_COLUMNS).order_by(U.c.username))).all()
-        return [User.model_validate(dict(r._mapping)) for r in rows]
-
-    async def count_users(self) -> int:
-        async with self._read() as conn:
-            return int((await conn.execute(select(func.count()).select_from(U))).scalar_one())
-
-    async def update_user(
-        self,
-        user_id: str,
-        *,
-        role: Role | None = None,
-        disabled: bool | None = None,
-        password_hash: str | None = None,
-    ) -> User:
-        changes: dict[str, Any] = {}
-        if role is not None:
-            changes["role"] = role
-        if disabled is not None:
-            changes["disabled"] = disabled
-        if password_hash is not None:
-            changes["password_hash"] = password_hash
-        async with self._write() as conn:
-            if changes:
-                await conn.execute(update(U).where(U.c.id == user_id).values(changes))
-            user = await self._one_user(conn, U.c.id == user_id)
-        if user is None:
-            raise NotFound(f"no user {user_id!r}")
-        return User.model_validate(user.model_dump(exclude={"password_hash"}))
-
-    async def create_token(
-        self, user_id: str, name: str, token_hash: str, prefix: str, expires_at: datetime | None
-    ) -> ApiToken:
-        values = {
-            "id": self._ids.new("tok"),
-            "user_id": user_id,
-            "name": name,
-            "token_hash": token_hash,
-            "prefix": prefix,
-            "created_at": self._now(),
-            "expires_at": expires_at,
-            "revoked_at": None,
-            "last_used_at": None,
-        }
-        async with self._write() as conn:
-            if await self._one_user(conn, U.c.id == user_id) is None:
-                raise NotFound(f"no user {user_id!r}")
-            await conn.execute(insert(TK).values(values))
-        return ApiToken.model_validate(values)
-
-    async def find_token(self, token_hash: str) -> tuple[ApiToken, User] | None:
-        now = self._now()
-        live = and_(
-            TK.c.token_hash == token_hash,
-            TK.c.revoked_at.is_(None),
-            or_(TK.c.expires_at.is_(None), TK.c.expires_at > now),
-            U.c.disabled.is_(False),
-        )
-        async with self._write() as conn:
-            stmt = select(TK.c.id).select_from(TK.join(U, TK.c.user_id == U.c.id)).where(live)
-            token_id = (await conn.execute(stmt)).scalar_one_or_none()
-            if token_id is None:
-                return None
-            await conn.execute(update(TK).where(TK.c.id == token_id).values(last_used_at=now))
-            token = await self._token(conn, token_id)
-            user = await self._one_user(conn, U.c.id == token.user_id)
-        assert user is not None  # the join above found it inside this transaction
-        return token, User.model_validate(user.model_dump(exclude={"password_hash"}))
-
-    async def _token(self, conn: AsyncConnection, token_id: str) -> ApiToken:
-        stmt = select(*(c for c in TK.c if c.name != "token_hash")).where(TK.c.id == token_id)
-        row = (await conn.execute(stmt)).first()
-        if row is None:
-            raise NotFound(f"no token {token_id!r}")
-        return ApiToken.model_validate(dict(row._mapping))
-
-    async def list_tokens(self, user_id: str | None = None) -> list[ApiToken]:
-        stmt = select(*(c for c in TK.c if c.name != "token_hash")).order_by(TK.c.created_at)
-        if user_id is not None:
-            stmt = stmt.where(TK.c.user_id == user_id)
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
-        return [ApiToken.model_validate(dict(r._mapping)) for r in rows]
-
-    async def revoke_token(self, token_id: str) -> ApiToken:
-        async with self._write() as conn:
-            await conn.execute(
-                update(TK)
-                .where(TK.c.id == token_id, TK.c.revoked_at.is_(None))
-                .values(revoked_at=self._now())
-            )
-            return await self._token(conn, token_id)
 
     # --- conversations and messages ----------------------------------------------------
 
@@ -201,7 +59,7 @@ class SqlStore(CallsStore):
             "updated_at": now,
         }
         async with self._write() as conn:
-            if await self._one_user(conn, U.c.id == owner_id) is None:
+            if await self._one_user(conn, tables.users.c.id == owner_id) is None:
                 raise NotFound(f"no user {owner_id!r}")
             await conn.execute(insert(C).values(values))
         return Conversation.model_validate(values)

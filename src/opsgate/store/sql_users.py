@@ -1,0 +1,155 @@
+"""Users and API tokens on SQL: the part of `SqlStore` the API's authentication relies on.
+
+`SqlStore` inherits these methods. Tokens are stored as the SHA-256 the API computes; the
+clear token never reaches the store, and `token_hash` is never read back out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from opsgate.domain.roles import Role
+from opsgate.errors import Conflict, NotFound
+from opsgate.store import tables
+from opsgate.store.records import ApiToken, User, UserWithSecret
+from opsgate.store.sql_base import SqlBase
+
+U, TK = tables.users, tables.api_tokens
+_USER_COLUMNS = (U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.created_at)
+
+
+class UsersStore(SqlBase):
+    """Users and tokens; see `opsgate.store.api.Store` for the contract."""
+
+    async def create_user(self, username: str, role: Role, password_hash: str | None) -> User:
+        values = {
+            "id": self._ids.new("usr"),
+            "username": username,
+            "role": role,
+            "disabled": False,
+            "password_hash": password_hash,
+            "created_at": self._now(),
+        }
+        try:
+            async with self._write() as conn:
+                await conn.execute(insert(U).values(values))
+        except Conflict as e:
+            raise Conflict(f"user {username!r} already exists") from e
+        return User.model_validate(values)
+
+    async def _one_user(self, conn: AsyncConnection, *where: Any) -> UserWithSecret | None:
+        row = (await conn.execute(select(*_USER_COLUMNS, U.c.password_hash).where(*where))).first()
+        return None if row is None else UserWithSecret.model_validate(dict(row._mapping))
+
+    async def get_user(self, user_id: str) -> UserWithSecret:
+        async with self._read() as conn:
+            user = await self._one_user(conn, U.c.id == user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id!r}")
+        return user
+
+    async def get_user_by_name(self, username: str) -> UserWithSecret:
+        async with self._read() as conn:
+            user = await self._one_user(conn, U.c.username == username)
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        return user
+
+    async def list_users(self) -> list[User]:
+        async with self._read() as conn:
+            rows = (await conn.execute(select(*_USER_COLUMNS).order_by(U.c.username))).all()
+        return [User.model_validate(dict(r._mapping)) for r in rows]
+
+    async def count_users(self) -> int:
+        async with self._read() as conn:
+            return int((await conn.execute(select(func.count()).select_from(U))).scalar_one())
+
+    async def update_user(
+        self,
+        user_id: str,
+        *,
+        role: Role | None = None,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+    ) -> User:
+        changes: dict[str, Any] = {}
+        if role is not None:
+            changes["role"] = role
+        if disabled is not None:
+            changes["disabled"] = disabled
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        async with self._write() as conn:
+            if changes:
+                await conn.execute(update(U).where(U.c.id == user_id).values(changes))
+            user = await self._one_user(conn, U.c.id == user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id!r}")
+        return User.model_validate(user.model_dump(exclude={"password_hash"}))
+
+    async def create_token(
+        self, user_id: str, name: str, token_hash: str, prefix: str, expires_at: datetime | None
+    ) -> ApiToken:
+        values = {
+            "id": self._ids.new("tok"),
+            "user_id": user_id,
+            "name": name,
+            "token_hash": token_hash,
+            "prefix": prefix,
+            "created_at": self._now(),
+            "expires_at": expires_at,
+            "revoked_at": None,
+            "last_used_at": None,
+        }
+        async with self._write() as conn:
+            if await self._one_user(conn, U.c.id == user_id) is None:
+                raise NotFound(f"no user {user_id!r}")
+            await conn.execute(insert(TK).values(values))
+        return ApiToken.model_validate(values)
+
+    async def find_token(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        now = self._now()
+        live = and_(
+            TK.c.token_hash == token_hash,
+            TK.c.revoked_at.is_(None),
+            or_(TK.c.expires_at.is_(None), TK.c.expires_at > now),
+            U.c.disabled.is_(False),
+        )
+        async with self._write() as conn:
+            stmt = select(TK.c.id).select_from(TK.join(U, TK.c.user_id == U.c.id)).where(live)
+            token_id = (await conn.execute(stmt)).scalar_one_or_none()
+            if token_id is None:
+                return None
+            await conn.execute(update(TK).where(TK.c.id == token_id).values(last_used_at=now))
+            token = await self._token(conn, token_id)
+            user = await self._one_user(conn, U.c.id == token.user_id)
+        assert user is not None  # the join above found it inside this transaction
+        return token, User.model_validate(user.model_dump(exclude={"password_hash"}))
+
+    async def _token(self, conn: AsyncConnection, token_id: str) -> ApiToken:
+        stmt = select(*(c for c in TK.c if c.name != "token_hash")).where(TK.c.id == token_id)
+        row = (await conn.execute(stmt)).first()
+        if row is None:
+            raise NotFound(f"no token {token_id!r}")
+        return ApiToken.model_validate(dict(row._mapping))
+
+    async def list_tokens(self, user_id: str | None = None) -> list[ApiToken]:
+        stmt = select(*(c for c in TK.c if c.name != "token_hash")).order_by(TK.c.created_at)
+        if user_id is not None:
+            stmt = stmt.where(TK.c.user_id == user_id)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [ApiToken.model_validate(dict(r._mapping)) for r in rows]
+
+    async def revoke_token(self, token_id: str) -> ApiToken:
+        async with self._write() as conn:
+            await conn.execute(
+                update(TK)
+                .where(TK.c.id == token_id, TK.c.revoked_at.is_(None))
+                .values(revoked_at=self._now())
+            )
+            return await self._token(conn, token_id)
