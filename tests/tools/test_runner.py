@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import textwrap
 from pathlib import Path
@@ -127,3 +128,19 @@ async def test_a_secret_cut_by_the_cap_is_still_redacted() -> None:
     assert result.stdout_truncated
     assert "c2VjcmV0" not in result.stdout
     assert "key1:" in result.stdout
+
+
+async def test_cancelling_a_run_kills_the_child(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    script = (
+        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    )
+    task = asyncio.create_task(_runner().run([PY, "-c", script]))
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not _alive(int(pid_file.read_text()))

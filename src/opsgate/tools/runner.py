@@ -145,11 +145,13 @@ class SubprocessRunner:
                     await asyncio.gather(*readers, return_exceptions=True)
             await process.wait()
         finally:
-            for reader in readers:
-                reader.cancel()
+            # Also reached when the caller cancels the run (a stopped run): kill, then reap.
             if process.returncode is None:
                 _kill_group(process.pid)
-                await process.wait()
+            for reader in readers:
+                reader.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+            await process.wait()
         return CommandResult(
             argv=redact.mask_argv(argv),
             exit_code=process.returncode if process.returncode is not None else -1,
