@@ -178,3 +178,17 @@ scripts:
     [result] = [m.content for m in await _model_view(h, run.id) if m.role == "tool"]
     assert "verification FAILED" in result
     assert "propose a rollback or a fix" in result
+
+
+async def test_streamed_tokens_are_coalesced_and_add_up_to_the_answer(
+    harnesses: HarnessFactory,
+) -> None:
+    answer = " ".join(f"word{i}" for i in range(120))
+    h = await harnesses.open(f'scripts: [{{match: "talk", turns: [{{text: "{answer}"}}]}}]')
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "talk to me")
+    await h.engine.wait_run(run.id)
+    tokens = [e.data["text"] for e in await h.events(run.id) if e.type == "token"]
+    assert "".join(tokens) == answer
+    assert 1 < len(tokens) < 120
+    [final] = [e.data["text"] for e in await h.events(run.id) if e.type == "answer"]
+    assert final == answer

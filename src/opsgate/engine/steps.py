@@ -7,6 +7,7 @@ side effects that must not repeat (a mutation) are guarded by the store's state 
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -85,15 +86,21 @@ class Steps:
         calls: list[ModelToolCall] = []
         usage = Usage()
         run_id = state["run_id"]
+        tokens = _TokenBuffer()
         try:
             async for chunk in model.stream(history, self.tool_schemas):
                 if chunk.text:
                     text_parts.append(chunk.text)
-                    await self._emit(state, ev.Token(run_id=run_id, text=chunk.text))
+                    ready = tokens.add(chunk.text, time.monotonic())
+                    if ready:
+                        await self._emit(state, ev.Token(run_id=run_id, text=ready))
                 calls.extend(chunk.tool_calls)
                 usage = chunk.usage or usage
         except ModelError as e:
             return end("failed", str(e))
+        rest = tokens.flush()
+        if rest:
+            await self._emit(state, ev.Token(run_id=run_id, text=rest))
         text = "".join(text_parts)
         if not calls:
             await self.deps.store.count_run_usage(run_id, model_turns=1, tool_calls=0)
@@ -369,6 +376,35 @@ class Steps:
 
 
 _APPROVAL_AUDIT_KEYS = ("call_id", "tool", "args", "context", "call_hash", "destructive")
+
+
+@dataclass
+class _TokenBuffer:
+    """Coalesces streamed deltas so each stored stream event carries a useful piece of text.
+
+    Every token event is a database write; a provider can send one per word. A piece is
+    released once it holds `max_chars` or has waited `max_wait_s` since the last release.
+    """
+
+    max_chars: int = 160
+    max_wait_s: float = 0.1
+    _parts: list[str] = field(default_factory=list)
+    _size: int = 0
+    _since: float | None = None
+
+    def add(self, text: str, now: float) -> str:
+        self._parts.append(text)
+        self._size += len(text)
+        if self._since is None:
+            self._since = now
+        if self._size >= self.max_chars or now - self._since >= self.max_wait_s:
+            return self.flush()
+        return ""
+
+    def flush(self) -> str:
+        text = "".join(self._parts)
+        self._parts, self._size, self._since = [], 0, None
+        return text
 
 
 @dataclass
