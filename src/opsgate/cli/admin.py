@@ -21,7 +21,6 @@ from opsgate.cli.common import console, load_settings, local_store, run
 from opsgate.domain.audit import AuditEvent
 from opsgate.domain.roles import ROLES, Role
 from opsgate.errors import InvalidInput
-from opsgate.store.records import AuditFilter
 
 users_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
@@ -33,7 +32,7 @@ RoleOption = Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROL
 def _role(value: str) -> Role:
     if value not in ROLES:
         raise typer.BadParameter(f"{value!r} is not a role; choose one of {', '.join(ROLES)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 @users_app.command("add")
@@ -251,24 +250,22 @@ def audit_export_cmd(
     """
     from opsgate.store import audit_export
 
-    flt = AuditFilter(
-        since=since.replace(tzinfo=since.tzinfo or UTC) if since else None,
-        conversation_id=conversation,
-    )
+    since_utc = since.replace(tzinfo=since.tzinfo or UTC) if since else None
 
-    async def go() -> None:
+    async def go() -> int:
         async with local_store(load_settings()) as store:
-            lines = audit_export.export_lines(store, fmt, flt)
             if output is None:
-                async for line in lines:
-                    sys.stdout.write(line)
-            else:
-                with output.open("w", encoding="utf-8") as f:
-                    async for line in lines:
-                        f.write(line)
-                console.print(f"wrote {output}", highlight=False)
+                return await audit_export.export_audit(
+                    store, sys.stdout, fmt=fmt, since=since_utc, conversation_id=conversation
+                )
+            with output.open("w", encoding="utf-8", newline="") as f:
+                return await audit_export.export_audit(
+                    store, f, fmt=fmt, since=since_utc, conversation_id=conversation
+                )
 
-    run(go())
+    count = run(go())
+    if output is not None:
+        console.print(f"wrote {count} events to {output}", highlight=False)
 
 
 @audit_app.command("tail")

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from opsgate.settings import Settings
+from opsgate.store.api import Store
 
 T = TypeVar("T")
 
@@ -31,11 +32,13 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 @asynccontextmanager
-async def local_store(settings: Settings) -> AsyncIterator[Any]:
+async def local_store(settings: Settings) -> AsyncIterator[Store]:
     """Open the configured database directly (migrations applied), for admin commands."""
     from opsgate.store import sql
 
-    store = await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
+    store: Store = await sql.open_store(
+        settings.sqlalchemy_url(), secret_key=settings.key("secret_key")
+    )
     try:
         yield store
     finally:

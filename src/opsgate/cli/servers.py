@@ -89,14 +89,14 @@ def sandbox_up(
 
     Example: `opsgate sandbox up --seed demo` then `kubectl --kubeconfig PATH get pods -A`
     """
-    from opsgate.sandbox import server
+    from opsgate.sandbox import server as sandbox_server
 
     settings = load_settings()
     if detach:
-        info = server.up(data_dir=settings.data_dir, port=port, seed=seed, state=state)
+        info = sandbox_server.up(data_dir=settings.data_dir, port=port, seed=seed, state=state)
         console.print(f"sandbox running; kubeconfig: {info.kubeconfig}", highlight=False)
         return
-    server.serve_foreground(data_dir=settings.data_dir, port=port, seed=seed, state=state)
+    sandbox_server.serve_foreground(data_dir=settings.data_dir, port=port, seed=seed, state=state)
 
 
 @sandbox_app.command("down")
@@ -105,9 +105,9 @@ def sandbox_down() -> None:
 
     Example: `opsgate sandbox down`
     """
-    from opsgate.sandbox import server
+    from opsgate.sandbox import server as sandbox_server
 
-    stopped = server.down(data_dir=load_settings().data_dir)
+    stopped = sandbox_server.down(data_dir=load_settings().data_dir)
     console.print("sandbox stopped" if stopped else "no sandbox was running")
 
 
@@ -117,9 +117,9 @@ def sandbox_status() -> None:
 
     Example: `opsgate sandbox status`
     """
-    from opsgate.sandbox import server
+    from opsgate.sandbox import server as sandbox_server
 
-    info = server.status(data_dir=load_settings().data_dir)
+    info = sandbox_server.status(data_dir=load_settings().data_dir)
     if info is None:
         console.print("sandbox: not running")
         raise typer.Exit(1)
