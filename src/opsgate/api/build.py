@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from opsgate.engine import engine as engine_module
 from opsgate.engine import graph
@@ -31,9 +31,7 @@ SCRIPTED_PREFIX = "scripted:"
 
 
 async def open_store(settings: Settings) -> Store:
-    store = await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
-    # SqlStore.iter_audit is an async generator; the protocol spells it `async def` (wrong).
-    return cast(Store, store)
+    return await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
 
 
 def all_tools() -> dict[str, Tool]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Literal
@@ -18,24 +17,13 @@ from pydantic import BaseModel
 from opsgate.api import auth
 from opsgate.api.state import app_state
 from opsgate.domain.audit import AuditEvent
+from opsgate.domain.canonical import canonical_json
+from opsgate.store import audit_export, replay
 from opsgate.store.api import Store
 from opsgate.store.records import AuditFilter, ChainVerification
 
 router = APIRouter(tags=["audit"])
 _PAGE = 1000
-_CSV_FIELDS = [
-    "seq",
-    "at",
-    "actor_id",
-    "actor_name",
-    "kind",
-    "conversation_id",
-    "run_id",
-    "call_id",
-    "payload",
-    "prev_hash",
-    "hash",
-]
 
 
 class AuditPage(BaseModel):
@@ -44,9 +32,13 @@ class AuditPage(BaseModel):
     """Pass as `after_seq` for the next page; null at the end."""
 
 
-class Timeline(BaseModel):
+class ReplayOut(BaseModel):
     conversation_id: str
-    timeline: list[dict[str, Any]]
+    timeline: list[replay.Entry]
+    """One entry per audit event, in order."""
+    runs: list[replay.RunView]
+    calls: list[replay.ToolCall]
+    approvals: list[replay.Approval]
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -101,9 +93,9 @@ def _csv_line(row: list[Any]) -> str:
 
 
 def _csv_row(event: AuditEvent) -> list[Any]:
-    data = event.model_dump(mode="json")
-    data["payload"] = json.dumps(event.payload, sort_keys=True, ensure_ascii=False)
-    return [data[name] if data[name] is not None else "" for name in _CSV_FIELDS]
+    row = audit_export.event_json(event)
+    row["payload"] = canonical_json(row["payload"])
+    return ["" if row[column] is None else row[column] for column in audit_export.CSV_COLUMNS]
 
 
 @router.get("/audit/export", response_class=StreamingResponse)
@@ -120,12 +112,12 @@ async def export_audit(
 
     async def lines() -> AsyncIterator[str]:
         if format == "csv":
-            yield _csv_line(_CSV_FIELDS)
+            yield _csv_line(list(audit_export.CSV_COLUMNS))
         async for event in _all_events(store, flt):
             if format == "csv":
                 yield _csv_line(_csv_row(event))
             else:
-                yield event.model_dump_json() + "\n"
+                yield audit_export.event_line(event) + "\n"
 
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(
@@ -135,17 +127,20 @@ async def export_audit(
     )
 
 
-@router.get("/conversations/{conversation_id}/replay", response_model=Timeline)
+@router.get("/conversations/{conversation_id}/replay", response_model=ReplayOut)
 async def replay_conversation(
     request: Request,
     principal: auth.Viewer,
     conversation_id: str = Path(min_length=1, max_length=100),
-) -> Timeline:
+) -> ReplayOut:
     """The conversation's history rebuilt from the audit log alone."""
     store = app_state(request).store
     await store.get_conversation(conversation_id)
-    timeline = [
-        event.model_dump(mode="json", exclude={"prev_hash"})
-        async for event in _all_events(store, AuditFilter(conversation_id=conversation_id))
-    ]
-    return Timeline(conversation_id=conversation_id, timeline=timeline)
+    rebuilt = await replay.replay(store, conversation_id)
+    return ReplayOut(
+        conversation_id=conversation_id,
+        timeline=rebuilt.entries,
+        runs=rebuilt.runs,
+        calls=rebuilt.calls,
+        approvals=rebuilt.approvals,
+    )

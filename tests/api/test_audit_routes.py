@@ -1,0 +1,75 @@
+"""Audit over HTTP after a real run: pages, chain check, exports that verify offline, replay."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from opsgate.store import audit_export
+from tests.fixtures.api import ApiEnv, wait_for
+
+
+async def _direct_read(env: ApiEnv) -> tuple[str, str]:
+    async with env.client("operator") as operator:
+        conversation = (await operator.post("/api/v1/conversations", json={})).json()
+        started = await operator.post(
+            f"/api/v1/conversations/{conversation['id']}/calls",
+            json={"tool": "k_get", "args": {"name": "frontend"}},
+        )
+        assert started.status_code == 202
+        run_id = started.json()["run_id"]
+
+        async def finished() -> bool:
+            run = (await operator.get(f"/api/v1/runs/{run_id}")).json()["run"]
+            return run["status"] == "completed"
+
+        await wait_for(finished)
+    return conversation["id"], run_id
+
+
+async def test_direct_read_is_audited_exported_verified_and_replayed(api_env: ApiEnv) -> None:
+    conversation_id, _ = await _direct_read(api_env)
+    assert api_env.cluster.calls == [("get", "frontend")]
+    async with api_env.client("viewer") as viewer:
+        verify = (await viewer.get("/api/v1/audit/verify")).json()
+        assert verify["ok"] is True
+        assert verify["checked"] > 0
+
+        jsonl = await viewer.get("/api/v1/audit/export", params={"format": "jsonl"})
+        assert jsonl.status_code == 200
+        assert "attachment" in jsonl.headers["content-disposition"]
+        offline = audit_export.verify_export_lines(jsonl.text.splitlines(), complete=True)
+        assert offline.ok, offline
+        assert offline.checked == verify["checked"]
+
+        exported = await viewer.get(
+            "/api/v1/audit/export", params={"format": "csv", "conversation_id": conversation_id}
+        )
+        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        assert {row["conversation_id"] for row in rows} == {conversation_id}
+        assert "tool.finished" in [row["kind"] for row in rows]
+
+        replay = (await viewer.get(f"/api/v1/conversations/{conversation_id}/replay")).json()
+        kinds = [entry["kind"] for entry in replay["timeline"]]
+        assert kinds[0] == "request"
+        assert "tool.finished" in kinds
+        assert replay["calls"][0]["tool"] == "k_get"
+
+        page = (await viewer.get("/api/v1/audit", params={"limit": 2})).json()
+        assert len(page["items"]) == 2
+        rest = (
+            await viewer.get("/api/v1/audit", params={"after_seq": page["next_after_seq"]})
+        ).json()
+        assert rest["items"][0]["seq"] == page["items"][-1]["seq"] + 1
+
+
+async def test_conversation_detail_lists_messages_runs_and_calls(api_env: ApiEnv) -> None:
+    conversation_id, run_id = await _direct_read(api_env)
+    async with api_env.client("viewer") as viewer:
+        detail = (await viewer.get(f"/api/v1/conversations/{conversation_id}")).json()
+        listed = (await viewer.get("/api/v1/conversations", params={"limit": 1})).json()
+    assert [run["id"] for run in detail["runs"]] == [run_id]
+    assert [call["tool"] for call in detail["calls"]] == ["k_get"]
+    assert detail["approvals"] == []
+    assert listed["total"] == 1
+    assert listed["items"][0]["id"] == conversation_id
