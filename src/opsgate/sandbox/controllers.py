@@ -350,6 +350,20 @@ def reconcile_job(store: Store, job: Obj) -> bool:
     if job.get("status", {}).get("completionTime"):
         return False
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
+    if not job["spec"].get("selector"):
+        # The API server's defaulting: the Job selects its pods by its own uid.
+        uid = job["metadata"]["uid"]
+        job["spec"]["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+        labels = (
+            job["spec"]
+            .setdefault("template", {})
+            .setdefault("metadata", {})
+            .setdefault("labels", {})
+        )
+        labels.update(
+            {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name}
+        )
+        job = store.put("jobs.batch", job)
     completions = int(job["spec"].get("completions", 1))
     found = _owned_pods(store, job)
     for _ in range(completions - len(found)):
