@@ -251,6 +251,45 @@ async def test_replay_shows_rejection_and_expiry(store: SqlStore) -> None:
     assert (timeline.runs[0].status, timeline.runs[0].reason) == ("stopped", "nothing approved")
 
 
+async def test_request_wide_expiry_spares_decided_calls(store: SqlStore) -> None:
+    c, r = "cnv_y", "run_y"
+    calls = [
+        {
+            "call_id": f"call_{n}",
+            "tool": "k8s_scale",
+            "args": {"replicas": 2},
+            "context": "prod",
+            "call_hash": "0" * 64,
+            "destructive": False,
+        }
+        for n in ("a", "b")
+    ]
+    await _audit(
+        store,
+        "approval.requested",
+        {"approval_id": "apr_y", "calls": calls},
+        conversation_id=c,
+        run_id=r,
+    )
+    await _audit(
+        store,
+        "approval.granted",
+        {"approval_id": "apr_y", "reason": None},
+        actor=("usr_b", "bob"),
+        conversation_id=c,
+        run_id=r,
+        call_id="call_a",
+    )
+    await _audit(store, "approval.expired", {"approval_id": "apr_y"}, conversation_id=c, run_id=r)
+
+    timeline = await replay.replay(store, c)
+
+    assert [(call.call_id, call.status) for call in timeline.calls] == [
+        ("call_a", "approved"),
+        ("call_b", "expired"),
+    ]
+
+
 async def test_replay_of_unknown_conversation_is_empty(store: SqlStore) -> None:
     timeline = await replay.replay(store, "cnv_none")
     assert (timeline.entries, timeline.calls, timeline.runs) == ([], [], [])

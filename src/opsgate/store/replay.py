@@ -15,7 +15,8 @@ Payload keys each kind carries (the engine emits them; every event also has `con
 - `approval.granted` / `approval.rejected`: `approval_id`, `reason` (may be null); the
   deciding person is the event's actor, the call is the event's `call_id` (or payload
   `call_id`).
-- `approval.expired`: `approval_id` (per call via `call_id`, or the whole request if absent).
+- `approval.expired`: `approval_id`, optionally `call_ids`; per call via `call_id`, else every
+  call of the request that had no decision yet.
 - `tool.started`: `tool`, `args`, `context`, `classification`.
 - `tool.finished`: `tool`, `status`, `exit_code`, `output` (redacted, capped),
   `output_sha256`, `output_size`, `truncated`, `duration_ms`.
@@ -214,7 +215,14 @@ class _Builder:
         approval_id = str(payload.get("approval_id"))
         approval = self.approvals.get(approval_id)
         call_id = event.call_id or payload.get("call_id")
-        call_ids = [call_id] if call_id else list(approval.call_ids if approval else [])
+        if call_id:
+            call_ids = [call_id]
+        elif isinstance(payload.get("call_ids"), list):
+            call_ids = [str(one) for one in payload["call_ids"]]
+        else:
+            # A request-wide event touches only the calls still waiting for a decision.
+            waiting = approval.call_ids if approval else []
+            call_ids = [one for one in waiting if self.calls[one].decision is None]
         for one in call_ids:
             record = Decision(
                 call_id=one,
