@@ -42,7 +42,11 @@ TABLE: list[tuple[list[str], bool]] = [
     (["tail", "-f", "/var/log/app.log"], False),
     (["tail", "--follow=name", "/var/log/app.log"], False),
     (["date", "-s", "2020-01-01"], False),
-    (["hostname", "evil"], True),  # prints nothing harmful: hostname NAME needs CAP_SYS_ADMIN
+    (["hostname", "evil"], False),
+    (["hostname", "-f"], True),
+    (["date", "+%s"], True),
+    (["date", "-u"], True),
+    (["date", "010100002020"], False),
     (["hostname", "-F", "/tmp/name"], False),
     (["cat", "/etc/passwd", ">", "/tmp/x"], False),
     (["cat", "a|b"], False),

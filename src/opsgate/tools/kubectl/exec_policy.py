@@ -82,5 +82,10 @@ def exec_is_read_only(argv: Sequence[str]) -> bool:
             return False
         if program not in _DASH_O_IS_SAFE and argument.startswith(_ALWAYS_REFUSED_PREFIXES):
             return False
+    positional = [argument for argument in arguments if not argument.startswith("-")]
+    if program == "hostname" and positional:
+        return False  # `hostname NAME` sets it
+    if program == "date" and any(not argument.startswith("+") for argument in positional):
+        return False  # `date MMDDhhmm` sets the clock; `date +%s` only formats
     # `env prog args` runs prog; only plain `env` (print everything) is an inspection.
     return not (program == "env" and arguments)
