@@ -18,6 +18,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -33,7 +34,7 @@ pytestmark = [
 ]
 
 
-def replicas(sandbox: Any) -> int:
+def replicas(sandbox: Any, deployment: str = "web") -> int:
     kubectl = getattr(sandbox, "kubectl", None) or ROOT / ".tools" / "bin" / "kubectl"
     done = subprocess.run(
         [
@@ -46,7 +47,7 @@ def replicas(sandbox: Any) -> int:
             NAMESPACE,
             "get",
             "deployment",
-            "web",
+            deployment,
             "-o",
             "jsonpath={.spec.replicas}",
         ],
@@ -259,3 +260,60 @@ def test_controls_are_labelled_and_fit_a_narrow_dark_screen(
     focused = page.evaluate("() => document.activeElement && document.activeElement.textContent")
     assert focused, "the first Tab must land on a control"
     page.screenshot(path=str(artifacts / "narrow-dark.png"), full_page=True)
+
+
+def test_stop_button_ends_a_run_waiting_for_approval(ui_server: UiServer, new_page: Any) -> None:
+    page = new_page()
+    login(page, ui_server, "ada")
+    start_conversation(page, "Stop me")
+    ask(page, "scale web to 3, or not")
+    card = page.locator(".approval-card")
+    expect(card).to_be_visible()
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator(".final-status")).to_contain_text("stopped")
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    expect(tool_card(page, "k8s_scale")).not_to_have_attribute("data-status", "succeeded")
+    assert page.js_errors == []
+
+
+def test_approve_all_records_one_decision_per_call(
+    ui_server: UiServer, sandbox: Any, new_page: Any
+) -> None:
+    page = new_page()
+    login(page, ui_server, "ada")
+    conversation_id = start_conversation(page, "Scale both")
+    ask(page, "scale both deployments to 2")
+    card = page.locator(".approval-card")
+    expect(card.locator(".approval-item")).to_have_count(2)
+    expect(card.locator("h3")).to_have_text("Approval needed for 2 changes")
+    card.get_by_label("Reason for all (one decision is recorded per call)").fill("load test")
+    card.get_by_role("button", name="Approve all").click()
+    expect(page.locator(".verify-ok")).to_have_count(2, timeout=60_000)
+    expect(page.locator(".final-status")).to_contain_text("completed")
+    assert (replicas(sandbox, "web"), replicas(sandbox, "api")) == (2, 2)
+    with closing(ui_server.api("ada")) as client:
+        granted = client.get(
+            "/audit", params={"kind": "approval.granted", "conversation_id": conversation_id}
+        ).json()["items"]
+    assert len({event["call_id"] for event in granted}) == 2
+
+
+def test_admin_creates_an_api_token_shown_once(ui_server: UiServer, new_page: Any) -> None:
+    page = new_page()
+    login(page, ui_server, "admin")
+    page.get_by_role("link", name="Admin").click()
+    expect(page.get_by_label("Role of vera")).to_have_value("viewer")
+    expect(page.get_by_label("Role of ada")).to_have_value("approver")
+    page.get_by_label("Token name").fill("ci-bot")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.locator(".token-once .secret").inner_text()
+    answer = httpx.get(
+        f"{ui_server.base_url}/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["username"] == "admin"
+    page.reload()
+    page.get_by_role("link", name="Admin").click()
+    expect(page.locator("tbody tr", has_text="ci-bot")).to_be_visible()
+    assert secret not in page.content()
+    assert page.js_errors == []
