@@ -192,3 +192,33 @@ async def test_streamed_tokens_are_coalesced_and_add_up_to_the_answer(
     assert 1 < len(tokens) < 120
     [final] = [e.data["text"] for e in await h.events(run.id) if e.type == "answer"]
     assert final == answer
+
+
+async def test_stop_during_a_run_ends_it_cleanly_between_steps(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(
+        """
+scripts:
+  - match: "look"
+    turns:
+      - tool_calls: [{name: k_get, args: {name: api}}, {name: k_get, args: {name: frontend}}]
+      - tool_calls: [{name: k_get, args: {name: api}}]
+      - text: "never reached"
+"""
+    )
+    run_ids: list[str] = []
+
+    async def stop_on_first_read(argv: tuple[str, ...]) -> None:
+        if len(h.cluster.calls) == 1:
+            await h.engine.stop(run_ids[0], h.operator)
+
+    h.cluster.on_run = stop_on_first_read
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "look around")
+    run_ids.append(run.id)
+    await h.engine.wait_run(run.id)
+    finished = await h.store.get_run(run.id)
+    assert finished.status == "stopped"
+    assert h.cluster.calls == [("get", "api")]
+    types = await h.event_types(run.id)
+    assert types[-1] == "run.finished"
+    assert "error" not in types
+    assert "answer" not in types
