@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
@@ -120,3 +122,29 @@ def test_demo_worker_is_stuck_on_a_bad_tag(sandbox: SandboxInfo) -> None:
     assert status.returncode != 0
     images = _revisions(sandbox, "shop", "worker")
     assert images[2].endswith("-bad")
+
+
+def test_rollout_status_of_statefulset_and_daemonset(sandbox: SandboxInfo, namespace: str) -> None:
+    template = {
+        "metadata": {"labels": {"app": "st"}},
+        "spec": {"containers": [{"name": "st", "image": "redis:7"}]},
+    }
+    for kind, extra in (("StatefulSet", {"replicas": 2, "serviceName": "st"}), ("DaemonSet", {})):
+        body = {
+            "apiVersion": "apps/v1",
+            "kind": kind,
+            "metadata": {"name": kind.lower(), "namespace": namespace},
+            "spec": {"selector": {"matchLabels": {"app": "st"}}, "template": template, **extra},
+        }
+        assert kubectl(sandbox, "apply", "-f", "-", stdin=json.dumps(body)).returncode == 0
+        status = kubectl(
+            sandbox,
+            "rollout",
+            "status",
+            f"{kind.lower()}/{kind.lower()}",
+            "-n",
+            namespace,
+            "--timeout=10s",
+        )
+        assert status.returncode == 0, status.stderr
+        assert "roll" in status.stdout

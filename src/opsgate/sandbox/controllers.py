@@ -306,6 +306,8 @@ def reconcile_statefulset(store: Store, sts: Obj) -> bool:
         "updatedReplicas": total,
         "availableReplicas": ready,
         "observedGeneration": sts["metadata"].get("generation", 1),
+        "currentRevision": f"{name}-{template_hash(sts['spec']['template'])}",
+        "updateRevision": f"{name}-{template_hash(sts['spec']['template'])}",
     }
     fresh = store.get("statefulsets.apps", namespace, name)
     return (

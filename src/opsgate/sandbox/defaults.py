@@ -39,6 +39,11 @@ def apply_defaults(kind: str, obj: Obj) -> Obj:
     elif kind in ("Deployment", "StatefulSet", "ReplicaSet", "Rollout"):
         spec.setdefault("replicas", 1)
         spec.setdefault("revisionHistoryLimit", 10)
+        if kind == "StatefulSet":
+            spec.setdefault(
+                "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+            )
+            spec.setdefault("podManagementPolicy", "OrderedReady")
         if kind == "Deployment":
             spec.setdefault("progressDeadlineSeconds", 600)
             spec.setdefault(
@@ -50,6 +55,9 @@ def apply_defaults(kind: str, obj: Obj) -> Obj:
             )
         _pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
     elif kind == "DaemonSet":
+        spec.setdefault(
+            "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}
+        )
         _pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
     elif kind == "Pod":
         _pod_spec(spec)

@@ -138,6 +138,7 @@ async def _serve(
         if info is not None:
             info.parent.mkdir(parents=True, exist_ok=True)
             tmp = info.with_suffix(".tmp")
+            tmp.touch(mode=0o600)
             tmp.write_text(json.dumps(asdict(result)))
             tmp.replace(info)
 
