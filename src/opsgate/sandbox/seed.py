@@ -9,6 +9,7 @@ must never appear in any opsgate output.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from opsgate.sandbox import pods
@@ -166,6 +167,22 @@ def demo(cluster: Cluster) -> None:
         "ghcr.io/opsgate-demo/worker:1.5.0-bad"
     )
     cluster.update(res, "shop", "worker", worker)
+
+
+def backdate(cluster: Cluster, hours: float = 2.0) -> None:
+    """Make the seeded world look lived-in: objects and events dated `hours` ago, one second apart.
+
+    Distinct times also keep `describe` and `kubectl events` listing events in the order they
+    happened. Only creation and event timestamps move; called once before serving.
+    """
+    start = datetime.now(UTC) - timedelta(hours=hours)
+    for index, (_, obj) in enumerate(cluster.store.all_objects()):
+        stamp = (start + timedelta(seconds=index)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        obj["metadata"]["creationTimestamp"] = stamp
+        if obj.get("kind") == "Event":
+            obj["firstTimestamp"] = obj["lastTimestamp"] = stamp
+        elif obj.get("kind") == "Pod" and "startTime" in obj.get("status", {}):
+            obj["status"]["startTime"] = stamp
 
 
 def apply_seed(cluster: Cluster, seed: Seed) -> None:

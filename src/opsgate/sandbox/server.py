@@ -91,6 +91,7 @@ def build_cluster(seed_name: seed.Seed, state: Path | None) -> Cluster:
             from opsgate.sandbox import helm_release
 
             helm_release.seed(cluster)
+            seed.backdate(cluster)
     cluster.state_path = state
     cluster.settle()
     return cluster
