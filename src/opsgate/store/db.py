@@ -81,7 +81,7 @@ def make_engines(url: str) -> Engines:
         database = parsed.database
         if not database or database == ":memory:":
             raise ConfigError("the SQLite store needs a file path (sqlite+aiosqlite:///path/db)")
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

@@ -336,7 +336,9 @@ async def open_store(url: str, *, secret_key: bytes) -> SqlStore:
     engines = db.make_engines(url)
     try:
         await db.migrate(engines)
-    except SQLAlchemyError as e:
+        return SqlStore(engines, secret_key)
+    except BaseException as e:
         await engines.dispose()
-        raise StoreError(f"could not open the database: {brief(e)}") from e
-    return SqlStore(engines, secret_key)
+        if isinstance(e, SQLAlchemyError):
+            raise StoreError(f"could not open the database: {brief(e)}") from e
+        raise
