@@ -66,6 +66,16 @@ async def test_failure_shows_stderr_and_exit_code() -> None:
     assert "[exit code 1]" in output.text
 
 
+async def test_warnings_on_stderr_reach_the_model_on_success() -> None:
+    runner = ScriptedRunner()
+    runner.script(
+        stdout="deployment.apps/web scaled\n", stderr="Warning: would violate PodSecurity"
+    )
+    output = await _run("k8s_scale", {"resource": "deployment/web", "replicas": 2}, runner)
+    assert output.ok
+    assert output.text == "deployment.apps/web scaled\nWarning: would violate PodSecurity"
+
+
 async def test_timeout_raises_tool_timeout() -> None:
     runner = ScriptedRunner()
     runner.script(exit_code=-9, timed_out=True)

@@ -54,7 +54,7 @@ def display(argv: Sequence[str]) -> str:
 
 
 def output_from(result: CommandResult, *, ok_exit_codes: Sequence[int] = (0,)) -> ToolOutput:
-    """A `ToolOutput` from a finished command; the model sees stderr when it failed.
+    """A `ToolOutput` from a finished command: stdout, then stderr, then any failure marker.
 
     Raises:
         ToolTimeout: the command was killed at its deadline.
@@ -67,7 +67,8 @@ def output_from(result: CommandResult, *, ok_exit_codes: Sequence[int] = (0,)) -
     if result.stdout_truncated:
         shown = len(result.stdout.encode())
         parts.append(f"[stdout truncated: showing {shown} of {result.stdout_size} bytes]")
-    if result.stderr and (not ok or not result.stdout):
+    # Always shown: kubectl puts admission and deprecation warnings there on success too.
+    if result.stderr:
         parts.append(result.stderr)
     if result.stderr_truncated:
         parts.append(f"[stderr truncated: {result.stderr_size} bytes in all]")
