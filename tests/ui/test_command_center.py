@@ -99,7 +99,7 @@ def test_question_reads_then_scales_after_approval_with_green_verification(
 ) -> None:
     page = new_page()
     login(page, ui_server, "ada")
-    start_conversation(page, "Scale web")
+    conversation_id = start_conversation(page, "Scale web")
     ask(page, "Please scale web to 3 replicas")
 
     read = tool_card(page, "k8s_get")
@@ -150,6 +150,12 @@ def test_question_reads_then_scales_after_approval_with_green_verification(
         page.get_by_role("link", name="Export CSV").click()
     rows = list(csv.reader(io.StringIO(Path(csv_download.value.path()).read_text())))
     assert any("approval.granted" in row for row in rows[1:])
+
+    page.goto(f"{ui_server.base_url}/#/replay/{conversation_id}")
+    timeline = page.locator(".replay-item")
+    expect(timeline.first).to_have_attribute("data-kind", "request")
+    expect(timeline.filter(has_text="approval.granted")).to_have_count(1)
+    expect(page.locator('.replay-item[data-kind="verify"] summary')).to_contain_text("rolled out")
     assert page.js_errors == []
 
 

@@ -20,9 +20,20 @@ function toIso(local) {
 function summary(event) {
   const payload = event.payload || {};
   if (payload.text) return String(payload.text).slice(0, 160);
-  if (payload.tool) return `${payload.tool} ${JSON.stringify(payload.args || {}).slice(0, 120)}`;
+  if (payload.tool) {
+    const parts = [payload.tool];
+    if (payload.status) parts.push(`→ ${payload.status}`);
+    if (payload.exit_code !== undefined && payload.exit_code !== null) parts.push(`exit ${payload.exit_code}`);
+    if (payload.ok !== undefined) parts.push(payload.ok ? "✔ ok" : "✘ failed");
+    if (payload.summary) parts.push(String(payload.summary));
+    if (payload.args) parts.push(JSON.stringify(payload.args).slice(0, 120));
+    return parts.join(" ");
+  }
   if (payload.summary) return String(payload.summary);
+  if (Array.isArray(payload.calls)) return `${payload.calls.length} call(s): ${payload.calls.map((c) => c.tool).join(", ")}`;
+  if ("reason" in payload) return payload.reason ? `reason: ${payload.reason}` : "no reason given";
   if (payload.status) return String(payload.status);
+  if (payload.username) return `${payload.username}${payload.role ? ` (${payload.role})` : ""}`;
   return JSON.stringify(payload).slice(0, 160);
 }
 
