@@ -60,8 +60,11 @@ def test_logs_flags_tail_since_timestamps_container(sandbox: SandboxInfo) -> Non
     lines = tail.stdout.splitlines()
     assert len(lines) == 3
     assert all(line[:4].isdigit() and "Z " in line for line in lines)
+    # The demo pods started two hours ago: their start-up lines are older than an hour.
     recent = kubectl(sandbox, "logs", pod, "-n", "shop", "--since=1h")
-    assert "Listening on" in recent.stdout
+    assert "GET /healthz" in recent.stdout
+    assert "Listening on" not in recent.stdout
+    assert "Listening on" in kubectl(sandbox, "logs", pod, "-n", "shop", "--since=3h").stdout
     wrong = kubectl(sandbox, "logs", pod, "-n", "shop", "-c", "nope")
     assert wrong.returncode != 0
     no_previous = kubectl(sandbox, "logs", pod, "-n", "shop", "--previous")
