@@ -10,7 +10,6 @@ holds conversations, runs, stream events, the audit methods and Jenkins servers.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
@@ -253,7 +252,7 @@ class SqlStore(UsersStore, CallsStore):
     ) -> list[AuditEvent]:
         """Append several events in one transaction (one lock, one commit)."""
         if self._sqlite_audit is not None:
-            return await asyncio.to_thread(self._sqlite_audit.append, events)
+            return await self._sqlite_audit.append(events)
         async with self._write() as conn:
             return await conn.run_sync(
                 lambda sync: audit_log.append_many(
@@ -273,7 +272,7 @@ class SqlStore(UsersStore, CallsStore):
 
     async def verify_audit(self) -> ChainVerification:
         if self._sqlite_audit is not None:
-            return await asyncio.to_thread(self._sqlite_audit.verify)
+            return await self._sqlite_audit.verify()
         try:
             async with self._engines.read.connect() as conn:
                 return await conn.run_sync(

@@ -1,6 +1,6 @@
 """Audit appends and verification on SQLite through one plain sqlite3 connection per store.
 
-`SqlStore` uses it on SQLite only: the hot append path then costs one hop to a worker thread
+`SqlStore` uses it on SQLite only: the hot append path then costs one hop to its own thread
 and a few native sqlite3 calls, instead of a thread hop per statement through aiosqlite and
 SQLAlchemy. Appends still begin with `BEGIN IMMEDIATE`, the database lock that keeps one chain
 across processes; a threading lock keeps this process's threads off the shared connection.
@@ -8,9 +8,11 @@ across processes; a threading lock keeps this process's threads off the shared c
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from opsgate.domain.audit import AuditEvent
@@ -44,19 +46,31 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 class SqliteAuditLog:
-    """Blocking audit operations for one SQLite file; call them from a worker thread."""
+    """Audit operations for one SQLite file, run off the event loop."""
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._conn = _connect(path)
         self._lock = threading.Lock()
+        # One thread owns the append connection: appends queue up here instead of
+        # contending for the lock from several executor threads.
+        self._appender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsgate-audit")
 
     def close(self) -> None:
+        self._appender.shutdown(wait=True)
         with self._lock:
             self._conn.close()
 
-    def append(self, events: Sequence[audit_log.NewAuditEvent]) -> list[AuditEvent]:
+    async def append(self, events: Sequence[audit_log.NewAuditEvent]) -> list[AuditEvent]:
         """Append `events` as one transaction under the database write lock."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._appender, self._append_blocking, events)
+
+    async def verify(self) -> ChainVerification:
+        """Recompute the chain on a connection and thread of its own (appends go on)."""
+        return await asyncio.to_thread(self._verify_blocking)
+
+    def _append_blocking(self, events: Sequence[audit_log.NewAuditEvent]) -> list[AuditEvent]:
         try:
             with self._lock:
                 cursor = self._conn.cursor()
@@ -75,8 +89,7 @@ class SqliteAuditLog:
         except sqlite3.Error as e:
             raise StoreError(f"audit append failed: {_brief(e)}") from e
 
-    def verify(self) -> ChainVerification:
-        """Recompute the chain in one read transaction on a connection of its own."""
+    def _verify_blocking(self) -> ChainVerification:
         try:
             conn = _connect(self._path)
             try:
