@@ -239,6 +239,8 @@ def test_redaction_is_idempotent() -> None:
         (["kubectl", "--token=abc123secret", "get", "pods"], "abc123secret"),
         (["helm", "install", "x", "--set", "db.password=hunter2,replicas=2"], "hunter2"),
         (["git", "clone", "https://me:hunter2@example.com/r.git"], "hunter2"),
+        (["kubectl", "patch", "secret/db", '--patch={"data":{"pw":"aHVudGVyMg=="}}'], "aHVudGVyMg"),
+        (["kubectl", "patch", "deploy/x", '--patch={"spec":{"password":"hunter2"}}'], "hunter2"),
     ],
 )
 def test_argv_is_masked(argv: list[str], hidden: str) -> None:

@@ -224,12 +224,28 @@ def mask_argv(argv: Sequence[str]) -> tuple[str, ...]:
             masked.append(REDACTED)
         elif previous in _SET_FLAGS:
             masked.append(_mask_assignments(argument))
+        elif argument.startswith("--patch="):
+            masked.append("--patch=" + _mask_patch(argument.removeprefix("--patch=")))
         elif "=" in argument and argument.split("=", 1)[0] in _SECRET_FLAGS:
             masked.append(f"{argument.split('=', 1)[0]}={REDACTED}")
         else:
             masked.append(_redact_patterns(argument))
         previous = argument
     return tuple(masked)
+
+
+def _mask_patch(text: str) -> str:
+    """A patch's `data`/`stringData` values: the patch does not say it targets a Secret."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return _redact_patterns(text)
+    if isinstance(body, dict) and "kind" not in body:
+        body = redact_value({**body, "kind": "Secret"})
+        del body["kind"]
+    else:
+        body = redact_value(body)
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
 def _mask_assignments(argument: str) -> str:
