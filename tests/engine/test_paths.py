@@ -152,6 +152,10 @@ async def test_stop_while_awaiting_approval_ends_stopped_and_never_runs(
     await h.engine.wait_idle()
     assert h.cluster.mutations() == []
     assert (await h.store.get_run(run.id)).status == "stopped"
+    ends = [e.data["status"] for e in await h.events(run.id) if e.type == "run.finished"]
+    assert ends == ["awaiting_approval", "stopped"]
+    finished = [a for a in await h.store.list_audit(limit=1000) if a.kind == "run.finished"]
+    assert [a.payload["status"] for a in finished] == ["stopped"]
 
 
 async def test_failed_verification_is_reported_and_model_told_not_to_claim_success(

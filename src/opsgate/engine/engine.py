@@ -250,7 +250,7 @@ class Engine:
         )
         await self.recorder.audit(
             "approval.granted" if approve else "approval.rejected",
-            {"approval_id": approval_id, "reason": reason},
+            {"approval_id": approval_id, "call_id": call_id, "reason": reason},
             conversation_id=decided.conversation_id,
             run_id=decided.run_id,
             call_id=call_id,
@@ -279,7 +279,7 @@ class Engine:
             call_ids = [i.call_id for i in request.items if i.status == "expired"]
             await self.recorder.audit(
                 "approval.expired",
-                {"approval_id": request.id},
+                {"approval_id": request.id, "call_ids": call_ids},
                 conversation_id=request.conversation_id,
                 run_id=request.run_id,
             )
@@ -326,7 +326,12 @@ class Engine:
         for call in interrupted:
             await self.recorder.audit(
                 "tool.outcome_unknown",
-                {"tool": call.tool, "args": call.args, "context": call.context},
+                {
+                    "tool": call.tool,
+                    "args": call.args,
+                    "context": call.context,
+                    "reason": "the process stopped while the call ran; it is never re-run",
+                },
                 conversation_id=call.conversation_id,
                 run_id=call.run_id,
                 call_id=call.id,

@@ -160,12 +160,22 @@ class CallRunner:
 
     async def refuse_tampered(self, state: RunState, call: dict[str, Any]) -> str:
         message = "refused: the arguments differ from the approved ones; nothing was run"
-        await self.deps.store.set_call_status(
+        record = await self.deps.store.set_call_status(
             call["call_id"], "skipped", expected=["approved"], output=message
         )
         await self.recorder.audit(
             "tool.finished",
-            {"tool": call["tool"], "status": "skipped", "output": message, "refused": True},
+            {
+                "tool": call["tool"],
+                "status": record.status,
+                "exit_code": None,
+                "output": record.output,
+                "output_sha256": record.output_sha256,
+                "output_size": record.output_size,
+                "truncated": False,
+                "duration_ms": 0,
+                "refused": True,
+            },
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
             call_id=call["call_id"],

@@ -16,6 +16,7 @@ from typing import Any
 from langgraph.types import interrupt
 
 from opsgate.domain import events as ev
+from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.engine import context, execution, policy
 from opsgate.engine.deps import EngineDeps, Recorder
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
@@ -359,6 +360,9 @@ class Steps:
 
     async def _close_run(self, state: RunState, status: Any, reason: str | None) -> None:
         self.stop_requested.discard(state["run_id"])
+        current = await self.deps.store.get_run(state["run_id"])
+        if current.status in FINAL_RUN_STATUSES:
+            return  # already ended (stopped while paused at the gate): report it once
         await self.deps.store.set_run_status(state["run_id"], status, reason)
         if status == "failed" and reason:
             await self._emit(
