@@ -58,6 +58,14 @@ def test_server_side_apply_records_field_manager(sandbox: SandboxInfo, namespace
     assert deploy["spec"]["replicas"] == 3
     assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
     assert "kubectl" in {m["manager"] for m in deploy["metadata"]["managedFields"]}
+    single = deployment_manifest("ssa", namespace, "nginx:1.28", replicas=3).split(
+        "      - name: sidecar"
+    )[0]
+    _apply(sandbox, single, "--server-side")
+    containers = get_json(sandbox, "deployment", "ssa", "-n", namespace)["spec"]["template"][
+        "spec"
+    ]["containers"]
+    assert [c["name"] for c in containers] == ["ssa"]
 
 
 def test_server_dry_run_and_diff_change_nothing(sandbox: SandboxInfo, namespace: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from opsgate.sandbox import patch, protobuf, selectors
+from opsgate.sandbox import apply, patch, protobuf, selectors
 from opsgate.sandbox.store import Store
 
 
@@ -133,3 +133,24 @@ def test_store_versions_history_and_persistence(tmp_path: Path) -> None:
     restored.load(path)
     assert [o["metadata"]["name"] for o in restored.list("configmaps")] == ["b"]
     assert restored.revision == store.revision
+
+
+def test_server_side_apply_removes_what_the_manager_stopped_setting() -> None:
+    first = {
+        "metadata": {"name": "d", "labels": {"a": "1", "b": "2"}},
+        "spec": {"containers": [{"name": "app", "image": "x:1"}, {"name": "side", "image": "y:1"}]},
+    }
+    applied = apply.server_side_apply(None, first, "helm")
+    applied["metadata"]["labels"]["other"] = "kept"  # set by someone else
+    second = {
+        "metadata": {"name": "d", "labels": {"a": "1"}},
+        "spec": {"containers": [{"name": "app", "image": "x:2"}]},
+    }
+    result = apply.server_side_apply(applied, second, "helm")
+    assert result["metadata"]["labels"] == {"a": "1", "other": "kept"}
+    assert result["spec"]["containers"] == [{"name": "app", "image": "x:2"}]
+    assert [m["manager"] for m in result["metadata"]["managedFields"]] == ["helm"]
+    assert (
+        'k:{"name":"app"}'
+        in result["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:containers"]
+    )

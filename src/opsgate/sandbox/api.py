@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from opsgate.sandbox import discovery, protobuf, selectors, subresources, tables
+from opsgate.sandbox import apply, discovery, protobuf, selectors, subresources, tables
 from opsgate.sandbox.cluster import ApiError, Cluster
 from opsgate.sandbox.patch import PatchError, json_patch, merge_patch, strategic_merge
 from opsgate.sandbox.resources import Resource
@@ -190,7 +190,7 @@ async def _watch(cluster: Cluster, request: Request, target: Target) -> Response
     return StreamingResponse(stream(), media_type=JSON)
 
 
-def _patched(current: Obj, body: bytes, ctype: str) -> Obj:
+def _patched(current: Obj, body: bytes, ctype: str, manager: str = "") -> Obj:
     try:
         if "json-patch" in ctype:
             result = json_patch(current, json.loads(body))
@@ -199,7 +199,7 @@ def _patched(current: Obj, body: bytes, ctype: str) -> Obj:
         elif "strategic" in ctype:
             result = strategic_merge(current, json.loads(body))
         elif "apply-patch" in ctype:
-            result = strategic_merge(current, yaml.safe_load(body))
+            result = apply.server_side_apply(current, yaml.safe_load(body), manager)
         else:
             raise ApiError(
                 415,
@@ -227,13 +227,10 @@ async def _patch(cluster: Cluster, request: Request, target: Target, dry_run: bo
     except ApiError:
         if "apply-patch" not in ctype:
             raise
-        created = yaml.safe_load(raw) or {}
-        subresources.mark_managed(created, manager, "Apply")
+        created = apply.server_side_apply(None, yaml.safe_load(raw) or {}, manager)
         return _json(cluster.create(res, ns, created, dry_run), 201)
-    updated = _patched(current, raw, ctype)
+    updated = _patched(current, raw, ctype, manager)
     updated["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-    if "apply-patch" in ctype:
-        subresources.mark_managed(updated, manager, "Apply")
     return _json(cluster.update(res, ns, name, updated, target.subresource, dry_run))
 
 

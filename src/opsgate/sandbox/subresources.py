@@ -15,7 +15,7 @@ from starlette.requests import Request
 from opsgate.sandbox import logs, metrics, protobuf, selectors
 from opsgate.sandbox.cluster import ApiError, Cluster
 from opsgate.sandbox.resources import Resource
-from opsgate.sandbox.store import Obj, now_iso
+from opsgate.sandbox.store import Obj
 
 if TYPE_CHECKING:
     from opsgate.sandbox.api import Target
@@ -72,21 +72,6 @@ def set_scale(
         )
     obj["spec"]["replicas"] = replicas
     return scale_of(cluster.update(res, namespace, name, obj, dry_run=dry_run))
-
-
-def mark_managed(obj: Obj, manager: str, operation: str) -> None:
-    """Record a minimal managedFields entry for server-side apply."""
-    entry = {
-        "manager": manager or "unknown",
-        "operation": operation,
-        "apiVersion": obj.get("apiVersion", ""),
-        "time": now_iso(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": {},
-    }
-    meta = obj.setdefault("metadata", {})
-    others = [m for m in meta.get("managedFields") or [] if m.get("manager") != entry["manager"]]
-    meta["managedFields"] = [*others, entry]
 
 
 def _int(value: str | None) -> int | None:
