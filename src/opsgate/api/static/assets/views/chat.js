@@ -105,6 +105,8 @@ export async function renderChat(ctx, conversationId) {
   };
 
   const onEvent = (type, data, id, replayed) => {
+    // Follow new events only when the reader is already at the bottom of the page.
+    const atBottom = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 80;
     const runId = data.run_id;
     const run = ensureRun(runId, type === "run.started" ? { text: data.text || "" } : {});
     switch (type) {
@@ -185,7 +187,7 @@ export async function renderChat(ctx, conversationId) {
       default:
         break;
     }
-    if (!replayed) timeline.scrollTop = timeline.scrollHeight;
+    if (!replayed && atBottom) window.scrollTo(0, document.documentElement.scrollHeight);
   };
 
   stopButton.addEventListener("click", async () => {
