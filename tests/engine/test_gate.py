@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from opsgate.engine.models.base import ModelMessage
 from opsgate.errors import Conflict, DecisionRefused, Forbidden
+from opsgate.store.records import ApprovalRequest
 from tests.fixtures.engine import HarnessFactory
 
 INVESTIGATE = """
@@ -160,3 +163,25 @@ async def test_tampered_arguments_after_approval_are_refused(harnesses: HarnessF
     assert (await h.store.get_call(item.call_id)).status == "skipped"
     refused = [a for a in await h.store.list_audit(limit=1000) if a.payload.get("refused")]
     assert [a.call_id for a in refused] == [item.call_id]
+
+
+async def test_a_decision_landing_before_the_run_reaches_the_gate_is_not_lost(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(None)
+    open_request = h.store.create_approval
+
+    async def open_and_decide_at_once(**kwargs: Any) -> ApprovalRequest:
+        request = await open_request(**kwargs)
+        # The approver is quicker than the graph: decided before the gate has even paused.
+        for item in request.items:
+            await h.engine.decide(request.id, item.call_id, h.approver, approve=True, reason=None)
+        return request
+
+    h.store.create_approval = open_and_decide_at_once  # type: ignore[method-assign]
+    run = await h.engine.submit_call(
+        h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 3}
+    )
+    await h.engine.wait_idle()
+    assert h.cluster.mutations() == [("scale", "api", "3")]
+    assert (await h.store.get_run(run.id)).status == "completed"
