@@ -117,7 +117,7 @@ async def test_full_conversation_read_approve_execute_verify(
         assert again.status_code == 409
 
         try:
-            events = await asyncio.wait_for(stream, 30)
+            events = await asyncio.wait_for(stream, 60)
         except TimeoutError:
             stored = await env.state.store.events_after(conversation["id"], 0, 10_000)
             run_now = await env.state.store.get_run(run_id)
@@ -198,7 +198,7 @@ async def test_reconnect_with_last_event_id_loses_nothing_and_repeats_nothing(
             f"/api/v1/approvals/{pending[0]['id']}/decision",
             json={"call_id": item["call_id"], "approve": True},
         )
-        second = await asyncio.wait_for(second_task, 30)
+        second = await asyncio.wait_for(second_task, 60)
         # A manual resume with ?after= from the middle gives exactly the tail.
         middle = second[len(second) // 2]["id"]
         tail = await collect_until(operator, f"{events_url}?after={middle}", "run.finished")
