@@ -1,6 +1,7 @@
-"""The sandbox's controllers: deployments, replica sets, stateful sets, daemon sets, pods, GC.
+"""The sandbox's controllers: deployments, replica sets, bare pods, garbage collection.
 
-`api` calls `reconcile(store)` after every write; it runs each controller until nothing changes.
+`api` calls `reconcile(store)` after every write; it runs each controller (stateful sets, daemon
+sets and jobs live in `workloads`) until nothing changes.
 Rolling updates: a new ReplicaSet whose pods are healthy takes every replica at once; one whose
 pods cannot become ready (see `pods`) gets a surge of 25% while the previous ReplicaSet keeps
 serving, so `kubectl rollout status` waits (and times out) as on a real cluster.
@@ -8,38 +9,23 @@ serving, so `kubectl rollout status` waits (and times out) as on a real cluster.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
-from opsgate.sandbox import pods
+from opsgate.sandbox import pods, workloads
+from opsgate.sandbox.owners import (
+    owned_by,
+    owned_pods,
+    pod_counts,
+    save_if_changed,
+    template_hash,
+)
 from opsgate.sandbox.store import Obj, Store, clone, now_iso
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 Controller = Callable[[Store], bool]
-
-
-def owned_by(obj: Obj, owner: Obj) -> bool:
-    """Whether `obj` has an ownerReference to `owner`."""
-    uid = owner["metadata"]["uid"]
-    return any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])
-
-
-def save_if_changed(store: Store, key: str, before: Obj, after: Obj) -> bool:
-    """Store `after` when it differs from `before`; True when something was written."""
-    if before == after:
-        return False
-    store.put(key, after)
-    return True
-
-
-def template_hash(template: Obj) -> str:
-    """The pod-template-hash of a template (its own hash label excluded)."""
-    clean = clone(template)
-    clean.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
-    return pods.stable_hash(json.dumps(clean, sort_keys=True))
 
 
 def revision_of(obj: Obj) -> int:
@@ -213,27 +199,11 @@ def _deployment_status(store: Store, dep: Obj, new: Obj) -> bool:
     return save_if_changed(store, "deployments.apps", fresh, after)
 
 
-def _owned_pods(store: Store, owner: Obj) -> list[Obj]:
-    return [p for p in store.scan("pods", owner["metadata"]["namespace"]) if owned_by(p, owner)]
-
-
-def _pod_counts(found: list[Obj]) -> tuple[int, int]:
-    ready = sum(
-        1
-        for p in found
-        if any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in p.get("status", {}).get("conditions", [])
-        )
-    )
-    return len(found), ready
-
-
 def reconcile_replicaset(store: Store, rs: Obj) -> bool:
     """Create or delete pods so a ReplicaSet has `spec.replicas` of them; update its status."""
     changed = False
     namespace = rs["metadata"]["namespace"]
-    found = _owned_pods(store, rs)
+    found = owned_pods(store, rs)
     desired = int(rs["spec"].get("replicas", 1))
     for _ in range(desired - len(found)):
         name = f"{rs['metadata']['name']}-{pods.random_suffix()}"
@@ -260,7 +230,7 @@ def reconcile_replicaset(store: Store, rs: Obj) -> bool:
             )
         found = found[len(found) - desired :]
         changed = True
-    total, ready = _pod_counts(found)
+    total, ready = pod_counts(found)
     after = clone(rs)
     after["status"] = {
         "replicas": total,
@@ -279,125 +249,6 @@ def reconcile_replicaset(store: Store, rs: Obj) -> bool:
         fresh is not None
         and save_if_changed(store, "replicasets.apps", fresh, {**fresh, "status": after["status"]})
     ) or changed
-
-
-def reconcile_statefulset(store: Store, sts: Obj) -> bool:
-    """Ordinal pods `<name>-0..n-1` for a StatefulSet, and its status."""
-    changed = False
-    namespace, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
-    desired = int(sts["spec"].get("replicas", 1))
-    found = {p["metadata"]["name"]: p for p in _owned_pods(store, sts)}
-    for index in range(desired):
-        pod_name = f"{name}-{index}"
-        if pod_name not in found:
-            pod = pods.pod_from_template(sts["spec"]["template"], pod_name, namespace, sts)
-            found[pod_name] = pods.start_pod(store, pod)
-            changed = True
-    for pod_name in list(found):
-        if int(pod_name.rsplit("-", 1)[1]) >= desired:
-            store.delete("pods", namespace, pod_name)
-            del found[pod_name]
-            changed = True
-    total, ready = _pod_counts(list(found.values()))
-    status = {
-        "replicas": total,
-        "readyReplicas": ready,
-        "currentReplicas": total,
-        "updatedReplicas": total,
-        "availableReplicas": ready,
-        "observedGeneration": sts["metadata"].get("generation", 1),
-        "currentRevision": f"{name}-{template_hash(sts['spec']['template'])}",
-        "updateRevision": f"{name}-{template_hash(sts['spec']['template'])}",
-    }
-    fresh = store.get("statefulsets.apps", namespace, name)
-    return (
-        fresh is not None
-        and save_if_changed(store, "statefulsets.apps", fresh, {**fresh, "status": status})
-    ) or changed
-
-
-def reconcile_daemonset(store: Store, ds: Obj) -> bool:
-    """One pod per node for a DaemonSet, and its status."""
-    changed = False
-    namespace, name = ds["metadata"]["namespace"], ds["metadata"]["name"]
-    found = _owned_pods(store, ds)
-    covered = {p.get("spec", {}).get("nodeName") for p in found}
-    for node in store.list("nodes"):
-        if node["metadata"]["name"] not in covered:
-            pod = pods.pod_from_template(
-                ds["spec"]["template"], f"{name}-{pods.random_suffix()}", namespace, ds
-            )
-            pod["spec"]["nodeName"] = node["metadata"]["name"]
-            found.append(pods.start_pod(store, pod))
-            changed = True
-    total, ready = _pod_counts(found)
-    status = {
-        "desiredNumberScheduled": total,
-        "currentNumberScheduled": total,
-        "numberReady": ready,
-        "updatedNumberScheduled": total,
-        "numberAvailable": ready,
-        "numberMisscheduled": 0,
-        "observedGeneration": ds["metadata"].get("generation", 1),
-    }
-    fresh = store.get("daemonsets.apps", namespace, name)
-    return (
-        fresh is not None
-        and save_if_changed(store, "daemonsets.apps", fresh, {**fresh, "status": status})
-    ) or changed
-
-
-def reconcile_job(store: Store, job: Obj) -> bool:
-    """Run a Job's pods to completion at once (completions, default 1) and mark it Complete."""
-    if job.get("status", {}).get("completionTime"):
-        return False
-    namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
-    if not job["spec"].get("selector"):
-        # The API server's defaulting: the Job selects its pods by its own uid.
-        uid = job["metadata"]["uid"]
-        job["spec"]["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
-        labels = (
-            job["spec"]
-            .setdefault("template", {})
-            .setdefault("metadata", {})
-            .setdefault("labels", {})
-        )
-        labels.update(
-            {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name}
-        )
-        job = store.put("jobs.batch", job)
-    completions = int(job["spec"].get("completions", 1))
-    found = _owned_pods(store, job)
-    for _ in range(completions - len(found)):
-        template = clone(job["spec"]["template"])
-        template.setdefault("spec", {})["restartPolicy"] = template["spec"].get(
-            "restartPolicy", "Never"
-        )
-        pod_name = f"{name}-{pods.random_suffix()}"
-        found.append(
-            pods.start_pod(store, pods.pod_from_template(template, pod_name, namespace, job))
-        )
-        pods.record_event(
-            store, job, "SuccessfulCreate", f"Created pod: {pod_name}", component="job-controller"
-        )
-    succeeded = sum(1 for p in found if p.get("status", {}).get("phase") == "Succeeded")
-    now = now_iso()
-    status: Obj = {
-        "startTime": job.get("status", {}).get("startTime", now),
-        "active": len(found) - succeeded,
-    }
-    if succeeded >= completions:
-        status.update(succeeded=succeeded, completionTime=now, active=0)
-        status["conditions"] = [
-            {"type": t, "status": "True", "lastProbeTime": now, "lastTransitionTime": now}
-            for t in ("SuccessCriteriaMet", "Complete")
-        ]
-        pods.record_event(store, job, "Completed", "Job completed", component="job-controller")
-    status = {k: v for k, v in status.items() if v != 0}
-    fresh = store.get("jobs.batch", namespace, name)
-    return fresh is not None and save_if_changed(
-        store, "jobs.batch", fresh, {**fresh, "status": status}
-    )
 
 
 def reconcile_pods(store: Store) -> bool:
@@ -441,9 +292,9 @@ CONTROLLERS: list[Controller] = [
     collect_garbage,
     _each("deployments.apps", reconcile_deployment),
     _each("replicasets.apps", reconcile_replicaset),
-    _each("statefulsets.apps", reconcile_statefulset),
-    _each("daemonsets.apps", reconcile_daemonset),
-    _each("jobs.batch", reconcile_job),
+    _each("statefulsets.apps", workloads.reconcile_statefulset),
+    _each("daemonsets.apps", workloads.reconcile_daemonset),
+    _each("jobs.batch", workloads.reconcile_job),
     reconcile_pods,
 ]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from opsgate.sandbox import controllers, pods
+from opsgate.sandbox import owners, pods
 from opsgate.sandbox.cluster import Cluster
 from opsgate.sandbox.store import Obj, Store, clone, now_iso, parse_time
 
@@ -77,7 +77,7 @@ def _restart(store: Store, ro: Obj, owned: list[Obj], status: Obj) -> bool:
         return False
     for rs in owned:
         for pod in store.list("pods", ro["metadata"]["namespace"]):
-            if controllers.owned_by(pod, rs) and pod["metadata"]["creationTimestamp"] <= restart_at:
+            if owners.owned_by(pod, rs) and pod["metadata"]["creationTimestamp"] <= restart_at:
                 store.delete("pods", ro["metadata"]["namespace"], pod["metadata"]["name"])
     status["restartedAt"] = restart_at
     return True
@@ -90,8 +90,8 @@ def reconcile_rollout(store: Store, ro: Obj) -> bool:
     status: Obj = clone(ro.get("status") or {})
     replicas = int(spec.get("replicas", 1))
     steps = (spec.get("strategy", {}).get("canary") or {}).get("steps") or []
-    owned = [clone(rs) for rs in store.scan(RS_KEY, namespace) if controllers.owned_by(rs, ro)]
-    hash_ = controllers.template_hash(spec["template"])
+    owned = [clone(rs) for rs in store.scan(RS_KEY, namespace) if owners.owned_by(rs, ro)]
+    hash_ = owners.template_hash(spec["template"])
     by_hash = {rs["metadata"]["labels"].get(HASH_LABEL): rs for rs in owned}
     top = max((_revision(rs) for rs in owned), default=0)
     canary = by_hash.get(hash_)
@@ -196,7 +196,7 @@ def _write_status(
     fresh = store.get(KEY, namespace, name)
     if fresh is None:
         return False
-    owned = [rs for rs in store.scan(RS_KEY, namespace) if controllers.owned_by(rs, fresh)]
+    owned = [rs for rs in store.scan(RS_KEY, namespace) if owners.owned_by(rs, fresh)]
     current = next((rs for rs in owned if rs["metadata"]["labels"].get(HASH_LABEL) == hash_), None)
     total = sum(rs.get("status", {}).get("replicas", 0) for rs in owned)
     ready = sum(rs.get("status", {}).get("readyReplicas", 0) for rs in owned)
@@ -247,7 +247,7 @@ def _write_status(
         status.pop("message", None)
     after = clone(fresh)
     after["status"] = status
-    return controllers.save_if_changed(store, KEY, fresh, after)
+    return owners.save_if_changed(store, KEY, fresh, after)
 
 
 def reconcile_all(store: Store) -> bool:
