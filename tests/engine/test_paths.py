@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from opsgate.engine.deps import Limits
-from opsgate.engine.models.base import ModelMessage
+from opsgate.engine.models.base import ModelChunk, ModelMessage, ToolSchema
+from opsgate.engine.models.scripted import ScriptedModel
 from opsgate.errors import DecisionRefused
 from tests.fixtures.engine import Harness, HarnessFactory
 
@@ -226,3 +229,37 @@ scripts:
     assert types[-1] == "run.finished"
     assert "error" not in types
     assert "answer" not in types
+
+
+class _RecordingModel:
+    """The scripted model, remembering what each turn was given."""
+
+    name = "recording"
+
+    def __init__(self, script: str) -> None:
+        self.inner = ScriptedModel.from_yaml(script)
+        self.seen: list[tuple[list[ModelMessage], list[ToolSchema]]] = []
+
+    def stream(
+        self, messages: list[ModelMessage], tools: list[ToolSchema]
+    ) -> AsyncIterator[ModelChunk]:
+        self.seen.append((messages, tools))
+        return self.inner.stream(messages, tools)
+
+
+async def test_the_model_sees_the_prompt_cluster_context_and_schemas_without_context(
+    harnesses: HarnessFactory,
+) -> None:
+    model = _RecordingModel('scripts: [{match: "hi", turns: [{text: "hello"}]}]')
+    h = await harnesses.open(None, model=model)
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "hi there")
+    await h.engine.wait_run(run.id)
+    [(messages, tools)] = model.seen
+    system = messages[0]
+    assert system.role == "system"
+    assert "approvals" in system.content
+    assert "Cluster context of this conversation: 'sandbox'" in system.content
+    assert "Default namespace: 'shop'" in system.content
+    assert messages[-1] == ModelMessage(role="user", content="hi there")
+    scale = next(t for t in tools if t.name == "k_scale")
+    assert set(scale.parameters["properties"]) == {"name", "replicas"}

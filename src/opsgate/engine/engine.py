@@ -31,7 +31,7 @@ from opsgate.errors import (
     OpsgateError,
     truncate,
 )
-from opsgate.store.records import ApprovalRequest, Run, User
+from opsgate.store.records import ApprovalRequest, Conversation, Run, User
 
 MAX_REQUEST_CHARS = 20_000
 
@@ -63,7 +63,7 @@ class Engine:
         )
         request = ModelMessage(role="user", content=text).model_dump(mode="json")
         state: RunState = {
-            **self._base_state(run, user, conversation.contexts),
+            **self._base_state(run, user, conversation),
             "messages": [*history, request],
         }
         await self._announce(run, user, text)
@@ -78,21 +78,22 @@ class Engine:
         conversation = await self.deps.store.get_conversation(conversation_id)
         run = await self.deps.store.create_run(conversation_id, "direct", user.id)
         state: RunState = {
-            **self._base_state(run, user, conversation.contexts),
+            **self._base_state(run, user, conversation),
             "pending": [{"call_id": _new_id(), "tool": tool, "args": dict(args)}],
         }
         await self._announce(run, user, f"direct call of {tool!r}")
         self._launch(run.id, state)
         return run
 
-    def _base_state(self, run: Run, user: User, contexts: list[str]) -> RunState:
+    def _base_state(self, run: Run, user: User, conversation: Conversation) -> RunState:
         return {
             "run_id": run.id,
             "conversation_id": run.conversation_id,
             "kind": run.kind,
             "user_id": user.id,
             "user_name": user.username,
-            "contexts": list(contexts),
+            "contexts": list(conversation.contexts),
+            "namespace": conversation.namespace,
             "messages": [],
             "pending": [],
             "approval_id": None,

@@ -30,6 +30,8 @@ class RunState(TypedDict, total=False):
     user_id: str
     user_name: str
     contexts: list[str]
+    namespace: str | None
+    """The conversation's default namespace, told to the model."""
     messages: list[dict[str, Any]]
     """The model's view of the run (`ModelMessage` dumps), system prompt excluded."""
     pending: list[dict[str, Any]]

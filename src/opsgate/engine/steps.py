@@ -432,9 +432,13 @@ def _model_schema(tool: Any) -> dict[str, Any]:
 
 def _cluster_note(state: RunState) -> str:
     contexts = state.get("contexts") or []
-    if not contexts:
-        return ""
-    return f"\n\nCluster context of this conversation: {contexts[0]!r}."
+    note = ""
+    if contexts:
+        others = f" (also allowed: {', '.join(contexts[1:])})" if len(contexts) > 1 else ""
+        note += f"\n\nCluster context of this conversation: {contexts[0]!r}{others}."
+    if state.get("namespace"):
+        note += f"\nDefault namespace: {state.get('namespace')!r}."
+    return note
 
 
 def _append_to_result(messages: list[dict[str, Any]], tool_call_id: str, note: str) -> None:
