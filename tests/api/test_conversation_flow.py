@@ -220,3 +220,27 @@ async def _pending(client: httpx.AsyncClient, conversation_id: str) -> list[dict
     )
     items: list[dict[str, Any]] = response.json()["items"]
     return items
+
+
+async def test_idle_stream_gets_heartbeats_and_bad_resume_ids_are_refused(
+    served: tuple[ApiEnv, str],
+) -> None:
+    env, url = served
+    async with _client(env, url, "viewer") as viewer, _client(env, url, "operator") as operator:
+        conversation = (await operator.post("/api/v1/conversations", json={})).json()
+        events_url = f"/api/v1/conversations/{conversation['id']}/events"
+        lines: list[str] = []
+        async with viewer.stream("GET", events_url) as response:
+            async for line in response.aiter_lines():
+                lines.append(line)
+                if line.startswith(":"):
+                    break
+        assert lines[0].startswith("retry:")
+        assert lines[-1] == ": keep-alive"
+        bad = await viewer.get(events_url, headers={"Last-Event-ID": "not-a-number"})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["field"] == "Last-Event-ID"
+        missing = await viewer.get("/api/v1/conversations/nope/events")
+        assert missing.status_code == 404
+    async with httpx.AsyncClient(base_url=url) as anonymous:
+        assert (await anonymous.get(events_url)).status_code == 401
