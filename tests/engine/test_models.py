@@ -134,9 +134,20 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
 
     requests: ClassVar[list[dict[str, Any]]] = []
 
+    rate_limit_first: ClassVar[list[bool]] = [True]
+
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(body)
+        if type(self).rate_limit_first[0]:
+            type(self).rate_limit_first[0] = False
+            error = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}}).encode()
+            self.send_response(429)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(error)))
+            self.end_headers()
+            self.wfile.write(error)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -184,12 +195,14 @@ def fake_openai() -> Iterator[str]:
 
 
 @pytest.mark.slow
-async def test_litellm_model_streams_text_tool_calls_and_usage_from_a_loopback_server(
+async def test_litellm_model_retries_a_rate_limit_then_streams_text_calls_and_usage(
     fake_openai: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     monkeypatch.setattr(litellm_model, "ALLOW_MODEL_REQUESTS", True)
-    model = litellm_model.LiteLLMModel(model="openai/fake", api_base=fake_openai, api_key="sk-x")
+    model = litellm_model.LiteLLMModel(
+        model="openai/fake", api_base=fake_openai, api_key="sk-x", backoff_s=0.01
+    )
     tools = [ToolSchema(name="k_get", description="Show.", parameters={"type": "object"})]
     chunks = [c async for c in model.stream([ModelMessage(role="user", content="why?")], tools)]
     assert _text(chunks) == "Checking now."
@@ -202,6 +215,7 @@ async def test_litellm_model_streams_text_tool_calls_and_usage_from_a_loopback_s
     )
     assert chunks[-1].usage is not None
     assert (chunks[-1].usage.input_tokens, chunks[-1].usage.output_tokens) == (42, 7)
-    [sent] = _FakeOpenAI.requests
+    rate_limited, sent = _FakeOpenAI.requests  # the 429 was retried once
+    assert rate_limited == sent
     assert sent["stream"] is True
     assert sent["tools"][0]["function"]["name"] == "k_get"
