@@ -57,7 +57,8 @@ export async function request(method, path, body) {
       detail.message || `Request failed with status ${response.status}.`,
       detail.field || null,
     );
-    if (response.status === 401 && !path.startsWith("/auth/login")) {
+    // /auth/me is how the app asks "who am I?"; a 401 there is an answer, not a lost session.
+    if (response.status === 401 && !path.startsWith("/auth/login") && path !== "/auth/me") {
       for (const callback of listeners) callback(error);
     }
     throw error;

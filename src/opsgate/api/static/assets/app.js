@@ -137,7 +137,7 @@ async function route() {
 async function boot() {
   onUnauthorized(() => {
     session.me = null;
-    if (!location.hash.startsWith("#/login")) navigate("#/login");
+    if (!location.hash.startsWith("#/login") && !location.hash.startsWith("#/setup")) navigate("#/login");
   });
   document.getElementById("logout").addEventListener("click", async () => {
     try {

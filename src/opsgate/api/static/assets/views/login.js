@@ -43,7 +43,7 @@ export function renderLogin(ctx) {
 export function renderSetup(ctx, prefilledToken = "") {
   const token = h("input", { name: "setup_token", autocomplete: "off", required: true, value: prefilledToken || null });
   const username = h("input", { name: "username", autocomplete: "username", required: true });
-  const password = h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: "12" });
+  const password = h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: "10" });
   const error = errorBox();
   const form = h(
     "form",
@@ -52,7 +52,7 @@ export function renderSetup(ctx, prefilledToken = "") {
     h("p", { text: "Enter the one-time setup token printed in the server log at first start, and create the first administrator." }),
     field("Setup token", token),
     field("Admin username", username),
-    field("Admin password", password, "At least 12 characters."),
+    field("Admin password", password, "At least 10 characters."),
     error,
     h("button", { type: "submit", class: "btn-primary", text: "Create administrator" }),
   );
