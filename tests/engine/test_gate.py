@@ -185,3 +185,35 @@ async def test_a_decision_landing_before_the_run_reaches_the_gate_is_not_lost(
     await h.engine.wait_idle()
     assert h.cluster.mutations() == [("scale", "api", "3")]
     assert (await h.store.get_run(run.id)).status == "completed"
+
+
+async def test_after_a_rejection_the_model_may_propose_an_alternative_needing_its_own_approval(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(
+        """
+scripts:
+  - match: "scale"
+    turns:
+      - tool_calls: [{name: k_scale, args: {name: frontend, replicas: 10}}]
+      - text: "Ten was too many; proposing four."
+        tool_calls: [{name: k_scale, args: {name: frontend, replicas: 4}}]
+      - text: "frontend runs 4."
+"""
+    )
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend up")
+    await h.engine.wait_run(run.id)
+    first_id = await h.pending_approval_id(run.id)
+    [first] = (await h.store.get_approval(first_id)).items
+    await h.engine.decide(first_id, first.call_id, h.approver, approve=False, reason="max 4")
+    await h.engine.wait_run(run.id)
+    assert (await h.store.get_run(run.id)).status == "awaiting_approval"
+    assert h.cluster.mutations() == []
+    second_id = await h.pending_approval_id(run.id)
+    assert second_id != first_id
+    [second] = (await h.store.get_approval(second_id)).items
+    assert second.args["replicas"] == 4
+    await h.engine.decide(second_id, second.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == [("scale", "frontend", "4")]
+    assert (await h.store.get_run(run.id)).status == "completed"
