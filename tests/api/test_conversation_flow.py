@@ -244,3 +244,20 @@ async def test_idle_stream_gets_heartbeats_and_bad_resume_ids_are_refused(
         assert missing.status_code == 404
     async with httpx.AsyncClient(base_url=url) as anonymous:
         assert (await anonymous.get(events_url)).status_code == 401
+
+
+async def test_events_persisted_by_another_replica_reach_the_stream(
+    served: tuple[ApiEnv, str],
+) -> None:
+    env, url = served
+    async with _client(env, url, "viewer") as viewer, _client(env, url, "operator") as operator:
+        conversation = (await operator.post("/api/v1/conversations", json={})).json()
+        events_url = f"/api/v1/conversations/{conversation['id']}/events"
+        stream = asyncio.create_task(collect_until(viewer, events_url, "answer"))
+        await wait_for(lambda: _subscribed(env, conversation["id"]))
+        # Another process wrote it: persisted in the shared database, never on this bus.
+        stored = await env.state.store.append_event(
+            conversation["id"], "run_elsewhere", "answer", {"text": "from replica two"}
+        )
+        events = await asyncio.wait_for(stream, 20)
+    assert [(e["id"], e["data"]["text"]) for e in events] == [(stored.id, "from replica two")]

@@ -2,7 +2,9 @@
 
 Subscribes to the bus first, then replays what the store holds after the client's last id
 (`Last-Event-ID` or `?after=`), then follows the bus, skipping ids already sent; a subscriber
-the bus dropped for lagging replays from the store again. Comments keep idle streams alive.
+the bus dropped for lagging replays from the store again. Comments keep idle streams alive,
+and each idle period ends with a look at the store (so events persisted by another API replica
+reach this stream within one heartbeat even without a shared bus).
 Runs never depend on the stream: closing it only ends this subscription.
 """
 
@@ -60,22 +62,22 @@ async def stream_events(state: AppState, conversation_id: str, after_id: int) ->
                 state.metrics.stream_events.inc(len(batch))
                 if len(batch) < REPLAY_PAGE:
                     break
-            resubscribe = False
-            while not resubscribe:
+            while True:
                 try:
                     live: StreamEvent | None = await asyncio.wait_for(
                         subscription.get(), state.heartbeat_s
                     )
                 except TimeoutError:
                     yield ": keep-alive\n\n"
-                    continue
+                    # Idle: look in the store too, for events another API replica persisted.
+                    break
                 if live is None:
                     return
                 if live.type == LAGGED_EVENT_TYPE:
                     subscription.close()
                     subscription = state.bus.subscribe(conversation_id)
-                    resubscribe = True
-                elif live.id > last:
+                    break
+                if live.id > last:
                     yield format_event(live)
                     state.metrics.stream_events.inc()
                     last = live.id
