@@ -217,3 +217,37 @@ scripts:
     await h.engine.wait_run(run.id)
     assert h.cluster.mutations() == [("scale", "frontend", "4")]
     assert (await h.store.get_run(run.id)).status == "completed"
+
+
+async def test_mutations_of_one_turn_pause_together_and_are_decided_one_by_one(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(
+        """
+scripts:
+  - match: "both"
+    turns:
+      - tool_calls:
+          - {name: k_scale, args: {name: frontend, replicas: 5}}
+          - {name: k_scale, args: {name: api, replicas: 2}}
+          - {name: k_delete, args: {name: api}}
+      - text: "frontend scaled and api scaled; api kept."
+"""
+    )
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "both changes")
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    scale_frontend, scale_api, delete_api = (await h.store.get_approval(approval_id)).items
+    assert delete_api.destructive
+    await h.engine.decide(approval_id, scale_frontend.call_id, h.approver, True, None)
+    await h.engine.decide(approval_id, delete_api.call_id, h.approver, False, "keep api")
+    await h.engine.wait_idle()
+    assert (await h.store.get_run(run.id)).status == "awaiting_approval"
+    assert h.cluster.mutations() == []
+    await h.engine.decide(approval_id, scale_api.call_id, h.approver, True, None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == [("scale", "frontend", "5"), ("scale", "api", "2")]
+    statuses = [(await h.store.get_call(i.call_id)).status for i in (scale_frontend, scale_api)]
+    assert statuses == ["succeeded", "succeeded"]
+    assert (await h.store.get_call(delete_api.call_id)).status == "rejected"
+    assert (await h.store.get_run(run.id)).status == "completed"
