@@ -6,19 +6,17 @@ Everything opened here is registered on the caller's `AsyncExitStack`, closed in
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 from opsgate.engine import engine as engine_module
 from opsgate.engine import graph
 from opsgate.engine.bus import EventBus
 from opsgate.engine.deps import EngineDeps, Limits
+from opsgate.engine.models import factory
 from opsgate.engine.models.base import ChatModel
-from opsgate.engine.models.scripted import ScriptedModel
 from opsgate.mcp import client as mcp_client
 from opsgate.mcp import server as mcp_server
 from opsgate.settings import Settings
@@ -26,8 +24,6 @@ from opsgate.store import sql
 from opsgate.store.api import Store
 from opsgate.tools import binaries, registry
 from opsgate.tools.base import CommandRunner, Tool
-
-SCRIPTED_PREFIX = "scripted:"
 
 
 async def open_store(settings: Settings) -> Store:
@@ -39,18 +35,12 @@ def all_tools() -> dict[str, Tool]:
 
 
 def model_name(settings: Settings) -> str | None:
-    return settings.model or None
+    return (settings.model or "").strip() or None
 
 
 def chat_model(settings: Settings) -> ChatModel | None:
-    """The configured model: scripted (tests, demo) or a LiteLLM provider; None if unset."""
-    if not settings.model:
-        return None
-    if settings.model.startswith(SCRIPTED_PREFIX):
-        return ScriptedModel.from_path(Path(settings.model.removeprefix(SCRIPTED_PREFIX)))
-    factory: Any = importlib.import_module("opsgate.engine.models.factory")
-    model: ChatModel | None = factory.model_from_settings(settings)
-    return model
+    """The configured model (scripted, or a LiteLLM provider); None if unset."""
+    return factory.model_from_settings(settings)
 
 
 async def engine(

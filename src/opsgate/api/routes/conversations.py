@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query, Request
 
 from opsgate.api import auth
+from opsgate.api.routes import meta
 from opsgate.api.routes.approvals import approval_out
 from opsgate.api.schemas import (
     CallBody,
@@ -22,7 +23,7 @@ from opsgate.api.schemas import (
     RunStarted,
 )
 from opsgate.api.state import AppState, app_state
-from opsgate.errors import InvalidInput
+from opsgate.errors import ConfigError, InvalidInput
 from opsgate.store.records import Conversation
 
 router = APIRouter(tags=["conversations"])
@@ -109,6 +110,8 @@ async def post_message(
     """Ask the agent; the run continues in the background (and if the client goes away)."""
     state = app_state(request)
     await state.store.get_conversation(conversation_id)
+    if state.model_name is None:
+        raise ConfigError(f"no model is configured. {meta.HOW_TO_MODEL}")
     run = await state.engine.submit_message(conversation_id, principal.user, body.text)
     return RunStarted(run_id=run.id)
 
