@@ -118,8 +118,13 @@ def test_rollout_pause_blocks_new_replicasets_until_resume(
 
 
 def test_demo_worker_is_stuck_on_a_bad_tag(sandbox: SandboxInfo) -> None:
-    status = kubectl(sandbox, "rollout", "status", "deploy/worker", "-n", "shop", "--timeout=1s")
+    status = kubectl(sandbox, "rollout", "status", "deploy/worker", "-n", "shop", "--timeout=5s")
     assert status.returncode != 0
+    # Seeded two hours ago: far past its progressDeadlineSeconds, as a real cluster reports.
+    assert 'deployment "worker" exceeded its progress deadline' in status.stderr
+    conditions = get_json(sandbox, "deployment", "worker", "-n", "shop")["status"]["conditions"]
+    progressing = next(c for c in conditions if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"]) == ("False", "ProgressDeadlineExceeded")
     images = _revisions(sandbox, "shop", "worker")
     assert images[2].endswith("-bad")
 

@@ -21,7 +21,7 @@ from opsgate.sandbox.owners import (
     save_if_changed,
     template_hash,
 )
-from opsgate.sandbox.store import Obj, Store, clone, now_iso
+from opsgate.sandbox.store import Obj, Store, clone, now_iso, parse_time
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -83,7 +83,8 @@ def _scale(store: Store, dep: Obj, rs: Obj, replicas: int) -> bool:
 def _condition(kind: str, status: bool, reason: str, message: str, old: list[Obj]) -> Obj:
     flag = "True" if status else "False"
     previous = next((c for c in old if c.get("type") == kind), None)
-    if previous and previous.get("status") == flag and previous.get("reason") == reason:
+    same = previous and (previous.get("status"), previous.get("reason")) == (flag, reason)
+    if previous and same and previous.get("message") == message:
         return previous
     now = now_iso()
     return {
@@ -94,6 +95,24 @@ def _condition(kind: str, status: bool, reason: str, message: str, old: list[Obj
         "lastUpdateTime": now,
         "lastTransitionTime": now,
     }
+
+
+def _progressing(dep: Obj, rs_name: str, complete: bool, old: list[Obj]) -> Obj:
+    """The Progressing condition, timing out after `progressDeadlineSeconds` like the real one."""
+    timed_out = f'ReplicaSet "{rs_name}" has timed out progressing.'
+    previous = next((c for c in old if c.get("type") == "Progressing"), None)
+    if not complete and previous and previous.get("message") == timed_out:
+        return previous
+    if complete:
+        message = f'ReplicaSet "{rs_name}" has successfully progressed.'
+        return _condition("Progressing", True, "NewReplicaSetAvailable", message, old)
+    condition = _condition(
+        "Progressing", True, "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.', old
+    )
+    waited = (parse_time(now_iso()) - parse_time(condition["lastUpdateTime"])).total_seconds()
+    if waited > int(dep["spec"].get("progressDeadlineSeconds", 600)):
+        return _condition("Progressing", False, "ProgressDeadlineExceeded", timed_out, old)
+    return condition
 
 
 def reconcile_deployment(store: Store, dep: Obj) -> bool:
@@ -173,15 +192,7 @@ def _deployment_status(store: Store, dep: Obj, new: Obj) -> bool:
         else "Deployment does not have minimum availability.",
         old_conditions,
     )
-    progressing = _condition(
-        "Progressing",
-        True,
-        "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-        f'ReplicaSet "{rs_name}" has successfully progressed.'
-        if complete
-        else f'ReplicaSet "{rs_name}" is progressing.',
-        old_conditions,
-    )
+    progressing = _progressing(fresh, rs_name, complete, old_conditions)
     status: Obj = {
         "observedGeneration": fresh["metadata"].get("generation", 1),
         "replicas": replicas,

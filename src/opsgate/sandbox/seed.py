@@ -183,6 +183,10 @@ def backdate(cluster: Cluster, hours: float = 2.0) -> None:
             obj["firstTimestamp"] = obj["lastTimestamp"] = stamp
         elif obj.get("kind") == "Pod" and "startTime" in obj.get("status", {}):
             obj["status"]["startTime"] = stamp
+        for condition in obj.get("status", {}).get("conditions") or []:
+            for field in ("lastUpdateTime", "lastTransitionTime"):
+                if field in condition:
+                    condition[field] = stamp
 
 
 def apply_seed(cluster: Cluster, seed: Seed) -> None:
