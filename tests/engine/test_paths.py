@@ -9,7 +9,7 @@ import pytest
 from opsgate.engine.deps import Limits
 from opsgate.engine.models.base import ModelChunk, ModelMessage, ToolSchema
 from opsgate.engine.models.scripted import ScriptedModel
-from opsgate.errors import DecisionRefused
+from opsgate.errors import DecisionRefused, Forbidden
 from tests.fixtures.engine import Harness, HarnessFactory
 
 
@@ -263,3 +263,22 @@ async def test_the_model_sees_the_prompt_cluster_context_and_schemas_without_con
     assert messages[-1] == ModelMessage(role="user", content="hi there")
     scale = next(t for t in tools if t.name == "k_scale")
     assert set(scale.parameters["properties"]) == {"name", "replicas"}
+
+
+async def test_a_model_failure_fails_the_run_visibly(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open('scripts: [{match: "^only this$", turns: [{text: x}]}]')
+    run = await h.engine.submit_message(h.conversation.id, h.operator, "something else")
+    await h.engine.wait_run(run.id)
+    finished = await h.store.get_run(run.id)
+    assert finished.status == "failed"
+    assert "no script matches" in (finished.reason or "")
+    errors = [e.data for e in await h.events(run.id) if e.type == "error"]
+    assert [e["code"] for e in errors] == ["run_failed"]
+    assert (await h.event_types(run.id))[-1] == "run.finished"
+
+
+async def test_viewers_may_not_start_runs(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(None)
+    with pytest.raises(Forbidden):
+        await h.engine.submit_call(h.conversation.id, h.viewer, "k_get", {"name": "api"})
+    assert await h.store.list_runs(h.conversation.id) == []

@@ -8,6 +8,7 @@ compiled graph; the API returns a run id at once and clients follow the event st
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any, Literal
 
@@ -34,6 +35,8 @@ from opsgate.errors import (
 from opsgate.store.records import ApprovalRequest, Conversation, Run, User
 
 MAX_REQUEST_CHARS = 20_000
+
+_log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -165,7 +168,12 @@ class Engine:
             raise
         except Exception as e:
             self._tasks.pop(run_id, None)
-            await self._fail(run_id, e)
+            if not isinstance(e, OpsgateError):
+                _log.exception("run %s failed unexpectedly", run_id)
+            try:
+                await self._fail(run_id, e)
+            except OpsgateError:
+                _log.exception("could not record the failure of run %s", run_id)
 
     async def _decided_gate(self, run_id: str) -> str | None:
         """The approval id if the run waits at the gate for a request no longer pending."""
@@ -180,8 +188,11 @@ class Engine:
 
     async def _fail(self, run_id: str, error: Exception) -> None:
         run = await self.deps.store.get_run(run_id)
-        code = error.code if isinstance(error, OpsgateError) else "internal_error"
-        message = truncate(f"{type(error).__name__}: {error}", 500)
+        if isinstance(error, OpsgateError):
+            code, message = error.code, truncate(str(error), 500)
+        else:
+            # Foreign messages may quote values; the stream and audit get only the type.
+            code, message = "internal_error", f"internal error ({type(error).__name__})"
         await self.deps.store.set_run_status(run_id, "failed", message)
         await self.recorder.emit(
             run.conversation_id, ev.ErrorEvent(run_id=run_id, code=code, message=message)
