@@ -73,6 +73,30 @@ def script(calls: int) -> str:
     return f'scripts:\n  - match: "bench"\n    turns:\n{turns}      - text: "all quiet"\n'
 
 
+class TimedStore:
+    """Wraps the store to measure how much of opsgate's time is spent in its records."""
+
+    def __init__(self, store: sql.SqlStore) -> None:
+        self._store = store
+        self.calls = 0
+        self.seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+        if not asyncio.iscoroutinefunction(method):
+            return method
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                self.calls += 1
+                self.seconds += time.perf_counter() - started
+
+        return timed
+
+
 class BareState(TypedDict):
     messages: list[dict[str, Any]]
 
@@ -124,7 +148,8 @@ async def main(rounds: int, calls: int) -> None:
             stack.push_async_callback(store.close)
             saver = await stack.enter_async_context(graph.open_checkpointer(None, data))
             limits = Limits(max_model_turns=calls + 5, max_tool_calls=calls + 5)
-            deps = EngineDeps(model, client, tools, store, EventBus(), KEY, time.time, limits)
+            timed = TimedStore(store)
+            deps = EngineDeps(model, client, tools, timed, EventBus(), KEY, time.time, limits)  # type: ignore[arg-type]
             engine = Engine(deps, saver)
             stack.push_async_callback(engine.aclose)
             user = await store.create_user("bench", "operator", None)
@@ -157,6 +182,7 @@ async def main(rounds: int, calls: int) -> None:
             opsgate_times: list[float] = []
             bare_times: list[float] = []
             ratios: list[float] = []
+            timed.calls, timed.seconds = 0, 0.0
             for index in range(rounds):
                 if index % 2 == 0:
                     ours, theirs = await run_opsgate(), await run_bare(index)
@@ -167,12 +193,15 @@ async def main(rounds: int, calls: int) -> None:
                 bare_times.append(theirs)
                 ratios.append(ours / theirs)
 
+    steps = rounds * (calls + 1)
     ours_ms = statistics.median(opsgate_times) * 1000
     bare_ms = statistics.median(bare_times) * 1000
     print(f"rounds={rounds} read_calls_per_run={calls}")
     print(f"bare_langgraph_loop_median_ms={bare_ms:.1f}")
     print(f"opsgate_graph_median_ms={ours_ms:.1f}")
     print(f"overhead_per_step_ms={(ours_ms - bare_ms) / (calls + 1):.2f}")
+    print(f"store_calls_per_step={timed.calls / steps:.1f}")
+    print(f"store_ms_per_step={timed.seconds * 1000 / steps:.2f}")
     print(f"engine_overhead_ratio={statistics.median(ratios):.3f}")
 
 
