@@ -1,11 +1,13 @@
 """Password hashing with argon2id; used by the API's login and admin routes and by the CLI.
 
-One `Passwords` object per app (tests may build it with cheaper parameters). Verifying against
+One `Passwords` object per app (tests may build it with cheaper parameters); routes use the
+`*_async` forms, which run argon2 in a worker thread. Verifying against
 an unknown user still spends one hash so response times do not reveal which names exist.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -23,6 +25,15 @@ class Passwords:
 
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
     _dummy_hash: str = ""
+
+    async def hash_async(self, password: str) -> str:
+        """`hash` in a worker thread: argon2 is CPU-bound and must not stall the event loop."""
+        check_strength(password)
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def verify_async(self, password_hash: str | None, password: str) -> bool:
+        """`verify` in a worker thread."""
+        return await asyncio.to_thread(self.verify, password_hash, password)
 
     def hash(self, password: str) -> str:
         check_strength(password)

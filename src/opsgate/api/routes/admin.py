@@ -53,7 +53,7 @@ async def create_user(body: NewUser, request: Request, principal: auth.Admin) ->
         pass
     else:
         raise Conflict(f"a user named {body.username!r} exists")
-    password_hash = state.passwords.hash(body.password) if body.password else None
+    password_hash = await state.passwords.hash_async(body.password) if body.password else None
     user = await state.store.create_user(body.username, body.role, password_hash)
     await _audit(
         state,
@@ -76,7 +76,7 @@ async def update_user(
     if user_id == principal.user.id and (body.role is not None or body.disabled is not None):
         raise Forbidden("you cannot change your own role or disable yourself")
     before = await state.store.get_user(user_id)
-    password_hash = state.passwords.hash(body.password) if body.password else None
+    password_hash = await state.passwords.hash_async(body.password) if body.password else None
     user = await state.store.update_user(
         user_id, role=body.role, disabled=body.disabled, password_hash=password_hash
     )

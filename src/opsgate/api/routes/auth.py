@@ -30,9 +30,19 @@ def _set_session(
 ) -> None:
     cookie, session = state.sessions.issue(user_id, password_hash)
     secure = bool(state.settings.public_url and state.settings.public_url.startswith("https://"))
-    common = {"max_age": state.sessions.ttl_s, "path": "/", "samesite": "strict", "secure": secure}
-    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, **common)  # type: ignore[arg-type]
-    response.set_cookie(CSRF_COOKIE, session.csrf, httponly=False, **common)  # type: ignore[arg-type]
+    for name, value, httponly in (
+        (SESSION_COOKIE, cookie, True),
+        (CSRF_COOKIE, session.csrf, False),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=state.sessions.ttl_s,
+            path="/",
+            samesite="strict",
+            secure=secure,
+            httponly=httponly,
+        )
 
 
 @router.post("/auth/login", response_model=LoginAnswer)
@@ -44,10 +54,10 @@ async def login(body: LoginBody, request: Request, response: Response) -> LoginA
     try:
         user = await state.store.get_user_by_name(body.username)
     except NotFound:
-        state.passwords.verify(None, body.password)
+        await state.passwords.verify_async(None, body.password)
         state.limiter.failed(body.username, address)
         raise Unauthenticated("wrong username or password") from None
-    if not state.passwords.verify(user.password_hash, body.password) or user.disabled:
+    if not await state.passwords.verify_async(user.password_hash, body.password) or user.disabled:
         state.limiter.failed(body.username, address)
         raise Unauthenticated("wrong username or password")
     state.limiter.succeeded(body.username)
@@ -94,7 +104,7 @@ async def setup(body: SetupBody, request: Request, response: Response) -> LoginA
         if not hmac.compare_digest(offered, state.setup_token_hash):
             state.limiter.failed("@setup", address)
             raise Forbidden("the setup token is wrong")
-        password_hash = state.passwords.hash(body.password)
+        password_hash = await state.passwords.hash_async(body.password)
         user = await state.store.create_user(body.username, "admin", password_hash)
         state.setup_token_hash = None
     await state.store.append_audit(
