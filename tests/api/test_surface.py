@@ -114,3 +114,28 @@ async def test_metrics_need_an_admin_session_or_a_token(api_env: ApiEnv) -> None
         assert "opsgate_runs_started_total" in response.text
     async with api_env.client() as client:
         assert (await client.get("/metrics")).status_code == 401
+
+
+async def test_conversations_only_use_contexts_the_server_allows(api_env: ApiEnv) -> None:
+    async with api_env.client("operator") as client:
+        listed = (await client.get("/api/v1/contexts")).json()
+        assert listed == {"contexts": ["sandbox"], "default": "sandbox"}
+        for context in ("nope", "other"):
+            refused = await client.post("/api/v1/conversations", json={"context": context})
+            assert refused.status_code == 422
+            assert refused.json()["error"]["field"] == "context"
+        chosen = await client.post(
+            "/api/v1/conversations", json={"context": "sandbox", "namespace": "shop"}
+        )
+        assert chosen.json()["contexts"] == ["sandbox"]
+        assert chosen.json()["namespace"] == "shop"
+
+
+async def test_tools_list_schemas_annotations_and_approval_need(api_env: ApiEnv) -> None:
+    async with api_env.client("viewer") as client:
+        tools = {t["name"]: t for t in (await client.get("/api/v1/tools")).json()}
+    assert set(tools) == {"k_get", "k_scale", "k_delete"}
+    assert tools["k_get"]["needs_approval"] is False
+    assert tools["k_scale"]["needs_approval"] is True
+    assert tools["k_delete"]["annotations"]["destructiveHint"] is True
+    assert "replicas" in tools["k_scale"]["input_schema"]["properties"]
