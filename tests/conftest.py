@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.jenkins",
     "tests.fixtures.ui",
+    "tests.fixtures.api",
 ]
