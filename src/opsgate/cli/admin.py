@@ -20,7 +20,6 @@ from rich.table import Table
 from opsgate.cli.common import console, load_settings, local_store, run
 from opsgate.domain.audit import AuditEvent
 from opsgate.domain.roles import ROLES, Role
-from opsgate.errors import InvalidInput
 
 users_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
@@ -54,10 +53,10 @@ def users_add(
     checked = _role(role)
     if password is None and not no_password:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if password is not None and len(password) < 8:
-        raise InvalidInput("password", "must be at least 8 characters")
-    from opsgate.api import auth
+    from opsgate.api import auth, passwords
 
+    if password is not None:
+        passwords.check_strength(password)
     password_hash = auth.hash_password(password) if password is not None else None
 
     async def go() -> None:
