@@ -65,7 +65,9 @@ async def test_scale_pauses_runs_once_after_approval_and_is_verified(
     await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
     await h.engine.wait_run(run.id)
 
-    assert (await h.store.get_run(run.id)).status == "completed"
+    finished = await h.store.get_run(run.id)
+    assert finished.status == "completed"
+    assert (finished.model_turns, finished.tool_calls) == (3, 2)
     assert h.cluster.mutations() == [("scale", "frontend", "3")]
     assert h.cluster.replicas["frontend"] == 3
     assert ("status", "frontend") in h.cluster.calls

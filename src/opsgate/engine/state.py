@@ -42,6 +42,9 @@ class RunState(TypedDict, total=False):
     """Mutations that ran in the current step: call id, tool, args, ok."""
     model_turns: int
     tool_calls: int
+    reported_turns: int
+    """How much of `model_turns` / `tool_calls` the run's record already holds."""
+    reported_calls: int
     summary: list[str]
     """Plain lines for the direct path's final answer."""
     answer: str | None

@@ -103,8 +103,6 @@ class Steps:
         if rest:
             await self._emit(state, ev.Token(run_id=run_id, text=rest))
         text = "".join(text_parts)
-        if not calls:
-            await self.deps.store.count_run_usage(run_id, model_turns=1, tool_calls=0)
         assistant = ModelMessage(role="assistant", content=text, tool_calls=calls)
         await self.deps.store.add_message(
             state["conversation_id"],
@@ -175,12 +173,6 @@ class Steps:
                 call_hash=call["call_hash"],
                 status="invalid" if call["error"] else "planned",
             )
-        # The model turn that planned these calls is counted here too: one write, not two.
-        await self.deps.store.count_run_usage(
-            state["run_id"],
-            model_turns=1 if state["kind"] == "chat" else 0,
-            tool_calls=used - state.get("tool_calls", 0),
-        )
         planned = [
             ev.PlannedCall(
                 call_id=c["call_id"],
@@ -264,6 +256,7 @@ class Steps:
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
         )
+        reported = await self._report_usage(state)
         await self.deps.store.set_run_status(state["run_id"], "awaiting_approval")
         await self._emit(
             state,
@@ -276,7 +269,7 @@ class Steps:
             ),
         )
         await self._emit(state, ev.RunFinished(run_id=state["run_id"], status="awaiting_approval"))
-        return {"approval_id": request.id, "next": "gate"}
+        return {"approval_id": request.id, "next": "gate", **reported}
 
     def gate(self, state: RunState) -> RunState:
         """Pause until every item of the approval request is decided (or expired)."""
@@ -358,11 +351,29 @@ class Steps:
         await self._close_run(state, outcome["status"], outcome.get("reason"))
         return {}
 
+    async def _report_usage(self, state: RunState) -> RunState:
+        """Add the run's new model turns and tool calls to its record.
+
+        Done when the run pauses or ends rather than at every step: the guards use the
+        counters in the graph state, the record is for people, and each write costs a step.
+        """
+        turns = state.get("model_turns", 0) - state.get("reported_turns", 0)
+        calls = state.get("tool_calls", 0) - state.get("reported_calls", 0)
+        if turns or calls:
+            await self.deps.store.count_run_usage(
+                state["run_id"], model_turns=turns, tool_calls=calls
+            )
+        return {
+            "reported_turns": state.get("model_turns", 0),
+            "reported_calls": state.get("tool_calls", 0),
+        }
+
     async def _close_run(self, state: RunState, status: Any, reason: str | None) -> None:
         self.stop_requested.discard(state["run_id"])
         current = await self.deps.store.get_run(state["run_id"])
         if current.status in FINAL_RUN_STATUSES:
             return  # already ended (stopped while paused at the gate): report it once
+        await self._report_usage(state)
         await self.deps.store.set_run_status(state["run_id"], status, reason)
         if status == "failed" and reason:
             await self._emit(
