@@ -93,7 +93,8 @@ def test_set_image_of_an_unknown_container_names_the_existing_ones() -> None:
 def test_undo_restores_the_previous_revision_without_its_pod_hash() -> None:
     sets = [replicaset(1, "c:1", "aaa"), replicaset(2, "c:2", "bbb")]
     patch = rollouts.undo_patch(rollout(), sets, None)
-    template = patch["spec"]["template"]
+    assert [(op["op"], op["path"]) for op in patch] == [("replace", "/spec/template")]
+    template = patch[0]["value"]
     assert template["spec"]["containers"][0]["image"] == "c:1"
     assert "rollouts-pod-template-hash" not in template["metadata"]["labels"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opsgate.domain.calls import ToolAnnotations
@@ -30,6 +30,10 @@ from opsgate.tools.kubectl.argv import Target
 
 VERIFY_TIMEOUT_S = 20.0
 VERIFY_INTERVAL_S = 0.5
+RESTART_SLACK_S = 60.0
+"""How far before the verify a `spec.restartAt` may lie and still be this restart's."""
+PAUSE_SLACK_S = 2.0
+"""Pause condition times have whole seconds: a pause this much older than the verify is old."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,10 @@ class Patch:
 
 
 Planner = Callable[[Any, ToolEnv, Target], Awaitable[list[Patch]]]
-Check = Callable[[Any, dict[str, Any]], tuple[bool, str]]
+Verdict = tuple[bool | None, str]
+"""(True: done; False: failed, and no controller will change that; None: not yet), summary."""
+Check = Callable[[Any, dict[str, Any], datetime], Verdict]
+"""(params, rollout read back, when the verify started) -> verdict."""
 
 
 def _argv(target: Target, params: Any, item: Patch, *, dry_run: bool) -> list[str]:
@@ -83,13 +90,17 @@ def _verifier(check: Check) -> Callable[[Any, ToolEnv], Awaitable[ToolOutput]]:
     async def verify(params: Any, env: ToolEnv) -> ToolOutput:
         target = Target.of(env, params.context)
         loop = asyncio.get_running_loop()
+        since = datetime.now(UTC)
         deadline = loop.time() + VERIFY_TIMEOUT_S
         while True:
             rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
-            ok, summary = check(params, rollout)
-            if ok or loop.time() >= deadline:
+            ok, summary = check(params, rollout, since)
+            # Only the controller's side can still change; a spec the patch did not set won't.
+            if ok is not None or loop.time() >= deadline:
                 phase = rollout.get("status", {}).get("phase", "Unknown")
-                return ToolOutput(ok=ok, text=f"{summary} (phase {phase})", data={"phase": phase})
+                return ToolOutput(
+                    ok=ok is True, text=f"{summary} (phase {phase})", data={"phase": phase}
+                )
             await asyncio.sleep(VERIFY_INTERVAL_S)
 
     return verify
@@ -147,25 +158,92 @@ async def _plan_restart(params: p.RolloutParams, env: ToolEnv, target: Target) -
 
 async def _plan_undo(params: p.UndoParams, env: ToolEnv, target: Target) -> list[Patch]:
     rollout, replicasets = await rollout_and_replicasets(env, target, params.name, params.namespace)
-    return [Patch(rollouts.undo_patch(rollout, replicasets, params.to_revision))]
+    return [Patch(rollouts.undo_patch(rollout, replicasets, params.to_revision), "json")]
 
 
-def _paused(rollout: dict[str, Any]) -> bool:
-    return bool(
-        rollout.get("spec", {}).get("paused") or rollout.get("status", {}).get("pauseConditions")
-    )
+def _time(value: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
-def _check_promoted(params: p.PromoteParams, rollout: dict[str, Any]) -> tuple[bool, str]:
+def _observed(rollout: dict[str, Any]) -> bool:
+    """The controller has seen the latest spec (it reports observedGeneration as a string)."""
+    observed = str(rollout.get("status", {}).get("observedGeneration", ""))
+    return observed == str(rollout.get("metadata", {}).get("generation", ""))
+
+
+def _check_promoted(params: p.PromoteParams, rollout: dict[str, Any], since: datetime) -> Verdict:
     status = rollout.get("status", {})
+    step = f"step {status.get('currentStepIndex')}/{len(rollouts.steps(rollout))}"
     if params.full:
-        ok = status.get("phase") == "Healthy" or bool(status.get("promoteFull"))
-        return ok, "promoted to full" if ok else "not promoted to full yet"
-    ok = not rollout.get("spec", {}).get("paused") and status.get("abort") is not True
-    return ok, f"at step {status.get('currentStepIndex')}/{len(rollouts.steps(rollout))}"
+        if status.get("phase") == "Healthy" and status.get("stableRS") == status.get(
+            "currentPodHash"
+        ):
+            return True, "promoted to full: the new revision is stable"
+        if status.get("promoteFull"):
+            return True, "promoting to full (replicas still moving)"
+        return None, f"not promoted to full yet, at {step}"
+    if rollout.get("spec", {}).get("paused"):
+        return False, f"still paused by spec.paused at {step}"
+    if status.get("abort") is True:
+        return False, f"aborted at {step}"
+    return True, f"promoted, now at {step}"
 
 
-def _check_image(params: p.SetImageParams, rollout: dict[str, Any]) -> tuple[bool, str]:
+def _check_paused(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
+    paused = bool(rollout.get("spec", {}).get("paused"))
+    return paused, "paused" if paused else "not paused"
+
+
+def _check_resumed(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
+    """Resumed: not paused by hand, and any pause is a new one the rollout reached since.
+
+    A canary that continues may stop at its next `pause` step at once, which is success.
+    """
+    status = rollout.get("status", {})
+    step = f"step {status.get('currentStepIndex')}/{len(rollouts.steps(rollout))}"
+    if rollout.get("spec", {}).get("paused"):
+        return False, f"still paused by spec.paused at {step}"
+    cutoff = since - timedelta(seconds=PAUSE_SLACK_S)
+    for condition in status.get("pauseConditions") or []:
+        started = _time(condition.get("startTime"))
+        if started is None or started < cutoff:
+            return None, f"still paused ({condition.get('reason')}) at {step}"
+    if status.get("pauseConditions"):
+        return True, f"resumed; now paused at the next pause step, {step}"
+    return True, f"running at {step}"
+
+
+def _check_aborted(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
+    aborted = rollout.get("status", {}).get("abort") is True
+    return aborted, "aborted" if aborted else "not aborted"
+
+
+def _check_retried(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
+    aborted = bool(rollout.get("status", {}).get("abort"))
+    return not aborted, "still aborted" if aborted else "retrying"
+
+
+def _check_restarted(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
+    wanted = rollout.get("spec", {}).get("restartAt")
+    at = _time(wanted)
+    if at is None or at < since - timedelta(seconds=RESTART_SLACK_S):
+        return False, f"no new restart requested (restartAt {wanted})"
+    done = rollout.get("status", {}).get("restartedAt") == wanted
+    return True, f"restartAt {wanted}; pods " + ("restarted" if done else "restarting")
+
+
+def _check_undone(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
+    phase = rollout.get("status", {}).get("phase")
+    now = " ".join(rollouts.images(rollout.get("spec", {}).get("template", {})))
+    if not _observed(rollout) or phase in (None, "Degraded"):
+        return None, f"template images: {now}; not settled yet"
+    return True, f"template images: {now}"
+
+
+def _check_image(params: p.SetImageParams, rollout: dict[str, Any], since: datetime) -> Verdict:
     wanted = f"{params.container}={params.image}"
     now = rollouts.images(rollout.get("spec", {}).get("template", {}))
     return wanted in now, f"template images: {' '.join(now)}"
@@ -185,10 +263,7 @@ TOOLS = [
         "Pause an Argo Rollout where it is (spec.paused=true).",
         p.RolloutParams,
         _fixed(Patch({"spec": {"paused": True}})),
-        lambda params, r: (
-            bool(r.get("spec", {}).get("paused")),
-            "paused" if r.get("spec", {}).get("paused") else "not paused",
-        ),
+        _check_paused,
         idempotent=True,
     ),
     mutation(
@@ -199,7 +274,7 @@ TOOLS = [
             Patch({"status": {"pauseConditions": None}}, status=True),
             Patch({"spec": {"paused": False}}),
         ),
-        lambda params, r: (not _paused(r), "running" if not _paused(r) else "still paused"),
+        _check_resumed,
         idempotent=True,
     ),
     mutation(
@@ -208,10 +283,7 @@ TOOLS = [
         "version. The rollout is marked Degraded until retried.",
         p.RolloutParams,
         _fixed(Patch({"status": {"abort": True}}, status=True)),
-        lambda params, r: (
-            r.get("status", {}).get("abort") is True,
-            "aborted" if r.get("status", {}).get("abort") else "not aborted",
-        ),
+        _check_aborted,
         destructive=True,
         idempotent=True,
     ),
@@ -220,10 +292,7 @@ TOOLS = [
         "Retry an aborted Argo Rollout from the first step.",
         p.RolloutParams,
         _fixed(Patch({"status": {"abort": False}}, status=True)),
-        lambda params, r: (
-            not r.get("status", {}).get("abort"),
-            "retrying" if not r.get("status", {}).get("abort") else "still aborted",
-        ),
+        _check_retried,
     ),
     mutation(
         "argo_set_image",
@@ -238,10 +307,7 @@ TOOLS = [
         "Restart an Argo Rollout's pods (spec.restartAt = now), one at a time.",
         p.RolloutParams,
         _plan_restart,
-        lambda params, r: (
-            bool(r.get("spec", {}).get("restartAt")),
-            f"restartAt {r.get('spec', {}).get('restartAt')}",
-        ),
+        _check_restarted,
     ),
     mutation(
         "argo_undo",
@@ -249,10 +315,7 @@ TOOLS = [
         "default); check argo_rollout_history first.",
         p.UndoParams,
         _plan_undo,
-        lambda params, r: (
-            r.get("status", {}).get("phase") not in (None, "Degraded"),
-            f"phase {r.get('status', {}).get('phase')}",
-        ),
+        _check_undone,
         destructive=True,
     ),
 ]

@@ -23,13 +23,21 @@ def steps(rollout: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def canary_weight(rollout: dict[str, Any]) -> int | None:
-    weights = rollout.get("status", {}).get("canary", {}).get("weights") or {}
+    """The canary's traffic weight: from `status.canary.weights`, else from the steps passed.
+
+    A rollout whose new revision is stable (or that has passed every step) is at 100%.
+    """
+    status = rollout.get("status", {})
+    weights = (status.get("canary") or {}).get("weights") or {}
     weight = (weights.get("canary") or {}).get("weight")
     if weight is not None:
         return int(weight)
-    index = rollout.get("status", {}).get("currentStepIndex")
+    index = status.get("currentStepIndex")
     if index is None:
         return None
+    stable, current = status.get("stableRS"), status.get("currentPodHash")
+    if (stable and stable == current) or int(index) >= len(steps(rollout)):
+        return 100
     last = 0
     for step in steps(rollout)[: int(index)]:
         if "setWeight" in step:
@@ -82,13 +90,13 @@ def summarize(rollout: dict[str, Any], replicasets: list[dict[str, Any]]) -> str
     if all_steps:
         lines.append(f"  Step:     {index if index is not None else '-'}/{len(all_steps)}")
         lines.append(f"  Weights:  canary {canary_weight(rollout) or 0}%")
-    if status.get("pauseConditions"):
+    if status.get("abort"):
+        lines.append("Aborted:    true (traffic back on stable; argo_retry restarts the update)")
+    elif status.get("pauseConditions"):
         reasons = ", ".join(str(c.get("reason")) for c in status["pauseConditions"])
         lines.append(f"Paused:     {reasons}")
     elif rollout.get("spec", {}).get("paused"):
         lines.append("Paused:     spec.paused")
-    if status.get("abort"):
-        lines.append("Aborted:    true")
     lines.append(
         f"Replicas:   desired {rollout.get('spec', {}).get('replicas', 1)}, "
         f"current {status.get('replicas', 0)}, updated {status.get('updatedReplicas', 0)}, "
@@ -184,8 +192,12 @@ def restart_patch(now: datetime) -> dict[str, Any]:
 
 def undo_patch(
     rollout: dict[str, Any], replicasets: list[dict[str, Any]], to_revision: int | None
-) -> dict[str, Any]:
-    """A merge patch restoring the pod template of an older revision (the previous by default)."""
+) -> list[dict[str, Any]]:
+    """A JSON patch replacing the pod template with an older revision's (the previous by default).
+
+    A replace, as the plugin sends (like `kubectl rollout undo`): a merge patch would keep
+    template fields the older revision does not have.
+    """
     owned = owned_replicasets(rollout, replicasets)
     current = max((revision_of(rs) for rs in owned), default=0)
     if to_revision is None:
@@ -203,7 +215,7 @@ def undo_patch(
     template = copy.deepcopy(target.get("spec", {}).get("template", {}))
     labels = template.get("metadata", {}).get("labels") or {}
     labels.pop(HASH_LABEL, None)
-    return {"spec": {"template": template}}
+    return [{"op": "replace", "path": "/spec/template", "value": template}]
 
 
 def dumps(patch: Any) -> str:
