@@ -17,8 +17,10 @@ $(UV):
 	python3 -m venv .tools/uv
 	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Bytecode is compiled at install: the environment may set PYTHONDONTWRITEBYTECODE, and
+# every subprocess of the test suite would otherwise recompile its imports.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --quiet
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --compile-bytecode --quiet
 	@touch $@
 
 venv: $(VENV)/.synced
@@ -27,9 +29,11 @@ tools: $(UV)
 	@.tools/uv/bin/python scripts/install_tools.py
 
 run: setup
+	@$(BIN)/python -m compileall -q src >/dev/null
 	$(BIN)/opsgate demo
 
 test: setup
+	@$(BIN)/python -m compileall -q src >/dev/null
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
