@@ -60,6 +60,11 @@ async def test_find_token_returns_live_token_and_marks_it_used(store: SqlStore) 
     assert found[0].id == token.id
     assert found[1].username == "carol"
     assert found[0].last_used_at is not None
+    assert (await store.list_tokens(user.id))[0].last_used_at == found[0].last_used_at
+    again = await store.find_token(_hash("secret-1"))
+    assert again is not None
+    # Refreshed at most once a minute, so authentication rarely takes the write lock.
+    assert again[0].last_used_at == found[0].last_used_at
     assert await store.find_token(_hash("other")) is None
 
 

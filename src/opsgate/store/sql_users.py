@@ -6,7 +6,7 @@ clear token never reaches the store, and `token_hash` is never read back out.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
@@ -19,6 +19,8 @@ from opsgate.store.records import ApiToken, User, UserWithSecret
 from opsgate.store.sql_base import SqlBase
 
 U, TK = tables.users, tables.api_tokens
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+"""`find_token` refreshes `last_used_at` at most this often."""
 _USER_COLUMNS = (U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.created_at)
 
 
@@ -119,15 +121,19 @@ class UsersStore(SqlBase):
             or_(TK.c.expires_at.is_(None), TK.c.expires_at > now),
             U.c.disabled.is_(False),
         )
-        async with self._write() as conn:
+        async with self._read() as conn:
             stmt = select(TK.c.id).select_from(TK.join(U, TK.c.user_id == U.c.id)).where(live)
             token_id = (await conn.execute(stmt)).scalar_one_or_none()
             if token_id is None:
                 return None
-            await conn.execute(update(TK).where(TK.c.id == token_id).values(last_used_at=now))
             token = await self._token(conn, token_id)
             user = await self._one_user(conn, U.c.id == token.user_id)
         assert user is not None  # the join above found it inside this transaction
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
+            # Every API request authenticates: take the write lock once a minute, not each time.
+            async with self._write() as conn:
+                await conn.execute(update(TK).where(TK.c.id == token_id).values(last_used_at=now))
+            token = token.model_copy(update={"last_used_at": now})
         return token, User.model_validate(user.model_dump(exclude={"password_hash"}))
 
     async def _token(self, conn: AsyncConnection, token_id: str) -> ApiToken:
