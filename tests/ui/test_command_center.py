@@ -323,3 +323,39 @@ def test_admin_creates_an_api_token_shown_once(ui_server: UiServer, new_page: An
     expect(page.locator("tbody tr", has_text="ci-bot")).to_be_visible()
     assert secret not in page.content()
     assert page.js_errors == []
+
+
+def test_rejection_needs_a_reason_and_nothing_runs(
+    ui_server: UiServer, sandbox: Any, new_page: Any
+) -> None:
+    before = replicas(sandbox)
+    page = new_page()
+    login(page, ui_server, "ada")
+    start_conversation(page, "Reject it")
+    ask(page, "scale web to 3? I will reject")
+    card = page.locator(".approval-card")
+    card.get_by_role("button", name="Reject").click()
+    expect(card.get_by_role("alert")).to_contain_text("A reason is required to reject")
+    expect(card.locator(".item-state")).to_contain_text("awaiting approval")
+    card.get_by_label("Reason (required to reject)").fill("not during the freeze")
+    card.get_by_role("button", name="Reject").click()
+    expect(card.locator(".decided-by")).to_contain_text("Rejected by ada: not during the freeze")
+    expect(page.locator(".final-status")).to_be_visible(timeout=60_000)
+    expect(tool_card(page, "k8s_scale")).to_have_attribute("data-status", "rejected")
+    assert replicas(sandbox) == before
+    assert page.js_errors == []
+
+
+def test_first_run_setup_creates_the_admin_from_the_setup_link(
+    ui_server_fresh: UiServer, new_page: Any
+) -> None:
+    page = new_page()
+    page.goto(f"{ui_server_fresh.base_url}/setup#token={ui_server_fresh.setup_token}")
+    expect(page.get_by_label("Setup token")).to_have_value(ui_server_fresh.setup_token)
+    assert ui_server_fresh.setup_token not in page.url
+    page.get_by_label("Admin username").fill("root-admin")
+    page.get_by_label("Admin password").fill(PASSWORD)
+    page.get_by_role("button", name="Create administrator").click()
+    expect(page.locator("#whoami")).to_have_text("root-admin (admin)")
+    expect(page.get_by_role("heading", name="New conversation")).to_be_visible()
+    assert page.js_errors == []
