@@ -253,3 +253,26 @@ scripts:
     assert statuses == ["succeeded", "succeeded"]
     assert (await h.store.get_call(delete_api.call_id)).status == "rejected"
     assert (await h.store.get_run(run.id)).status == "completed"
+
+
+async def test_an_approval_resumed_after_its_expiry_does_not_run(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(None)
+    open_request = h.store.create_approval
+
+    async def approve_then_let_time_pass(**kwargs: Any) -> ApprovalRequest:
+        request = await open_request(**kwargs)
+        [item] = request.items
+        await h.engine.decide(request.id, item.call_id, h.approver, approve=True, reason=None)
+        h.clock.now += 16 * 60  # the process was away longer than the approval lasts
+        return request
+
+    h.store.create_approval = approve_then_let_time_pass  # type: ignore[method-assign]
+    run = await h.engine.submit_call(
+        h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 7}
+    )
+    await h.engine.wait_idle()
+    assert h.cluster.mutations() == []
+    [call] = await h.store.list_calls(run_id=run.id)
+    assert call.status == "expired"

@@ -142,6 +142,14 @@ class CallRunner:
         recomputed = call_hash(call["tool"], call["args"], call["context"])
         if recomputed != item.call_hash:
             return await self.refuse_tampered(state, call), None
+        if self.deps.clock() >= expires:
+            # Approved in time but resumed too late (e.g. after a long outage): the approval
+            # covered a moment that has passed, so the change needs a fresh one.
+            with contextlib.suppress(Conflict):
+                await self.deps.store.set_call_status(
+                    call["call_id"], "expired", expected=["approved"]
+                )
+            return "the approval expired before the change could run; it was not run.", None
         try:
             await self.deps.store.set_call_status(call["call_id"], "running", expected=["approved"])
         except Conflict:
