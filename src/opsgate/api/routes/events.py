@@ -29,7 +29,13 @@ RETRY_MS = 2000
 
 
 def format_event(event: StreamEvent) -> str:
-    data = {**event.data, "id": event.id, "type": event.type, "run_id": event.run_id}
+    data = {
+        **event.data,
+        "id": event.id,
+        "type": event.type,
+        "run_id": event.run_id,
+        "stored_at": event.created_at.isoformat(),
+    }
     body = json.dumps(data, separators=(",", ":"), default=str, ensure_ascii=False)
     return f"id: {event.id}\nevent: {event.type}\ndata: {body}\n\n"
 
