@@ -58,18 +58,31 @@ def test_promote_of_a_step_paused_rollout_clears_its_pause_conditions() -> None:
     paused = rollout(currentStepIndex=1, pauseConditions=[{"reason": "CanaryPauseStep"}])
     status_patch, spec_patch = rollouts.promote_patches(paused, full=False)
     assert status_patch == {"status": {"pauseConditions": None}}
+    assert spec_patch is None
+
+
+def test_promote_of_a_manually_paused_rollout_also_unpauses_the_spec() -> None:
+    paused = rollout(currentStepIndex=1, pauseConditions=[{"reason": "CanaryPauseStep"}])
+    paused["spec"]["paused"] = True
+    status_patch, spec_patch = rollouts.promote_patches(paused, full=False)
+    assert status_patch == {"status": {"pauseConditions": None}}
     assert spec_patch == {"spec": {"paused": False}}
 
 
 def test_promote_of_a_running_rollout_skips_the_current_step() -> None:
-    status_patch, _ = rollouts.promote_patches(rollout(currentStepIndex=2), full=False)
-    assert status_patch == {"status": {"currentStepIndex": 3}}
+    status_patch, spec_patch = rollouts.promote_patches(rollout(currentStepIndex=2), full=False)
+    assert status_patch == {"status": {"pauseConditions": None, "currentStepIndex": 3}}
+    assert spec_patch is None
 
 
-def test_promote_full_sets_promote_full() -> None:
-    status_patch, _ = rollouts.promote_patches(rollout(currentStepIndex=1), full=True)
-    assert status_patch is not None
-    assert status_patch["status"]["promoteFull"] is True
+def test_promote_full_sets_only_promote_full() -> None:
+    canary = rollout(currentStepIndex=1, stableRS="aaa", currentPodHash="bbb")
+    assert rollouts.promote_patches(canary, full=True) == ({"status": {"promoteFull": True}}, None)
+
+
+def test_promote_full_of_a_stable_rollout_is_refused() -> None:
+    with pytest.raises(ToolFailed, match="already fully promoted"):
+        rollouts.promote_patches(rollout(stableRS="aaa", currentPodHash="aaa"), full=True)
 
 
 def test_promote_past_the_last_step_is_refused() -> None:
@@ -97,6 +110,14 @@ def test_undo_restores_the_previous_revision_without_its_pod_hash() -> None:
     template = patch[0]["value"]
     assert template["spec"]["containers"][0]["image"] == "c:1"
     assert "rollouts-pod-template-hash" not in template["metadata"]["labels"]
+
+
+def test_undo_to_the_running_template_is_refused() -> None:
+    sets = [replicaset(1, "c:1", "aaa"), replicaset(2, "c:2", "bbb")]
+    current = rollout()
+    current["spec"]["template"] = sets[0]["spec"]["template"]
+    with pytest.raises(ToolFailed, match="already runs the template of revision 1"):
+        rollouts.undo_patch(current, sets, None)
 
 
 def test_undo_to_a_missing_revision_is_refused() -> None:

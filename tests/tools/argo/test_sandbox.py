@@ -274,6 +274,17 @@ async def test_promote_a_step_then_full(sandbox: SandboxInfo, tool_env: ToolEnv)
     assert "[stable] replicas 4/4 promo=nginx:1.26" in got.text
 
 
+async def test_promote_of_a_settled_rollout_is_refused_and_changes_nothing(
+    sandbox: SandboxInfo, tool_env: ToolEnv, stable: str
+) -> None:
+    before = read(sandbox, stable)
+    for full in (False, True):
+        with pytest.raises(ToolFailed, match=r"no step left|already fully promoted"):
+            await call(tool_env, "argo_promote", args(stable, full=full))
+    after = read(sandbox, stable)
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
 async def test_pause_then_resume(sandbox: SandboxInfo, tool_env: ToolEnv) -> None:
     name = canary(sandbox, "hold", "nginx:1.25", "nginx:1.26")
     await run_checked(sandbox, tool_env, "argo_promote", args(name))

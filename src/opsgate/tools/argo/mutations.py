@@ -143,8 +143,10 @@ def _fixed(*items: Patch) -> Planner:
 async def _plan_promote(params: p.PromoteParams, env: ToolEnv, target: Target) -> list[Patch]:
     rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
     status_patch, spec_patch = rollouts.promote_patches(rollout, full=params.full)
+    # Status first, as the plugin does: the spec patch could otherwise let the controller
+    # act on a stale pause condition.
     items = [Patch(status_patch, status=True)] if status_patch else []
-    return [*items, Patch(spec_patch)]
+    return [*items, Patch(spec_patch)] if spec_patch else items
 
 
 async def _plan_set_image(params: p.SetImageParams, env: ToolEnv, target: Target) -> list[Patch]:

@@ -154,22 +154,30 @@ def list_summary(items: list[dict[str, Any]]) -> str:
 
 def promote_patches(
     rollout: dict[str, Any], *, full: bool
-) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """(status patch or None, spec patch) for a promote.
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(status patch, spec patch) for a promote, each None when not needed (as the plugin does).
 
-    Full: `status.promoteFull`. Step: a rollout paused at a step is unpaused (its pause
-    conditions cleared); one not paused skips the current step.
+    Full: `status.promoteFull`, unless the current revision is already the stable one.
+    Step: `spec.paused` is cleared if set; pause conditions are cleared if any, otherwise the
+    current step is skipped (an analysis or experiment step still running).
     """
-    spec_patch: dict[str, Any] = {"spec": {"paused": False}}
-    if full:
-        return {"status": {"promoteFull": True, "pauseConditions": None}}, spec_patch
     status = rollout.get("status", {})
-    if status.get("pauseConditions") or rollout.get("spec", {}).get("paused"):
+    name = rollout.get("metadata", {}).get("name")
+    if full:
+        if status.get("currentPodHash") == status.get("stableRS"):
+            raise ToolFailed(f"rollout {name!r} is already fully promoted (its revision is stable)")
+        return {"status": {"promoteFull": True}}, None
+    spec_patch = {"spec": {"paused": False}} if rollout.get("spec", {}).get("paused") else None
+    if status.get("pauseConditions"):
         return {"status": {"pauseConditions": None}}, spec_patch
-    index = status.get("currentStepIndex")
-    if index is None or int(index) >= len(steps(rollout)):
-        raise ToolFailed(f"rollout {rollout['metadata']['name']!r} has no step left to promote")
-    return {"status": {"currentStepIndex": int(index) + 1}}, spec_patch
+    all_steps = steps(rollout)
+    index = int(status.get("currentStepIndex") or 0)
+    if all_steps and index < len(all_steps):
+        return {"status": {"pauseConditions": None, "currentStepIndex": index + 1}}, spec_patch
+    if spec_patch is not None:
+        return None, spec_patch
+    # The plugin would send a no-op here; saying so is more useful to an operator.
+    raise ToolFailed(f"rollout {name!r} is not paused and has no step left to promote")
 
 
 def set_image_patch(rollout: dict[str, Any], container: str, image: str) -> list[dict[str, Any]]:
@@ -212,10 +220,21 @@ def undo_patch(
                 f"rollout {rollout['metadata']['name']!r} has no revision {to_revision}"
             )
         target = matches[0]
-    template = copy.deepcopy(target.get("spec", {}).get("template", {}))
-    labels = template.get("metadata", {}).get("labels") or {}
-    labels.pop(HASH_LABEL, None)
+    template = _without_hash(target.get("spec", {}).get("template", {}))
+    if template == _without_hash(rollout.get("spec", {}).get("template", {})):
+        # The plugin skips here too ("current template already matches revision N").
+        raise ToolFailed(
+            f"rollout {rollout['metadata']['name']!r} already runs the template of "
+            f"revision {revision_of(target)}"
+        )
     return [{"op": "replace", "path": "/spec/template", "value": template}]
+
+
+def _without_hash(template: dict[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(template)
+    labels = (result.get("metadata") or {}).get("labels") or {}
+    labels.pop(HASH_LABEL, None)
+    return result
 
 
 def dumps(patch: Any) -> str:
