@@ -155,3 +155,23 @@ def test_summary_shows_step_weight_pause_and_revisions() -> None:
 
 def test_canary_weight_falls_back_to_the_last_set_weight_step() -> None:
     assert rollouts.canary_weight(rollout(currentStepIndex=3)) == 50
+
+
+def test_canary_weight_of_a_stable_rollout_is_full() -> None:
+    healthy = rollout(currentStepIndex=4, stableRS="aaa", currentPodHash="aaa")
+    assert rollouts.canary_weight(healthy) == 100
+
+
+def test_canary_weight_without_traffic_routing_after_an_abort_is_zero() -> None:
+    # Real Argo fills status.canary.weights only with traffic routing; an abort resets the step.
+    aborted = rollout(currentStepIndex=0, abort=True, stableRS="aaa", currentPodHash="bbb")
+    assert rollouts.canary_weight(aborted) == 0
+
+
+def test_summary_of_an_aborted_rollout_says_so_instead_of_paused() -> None:
+    aborted = rollout(
+        phase="Degraded", abort=True, currentStepIndex=0, pauseConditions=[{"reason": "X"}]
+    )
+    text = rollouts.summarize(aborted, [])
+    assert "Aborted:    true" in text
+    assert "Paused:" not in text
