@@ -311,6 +311,23 @@ async def test_verify_of_resume_fails_while_still_paused_by_hand(
     assert "still paused by spec.paused" in verdict.text
 
 
+@pytest.mark.parametrize(
+    ("tool", "extra", "reason"),
+    [
+        ("argo_pause", {}, "not paused"),
+        ("argo_abort", {}, "not aborted"),
+        ("argo_set_image", {"container": "steady", "image": "nginx:9"}, "nginx:1.25"),
+        ("argo_restart", {}, "no new restart requested"),
+    ],
+)
+async def test_verify_without_the_change_fails_at_once(
+    tool_env: ToolEnv, stable: str, tool: str, extra: dict[str, Any], reason: str
+) -> None:
+    verdict = await call(tool_env, tool, args(stable, **extra), "verify")
+    assert not verdict.ok
+    assert reason in verdict.text
+
+
 async def test_abort_marks_the_rollout_degraded_and_retry_restarts_it(
     sandbox: SandboxInfo, tool_env: ToolEnv
 ) -> None:

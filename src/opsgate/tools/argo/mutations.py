@@ -195,8 +195,11 @@ def _check_promoted(params: p.PromoteParams, rollout: dict[str, Any], since: dat
 
 
 def _check_paused(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    paused = bool(rollout.get("spec", {}).get("paused"))
-    return paused, "paused" if paused else "not paused"
+    if not rollout.get("spec", {}).get("paused"):
+        return False, "not paused (spec.paused is not set)"
+    if rollout.get("status", {}).get("phase") != "Paused":
+        return None, "spec.paused set; the controller does not report Paused yet"
+    return True, "paused"
 
 
 def _check_resumed(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
@@ -219,13 +222,21 @@ def _check_resumed(params: Any, rollout: dict[str, Any], since: datetime) -> Ver
 
 
 def _check_aborted(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    aborted = rollout.get("status", {}).get("abort") is True
-    return aborted, "aborted" if aborted else "not aborted"
+    status = rollout.get("status", {})
+    if status.get("abort") is not True:
+        return False, "not aborted (status.abort is not set)"
+    if status.get("phase") != "Degraded":
+        return None, "status.abort set; the controller does not report Degraded yet"
+    return True, f"aborted: {status.get('message', 'traffic back on the stable revision')}"
 
 
 def _check_retried(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    aborted = bool(rollout.get("status", {}).get("abort"))
-    return not aborted, "still aborted" if aborted else "retrying"
+    status = rollout.get("status", {})
+    if status.get("abort"):
+        return False, "still aborted (status.abort is set)"
+    if status.get("phase") == "Degraded":
+        return None, "abort cleared; the controller still reports Degraded"
+    return True, f"retrying from the first step, now at step {status.get('currentStepIndex')}"
 
 
 def _check_restarted(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
