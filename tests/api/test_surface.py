@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from opsgate.api.security import CSP
-from tests.fixtures.api import ApiEnv
+from tests.fixtures.api import ApiEnv, running_app
 
 PUBLIC = {
     ("GET", "/healthz"),
@@ -139,3 +140,18 @@ async def test_tools_list_schemas_annotations_and_approval_need(api_env: ApiEnv)
     assert tools["k_scale"]["needs_approval"] is True
     assert tools["k_delete"]["annotations"]["destructiveHint"] is True
     assert "replicas" in tools["k_scale"]["input_schema"]["properties"]
+
+
+async def test_cors_opens_only_to_configured_origins(tmp_path: Path) -> None:
+    origin = "https://ui.example"
+    async with (
+        running_app(tmp_path / "data", cors_origins=[origin]) as env,
+        env.client("viewer") as client,
+    ):
+        allowed = await client.options(
+            "/api/v1/conversations",
+            headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+        )
+        other = await client.get("/api/v1/auth/me", headers={"Origin": "https://evil.example"})
+    assert allowed.headers["access-control-allow-origin"] == origin
+    assert "access-control-allow-origin" not in other.headers
