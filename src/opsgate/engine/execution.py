@@ -149,6 +149,7 @@ class CallRunner:
                 await self.deps.store.set_call_status(
                     call["call_id"], "expired", expected=["approved"]
                 )
+                await self.report_lapsed(state, call)
             return "the approval expired before the change could run; it was not run.", None
         try:
             await self.deps.store.set_call_status(call["call_id"], "running", expected=["approved"])
@@ -165,6 +166,27 @@ class CallRunner:
         outcome = await self.run_call(state, call, approval=token)
         ok = not isinstance(outcome, OpsgateError) and outcome.ok
         return result_text(outcome), ok
+
+    async def report_lapsed(self, state: RunState, call: dict[str, Any]) -> None:
+        """Audit and stream that an approved call's approval ran out before it could run."""
+        approval_id = str(state["approval_id"])
+        await self.recorder.audit(
+            "approval.expired",
+            {
+                "approval_id": approval_id,
+                "call_ids": [call["call_id"]],
+                "reason": "approved, but the approval expired before the change could run",
+            },
+            conversation_id=state["conversation_id"],
+            run_id=state["run_id"],
+            call_id=call["call_id"],
+        )
+        await self._emit(
+            state,
+            ev.ApprovalExpired(
+                run_id=state["run_id"], approval_id=approval_id, call_ids=[call["call_id"]]
+            ),
+        )
 
     async def refuse_tampered(self, state: RunState, call: dict[str, Any]) -> str:
         message = "refused: the arguments differ from the approved ones; nothing was run"

@@ -343,7 +343,7 @@ class Steps:
             await self.deps.store.add_message(
                 state["conversation_id"], "assistant", text, run_id=state["run_id"]
             )
-        await self._close_run(state, "completed", None)
+        await self._close_run(state, "completed", None, answer=text)
         return {"answer": text}
 
     async def finish(self, state: RunState) -> RunState:
@@ -368,7 +368,9 @@ class Steps:
             "reported_calls": state.get("tool_calls", 0),
         }
 
-    async def _close_run(self, state: RunState, status: Any, reason: str | None) -> None:
+    async def _close_run(
+        self, state: RunState, status: Any, reason: str | None, answer: str | None = None
+    ) -> None:
         self.stop_requested.discard(state["run_id"])
         current = await self.deps.store.get_run(state["run_id"])
         if current.status in FINAL_RUN_STATUSES:
@@ -382,14 +384,19 @@ class Steps:
         await self._emit(
             state, ev.RunFinished(run_id=state["run_id"], status=status, reason=reason)
         )
+        payload: dict[str, Any] = {"status": status, "reason": reason}
+        if answer is not None:
+            # What the person was told is part of what happened (replay shows it).
+            payload["answer"] = context.cap_text(answer, _AUDIT_ANSWER_CHARS)
         await self.recorder.audit(
             "run.finished",
-            {"status": status, "reason": reason},
+            payload,
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
         )
 
 
+_AUDIT_ANSWER_CHARS = 20_000
 _APPROVAL_AUDIT_KEYS = ("call_id", "tool", "args", "context", "call_hash", "destructive")
 
 

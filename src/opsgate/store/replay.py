@@ -9,20 +9,21 @@ Payload keys each kind carries (the engine emits them; every event also has `con
 
 - `request`: `text` (what the person asked).
 - `plan`: `text` (the model's words), `calls`: list of `{call_id, tool, args, context,
-  classification, destructive}`.
+  classification, destructive, error}` (`error` set: the call was invalid and never ran).
 - `approval.requested`: `approval_id`, `expires_at` (ISO 8601), `calls`: list of `{call_id,
   tool, args, context, call_hash, destructive}`.
 - `approval.granted` / `approval.rejected`: `approval_id`, `reason` (may be null); the
   deciding person is the event's actor, the call is the event's `call_id` (or payload
   `call_id`).
-- `approval.expired`: `approval_id`, optionally `call_ids`; per call via `call_id`, else every
-  call of the request that had no decision yet.
+- `approval.expired`: `approval_id`, optionally `call_ids` and `reason`; per call via
+  `call_id`, else every call of the request that had no decision yet. On a call that was
+  approved but not run in time, the approver's decision stays and the call becomes `expired`.
 - `tool.started`: `tool`, `args`, `context`, `classification`.
 - `tool.finished`: `tool`, `status`, `exit_code`, `output` (redacted, capped),
   `output_sha256`, `output_size`, `truncated`, `duration_ms`.
 - `tool.outcome_unknown`: `tool`, `reason` (the process died while the call ran).
 - `verify`: `tool`, `ok`, `summary`.
-- `run.finished`: `status`, `reason`.
+- `run.finished`: `status`, `reason`, and `answer` (what the person was told) when completed.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ class ToolCall(_View):
     destructive: bool = False
     call_hash: str | None = None
     status: str = "planned"
-    """planned, awaiting_approval, approved, rejected, expired, running, or the final status."""
+    """planned, invalid, awaiting_approval, approved, rejected, expired, running, or final."""
+    error: str | None = None
+    """Why the call was invalid (it never ran)."""
     approval_id: str | None = None
     decision: Decision | None = None
     started_at: datetime | None = None
@@ -106,6 +109,7 @@ class RunView(_View):
     plans: list[Plan] = []
     status: str = "running"
     reason: str | None = None
+    answer: str | None = None
     finished_at: datetime | None = None
 
 
@@ -180,6 +184,8 @@ class _Builder:
             call.context = planned.get("context")
             call.classification = planned.get("classification")
             call.destructive = bool(planned.get("destructive", False))
+            if planned.get("error"):
+                call.status, call.error = "invalid", str(planned["error"])
             ids.append(call.call_id)
         run = self.run(event.run_id)
         if run is not None:
@@ -224,6 +230,12 @@ class _Builder:
             waiting = approval.call_ids if approval else []
             call_ids = [one for one in waiting if self.calls[one].decision is None]
         for one in call_ids:
+            call = self.call(one, event.run_id, None)
+            if decision == "expired" and call.decision is not None:
+                # Approved, but the approval ran out before the change ran: who approved it
+                # stays on record; the timeline entry says it lapsed.
+                call.status = "expired"
+                continue
             record = Decision(
                 call_id=one,
                 decision=decision,
@@ -234,7 +246,6 @@ class _Builder:
             )
             if approval is not None:
                 approval.decisions.append(record)
-            call = self.call(one, event.run_id, None)
             call.decision = record
             call.status = {"approve": "approved", "reject": "rejected"}.get(decision, decision)
         reason = f" ({payload['reason']})" if payload.get("reason") else ""
@@ -287,6 +298,7 @@ class _Builder:
         status = str(payload.get("status", "completed"))
         if run is not None:
             run.status, run.reason, run.finished_at = status, payload.get("reason"), event.at
+            run.answer = payload.get("answer")
         return f"run {status}"
 
 
