@@ -96,6 +96,12 @@ def sandbox_up(
         info = sandbox_server.up(data_dir=settings.data_dir, port=port, seed=seed, state=state)
         console.print(f"sandbox running; kubeconfig: {info.kubeconfig}", highlight=False)
         return
+    kubeconfig = sandbox_server.runtime_dir(settings.data_dir) / "kubeconfig"
+    console.print(
+        f"sandbox ({seed} seed) starting; kubeconfig {kubeconfig} (context opsgate-sandbox); "
+        "Ctrl-C stops it",
+        highlight=False,
+    )
     sandbox_server.serve_foreground(data_dir=settings.data_dir, port=port, seed=seed, state=state)
 
 
