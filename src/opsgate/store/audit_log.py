@@ -8,17 +8,17 @@ so appends from any number of processes extend one chain. Nothing here updates o
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from json.encoder import encode_basestring
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection, Row, and_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsgate.domain.audit import GENESIS_HASH, AuditEvent, AuditKind, chain_hash
-from opsgate.domain.canonical import canonical_json
+from opsgate.domain.canonical import canonical_json, sha256_hex
 from opsgate.errors import InvalidInput
 from opsgate.store import db, tables
 from opsgate.store.records import AuditFilter, ChainVerification
@@ -59,6 +59,59 @@ def normalise_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     except (TypeError, ValueError) as e:
         raise InvalidInput("payload", f"not JSON serialisable: {e}") from e
     return plain, canonical_json(plain)
+
+
+def _text(value: str | None) -> str:
+    # The very string encoder `json.dumps(..., ensure_ascii=False)` uses.
+    return "null" if value is None else encode_basestring(value)
+
+
+def chain_text(
+    *,
+    seq: int,
+    at: str,
+    actor_id: str | None,
+    actor_name: str,
+    kind: str,
+    conversation_id: str | None,
+    run_id: str | None,
+    call_id: str | None,
+    payload_text: str,
+    prev_hash: str,
+) -> str:
+    """`chain_hash`'s canonical JSON, byte for byte, around an already canonical payload text.
+
+    Keys in sorted order, as `canonical_json` sorts them; the payload is spliced in instead of
+    being parsed and encoded again (the bulk of the cost of appending and verifying).
+    `tests/store/test_chain_text.py` proves it equal to `canonical_json` over many events.
+    """
+    if type(seq) is not int:  # bool or anything else would encode differently
+        raise TypeError(f"seq must be an int, got {type(seq).__name__}")
+    return "".join(
+        (
+            '{"actor_id":',
+            _text(actor_id),
+            ',"actor_name":',
+            _text(actor_name),
+            ',"at":',
+            _text(at),
+            ',"call_id":',
+            _text(call_id),
+            ',"conversation_id":',
+            _text(conversation_id),
+            ',"kind":',
+            _text(kind),
+            ',"payload":',
+            payload_text,
+            ',"prev_hash":',
+            _text(prev_hash),
+            ',"run_id":',
+            _text(run_id),
+            ',"seq":',
+            int.__repr__(seq),
+            "}",
+        )
+    )
 
 
 _FIELDS = (
@@ -142,17 +195,19 @@ def append_many(
         seq += 1
         payload, payload_text = normalise_payload(new.payload)
         at = datetime.now(UTC)
-        digest = chain_hash(
-            seq=seq,
-            at=at,
-            actor_id=new.actor_id,
-            actor_name=new.actor_name,
-            kind=new.kind,
-            conversation_id=new.conversation_id,
-            run_id=new.run_id,
-            call_id=new.call_id,
-            payload=payload,
-            prev_hash=prev_hash,
+        digest = sha256_hex(
+            chain_text(
+                seq=seq,
+                at=at.isoformat(),
+                actor_id=new.actor_id,
+                actor_name=new.actor_name,
+                kind=new.kind,
+                conversation_id=new.conversation_id,
+                run_id=new.run_id,
+                call_id=new.call_id,
+                payload_text=payload_text,
+                prev_hash=prev_hash,
+            )
         )
         tool = payload.get("tool")
         values = (
@@ -248,32 +303,17 @@ _COLUMNS = (
 )
 
 
-async def list_events(
-    conn: AsyncConnection, flt: AuditFilter | None, *, limit: int, after_seq: int
+def list_events(
+    conn: Connection, flt: AuditFilter | None, *, limit: int, after_seq: int
 ) -> list[AuditEvent]:
-    """Events matching `flt` with seq > `after_seq`, oldest first."""
+    """Events matching `flt` with seq > `after_seq`, oldest first (in the caller's thread)."""
     stmt = (
         select(*_COLUMNS)
         .where(and_(T.c.seq > after_seq, *_conditions(flt)))
         .order_by(T.c.seq)
         .limit(limit)
     )
-    return [_event(row) for row in (await conn.execute(stmt)).all()]
-
-
-async def iter_events(
-    engines: db.Engines, flt: AuditFilter | None, batch: int = BATCH
-) -> AsyncIterator[AuditEvent]:
-    """Every matching event in seq order, fetched in keyset pages (never all at once)."""
-    after = 0
-    while True:
-        async with engines.read.connect() as conn:
-            page = await list_events(conn, flt, limit=batch, after_seq=after)
-        for event in page:
-            yield event
-        if len(page) < batch:
-            return
-        after = page[-1].seq
+    return [_event(row) for row in conn.execute(stmt).all()]
 
 
 _VERIFY_PAGE = (
@@ -311,6 +351,9 @@ def _broken_link(row: Sequence[Any], expected_seq: int, prev_hash: str) -> str |
         return f"event {expected_seq} is missing (next is {seq})"
     if stored_prev != prev_hash:
         return "prev_hash does not match the previous event's hash"
+    if _stored_text_hashes(row):
+        return None
+    # Not the exact text that was hashed: decide on the parsed payload, as `chain_hash` does.
     try:
         payload = json.loads(payload_text)
     except ValueError:
@@ -330,6 +373,32 @@ def _broken_link(row: Sequence[Any], expected_seq: int, prev_hash: str) -> str |
     if recomputed != stored_hash:
         return "hash does not match the event's contents"
     return None
+
+
+def _stored_text_hashes(row: Sequence[Any]) -> bool:
+    """Whether the hash matches with the payload text as stored (the canonical text appended).
+
+    A match means the stored text is the very text that was hashed (short of a SHA-256
+    collision), so parsing and re-encoding it would only reach the same verdict, slower.
+    """
+    seq, at, actor_id, actor_name, kind, conversation_id, run_id, call_id = row[:8]
+    payload_text, stored_prev, stored_hash = row[8:]
+    try:
+        text = chain_text(
+            seq=seq,
+            at=_utc(at).isoformat(),
+            actor_id=actor_id,
+            actor_name=actor_name,
+            kind=kind,
+            conversation_id=conversation_id,
+            run_id=run_id,
+            call_id=call_id,
+            payload_text=payload_text,
+            prev_hash=stored_prev,
+        )
+    except (TypeError, ValueError):
+        return False
+    return bool(sha256_hex(text) == stored_hash)
 
 
 def _utc(value: datetime | str) -> datetime:

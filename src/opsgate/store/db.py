@@ -2,8 +2,10 @@
 
 SQLite: WAL, a busy timeout, foreign keys on, and transactions begun by us so that writers
 take the database lock up front (`BEGIN IMMEDIATE`): that is what serialises audit appends
-and approval decisions across processes. PostgreSQL: psycopg 3 async, with advisory locks
-taken by the callers that need them.
+and approval decisions across processes. Beside the async engine (migrations) SQLite gets a
+plain sync engine: the store runs each method's whole transaction on it in one worker-thread
+hop, instead of several hops per statement through aiosqlite. PostgreSQL: psycopg 3 async,
+with advisory locks taken by the callers that need them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from opsgate.errors import ConfigError
@@ -39,9 +41,15 @@ class Engines:
     write: AsyncEngine
     sqlite_path: str | None = None
     """The SQLite file, for the plain sqlite3 audit path (`sqlite_audit`)."""
+    sync_read: Engine | None = None
+    """SQLite only: the sync engine the store's methods run on in a worker thread."""
+    sync_write: Engine | None = None
+    """SQLite only: `sync_read` with writes beginning `BEGIN IMMEDIATE`."""
 
     async def dispose(self) -> None:
         await self.read.dispose()
+        if self.sync_read is not None:
+            self.sync_read.dispose()
 
 
 def configure_sqlite(dbapi_connection: Any) -> None:
@@ -82,10 +90,20 @@ def make_engines(url: str) -> Engines:
         if not database or database == ":memory:":
             raise ConfigError("the SQLite store needs a file path (sqlite+aiosqlite:///path/db)")
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine.sync_engine, "connect", _sqlite_connect)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return Engines("sqlite", engine, engine.execution_options(opsgate_immediate=True), database)
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        engine = create_async_engine(url, connect_args=connect_args)
+        sync = create_engine(parsed.set(drivername="sqlite+pysqlite"), connect_args=connect_args)
+        for target in (engine.sync_engine, sync):
+            event.listen(target, "connect", _sqlite_connect)
+            event.listen(target, "begin", _sqlite_begin)
+        return Engines(
+            "sqlite",
+            engine,
+            engine.execution_options(opsgate_immediate=True),
+            database,
+            sync,
+            sync.execution_options(opsgate_immediate=True),
+        )
     if backend == "postgresql":
         if parsed.drivername != "postgresql+psycopg":
             raise ConfigError(

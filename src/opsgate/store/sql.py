@@ -14,9 +14,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.runs import FINAL_RUN_STATUSES, RunStatus
@@ -57,21 +56,24 @@ class SqlStore(UsersStore, CallsStore):
             "created_at": now,
             "updated_at": now,
         }
-        async with self._write() as conn:
-            if await self._one_user(conn, tables.users.c.id == owner_id) is None:
+
+        def work(conn: Connection) -> None:
+            if self._one_user(conn, tables.users.c.id == owner_id) is None:
                 raise NotFound(f"no user {owner_id!r}")
-            await conn.execute(insert(C).values(values))
+            conn.execute(insert(C).values(values))
+
+        await self._write(work)
         return Conversation.model_validate(values)
 
-    async def _conversation(self, conn: AsyncConnection, conversation_id: str) -> Conversation:
-        row = (await conn.execute(select(C).where(C.c.id == conversation_id))).first()
+    @staticmethod
+    def _conversation(conn: Connection, conversation_id: str) -> Conversation:
+        row = conn.execute(select(C).where(C.c.id == conversation_id)).first()
         if row is None:
             raise NotFound(f"no conversation {conversation_id!r}")
         return Conversation.model_validate(dict(row._mapping))
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
-        async with self._read() as conn:
-            return await self._conversation(conn, conversation_id)
+        return await self._read(lambda conn: self._conversation(conn, conversation_id))
 
     async def list_conversations(
         self, *, query: str | None = None, limit: int = 50, offset: int = 0
@@ -80,18 +82,19 @@ class SqlStore(UsersStore, CallsStore):
         if query:
             escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             stmt = stmt.where(func.lower(C.c.title).like(f"%{escaped.lower()}%", escape="\\"))
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [Conversation.model_validate(dict(r._mapping)) for r in rows]
 
     async def rename_conversation(self, conversation_id: str, title: str) -> Conversation:
-        async with self._write() as conn:
-            await conn.execute(
+        def work(conn: Connection) -> Conversation:
+            conn.execute(
                 update(C)
                 .where(C.c.id == conversation_id)
                 .values(title=title, updated_at=self._now())
             )
-            return await self._conversation(conn, conversation_id)
+            return self._conversation(conn, conversation_id)
+
+        return await self._write(work)
 
     async def add_message(
         self,
@@ -114,21 +117,21 @@ class SqlStore(UsersStore, CallsStore):
             "data": data,
             "created_at": now,
         }
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(C).where(C.c.id == conversation_id).values(updated_at=now)
-            )
+
+        def work(conn: Connection) -> None:
+            result = conn.execute(update(C).where(C.c.id == conversation_id).values(updated_at=now))
             if result.rowcount == 0:
                 raise NotFound(f"no conversation {conversation_id!r}")
-            await conn.execute(insert(M).values(values))
+            conn.execute(insert(M).values(values))
+
+        await self._write(work)
         return Message.model_validate(values)
 
     async def list_messages(self, conversation_id: str) -> list[Message]:
         stmt = (
             select(M).where(M.c.conversation_id == conversation_id).order_by(M.c.created_at, M.c.id)
         )
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [Message.model_validate(dict(r._mapping)) for r in rows]
 
     # --- runs --------------------------------------------------------------------------
@@ -148,27 +151,36 @@ class SqlStore(UsersStore, CallsStore):
             "model_turns": 0,
             "tool_calls": 0,
         }
-        async with self._write() as conn:
-            await self._conversation(conn, conversation_id)
-            await conn.execute(insert(R).values(values))
+
+        def work(conn: Connection) -> None:
+            self._conversation(conn, conversation_id)
+            conn.execute(insert(R).values(values))
+
+        await self._write(work)
         return Run.model_validate(values)
 
-    async def _run(self, conn: AsyncConnection, run_id: str) -> Run:
-        row = (await conn.execute(select(R).where(R.c.id == run_id))).first()
+    @staticmethod
+    def _run(conn: Connection, run_id: str) -> Run:
+        row = conn.execute(select(R).where(R.c.id == run_id)).first()
+        if row is None:
+            raise NotFound(f"no run {run_id!r}")
+        return Run.model_validate(dict(row._mapping))
+
+    @staticmethod
+    def _changed_run(row: Row[Any] | None, run_id: str) -> Run:
+        # The row an UPDATE ... RETURNING gave back (none: no such run).
         if row is None:
             raise NotFound(f"no run {run_id!r}")
         return Run.model_validate(dict(row._mapping))
 
     async def get_run(self, run_id: str) -> Run:
-        async with self._read() as conn:
-            return await self._run(conn, run_id)
+        return await self._read(lambda conn: self._run(conn, run_id))
 
     async def list_runs(self, conversation_id: str) -> list[Run]:
         stmt = (
             select(R).where(R.c.conversation_id == conversation_id).order_by(R.c.created_at, R.c.id)
         )
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [Run.model_validate(dict(r._mapping)) for r in rows]
 
     async def set_run_status(
@@ -177,21 +189,27 @@ class SqlStore(UsersStore, CallsStore):
         changes: dict[str, Any] = {"status": status, "reason": reason}
         if status in FINAL_RUN_STATUSES:
             changes["finished_at"] = self._now()
-        async with self._write() as conn:
-            await conn.execute(update(R).where(R.c.id == run_id).values(changes))
-            return await self._run(conn, run_id)
+
+        def work(conn: Connection) -> Run:
+            stmt = update(R).where(R.c.id == run_id).values(changes).returning(*R.c)
+            return self._changed_run(conn.execute(stmt).first(), run_id)
+
+        return await self._write(work)
 
     async def count_run_usage(self, run_id: str, *, model_turns: int, tool_calls: int) -> Run:
-        async with self._write() as conn:
-            await conn.execute(
+        def work(conn: Connection) -> Run:
+            stmt = (
                 update(R)
                 .where(R.c.id == run_id)
                 .values(
                     model_turns=R.c.model_turns + model_turns,
                     tool_calls=R.c.tool_calls + tool_calls,
                 )
+                .returning(*R.c)
             )
-            return await self._run(conn, run_id)
+            return self._changed_run(conn.execute(stmt).first(), run_id)
+
+        return await self._write(work)
 
     # --- stream events -----------------------------------------------------------------
 
@@ -205,15 +223,16 @@ class SqlStore(UsersStore, CallsStore):
             "data": data,
             "created_at": self._now(),
         }
-        async with self._write() as conn:
+
+        def work(conn: Connection) -> int:
             if self.backend == "postgresql":
                 # Ids must become visible in id order, or a reconnecting reader skips one.
-                await conn.execute(
+                conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": db.EVENTS_LOCK_KEY}
                 )
-            event_id = (
-                await conn.execute(insert(EV).values(values).returning(EV.c.id))
-            ).scalar_one()
+            return int(conn.execute(insert(EV).values(values).returning(EV.c.id)).scalar_one())
+
+        event_id = await self._write(work)
         return StreamEvent.model_validate({**values, "id": event_id})
 
     async def events_after(
@@ -225,8 +244,7 @@ class SqlStore(UsersStore, CallsStore):
             .order_by(EV.c.id)
             .limit(limit)
         )
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [StreamEvent.model_validate(dict(r._mapping)) for r in rows]
 
     # --- audit -------------------------------------------------------------------------
@@ -253,22 +271,27 @@ class SqlStore(UsersStore, CallsStore):
         """Append several events in one transaction (one lock, one commit)."""
         if self._sqlite_audit is not None:
             return await self._sqlite_audit.append(events)
-        async with self._write() as conn:
-            return await conn.run_sync(
-                lambda sync: audit_log.append_many(
-                    audit_log.SaDriverSql(sync), "postgresql", events
-                )
-            )
+        return await self._write(
+            lambda conn: audit_log.append_many(audit_log.SaDriverSql(conn), "postgresql", events)
+        )
 
     async def list_audit(
         self, flt: AuditFilter | None = None, *, limit: int = 100, after_seq: int = 0
     ) -> list[AuditEvent]:
-        async with self._read() as conn:
-            return await audit_log.list_events(conn, flt, limit=limit, after_seq=after_seq)
+        return await self._read(
+            lambda conn: audit_log.list_events(conn, flt, limit=limit, after_seq=after_seq)
+        )
 
     async def iter_audit(self, flt: AuditFilter | None = None) -> AsyncIterator[AuditEvent]:
-        async for event in audit_log.iter_events(self._engines, flt):
-            yield event
+        """Every matching event in seq order, fetched in keyset pages (never all at once)."""
+        after = 0
+        while True:
+            page = await self.list_audit(flt, limit=audit_log.BATCH, after_seq=after)
+            for event in page:
+                yield event
+            if len(page) < audit_log.BATCH:
+                return
+            after = page[-1].seq
 
     async def verify_audit(self) -> ChainVerification:
         if self._sqlite_audit is not None:
@@ -294,21 +317,22 @@ class SqlStore(UsersStore, CallsStore):
             "verify_tls": verify_tls,
             "updated_at": now,
         }
-        async with self._write() as conn:
-            result = await conn.execute(update(J).where(J.c.name == name).values(values))
+
+        def work(conn: Connection) -> None:
+            result = conn.execute(update(J).where(J.c.name == name).values(values))
             if result.rowcount == 0:
-                await conn.execute(insert(J).values({**values, "name": name, "created_at": now}))
+                conn.execute(insert(J).values({**values, "name": name, "created_at": now}))
+
+        await self._write(work)
         return JenkinsServerRecord(name=name, url=url, user=user, verify_tls=verify_tls)
 
     async def list_jenkins_servers(self) -> list[JenkinsServerRecord]:
         stmt = select(J.c.name, J.c.url, J.c.user, J.c.verify_tls).order_by(J.c.name)
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [JenkinsServerRecord.model_validate(dict(r._mapping)) for r in rows]
 
     async def get_jenkins_server(self, name: str, *, reveal: bool = False) -> JenkinsServerRecord:
-        async with self._read() as conn:
-            row = (await conn.execute(select(J).where(J.c.name == name))).first()
+        row = await self._read(lambda conn: conn.execute(select(J).where(J.c.name == name)).first())
         if row is None:
             raise NotFound(f"no Jenkins server {name!r}")
         token = None
@@ -324,9 +348,10 @@ class SqlStore(UsersStore, CallsStore):
         )
 
     async def delete_jenkins_server(self, name: str) -> None:
-        async with self._write() as conn:
-            result = await conn.execute(delete(J).where(J.c.name == name))
-        if result.rowcount == 0:
+        deleted = await self._write(
+            lambda conn: conn.execute(delete(J).where(J.c.name == name)).rowcount
+        )
+        if deleted == 0:
             raise NotFound(f"no Jenkins server {name!r}")
 
 

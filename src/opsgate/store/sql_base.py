@@ -1,24 +1,33 @@
 """The shared core of `SqlStore`: engines, transactions, error wrapping, ids, the clock.
 
-`sql_calls.CallsStore` and `sql.SqlStore` build on it; nothing else uses it directly.
+`sql_calls.CallsStore` and `sql.SqlStore` build on it; nothing else uses it directly. Each
+store method hands its whole unit of work, a sync function of a `Connection`, to `_write` or
+`_read`. SQLite runs it on the sync engine in one worker-thread hop (writes all on one writer
+thread, which the audit appends share); PostgreSQL runs it on the async engine through
+`AsyncConnection.run_sync`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from opsgate.errors import Conflict, OpsgateError, StoreError, truncate
 from opsgate.store import db, sqlite_audit
 from opsgate.store.ids import IdFactory
+
+T = TypeVar("T")
+Work = Callable[[Connection], T]
 
 
 def brief(error: SQLAlchemyError) -> str:
@@ -36,32 +45,49 @@ def _fernet(secret_key: bytes) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
+def _in_transaction(engine: Engine, work: Work[T]) -> T:
+    with engine.begin() as conn:
+        return work(conn)
+
+
+def _in_connection(engine: Engine, work: Work[T]) -> T:
+    with engine.connect() as conn:
+        return work(conn)
+
+
 class SqlBase:
-    """Holds the engines and opens read and write transactions."""
+    """Holds the engines and runs units of work in read and write transactions."""
 
     def __init__(self, engines: db.Engines, secret_key: bytes) -> None:
         self._engines = engines
         self._fernet = _fernet(secret_key)
         self._ids = IdFactory()
-        self._sqlite_audit = (
-            sqlite_audit.SqliteAuditLog(engines.sqlite_path) if engines.sqlite_path else None
-        )
+        self._writer: ThreadPoolExecutor | None = None
+        self._sqlite_audit: sqlite_audit.SqliteAuditLog | None = None
+        if engines.sqlite_path is not None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsgate-db")
+            self._sqlite_audit = sqlite_audit.SqliteAuditLog(engines.sqlite_path, self._writer)
 
     @property
     def backend(self) -> db.Backend:
         return self._engines.backend
 
     async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         if self._sqlite_audit is not None:
             self._sqlite_audit.close()
         await self._engines.dispose()
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction holding the write lock (SQLite: BEGIN IMMEDIATE)."""
+    async def _write(self, work: Work[T]) -> T:
+        """Run `work` in a transaction holding the write lock (SQLite: BEGIN IMMEDIATE)."""
         try:
+            sync = self._engines.sync_write
+            if sync is not None and self._writer is not None:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._writer, _in_transaction, sync, work)
             async with self._engines.write.begin() as conn:
-                yield conn
+                return await conn.run_sync(work)
         except OpsgateError:
             raise
         except IntegrityError as e:
@@ -69,11 +95,14 @@ class SqlBase:
         except SQLAlchemyError as e:
             raise StoreError(f"database write failed: {brief(e)}") from e
 
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def _read(self, work: Work[T]) -> T:
+        """Run `work` on a connection whose statements share one read transaction."""
         try:
+            sync = self._engines.sync_read
+            if sync is not None:
+                return await asyncio.to_thread(_in_connection, sync, work)
             async with self._engines.read.connect() as conn:
-                yield conn
+                return await conn.run_sync(work)
         except OpsgateError:
             raise
         except SQLAlchemyError as e:

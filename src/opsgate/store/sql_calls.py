@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, exists, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Connection, exists, insert, select, update
 
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.runs import ApprovalStatus, DecisionKind
@@ -54,15 +53,16 @@ class CallsStore(SqlBase):
         call_hash: str,
         status: CallStatus,
     ) -> ToolCallRecord:
-        async with self._write() as conn:
+        def work(conn: Connection) -> ToolCallRecord:
             stmt = select(R.c.conversation_id).where(R.c.id == run_id)
-            conversation_id = (await conn.execute(stmt)).scalar_one_or_none()
+            conversation_id = conn.execute(stmt).scalar_one_or_none()
             if conversation_id is None:
                 raise NotFound(f"no run {run_id!r}")
-            if (await conn.execute(select(TC.c.id).where(TC.c.id == call_id))).first():
+            if conn.execute(select(TC.c.id).where(TC.c.id == call_id)).first():
                 raise Conflict(f"call {call_id!r} is already recorded")
-            await conn.execute(
-                insert(TC).values(
+            row = conn.execute(
+                insert(TC)
+                .values(
                     id=call_id,
                     run_id=run_id,
                     conversation_id=conversation_id,
@@ -76,19 +76,21 @@ class CallsStore(SqlBase):
                     truncated=False,
                     created_at=self._now(),
                 )
-            )
-            return await self._call(conn, call_id)
+                .returning(*TC.c)
+            ).one()
+            return ToolCallRecord.model_validate(dict(row._mapping))
+
+        return await self._write(work)
 
     @staticmethod
-    async def _call(conn: AsyncConnection, call_id: str) -> ToolCallRecord:
-        row = (await conn.execute(select(TC).where(TC.c.id == call_id))).first()
+    def _call(conn: Connection, call_id: str) -> ToolCallRecord:
+        row = conn.execute(select(TC).where(TC.c.id == call_id)).first()
         if row is None:
             raise NotFound(f"no call {call_id!r}")
         return ToolCallRecord.model_validate(dict(row._mapping))
 
     async def get_call(self, call_id: str) -> ToolCallRecord:
-        async with self._read() as conn:
-            return await self._call(conn, call_id)
+        return await self._read(lambda conn: self._call(conn, call_id))
 
     async def list_calls(
         self, *, run_id: str | None = None, conversation_id: str | None = None
@@ -98,8 +100,7 @@ class CallsStore(SqlBase):
             stmt = stmt.where(TC.c.run_id == run_id)
         if conversation_id is not None:
             stmt = stmt.where(TC.c.conversation_id == conversation_id)
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [ToolCallRecord.model_validate(dict(r._mapping)) for r in rows]
 
     async def set_call_status(
@@ -130,26 +131,32 @@ class CallsStore(SqlBase):
         stmt = update(TC).where(TC.c.id == call_id).values(changes)
         if expected is not None:
             stmt = stmt.where(TC.c.status.in_(list(expected)))
-        async with self._write() as conn:
-            result = await conn.execute(stmt)
-            record = await self._call(conn, call_id)
-            if result.rowcount == 0:
-                raise Conflict(
-                    f"call {call_id!r} is {record.status!r}, not one of {list(expected or [])!r}"
-                )
-            return record
+
+        def work(conn: Connection) -> ToolCallRecord:
+            # The changed row comes back with the UPDATE: no second round trip to read it.
+            row = conn.execute(stmt.returning(*TC.c)).first()
+            if row is not None:
+                return ToolCallRecord.model_validate(dict(row._mapping))
+            record = self._call(conn, call_id)
+            raise Conflict(
+                f"call {call_id!r} is {record.status!r}, not one of {list(expected or [])!r}"
+            )
+
+        return await self._write(work)
 
     async def mark_interrupted_calls(self) -> list[ToolCallRecord]:
-        async with self._write() as conn:
-            rows = (await conn.execute(select(TC.c.id).where(TC.c.status == "running"))).all()
+        def work(conn: Connection) -> list[ToolCallRecord]:
+            rows = conn.execute(select(TC.c.id).where(TC.c.status == "running")).all()
             ids = [row.id for row in rows]
             if ids:
-                await conn.execute(
+                conn.execute(
                     update(TC)
                     .where(TC.c.id.in_(ids), TC.c.status == "running")
                     .values(status="outcome_unknown", finished_at=self._now())
                 )
-            return [await self._call(conn, call_id) for call_id in ids]
+            return [self._call(conn, call_id) for call_id in ids]
+
+        return await self._write(work)
 
     # --- approvals ---------------------------------------------------------------------
 
@@ -164,12 +171,13 @@ class CallsStore(SqlBase):
         if not items:
             raise Conflict("an approval request needs at least one call")
         approval_id = self._ids.new("apr")
-        async with self._write() as conn:
+
+        def work(conn: Connection) -> ApprovalRequest:
             stmt = select(R.c.conversation_id).where(R.c.id == run_id)
-            conversation_id = (await conn.execute(stmt)).scalar_one_or_none()
+            conversation_id = conn.execute(stmt).scalar_one_or_none()
             if conversation_id is None:
                 raise NotFound(f"no run {run_id!r}")
-            await conn.execute(
+            conn.execute(
                 insert(A).values(
                     id=approval_id,
                     run_id=run_id,
@@ -180,17 +188,17 @@ class CallsStore(SqlBase):
                 )
             )
             for position, item in enumerate(items):
-                call = await self._call(conn, item.call_id)
+                call = self._call(conn, item.call_id)
                 if call.run_id != run_id:
                     raise Conflict(f"call {item.call_id!r} belongs to another run")
-                result = await conn.execute(
+                result = conn.execute(
                     update(TC)
                     .where(TC.c.id == item.call_id, TC.c.status.in_(_OPENABLE))
                     .values(status="awaiting_approval", approval_id=approval_id)
                 )
                 if result.rowcount == 0:
                     raise Conflict(f"call {item.call_id!r} is {call.status!r}; cannot approve it")
-                await conn.execute(
+                conn.execute(
                     insert(AI).values(
                         approval_id=approval_id,
                         call_id=item.call_id,
@@ -200,11 +208,13 @@ class CallsStore(SqlBase):
                         expires_at=expires_at,
                     )
                 )
-            return await self._approval(conn, approval_id)
+            return self._approval(conn, approval_id)
+
+        return await self._write(work)
 
     @staticmethod
-    async def _approval(conn: AsyncConnection, approval_id: str) -> ApprovalRequest:
-        head = (await conn.execute(select(A).where(A.c.id == approval_id))).first()
+    def _approval(conn: Connection, approval_id: str) -> ApprovalRequest:
+        head = conn.execute(select(A).where(A.c.id == approval_id)).first()
         if head is None:
             raise NotFound(f"no approval request {approval_id!r}")
         stmt = (
@@ -213,12 +223,11 @@ class CallsStore(SqlBase):
             .where(AI.c.approval_id == approval_id)
             .order_by(AI.c.position)
         )
-        items = [_item(row._mapping) for row in (await conn.execute(stmt)).all()]
+        items = [_item(row._mapping) for row in conn.execute(stmt).all()]
         return ApprovalRequest.model_validate({**head._mapping, "items": items})
 
     async def get_approval(self, approval_id: str) -> ApprovalRequest:
-        async with self._read() as conn:
-            return await self._approval(conn, approval_id)
+        return await self._read(lambda conn: self._approval(conn, approval_id))
 
     async def list_approvals(
         self,
@@ -232,9 +241,12 @@ class CallsStore(SqlBase):
             stmt = stmt.where(A.c.conversation_id == conversation_id)
         if status is not None:
             stmt = stmt.where(*_status_conditions(status))
-        async with self._read() as conn:
-            ids = [row.id for row in (await conn.execute(stmt)).all()]
-            return [await self._approval(conn, approval_id) for approval_id in ids]
+
+        def work(conn: Connection) -> list[ApprovalRequest]:
+            ids = [row.id for row in conn.execute(stmt).all()]
+            return [self._approval(conn, approval_id) for approval_id in ids]
+
+        return await self._read(work)
 
     async def decide(
         self,
@@ -248,8 +260,9 @@ class CallsStore(SqlBase):
         now: datetime,
     ) -> ApprovalRequest:
         item_status: ApprovalStatus = "approved" if decision == "approve" else "rejected"
-        async with self._write() as conn:
-            result = await conn.execute(
+
+        def work(conn: Connection) -> ApprovalRequest:
+            result = conn.execute(
                 update(AI)
                 .where(
                     AI.c.approval_id == approval_id,
@@ -267,18 +280,20 @@ class CallsStore(SqlBase):
                 )
             )
             if result.rowcount == 0:
-                raise await self._undecidable(conn, approval_id, call_id)
-            await conn.execute(
+                raise self._undecidable(conn, approval_id, call_id)
+            conn.execute(
                 update(TC)
                 .where(TC.c.id == call_id, TC.c.status == "awaiting_approval")
                 .values(status=item_status)
             )
-            return await self._approval(conn, approval_id)
+            return self._approval(conn, approval_id)
+
+        return await self._write(work)
 
     @staticmethod
-    async def _undecidable(conn: AsyncConnection, approval_id: str, call_id: str) -> Exception:
+    def _undecidable(conn: Connection, approval_id: str, call_id: str) -> Exception:
         stmt = select(AI.c.status).where(AI.c.approval_id == approval_id, AI.c.call_id == call_id)
-        current = (await conn.execute(stmt)).scalar_one_or_none()
+        current = conn.execute(stmt).scalar_one_or_none()
         if current is None:
             return NotFound(f"no call {call_id!r} in approval request {approval_id!r}")
         if current == "pending":
@@ -287,18 +302,21 @@ class CallsStore(SqlBase):
 
     async def expire_approvals(self, now: datetime) -> list[ApprovalRequest]:
         due = (AI.c.status == "pending", AI.c.expires_at <= now)
-        async with self._write() as conn:
-            rows = (await conn.execute(select(AI.c.approval_id, AI.c.call_id).where(*due))).all()
+
+        def work(conn: Connection) -> list[ApprovalRequest]:
+            rows = conn.execute(select(AI.c.approval_id, AI.c.call_id).where(*due)).all()
             if not rows:
                 return []
-            await conn.execute(update(AI).where(*due).values(status="expired"))
-            await conn.execute(
+            conn.execute(update(AI).where(*due).values(status="expired"))
+            conn.execute(
                 update(TC)
                 .where(TC.c.id.in_([r.call_id for r in rows]), TC.c.status == "awaiting_approval")
                 .values(status="expired", finished_at=self._now())
             )
             approval_ids = sorted({r.approval_id for r in rows})
-            return [await self._approval(conn, approval_id) for approval_id in approval_ids]
+            return [self._approval(conn, approval_id) for approval_id in approval_ids]
+
+        return await self._write(work)
 
 
 def _item(row: Any) -> ApprovalItem:

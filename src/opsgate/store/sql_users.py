@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from opsgate.domain.roles import Role
 from opsgate.errors import Conflict, NotFound
@@ -37,38 +36,38 @@ class UsersStore(SqlBase):
             "created_at": self._now(),
         }
         try:
-            async with self._write() as conn:
-                await conn.execute(insert(U).values(values))
+            await self._write(lambda conn: conn.execute(insert(U).values(values)))
         except Conflict as e:
             raise Conflict(f"user {username!r} already exists") from e
         return User.model_validate(values)
 
-    async def _one_user(self, conn: AsyncConnection, *where: Any) -> UserWithSecret | None:
-        row = (await conn.execute(select(*_USER_COLUMNS, U.c.password_hash).where(*where))).first()
+    @staticmethod
+    def _one_user(conn: Connection, *where: Any) -> UserWithSecret | None:
+        row = conn.execute(select(*_USER_COLUMNS, U.c.password_hash).where(*where)).first()
         return None if row is None else UserWithSecret.model_validate(dict(row._mapping))
 
     async def get_user(self, user_id: str) -> UserWithSecret:
-        async with self._read() as conn:
-            user = await self._one_user(conn, U.c.id == user_id)
+        user = await self._read(lambda conn: self._one_user(conn, U.c.id == user_id))
         if user is None:
             raise NotFound(f"no user {user_id!r}")
         return user
 
     async def get_user_by_name(self, username: str) -> UserWithSecret:
-        async with self._read() as conn:
-            user = await self._one_user(conn, U.c.username == username)
+        user = await self._read(lambda conn: self._one_user(conn, U.c.username == username))
         if user is None:
             raise NotFound(f"no user {username!r}")
         return user
 
     async def list_users(self) -> list[User]:
-        async with self._read() as conn:
-            rows = (await conn.execute(select(*_USER_COLUMNS).order_by(U.c.username))).all()
+        rows = await self._read(
+            lambda conn: conn.execute(select(*_USER_COLUMNS).order_by(U.c.username)).all()
+        )
         return [User.model_validate(dict(r._mapping)) for r in rows]
 
     async def count_users(self) -> int:
-        async with self._read() as conn:
-            return int((await conn.execute(select(func.count()).select_from(U))).scalar_one())
+        return await self._read(
+            lambda conn: int(conn.execute(select(func.count()).select_from(U)).scalar_one())
+        )
 
     async def update_user(
         self,
@@ -85,10 +84,13 @@ class UsersStore(SqlBase):
             changes["disabled"] = disabled
         if password_hash is not None:
             changes["password_hash"] = password_hash
-        async with self._write() as conn:
+
+        def work(conn: Connection) -> UserWithSecret | None:
             if changes:
-                await conn.execute(update(U).where(U.c.id == user_id).values(changes))
-            user = await self._one_user(conn, U.c.id == user_id)
+                conn.execute(update(U).where(U.c.id == user_id).values(changes))
+            return self._one_user(conn, U.c.id == user_id)
+
+        user = await self._write(work)
         if user is None:
             raise NotFound(f"no user {user_id!r}")
         return User.model_validate(user.model_dump(exclude={"password_hash"}))
@@ -107,10 +109,13 @@ class UsersStore(SqlBase):
             "revoked_at": None,
             "last_used_at": None,
         }
-        async with self._write() as conn:
-            if await self._one_user(conn, U.c.id == user_id) is None:
+
+        def work(conn: Connection) -> None:
+            if self._one_user(conn, U.c.id == user_id) is None:
                 raise NotFound(f"no user {user_id!r}")
-            await conn.execute(insert(TK).values(values))
+            conn.execute(insert(TK).values(values))
+
+        await self._write(work)
         return ApiToken.model_validate(values)
 
     async def find_token(self, token_hash: str) -> tuple[ApiToken, User] | None:
@@ -121,24 +126,35 @@ class UsersStore(SqlBase):
             or_(TK.c.expires_at.is_(None), TK.c.expires_at > now),
             U.c.disabled.is_(False),
         )
-        async with self._read() as conn:
+
+        def lookup(conn: Connection) -> tuple[ApiToken, UserWithSecret] | None:
             stmt = select(TK.c.id).select_from(TK.join(U, TK.c.user_id == U.c.id)).where(live)
-            token_id = (await conn.execute(stmt)).scalar_one_or_none()
+            token_id = conn.execute(stmt).scalar_one_or_none()
             if token_id is None:
                 return None
-            token = await self._token(conn, token_id)
-            user = await self._one_user(conn, U.c.id == token.user_id)
-        assert user is not None  # the join above found it inside this transaction
+            token = self._token(conn, token_id)
+            user = self._one_user(conn, U.c.id == token.user_id)
+            assert user is not None  # the join above found it inside this transaction
+            return token, user
+
+        found = await self._read(lookup)
+        if found is None:
+            return None
+        token, user = found
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
             # Every API request authenticates: take the write lock once a minute, not each time.
-            async with self._write() as conn:
-                await conn.execute(update(TK).where(TK.c.id == token_id).values(last_used_at=now))
+            await self._write(
+                lambda conn: conn.execute(
+                    update(TK).where(TK.c.id == token.id).values(last_used_at=now)
+                )
+            )
             token = token.model_copy(update={"last_used_at": now})
         return token, User.model_validate(user.model_dump(exclude={"password_hash"}))
 
-    async def _token(self, conn: AsyncConnection, token_id: str) -> ApiToken:
+    @staticmethod
+    def _token(conn: Connection, token_id: str) -> ApiToken:
         stmt = select(*(c for c in TK.c if c.name != "token_hash")).where(TK.c.id == token_id)
-        row = (await conn.execute(stmt)).first()
+        row = conn.execute(stmt).first()
         if row is None:
             raise NotFound(f"no token {token_id!r}")
         return ApiToken.model_validate(dict(row._mapping))
@@ -147,15 +163,16 @@ class UsersStore(SqlBase):
         stmt = select(*(c for c in TK.c if c.name != "token_hash")).order_by(TK.c.created_at)
         if user_id is not None:
             stmt = stmt.where(TK.c.user_id == user_id)
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [ApiToken.model_validate(dict(r._mapping)) for r in rows]
 
     async def revoke_token(self, token_id: str) -> ApiToken:
-        async with self._write() as conn:
-            await conn.execute(
+        def work(conn: Connection) -> ApiToken:
+            conn.execute(
                 update(TK)
                 .where(TK.c.id == token_id, TK.c.revoked_at.is_(None))
                 .values(revoked_at=self._now())
             )
-            return await self._token(conn, token_id)
+            return self._token(conn, token_id)
+
+        return await self._write(work)

@@ -4,6 +4,7 @@
 and a few native sqlite3 calls, instead of a thread hop per statement through aiosqlite and
 SQLAlchemy. Appends still begin with `BEGIN IMMEDIATE`, the database lock that keeps one chain
 across processes; a threading lock keeps this process's threads off the shared connection.
+The writer thread is the store's: its other SQLite writes queue on the same thread (`sql_base`).
 """
 
 from __future__ import annotations
@@ -48,16 +49,15 @@ def _connect(path: str) -> sqlite3.Connection:
 class SqliteAuditLog:
     """Audit operations for one SQLite file, run off the event loop."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, writer: ThreadPoolExecutor) -> None:
         self._path = path
         self._conn = _connect(path)
         self._lock = threading.Lock()
-        # One thread owns the append connection: appends queue up here instead of
-        # contending for the lock from several executor threads.
-        self._appender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsgate-audit")
+        # One thread (the store's writer, shut down by the store) runs every write of this
+        # process: they queue up there instead of contending for the database lock.
+        self._appender = writer
 
     def close(self) -> None:
-        self._appender.shutdown(wait=True)
         with self._lock:
             self._conn.close()
 
