@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -111,28 +112,31 @@ async def require_viewer(
     return principal
 
 
+def _with_role(
+    principal: Principal, allowed: Callable[[roles.Role], bool], action: str
+) -> Principal:
+    """The principal when `allowed` says its role may do `action`; else `Forbidden`."""
+    if not allowed(principal.user.role):
+        raise Forbidden(f"role {principal.user.role!r} may not {action}")
+    return principal
+
+
 async def require_operator(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:
-    if not roles.can_operate(principal.user.role):
-        raise Forbidden(f"role {principal.user.role!r} may not start runs or propose calls")
-    return principal
+    return _with_role(principal, roles.can_operate, "start runs or propose calls")
 
 
 async def require_approver(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:
-    if not roles.can_approve(principal.user.role):
-        raise Forbidden(f"role {principal.user.role!r} may not decide approvals")
-    return principal
+    return _with_role(principal, roles.can_approve, "decide approvals")
 
 
 async def require_admin(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:
-    if not roles.can_administer(principal.user.role):
-        raise Forbidden(f"role {principal.user.role!r} may not administer opsgate")
-    return principal
+    return _with_role(principal, roles.can_administer, "administer opsgate")
 
 
 Viewer = Annotated[Principal, Depends(require_viewer)]
