@@ -8,6 +8,8 @@ tool description the model reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Literal
 
 import yaml
 
@@ -61,23 +63,26 @@ def k8s_patch(params: p.PatchParams, target: Target) -> list[str]:
     ]
 
 
+def _set_metadata(
+    verb: Literal["label", "annotate"],
+    params: p.LabelParams | p.AnnotateParams,
+    entries: Mapping[str, str | None],
+    target: Target,
+) -> list[str]:
+    """kubectl label/annotate on one object: `key=value` sets, `key-` removes (value null)."""
+    pairs = [f"{key}-" if value is None else f"{key}={value}" for key, value in entries.items()]
+    argv = [*target.head(), verb, *_object(params), *namespace_args(params.namespace), *pairs]
+    return [*argv, "--overwrite"] if params.overwrite else argv
+
+
 def k8s_label(params: p.LabelParams, target: Target) -> list[str]:
     """Add, change (with `overwrite`) or remove (value null) labels on one object."""
-    pairs = [
-        f"{key}-" if value is None else f"{key}={value}" for key, value in params.labels.items()
-    ]
-    argv = [*target.head(), "label", *_object(params), *namespace_args(params.namespace), *pairs]
-    return [*argv, "--overwrite"] if params.overwrite else argv
+    return _set_metadata("label", params, params.labels, target)
 
 
 def k8s_annotate(params: p.AnnotateParams, target: Target) -> list[str]:
     """Add, change (with `overwrite`) or remove (value null) annotations on one object."""
-    pairs = [
-        f"{key}-" if value is None else f"{key}={value}"
-        for key, value in params.annotations.items()
-    ]
-    argv = [*target.head(), "annotate", *_object(params), *namespace_args(params.namespace), *pairs]
-    return [*argv, "--overwrite"] if params.overwrite else argv
+    return _set_metadata("annotate", params, params.annotations, target)
 
 
 def k8s_set_image(params: p.SetImageParams, target: Target) -> list[str]:
