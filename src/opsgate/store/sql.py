@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from opsgate.domain.audit import AuditEvent, AuditKind
@@ -36,6 +36,11 @@ from opsgate.store.sql_users import UsersStore
 
 C, M, R = tables.conversations, tables.messages, tables.runs
 EV, J = tables.stream_events, tables.jenkins_servers
+# Built once for the per-step hot path: values come as execute() parameters, so no statement
+# is constructed (and cache-keyed) again for every call.
+_TOUCH_CONVERSATION = update(C).where(C.c.id == bindparam("b_id"))
+_INSERT_MESSAGE = insert(M)
+_INSERT_EVENT = insert(EV).returning(EV.c.id)
 
 
 class SqlStore(UsersStore, CallsStore):
@@ -119,10 +124,10 @@ class SqlStore(UsersStore, CallsStore):
         }
 
         def work(conn: Connection) -> None:
-            result = conn.execute(update(C).where(C.c.id == conversation_id).values(updated_at=now))
+            result = conn.execute(_TOUCH_CONVERSATION, {"b_id": conversation_id, "updated_at": now})
             if result.rowcount == 0:
                 raise NotFound(f"no conversation {conversation_id!r}")
-            conn.execute(insert(M).values(values))
+            conn.execute(_INSERT_MESSAGE, values)
 
         await self._write(work)
         return Message.model_validate(values)
@@ -230,7 +235,7 @@ class SqlStore(UsersStore, CallsStore):
                 conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": db.EVENTS_LOCK_KEY}
                 )
-            return int(conn.execute(insert(EV).values(values).returning(EV.c.id)).scalar_one())
+            return int(conn.execute(_INSERT_EVENT, values).scalar_one())
 
         event_id = await self._write(work)
         return StreamEvent.model_validate({**values, "id": event_id})

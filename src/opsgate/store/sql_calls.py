@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, exists, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, exists, insert, select, update
 
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.runs import ApprovalStatus, DecisionKind
@@ -33,6 +33,13 @@ FINAL_CALL_STATUSES: frozenset[CallStatus] = frozenset(
     {"invalid", "rejected", "expired", "succeeded", "failed", "outcome_unknown", "skipped"}
 )
 _OPENABLE: tuple[CallStatus, ...] = ("planned", "awaiting_approval")
+# Built once for the per-step hot path: values come as execute() parameters (an UPDATE sets
+# the columns named by them), so no statement is constructed again for every call.
+_RUN_CONVERSATION = select(R.c.conversation_id).where(R.c.id == bindparam("b_run_id"))
+_CALL_EXISTS = select(TC.c.id).where(TC.c.id == bindparam("b_id"))
+_INSERT_CALL = insert(TC).returning(*TC.c)
+_SET_CALL = update(TC).where(TC.c.id == bindparam("b_id")).returning(*TC.c)
+_SET_EXPECTED_CALL = _SET_CALL.where(TC.c.status.in_(bindparam("b_expected", expanding=True)))
 
 
 class CallsStore(SqlBase):
@@ -54,30 +61,28 @@ class CallsStore(SqlBase):
         status: CallStatus,
     ) -> ToolCallRecord:
         def work(conn: Connection) -> ToolCallRecord:
-            stmt = select(R.c.conversation_id).where(R.c.id == run_id)
-            conversation_id = conn.execute(stmt).scalar_one_or_none()
+            conversation_id = conn.execute(
+                _RUN_CONVERSATION, {"b_run_id": run_id}
+            ).scalar_one_or_none()
             if conversation_id is None:
                 raise NotFound(f"no run {run_id!r}")
-            if conn.execute(select(TC.c.id).where(TC.c.id == call_id)).first():
+            if conn.execute(_CALL_EXISTS, {"b_id": call_id}).first():
                 raise Conflict(f"call {call_id!r} is already recorded")
-            row = conn.execute(
-                insert(TC)
-                .values(
-                    id=call_id,
-                    run_id=run_id,
-                    conversation_id=conversation_id,
-                    tool=tool,
-                    args=args,
-                    context=context,
-                    classification=classification,
-                    destructive=destructive,
-                    call_hash=call_hash,
-                    status=status,
-                    truncated=False,
-                    created_at=self._now(),
-                )
-                .returning(*TC.c)
-            ).one()
+            values = {
+                "id": call_id,
+                "run_id": run_id,
+                "conversation_id": conversation_id,
+                "tool": tool,
+                "args": args,
+                "context": context,
+                "classification": classification,
+                "destructive": destructive,
+                "call_hash": call_hash,
+                "status": status,
+                "truncated": False,
+                "created_at": self._now(),
+            }
+            row = conn.execute(_INSERT_CALL, values).one()
             return ToolCallRecord.model_validate(dict(row._mapping))
 
         return await self._write(work)
@@ -128,13 +133,13 @@ class CallsStore(SqlBase):
                     output_sha256=hashlib.sha256(encoded).hexdigest(),
                     output_size=len(encoded),
                 )
-        stmt = update(TC).where(TC.c.id == call_id).values(changes)
+        stmt, params = _SET_CALL, {**changes, "b_id": call_id}
         if expected is not None:
-            stmt = stmt.where(TC.c.status.in_(list(expected)))
+            stmt, params["b_expected"] = _SET_EXPECTED_CALL, list(expected)
 
         def work(conn: Connection) -> ToolCallRecord:
             # The changed row comes back with the UPDATE: no second round trip to read it.
-            row = conn.execute(stmt.returning(*TC.c)).first()
+            row = conn.execute(stmt, params).first()
             if row is not None:
                 return ToolCallRecord.model_validate(dict(row._mapping))
             record = self._call(conn, call_id)
