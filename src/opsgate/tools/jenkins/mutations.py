@@ -33,6 +33,17 @@ async def _poll(interval: float) -> float:
     return min(interval * 1.5, POLL_MAX_S)
 
 
+async def _until_finished(
+    client: JenkinsClient, url: str, build: dict[str, Any], deadline: float, interval: float
+) -> dict[str, Any]:
+    """`build`, re-read from `url` (polling from `interval`) until it stops building or
+    `deadline` (monotonic) passes."""
+    while build.get("building") and time.monotonic() < deadline:
+        interval = await _poll(interval)
+        build = await client.get_json(url)
+    return build
+
+
 async def _job_and_form(
     client: JenkinsClient, params: p.TriggerBuildParams, extra_tree: str = ""
 ) -> tuple[dict[str, Any], list[build_params.DeclaredParam], dict[str, str]]:
@@ -153,9 +164,7 @@ async def verify_trigger_build(
     url = urls.api_json(
         urls.build_url(client.base, params.job, build["number"]), "number,building,result,duration"
     )
-    while build.get("building") and time.monotonic() < deadline:
-        interval = await _poll(interval)
-        build = await client.get_json(url)
+    build = await _until_finished(client, url, build, deadline, interval)
     number, state = build.get("number"), summaries.build_state(build)
     if state == "RUNNING":
         text = f"{params.job} #{number} is still running after {env.command_timeout_s:g} s."
@@ -208,11 +217,7 @@ async def verify_stop_build(
         urls.build_url(client.base, params.job, params.build), "number,building,result"
     )
     deadline = time.monotonic() + min(env.command_timeout_s, STOP_VERIFY_S)
-    interval = POLL_FIRST_S
-    build = await client.get_json(url)
-    while build.get("building") and time.monotonic() < deadline:
-        interval = await _poll(interval)
-        build = await client.get_json(url)
+    build = await _until_finished(client, url, await client.get_json(url), deadline, POLL_FIRST_S)
     state = summaries.build_state(build)
     return Reply(
         f"{params.job} #{params.build} is {state}.",
