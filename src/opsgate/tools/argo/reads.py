@@ -38,17 +38,21 @@ def _target(env: ToolEnv, params: Any) -> Target:
     return Target.of(env, params.context)
 
 
-async def list_rollouts(params: p.ListParams, env: ToolEnv) -> ToolOutput:
+async def _list_items(env: ToolEnv, params: p.ListParams, resource: str) -> list[Any]:
+    """The objects of `resource` in the namespace(s) and selector a list call names."""
     argv = get_argv(
         _target(env, params),
-        ROLLOUTS,
+        resource,
         None,
         params.namespace,
         all_namespaces=params.all_namespaces,
         selector=params.selector,
     )
-    data = await get_json(env, argv)
-    items = list(data.get("items") or [])
+    return list((await get_json(env, argv)).get("items") or [])
+
+
+async def list_rollouts(params: p.ListParams, env: ToolEnv) -> ToolOutput:
+    items = await _list_items(env, params, ROLLOUTS)
     return ToolOutput(ok=True, text=rollouts.list_summary(items), data={"count": len(items)})
 
 
@@ -85,15 +89,7 @@ async def describe(params: p.RolloutParams, env: ToolEnv) -> ToolOutput:
 
 def _lister(resource: str, label: str) -> Callable[[p.ListParams, ToolEnv], Awaitable[ToolOutput]]:
     async def run(params: p.ListParams, env: ToolEnv) -> ToolOutput:
-        argv = get_argv(
-            _target(env, params),
-            resource,
-            None,
-            params.namespace,
-            all_namespaces=params.all_namespaces,
-            selector=params.selector,
-        )
-        items = list((await get_json(env, argv)).get("items") or [])
+        items = await _list_items(env, params, resource)
         if not items:
             return ToolOutput(ok=True, text=f"No {label} found.", data={"count": 0})
         lines = ["NAMESPACE  NAME  PHASE  MESSAGE"]
