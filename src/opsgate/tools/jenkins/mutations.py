@@ -230,6 +230,12 @@ def _same_text(left: object, right: str) -> bool:
     return str(left or "").replace("\r\n", "\n").strip() == right.replace("\r\n", "\n").strip()
 
 
+async def _current_description(client: JenkinsClient, params: p.SetDescriptionParams) -> Any:
+    """The build's description as Jenkins reports it now (None when it has none)."""
+    url = urls.api_json(urls.build_url(client.base, params.job, params.build), "number,description")
+    return (await client.get_json(url)).get("description")
+
+
 async def jenkins_set_build_description(
     params: p.SetDescriptionParams, client: JenkinsClient, env: ToolEnv
 ) -> Reply:
@@ -246,8 +252,7 @@ async def preview_set_build_description(
     params: p.SetDescriptionParams, client: JenkinsClient, env: ToolEnv
 ) -> Reply:
     """The current description next to the new one."""
-    url = urls.api_json(urls.build_url(client.base, params.job, params.build), "number,description")
-    current = (await client.get_json(url)).get("description")
+    current = await _current_description(client, params)
     text = (
         f"Would change the description of {params.job} #{params.build}\n"
         f"from: {current!r}\nto:   {params.description!r}"
@@ -259,8 +264,7 @@ async def verify_set_build_description(
     params: p.SetDescriptionParams, client: JenkinsClient, env: ToolEnv
 ) -> Reply:
     """The description reads back as set."""
-    url = urls.api_json(urls.build_url(client.base, params.job, params.build), "number,description")
-    current = (await client.get_json(url)).get("description")
+    current = await _current_description(client, params)
     same = _same_text(current, params.description)
     verdict = "reads back as set" if same else f"reads {current!r}, not what was set"
     return Reply(
