@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 import typer
 from rich.table import Table
 
-from opsgate.cli.common import console, load_settings, local_store, run
+from opsgate.cli.common import audit_as_cli, console, load_settings, local_store, run
 from opsgate.domain.audit import AuditEvent
 from opsgate.domain.roles import ROLES, Role
 
@@ -62,11 +62,8 @@ def users_add(
     async def go() -> None:
         async with local_store(load_settings()) as store:
             user = await store.create_user(username, checked, password_hash)
-            await store.append_audit(
-                "user.created",
-                {"username": user.username, "role": user.role, "via": "cli"},
-                actor_id=None,
-                actor_name="cli",
+            await audit_as_cli(
+                store, "user.created", {"username": user.username, "role": user.role, "via": "cli"}
             )
             console.print(f"created user [bold]{user.username}[/] with role {user.role}")
 
@@ -102,11 +99,10 @@ async def _update_user(
     async with local_store(load_settings()) as store:
         user = await store.get_user_by_name(username)
         updated = await store.update_user(user.id, role=role, disabled=disabled)
-        await store.append_audit(
+        await audit_as_cli(
+            store,
             "user.disabled" if disabled else "user.updated",
             {"username": updated.username, "role": updated.role, "disabled": updated.disabled},
-            actor_id=None,
-            actor_name="cli",
         )
         console.print(f"{updated.username}: role {updated.role}, disabled {updated.disabled}")
 
@@ -153,11 +149,10 @@ def tokens_create(
             record = await store.create_token(
                 user.id, name, auth.hash_api_token(token), token[:12], expires
             )
-            await store.append_audit(
+            await audit_as_cli(
+                store,
                 "token.created",
                 {"token_id": record.id, "name": name, "username": user.username},
-                actor_id=None,
-                actor_name="cli",
             )
             console.print(f"token {record.id} for {user.username} (shown once):")
             print(token)
@@ -200,9 +195,7 @@ def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id."
     async def go() -> None:
         async with local_store(load_settings()) as store:
             record = await store.revoke_token(token_id)
-            await store.append_audit(
-                "token.revoked", {"token_id": record.id}, actor_id=None, actor_name="cli"
-            )
+            await audit_as_cli(store, "token.revoked", {"token_id": record.id})
             console.print(f"revoked {record.id}")
 
     run(go())

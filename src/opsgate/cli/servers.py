@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from opsgate.cli.common import console, load_settings, local_store, run
+from opsgate.cli.common import audit_as_cli, console, load_settings, local_store, run
 from opsgate.errors import SandboxError
 from opsgate.settings import JenkinsServer, Settings
 
@@ -148,11 +148,8 @@ def _ensure_demo_admin(settings: Settings) -> str:
                 return "admin (password chosen earlier)"
             password = secrets.token_urlsafe(12)
             await store.create_user("admin", "admin", auth.hash_password(password))
-            await store.append_audit(
-                "user.created",
-                {"username": "admin", "role": "admin", "via": "demo"},
-                actor_id=None,
-                actor_name="cli",
+            await audit_as_cli(
+                store, "user.created", {"username": "admin", "role": "admin", "via": "demo"}
             )
             credentials.parent.mkdir(parents=True, exist_ok=True)
             credentials.touch(mode=0o600)
