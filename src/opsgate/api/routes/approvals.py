@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from opsgate.api import auth
+from opsgate.api.routes import RecordId
 from opsgate.api.schemas import (
     ApprovalAnswer,
     ApprovalItemOut,
@@ -99,7 +100,7 @@ async def list_approvals(
 async def get_approval(
     request: Request,
     principal: auth.Viewer,
-    approval_id: str = Path(min_length=1, max_length=100),
+    approval_id: RecordId,
 ) -> ApprovalOut:
     store = app_state(request).store
     return await approval_out(store, await store.get_approval(approval_id))
@@ -110,7 +111,7 @@ async def decide(
     body: DecisionBody,
     request: Request,
     principal: auth.Approver,
-    approval_id: str = Path(min_length=1, max_length=100),
+    approval_id: RecordId,
 ) -> ApprovalAnswer:
     """Approve or reject one call of a request; the answer shows what was decided."""
     state = app_state(request)
@@ -130,7 +131,7 @@ async def decide_all(
     body: DecideAllBody,
     request: Request,
     principal: auth.Approver,
-    approval_id: str = Path(min_length=1, max_length=100),
+    approval_id: RecordId,
 ) -> ApprovalAnswer:
     """One decision recorded per pending call of the request (never a blanket approval)."""
     state = app_state(request)

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from opsgate.api import auth
+from opsgate.api.routes import RecordId
 from opsgate.api.state import app_state
 from opsgate.domain.audit import AuditEvent
 from opsgate.domain.canonical import canonical_json
@@ -131,7 +132,7 @@ async def export_audit(
 async def replay_conversation(
     request: Request,
     principal: auth.Viewer,
-    conversation_id: str = Path(min_length=1, max_length=100),
+    conversation_id: RecordId,
 ) -> ReplayOut:
     """The conversation's history rebuilt from the audit log alone."""
     store = app_state(request).store

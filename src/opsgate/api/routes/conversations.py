@@ -6,10 +6,10 @@ client follows the conversation's event stream. Viewers read; operators and abov
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from opsgate.api import auth
-from opsgate.api.routes import meta
+from opsgate.api.routes import RecordId, meta
 from opsgate.api.routes.approvals import approval_out
 from opsgate.api.schemas import (
     CallBody,
@@ -74,7 +74,7 @@ async def list_conversations(
 async def get_conversation(
     request: Request,
     principal: auth.Viewer,
-    conversation_id: str = Path(min_length=1, max_length=100),
+    conversation_id: RecordId,
 ) -> ConversationDetail:
     store = app_state(request).store
     conversation = await store.get_conversation(conversation_id)
@@ -93,7 +93,7 @@ async def rename_conversation(
     body: ConversationPatch,
     request: Request,
     principal: auth.Operator,
-    conversation_id: str = Path(min_length=1, max_length=100),
+    conversation_id: RecordId,
 ) -> Conversation:
     return await app_state(request).store.rename_conversation(conversation_id, body.title.strip())
 
@@ -105,7 +105,7 @@ async def post_message(
     body: MessageBody,
     request: Request,
     principal: auth.Operator,
-    conversation_id: str = Path(min_length=1, max_length=100),
+    conversation_id: RecordId,
 ) -> RunStarted:
     """Ask the agent; the run continues in the background (and if the client goes away)."""
     state = app_state(request)
@@ -121,7 +121,7 @@ async def post_call(
     body: CallBody,
     request: Request,
     principal: auth.Operator,
-    conversation_id: str = Path(min_length=1, max_length=100),
+    conversation_id: RecordId,
 ) -> RunStarted:
     """The direct path: one tool call of the operator's own, through the same gate."""
     state = app_state(request)
@@ -133,17 +133,13 @@ async def post_call(
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
-async def get_run(
-    request: Request, principal: auth.Viewer, run_id: str = Path(min_length=1, max_length=100)
-) -> RunDetail:
+async def get_run(request: Request, principal: auth.Viewer, run_id: RecordId) -> RunDetail:
     store = app_state(request).store
     return RunDetail(run=await store.get_run(run_id), calls=await store.list_calls(run_id=run_id))
 
 
 @router.post("/runs/{run_id}/stop", response_model=RunOut)
-async def stop_run(
-    request: Request, principal: auth.Operator, run_id: str = Path(min_length=1, max_length=100)
-) -> RunOut:
+async def stop_run(request: Request, principal: auth.Operator, run_id: RecordId) -> RunOut:
     """Ask the run to stop between steps; a running tool call finishes first."""
     state = app_state(request)
     await state.store.get_run(run_id)

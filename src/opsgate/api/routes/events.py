@@ -14,10 +14,11 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from opsgate.api import auth
+from opsgate.api.routes import RecordId
 from opsgate.api.state import AppState, app_state
 from opsgate.engine.bus import LAGGED_EVENT_TYPE
 from opsgate.errors import InvalidInput
@@ -100,7 +101,7 @@ async def stream_events(state: AppState, conversation_id: str, after_id: int) ->
 async def conversation_events(
     request: Request,
     principal: auth.Viewer,
-    conversation_id: str = Path(min_length=1, max_length=100),
+    conversation_id: RecordId,
     after: int | None = Query(default=None, ge=0, le=2**62),
     last_event_id: str | None = Header(default=None, max_length=30),
 ) -> StreamingResponse:
