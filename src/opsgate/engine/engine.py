@@ -38,6 +38,9 @@ MAX_REQUEST_CHARS = 20_000
 
 _log = logging.getLogger(__name__)
 
+SHUTDOWN_GRACE_S = 10.0
+"""How long a clean shutdown waits for running steps to reach a pause."""
+
 
 class Engine:
     """Plan → approve → execute → verify, one background task per active run."""
@@ -366,10 +369,19 @@ class Engine:
                 )
         await self.expire_due()
 
-    async def aclose(self) -> None:
-        """Cancel running tasks (their calls are recovered at the next start)."""
+    async def aclose(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Let running tasks reach their next pause, then cancel what is left.
+
+        A run cancelled mid-step loses that step's checkpoint: one cancelled right after
+        opening its approval request could never be resumed. So a clean shutdown first gives
+        runs `grace_s` to pause at the gate or end; what still runs after that is cancelled,
+        and its calls are recovered at the next start (`outcome_unknown`, never re-run).
+        """
         tasks = list(self._tasks.values())
-        for task in tasks:
+        if not tasks:
+            return
+        _, still_running = await asyncio.wait(tasks, timeout=grace_s)
+        for task in still_running:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
