@@ -17,7 +17,7 @@ from langgraph.types import interrupt
 
 from opsgate.domain import events as ev
 from opsgate.domain.runs import FINAL_RUN_STATUSES
-from opsgate.engine import context, execution, policy
+from opsgate.engine import context, execution, policy, turns
 from opsgate.engine.deps import EngineDeps, Recorder
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
@@ -33,7 +33,7 @@ class Steps:
 
     def __post_init__(self) -> None:
         self.tool_schemas = [
-            ToolSchema(name=t.name, description=t.description, parameters=_model_schema(t))
+            ToolSchema(name=t.name, description=t.description, parameters=turns.model_schema(t))
             for t in self.deps.tool_specs.values()
         ]
         self.recorder = Recorder(self.deps.store, self.deps.bus)
@@ -80,14 +80,14 @@ class Steps:
             return end("failed", "no model is configured; propose tool calls directly")
         if state.get("model_turns", 0) >= self.deps.limits.max_model_turns:
             return end("failed", f"reached the limit of {self.deps.limits.max_model_turns} turns")
-        history = [ModelMessage(role="system", content=system_prompt() + _cluster_note(state))]
+        history = [ModelMessage(role="system", content=system_prompt() + turns.cluster_note(state))]
         history += [ModelMessage.model_validate(m) for m in state.get("messages", [])]
         history = context.trim_history(history, self.deps.limits.model_context_tokens)
         text_parts: list[str] = []
         calls: list[ModelToolCall] = []
         usage = Usage()
         run_id = state["run_id"]
-        tokens = _TokenBuffer()
+        tokens = turns.TokenBuffer()
         try:
             async for chunk in model.stream(history, self.tool_schemas):
                 if chunk.text:
@@ -317,7 +317,7 @@ class Steps:
             advice = "" if verdict.ok else " Do not claim success; propose a rollback or a fix."
             word = "passed" if verdict.ok else "FAILED"
             note = f"verification {word}: {context.cap_text(verdict.output, 2000)}{advice}"
-            _append_to_result(messages, call.get("model_call_id") or call["call_id"], note)
+            turns.append_to_result(messages, call.get("model_call_id") or call["call_id"], note)
             await self.deps.store.add_message(
                 state["conversation_id"],
                 "tool",
@@ -401,68 +401,8 @@ _APPROVAL_AUDIT_KEYS = ("call_id", "tool", "args", "context", "call_hash", "dest
 
 
 @dataclass
-class _TokenBuffer:
-    """Coalesces streamed deltas so each stored stream event carries a useful piece of text.
-
-    Every token event is a database write; a provider can send one per word. A piece is
-    released once it holds `max_chars` or has waited `max_wait_s` since the last release.
-    """
-
-    max_chars: int = 160
-    max_wait_s: float = 0.1
-    _parts: list[str] = field(default_factory=list)
-    _size: int = 0
-    _since: float | None = None
-
-    def add(self, text: str, now: float) -> str:
-        self._parts.append(text)
-        self._size += len(text)
-        if self._since is None:
-            self._since = now
-        if self._size >= self.max_chars or now - self._since >= self.max_wait_s:
-            return self.flush()
-        return ""
-
-    def flush(self) -> str:
-        text = "".join(self._parts)
-        self._parts, self._size, self._since = [], 0, None
-        return text
-
-
-@dataclass
 class _NewItem:
     """One call of a new approval request (satisfies `store.api.NewApprovalItem`)."""
 
     call_id: str
     preview: str | None
-
-
-def _model_schema(tool: Any) -> dict[str, Any]:
-    """The tool's JSON schema without `context`, which only the engine fills."""
-    schema: dict[str, Any] = dict(tool.input_schema())
-    properties = dict(schema.get("properties", {}))
-    properties.pop(policy.CONTEXT_PARAM, None)
-    schema["properties"] = properties
-    if "required" in schema:
-        schema["required"] = [r for r in schema["required"] if r != policy.CONTEXT_PARAM]
-    return schema
-
-
-def _cluster_note(state: RunState) -> str:
-    contexts = state.get("contexts") or []
-    note = ""
-    if contexts:
-        others = f" (also allowed: {', '.join(contexts[1:])})" if len(contexts) > 1 else ""
-        note += f"\n\nCluster context of this conversation: {contexts[0]!r}{others}."
-    if state.get("namespace"):
-        note += f"\nDefault namespace: {state.get('namespace')!r}."
-    return note
-
-
-def _append_to_result(messages: list[dict[str, Any]], tool_call_id: str, note: str) -> None:
-    """Add the verdict to the call's own result (providers want one result per call id)."""
-    for index in range(len(messages) - 1, -1, -1):
-        if messages[index].get("tool_call_id") == tool_call_id:
-            content = f"{messages[index].get('content', '')}\n\n{note}"
-            messages[index] = {**messages[index], "content": content}
-            return
