@@ -6,15 +6,16 @@ pass through the runner's redaction (secret-looking keys, Secret `data`) before 
 
 from __future__ import annotations
 
+from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.base import Tool
 from opsgate.tools.helm import argv as a
 from opsgate.tools.helm import params as p
 from opsgate.tools.helm import recipes
-from opsgate.tools.helm.running import helm_tool, hints, simple_run, values_run
+from opsgate.tools.helm.running import helm_tool, simple_run, values_run
 
-CLUSTER_READ = hints(read_only=True, destructive=False, idempotent=True, open_world=False)
+CLUSTER_READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
 """Reads of the configured cluster."""
-CHART_READ = hints(read_only=True, destructive=False, idempotent=True, open_world=True)
+CHART_READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=True)
 """Reads that may fetch charts or indexes from repositories outside the cluster."""
 
 TOOLS: list[Tool] = [

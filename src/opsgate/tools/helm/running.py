@@ -121,11 +121,3 @@ def helm_tool(
         preview=preview,
         verify=verify,
     )
-
-
-def hints(
-    *, read_only: bool, destructive: bool, idempotent: bool, open_world: bool
-) -> ToolAnnotations:
-    return ToolAnnotations(
-        read_only=read_only, destructive=destructive, idempotent=idempotent, open_world=open_world
-    )

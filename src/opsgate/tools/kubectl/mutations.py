@@ -13,11 +13,12 @@ from typing import Literal
 
 import yaml
 
+from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.base import Tool
 from opsgate.tools.kubectl import checks, exec_policy
 from opsgate.tools.kubectl import params as p
 from opsgate.tools.kubectl.argv import Target, namespace_args
-from opsgate.tools.kubectl.tooling import command_tool, hints
+from opsgate.tools.kubectl.tooling import command_tool
 
 _TIMEOUT_MARGIN_S = 15.0
 _DELETE_TIMEOUT_S = 60
@@ -203,7 +204,7 @@ TOOLS: list[Tool] = [
     command_tool(
         k8s_apply,
         p.ApplyParams,
-        hints(read_only=False, destructive=False, idempotent=True, open_world=True),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
         stdin_field="manifest",
         preview=checks.diff_manifest,
         verify=checks.verify_apply,
@@ -211,55 +212,55 @@ TOOLS: list[Tool] = [
     command_tool(
         k8s_patch,
         p.PatchParams,
-        hints(read_only=False, destructive=False, idempotent=False, open_world=False),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
         preview=checks.diff_preview(k8s_patch, _object),
         verify=checks.show_object,
     ),
     command_tool(
         k8s_label,
         p.LabelParams,
-        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=checks.diff_preview(k8s_label, _object),
         verify=checks.show_object,
     ),
     command_tool(
         k8s_annotate,
         p.AnnotateParams,
-        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=checks.diff_preview(k8s_annotate, _object),
         verify=checks.show_object,
     ),
     command_tool(
         k8s_set_image,
         p.SetImageParams,
-        hints(read_only=False, destructive=False, idempotent=True, open_world=True),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
         preview=checks.diff_preview(k8s_set_image, _workload),
         verify=checks.rollout_status,
     ),
     command_tool(
         k8s_scale,
         p.ScaleParams,
-        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=checks.diff_preview(k8s_scale, _workload, via=checks.scale_as_patch_argv),
         verify=checks.rollout_status,
     ),
     command_tool(
         k8s_rollout_restart,
         p.RolloutRefParams,
-        hints(read_only=False, destructive=False, idempotent=False, open_world=False),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
         verify=checks.rollout_status,
     ),
     command_tool(
         k8s_rollout_undo,
         p.RolloutUndoParams,
-        hints(read_only=False, destructive=True, idempotent=False, open_world=False),
+        ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
         preview=checks.dry_run(k8s_rollout_undo),
         verify=checks.rollout_status,
     ),
     command_tool(
         k8s_delete,
         p.DeleteParams,
-        hints(read_only=False, destructive=True, idempotent=True, open_world=False),
+        ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=False),
         timeout_s=_DELETE_TIMEOUT_S + _TIMEOUT_MARGIN_S,
         timeout_of=lambda _params: _DELETE_TIMEOUT_S + _TIMEOUT_MARGIN_S,
         preview=checks.dry_run(k8s_delete),
@@ -268,21 +269,21 @@ TOOLS: list[Tool] = [
     command_tool(
         k8s_cordon,
         p.NodeParams,
-        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=checks.dry_run(k8s_cordon),
         verify=checks.show_node,
     ),
     command_tool(
         k8s_uncordon,
         p.NodeParams,
-        hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=checks.dry_run(k8s_uncordon),
         verify=checks.show_node,
     ),
     command_tool(
         k8s_drain,
         p.DrainParams,
-        hints(read_only=False, destructive=True, idempotent=True, open_world=False),
+        ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=False),
         timeout_s=p.MAX_ROLLOUT_TIMEOUT_S + _TIMEOUT_MARGIN_S,
         timeout_of=lambda params: params.timeout_s + _TIMEOUT_MARGIN_S,
         preview=checks.dry_run(k8s_drain),
@@ -291,14 +292,14 @@ TOOLS: list[Tool] = [
     command_tool(
         k8s_run_pod,
         p.RunPodParams,
-        hints(read_only=False, destructive=False, idempotent=False, open_world=True),
+        ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
         preview=checks.dry_run(k8s_run_pod, output="yaml"),
         verify=checks.show_pod,
     ),
     command_tool(
         k8s_exec,
         p.ExecParams,
-        hints(read_only=False, destructive=True, idempotent=False, open_world=True),
+        ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=True),
         read_only_when=_exec_reads_only,
     ),
 ]

@@ -17,18 +17,7 @@ from opsgate.tools.kubectl.argv import Target, run_argv
 Builder = Callable[[Any, Target], list[str]]
 
 
-def hints(
-    *, read_only: bool, destructive: bool, idempotent: bool, open_world: bool
-) -> ToolAnnotations:
-    return ToolAnnotations(
-        read_only=read_only,
-        destructive=destructive,
-        idempotent=idempotent,
-        open_world=open_world,
-    )
-
-
-READ = hints(read_only=True, destructive=False, idempotent=True, open_world=False)
+READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
 """Reads of the configured cluster: no side effects, a closed world."""
 
 
