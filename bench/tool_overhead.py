@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
 import shlex
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from opsgate.mcp.client import ToolClient
 from opsgate.mcp.server import create_server
+from opsgate.sandbox import server
 from opsgate.settings import PROJECT_ROOT
 from opsgate.tools import registry
 from opsgate.tools.base import ToolEnv
@@ -32,23 +30,6 @@ from opsgate.tools.runner import SubprocessRunner, child_env
 
 TOOLS_BIN = PROJECT_ROOT / ".tools" / "bin"
 ARGS = {"resource": "pods", "namespace": "shop"}
-
-
-def start_sandbox(workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    info_file = workdir / "info.json"
-    argv = [sys.executable, "-m", "opsgate.sandbox", "up", "--port", "0", "--seed", "demo"]
-    argv += ["--kubeconfig", str(workdir / "kubeconfig"), "--info", str(info_file)]
-    log = (workdir / "sandbox.log").open("wb")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"sandbox exited: {(workdir / 'sandbox.log').read_text()[-2000:]}")
-        if info_file.exists():
-            return proc, json.loads(info_file.read_text())
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("sandbox did not start within 30 s")
 
 
 async def bare(argv: list[str], env: dict[str, str]) -> float:
@@ -121,16 +102,11 @@ def main() -> None:
     rounds = parser.parse_args().rounds
     with tempfile.TemporaryDirectory(prefix="opsgate-bench-") as directory:
         workdir = Path(directory)
-        proc, info = start_sandbox(workdir)
+        proc, info = server.start_child(workdir / "kubeconfig", workdir / "info.json")
         try:
             asyncio.run(measure(info, workdir, rounds))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            server.stop_child(proc)
 
 
 if __name__ == "__main__":

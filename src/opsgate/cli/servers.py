@@ -7,17 +7,12 @@ emulated cluster, and the demo that ties them together.
 from __future__ import annotations
 
 import secrets
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
 from opsgate.cli.common import audit_as_cli, console, load_settings, local_store, run
-from opsgate.errors import SandboxError
 from opsgate.settings import JenkinsServer, Settings
 
 sandbox_app = typer.Typer(help="Run the local emulated cluster and Jenkins.", no_args_is_help=True)
@@ -174,25 +169,10 @@ def demo(
     kubeconfig = sandbox_dir / "kubeconfig"
     info_file = sandbox_dir / "demo.json"
     kubeconfig.unlink(missing_ok=True)
-    info_file.unlink(missing_ok=True)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "opsgate.sandbox",
-            "up",
-            "--port",
-            str(sandbox_port),
-            "--seed",
-            "demo",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--info",
-            str(info_file),
-        ],
-    )
+    from opsgate.sandbox import server as sandbox_server
+
+    proc, info = sandbox_server.start_child(kubeconfig, info_file, port=sandbox_port)
     try:
-        info = _wait_for_sandbox(proc, info_file)
         settings = base.model_copy(
             update={
                 "kubeconfig": kubeconfig,
@@ -230,26 +210,4 @@ def demo(
         console.print("Press Ctrl-C to stop everything.")
         _serve_app(settings)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait_for_sandbox(proc: subprocess.Popen[bytes], info_file: Path) -> dict[str, str]:
-    import json
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SandboxError(f"the sandbox exited early with code {proc.returncode}")
-        if info_file.exists():
-            try:
-                data: dict[str, str] = json.loads(info_file.read_text())
-                return data
-            except ValueError:
-                pass
-        time.sleep(0.1)
-    raise SandboxError("the sandbox did not start within 30 s")
+        sandbox_server.stop_child(proc)

@@ -13,10 +13,12 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -259,3 +261,51 @@ def down(data_dir: Path) -> bool:
         time.sleep(0.05)
     (runtime_dir(data_dir) / "sandbox.json").unlink(missing_ok=True)
     return True
+
+
+def start_child(
+    kubeconfig: Path,
+    info: Path,
+    *,
+    seed_name: seed.Seed = "demo",
+    port: int = 0,
+    extra: list[str] | None = None,
+    timeout: float = 30.0,
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """Start a foreground sandbox as a child process; return it and its info once it answers.
+
+    Used by `opsgate demo`, the test fixtures and the benchmarks, which stop it with
+    `stop_child`. Its output goes to `sandbox.log` beside the info file.
+    """
+    argv = [sys.executable, "-m", "opsgate.sandbox", "up", "--port", str(port)]
+    argv += ["--seed", seed_name, "--kubeconfig", str(kubeconfig), "--info", str(info)]
+    info.unlink(missing_ok=True)
+    log = info.parent / "sandbox.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*argv, *(extra or [])], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SandboxError(f"the sandbox exited early: {log.read_text()[-2000:]}")
+        if info.exists():
+            try:
+                data: dict[str, Any] = json.loads(info.read_text())
+                return proc, data
+            except ValueError:
+                pass  # written but not yet complete
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise SandboxError(f"the sandbox did not start within {timeout:.0f} s")
+
+
+def stop_child(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a sandbox started by `start_child`, killing it if it lingers."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
