@@ -7,7 +7,6 @@ a pseudo-terminal.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from tests.fixtures.cli import OPSGATE, cli_env
+from tests.fixtures.net import free_port
 from tests.fixtures.sandbox import SandboxInfo, kubectl
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -80,13 +80,6 @@ class Server:
     env: dict[str, str]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     applied = kubectl(sandbox, "apply", "-f", "-", stdin=WORKLOAD)
@@ -94,7 +87,7 @@ def server(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> It
     workdir = tmp_path_factory.mktemp("cli-server")
     script = workdir / "model.yaml"
     script.write_text(yaml.safe_dump({"scripts": [scale_script(2), scale_script(4)]}))
-    port = _free_port()
+    port = free_port()
     env = cli_env(
         workdir / "data",
         OPSGATE_MODEL=f"scripted:{script}",

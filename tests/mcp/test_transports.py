@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 import time
@@ -17,6 +16,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from pydantic import SecretStr
 from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, demo_tools
+from tests.fixtures.net import free_port
 
 from opsgate.domain import approval_token
 from opsgate.domain.canonical import call_hash
@@ -67,19 +67,12 @@ async def test_stdio_lists_tools_reads_and_gates_mutations() -> None:
     assert replayed.is_error
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def http_url(demo_env: ToolEnv) -> Iterator[str]:
     """The demo server over streamable HTTP on a loopback port, served from a thread."""
     settings = Settings(mcp_http_token=SecretStr(HTTP_TOKEN))
     app = entry.http_app(settings, create_server(demo_env, demo_tools(), APPROVAL_KEY))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
