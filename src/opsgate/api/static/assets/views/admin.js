@@ -5,6 +5,18 @@ import { field, formatTime, h, mount, toast } from "../dom.js";
 
 const ROLES = ["viewer", "operator", "approver", "admin"];
 
+// One settings card: a heading, a table with these column headers, then its forms.
+function tableSection(id, title, headers, tbody, ...rest) {
+  const head = h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col", text: t }))));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": `${id}-h` },
+    h("h2", { id: `${id}-h`, text: title }),
+    h("div", { class: "table-wrap" }, h("table", {}, head, tbody)),
+    ...rest,
+  );
+}
+
 function usersSection() {
   const tbody = h("tbody");
   const load = async () => {
@@ -51,13 +63,7 @@ function usersSection() {
     }
   });
   load().catch((err) => toast(err.message));
-  return h(
-    "section",
-    { class: "card", "aria-labelledby": "users-h" },
-    h("h2", { id: "users-h", text: "Users and roles" }),
-    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["User", "Role", "Disabled", "Created"].map((t) => h("th", { scope: "col", text: t })))), tbody)),
-    form,
-  );
+  return tableSection("users", "Users and roles", ["User", "Role", "Disabled", "Created"], tbody, form);
 }
 
 function tokensSection() {
@@ -98,14 +104,7 @@ function tokensSection() {
     }
   });
   load().catch((err) => toast(err.message));
-  return h(
-    "section",
-    { class: "card", "aria-labelledby": "tokens-h" },
-    h("h2", { id: "tokens-h", text: "API tokens" }),
-    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Name", "Prefix", "Created", "Last used", ""].map((t) => h("th", { scope: "col", text: t })))), tbody)),
-    form,
-    shown,
-  );
+  return tableSection("tokens", "API tokens", ["Name", "Prefix", "Created", "Last used", ""], tbody, form, shown);
 }
 
 function jenkinsSection() {
@@ -146,13 +145,7 @@ function jenkinsSection() {
     }
   });
   load().catch((err) => toast(err.message));
-  return h(
-    "section",
-    { class: "card", "aria-labelledby": "jenkins-h" },
-    h("h2", { id: "jenkins-h", text: "Jenkins servers" }),
-    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Name", "URL", "User", "Verify TLS", ""].map((t) => h("th", { scope: "col", text: t })))), tbody)),
-    form,
-  );
+  return tableSection("jenkins", "Jenkins servers", ["Name", "URL", "User", "Verify TLS", ""], tbody, form);
 }
 
 export function renderAdmin(ctx) {
