@@ -177,7 +177,8 @@ def chat(
             body = {"title": "terminal chat", "context": context}
             conversation = str(client.request("POST", "/conversations", json=body)["id"])
         console.print(f"conversation {conversation}; Ctrl-D to leave, Ctrl-C stops a run")
-        after = _last_event_id(client, conversation)
+        # Events of earlier runs are skipped by run id; `after` then follows this session.
+        after = 0
         renderer = Renderer()
         while True:
             try:
@@ -206,11 +207,6 @@ def chat(
                     _prompt_decisions(client, renderer)
                 else:
                     console.print("waiting for an approver (your role cannot approve)…")
-
-
-def _last_event_id(client: ApiClient, conversation_id: str) -> int:
-    detail = client.request("GET", f"/conversations/{conversation_id}")
-    return int(detail.get("last_event_id") or 0)
 
 
 def ask(
