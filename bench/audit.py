@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from opsgate.store import sql
-from opsgate.store.audit_log import NewAuditEvent
+from opsgate.store.records import NewAuditEvent
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fixtures import postgres

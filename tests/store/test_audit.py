@@ -11,8 +11,7 @@ import pytest
 
 from opsgate.domain.audit import GENESIS_HASH, chain_hash
 from opsgate.errors import InvalidInput
-from opsgate.store.audit_log import NewAuditEvent
-from opsgate.store.records import AuditFilter
+from opsgate.store.records import AuditFilter, NewAuditEvent
 from opsgate.store.sql import SqlStore
 from tests.fixtures.postgres import SECRET_KEY, RawSql
 from tests.store import appender

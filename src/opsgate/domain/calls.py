@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,3 +53,9 @@ class ToolCall(BaseModel):
 
     def hash(self) -> str:
         return call_hash(self.tool, self.args, self.context)
+
+
+def output_digest(output: str) -> tuple[str, int]:
+    """The SHA-256 (hex) and UTF-8 size of a call's recorded output, as the store keeps them."""
+    encoded = output.encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest(), len(encoded)

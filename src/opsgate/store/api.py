@@ -7,7 +7,8 @@ and PostgreSQL; one conformance suite (tests/store) runs against both.
 Rules every implementation keeps:
 - `decide` is atomic: it changes an item only while it is `pending` and unexpired, else raises
   `Conflict` (so two approvers racing produce one decision and one 409).
-- `append_audit` serialises appends with a database lock so concurrent processes extend one chain.
+- `append_audit` (and `write_batch`) serialise appends with a database lock so concurrent
+  processes extend one chain.
 - Nothing updates or deletes audit rows; there is no method for it.
 """
 
@@ -29,6 +30,7 @@ from opsgate.store.records import (
     Conversation,
     JenkinsServerRecord,
     Message,
+    NewRecord,
     Run,
     StreamEvent,
     ToolCallRecord,
@@ -191,6 +193,17 @@ class Store(Protocol):
     async def events_after(
         self, conversation_id: str, after_id: int, limit: int = 500
     ) -> list[StreamEvent]: ...
+
+    # batches
+    async def write_batch(self, records: Sequence[NewRecord]) -> list[StreamEvent]:
+        """Write calls, call changes, messages, stream events and audit events in one
+        transaction (all or nothing), each kind in the order given; the stored stream events.
+
+        The engine's recorder writes a step's records this way: one commit instead of one per
+        record. A conditional call change that does not apply raises `Conflict` like
+        `set_call_status`, and nothing of the batch is written.
+        """
+        ...
 
     # audit
     async def append_audit(

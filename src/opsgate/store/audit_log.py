@@ -17,27 +17,14 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection, Row, and_, select
 
-from opsgate.domain.audit import GENESIS_HASH, AuditEvent, AuditKind, chain_hash
+from opsgate.domain.audit import GENESIS_HASH, AuditEvent, chain_hash
 from opsgate.domain.canonical import canonical_json, sha256_hex
 from opsgate.errors import InvalidInput
 from opsgate.store import db, tables
-from opsgate.store.records import AuditFilter, ChainVerification
+from opsgate.store.records import AuditFilter, ChainVerification, NewAuditEvent
 
 BATCH = 2000
 T = tables.audit_log
-
-
-@dataclass(frozen=True)
-class NewAuditEvent:
-    """One event to append (see `append_many`)."""
-
-    kind: AuditKind
-    payload: Mapping[str, Any]
-    actor_id: str | None
-    actor_name: str
-    conversation_id: str | None = None
-    run_id: str | None = None
-    call_id: str | None = None
 
 
 def _json_default(value: Any) -> Any:

@@ -7,11 +7,14 @@ only `Store.get_jenkins_server(..., reveal=True)` fills (for the tool server, ne
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from opsgate.domain.audit import AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import ApprovalStatus, DecisionKind, RunStatus
@@ -186,3 +189,73 @@ class ChainVerification(_Record):
     checked: int
     first_broken_seq: int | None = None
     reason: str | None = None
+
+
+# --- what a batch writes (`Store.write_batch`) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAuditEvent:
+    """One audit event to append (`Store.append_audit_many`, `Store.write_batch`)."""
+
+    kind: AuditKind
+    payload: Mapping[str, Any]
+    actor_id: str | None
+    actor_name: str
+    conversation_id: str | None = None
+    run_id: str | None = None
+    call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewCall:
+    """A tool call to record (as `Store.record_call`)."""
+
+    call_id: str
+    run_id: str
+    tool: str
+    args: dict[str, Any]
+    context: str | None
+    classification: Classification
+    destructive: bool
+    call_hash: str
+    status: CallStatus
+
+
+@dataclass(frozen=True)
+class CallChange:
+    """A call's move to `status` (as `Store.set_call_status`); with `expected`, only from those."""
+
+    call_id: str
+    status: CallStatus
+    expected: tuple[CallStatus, ...] | None = None
+    output: str | None = None
+    exit_code: int | None = None
+    truncated: bool = False
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A conversation message to add (as `Store.add_message`)."""
+
+    conversation_id: str
+    role: Literal["user", "assistant", "tool", "system"]
+    text: str
+    run_id: str | None = None
+    author_id: str | None = None
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class NewStreamEvent:
+    """A stream event to append (as `Store.append_event`); its id comes from the store."""
+
+    conversation_id: str
+    run_id: str
+    type: str
+    data: dict[str, Any]
+
+
+NewRecord = NewCall | CallChange | NewMessage | NewStreamEvent | NewAuditEvent
+"""Anything `Store.write_batch` writes."""

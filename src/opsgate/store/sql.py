@@ -23,10 +23,16 @@ from opsgate.errors import NotFound, StoreError
 from opsgate.store import audit_log, db, tables
 from opsgate.store.records import (
     AuditFilter,
+    CallChange,
     ChainVerification,
     Conversation,
     JenkinsServerRecord,
     Message,
+    NewAuditEvent,
+    NewCall,
+    NewMessage,
+    NewRecord,
+    NewStreamEvent,
     Run,
     StreamEvent,
 )
@@ -111,25 +117,27 @@ class SqlStore(UsersStore, CallsStore):
         author_id: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> Message:
+        new = NewMessage(conversation_id, role, text, run_id, author_id, data)
+        return await self._write(lambda conn: self._insert_message(conn, new))
+
+    def _insert_message(self, conn: Connection, new: NewMessage) -> Message:
         now = self._now()
         values = {
             "id": self._ids.new("msg"),
-            "conversation_id": conversation_id,
-            "run_id": run_id,
-            "role": role,
-            "text": text,
-            "author_id": author_id,
-            "data": data,
+            "conversation_id": new.conversation_id,
+            "run_id": new.run_id,
+            "role": new.role,
+            "text": new.text,
+            "author_id": new.author_id,
+            "data": new.data,
             "created_at": now,
         }
-
-        def work(conn: Connection) -> None:
-            result = conn.execute(_TOUCH_CONVERSATION, {"b_id": conversation_id, "updated_at": now})
-            if result.rowcount == 0:
-                raise NotFound(f"no conversation {conversation_id!r}")
-            conn.execute(_INSERT_MESSAGE, values)
-
-        await self._write(work)
+        touched = conn.execute(
+            _TOUCH_CONVERSATION, {"b_id": new.conversation_id, "updated_at": now}
+        )
+        if touched.rowcount == 0:
+            raise NotFound(f"no conversation {new.conversation_id!r}")
+        conn.execute(_INSERT_MESSAGE, values)
         return Message.model_validate(values)
 
     async def list_messages(self, conversation_id: str) -> list[Message]:
@@ -221,24 +229,53 @@ class SqlStore(UsersStore, CallsStore):
     async def append_event(
         self, conversation_id: str, run_id: str, type: str, data: dict[str, Any]
     ) -> StreamEvent:
-        values = {
-            "conversation_id": conversation_id,
-            "run_id": run_id,
-            "type": type,
-            "data": data,
-            "created_at": self._now(),
-        }
+        new = NewStreamEvent(conversation_id, run_id, type, data)
+        return (await self._write(lambda conn: self._insert_events(conn, [new])))[0]
 
-        def work(conn: Connection) -> int:
-            if self.backend == "postgresql":
-                # Ids must become visible in id order, or a reconnecting reader skips one.
-                conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": db.EVENTS_LOCK_KEY}
-                )
-            return int(conn.execute(_INSERT_EVENT, values).scalar_one())
+    def _insert_events(
+        self, conn: Connection, events: Sequence[NewStreamEvent]
+    ) -> list[StreamEvent]:
+        if self.backend == "postgresql":
+            # Ids must become visible in id order, or a reconnecting reader skips one.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": db.EVENTS_LOCK_KEY})
+        now = self._now()
+        stored = []
+        for new in events:
+            values = {
+                "conversation_id": new.conversation_id,
+                "run_id": new.run_id,
+                "type": new.type,
+                "data": new.data,
+                "created_at": now,
+            }
+            event_id = int(conn.execute(_INSERT_EVENT, values).scalar_one())
+            stored.append(StreamEvent.model_validate({**values, "id": event_id}))
+        return stored
 
-        event_id = await self._write(work)
-        return StreamEvent.model_validate({**values, "id": event_id})
+    # --- batches -----------------------------------------------------------------------
+
+    async def write_batch(self, records: Sequence[NewRecord]) -> list[StreamEvent]:
+        """Write `records` in one transaction, all or nothing; the stored stream events.
+
+        Calls, call changes and messages are written in the order given; stream events get
+        ids in the order given, and audit events extend the chain in the order given.
+        """
+        events = [r for r in records if isinstance(r, NewStreamEvent)]
+        audit = [r for r in records if isinstance(r, NewAuditEvent)]
+
+        def work(conn: Connection) -> list[StreamEvent]:
+            for record in records:
+                if isinstance(record, NewCall):
+                    self._insert_call(conn, record)
+                elif isinstance(record, CallChange):
+                    self._change_call(conn, record)
+                elif isinstance(record, NewMessage):
+                    self._insert_message(conn, record)
+            if audit:
+                audit_log.append_many(audit_log.SaDriverSql(conn), self.backend, audit)
+            return self._insert_events(conn, events) if events else []
+
+        return await self._write(work)
 
     async def events_after(
         self, conversation_id: str, after_id: int, limit: int = 500
@@ -265,14 +302,10 @@ class SqlStore(UsersStore, CallsStore):
         run_id: str | None = None,
         call_id: str | None = None,
     ) -> AuditEvent:
-        new = audit_log.NewAuditEvent(
-            kind, payload, actor_id, actor_name, conversation_id, run_id, call_id
-        )
+        new = NewAuditEvent(kind, payload, actor_id, actor_name, conversation_id, run_id, call_id)
         return (await self.append_audit_many([new]))[0]
 
-    async def append_audit_many(
-        self, events: Sequence[audit_log.NewAuditEvent]
-    ) -> list[AuditEvent]:
+    async def append_audit_many(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
         """Append several events in one transaction (one lock, one commit)."""
         if self._sqlite_audit is not None:
             return await self._sqlite_audit.append(events)

@@ -7,14 +7,13 @@ one `Conflict`, whichever process they run in.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, insert, select, update
 
-from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.calls import CallStatus, Classification, output_digest
 from opsgate.domain.runs import ApprovalStatus, DecisionKind
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import tables
@@ -23,6 +22,8 @@ from opsgate.store.records import (
     ApprovalDecision,
     ApprovalItem,
     ApprovalRequest,
+    CallChange,
+    NewCall,
     ToolCallRecord,
 )
 from opsgate.store.sql_base import SqlBase
@@ -60,32 +61,35 @@ class CallsStore(SqlBase):
         call_hash: str,
         status: CallStatus,
     ) -> ToolCallRecord:
-        def work(conn: Connection) -> ToolCallRecord:
-            conversation_id = conn.execute(
-                _RUN_CONVERSATION, {"b_run_id": run_id}
-            ).scalar_one_or_none()
-            if conversation_id is None:
-                raise NotFound(f"no run {run_id!r}")
-            if conn.execute(_CALL_EXISTS, {"b_id": call_id}).first():
-                raise Conflict(f"call {call_id!r} is already recorded")
-            values = {
-                "id": call_id,
-                "run_id": run_id,
-                "conversation_id": conversation_id,
-                "tool": tool,
-                "args": args,
-                "context": context,
-                "classification": classification,
-                "destructive": destructive,
-                "call_hash": call_hash,
-                "status": status,
-                "truncated": False,
-                "created_at": self._now(),
-            }
-            row = conn.execute(_INSERT_CALL, values).one()
-            return ToolCallRecord.model_validate(dict(row._mapping))
+        new = NewCall(
+            call_id, run_id, tool, args, context, classification, destructive, call_hash, status
+        )
+        return await self._write(lambda conn: self._insert_call(conn, new))
 
-        return await self._write(work)
+    def _insert_call(self, conn: Connection, new: NewCall) -> ToolCallRecord:
+        conversation_id = conn.execute(
+            _RUN_CONVERSATION, {"b_run_id": new.run_id}
+        ).scalar_one_or_none()
+        if conversation_id is None:
+            raise NotFound(f"no run {new.run_id!r}")
+        if conn.execute(_CALL_EXISTS, {"b_id": new.call_id}).first():
+            raise Conflict(f"call {new.call_id!r} is already recorded")
+        values = {
+            "id": new.call_id,
+            "run_id": new.run_id,
+            "conversation_id": conversation_id,
+            "tool": new.tool,
+            "args": new.args,
+            "context": new.context,
+            "classification": new.classification,
+            "destructive": new.destructive,
+            "call_hash": new.call_hash,
+            "status": new.status,
+            "truncated": False,
+            "created_at": self._now(),
+        }
+        row = conn.execute(_INSERT_CALL, values).one()
+        return ToolCallRecord.model_validate(dict(row._mapping))
 
     @staticmethod
     def _call(conn: Connection, call_id: str) -> ToolCallRecord:
@@ -119,35 +123,44 @@ class CallsStore(SqlBase):
         truncated: bool = False,
         duration_ms: int | None = None,
     ) -> ToolCallRecord:
+        change = CallChange(
+            call_id,
+            status,
+            None if expected is None else tuple(expected),
+            output,
+            exit_code,
+            truncated,
+            duration_ms,
+        )
+        return await self._write(lambda conn: self._change_call(conn, change))
+
+    def _change_call(self, conn: Connection, change: CallChange) -> ToolCallRecord:
         now = self._now()
-        changes: dict[str, Any] = {"status": status}
-        if status == "running":
+        changes: dict[str, Any] = {"status": change.status}
+        if change.status == "running":
             changes["started_at"] = now
-        if status in FINAL_CALL_STATUSES:
+        if change.status in FINAL_CALL_STATUSES:
             changes["finished_at"] = now
-            changes.update(exit_code=exit_code, truncated=truncated, duration_ms=duration_ms)
-            if output is not None:
-                encoded = output.encode("utf-8")
-                changes.update(
-                    output=output,
-                    output_sha256=hashlib.sha256(encoded).hexdigest(),
-                    output_size=len(encoded),
-                )
-        stmt, params = _SET_CALL, {**changes, "b_id": call_id}
-        if expected is not None:
-            stmt, params["b_expected"] = _SET_EXPECTED_CALL, list(expected)
-
-        def work(conn: Connection) -> ToolCallRecord:
-            # The changed row comes back with the UPDATE: no second round trip to read it.
-            row = conn.execute(stmt, params).first()
-            if row is not None:
-                return ToolCallRecord.model_validate(dict(row._mapping))
-            record = self._call(conn, call_id)
-            raise Conflict(
-                f"call {call_id!r} is {record.status!r}, not one of {list(expected or [])!r}"
+            changes.update(
+                exit_code=change.exit_code,
+                truncated=change.truncated,
+                duration_ms=change.duration_ms,
             )
-
-        return await self._write(work)
+            if change.output is not None:
+                sha256, size = output_digest(change.output)
+                changes.update(output=change.output, output_sha256=sha256, output_size=size)
+        stmt, params = _SET_CALL, {**changes, "b_id": change.call_id}
+        if change.expected is not None:
+            stmt, params["b_expected"] = _SET_EXPECTED_CALL, list(change.expected)
+        # The changed row comes back with the UPDATE: no second round trip to read it.
+        row = conn.execute(stmt, params).first()
+        if row is not None:
+            return ToolCallRecord.model_validate(dict(row._mapping))
+        record = self._call(conn, change.call_id)
+        raise Conflict(
+            f"call {change.call_id!r} is {record.status!r}, "
+            f"not one of {list(change.expected or [])!r}"
+        )
 
     async def mark_interrupted_calls(self) -> list[ToolCallRecord]:
         def work(conn: Connection) -> list[ToolCallRecord]:

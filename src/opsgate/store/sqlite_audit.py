@@ -19,7 +19,7 @@ from typing import Any
 from opsgate.domain.audit import AuditEvent
 from opsgate.errors import Conflict, OpsgateError, StoreError, truncate
 from opsgate.store import audit_log, db
-from opsgate.store.records import ChainVerification
+from opsgate.store.records import ChainVerification, NewAuditEvent
 
 
 class _Sqlite3Sql:
@@ -61,7 +61,7 @@ class SqliteAuditLog:
         with self._lock:
             self._conn.close()
 
-    async def append(self, events: Sequence[audit_log.NewAuditEvent]) -> list[AuditEvent]:
+    async def append(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
         """Append `events` as one transaction under the database write lock."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._appender, self._append_blocking, events)
@@ -70,7 +70,7 @@ class SqliteAuditLog:
         """Recompute the chain on a connection and thread of its own (appends go on)."""
         return await asyncio.to_thread(self._verify_blocking)
 
-    def _append_blocking(self, events: Sequence[audit_log.NewAuditEvent]) -> list[AuditEvent]:
+    def _append_blocking(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
         try:
             with self._lock:
                 cursor = self._conn.cursor()
