@@ -1,4 +1,4 @@
-"""What the engine is given: its dependencies as one typed object, and the recorder.
+"""What the engine is given: its dependencies as one typed object.
 
 Built by the API's lifespan (or the CLI, or tests) and passed to `Engine`. The tool client is
 described by a protocol here because the engine and the MCP layer are siblings: the MCP
@@ -12,15 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from opsgate.domain.audit import AuditKind
-from opsgate.domain.events import EngineEvent
 from opsgate.engine.bus import EventBus
 from opsgate.engine.models.base import ChatModel
 from opsgate.settings import Settings
 from opsgate.store.api import Store
 from opsgate.tools.base import Tool
-
-ENGINE_ACTOR = "engine"
 
 
 class ToolResult(Protocol):
@@ -96,38 +92,3 @@ class EngineDeps:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
-
-
-@dataclass(frozen=True)
-class Recorder:
-    """The one way the engine reports a step: persist, then publish; and the audit log."""
-
-    store: Store
-    bus: EventBus
-
-    async def emit(self, conversation_id: str, event: EngineEvent) -> None:
-        stored = await self.store.append_event(
-            conversation_id, event.run_id, event.type, event.model_dump(mode="json")
-        )
-        self.bus.publish(conversation_id, stored)
-
-    async def audit(
-        self,
-        kind: AuditKind,
-        payload: dict[str, Any],
-        *,
-        conversation_id: str,
-        run_id: str,
-        call_id: str | None = None,
-        actor_id: str | None = None,
-        actor_name: str = ENGINE_ACTOR,
-    ) -> None:
-        await self.store.append_audit(
-            kind,
-            payload,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            conversation_id=conversation_id,
-            run_id=run_id,
-            call_id=call_id,
-        )

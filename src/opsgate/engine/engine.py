@@ -19,7 +19,7 @@ from langgraph.types import Command
 from opsgate.domain import events as ev
 from opsgate.domain.roles import can_approve, can_operate
 from opsgate.domain.runs import FINAL_RUN_STATUSES
-from opsgate.engine.deps import EngineDeps, Recorder
+from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
 from opsgate.engine.state import RunState
@@ -32,7 +32,7 @@ from opsgate.errors import (
     OpsgateError,
     truncate,
 )
-from opsgate.store.records import ApprovalRequest, Conversation, Run, User
+from opsgate.store.records import ApprovalRequest, Conversation, NewMessage, Run, User
 
 MAX_REQUEST_CHARS = 20_000
 
@@ -49,7 +49,7 @@ class Engine:
         self.deps = deps
         self.steps = Steps(deps)
         self.graph = build_graph(self.steps, checkpointer)
-        self.recorder = Recorder(deps.store, deps.bus)
+        self.recorder = self.steps.recorder
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._resume_lock = asyncio.Lock()
 
@@ -64,8 +64,8 @@ class Engine:
         conversation = await self.deps.store.get_conversation(conversation_id)
         history = await self._history(conversation_id)
         run = await self.deps.store.create_run(conversation_id, "chat", user.id)
-        await self.deps.store.add_message(
-            conversation_id, "user", text, run_id=run.id, author_id=user.id
+        self.recorder.message(
+            NewMessage(conversation_id, "user", text, run_id=run.id, author_id=user.id)
         )
         request = ModelMessage(role="user", content=text).model_dump(mode="json")
         state: RunState = {
@@ -113,7 +113,7 @@ class Engine:
         }
 
     async def _announce(self, run: Run, user: User, text: str) -> None:
-        await self.recorder.emit(
+        self.recorder.emit(
             run.conversation_id,
             ev.RunStarted(
                 run_id=run.id,
@@ -122,7 +122,7 @@ class Engine:
                 text=text,
             ),
         )
-        await self.recorder.audit(
+        self.recorder.audit(
             "request",
             {"text": text},
             conversation_id=run.conversation_id,
@@ -130,6 +130,7 @@ class Engine:
             actor_id=user.id,
             actor_name=user.username,
         )
+        await self.recorder.flush()
 
     async def _history(self, conversation_id: str) -> list[dict[str, Any]]:
         """Earlier turns of the conversation, as plain text (their tool traffic left out)."""
@@ -197,18 +198,19 @@ class Engine:
             # Foreign messages may quote values; the stream and audit get only the type.
             code, message = "internal_error", f"internal error ({type(error).__name__})"
         await self.deps.store.set_run_status(run_id, "failed", message)
-        await self.recorder.emit(
+        self.recorder.emit(
             run.conversation_id, ev.ErrorEvent(run_id=run_id, code=code, message=message)
         )
-        await self.recorder.emit(
+        self.recorder.emit(
             run.conversation_id, ev.RunFinished(run_id=run_id, status="failed", reason=message)
         )
-        await self.recorder.audit(
+        self.recorder.audit(
             "run.finished",
             {"status": "failed", "reason": message},
             conversation_id=run.conversation_id,
             run_id=run_id,
         )
+        await self.recorder.flush()
 
     async def wait_run(self, run_id: str) -> None:
         """Wait until the run's background task (if any) has paused or ended."""
@@ -263,7 +265,7 @@ class Engine:
             reason=reason,
             now=self.deps.now(),
         )
-        await self.recorder.audit(
+        self.recorder.audit(
             "approval.granted" if approve else "approval.rejected",
             {"approval_id": approval_id, "call_id": call_id, "reason": reason},
             conversation_id=decided.conversation_id,
@@ -272,7 +274,7 @@ class Engine:
             actor_id=user.id,
             actor_name=user.username,
         )
-        await self.recorder.emit(
+        self.recorder.emit(
             decided.conversation_id,
             ev.ApprovalDecided(
                 run_id=decided.run_id,
@@ -283,6 +285,7 @@ class Engine:
                 reason=reason,
             ),
         )
+        await self.recorder.flush()
         if decided.status != "pending":
             await self._resume(decided.run_id)
         return decided
@@ -292,18 +295,19 @@ class Engine:
         expired = await self.deps.store.expire_approvals(self.deps.now())
         for request in expired:
             call_ids = [i.call_id for i in request.items if i.status == "expired"]
-            await self.recorder.audit(
+            self.recorder.audit(
                 "approval.expired",
                 {"approval_id": request.id, "call_ids": call_ids},
                 conversation_id=request.conversation_id,
                 run_id=request.run_id,
             )
-            await self.recorder.emit(
+            self.recorder.emit(
                 request.conversation_id,
                 ev.ApprovalExpired(
                     run_id=request.run_id, approval_id=request.id, call_ids=call_ids
                 ),
             )
+            await self.recorder.flush()
             if request.status != "pending":
                 await self._resume(request.run_id)
         return expired
@@ -321,11 +325,11 @@ class Engine:
             # Paused at the gate (or orphaned): nothing is executing, so end it here.
             self.steps.stop_requested.discard(run_id)
             run = await self.deps.store.set_run_status(run_id, "stopped", "stopped on request")
-            await self.recorder.emit(
+            self.recorder.emit(
                 run.conversation_id,
                 ev.RunFinished(run_id=run_id, status="stopped", reason="stopped on request"),
             )
-            await self.recorder.audit(
+            self.recorder.audit(
                 "run.finished",
                 {"status": "stopped", "reason": "stopped on request"},
                 conversation_id=run.conversation_id,
@@ -333,13 +337,14 @@ class Engine:
                 actor_id=user.id,
                 actor_name=user.username,
             )
+            await self.recorder.flush()
         return run
 
     async def recover(self) -> None:
         """At start-up: calls cut off mid-run become `outcome_unknown` (never re-run)."""
         interrupted = await self.deps.store.mark_interrupted_calls()
         for call in interrupted:
-            await self.recorder.audit(
+            self.recorder.audit(
                 "tool.outcome_unknown",
                 {
                     "tool": call.tool,
@@ -351,7 +356,7 @@ class Engine:
                 run_id=call.run_id,
                 call_id=call.id,
             )
-            await self.recorder.emit(
+            self.recorder.emit(
                 call.conversation_id,
                 ev.ToolFinished(
                     run_id=call.run_id,
@@ -361,6 +366,7 @@ class Engine:
                     output="the process stopped while this call ran; its outcome is unknown",
                 ),
             )
+        await self.recorder.flush()
         for run_id in sorted({call.run_id for call in interrupted}):
             run = await self.deps.store.get_run(run_id)
             if run.status not in FINAL_RUN_STATUSES:
@@ -378,12 +384,12 @@ class Engine:
         and its calls are recovered at the next start (`outcome_unknown`, never re-run).
         """
         tasks = list(self._tasks.values())
-        if not tasks:
-            return
-        _, still_running = await asyncio.wait(tasks, timeout=grace_s)
-        for task in still_running:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, still_running = await asyncio.wait(tasks, timeout=grace_s)
+            for task in still_running:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.recorder.flush()
 
 
 class _Interrupted(OpsgateError):

@@ -15,10 +15,11 @@ from typing import Any
 
 from opsgate.domain import approval_token
 from opsgate.domain import events as ev
-from opsgate.domain.calls import CallStatus
+from opsgate.domain.calls import CallStatus, output_digest
 from opsgate.domain.canonical import call_hash
 from opsgate.engine import context
-from opsgate.engine.deps import EngineDeps, Recorder, ToolResult
+from opsgate.engine.deps import EngineDeps, ToolResult
+from opsgate.engine.recorder import Recorder
 from opsgate.engine.state import RunState
 from opsgate.errors import Conflict, OpsgateError, ToolTimeout, truncate
 from opsgate.store.records import ApprovalItem
@@ -38,8 +39,8 @@ class CallRunner:
     deps: EngineDeps
     recorder: Recorder
 
-    async def _emit(self, state: RunState, event: ev.EngineEvent) -> None:
-        await self.recorder.emit(state["conversation_id"], event)
+    def _emit(self, state: RunState, event: ev.EngineEvent) -> None:
+        self.recorder.emit(state["conversation_id"], event)
 
     async def run_call(
         self, state: RunState, call: dict[str, Any], approval: str | None
@@ -47,7 +48,7 @@ class CallRunner:
         """Run one call through the tool server, recording start and result."""
         run_id, call_id = state["run_id"], call["call_id"]
         audit_ids = {"conversation_id": state["conversation_id"], "run_id": run_id}
-        await self.recorder.audit(
+        self.recorder.audit(
             "tool.started",
             {
                 "tool": call["tool"],
@@ -58,7 +59,7 @@ class CallRunner:
             call_id=call_id,
             **audit_ids,
         )
-        await self._emit(
+        self._emit(
             state,
             ev.ToolStarted(
                 run_id=run_id,
@@ -69,7 +70,11 @@ class CallRunner:
             ),
         )
         if approval is None:
-            await self.deps.store.set_call_status(call_id, "running", expected=["planned"])
+            self.recorder.call_status(call_id, "running", expected=("planned",))
+        else:
+            # A mutation runs only once its start is on disk: if the process dies while it
+            # runs, recovery finds it `running` and marks it `outcome_unknown`.
+            await self.recorder.flush()
         outcome: ToolResult | OpsgateError
         try:
             outcome = await self.deps.tools.call(
@@ -79,43 +84,51 @@ class CallRunner:
             outcome = e
         ok = not isinstance(outcome, OpsgateError) and outcome.ok
         text = result_text(outcome)
-        record = await self.deps.store.set_call_status(
+        status: CallStatus = "succeeded" if ok else "failed"
+        exit_code, truncated, duration_ms = None, False, 0
+        if not isinstance(outcome, OpsgateError):
+            exit_code, truncated = outcome.exit_code, outcome.truncated
+            duration_ms = outcome.duration_ms
+        self.recorder.call_status(
             call_id,
-            "succeeded" if ok else "failed",
-            expected=["running"],
+            status,
+            expected=("running",),
             output=text,
-            exit_code=None if isinstance(outcome, OpsgateError) else outcome.exit_code,
-            truncated=False if isinstance(outcome, OpsgateError) else outcome.truncated,
-            duration_ms=0 if isinstance(outcome, OpsgateError) else outcome.duration_ms,
+            exit_code=exit_code,
+            truncated=truncated,
+            duration_ms=duration_ms,
         )
-        await self.recorder.audit(
+        sha256, size = output_digest(text)
+        self.recorder.audit(
             "tool.finished",
             {
                 "tool": call["tool"],
-                "status": record.status,
-                "exit_code": record.exit_code,
-                "output": record.output,
-                "output_sha256": record.output_sha256,
-                "output_size": record.output_size,
-                "truncated": record.truncated,
-                "duration_ms": record.duration_ms,
+                "status": status,
+                "exit_code": exit_code,
+                "output": text,
+                "output_sha256": sha256,
+                "output_size": size,
+                "truncated": truncated,
+                "duration_ms": duration_ms,
             },
             call_id=call_id,
             **audit_ids,
         )
-        await self._emit(
+        self._emit(
             state,
             ev.ToolFinished(
                 run_id=run_id,
                 call_id=call_id,
                 tool=call["tool"],
-                status=record.status,
+                status=status,
                 output=text,
-                truncated=record.truncated,
-                exit_code=record.exit_code,
-                duration_ms=record.duration_ms or 0,
+                truncated=truncated,
+                exit_code=exit_code,
+                duration_ms=duration_ms,
             ),
         )
+        if approval is not None:
+            await self.recorder.flush()  # what a change did is written before anything else
         return outcome
 
     async def execute_approved(
@@ -149,7 +162,7 @@ class CallRunner:
                 await self.deps.store.set_call_status(
                     call["call_id"], "expired", expected=["approved"]
                 )
-                await self.report_lapsed(state, call)
+                self.report_lapsed(state, call)
             return "the approval expired before the change could run; it was not run.", None
         try:
             await self.deps.store.set_call_status(call["call_id"], "running", expected=["approved"])
@@ -167,10 +180,10 @@ class CallRunner:
         ok = not isinstance(outcome, OpsgateError) and outcome.ok
         return result_text(outcome), ok
 
-    async def report_lapsed(self, state: RunState, call: dict[str, Any]) -> None:
+    def report_lapsed(self, state: RunState, call: dict[str, Any]) -> None:
         """Audit and stream that an approved call's approval ran out before it could run."""
         approval_id = str(state["approval_id"])
-        await self.recorder.audit(
+        self.recorder.audit(
             "approval.expired",
             {
                 "approval_id": approval_id,
@@ -181,7 +194,7 @@ class CallRunner:
             run_id=state["run_id"],
             call_id=call["call_id"],
         )
-        await self._emit(
+        self._emit(
             state,
             ev.ApprovalExpired(
                 run_id=state["run_id"], approval_id=approval_id, call_ids=[call["call_id"]]
@@ -193,7 +206,7 @@ class CallRunner:
         record = await self.deps.store.set_call_status(
             call["call_id"], "skipped", expected=["approved"], output=message
         )
-        await self.recorder.audit(
+        self.recorder.audit(
             "tool.finished",
             {
                 "tool": call["tool"],
@@ -210,7 +223,7 @@ class CallRunner:
             run_id=state["run_id"],
             call_id=call["call_id"],
         )
-        await self._emit(
+        self._emit(
             state, ev.ErrorEvent(run_id=state["run_id"], code="decision_refused", message=message)
         )
         return message
@@ -242,7 +255,7 @@ class CallRunner:
         line = output.strip().splitlines()[-1] if output.strip() else ""
         verdict = "passed" if ok else "FAILED"
         summary = f"verification {verdict}: {truncate(line, 200)}"
-        await self._emit(
+        self._emit(
             state,
             ev.VerifyOutcome(
                 run_id=state["run_id"],
@@ -253,7 +266,7 @@ class CallRunner:
                 output=context.cap_text(output, 4000),
             ),
         )
-        await self.recorder.audit(
+        self.recorder.audit(
             "verify",
             {"tool": call["tool"], "ok": ok, "summary": summary},
             conversation_id=state["conversation_id"],

@@ -13,16 +13,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from langgraph.types import interrupt
+from langgraph.types import Command, interrupt
 
 from opsgate.domain import events as ev
 from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.engine import context, execution, policy, turns
-from opsgate.engine.deps import EngineDeps, Recorder
+from opsgate.engine.deps import EngineDeps
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
+from opsgate.engine.recorder import Recorder
 from opsgate.engine.state import Route, RunState, end
 from opsgate.errors import ModelError
+from opsgate.store.records import NewCall, NewMessage
 
 
 @dataclass
@@ -41,8 +43,8 @@ class Steps:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _emit(self, state: RunState, event: ev.EngineEvent) -> None:
-        await self.recorder.emit(state["conversation_id"], event)
+    def _emit(self, state: RunState, event: ev.EngineEvent) -> None:
+        self.recorder.emit(state["conversation_id"], event)
 
     def _stopping(self, state: RunState) -> bool:
         return state["run_id"] in self.stop_requested
@@ -50,7 +52,7 @@ class Steps:
     def _after_step(self, state: RunState) -> Route:
         return "plan" if state["kind"] == "chat" else "answer"
 
-    async def _tool_message(
+    def _tool_message(
         self, state: RunState, call: dict[str, Any], text: str, messages: list[dict[str, Any]]
     ) -> None:
         capped = context.cap_text(text, self.deps.limits.tool_result_cap_chars)
@@ -62,12 +64,14 @@ class Steps:
                 name=call["tool"],
             ).model_dump(mode="json")
         )
-        await self.deps.store.add_message(
-            state["conversation_id"],
-            "tool",
-            capped,
-            run_id=state["run_id"],
-            data={"call_id": call["call_id"], "tool": call["tool"]},
+        self.recorder.message(
+            NewMessage(
+                state["conversation_id"],
+                "tool",
+                capped,
+                run_id=state["run_id"],
+                data={"call_id": call["call_id"], "tool": call["tool"]},
+            )
         )
 
     # -- plan ------------------------------------------------------------------------------
@@ -94,26 +98,28 @@ class Steps:
                     text_parts.append(chunk.text)
                     ready = tokens.add(chunk.text, time.monotonic())
                     if ready:
-                        await self._emit(state, ev.Token(run_id=run_id, text=ready))
+                        self._emit(state, ev.Token(run_id=run_id, text=ready))
                 calls.extend(chunk.tool_calls)
                 usage = chunk.usage or usage
         except ModelError as e:
             return end("failed", str(e))
         rest = tokens.flush()
         if rest:
-            await self._emit(state, ev.Token(run_id=run_id, text=rest))
+            self._emit(state, ev.Token(run_id=run_id, text=rest))
         text = "".join(text_parts)
         assistant = ModelMessage(role="assistant", content=text, tool_calls=calls)
-        await self.deps.store.add_message(
-            state["conversation_id"],
-            "assistant",
-            text,
-            run_id=run_id,
-            data={
-                "tool_calls": [c.model_dump(mode="json") for c in calls],
-                "usage": usage.model_dump(),
-                "model": model.name,
-            },
+        self.recorder.message(
+            NewMessage(
+                state["conversation_id"],
+                "assistant",
+                text,
+                run_id=run_id,
+                data={
+                    "tool_calls": [c.model_dump(mode="json") for c in calls],
+                    "usage": usage.model_dump(),
+                    "model": model.name,
+                },
+            )
         )
         update: RunState = {
             "messages": [*state.get("messages", []), assistant.model_dump(mode="json")],
@@ -162,16 +168,18 @@ class Steps:
                 used += 1
             call["model_call_id"] = raw.get("model_call_id")
             classified.append(call)
-            await self.deps.store.record_call(
-                call_id=call["call_id"],
-                run_id=state["run_id"],
-                tool=call["tool"],
-                args=call["args"],
-                context=call["context"],
-                classification=call["classification"],
-                destructive=call["destructive"],
-                call_hash=call["call_hash"],
-                status="invalid" if call["error"] else "planned",
+            self.recorder.call(
+                NewCall(
+                    call_id=call["call_id"],
+                    run_id=state["run_id"],
+                    tool=call["tool"],
+                    args=call["args"],
+                    context=call["context"],
+                    classification=call["classification"],
+                    destructive=call["destructive"],
+                    call_hash=call["call_hash"],
+                    status="invalid" if call["error"] else "planned",
+                )
             )
         planned = [
             ev.PlannedCall(
@@ -186,8 +194,8 @@ class Steps:
             for c in classified
         ]
         plan_text = state.get("plan_text")
-        await self._emit(state, ev.Plan(run_id=state["run_id"], text=plan_text, calls=planned))
-        await self.recorder.audit(
+        self._emit(state, ev.Plan(run_id=state["run_id"], text=plan_text, calls=planned))
+        self.recorder.audit(
             "plan",
             {"calls": [p.model_dump(mode="json") for p in planned], "text": plan_text},
             conversation_id=state["conversation_id"],
@@ -208,14 +216,14 @@ class Steps:
                 return {"messages": messages, **end("stopped", "stopped on request")}
             if call["error"]:
                 summary.append(f"{call['tool']}: not run: {call['error']}")
-                await self._tool_message(state, call, f"error: {call['error']}", messages)
+                self._tool_message(state, call, f"error: {call['error']}", messages)
                 continue
             if call["classification"] == "mutation":
                 has_mutation = True
                 continue
             result = await self.calls.run_call(state, call, approval=None)
             summary.append(execution.summary_line(call["tool"], result))
-            await self._tool_message(state, call, execution.result_text(result), messages)
+            self._tool_message(state, call, execution.result_text(result), messages)
         route: Route = "request_approval" if has_mutation else self._after_step(state)
         return {"messages": messages, "summary": summary, "next": route}
 
@@ -227,6 +235,7 @@ class Steps:
         mutations = [c for c in state["pending"] if c["classification"] == "mutation"]
         mutations = [c for c in mutations if not c["error"]]
         items = [_NewItem(c["call_id"], await self.calls.preview(c)) for c in mutations]
+        await self.recorder.flush()  # the request is opened over calls already recorded
         expires_at = self.deps.now() + timedelta(seconds=self.deps.limits.approval_ttl_s)
         request = await self.deps.store.create_approval(
             run_id=state["run_id"], proposed_by=state["user_id"], expires_at=expires_at, items=items
@@ -244,7 +253,7 @@ class Steps:
             )
             for c, item in zip(mutations, items, strict=True)
         ]
-        await self.recorder.audit(
+        self.recorder.audit(
             "approval.requested",
             {
                 "approval_id": request.id,
@@ -258,7 +267,7 @@ class Steps:
         )
         reported = await self._report_usage(state)
         await self.deps.store.set_run_status(state["run_id"], "awaiting_approval")
-        await self._emit(
+        self._emit(
             state,
             ev.ApprovalRequested(
                 run_id=state["run_id"],
@@ -268,13 +277,14 @@ class Steps:
                 calls=calls,
             ),
         )
-        await self._emit(state, ev.RunFinished(run_id=state["run_id"], status="awaiting_approval"))
+        self._emit(state, ev.RunFinished(run_id=state["run_id"], status="awaiting_approval"))
+        await self.recorder.flush()  # paused: the run's records are all written
         return {"approval_id": request.id, "next": "gate", **reported}
 
-    def gate(self, state: RunState) -> RunState:
+    def gate(self, state: RunState) -> Command[Route]:
         """Pause until every item of the approval request is decided (or expired)."""
         interrupt({"approval_id": state["approval_id"], "run_id": state["run_id"]})
-        return {"next": "execute"}
+        return Command(update={"next": "execute"}, goto="execute")
 
     # -- execute ---------------------------------------------------------------------------
 
@@ -300,7 +310,7 @@ class Steps:
             summary.append(f"{call['tool']}: {text.splitlines()[0] if text else ''}")
             if ok is not None:
                 executed.append({**call, "ok": ok})
-            await self._tool_message(state, call, text, messages)
+            self._tool_message(state, call, text, messages)
         return {"messages": messages, "summary": summary, "executed": executed, "next": "verify"}
 
     # -- verify ----------------------------------------------------------------------------
@@ -318,12 +328,14 @@ class Steps:
             word = "passed" if verdict.ok else "FAILED"
             note = f"verification {word}: {context.cap_text(verdict.output, 2000)}{advice}"
             turns.append_to_result(messages, call.get("model_call_id") or call["call_id"], note)
-            await self.deps.store.add_message(
-                state["conversation_id"],
-                "tool",
-                note,
-                run_id=state["run_id"],
-                data={"call_id": call["call_id"], "tool": call["tool"], "verify": verdict.ok},
+            self.recorder.message(
+                NewMessage(
+                    state["conversation_id"],
+                    "tool",
+                    note,
+                    run_id=state["run_id"],
+                    data={"call_id": call["call_id"], "tool": call["tool"], "verify": verdict.ok},
+                )
             )
         return {
             "messages": messages,
@@ -338,10 +350,10 @@ class Steps:
         text = state.get("answer")
         if state["kind"] == "direct" or text is None:
             text = "\n".join(state.get("summary", [])) or "nothing was run"
-        await self._emit(state, ev.Answer(run_id=state["run_id"], text=text))
+        self._emit(state, ev.Answer(run_id=state["run_id"], text=text))
         if state["kind"] == "direct":
-            await self.deps.store.add_message(
-                state["conversation_id"], "assistant", text, run_id=state["run_id"]
+            self.recorder.message(
+                NewMessage(state["conversation_id"], "assistant", text, run_id=state["run_id"])
             )
         await self._close_run(state, "completed", None, answer=text)
         return {"answer": text}
@@ -374,26 +386,26 @@ class Steps:
         self.stop_requested.discard(state["run_id"])
         current = await self.deps.store.get_run(state["run_id"])
         if current.status in FINAL_RUN_STATUSES:
+            await self.recorder.flush()
             return  # already ended (stopped while paused at the gate): report it once
         await self._report_usage(state)
         await self.deps.store.set_run_status(state["run_id"], status, reason)
         if status == "failed" and reason:
-            await self._emit(
+            self._emit(
                 state, ev.ErrorEvent(run_id=state["run_id"], code="run_failed", message=reason)
             )
-        await self._emit(
-            state, ev.RunFinished(run_id=state["run_id"], status=status, reason=reason)
-        )
+        self._emit(state, ev.RunFinished(run_id=state["run_id"], status=status, reason=reason))
         payload: dict[str, Any] = {"status": status, "reason": reason}
         if answer is not None:
             # What the person was told is part of what happened (replay shows it).
             payload["answer"] = context.cap_text(answer, _AUDIT_ANSWER_CHARS)
-        await self.recorder.audit(
+        self.recorder.audit(
             "run.finished",
             payload,
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
         )
+        await self.recorder.flush()  # ended: the run's records are all written
 
 
 _AUDIT_ANSWER_CHARS = 20_000

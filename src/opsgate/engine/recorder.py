@@ -1,0 +1,133 @@
+"""The one way the engine reports what happens: stream events, audit events, messages, calls.
+
+Records are queued in order and written by one background writer, a batch per transaction
+(`Store.write_batch`), then the batch's stream events are published on the bus: persist, then
+publish. While a read runs, the records of its step are committed beside it instead of the
+step waiting for a commit per record.
+
+`flush()` is the barrier: it returns once everything queued before it is committed. The engine
+flushes before anything that must be durable first (a mutation runs only after its
+`tool.started` is on disk; an approval request is opened over calls already recorded) and
+whenever a run pauses or ends, so whoever reads the store after that sees the whole run. A
+killed process can lose at most the records of the read steps it had not flushed yet; never a
+record of a mutation or a decision.
+
+If a batch fails, its records are retried one by one so one bad record cannot take the others
+with it; the first error is raised by the next `flush()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from opsgate.domain.audit import AuditKind
+from opsgate.domain.calls import CallStatus
+from opsgate.domain.events import EngineEvent
+from opsgate.engine.bus import EventBus
+from opsgate.errors import OpsgateError
+from opsgate.store.api import Store
+from opsgate.store.records import (
+    CallChange,
+    NewAuditEvent,
+    NewCall,
+    NewMessage,
+    NewRecord,
+    NewStreamEvent,
+    StreamEvent,
+)
+
+ENGINE_ACTOR = "engine"
+
+_log = logging.getLogger(__name__)
+
+
+class Recorder:
+    """Queues the engine's records and writes them in order, in batches, in the background."""
+
+    def __init__(self, store: Store, bus: EventBus) -> None:
+        self.store = store
+        self.bus = bus
+        self._queue: list[NewRecord] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._error: OpsgateError | None = None
+
+    # -- what the engine records -----------------------------------------------------------
+
+    def emit(self, conversation_id: str, event: EngineEvent) -> None:
+        """A stream event: stored, then published to the conversation's live subscribers."""
+        data = event.model_dump(mode="json")
+        self._add(NewStreamEvent(conversation_id, event.run_id, event.type, data))
+
+    def audit(
+        self,
+        kind: AuditKind,
+        payload: dict[str, Any],
+        *,
+        conversation_id: str,
+        run_id: str,
+        call_id: str | None = None,
+        actor_id: str | None = None,
+        actor_name: str = ENGINE_ACTOR,
+    ) -> None:
+        self._add(
+            NewAuditEvent(kind, payload, actor_id, actor_name, conversation_id, run_id, call_id)
+        )
+
+    def message(self, message: NewMessage) -> None:
+        self._add(message)
+
+    def call(self, call: NewCall) -> None:
+        self._add(call)
+
+    def call_status(
+        self,
+        call_id: str,
+        status: CallStatus,
+        *,
+        expected: tuple[CallStatus, ...],
+        output: str | None = None,
+        exit_code: int | None = None,
+        truncated: bool = False,
+        duration_ms: int | None = None,
+    ) -> None:
+        self._add(CallChange(call_id, status, expected, output, exit_code, truncated, duration_ms))
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Wait until every record queued so far is written; raise the first failure, once."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _add(self, record: NewRecord) -> None:
+        self._queue.append(record)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued(), name="opsgate-recorder")
+
+    async def _write_queued(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                self._publish(await self.store.write_batch(batch))
+            except OpsgateError as e:
+                _log.warning(
+                    "a batch of %d records failed (%s); writing them one by one", len(batch), e
+                )
+                await self._write_singly(batch)
+
+    async def _write_singly(self, batch: list[NewRecord]) -> None:
+        for record in batch:
+            try:
+                self._publish(await self.store.write_batch([record]))
+            except OpsgateError as e:
+                _log.error("could not record %s: %s", type(record).__name__, e)
+                self._error = self._error or e
+
+    def _publish(self, events: list[StreamEvent]) -> None:
+        for event in events:
+            self.bus.publish(event.conversation_id, event)
