@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langgraph.types import Command
 
 from opsgate.engine.models.base import ModelMessage
 from opsgate.errors import Conflict, DecisionRefused, Forbidden
@@ -155,7 +156,9 @@ async def test_tampered_arguments_after_approval_are_refused(harnesses: HarnessF
     for call in pending:
         if call["tool"] == "k_scale":
             call["args"] = {**call["args"], "replicas": 40}
-    await h.engine.graph.aupdate_state(config, {"pending": pending})  # type: ignore[arg-type]
+    # Rewrite the checkpointed arguments, leaving the run where it waits: at the gate.
+    tampered = Command(update={"pending": pending}, goto="gate")
+    await h.engine.graph.aupdate_state(config, tampered, as_node="request_approval")  # type: ignore[arg-type]
 
     await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
     await h.engine.wait_run(run.id)

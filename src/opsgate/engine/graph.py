@@ -13,17 +13,18 @@ file in the data directory by default, PostgreSQL when the database is PostgreSQ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
-import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 
+from opsgate.engine.saver import ThreadedSqliteSaver
 from opsgate.engine.state import Route, RunState
 from opsgate.engine.steps import Steps
 
@@ -42,31 +43,51 @@ NODES: tuple[Route, ...] = (
 )
 
 
-def _route(state: RunState) -> Route:
-    return state["next"]
-
-
 def _start(state: RunState) -> Route:
     return "classify" if state["kind"] == "direct" else "plan"
+
+
+Node = Callable[[RunState], Awaitable[RunState]]
+
+
+class _RoutedNode(Protocol):
+    def __call__(self, state: RunState) -> Awaitable[Command[Route]]: ...
+
+
+def _goto(node: Node) -> _RoutedNode:
+    """The node, moving on to the node its update names in `next`.
+
+    A `Command` carries the update and the next node together, so LangGraph needs no branch
+    function evaluated over the whole state after every node.
+    """
+
+    async def step(state: RunState) -> Command[Route]:
+        update = await node(state)
+        return Command(update=update, goto=update["next"])
+
+    step.__name__ = getattr(node, "__name__", "step")
+    return step
 
 
 def build_graph(
     steps: Steps, checkpointer: BaseCheckpointSaver[str] | None
 ) -> CompiledStateGraph[RunState, None, RunState, RunState]:
-    """Compile the loop over `steps`; every branch is chosen by the node's `next`."""
+    """Compile the loop over `steps`; every node names the next one in its update's `next`."""
     builder: StateGraph[RunState, None, RunState, RunState] = StateGraph(RunState)
-    builder.add_node("plan", steps.plan)
-    builder.add_node("classify", steps.classify)
-    builder.add_node("execute_reads", steps.execute_reads)
-    builder.add_node("request_approval", steps.request_approval)
-    builder.add_node("gate", steps.gate)
-    builder.add_node("execute", steps.execute)
-    builder.add_node("verify", steps.verify)
+    routed: dict[Route, Node] = {
+        "plan": steps.plan,
+        "classify": steps.classify,
+        "execute_reads": steps.execute_reads,
+        "request_approval": steps.request_approval,
+        "execute": steps.execute,
+        "verify": steps.verify,
+    }
+    for name, node in routed.items():
+        builder.add_node(name, _goto(node), destinations=NODES)
+    builder.add_node("gate", steps.gate, destinations=NODES)
     builder.add_node("answer", steps.answer)
     builder.add_node("finish", steps.finish)
     builder.add_conditional_edges(START, _start, ["plan", "classify"])
-    for node in NODES[:-2]:
-        builder.add_conditional_edges(node, _route, list(NODES))
     builder.add_edge("answer", END)
     builder.add_edge("finish", END)
     return builder.compile(checkpointer=checkpointer)
@@ -84,7 +105,9 @@ async def open_checkpointer(
             yield saver
         return
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    async with aiosqlite.connect(str(data_dir / CHECKPOINT_FILE)) as connection:
-        sqlite_saver = AsyncSqliteSaver(connection)
-        await sqlite_saver.setup()
+    sqlite_saver = ThreadedSqliteSaver(data_dir / CHECKPOINT_FILE)
+    try:
+        await sqlite_saver.asetup()
         yield sqlite_saver
+    finally:
+        await sqlite_saver.aclose()
