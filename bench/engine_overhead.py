@@ -155,6 +155,7 @@ async def main(rounds: int, calls: int) -> None:
             user = await store.create_user("bench", "operator", None)
             conversation = await store.create_conversation("bench", user.id, ["bench"])
             bare_conn = await stack.enter_async_context(aiosqlite.connect(str(data / "bare.db")))
+            await bare_conn.execute("PRAGMA synchronous=NORMAL")  # opsgate's durability
             bare_saver = AsyncSqliteSaver(bare_conn)
             await bare_saver.setup()
             bare = bare_loop(model, client, bare_saver)
