@@ -2,10 +2,13 @@
 
 Both sides run the same scripted conversation (20 model turns with one read call of a no-op
 tool each, then an answer) with the same `ScriptedModel`, the same MCP server and in-process
-`ToolClient`, and a SQLite checkpointer written at every step. The bare side is a two-node
-LangGraph loop (model -> tools -> model) and records nothing else; opsgate adds validation,
-classification, the store's records (calls, messages, stream events, the audit chain) and the
-live bus. Rounds are interleaved, alternating which side goes first.
+`ToolClient`, and a SQLite checkpoint written at every step in the same durability mode
+(`engine.DURABILITY`, LangGraph's default) and the same SQLite settings (WAL, NORMAL sync).
+The bare side is a two-node LangGraph loop (model -> tools -> model) on LangGraph's stock
+`AsyncSqliteSaver` and records nothing else; opsgate adds validation, classification, a
+third node per step, the store's records (calls, messages, stream events, the audit chain)
+and the live bus, on its own saver (`engine.saver`). Rounds are interleaved, alternating
+which side goes first.
 
 Prints per-side medians, the absolute overhead per step, and last
 `engine_overhead_ratio=<median of per-round ratios>` (target <= 1.5).
@@ -33,7 +36,7 @@ from opsgate.domain.calls import ToolAnnotations
 from opsgate.engine import graph
 from opsgate.engine.bus import EventBus
 from opsgate.engine.deps import EngineDeps, Limits
-from opsgate.engine.engine import Engine
+from opsgate.engine.engine import DURABILITY, Engine
 from opsgate.engine.models.base import ModelMessage
 from opsgate.engine.models.scripted import ScriptedModel
 from opsgate.mcp.client import ToolClient
@@ -173,7 +176,7 @@ async def main(rounds: int, calls: int) -> None:
                 config: RunnableConfig = {"configurable": {"thread_id": f"bare-{index}"}}
                 request = ModelMessage(role="user", content="bench the engine").model_dump()
                 started = time.perf_counter()
-                final = await bare.ainvoke({"messages": [request]}, config, durability="sync")
+                final = await bare.ainvoke({"messages": [request]}, config, durability=DURABILITY)
                 elapsed = time.perf_counter() - started
                 assert final["messages"][-1]["content"] == "all quiet"
                 return elapsed

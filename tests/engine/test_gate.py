@@ -94,8 +94,8 @@ async def test_rejection_reaches_the_model_with_its_reason(harnesses: HarnessFac
     )
     await h.engine.wait_run(run.id)
     assert h.cluster.mutations() == []
-    snapshot = await h.engine.graph.aget_state({"configurable": {"thread_id": run.id}})
-    seen = [ModelMessage.model_validate(m) for m in snapshot.values["messages"]]
+    state = await h.engine.run_state(run.id)
+    seen = [ModelMessage.model_validate(m) for m in state["messages"]]
     rejected = [m for m in seen if m.role == "tool" and "freeze until Monday" in m.content]
     assert rejected
     assert "rejected by 'arne'" in rejected[0].content or "rejected by arne" in rejected[0].content
@@ -151,13 +151,12 @@ async def test_tampered_arguments_after_approval_are_refused(harnesses: HarnessF
     approval_id = await h.pending_approval_id(run.id)
     [item] = (await h.store.get_approval(approval_id)).items
     config = {"configurable": {"thread_id": run.id}}
-    snapshot = await h.engine.graph.aget_state(config)  # type: ignore[arg-type]
-    pending = [dict(c) for c in snapshot.values["pending"]]
+    pending = [dict(c) for c in (await h.engine.run_state(run.id))["pending"]]
     for call in pending:
         if call["tool"] == "k_scale":
             call["args"] = {**call["args"], "replicas": 40}
     # Rewrite the checkpointed arguments, leaving the run where it waits: at the gate.
-    tampered = Command(update={"pending": pending}, goto="gate")
+    tampered = Command(update={"run": {"pending": pending}}, goto="gate")
     await h.engine.graph.aupdate_state(config, tampered, as_node="request_approval")  # type: ignore[arg-type]
 
     await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)

@@ -14,8 +14,8 @@ from tests.fixtures.engine import Harness, HarnessFactory
 
 
 async def _model_view(h: Harness, run_id: str) -> list[ModelMessage]:
-    snapshot = await h.engine.graph.aget_state({"configurable": {"thread_id": run_id}})
-    return [ModelMessage.model_validate(m) for m in snapshot.values["messages"]]
+    state = await h.engine.run_state(run_id)
+    return [ModelMessage.model_validate(m) for m in state["messages"]]
 
 
 async def test_direct_read_runs_without_a_model_or_approval(harnesses: HarnessFactory) -> None:

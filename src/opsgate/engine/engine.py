@@ -22,7 +22,7 @@ from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
-from opsgate.engine.state import RunState
+from opsgate.engine.state import GraphState, RunState
 from opsgate.engine.steps import Steps
 from opsgate.errors import (
     DecisionRefused,
@@ -37,6 +37,16 @@ from opsgate.store.records import ApprovalRequest, Conversation, NewMessage, Run
 MAX_REQUEST_CHARS = 20_000
 
 _log = logging.getLogger(__name__)
+
+DURABILITY: Literal["async"] = "async"
+"""How checkpoints are written: each step's while the next one runs (LangGraph's default).
+
+A run is only ever resumed from the gate, and LangGraph waits for the pending checkpoint
+before `interrupt` hands control back, so a paused run is always on disk. A run cut off
+between steps is failed at the next start (`recover`), whatever its last checkpoint says.
+The engine's own records do not depend on this: mutations and decisions are written before
+the engine moves on (`Recorder.flush`).
+"""
 
 SHUTDOWN_GRACE_S = 10.0
 """How long a clean shutdown waits for running steps to reach a pause."""
@@ -73,7 +83,7 @@ class Engine:
             "messages": [*history, request],
         }
         await self._announce(run, user, text)
-        self._launch(run.id, state)
+        self._launch(run.id, {"run": state})
         return run
 
     async def submit_call(
@@ -88,7 +98,7 @@ class Engine:
             "pending": [{"call_id": _new_id(), "tool": tool, "args": dict(args)}],
         }
         await self._announce(run, user, f"direct call of {tool!r}")
-        self._launch(run.id, state)
+        self._launch(run.id, {"run": state})
         return run
 
     def _base_state(self, run: Run, user: User, conversation: Conversation) -> RunState:
@@ -143,7 +153,7 @@ class Engine:
 
     # -- background execution --------------------------------------------------------------
 
-    def _launch(self, run_id: str, graph_input: RunState | Command[Any]) -> None:
+    def _launch(self, run_id: str, graph_input: GraphState | Command[Any]) -> None:
         task = asyncio.create_task(self._drive(run_id, graph_input), name=f"run-{run_id}")
         self._tasks[run_id] = task
         # A task cancelled before it ever ran cannot remove itself.
@@ -153,12 +163,11 @@ class Engine:
         if self._tasks.get(run_id) is task:
             del self._tasks[run_id]
 
-    async def _drive(self, run_id: str, graph_input: RunState | Command[Any]) -> None:
+    async def _drive(self, run_id: str, graph_input: GraphState | Command[Any]) -> None:
         config: RunnableConfig = {"configurable": {"thread_id": run_id}}
         try:
             while True:
-                # Checkpoint every step before the next starts: a crash loses at most one step.
-                await self.graph.ainvoke(graph_input, config, durability="sync")
+                await self.graph.ainvoke(graph_input, config, durability=DURABILITY)
                 async with self._resume_lock:
                     # A decision may have landed while this task was still on its way to the
                     # gate; `_resume` left it to us then, so look before leaving.
@@ -184,7 +193,7 @@ class Engine:
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": run_id}})
         if "gate" not in snapshot.next:
             return None
-        approval_id = snapshot.values.get("approval_id")
+        approval_id = snapshot.values["run"].get("approval_id")
         if not approval_id:
             return None
         approval = await self.deps.store.get_approval(approval_id)
@@ -211,6 +220,14 @@ class Engine:
             run_id=run_id,
         )
         await self.recorder.flush()
+
+    async def run_state(self, run_id: str) -> RunState:
+        """The run's state as last checkpointed (what the model saw, the calls of its step)."""
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": run_id}})
+        if not snapshot.values:
+            raise NotFound(f"no checkpointed state for run {run_id!r}")
+        state: RunState = snapshot.values["run"]
+        return state
 
     async def wait_run(self, run_id: str) -> None:
         """Wait until the run's background task (if any) has paused or ended."""

@@ -25,7 +25,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from opsgate.engine.saver import ThreadedSqliteSaver
-from opsgate.engine.state import Route, RunState
+from opsgate.engine.state import GraphState, Route, RunState
 from opsgate.engine.steps import Steps
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
@@ -43,27 +43,29 @@ NODES: tuple[Route, ...] = (
 )
 
 
-def _start(state: RunState) -> Route:
-    return "classify" if state["kind"] == "direct" else "plan"
+def _start(state: GraphState) -> Route:
+    return "classify" if state["run"]["kind"] == "direct" else "plan"
 
 
 Node = Callable[[RunState], Awaitable[RunState]]
 
 
-class _RoutedNode(Protocol):
-    def __call__(self, state: RunState) -> Awaitable[Command[Route]]: ...
+class _GraphNode(Protocol):
+    def __call__(self, state: GraphState) -> Awaitable[GraphState | Command[Route]]: ...
 
 
-def _goto(node: Node) -> _RoutedNode:
-    """The node, moving on to the node its update names in `next`.
+def _node(node: Node, routed: bool) -> _GraphNode:
+    """The step as a graph node: run it on the run's state and merge its update back in.
 
-    A `Command` carries the update and the next node together, so LangGraph needs no branch
-    function evaluated over the whole state after every node.
+    A routed step names the next node in its update's `next`; it travels with the update in
+    one `Command`, so LangGraph evaluates no branch over the state after every node.
     """
 
-    async def step(state: RunState) -> Command[Route]:
-        update = await node(state)
-        return Command(update=update, goto=update["next"])
+    async def step(state: GraphState) -> GraphState | Command[Route]:
+        update = await node(state["run"])
+        if routed:
+            return Command(update={"run": update}, goto=update["next"])
+        return {"run": update}
 
     step.__name__ = getattr(node, "__name__", "step")
     return step
@@ -71,22 +73,22 @@ def _goto(node: Node) -> _RoutedNode:
 
 def build_graph(
     steps: Steps, checkpointer: BaseCheckpointSaver[str] | None
-) -> CompiledStateGraph[RunState, None, RunState, RunState]:
+) -> CompiledStateGraph[GraphState, None, GraphState, GraphState]:
     """Compile the loop over `steps`; every node names the next one in its update's `next`."""
-    builder: StateGraph[RunState, None, RunState, RunState] = StateGraph(RunState)
+    builder: StateGraph[GraphState, None, GraphState, GraphState] = StateGraph(GraphState)
     routed: dict[Route, Node] = {
         "plan": steps.plan,
         "classify": steps.classify,
         "execute_reads": steps.execute_reads,
         "request_approval": steps.request_approval,
+        "gate": steps.gate,
         "execute": steps.execute,
         "verify": steps.verify,
     }
     for name, node in routed.items():
-        builder.add_node(name, _goto(node), destinations=NODES)
-    builder.add_node("gate", steps.gate, destinations=NODES)
-    builder.add_node("answer", steps.answer)
-    builder.add_node("finish", steps.finish)
+        builder.add_node(name, _node(node, routed=True), destinations=NODES)
+    builder.add_node("answer", _node(steps.answer, routed=False))
+    builder.add_node("finish", _node(steps.finish, routed=False))
     builder.add_conditional_edges(START, _start, ["plan", "classify"])
     builder.add_edge("answer", END)
     builder.add_edge("finish", END)

@@ -6,7 +6,7 @@ Shared by `steps` (which reads and updates it), `execution` and `graph` (which r
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 Route = Literal[
     "plan",
@@ -56,3 +56,18 @@ class RunState(TypedDict, total=False):
 def end(status: Literal["stopped", "failed"], reason: str) -> RunState:
     """The update that ends a run early (stop requested, a guard tripped, the model failed)."""
     return {"outcome": {"status": status, "reason": reason}, "next": "finish"}
+
+
+def _merge(current: RunState, update: RunState) -> RunState:
+    return {**current, **update}
+
+
+class GraphState(TypedDict):
+    """What the graph checkpoints: the run's state as one channel, each node's update merged in.
+
+    One channel instead of one per key: LangGraph's work per step (applying writes, building
+    the checkpoint, emitting values) grows with the number of channels, and the run's keys
+    always travel together.
+    """
+
+    run: Annotated[RunState, _merge]

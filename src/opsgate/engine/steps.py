@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from langgraph.types import Command, interrupt
+from langgraph.types import interrupt
 
 from opsgate.domain import events as ev
 from opsgate.domain.runs import FINAL_RUN_STATUSES
@@ -281,10 +281,10 @@ class Steps:
         await self.recorder.flush()  # paused: the run's records are all written
         return {"approval_id": request.id, "next": "gate", **reported}
 
-    def gate(self, state: RunState) -> Command[Route]:
+    async def gate(self, state: RunState) -> RunState:
         """Pause until every item of the approval request is decided (or expired)."""
         interrupt({"approval_id": state["approval_id"], "run_id": state["run_id"]})
-        return Command(update={"next": "execute"}, goto="execute")
+        return {"next": "execute"}
 
     # -- execute ---------------------------------------------------------------------------
 
