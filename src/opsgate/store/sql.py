@@ -46,7 +46,7 @@ EV, J = tables.stream_events, tables.jenkins_servers
 # is constructed (and cache-keyed) again for every call.
 _TOUCH_CONVERSATION = update(C).where(C.c.id == bindparam("b_id"))
 _INSERT_MESSAGE = insert(M)
-_INSERT_EVENT = insert(EV).returning(EV.c.id)
+_INSERT_EVENTS = insert(EV).returning(EV.c.id, sort_by_parameter_order=True)
 
 
 class SqlStore(UsersStore, CallsStore):
@@ -118,27 +118,31 @@ class SqlStore(UsersStore, CallsStore):
         data: dict[str, Any] | None = None,
     ) -> Message:
         new = NewMessage(conversation_id, role, text, run_id, author_id, data)
-        return await self._write(lambda conn: self._insert_message(conn, new))
+        return (await self._write(lambda conn: self._insert_messages(conn, [new])))[0]
 
-    def _insert_message(self, conn: Connection, new: NewMessage) -> Message:
+    def _insert_messages(self, conn: Connection, messages: Sequence[NewMessage]) -> list[Message]:
         now = self._now()
-        values = {
-            "id": self._ids.new("msg"),
-            "conversation_id": new.conversation_id,
-            "run_id": new.run_id,
-            "role": new.role,
-            "text": new.text,
-            "author_id": new.author_id,
-            "data": new.data,
-            "created_at": now,
-        }
-        touched = conn.execute(
-            _TOUCH_CONVERSATION, {"b_id": new.conversation_id, "updated_at": now}
-        )
-        if touched.rowcount == 0:
-            raise NotFound(f"no conversation {new.conversation_id!r}")
-        conn.execute(_INSERT_MESSAGE, values)
-        return Message.model_validate(values)
+        rows = [
+            {
+                "id": self._ids.new("msg"),
+                "conversation_id": new.conversation_id,
+                "run_id": new.run_id,
+                "role": new.role,
+                "text": new.text,
+                "author_id": new.author_id,
+                "data": new.data,
+                "created_at": now,
+            }
+            for new in messages
+        ]
+        for conversation_id in dict.fromkeys(new.conversation_id for new in messages):
+            touched = conn.execute(
+                _TOUCH_CONVERSATION, {"b_id": conversation_id, "updated_at": now}
+            )
+            if touched.rowcount == 0:
+                raise NotFound(f"no conversation {conversation_id!r}")
+        conn.execute(_INSERT_MESSAGE, rows)
+        return [Message.model_validate(row) for row in rows]
 
     async def list_messages(self, conversation_id: str) -> list[Message]:
         stmt = (
@@ -239,38 +243,43 @@ class SqlStore(UsersStore, CallsStore):
             # Ids must become visible in id order, or a reconnecting reader skips one.
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": db.EVENTS_LOCK_KEY})
         now = self._now()
-        stored = []
-        for new in events:
-            values = {
+        rows = [
+            {
                 "conversation_id": new.conversation_id,
                 "run_id": new.run_id,
                 "type": new.type,
                 "data": new.data,
                 "created_at": now,
             }
-            event_id = int(conn.execute(_INSERT_EVENT, values).scalar_one())
-            stored.append(StreamEvent.model_validate({**values, "id": event_id}))
-        return stored
+            for new in events
+        ]
+        ids = conn.execute(_INSERT_EVENTS, rows).scalars().all()
+        return [
+            StreamEvent.model_validate({**row, "id": i}) for row, i in zip(rows, ids, strict=True)
+        ]
 
     # --- batches -----------------------------------------------------------------------
 
     async def write_batch(self, records: Sequence[NewRecord]) -> list[StreamEvent]:
         """Write `records` in one transaction, all or nothing; the stored stream events.
 
-        Calls, call changes and messages are written in the order given; stream events get
-        ids in the order given, and audit events extend the chain in the order given.
+        New calls are inserted first, then call changes applied in the order given (a change
+        always follows its call's insert); messages, audit events and stream events each go
+        in one statement, in the order given (ids and the audit chain follow that order).
         """
-        events = [r for r in records if isinstance(r, NewStreamEvent)]
+        calls = [r for r in records if isinstance(r, NewCall)]
+        changes = [r for r in records if isinstance(r, CallChange)]
+        messages = [r for r in records if isinstance(r, NewMessage)]
         audit = [r for r in records if isinstance(r, NewAuditEvent)]
+        events = [r for r in records if isinstance(r, NewStreamEvent)]
 
         def work(conn: Connection) -> list[StreamEvent]:
-            for record in records:
-                if isinstance(record, NewCall):
-                    self._insert_call(conn, record)
-                elif isinstance(record, CallChange):
-                    self._change_call(conn, record)
-                elif isinstance(record, NewMessage):
-                    self._insert_message(conn, record)
+            if calls:
+                self._insert_calls(conn, calls)
+            for change in changes:
+                self._change_call(conn, change)
+            if messages:
+                self._insert_messages(conn, messages)
             if audit:
                 audit_log.append_many(audit_log.SaDriverSql(conn), self.backend, audit)
             return self._insert_events(conn, events) if events else []

@@ -37,9 +37,8 @@ _OPENABLE: tuple[CallStatus, ...] = ("planned", "awaiting_approval")
 # Built once for the per-step hot path: values come as execute() parameters (an UPDATE sets
 # the columns named by them), so no statement is constructed again for every call.
 _RUN_CONVERSATION = select(R.c.conversation_id).where(R.c.id == bindparam("b_run_id"))
-_CALL_EXISTS = select(TC.c.id).where(TC.c.id == bindparam("b_id"))
-_INSERT_CALL = insert(TC).returning(*TC.c)
-_SET_CALL = update(TC).where(TC.c.id == bindparam("b_id")).returning(*TC.c)
+_INSERT_CALL = insert(TC)
+_SET_CALL = update(TC).where(TC.c.id == bindparam("b_id"))
 _SET_EXPECTED_CALL = _SET_CALL.where(TC.c.status.in_(bindparam("b_expected", expanding=True)))
 
 
@@ -64,32 +63,41 @@ class CallsStore(SqlBase):
         new = NewCall(
             call_id, run_id, tool, args, context, classification, destructive, call_hash, status
         )
-        return await self._write(lambda conn: self._insert_call(conn, new))
 
-    def _insert_call(self, conn: Connection, new: NewCall) -> ToolCallRecord:
-        conversation_id = conn.execute(
-            _RUN_CONVERSATION, {"b_run_id": new.run_id}
-        ).scalar_one_or_none()
-        if conversation_id is None:
-            raise NotFound(f"no run {new.run_id!r}")
-        if conn.execute(_CALL_EXISTS, {"b_id": new.call_id}).first():
-            raise Conflict(f"call {new.call_id!r} is already recorded")
-        values = {
-            "id": new.call_id,
-            "run_id": new.run_id,
-            "conversation_id": conversation_id,
-            "tool": new.tool,
-            "args": new.args,
-            "context": new.context,
-            "classification": new.classification,
-            "destructive": new.destructive,
-            "call_hash": new.call_hash,
-            "status": new.status,
-            "truncated": False,
-            "created_at": self._now(),
-        }
-        row = conn.execute(_INSERT_CALL, values).one()
-        return ToolCallRecord.model_validate(dict(row._mapping))
+        def work(conn: Connection) -> ToolCallRecord:
+            self._insert_calls(conn, [new])
+            return self._call(conn, call_id)
+
+        return await self._write(work)
+
+    def _insert_calls(self, conn: Connection, calls: Sequence[NewCall]) -> None:
+        now = self._now()
+        conversations: dict[str, str] = {}
+        rows = []
+        for new in calls:
+            if new.run_id not in conversations:
+                found = conn.execute(_RUN_CONVERSATION, {"b_run_id": new.run_id}).scalar()
+                if found is None:
+                    raise NotFound(f"no run {new.run_id!r}")
+                conversations[new.run_id] = found
+            rows.append(
+                {
+                    "id": new.call_id,
+                    "run_id": new.run_id,
+                    "conversation_id": conversations[new.run_id],
+                    "tool": new.tool,
+                    "args": new.args,
+                    "context": new.context,
+                    "classification": new.classification,
+                    "destructive": new.destructive,
+                    "call_hash": new.call_hash,
+                    "status": new.status,
+                    "truncated": False,
+                    "created_at": now,
+                }
+            )
+        # A call id recorded twice breaks the primary key: `Conflict` from `_write`.
+        conn.execute(_INSERT_CALL, rows)
 
     @staticmethod
     def _call(conn: Connection, call_id: str) -> ToolCallRecord:
@@ -132,9 +140,14 @@ class CallsStore(SqlBase):
             truncated,
             duration_ms,
         )
-        return await self._write(lambda conn: self._change_call(conn, change))
 
-    def _change_call(self, conn: Connection, change: CallChange) -> ToolCallRecord:
+        def work(conn: Connection) -> ToolCallRecord:
+            self._change_call(conn, change)
+            return self._call(conn, call_id)
+
+        return await self._write(work)
+
+    def _change_call(self, conn: Connection, change: CallChange) -> None:
         now = self._now()
         changes: dict[str, Any] = {"status": change.status}
         if change.status == "running":
@@ -152,10 +165,8 @@ class CallsStore(SqlBase):
         stmt, params = _SET_CALL, {**changes, "b_id": change.call_id}
         if change.expected is not None:
             stmt, params["b_expected"] = _SET_EXPECTED_CALL, list(change.expected)
-        # The changed row comes back with the UPDATE: no second round trip to read it.
-        row = conn.execute(stmt, params).first()
-        if row is not None:
-            return ToolCallRecord.model_validate(dict(row._mapping))
+        if conn.execute(stmt, params).rowcount == 1:
+            return
         record = self._call(conn, change.call_id)
         raise Conflict(
             f"call {change.call_id!r} is {record.status!r}, "
