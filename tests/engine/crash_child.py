@@ -2,7 +2,8 @@
 
 `python -m tests.engine.crash_child DIR pause` starts a scale and exits once it awaits approval;
 `python -m tests.engine.crash_child DIR crash MARKER` also approves it and hangs inside the tool
-call (after writing MARKER) until the parent kills it with SIGKILL.
+call (after writing MARKER) until the parent kills it with SIGKILL; `... DIR opened MARKER`
+hangs right after the approval request is opened, before the run pauses at the gate.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.fixtures.engine import HarnessFactory
 
@@ -25,9 +27,19 @@ scripts:
 
 async def main(data_dir: Path, mode: str, marker: Path | None) -> None:
     factory = HarnessFactory(data_dir)
-    factory.cluster.hang_marker = marker
+    if mode == "crash":
+        factory.cluster.hang_marker = marker
     async with factory.stack:
         h = await factory.open(SCRIPT)
+        if mode == "opened" and marker is not None:
+            create_approval = h.store.create_approval
+
+            async def create_then_hang(**kwargs: Any) -> Any:
+                await create_approval(**kwargs)
+                await asyncio.to_thread(marker.write_text, "opened")
+                await asyncio.Event().wait()
+
+            h.store.create_approval = create_then_hang  # type: ignore[method-assign]
         run = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend to 3")
         await h.engine.wait_run(run.id)
         if mode == "crash":

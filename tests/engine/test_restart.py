@@ -59,21 +59,26 @@ scripts:
         assert answers == ["Done: frontend has 3 replicas."]
 
 
-@pytest.mark.slow
-async def test_kill_during_a_mutation_leaves_outcome_unknown_and_no_second_run(
-    tmp_path: Path,
-) -> None:
-    marker = tmp_path / "mutation-started"
-    child = _child(tmp_path, "crash", str(marker))
+async def _kill_child_at(tmp_path: Path, mode: str) -> None:
+    """Run the child in `mode` and SIGKILL it once it has written its marker."""
+    marker = tmp_path / f"{mode}-marker"
+    child = _child(tmp_path, mode, str(marker))
     try:
         deadline = time.monotonic() + 90
         while not marker.exists():
             assert child.poll() is None, child.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "the child never started the mutation"
+            assert time.monotonic() < deadline, f"the child never reached its {mode!r} point"
             await asyncio.sleep(0.05)
         os.kill(child.pid, signal.SIGKILL)
     finally:
         await asyncio.to_thread(child.communicate, timeout=30)
+
+
+@pytest.mark.slow
+async def test_kill_during_a_mutation_leaves_outcome_unknown_and_no_second_run(
+    tmp_path: Path,
+) -> None:
+    await _kill_child_at(tmp_path, "crash")
 
     factory = HarnessFactory(tmp_path)
     async with factory.stack:
@@ -95,3 +100,66 @@ async def test_kill_during_a_mutation_leaves_outcome_unknown_and_no_second_run(
         await h.engine.wait_idle()
         assert h.cluster.calls == []
         assert (await h.store.get_call(call.id)).status == "outcome_unknown"
+
+
+@pytest.mark.slow
+async def test_kill_after_opening_an_approval_fails_the_run_and_closes_the_request(
+    tmp_path: Path,
+) -> None:
+    await _kill_child_at(tmp_path, "opened")
+
+    factory = HarnessFactory(tmp_path)
+    async with factory.stack:
+        h = await factory.open(None)
+        [run] = await h.store.list_runs(h.conversation.id)
+        [request] = await h.store.list_approvals(conversation_id=h.conversation.id)
+        assert (run.status, request.status) == ("running", "pending")
+
+        await h.engine.recover()
+        await h.engine.wait_idle()
+
+        assert (await h.store.get_run(run.id)).status == "failed"
+        closed = await h.store.get_approval(request.id)
+        assert closed.status == "expired"
+        assert [(await h.store.get_call(i.call_id)).status for i in closed.items] == ["expired"]
+        with pytest.raises(Conflict):
+            await h.engine.decide(
+                request.id, closed.items[0].call_id, h.approver, approve=True, reason=None
+            )
+        assert h.cluster.mutations() == []
+        audit = await h.store.list_audit(limit=1000)
+        expired = [a for a in audit if a.kind == "approval.expired"]
+        assert [a.payload["reason"] for a in expired] == ["the run was cut off by a restart"]
+        assert audit[-1].kind == "run.finished"
+        assert audit[-1].payload["status"] == "failed"
+        assert (await h.store.verify_audit()).ok
+
+
+async def test_recovery_fails_runs_cut_off_between_steps_and_keeps_paused_ones(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(
+        """
+scripts:
+  - match: "scale"
+    turns:
+      - tool_calls: [{name: k_scale, args: {name: frontend, replicas: 3}}]
+      - text: "Done."
+"""
+    )
+    paused = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend")
+    await h.engine.wait_run(paused.id)
+    # A run whose process died mid-model-turn: open in the store, no task, no checkpoint.
+    orphan = await h.store.create_run(h.conversation.id, "chat", h.operator.id)
+
+    await h.engine.recover()
+    await h.engine.wait_idle()
+
+    assert (await h.store.get_run(orphan.id)).status == "failed"
+    assert (await h.store.get_run(paused.id)).status == "awaiting_approval"
+    approval_id = await h.pending_approval_id(paused.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(paused.id)
+    assert h.cluster.mutations() == [("scale", "frontend", "3")]
+    assert (await h.store.get_run(paused.id)).status == "completed"

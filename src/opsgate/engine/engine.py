@@ -358,7 +358,17 @@ class Engine:
         return run
 
     async def recover(self) -> None:
-        """At start-up: calls cut off mid-run become `outcome_unknown` (never re-run)."""
+        """At start-up: settle what a stopped process left behind, then expire what is due.
+
+        - Calls cut off while they ran become `outcome_unknown` (never re-run); their runs fail.
+        - A run paused at the gate stays paused; if its request was decided just before the
+          stop, it continues now.
+        - Any other run still open was cut off between steps (or between opening its approval
+          request and pausing at the gate): it fails, and the pending items of its requests
+          expire, so nobody approves a change that would never run.
+
+        Like `mark_interrupted_calls`, this assumes one engine process per database.
+        """
         interrupted = await self.deps.store.mark_interrupted_calls()
         for call in interrupted:
             self.recorder.audit(
@@ -384,13 +394,37 @@ class Engine:
                 ),
             )
         await self.recorder.flush()
-        for run_id in sorted({call.run_id for call in interrupted}):
-            run = await self.deps.store.get_run(run_id)
-            if run.status not in FINAL_RUN_STATUSES:
-                await self._fail(
-                    run_id, _Interrupted("interrupted by a restart; check the cluster")
-                )
+        cut_off = {call.run_id for call in interrupted}
+        for run in await self.deps.store.list_active_runs():
+            if run.id in self._tasks:
+                continue
+            if run.id not in cut_off and await self._paused_at_gate(run.id):
+                await self._resume(run.id)
+                continue
+            await self._expire_requests_of(run, "the run was cut off by a restart")
+            await self._fail(run.id, _Interrupted("interrupted by a restart; check the cluster"))
         await self.expire_due()
+
+    async def _paused_at_gate(self, run_id: str) -> bool:
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": run_id}})
+        return "gate" in snapshot.next
+
+    async def _expire_requests_of(self, run: Run, reason: str) -> None:
+        for request in await self.deps.store.expire_approvals(self.deps.now(), run_id=run.id):
+            call_ids = [i.call_id for i in request.items if i.status == "expired"]
+            self.recorder.audit(
+                "approval.expired",
+                {"approval_id": request.id, "call_ids": call_ids, "reason": reason},
+                conversation_id=request.conversation_id,
+                run_id=request.run_id,
+            )
+            self.recorder.emit(
+                request.conversation_id,
+                ev.ApprovalExpired(
+                    run_id=request.run_id, approval_id=request.id, call_ids=call_ids
+                ),
+            )
+        await self.recorder.flush()
 
     async def aclose(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
         """Let running tasks reach their next pause, then cancel what is left.

@@ -101,6 +101,10 @@ class Store(Protocol):
     ) -> Run: ...
     async def get_run(self, run_id: str) -> Run: ...
     async def list_runs(self, conversation_id: str) -> list[Run]: ...
+    async def list_active_runs(self) -> list[Run]:
+        """Every run not yet ended (`running` or `awaiting_approval`), oldest first."""
+        ...
+
     async def set_run_status(
         self, run_id: str, status: RunStatus, reason: str | None = None
     ) -> Run: ...
@@ -182,8 +186,14 @@ class Store(Protocol):
         """Record one decision atomically; `Conflict` if the item is not pending or has expired."""
         ...
 
-    async def expire_approvals(self, now: datetime) -> list[ApprovalRequest]:
-        """Mark pending items past their expiry as expired; return the requests touched."""
+    async def expire_approvals(
+        self, now: datetime, *, run_id: str | None = None
+    ) -> list[ApprovalRequest]:
+        """Mark pending items past their expiry as expired; return the requests touched.
+
+        With `run_id`: every pending item of that run's requests, whatever its expiry (the
+        run was cut off and will never carry them out).
+        """
         ...
 
     # stream events (SSE replay)

@@ -200,6 +200,15 @@ class SqlStore(UsersStore, CallsStore):
         rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [Run.model_validate(dict(r._mapping)) for r in rows]
 
+    async def list_active_runs(self) -> list[Run]:
+        stmt = (
+            select(R)
+            .where(R.c.status.not_in(sorted(FINAL_RUN_STATUSES)))
+            .order_by(R.c.created_at, R.c.id)
+        )
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
+        return [Run.model_validate(dict(r._mapping)) for r in rows]
+
     async def set_run_status(
         self, run_id: str, status: RunStatus, reason: str | None = None
     ) -> Run:

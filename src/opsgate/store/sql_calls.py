@@ -329,8 +329,14 @@ class CallsStore(SqlBase):
             return Conflict(f"approval request {approval_id!r} has expired")
         return Conflict(f"call {call_id!r} of approval {approval_id!r} is already {current!r}")
 
-    async def expire_approvals(self, now: datetime) -> list[ApprovalRequest]:
-        due = (AI.c.status == "pending", AI.c.expires_at <= now)
+    async def expire_approvals(
+        self, now: datetime, *, run_id: str | None = None
+    ) -> list[ApprovalRequest]:
+        due: tuple[ColumnElement[bool], ...] = (AI.c.status == "pending", AI.c.expires_at <= now)
+        if run_id is not None:
+            # Every pending item of the run, due or not: the run can no longer act on them.
+            runs_items = select(A.c.id).where(A.c.run_id == run_id)
+            due = (AI.c.status == "pending", AI.c.approval_id.in_(runs_items))
 
         def work(conn: Connection) -> list[ApprovalRequest]:
             rows = conn.execute(select(AI.c.approval_id, AI.c.call_id).where(*due)).all()
