@@ -10,6 +10,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 
@@ -70,6 +71,8 @@ class Renderer:
                 console.print(f"  {badge} {call['tool']} {_args(call['args'])}", highlight=False)
         elif kind == "tool.started":
             console.print(f"  [dim]▶ running {data['tool']}…[/]")
+        elif kind == "tool.progress":
+            console.print(f"  [dim]… {escape(data['text'])}[/]", highlight=False)
         elif kind == "tool.finished":
             style = "green" if data["status"] == "succeeded" else "red"
             title = f"{data['tool']} · {data['status']} · {data.get('duration_ms', 0)} ms"

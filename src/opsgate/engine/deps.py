@@ -16,7 +16,7 @@ from opsgate.engine.bus import EventBus
 from opsgate.engine.models.base import ChatModel
 from opsgate.settings import Settings
 from opsgate.store.api import Store
-from opsgate.tools.base import Tool
+from opsgate.tools.base import Progress, Tool
 
 
 class ToolResult(Protocol):
@@ -40,10 +40,17 @@ class ToolInvoker(Protocol):
     """The tool server as the engine uses it (`opsgate.mcp.client.ToolClient`)."""
 
     async def call(
-        self, tool: str, args: dict[str, Any], *, approval_token: str | None = None
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        approval_token: str | None = None,
+        on_progress: Progress | None = None,
     ) -> ToolResult: ...
     async def preview(self, tool: str, args: dict[str, Any]) -> ToolResult: ...
-    async def verify(self, tool: str, args: dict[str, Any]) -> ToolResult: ...
+    async def verify(
+        self, tool: str, args: dict[str, Any], *, on_progress: Progress | None = None
+    ) -> ToolResult: ...
 
 
 @dataclass(frozen=True)

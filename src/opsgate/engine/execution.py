@@ -23,6 +23,7 @@ from opsgate.engine.recorder import Recorder
 from opsgate.engine.state import RunState
 from opsgate.errors import Conflict, OpsgateError, ToolTimeout, truncate
 from opsgate.store.records import ApprovalItem
+from opsgate.tools.base import Progress
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,16 @@ class CallRunner:
 
     def _emit(self, state: RunState, event: ev.EngineEvent) -> None:
         self.recorder.emit(state["conversation_id"], event)
+
+    def _progress(self, state: RunState, call: dict[str, Any]) -> Progress:
+        """Streams what the tool server says of a running call as `tool.progress` events."""
+
+        async def report(text: str) -> None:
+            self._emit(
+                state, ev.ToolProgress(run_id=state["run_id"], call_id=call["call_id"], text=text)
+            )
+
+        return report
 
     async def run_call(
         self, state: RunState, call: dict[str, Any], approval: str | None
@@ -78,7 +89,10 @@ class CallRunner:
         outcome: ToolResult | OpsgateError
         try:
             outcome = await self.deps.tools.call(
-                call["tool"], call["args"], approval_token=approval
+                call["tool"],
+                call["args"],
+                approval_token=approval,
+                on_progress=self._progress(state, call),
             )
         except OpsgateError as e:
             outcome = e
@@ -245,7 +259,9 @@ class CallRunner:
         """Run the call's verify recipe (bounded), then report it on the stream and in audit."""
         try:
             result = await asyncio.wait_for(
-                self.deps.tools.verify(call["tool"], call["args"]),
+                self.deps.tools.verify(
+                    call["tool"], call["args"], on_progress=self._progress(state, call)
+                ),
                 self.deps.limits.verify_timeout_s,
             )
             ok, output = result.ok, result.text

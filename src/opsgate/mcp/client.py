@@ -15,6 +15,7 @@ from typing import Any
 
 import mcp_types
 from fastmcp import Client, FastMCP
+from fastmcp.client.progress import ProgressHandler
 from fastmcp.client.transports import ClientTransport, StreamableHttpTransport
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ConfigDict
@@ -23,6 +24,7 @@ from opsgate.domain.calls import Family, ToolAnnotations
 from opsgate.errors import ToolFailed, truncate
 from opsgate.mcp.gate import APPROVAL_META_KEY
 from opsgate.mcp.server import INTERNAL_META_KEY, PREVIEW_TOOL, VERIFY_TOOL
+from opsgate.tools.base import Progress
 
 _FAIL_CLOSED: dict[str, bool] = {
     "readOnlyHint": False,
@@ -107,25 +109,37 @@ class ToolClient:
         return [_tool_info(tool) for tool in listed if not (tool.meta or {}).get(INTERNAL_META_KEY)]
 
     async def call(
-        self, tool: str, args: dict[str, Any], *, approval_token: str | None = None
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        approval_token: str | None = None,
+        on_progress: Progress | None = None,
     ) -> ToolCallResult:
+        """Run one tool; `on_progress` hears the server's progress messages while it runs."""
         meta = {APPROVAL_META_KEY: approval_token} if approval_token is not None else None
-        result = await self._request(self._client.call_tool_mcp(tool, args, meta=meta))
-        return _call_result(result)
+        request = self._client.call_tool_mcp(
+            tool, args, progress_handler=_progress_handler(on_progress), meta=meta
+        )
+        return _call_result(await self._request(request))
 
     async def preview(self, tool: str, args: dict[str, Any]) -> ToolCallResult:
         """The tool's dry run (server-side diff where it has one); never changes anything."""
         return await self._recipe(PREVIEW_TOOL, tool, args)
 
-    async def verify(self, tool: str, args: dict[str, Any]) -> ToolCallResult:
+    async def verify(
+        self, tool: str, args: dict[str, Any], *, on_progress: Progress | None = None
+    ) -> ToolCallResult:
         """The tool's post-change check for a call that ran."""
-        return await self._recipe(VERIFY_TOOL, tool, args)
+        return await self._recipe(VERIFY_TOOL, tool, args, on_progress)
 
-    async def _recipe(self, recipe: str, tool: str, args: dict[str, Any]) -> ToolCallResult:
-        result = await self._request(
-            self._client.call_tool_mcp(recipe, {"tool": tool, "args": args})
+    async def _recipe(
+        self, recipe: str, tool: str, args: dict[str, Any], on_progress: Progress | None = None
+    ) -> ToolCallResult:
+        request = self._client.call_tool_mcp(
+            recipe, {"tool": tool, "args": args}, progress_handler=_progress_handler(on_progress)
         )
-        return _call_result(result)
+        return _call_result(await self._request(request))
 
     async def _request(self, request: Any) -> Any:
         if not self._connected:
@@ -135,6 +149,18 @@ class ToolClient:
             return await request
         except MCPError as e:
             raise ToolFailed(f"tool server refused the request: {truncate(str(e), 300)}") from e
+
+
+def _progress_handler(on_progress: Progress | None) -> ProgressHandler | None:
+    """An MCP progress handler passing each message on (None: the call asks for no progress)."""
+    if on_progress is None:
+        return None
+
+    async def handle(progress: float, total: float | None, message: str | None) -> None:
+        if message:
+            await on_progress(message)
+
+    return handle
 
 
 def _tool_info(tool: mcp_types.Tool) -> ToolInfo:

@@ -13,24 +13,27 @@ Two extra read-only tools serve the engine: `opsgate_preview` runs a tool's dry-
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import mcp_types
-from fastmcp import FastMCP
+from fastmcp import Context, FastMCP
 from fastmcp.server.dependencies import get_context
 from fastmcp.tools.base import Tool as McpTool
 from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
-from opsgate.errors import OpsgateError, ToolNotFound
+from opsgate.errors import OpsgateError, ToolNotFound, truncate
 from opsgate.mcp import confirm, results
 from opsgate.mcp.gate import ApprovalGate
-from opsgate.tools.base import Tool, ToolEnv, ToolFn
+from opsgate.tools import redact
+from opsgate.tools.base import Tool, ToolEnv, ToolFn, ToolOutput
 
 INTERNAL_META_KEY = "opsgate/internal"
+PROGRESS_CHARS = 300
 PREVIEW_TOOL = "opsgate_preview"
 VERIFY_TOOL = "opsgate_verify"
 
@@ -60,6 +63,10 @@ class RecipeRequest(BaseModel):
     """The arguments of the planned call, exactly as they would be sent to the tool."""
 
 
+HEARTBEAT_S = 5.0
+"""How often a call that is still running says so, when its client follows progress."""
+
+
 @dataclass
 class ToolService:
     """Validates, gates and runs calls; the FastMCP components below delegate here."""
@@ -67,6 +74,7 @@ class ToolService:
     env: ToolEnv
     tools: Mapping[str, Tool]
     gate: ApprovalGate | None
+    heartbeat_s: float = HEARTBEAT_S
 
     async def call(self, name: str, args: Mapping[str, Any]) -> ToolResult:
         tool = self.tools[name]
@@ -118,11 +126,36 @@ class ToolService:
         return results.refusal("approval_required", f"{name!r} was not run: {decision.reason}")
 
     async def _run(self, fn: ToolFn, params: Any) -> ToolResult:
+        """Run one tool function; when the client asked for progress (MCP `progressToken`),
+        forward the tool's own reports and say every `heartbeat_s` that it is still running."""
+        ctx = get_context()
+        request_context = ctx.request_context
+        meta = (request_context.meta if request_context is not None else None) or {}
         try:
-            output = await fn(params, self.env)
+            if meta.get("progressToken") is None:
+                output = await fn(params, self.env)
+            else:
+                output = await self._run_reporting(fn, params, ctx)
         except OpsgateError as e:
             return results.from_error(e)
         return results.from_output(output)
+
+    async def _run_reporting(self, fn: ToolFn, params: Any, ctx: Context) -> ToolOutput:
+        started = time.monotonic()
+
+        async def report(text: str) -> None:
+            message = truncate(redact.redact_text(text), PROGRESS_CHARS)
+            await ctx.report_progress(time.monotonic() - started, None, message)
+
+        task = asyncio.ensure_future(fn(params, replace(self.env, report=report)))
+        try:
+            while not task.done():
+                await asyncio.wait([task], timeout=self.heartbeat_s)
+                if not task.done():
+                    await report(f"still running ({time.monotonic() - started:.0f} s)")
+            return task.result()
+        finally:
+            task.cancel()
 
 
 class _ServedTool(McpTool):
@@ -154,10 +187,11 @@ def create_server(
     tools: Mapping[str, Tool],
     approval_key: bytes | None,
     clock: Callable[[], float] = time.time,
+    heartbeat_s: float = HEARTBEAT_S,
 ) -> FastMCP:
     """A FastMCP server exposing `tools`; mutations gated by `approval_key` when given."""
     gate = ApprovalGate(key=approval_key, clock=clock) if approval_key is not None else None
-    service = ToolService(env=env, tools=dict(tools), gate=gate)
+    service = ToolService(env=env, tools=dict(tools), gate=gate, heartbeat_s=heartbeat_s)
     server: FastMCP = FastMCP(
         "opsgate",
         instructions="Kubernetes and CI/CD tools; every mutation needs an approval.",

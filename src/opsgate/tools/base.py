@@ -72,6 +72,14 @@ class ToolOutput:
     data: Any = None
 
 
+Progress = Callable[[str], Awaitable[None]]
+"""Reports how a long call is getting on, in one line of plain text (never command output)."""
+
+
+async def no_progress(text: str) -> None:
+    """The `ToolEnv.report` of a run nobody follows."""
+
+
 @dataclass(frozen=True)
 class ToolEnv:
     """Dependencies every tool run receives; built once by the MCP server."""
@@ -88,6 +96,9 @@ class ToolEnv:
     """Injected by tests; the real transport otherwise."""
     helm_home: Path | None = None
     """Where helm keeps its cache, config and repositories (HELM_*_HOME), never `$HOME`."""
+    report: Progress = no_progress
+    """Where a tool that waits (a rollout, a build) says how it is getting on; set per call
+    by the MCP server, which sends it to the client as progress notifications."""
 
 
 ToolFn = Callable[[Any, ToolEnv], Awaitable[ToolOutput]]

@@ -96,11 +96,12 @@ def _verifier(check: Check) -> Callable[[Any, ToolEnv], Awaitable[ToolOutput]]:
             rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
             ok, summary = check(params, rollout, since)
             # Only the controller's side can still change; a spec the patch did not set won't.
+            phase = rollout.get("status", {}).get("phase", "Unknown")
             if ok is not None or loop.time() >= deadline:
-                phase = rollout.get("status", {}).get("phase", "Unknown")
                 return ToolOutput(
                     ok=ok is True, text=f"{summary} (phase {phase})", data={"phase": phase}
                 )
+            await env.report(f"{summary} (phase {phase})")
             await asyncio.sleep(VERIFY_INTERVAL_S)
 
     return verify

@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 
 from opsgate.errors import ToolFailed
-from opsgate.tools.base import Tool, ToolEnv
+from opsgate.tools.base import Progress, Tool, ToolEnv
 from opsgate.tools.jenkins import build_params, summaries, urls
 from opsgate.tools.jenkins import params as p
 from opsgate.tools.jenkins.client import JenkinsClient
@@ -34,11 +34,17 @@ async def _poll(interval: float) -> float:
 
 
 async def _until_finished(
-    client: JenkinsClient, url: str, build: dict[str, Any], deadline: float, interval: float
+    client: JenkinsClient,
+    url: str,
+    build: dict[str, Any],
+    deadline: float,
+    interval: float,
+    report: Progress,
 ) -> dict[str, Any]:
     """`build`, re-read from `url` (polling from `interval`) until it stops building or
     `deadline` (monotonic) passes."""
     while build.get("building") and time.monotonic() < deadline:
+        await report(f"build #{build.get('number', '?')} is still running")
         interval = await _poll(interval)
         build = await client.get_json(url)
     return build
@@ -64,7 +70,7 @@ def _values_text(values: dict[str, str], form: dict[str, str]) -> str:
 
 
 async def _wait_for_start(
-    client: JenkinsClient, queue_id: int, wait_s: float
+    client: JenkinsClient, queue_id: int, wait_s: float, report: Progress
 ) -> tuple[int | None, str]:
     """Follow a queue item until it has a build number, is cancelled, or `wait_s` passes."""
     url = urls.api_json(
@@ -81,6 +87,7 @@ async def _wait_for_start(
             return None, "the queue item was cancelled"
         if time.monotonic() >= deadline:
             return None, f"still queued after {wait_s:g} s: {item.get('why') or 'waiting'}"
+        await report(f"queued: {item.get('why') or 'waiting'}")
         interval = await _poll(interval)
 
 
@@ -100,7 +107,7 @@ async def jenkins_trigger_build(
     if not location:
         raise ToolFailed(f"Jenkins accepted the trigger of {params.job!r} but sent no queue item")
     queue_id = urls.queue_id_from_location(client.base, location)
-    number, state = await _wait_for_start(client, queue_id, params.wait_for_start_s)
+    number, state = await _wait_for_start(client, queue_id, params.wait_for_start_s, env.report)
     values = build_params.masked(declared, build_params.effective_values(declared, form))
     if number is None:
         text = f"Triggered {params.job!r} (queue item {queue_id}); {state}."
@@ -164,7 +171,7 @@ async def verify_trigger_build(
     url = urls.api_json(
         urls.build_url(client.base, params.job, build["number"]), "number,building,result,duration"
     )
-    build = await _until_finished(client, url, build, deadline, interval)
+    build = await _until_finished(client, url, build, deadline, interval, env.report)
     number, state = build.get("number"), summaries.build_state(build)
     if state == "RUNNING":
         text = f"{params.job} #{number} is still running after {env.command_timeout_s:g} s."
@@ -217,7 +224,9 @@ async def verify_stop_build(
         urls.build_url(client.base, params.job, params.build), "number,building,result"
     )
     deadline = time.monotonic() + min(env.command_timeout_s, STOP_VERIFY_S)
-    build = await _until_finished(client, url, await client.get_json(url), deadline, POLL_FIRST_S)
+    build = await _until_finished(
+        client, url, await client.get_json(url), deadline, POLL_FIRST_S, env.report
+    )
     state = summaries.build_state(build)
     return Reply(
         f"{params.job} #{params.build} is {state}.",
