@@ -310,11 +310,21 @@ class Engine:
     async def expire_due(self) -> list[ApprovalRequest]:
         """Expire overdue approval items (expired means rejected) and resume their runs."""
         expired = await self.deps.store.expire_approvals(self.deps.now())
+        await self._report_expired(expired, reason=None)
         for request in expired:
+            if request.status != "pending":
+                await self._resume(request.run_id)
+        return expired
+
+    async def _report_expired(self, requests: list[ApprovalRequest], reason: str | None) -> None:
+        for request in requests:
             call_ids = [i.call_id for i in request.items if i.status == "expired"]
+            payload: dict[str, Any] = {"approval_id": request.id, "call_ids": call_ids}
+            if reason is not None:
+                payload["reason"] = reason
             self.recorder.audit(
                 "approval.expired",
-                {"approval_id": request.id, "call_ids": call_ids},
+                payload,
                 conversation_id=request.conversation_id,
                 run_id=request.run_id,
             )
@@ -324,10 +334,7 @@ class Engine:
                     run_id=request.run_id, approval_id=request.id, call_ids=call_ids
                 ),
             )
-            await self.recorder.flush()
-            if request.status != "pending":
-                await self._resume(request.run_id)
-        return expired
+        await self.recorder.flush()
 
     # -- stop, recovery, shutdown ----------------------------------------------------------
 
@@ -401,30 +408,14 @@ class Engine:
             if run.id not in cut_off and await self._paused_at_gate(run.id):
                 await self._resume(run.id)
                 continue
-            await self._expire_requests_of(run, "the run was cut off by a restart")
+            cut = await self.deps.store.expire_approvals(self.deps.now(), run_id=run.id)
+            await self._report_expired(cut, reason="the run was cut off by a restart")
             await self._fail(run.id, _Interrupted("interrupted by a restart; check the cluster"))
         await self.expire_due()
 
     async def _paused_at_gate(self, run_id: str) -> bool:
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": run_id}})
         return "gate" in snapshot.next
-
-    async def _expire_requests_of(self, run: Run, reason: str) -> None:
-        for request in await self.deps.store.expire_approvals(self.deps.now(), run_id=run.id):
-            call_ids = [i.call_id for i in request.items if i.status == "expired"]
-            self.recorder.audit(
-                "approval.expired",
-                {"approval_id": request.id, "call_ids": call_ids, "reason": reason},
-                conversation_id=request.conversation_id,
-                run_id=request.run_id,
-            )
-            self.recorder.emit(
-                request.conversation_id,
-                ev.ApprovalExpired(
-                    run_id=request.run_id, approval_id=request.id, call_ids=call_ids
-                ),
-            )
-        await self.recorder.flush()
 
     async def aclose(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
         """Let running tasks reach their next pause, then cancel what is left.
