@@ -24,6 +24,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from opsgate.engine.recorder import Recorder
 from opsgate.engine.saver import ThreadedSqliteSaver
 from opsgate.engine.state import GraphState, Route, RunState
 from opsgate.engine.steps import Steps
@@ -54,14 +55,16 @@ class _GraphNode(Protocol):
     def __call__(self, state: GraphState) -> Awaitable[GraphState | Command[Route]]: ...
 
 
-def _node(node: Node, routed: bool) -> _GraphNode:
+def _node(node: Node, routed: bool, recorder: Recorder) -> _GraphNode:
     """The step as a graph node: run it on the run's state and merge its update back in.
 
     A routed step names the next node in its update's `next`; it travels with the update in
-    one `Command`, so LangGraph evaluates no branch over the state after every node.
+    one `Command`, so LangGraph evaluates no branch over the state after every node. Before
+    each step the engine waits for its record writer if that has fallen behind.
     """
 
     async def step(state: GraphState) -> GraphState | Command[Route]:
+        await recorder.keep_up()
         update = await node(state["run"])
         if routed:
             return Command(update={"run": update}, goto=update["next"])
@@ -86,9 +89,9 @@ def build_graph(
         "verify": steps.verify,
     }
     for name, node in routed.items():
-        builder.add_node(name, _node(node, routed=True), destinations=NODES)
-    builder.add_node("answer", _node(steps.answer, routed=False))
-    builder.add_node("finish", _node(steps.finish, routed=False))
+        builder.add_node(name, _node(node, True, steps.recorder), destinations=NODES)
+    builder.add_node("answer", _node(steps.answer, False, steps.recorder))
+    builder.add_node("finish", _node(steps.finish, False, steps.recorder))
     builder.add_conditional_edges(START, _start, ["plan", "classify"])
     builder.add_edge("answer", END)
     builder.add_edge("finish", END)

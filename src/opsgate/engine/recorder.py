@@ -5,7 +5,8 @@ Records are queued in order and written by one background writer, a batch per tr
 publish. While a read runs, the records of its step are committed beside it instead of the
 step waiting for a commit per record.
 
-`flush()` is the barrier: it returns once everything queued before it is committed. The engine
+`flush()` is the barrier: it returns once everything queued before it is committed, and
+`keep_up()`, called between steps, makes a busy engine wait when the writer falls behind. The engine
 flushes before anything that must be durable first (a mutation runs only after its
 `tool.started` is on disk; an approval request is opened over calls already recorded) and
 whenever a run pauses or ends, so whoever reads the store after that sees the whole run. A
@@ -46,10 +47,19 @@ _log = logging.getLogger(__name__)
 class Recorder:
     """Queues the engine's records and writes them in order, in batches, in the background."""
 
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(
+        self, store: Store, bus: EventBus, *, batch_max: int = 200, backlog: int = 50
+    ) -> None:
         self.store = store
         self.bus = bus
+        self.batch_max = batch_max
+        """Records per transaction at most (a long one would hold the write lock long)."""
+        self.backlog = backlog
+        """Queued records beyond which `keep_up` makes the engine wait for the writer."""
         self._queue: list[NewRecord] = []
+        self._added = 0
+        self._written = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._error: OpsgateError | None = None
 
@@ -97,21 +107,36 @@ class Recorder:
     # -- writing -----------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Wait until every record queued so far is written; raise the first failure, once."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        """Wait until every record queued so far is written; raise the first failure, once.
+
+        Waits for what was queued before the call only, not for the queue to run dry: other
+        runs may keep adding records meanwhile.
+        """
+        target = self._added
+        if self._written < target:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append((target, waiter))
+            await waiter
         if self._error is not None:
             error, self._error = self._error, None
             raise error
 
+    async def keep_up(self) -> None:
+        """Wait for the writer when more than `backlog` records are queued (called between
+        steps), so a busy engine cannot run seconds ahead of what it has written."""
+        if self._added - self._written > self.backlog:
+            await self.flush()
+
     def _add(self, record: NewRecord) -> None:
         self._queue.append(record)
+        self._added += 1
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_queued(), name="opsgate-recorder")
 
     async def _write_queued(self) -> None:
         while self._queue:
-            batch, self._queue = self._queue, []
+            batch = self._queue[: self.batch_max]
+            del self._queue[: self.batch_max]
             try:
                 self._publish(await self.store.write_batch(batch))
             except OpsgateError as e:
@@ -119,6 +144,14 @@ class Recorder:
                     "a batch of %d records failed (%s); writing them one by one", len(batch), e
                 )
                 await self._write_singly(batch)
+            self._written += len(batch)
+            waiting = []
+            for target, waiter in self._waiters:
+                if target > self._written:
+                    waiting.append((target, waiter))
+                elif not waiter.done():
+                    waiter.set_result(None)
+            self._waiters = waiting
 
     async def _write_singly(self, batch: list[NewRecord]) -> None:
         for record in batch:

@@ -1,0 +1,81 @@
+"""The recorder: queued records are written in order, published after they are stored, and
+one bad record loses nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from opsgate.domain import events as ev
+from opsgate.engine.bus import EventBus
+from opsgate.engine.recorder import Recorder
+from opsgate.errors import NotFound
+from opsgate.store import sql
+from opsgate.store.records import NewMessage
+
+SECRET = b"recorder-test-secret-0123456789"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[sql.SqlStore]:
+    opened = await sql.open_store(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", secret_key=SECRET)
+    yield opened
+    await opened.close()
+
+
+async def _conversation(store: sql.SqlStore) -> tuple[str, str]:
+    user = await store.create_user("rita", "operator", None)
+    conversation = await store.create_conversation("t", user.id, ["dev"])
+    run = await store.create_run(conversation.id, "chat", user.id)
+    return conversation.id, run.id
+
+
+async def test_records_are_stored_in_order_then_published(store: sql.SqlStore) -> None:
+    conversation_id, run_id = await _conversation(store)
+    bus = EventBus()
+    recorder = Recorder(store, bus, batch_max=3)
+    subscription = bus.subscribe(conversation_id)
+
+    for n in range(7):
+        recorder.emit(conversation_id, ev.Token(run_id=run_id, text=f"t{n}"))
+    recorder.audit("request", {"text": "hi"}, conversation_id=conversation_id, run_id=run_id)
+    await recorder.flush()
+
+    stored = await store.events_after(conversation_id, 0)
+    assert [e.data["text"] for e in stored] == [f"t{n}" for n in range(7)]
+    subscription.close()
+    assert [event async for event in subscription] == stored
+    assert [a.kind for a in await store.list_audit()] == ["request"]
+
+
+async def test_a_bad_record_loses_nothing_else_and_its_error_is_raised_once(
+    store: sql.SqlStore,
+) -> None:
+    conversation_id, run_id = await _conversation(store)
+    recorder = Recorder(store, EventBus())
+
+    recorder.emit(conversation_id, ev.Token(run_id=run_id, text="before"))
+    recorder.message(NewMessage("cnv_missing", "tool", "lost: no such conversation"))
+    recorder.emit(conversation_id, ev.Token(run_id=run_id, text="after"))
+    with pytest.raises(NotFound, match="cnv_missing"):
+        await recorder.flush()
+    await recorder.flush()  # reported once
+
+    texts = [e.data["text"] for e in await store.events_after(conversation_id, 0)]
+    assert texts == ["before", "after"]
+
+
+async def test_keep_up_waits_for_the_writer_only_when_it_is_behind(store: sql.SqlStore) -> None:
+    conversation_id, run_id = await _conversation(store)
+    recorder = Recorder(store, EventBus(), backlog=3)
+
+    recorder.emit(conversation_id, ev.Token(run_id=run_id, text="one"))
+    await recorder.keep_up()  # one queued: not behind, no wait
+    assert await store.events_after(conversation_id, 0) == []
+
+    for n in range(5):
+        recorder.emit(conversation_id, ev.Token(run_id=run_id, text=f"n{n}"))
+    await recorder.keep_up()
+    assert len(await store.events_after(conversation_id, 0)) == 6
