@@ -9,7 +9,7 @@ import pytest
 from opsgate.engine.deps import Limits
 from opsgate.engine.models.base import ModelChunk, ModelMessage, ToolSchema
 from opsgate.engine.models.scripted import ScriptedModel
-from opsgate.errors import DecisionRefused, Forbidden
+from opsgate.errors import Conflict, DecisionRefused, Forbidden
 from tests.fixtures.engine import Harness, HarnessFactory
 
 
@@ -147,18 +147,28 @@ async def test_stop_while_awaiting_approval_ends_stopped_and_never_runs(
         h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 5}
     )
     await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
     stopped = await h.engine.stop(run.id, h.operator)
     assert stopped.status == "stopped"
-    approval_id = await h.pending_approval_id(run.id)
-    [item] = (await h.store.get_approval(approval_id)).items
-    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    # The request closes with the run: nobody is asked to approve a change that won't run.
+    request = await h.store.get_approval(approval_id)
+    assert request.status == "expired"
+    with pytest.raises(Conflict):
+        await h.engine.decide(
+            approval_id, request.items[0].call_id, h.approver, approve=True, reason=None
+        )
     await h.engine.wait_idle()
     assert h.cluster.mutations() == []
     assert (await h.store.get_run(run.id)).status == "stopped"
+    kinds = [e.type for e in await h.events(run.id)]
+    assert "approval.expired" in kinds
     ends = [e.data["status"] for e in await h.events(run.id) if e.type == "run.finished"]
     assert ends == ["awaiting_approval", "stopped"]
-    finished = [a for a in await h.store.list_audit(limit=1000) if a.kind == "run.finished"]
+    audit = await h.store.list_audit(limit=1000)
+    finished = [a for a in audit if a.kind == "run.finished"]
     assert [a.payload["status"] for a in finished] == ["stopped"]
+    [expired] = [a for a in audit if a.kind == "approval.expired"]
+    assert expired.payload["reason"] == "the run was stopped by olga"
 
 
 async def test_failed_verification_is_reported_and_model_told_not_to_claim_success(

@@ -3,7 +3,8 @@ one bad record loses nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from opsgate.engine.bus import EventBus
 from opsgate.engine.recorder import Recorder
 from opsgate.errors import NotFound
 from opsgate.store import sql
-from opsgate.store.records import NewMessage
+from opsgate.store.records import NewMessage, NewRecord, StreamEvent
 
 SECRET = b"recorder-test-secret-0123456789"
 
@@ -67,15 +68,31 @@ async def test_a_bad_record_loses_nothing_else_and_its_error_is_raised_once(
     assert texts == ["before", "after"]
 
 
+class HeldStore:
+    """The real store, with `write_batch` held until the test lets it go."""
+
+    def __init__(self, store: sql.SqlStore) -> None:
+        self.store = store
+        self.open = asyncio.Event()
+
+    async def write_batch(self, records: Sequence[NewRecord]) -> list[StreamEvent]:
+        await self.open.wait()
+        return await self.store.write_batch(records)
+
+
 async def test_keep_up_waits_for_the_writer_only_when_it_is_behind(store: sql.SqlStore) -> None:
     conversation_id, run_id = await _conversation(store)
-    recorder = Recorder(store, EventBus(), backlog=3)
+    held = HeldStore(store)
+    recorder = Recorder(held, EventBus(), backlog=3)  # type: ignore[arg-type]
 
     recorder.emit(conversation_id, ev.Token(run_id=run_id, text="one"))
-    await recorder.keep_up()  # one queued: not behind, no wait
-    assert await store.events_after(conversation_id, 0) == []
+    await asyncio.wait_for(recorder.keep_up(), 5)  # one queued, writer stuck: no wait
 
     for n in range(5):
         recorder.emit(conversation_id, ev.Token(run_id=run_id, text=f"n{n}"))
-    await recorder.keep_up()
+    waiting = asyncio.ensure_future(recorder.keep_up())
+    done, _ = await asyncio.wait([waiting], timeout=0.2)
+    assert not done, "six records behind: keep_up must wait for the writer"
+    held.open.set()
+    await asyncio.wait_for(waiting, 5)
     assert len(await store.events_after(conversation_id, 0)) == 6

@@ -278,6 +278,9 @@ def test_stop_button_ends_a_run_waiting_for_approval(ui_server: UiServer, new_pa
     page.get_by_role("button", name="Stop").click()
     expect(page.locator(".final-status")).to_contain_text("stopped")
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    # The request closes with the run: no decision is left to take.
+    expect(card.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(card).to_contain_text("expired")
     expect(tool_card(page, "k8s_scale")).not_to_have_attribute("data-status", "succeeded")
     assert page.js_errors == []
 

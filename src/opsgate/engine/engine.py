@@ -361,7 +361,9 @@ class Engine:
                 actor_id=user.id,
                 actor_name=user.username,
             )
-            await self.recorder.flush()
+            # Nobody should be asked to approve a change of a run that has ended.
+            closed = await self.deps.store.expire_approvals(self.deps.now(), run_id=run_id)
+            await self._report_expired(closed, reason=f"the run was stopped by {user.username}")
         return run
 
     async def recover(self) -> None:
