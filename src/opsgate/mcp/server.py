@@ -141,21 +141,29 @@ class ToolService:
         return results.from_output(output)
 
     async def _run_reporting(self, fn: ToolFn, params: Any, ctx: Context) -> ToolOutput:
-        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        beats: set[asyncio.Task[None]] = set()
+        timer: asyncio.TimerHandle
 
         async def report(text: str) -> None:
             message = truncate(redact.redact_text(text), PROGRESS_CHARS)
-            await ctx.report_progress(time.monotonic() - started, None, message)
+            await ctx.report_progress(loop.time() - started, None, message)
 
-        task = asyncio.ensure_future(fn(params, replace(self.env, report=report)))
+        def beat() -> None:
+            nonlocal timer
+            sent = loop.create_task(report(f"still running ({loop.time() - started:.0f} s)"))
+            beats.add(sent)
+            sent.add_done_callback(beats.discard)
+            timer = loop.call_later(self.heartbeat_s, beat)
+
+        timer = loop.call_later(self.heartbeat_s, beat)
         try:
-            while not task.done():
-                await asyncio.wait([task], timeout=self.heartbeat_s)
-                if not task.done():
-                    await report(f"still running ({time.monotonic() - started:.0f} s)")
-            return task.result()
+            return await fn(params, replace(self.env, report=report))
         finally:
-            task.cancel()
+            timer.cancel()
+            # A heartbeat on its way goes out before the result does.
+            await asyncio.gather(*beats, return_exceptions=True)
 
 
 class _ServedTool(McpTool):
