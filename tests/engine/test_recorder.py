@@ -12,7 +12,7 @@ import pytest
 from opsgate.domain import events as ev
 from opsgate.engine.bus import EventBus
 from opsgate.engine.recorder import Recorder
-from opsgate.errors import NotFound
+from opsgate.errors import NotFound, StoreError
 from opsgate.store import sql
 from opsgate.store.records import NewMessage, NewRecord, StreamEvent
 
@@ -96,3 +96,29 @@ async def test_keep_up_waits_for_the_writer_only_when_it_is_behind(store: sql.Sq
     held.open.set()
     await asyncio.wait_for(waiting, 5)
     assert len(await store.events_after(conversation_id, 0)) == 6
+
+
+class PickyStore:
+    """The real store, except that it cannot write a message (a bug in the making)."""
+
+    def __init__(self, store: sql.SqlStore) -> None:
+        self.store = store
+
+    async def write_batch(self, records: Sequence[NewRecord]) -> list[StreamEvent]:
+        if any(isinstance(r, NewMessage) for r in records):
+            raise TypeError("secret-looking value 'hunter2' is not serialisable")
+        return await self.store.write_batch(records)
+
+
+async def test_an_unexpected_failure_neither_hangs_nor_leaks_its_text(store: sql.SqlStore) -> None:
+    conversation_id, run_id = await _conversation(store)
+    recorder = Recorder(PickyStore(store), EventBus())  # type: ignore[arg-type]
+
+    recorder.emit(conversation_id, ev.Token(run_id=run_id, text="kept"))
+    recorder.message(NewMessage(conversation_id, "tool", "cannot be written", run_id))
+    with pytest.raises(StoreError) as raised:
+        await asyncio.wait_for(recorder.flush(), 5)
+
+    assert "TypeError" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+    assert [e.data["text"] for e in await store.events_after(conversation_id, 0)] == ["kept"]

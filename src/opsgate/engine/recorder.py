@@ -27,7 +27,7 @@ from opsgate.domain.audit import AuditKind
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import EngineEvent
 from opsgate.engine.bus import EventBus
-from opsgate.errors import OpsgateError
+from opsgate.errors import OpsgateError, StoreError, truncate
 from opsgate.store.api import Store
 from opsgate.store.records import (
     CallChange,
@@ -134,33 +134,58 @@ class Recorder:
             self._writer = asyncio.create_task(self._write_queued(), name="opsgate-recorder")
 
     async def _write_queued(self) -> None:
-        while self._queue:
-            batch = self._queue[: self.batch_max]
-            del self._queue[: self.batch_max]
-            try:
-                self._publish(await self.store.write_batch(batch))
-            except OpsgateError as e:
-                _log.warning(
-                    "a batch of %d records failed (%s); writing them one by one", len(batch), e
-                )
-                await self._write_singly(batch)
-            self._written += len(batch)
-            waiting = []
-            for target, waiter in self._waiters:
-                if target > self._written:
-                    waiting.append((target, waiter))
-                elif not waiter.done():
-                    waiter.set_result(None)
-            self._waiters = waiting
+        try:
+            while self._queue:
+                batch = self._queue[: self.batch_max]
+                del self._queue[: self.batch_max]
+                try:
+                    self._publish(await self.store.write_batch(batch))
+                except Exception as e:
+                    _log.warning(
+                        "a batch of %d records failed (%s); writing them one by one",
+                        len(batch),
+                        _brief(e),
+                    )
+                    await self._write_singly(batch)
+                self._written += len(batch)
+                self._wake()
+        except asyncio.CancelledError:
+            # Stopped with records still queued (the loop is going away): whoever waits for
+            # them hears so instead of waiting forever.
+            self._error = self._error or StoreError("the record writer was stopped")
+            self._queue.clear()
+            self._written = self._added
+            self._wake()
+            raise
 
     async def _write_singly(self, batch: list[NewRecord]) -> None:
         for record in batch:
             try:
                 self._publish(await self.store.write_batch([record]))
-            except OpsgateError as e:
-                _log.error("could not record %s: %s", type(record).__name__, e)
-                self._error = self._error or e
+            except Exception as e:
+                _log.error("could not record a %s: %s", type(record).__name__, _brief(e))
+                if self._error is None:
+                    self._error = (
+                        e
+                        if isinstance(e, OpsgateError)
+                        else StoreError(f"could not record a {type(record).__name__}: {_brief(e)}")
+                    )
+
+    def _wake(self) -> None:
+        """Release the flushes whose records are all written."""
+        waiting = []
+        for target, waiter in self._waiters:
+            if target > self._written:
+                waiting.append((target, waiter))
+            elif not waiter.done():
+                waiter.set_result(None)
+        self._waiters = waiting
 
     def _publish(self, events: list[StreamEvent]) -> None:
         for event in events:
             self.bus.publish(event.conversation_id, event)
+
+
+def _brief(error: Exception) -> str:
+    """An opsgate error's message; only the type of anything else (its text may quote values)."""
+    return truncate(str(error), 300) if isinstance(error, OpsgateError) else type(error).__name__
