@@ -50,6 +50,12 @@ async def test_messages_keep_order_and_data(store: SqlStore) -> None:
     assert [m.text for m in messages] == [*texts, "calling"]
     assert messages[-1].data == {"calls": [{"id": "c1"}]}
     assert messages[-1].run_id == run.id
+    await store.add_message(conversation.id, "tool", "3 pods", run_id=run.id)
+    spoken = await store.list_messages(conversation.id, roles=("user", "assistant"))
+    assert [m.text for m in spoken] == [*texts, "calling"]
+    assert [m.text for m in await store.list_messages(conversation.id, roles=("tool",))] == [
+        "3 pods"
+    ]
     with pytest.raises(NotFound):
         await store.add_message("cnv_missing", "user", "x")
 

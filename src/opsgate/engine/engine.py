@@ -144,7 +144,7 @@ class Engine:
 
     async def _history(self, conversation_id: str) -> list[dict[str, Any]]:
         """Earlier turns of the conversation, as plain text (their tool traffic left out)."""
-        messages = await self.deps.store.list_messages(conversation_id)
+        messages = await self.deps.store.list_messages(conversation_id, roles=("user", "assistant"))
         return [
             ModelMessage(role=m.role, content=m.text).model_dump(mode="json")
             for m in messages

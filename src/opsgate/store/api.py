@@ -93,7 +93,14 @@ class Store(Protocol):
         author_id: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> Message: ...
-    async def list_messages(self, conversation_id: str) -> list[Message]: ...
+    async def list_messages(
+        self,
+        conversation_id: str,
+        *,
+        roles: Sequence[Literal["user", "assistant", "tool", "system"]] | None = None,
+    ) -> list[Message]:
+        """The conversation's messages, oldest first; only those of `roles` when given."""
+        ...
 
     # runs
     async def create_run(

@@ -144,10 +144,17 @@ class SqlStore(UsersStore, CallsStore):
         conn.execute(_INSERT_MESSAGE, rows)
         return [Message.model_validate(row) for row in rows]
 
-    async def list_messages(self, conversation_id: str) -> list[Message]:
+    async def list_messages(
+        self,
+        conversation_id: str,
+        *,
+        roles: Sequence[Literal["user", "assistant", "tool", "system"]] | None = None,
+    ) -> list[Message]:
         stmt = (
             select(M).where(M.c.conversation_id == conversation_id).order_by(M.c.created_at, M.c.id)
         )
+        if roles is not None:
+            stmt = stmt.where(M.c.role.in_(list(roles)))
         rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [Message.model_validate(dict(r._mapping)) for r in rows]
 
