@@ -1,7 +1,8 @@
 """The compiled LangGraph graph: plan → classify → reads → approval gate → execute → verify.
 
 Built once per process by `Engine` from its `Steps`; checkpointed per run (thread id = run id)
-so a run paused at the gate survives a restart. `open_checkpointer` picks the saver: SQLite
+so a run paused at the gate survives a restart. The run's state is one channel and each node
+names the next in its update (see `_node`). `open_checkpointer` picks the saver: SQLite
 file in the data directory by default, PostgreSQL when the database is PostgreSQL.
 
     START ─┬─> plan ─> classify ─> execute_reads ─> request_approval ─> gate ─> execute ─> verify

@@ -5,13 +5,13 @@ Records are queued in order and written by one background writer, a batch per tr
 publish. While a read runs, the records of its step are committed beside it instead of the
 step waiting for a commit per record.
 
-`flush()` is the barrier: it returns once everything queued before it is committed, and
-`keep_up()`, called between steps, makes a busy engine wait when the writer falls behind. The engine
-flushes before anything that must be durable first (a mutation runs only after its
+`flush()` is the barrier: it returns once everything queued before it is committed. The
+engine flushes before anything that must be durable first (a mutation runs only after its
 `tool.started` is on disk; an approval request is opened over calls already recorded) and
 whenever a run pauses or ends, so whoever reads the store after that sees the whole run. A
 killed process can lose at most the records of the read steps it had not flushed yet; never a
-record of a mutation or a decision.
+record of a mutation or a decision. `keep_up()`, called between steps, makes a busy engine
+wait when the writer falls behind.
 
 If a batch fails, its records are retried one by one so one bad record cannot take the others
 with it; the first error is raised by the next `flush()`.
