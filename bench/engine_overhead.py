@@ -211,7 +211,7 @@ async def main(rounds: int, calls: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=20)
     args = parser.parse_args()
     asyncio.run(main(args.rounds, args.calls))

@@ -52,6 +52,12 @@ class Steps:
     def _after_step(self, state: RunState) -> Route:
         return "plan" if state["kind"] == "chat" else "answer"
 
+    @staticmethod
+    def _summary(state: RunState, lines: list[str]) -> RunState:
+        """The summary update: kept for direct runs only, whose answer it becomes (a chat
+        run's answer is the model's), so chat checkpoints don't carry it."""
+        return {"summary": lines} if state["kind"] == "direct" else {}
+
     def _tool_message(
         self, state: RunState, call: dict[str, Any], text: str, messages: list[dict[str, Any]]
     ) -> None:
@@ -225,7 +231,7 @@ class Steps:
             summary.append(execution.summary_line(call["tool"], result))
             self._tool_message(state, call, execution.result_text(result), messages)
         route: Route = "request_approval" if has_mutation else self._after_step(state)
-        return {"messages": messages, "summary": summary, "next": route}
+        return {"messages": messages, **self._summary(state, summary), "next": route}
 
     # -- approval --------------------------------------------------------------------------
 
@@ -311,7 +317,12 @@ class Steps:
             if ok is not None:
                 executed.append({**call, "ok": ok})
             self._tool_message(state, call, text, messages)
-        return {"messages": messages, "summary": summary, "executed": executed, "next": "verify"}
+        return {
+            "messages": messages,
+            **self._summary(state, summary),
+            "executed": executed,
+            "next": "verify",
+        }
 
     # -- verify ----------------------------------------------------------------------------
 
@@ -339,7 +350,7 @@ class Steps:
             )
         return {
             "messages": messages,
-            "summary": summary,
+            **self._summary(state, summary),
             "executed": [],
             "next": self._after_step(state),
         }
