@@ -6,17 +6,12 @@ Everything opened here is registered on the caller's `AsyncExitStack`, closed in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 from opsgate.engine import engine as engine_module
-from opsgate.engine import graph
+from opsgate.engine import factory as engine_factory
 from opsgate.engine.bus import EventBus
-from opsgate.engine.deps import EngineDeps, Limits
-from opsgate.engine.models import factory
-from opsgate.engine.models.base import ChatModel
 from opsgate.mcp import client as mcp_client
 from opsgate.mcp import server as mcp_server
 from opsgate.settings import Settings
@@ -38,11 +33,6 @@ def model_name(settings: Settings) -> str | None:
     return (settings.model or "").strip() or None
 
 
-def chat_model(settings: Settings) -> ChatModel | None:
-    """The configured model (scripted, or a LiteLLM provider); None if unset."""
-    return factory.model_from_settings(settings)
-
-
 async def engine(
     settings: Settings,
     store: Store,
@@ -61,19 +51,12 @@ async def engine(
     tool_client = mcp_client.ToolClient.in_memory(server)
     await tool_client.connect()
     stack.push_async_callback(tool_client.close)
-    checkpointer = await stack.enter_async_context(
-        graph.open_checkpointer(settings.database_url, Path(settings.data_dir))
-    )
-    deps = EngineDeps(
-        model=chat_model(settings),
-        tools=tool_client,
-        tool_specs=tools,
+    return await engine_factory.open_engine(
+        settings,
+        stack,
         store=store,
         bus=bus,
+        tools=tool_client,
+        tool_specs=tools,
         approval_key=approval_key,
-        clock=time.time,
-        limits=Limits.from_settings(settings),
     )
-    built = engine_module.Engine(deps, checkpointer)
-    stack.push_async_callback(built.aclose)
-    return built
