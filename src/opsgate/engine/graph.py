@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, get_args
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -32,17 +32,7 @@ from opsgate.engine.steps import Steps
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 
-NODES: tuple[Route, ...] = (
-    "plan",
-    "classify",
-    "execute_reads",
-    "request_approval",
-    "gate",
-    "execute",
-    "verify",
-    "answer",
-    "finish",
-)
+NODES: tuple[Route, ...] = get_args(Route)
 
 
 def _start(state: GraphState) -> Route:
