@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from opsgate.api.static import STATIC_DIR
+from opsgate.api.ui import STATIC_DIR
 from tests.fixtures.api import ApiEnv, running_app, wait_for
 
 

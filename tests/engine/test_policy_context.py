@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from opsgate.domain.canonical import call_hash
-from opsgate.engine import context, policy
+from opsgate.engine import history, policy
 from opsgate.engine.models.base import ModelMessage, ModelToolCall
 from opsgate.tools import registry
 
@@ -62,17 +62,17 @@ def test_unknown_tools_and_bad_arguments_fail_closed_without_echoing_values() ->
 
 def test_cap_text_keeps_head_and_tail_and_says_what_was_cut() -> None:
     text = "HEAD" + "x" * 10_000 + "TAIL"
-    capped = context.cap_text(text, 500)
+    capped = history.cap_text(text, 500)
     assert len(capped) <= 500
     assert capped.startswith("HEAD")
     assert capped.endswith("TAIL")
     assert "characters cut" in capped
-    assert context.cap_text("short", 500) == "short"
+    assert history.cap_text("short", 500) == "short"
 
 
 def test_trimming_keeps_system_prompt_and_request_and_shortens_old_results() -> None:
     call = ModelToolCall(id="t1", name="k8s_logs", args={})
-    history = [
+    messages = [
         ModelMessage(role="system", content="S" * 400),
         ModelMessage(role="user", content="old question " * 200),
         ModelMessage(role="assistant", content="old answer " * 200),
@@ -80,9 +80,9 @@ def test_trimming_keeps_system_prompt_and_request_and_shortens_old_results() -> 
         ModelMessage(role="assistant", content="", tool_calls=[call]),
         ModelMessage(role="tool", content="log line\n" * 2000, tool_call_id="t1"),
     ]
-    trimmed = context.trim_history(history, budget_tokens=400)
-    assert trimmed[0] == history[0]
+    trimmed = history.trim_history(messages, budget_tokens=400)
+    assert trimmed[0] == messages[0]
     assert [m.content for m in trimmed if m.role == "user"] == ["current request"]
     assert trimmed[-1].tool_call_id == "t1"
-    assert trimmed[-1].content == context.TRIMMED_NOTE
-    assert context.trim_history(history, budget_tokens=1_000_000) == history
+    assert trimmed[-1].content == history.TRIMMED_NOTE
+    assert history.trim_history(messages, budget_tokens=1_000_000) == messages

@@ -26,7 +26,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
-from opsgate.api import auth, build, contexts, errors, static
+from opsgate.api import auth, build, contexts, errors, ui
 from opsgate.api.metrics import MeteredBus, Metrics
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
@@ -38,7 +38,7 @@ from opsgate.api.sessions import SessionCodec
 from opsgate.api.state import AppState, EngineApi
 from opsgate.engine.bus import EventBus
 from opsgate.settings import Settings
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.tools.base import CommandRunner, Tool
 
 log = logging.getLogger("opsgate.api")
@@ -162,7 +162,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
     api.add_api_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)
     app.include_router(api)
     app.include_router(meta.root_router)
-    app.include_router(static.router(deps.static_dir or static.STATIC_DIR))
+    app.include_router(ui.router(deps.static_dir or ui.STATIC_DIR))
 
     if settings.cors_origins:
         app.add_middleware(

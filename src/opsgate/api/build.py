@@ -16,7 +16,7 @@ from opsgate.mcp import client as mcp_client
 from opsgate.mcp import server as mcp_server
 from opsgate.settings import Settings
 from opsgate.store import sql
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.tools import binaries, registry
 from opsgate.tools.base import CommandRunner, Tool
 

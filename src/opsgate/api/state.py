@@ -21,7 +21,7 @@ from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.sessions import SessionCodec
 from opsgate.engine.bus import EventBus
 from opsgate.settings import Settings
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.store.records import ApprovalRequest, Run, User
 from opsgate.tools.base import Tool
 

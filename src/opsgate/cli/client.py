@@ -9,11 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import typer
 
+from opsgate.cli.common import load_settings
 from opsgate.errors import Conflict, Forbidden, NotFound, OpsgateError, Unauthenticated, truncate
+
+ServerOption = Annotated[
+    str | None, typer.Option("--server", help="Server URL (default OPSGATE_SERVER_URL).")
+]
+TokenOption = Annotated[
+    str | None, typer.Option("--token", help="API token (default OPSGATE_API_TOKEN).")
+]
 
 _BY_STATUS: dict[int, type[OpsgateError]] = {
     401: Unauthenticated,
@@ -103,3 +112,16 @@ def _error_from(response: httpx.Response) -> OpsgateError:
     except (ValueError, KeyError, TypeError):
         message = truncate(response.text, 300)
     return _BY_STATUS.get(response.status_code, OpsgateError)(f"{response.status_code}: {message}")
+
+
+def connect(server: str | None, token: str | None) -> ApiClient:
+    """A client for the server and token given on the command line, else from settings."""
+    settings = load_settings()
+    chosen = token or (settings.api_token.get_secret_value() if settings.api_token else None)
+    if not chosen:
+        raise typer.BadParameter(
+            "an API token is needed: pass --token or set OPSGATE_API_TOKEN "
+            "(create one with `opsgate tokens create USER`)",
+            param_hint="--token",
+        )
+    return ApiClient(server or settings.server_url, chosen)

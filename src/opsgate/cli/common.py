@@ -6,6 +6,7 @@ Called by the command modules of this package only.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ from rich.console import Console
 
 from opsgate.domain.audit import AuditKind
 from opsgate.settings import Settings
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 
 T = TypeVar("T")
 
@@ -49,3 +50,8 @@ async def local_store(settings: Settings) -> AsyncIterator[Store]:
 async def audit_as_cli(store: Store, kind: AuditKind, payload: dict[str, Any]) -> None:
     """Append an audit event for a change made from the command line (actor "cli", no user)."""
     await store.append_audit(kind, payload, actor_id=None, actor_name="cli")
+
+
+def args_json(args: dict[str, Any]) -> str:
+    """A call's arguments on one line, as the terminal shows them."""
+    return json.dumps(args, ensure_ascii=False)

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from opsgate.cli import admin, doctor, remote, servers, toolcmd
+from opsgate.cli import approvals, audit, chat, doctor, sandbox, serve, tools, users
 from opsgate.cli.common import err_console
 from opsgate.errors import OpsgateError
 
@@ -21,17 +21,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("serve")(servers.serve)
-app.command("mcp")(servers.mcp)
-app.command("demo")(servers.demo)
-app.add_typer(servers.sandbox_app, name="sandbox")
-app.command("chat")(remote.chat)
-app.command("ask")(remote.ask)
-app.add_typer(remote.approvals_app, name="approvals")
-app.add_typer(admin.audit_app, name="audit")
-app.add_typer(admin.users_app, name="users")
-app.add_typer(admin.tokens_app, name="tokens")
-app.add_typer(toolcmd.tools_app, name="tools")
+app.command("serve")(serve.serve)
+app.command("mcp")(serve.mcp)
+app.command("demo")(serve.demo)
+app.add_typer(sandbox.sandbox_app, name="sandbox")
+app.command("chat")(chat.chat)
+app.command("ask")(chat.ask)
+app.add_typer(approvals.approvals_app, name="approvals")
+app.add_typer(audit.audit_app, name="audit")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
+app.add_typer(tools.tools_app, name="tools")
 app.command("doctor")(doctor.doctor)
 
 

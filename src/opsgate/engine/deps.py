@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from opsgate.engine.bus import EventBus
 from opsgate.engine.models.base import ChatModel
 from opsgate.settings import Settings
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.tools.base import Progress, Tool
 
 

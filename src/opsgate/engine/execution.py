@@ -17,7 +17,7 @@ from opsgate.domain import approval_token
 from opsgate.domain import events as ev
 from opsgate.domain.calls import CallStatus, output_digest
 from opsgate.domain.canonical import call_hash
-from opsgate.engine import context
+from opsgate.engine import history
 from opsgate.engine.deps import EngineDeps, ToolResult
 from opsgate.engine.recorder import Recorder
 from opsgate.engine.state import RunState
@@ -253,7 +253,7 @@ class CallRunner:
             )
         except (OpsgateError, TimeoutError) as e:
             return f"(no preview: {truncate(str(e) or type(e).__name__, 300)})"
-        return context.cap_text(result.text, self.deps.limits.tool_result_cap_chars)
+        return history.cap_text(result.text, self.deps.limits.tool_result_cap_chars)
 
     async def verify(self, state: RunState, call: dict[str, Any]) -> Verdict:
         """Run the call's verify recipe (bounded), then report it on the stream and in audit."""
@@ -279,7 +279,7 @@ class CallRunner:
                 tool=call["tool"],
                 ok=ok,
                 summary=summary,
-                output=context.cap_text(output, 4000),
+                output=history.cap_text(output, 4000),
             ),
         )
         self.recorder.audit(

@@ -17,7 +17,7 @@ from opsgate.engine.engine import Engine
 from opsgate.engine.graph import open_checkpointer
 from opsgate.engine.models.factory import model_from_settings
 from opsgate.settings import Settings
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.tools.base import Tool
 
 

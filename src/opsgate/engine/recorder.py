@@ -28,7 +28,7 @@ from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import EngineEvent
 from opsgate.engine.bus import EventBus
 from opsgate.errors import OpsgateError, StoreError, truncate
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.store.records import (
     CallChange,
     NewAuditEvent,

@@ -17,7 +17,7 @@ from langgraph.types import interrupt
 
 from opsgate.domain import events as ev
 from opsgate.domain.runs import FINAL_RUN_STATUSES
-from opsgate.engine import context, execution, policy, turns
+from opsgate.engine import execution, history, policy, turns
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
@@ -61,7 +61,7 @@ class Steps:
     def _tool_message(
         self, state: RunState, call: dict[str, Any], text: str, messages: list[dict[str, Any]]
     ) -> None:
-        capped = context.cap_text(text, self.deps.limits.tool_result_cap_chars)
+        capped = history.cap_text(text, self.deps.limits.tool_result_cap_chars)
         messages.append(
             ModelMessage(
                 role="tool",
@@ -90,16 +90,16 @@ class Steps:
             return end("failed", "no model is configured; propose tool calls directly")
         if state.get("model_turns", 0) >= self.deps.limits.max_model_turns:
             return end("failed", f"reached the limit of {self.deps.limits.max_model_turns} turns")
-        history = [ModelMessage(role="system", content=system_prompt() + turns.cluster_note(state))]
-        history += [ModelMessage.model_validate(m) for m in state.get("messages", [])]
-        history = context.trim_history(history, self.deps.limits.model_context_tokens)
+        prompt = [ModelMessage(role="system", content=system_prompt() + turns.cluster_note(state))]
+        prompt += [ModelMessage.model_validate(m) for m in state.get("messages", [])]
+        prompt = history.trim_history(prompt, self.deps.limits.model_context_tokens)
         text_parts: list[str] = []
         calls: list[ModelToolCall] = []
         usage = Usage()
         run_id = state["run_id"]
         tokens = turns.TokenBuffer()
         try:
-            async for chunk in model.stream(history, self.tool_schemas):
+            async for chunk in model.stream(prompt, self.tool_schemas):
                 if chunk.text:
                     text_parts.append(chunk.text)
                     ready = tokens.add(chunk.text, time.monotonic())
@@ -337,7 +337,7 @@ class Steps:
             summary.append(f"{call['tool']}: {verdict.summary}")
             advice = "" if verdict.ok else " Do not claim success; propose a rollback or a fix."
             word = "passed" if verdict.ok else "FAILED"
-            note = f"verification {word}: {context.cap_text(verdict.output, 2000)}{advice}"
+            note = f"verification {word}: {history.cap_text(verdict.output, 2000)}{advice}"
             turns.append_to_result(messages, call.get("model_call_id") or call["call_id"], note)
             self.recorder.message(
                 NewMessage(
@@ -409,7 +409,7 @@ class Steps:
         payload: dict[str, Any] = {"status": status, "reason": reason}
         if answer is not None:
             # What the person was told is part of what happened (replay shows it).
-            payload["answer"] = context.cap_text(answer, _AUDIT_ANSWER_CHARS)
+            payload["answer"] = history.cap_text(answer, _AUDIT_ANSWER_CHARS)
         self.recorder.audit(
             "run.finished",
             payload,
@@ -425,7 +425,7 @@ _APPROVAL_AUDIT_KEYS = ("call_id", "tool", "args", "context", "call_hash", "dest
 
 @dataclass
 class _NewItem:
-    """One call of a new approval request (satisfies `store.api.NewApprovalItem`)."""
+    """One call of a new approval request (satisfies `store.protocol.NewApprovalItem`)."""
 
     call_id: str
     preview: str | None

@@ -25,7 +25,7 @@ from typing import Any, Literal, TextIO
 
 from opsgate.domain.audit import GENESIS_HASH, AuditEvent
 from opsgate.domain.canonical import canonical_json, sha256_hex
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.store.records import AuditFilter, ChainVerification
 
 ExportFormat = Literal["jsonl", "csv"]

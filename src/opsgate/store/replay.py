@@ -34,7 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from opsgate.domain.audit import AuditEvent
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.store.records import AuditFilter
 
 

@@ -17,7 +17,7 @@ from opsgate.domain.calls import CallStatus, Classification, output_digest
 from opsgate.domain.runs import ApprovalStatus, DecisionKind
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import tables
-from opsgate.store.api import NewApprovalItem
+from opsgate.store.protocol import NewApprovalItem
 from opsgate.store.records import (
     ApprovalDecision,
     ApprovalItem,
@@ -43,7 +43,7 @@ _SET_EXPECTED_CALL = _SET_CALL.where(TC.c.status.in_(bindparam("b_expected", exp
 
 
 class CallsStore(SqlBase):
-    """Calls and approvals; see `opsgate.store.api.Store` for the contract."""
+    """Calls and approvals; see `opsgate.store.protocol.Store` for the contract."""
 
     # --- tool calls --------------------------------------------------------------------
 

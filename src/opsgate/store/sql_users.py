@@ -24,7 +24,7 @@ _USER_COLUMNS = (U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.created_at)
 
 
 class UsersStore(SqlBase):
-    """Users and tokens; see `opsgate.store.api.Store` for the contract."""
+    """Users and tokens; see `opsgate.store.protocol.Store` for the contract."""
 
     async def create_user(self, username: str, role: Role, password_hash: str | None) -> User:
         values = {

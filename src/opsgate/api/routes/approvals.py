@@ -22,7 +22,7 @@ from opsgate.api.schemas import (
 )
 from opsgate.api.state import app_state
 from opsgate.errors import Conflict, InvalidInput, NotFound
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.store.records import ApprovalRequest
 
 router = APIRouter(tags=["approvals"])

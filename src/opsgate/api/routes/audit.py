@@ -20,7 +20,7 @@ from opsgate.api.state import app_state
 from opsgate.domain.audit import AuditEvent
 from opsgate.domain.canonical import canonical_json
 from opsgate.store import audit_export, replay
-from opsgate.store.api import Store
+from opsgate.store.protocol import Store
 from opsgate.store.records import AuditFilter, ChainVerification
 
 router = APIRouter(tags=["audit"])

@@ -1,4 +1,4 @@
-"""`opsgate chat`, `opsgate ask` and `opsgate approvals`: the terminal client of a running server.
+"""`opsgate chat` and `opsgate ask`: the terminal client of a running server.
 
 `chat` streams the model's text and tool cards live and asks for decisions at approvals;
 `ask` does one request and exits 3 when it ends awaiting approval (approval ids printed).
@@ -14,32 +14,13 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 
-from opsgate.cli.client import ApiClient, SseEvent
-from opsgate.cli.common import console, load_settings
+from opsgate.cli.client import ApiClient, ServerOption, SseEvent, TokenOption, connect
+from opsgate.cli.common import args_json, console
 
 AWAITING_APPROVAL_EXIT = 3
+
+
 OUTPUT_LINES = 25
-
-ServerOption = Annotated[
-    str | None, typer.Option("--server", help="Server URL (default OPSGATE_SERVER_URL).")
-]
-TokenOption = Annotated[
-    str | None, typer.Option("--token", help="API token (default OPSGATE_API_TOKEN).")
-]
-
-approvals_app = typer.Typer(help="List and decide pending approvals.", no_args_is_help=True)
-
-
-def _client(server: str | None, token: str | None) -> ApiClient:
-    settings = load_settings()
-    chosen = token or (settings.api_token.get_secret_value() if settings.api_token else None)
-    if not chosen:
-        raise typer.BadParameter(
-            "an API token is needed: pass --token or set OPSGATE_API_TOKEN "
-            "(create one with `opsgate tokens create USER`)",
-            param_hint="--token",
-        )
-    return ApiClient(server or settings.server_url, chosen)
 
 
 class Renderer:
@@ -68,7 +49,9 @@ class Renderer:
                 badge = "[cyan]read[/]" if call["classification"] == "read" else "[yellow]change[/]"
                 if call.get("error"):
                     badge = "[red]invalid[/]"
-                console.print(f"  {badge} {call['tool']} {_args(call['args'])}", highlight=False)
+                console.print(
+                    f"  {badge} {call['tool']} {args_json(call['args'])}", highlight=False
+                )
         elif kind == "tool.started":
             console.print(f"  [dim]▶ running {data['tool']}…[/]")
         elif kind == "tool.progress":
@@ -103,10 +86,6 @@ class Renderer:
         elif kind == "run.finished":
             reason = f" ({data['reason']})" if data.get("reason") else ""
             console.print(f"[dim]run {data['status']}{reason}[/]", highlight=False)
-
-
-def _args(args: dict[str, Any]) -> str:
-    return json.dumps(args, ensure_ascii=False)
 
 
 def _fold(text: str) -> str:
@@ -174,7 +153,7 @@ def chat(
 
     Example: `opsgate chat --token $OPSGATE_API_TOKEN`
     """
-    with _client(server, token) as client:
+    with connect(server, token) as client:
         me = client.request("GET", "/auth/me")
         if conversation is None:
             body = {"title": "terminal chat", "context": context}
@@ -222,7 +201,7 @@ def ask(
 
     Example: `opsgate ask "why is the api deployment in shop crashing?"`
     """
-    with _client(server, token) as client:
+    with connect(server, token) as client:
         created = client.request(
             "POST", "/conversations", json={"title": text[:60], "context": context}
         )
@@ -242,71 +221,3 @@ def ask(
             raise typer.Exit(AWAITING_APPROVAL_EXIT)
         if status != "completed":
             raise typer.Exit(1)
-
-
-@approvals_app.command("list")
-def approvals_list(server: ServerOption = None, token: TokenOption = None) -> None:
-    """List pending approvals.
-
-    Example: `opsgate approvals list`
-    """
-    with _client(server, token) as client:
-        items = client.request("GET", "/approvals", params={"status": "pending"})["items"]
-    if not items:
-        console.print("no pending approvals")
-    for approval in items:
-        console.print(
-            f"[bold]{approval['id']}[/] run {approval['run_id']} expires {approval['expires_at']}",
-            highlight=False,
-        )
-        for item in approval["items"]:
-            flag = " [red]destructive[/]" if item["destructive"] else ""
-            console.print(
-                f"  {item['call_id']} {item['status']}: {item['tool']} {_args(item['args'])}{flag}",
-                highlight=False,
-            )
-
-
-def _decide(
-    approval_id: str, call: str | None, approve: bool, reason: str | None, client: ApiClient
-) -> None:
-    if call:
-        body = {"call_id": call, "approve": approve, "reason": reason}
-        result = client.request("POST", f"/approvals/{approval_id}/decision", json=body)
-    else:
-        body = {"approve": approve, "reason": reason}
-        result = client.request("POST", f"/approvals/{approval_id}/decide-all", json=body)
-    approval = result.get("approval", result)
-    console.print(f"{approval['id']}: {approval['status']}", highlight=False)
-
-
-@approvals_app.command("approve")
-def approvals_approve(
-    approval_id: Annotated[str, typer.Argument(help="The approval request's id.")],
-    call: Annotated[str | None, typer.Option(help="Only this call (default: every call).")] = None,
-    reason: Annotated[str | None, typer.Option(help="Required for destructive calls.")] = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Approve a pending request (each call gets its own decision record).
-
-    Example: `opsgate approvals approve apr_01H... --reason "scale for the sale"`
-    """
-    with _client(server, token) as client:
-        _decide(approval_id, call, True, reason, client)
-
-
-@approvals_app.command("reject")
-def approvals_reject(
-    approval_id: Annotated[str, typer.Argument(help="The approval request's id.")],
-    reason: Annotated[str, typer.Option(help="Why; the model sees it.")],
-    call: Annotated[str | None, typer.Option(help="Only this call (default: every call).")] = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Reject a pending request with a reason.
-
-    Example: `opsgate approvals reject apr_01H... --reason "not during the freeze"`
-    """
-    with _client(server, token) as client:
-        _decide(approval_id, call, False, reason, client)
