@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -70,6 +70,51 @@ class ToolOutput:
     command: str | None = None
     """The command as run, secrets masked, for display."""
     data: Any = None
+
+
+VerifyVerdict = Literal["verified", "failed", "not_verified"]
+"""What a verify recipe concluded: the intent was checked and holds, was checked and does not
+hold, or could not be checked (a read-back only; the outcome is then "not verified")."""
+
+
+class RollbackCall(BaseModel):
+    """A call that would undo a change, offered after its verification failed (gated again)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tool: str
+    args: dict[str, Any]
+
+
+class Verification(BaseModel):
+    """What a verify recipe found; carried in `ToolOutput.data` of its result.
+
+    `summary` is one line naming the concrete reason ("pod api-7f9c: CreateContainerConfigError:
+    secret \"api-db\" not found"); `details` are the evidence read from the cluster (failing
+    pods, container states, recent warning events); `next_step` says what a person could do.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: VerifyVerdict
+    summary: str
+    details: list[str] = []
+    next_step: str | None = None
+    rollback: RollbackCall | None = None
+
+
+PreviewState = Literal["changes", "no_change", "failed"]
+"""What a preview found: the call would change something, nothing, or the dry run failed."""
+
+
+class PreviewReport(BaseModel):
+    """How a preview turned out; carried in `ToolOutput.data` of its result."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: PreviewState
+    command: str | None = None
+    """The exact command the approved call will run, for display (secrets masked)."""
 
 
 Progress = Callable[[str], Awaitable[None]]
