@@ -87,8 +87,8 @@ def is_secret_key(key: str) -> bool:
     `secretKeyRef`, `existingSecret`, `DB_PASSWORD_FILE`, `tokenExpirationSeconds`.
     """
     parts = words(key)
-    if not parts or parts[0] == "existing":
-        return False
+    if not parts or words(re.split(r"[./]", key)[-1])[:1] == ["existing"]:
+        return False  # `existingSecret`, `auth.existingSecretPasswordKey`: a Secret's name
     if "".join(parts) in _NOT_SECRET:
         return False
     for first, second in _COMPOUND_ENDINGS:

@@ -5,7 +5,7 @@ cap, `kubectl describe`, logs, `env` and `kubectl set env --list` output, INI fi
 multi-line strings inside documents. Fails closed: without a `kind` in sight, a `data:` block
 is taken for a Secret's. Rules, each keeping the keys and hiding the values:
 
-- a Secret's `data`/`stringData` block, in YAML or JSON, whole;
+- a Secret's `data`/`stringData` block, in YAML or JSON (also on one line), whole;
 - `key: value` and `"key": "value"` lines whose key names a secret, and the block scalar
   (`password: |`) that follows such a key;
 - container env written over two lines (`- name: DB_PASSWORD` then `value: ...`);
@@ -21,12 +21,14 @@ import re
 from dataclasses import dataclass
 
 from opsgate.tools.redact import keys
-from opsgate.tools.redact.masks import Mask, apply, is_masked
+from opsgate.tools.redact.masks import REDACTED, Mask, apply, is_masked
 
 _YAML_PAIR = re.compile(r"""^(\s*(?:-\s+)?)(["']?([A-Za-z0-9_.-]+)["']?\s*:\s+)(\S.*?)\s*$""")
 _JSON_PAIR = re.compile(r"""^(\s*)("([^"]+)"\s*:\s*)("(?:[^"\\]|\\.)*"|[0-9.eE+-]+)(\s*,?\s*)$""")
 _SECRET_KIND = re.compile(r"""(?m)^\s*"?kind"?\s*:\s*"?Secret"?\s*,?\s*$""")
 _ANY_KIND = re.compile(r"""(?m)^\s*"?kind"?\s*:""")
+_INLINE_SECRET_DATA = re.compile(r'("(?:data|stringData)"\s*:\s*\{)([^{}]*)(\})')
+_SECRET_KIND_INLINE = re.compile(r'"kind"\s*:\s*"Secret"')
 _DATA_BLOCK_START = re.compile(r"""^(\s*)"?(data|stringData)"?\s*:\s*\{?\s*$""")
 _BLOCK_SCALAR = re.compile(r"[|>][-+0-9]*")
 _DESCRIBE_KEY = re.compile(r"^(\S[^:]*):$")
@@ -58,6 +60,8 @@ def redact_lines(text: str, mask: Mask) -> str:
     # kubectl sorts keys, so `data` precedes `kind`: output cut inside `data` shows no kind.
     in_secret = bool(_SECRET_KIND.search(text)) or not _ANY_KIND.search(text)
     lines = text.split("\n")
+    if '"Secret"' in text:
+        lines = [_inline_secret(line, mask) for line in lines]
     block: _Block | None = None
     env: _EnvName | None = None
     for index, line in enumerate(lines):
@@ -169,3 +173,12 @@ def _hides(key: str, value: str, env: _EnvName | None, column: int) -> bool:
         return False  # a mapping or list opens here; its own lines are judged one by one
     # "token: expired, asking for a new one" is a log line; a password may hold spaces.
     return keys.is_password_key(key) or " " not in value.strip("\"'")
+
+
+def _inline_secret(line: str, mask: Mask) -> str:
+    """A one-line JSON Secret, e.g. a `last-applied-configuration` in output cut short."""
+    if not _SECRET_KIND_INLINE.search(line):
+        return line
+    return _INLINE_SECRET_DATA.sub(
+        lambda m: f'{m[1]}"{REDACTED}":"{apply(mask, m[2])}"{m[3]}', line
+    )

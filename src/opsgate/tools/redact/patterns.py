@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from opsgate.tools.redact import keys
-from opsgate.tools.redact.masks import REDACTED, Mask, apply, is_masked
+from opsgate.tools.redact.masks import Mask, apply, is_masked
 
 _PEM_PRIVATE_KEY = re.compile(
     r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)(.*?)(-----END [A-Z ]*PRIVATE KEY-----|\Z)",
@@ -53,14 +53,10 @@ _JSON_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 _ESCAPED_JSON_STRING = re.compile(r'\\"([^"\\\n]*)\\"')
 _COLON_VALUE = re.compile(r"""["']?([^\s"',;<(\\][^\s"',;\\]*)""")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-_INLINE_SECRET_DATA = re.compile(r'("(?:data|stringData)"\s*:\s*\{)([^{}]*)(\})')
-_SECRET_KIND_INLINE = re.compile(r'"kind"\s*:\s*"Secret"')
 
 
 def redact_patterns(text: str, mask: Mask) -> str:
     """Mask every secret recognisable by its shape or by the key written just before it."""
-    if '"Secret"' in text:
-        text = _inline_secrets(text, mask)
     if "PRIVATE KEY-----" in text:
         text = _PEM_PRIVATE_KEY.sub(lambda m: _pem(m, mask), text)
     lowered = text.lower()
@@ -219,13 +215,3 @@ def _looks_like_a_credential(value: str) -> bool:
         return True
     has_digit = any(char.isdigit() for char in value)
     return len(value) >= 8 and has_digit and any(char.isalpha() for char in value)
-
-
-def _inline_secrets(text: str, mask: Mask) -> str:
-    """One-line JSON Secrets, e.g. a `last-applied-configuration` in output cut short."""
-    return "\n".join(
-        _INLINE_SECRET_DATA.sub(lambda m: f'{m[1]}"{REDACTED}":"{apply(mask, m[2])}"{m[3]}', line)
-        if _SECRET_KIND_INLINE.search(line)
-        else line
-        for line in text.split("\n")
-    )
