@@ -152,6 +152,10 @@ TEXTS = {
         'level=warn msg="password rotation due" days=3\n'
         "Error validating token for user bob\n"
     ),
+    "one-line json with container ids and image digests": (
+        '{"containerStatuses":[{"containerID":"containerd://a161ec",'
+        '"image":"nginx@sha256:cd4495","name":"web"}]}'
+    ),
     "env with booleans and numbers": (
         "ENABLE_TOKEN_AUTH=true\nTOKEN_TTL=3600\nSECRET_ROTATION=false\n"
     ),

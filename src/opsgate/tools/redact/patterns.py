@@ -22,7 +22,8 @@ _PEM_PRIVATE_KEY = re.compile(
 )
 _AUTHORIZATION = re.compile(r"(?im)^(\s*(?:proxy-)?authorization\s*[:=]\s*)(\S+\s+)?(\S.*)$")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9._~+/=-]{8,})")
-_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)([^@\s/]+)(@)")
+_URL_PASSWORD = re.compile(r"""(://[^/\s:@"',]*:)([^@\s/"',]+)(@)""")
+"""`scheme://user:password@host`; quotes and commas end it (`"containerd://…","image":"x@…"`)."""
 _SLACK_WEBHOOK = re.compile(
     r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/)([\w/-]+)"
 )
