@@ -67,12 +67,12 @@ def redact_value(value: Any, mask: Mask = hide) -> Any:
     env_name = value.get("name")
     result: dict[Any, Any] = {}
     for key, item in value.items():
+        judged = _judged_key(key, env_name) if _is_scalar(item) else None
         if not isinstance(key, str):
             result[key] = redact_value(item, mask)
         elif secret_object and key in ("data", "stringData") and isinstance(item, dict):
             result[key] = {name: _mask_all(data, mask) for name, data in item.items()}
-        elif _is_scalar(item) and _judged_key(key, env_name) is not None:
-            judged = _judged_key(key, env_name) or key
+        elif judged is not None:
             keep = keys.shown_scalar(item, judged) or (isinstance(item, str) and is_masked(item))
             result[key] = item if keep else mask(str(item))
         elif _is_applied_manifest(key) and isinstance(item, str) and item:
@@ -95,12 +95,14 @@ def _is_scalar(value: object) -> bool:
     return value is None or isinstance(value, str | int | float)
 
 
-def _judged_key(key: str, env_name: object) -> str | None:
+def _judged_key(key: object, env_name: object) -> str | None:
     """The key whose name decides whether a scalar is secret, or None when it is not.
 
     Container env written inline, `{name: DB_PASSWORD, value: ...}`: the `value` is judged by
     the `name` beside it.
     """
+    if not isinstance(key, str):
+        return None
     if key == "value" and isinstance(env_name, str) and keys.is_secret_key(env_name):
         return env_name
     return key if keys.is_secret_key(key) else None
@@ -127,7 +129,7 @@ def _redact_embedded_json(text: str, mask: Mask) -> str:
     except ValueError:
         return apply(mask, text)  # unreadable, so nothing in it can be shown safely
     redacted = redact_value(decoded, mask)
-    return text if redacted == decoded else json.dumps(redacted, separators=(",", ":"))
+    return text if redacted == decoded else _dump_json_like(redacted, text)
 
 
 def _redact_structured(text: str, mask: Mask) -> str | None:
@@ -194,12 +196,13 @@ def _walk_mapping(node: yaml.MappingNode, text: str, mask: Mask, edits: _Edits) 
     env_name = _string(name)
     for key_node, value in node.value:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        scalar = isinstance(value, yaml.ScalarNode)
+        judged = _judged_key(key, env_name) if scalar else None
         if not isinstance(key, str):
             _walk(value, text, mask, edits)
         elif secret_object and key in ("data", "stringData"):
             _mask_nodes(value, text, mask, edits)
-        elif isinstance(value, yaml.ScalarNode) and _judged_key(key, env_name) is not None:
-            judged = _judged_key(key, env_name) or key
+        elif judged is not None:
             if not (keys.shown_scalar(_typed(value), judged) or is_masked(value.value)):
                 _replace(value, mask(value.value), text, edits)
         elif _is_applied_manifest(key) and isinstance(value, yaml.ScalarNode) and value.value:

@@ -61,9 +61,9 @@ _COMPOUND_ENDINGS = (
 _NOT_SECRET = frozenset({"automountserviceaccounttoken", "serviceaccounttoken"})
 """Schema fields whose names end in a secret word: a boolean and a projected-volume source."""
 
-_PASSWORD_WORDS = frozenset({"password", "passwd", "pass", "passphrase", "pwd", "pin"})
+_PASSWORD_WORDS = frozenset({"password", "passwd", "pass", "passphrase", "pwd"})
 
-NEVER_SECRET_TEXT = frozenset({"", "true", "false", "null", "~", "<none>"})
+_NEVER_SECRET_TEXT = frozenset({"", "true", "false", "null", "~", "<none>"})
 """Values shown whatever their key says (lowercased): booleans, null, empty, kubectl's `<none>`."""
 
 _DESCRIBED = re.compile(
@@ -74,7 +74,7 @@ _DESCRIBED = re.compile(
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
-def words(key: str) -> list[str]:
+def _words(key: str) -> list[str]:
     """`secretKeyBase` -> [secret, key, base]; `DB_PASSWORD` -> [db, password]."""
     return [word.lower() for word in _WORD.findall(key)]
 
@@ -86,8 +86,8 @@ def is_secret_key(key: str) -> bool:
     False for the names, references, paths and durations around secrets: `secretName`,
     `secretKeyRef`, `existingSecret`, `DB_PASSWORD_FILE`, `tokenExpirationSeconds`.
     """
-    parts = words(key)
-    if not parts or words(re.split(r"[./]", key)[-1])[:1] == ["existing"]:
+    parts = _words(key)
+    if not parts or _words(re.split(r"[./]", key)[-1])[:1] == ["existing"]:
         return False  # `existingSecret`, `auth.existingSecretPasswordKey`: a Secret's name
     if "".join(parts) in _NOT_SECRET:
         return False
@@ -110,8 +110,8 @@ def is_secret_key(key: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def is_password_key(key: str) -> bool:
-    """A secret key whose values may be plain numbers (`password`, `DB_PASS`, `pin`)."""
-    parts = words(key)
+    """A secret key whose values may be plain numbers (`password`, `DB_PASS`, `db_pwd`)."""
+    parts = _words(key)
     return (
         bool(parts)
         and is_secret_key(key)
@@ -126,7 +126,7 @@ def shown_text(value: str, key: str) -> bool:
     do; a bare number does unless `key` is password-like.
     """
     text = value.strip().strip("\"'")
-    if text.lower() in NEVER_SECRET_TEXT or _DESCRIBED.fullmatch(text):
+    if text.lower() in _NEVER_SECRET_TEXT or _DESCRIBED.fullmatch(text):
         return True
     return bool(_NUMBER.fullmatch(text)) and not is_password_key(key)
 
