@@ -14,6 +14,7 @@ import yaml
 
 from opsgate.tools import redact
 from opsgate.tools.redact import REDACTED
+from tests.tools.test_redact import CORPUS as OLD_CORPUS
 
 CONFIGMAP_DATA = {
     "DB_PASSWORD": "cm-db-password-1",
@@ -284,6 +285,18 @@ def test_secrets_outside_secret_objects_are_masked(
     lost = [keep for keep in kept if keep not in redacted]
     assert not lost, f"hid {lost} that must stay, in:\n{redacted}"
     assert REDACTED in redacted
+
+
+@pytest.mark.parametrize(
+    "text", [pytest.param(text, id=name) for name, text, _secrets, _kept in CORPUS + OLD_CORPUS]
+)
+def test_redaction_is_idempotent_whole_and_cut(text: str) -> None:
+    """A second pass (a stored output shown again, a marker) changes nothing."""
+    once = redact.redact_text(text)
+    assert redact.redact_text(once) == once
+    for cut in range(10, len(text), 53):
+        cut_once = redact.redact_text(text[:cut], truncated=True)
+        assert redact.redact_text(cut_once, truncated=True) == cut_once, f"cut at {cut}"
 
 
 @pytest.mark.parametrize(

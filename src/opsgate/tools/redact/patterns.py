@@ -206,6 +206,8 @@ def _inline_env(match: re.Match[str], mask: Mask) -> str:
 
 def _pem(match: re.Match[str], mask: Mask) -> str:
     body = match[2]
+    if is_masked(body):
+        return match[0]
     # Inside a JSON string the key's lines are joined by escaped newlines; keep the string valid.
     newline = "\\n" if "\\n" in body and "\n" not in body else "\n"
     return f"{match[1]}{newline}{apply(mask, body)}{newline}{match[3]}"
