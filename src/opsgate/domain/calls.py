@@ -22,8 +22,12 @@ CallStatus = Literal[
     "succeeded",
     "failed",
     "outcome_unknown",
-    "skipped",
+    "refused",
+    "verified",
+    "verification_failed",
+    "not_verified",
 ]
+"""Where a call is; `domain.outcomes` draws the transitions and docs/outcomes.md the words."""
 
 
 class ToolAnnotations(BaseModel):

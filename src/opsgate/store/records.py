@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from opsgate.domain.audit import AuditKind
 from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import ApprovalStatus, DecisionKind, RunStatus
 
@@ -130,6 +131,10 @@ class ApprovalItem(_Record):
     destructive: bool
     call_hash: str
     preview: str | None
+    preview_state: PreviewOutcome = "unavailable"
+    """What the dry run found; a `failed` one needs an override reason to approve."""
+    command: str | None = None
+    """The exact command the approved call will run, for display (secrets masked)."""
     status: ApprovalStatus
     decision: ApprovalDecision | None
 
