@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from opsgate.domain.canonical import call_hash
+from opsgate.domain.events import PreviewOutcome
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import sql
-from opsgate.domain.events import PreviewOutcome
 from opsgate.store.sql import SqlStore
 from tests.fixtures.postgres import SECRET_KEY, RawSql
 
