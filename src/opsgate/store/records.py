@@ -136,6 +136,9 @@ class ApprovalItem(_Record):
     command: str | None = None
     """The exact command the approved call will run, for display (secrets masked)."""
     status: ApprovalStatus
+    """The decision on this item (pending until someone decides or it expires)."""
+    call_status: CallStatus | None = None
+    """Where the call itself is now: after approval it runs and is verified (or not)."""
     decision: ApprovalDecision | None
 
 

@@ -253,7 +253,15 @@ class CallsStore(SqlBase):
         if head is None:
             raise NotFound(f"no approval request {approval_id!r}")
         stmt = (
-            select(AI, TC.c.tool, TC.c.args, TC.c.context, TC.c.destructive, TC.c.call_hash)
+            select(
+                AI,
+                TC.c.tool,
+                TC.c.args,
+                TC.c.context,
+                TC.c.destructive,
+                TC.c.call_hash,
+                TC.c.status.label("call_status"),
+            )
             .join(TC, TC.c.id == AI.c.call_id)
             .where(AI.c.approval_id == approval_id)
             .order_by(AI.c.position)
@@ -385,6 +393,7 @@ def _item(row: Any) -> ApprovalItem:
         preview_state=row["preview_state"],
         command=row["command"],
         status=row["status"],
+        call_status=row["call_status"],
         decision=decision,
     )
 
