@@ -283,3 +283,55 @@ async def test_an_approval_resumed_after_its_expiry_does_not_run(
     # Said so: the approval's lapse is audited and streamed, and the run ended `expired`.
     assert "approval.expired" in await h.event_types(run.id)
     assert (await h.store.get_run(run.id)).status == "expired"
+
+
+async def test_a_change_without_a_context_is_bound_to_the_cluster_current_when_proposed(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(None)
+    # A conversation that names no context: kubectl would use whatever is current.
+    open_conversation = await h.store.create_conversation("any", h.operator.id, [], "shop")
+    run = await h.engine.submit_call(
+        open_conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 2}
+    )
+    await h.engine.wait_run(run.id)
+    [request] = await h.store.list_approvals(conversation_id=open_conversation.id)
+    [item] = request.items
+    assert (item.context, item.args["context"]) == ("sandbox", "sandbox")
+    events = await h.store.events_after(open_conversation.id, 0)
+    [asked] = [e.data for e in events if e.type == "approval.requested"]
+    assert asked["calls"][0]["cluster"] == "https://fake.test"
+    # The kubeconfig's current context moves on; the approved call still names its own.
+    h.cluster.servers["elsewhere"] = "https://elsewhere.test"
+    h.cluster.current = "elsewhere"
+    await h.engine.decide(request.id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == [("scale", "api", "2")]
+    assert (await h.store.get_call(item.call_id)).status == "verified"
+
+
+async def test_a_context_repointed_at_another_cluster_after_approval_is_refused(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(None)
+    run = await h.engine.submit_call(
+        h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 9}
+    )
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    h.cluster.servers["sandbox"] = "https://prod.example"  # the kubeconfig was edited
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == []
+    call = await h.store.get_call(item.call_id)
+    assert call.status == "refused"
+    assert "no longer resolves to the approved cluster" in (call.output or "")
+    assert "https://prod.example" in (call.output or "")
+    refused = [
+        a
+        for a in await h.store.list_audit(limit=1000)
+        if a.kind == "tool.finished" and a.payload.get("refused")
+    ]
+    assert [a.call_id for a in refused] == [item.call_id]
+    assert (await h.store.get_run(run.id)).status == "completed_with_failures"

@@ -153,6 +153,8 @@ class ApprovalItemOut(BaseModel):
     namespace: str | None
     destructive: bool
     call_hash: str
+    cluster: str | None
+    """The server URL of the cluster the call is bound to (its context resolved)."""
     preview: str | None
     preview_state: PreviewOutcome
     """What the dry run found: a `failed` one needs an override reason to approve."""

@@ -53,6 +53,7 @@ class ToolInvoker(Protocol):
     async def verify(
         self, tool: str, args: dict[str, Any], *, on_progress: Progress | None = None
     ) -> ToolResult: ...
+    async def cluster(self, context: str | None) -> ToolResult: ...
 
 
 @dataclass(frozen=True)

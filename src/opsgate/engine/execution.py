@@ -199,9 +199,20 @@ class CallRunner:
                     call["call_id"], final, expected=["awaiting_approval", final]
                 )
             return text, None
-        recomputed = call_hash(call["tool"], call["args"], call["context"])
+        bound = call.get("cluster")
+        fingerprint = bound["fingerprint"] if bound else None
+        recomputed = call_hash(call["tool"], call["args"], call["context"], fingerprint)
         if recomputed != item.call_hash:
             return await self.refuse_tampered(state, call), None
+        if bound is not None:
+            now = await self._identity(call["context"])
+            if isinstance(now, str) or now["fingerprint"] != fingerprint:
+                server = now if isinstance(now, str) else f"now {now['server']}"
+                why = (
+                    f"context {call['context']!r} no longer resolves to the approved cluster "
+                    f"({bound['server']}; {server})"
+                )
+                return await self.refuse_tampered(state, call, why), None
         # The store accepts a decision only before the request expires; the grace covers the
         # moment between an approval in the request's last second and the run resuming.
         deadline = expires + self.deps.limits.execution_grace_s
@@ -251,8 +262,13 @@ class CallRunner:
             ),
         )
 
-    async def refuse_tampered(self, state: RunState, call: dict[str, Any]) -> str:
-        message = "refused: the arguments differ from the approved ones; nothing was run"
+    async def refuse_tampered(
+        self,
+        state: RunState,
+        call: dict[str, Any],
+        why: str = "the arguments differ from the approved ones",
+    ) -> str:
+        message = f"refused: {why}; nothing was run"
         record = await self.deps.store.set_call_status(
             call["call_id"], "refused", expected=["approved"], output=message
         )
@@ -277,6 +293,42 @@ class CallRunner:
             state, ev.ErrorEvent(run_id=state["run_id"], code="decision_refused", message=message)
         )
         return message
+
+    async def bind_cluster(
+        self, call: dict[str, Any], resolved: dict[str | None, dict[str, Any] | str]
+    ) -> None:
+        """Bind a change to the cluster its context resolves to now (filling a missing context
+        with the kubeconfig's current one), so its approval cannot run anywhere else.
+
+        `resolved` caches identities per context for one step; a context that does not resolve
+        makes the call invalid (its error goes back to the model).
+        """
+        context = call["context"]
+        if context not in resolved:
+            resolved[context] = await self._identity(context)
+        found = resolved[context]
+        if isinstance(found, str):
+            call["error"] = found
+            return
+        if context is None:
+            call["context"] = found["context"]
+            call["args"] = {**call["args"], "context": found["context"]}
+        call["cluster"] = {"server": found["server"], "fingerprint": found["fingerprint"]}
+        call["call_hash"] = call_hash(
+            call["tool"], call["args"], call["context"], found["fingerprint"]
+        )
+
+    async def _identity(self, context: str | None) -> dict[str, Any] | str:
+        """The identity (`tools.kubectl.identity.ClusterIdentity` as JSON), or why there is none."""
+        try:
+            result = await self.deps.tools.cluster(context)
+        except OpsgateError as e:
+            return f"context {context!r} could not be resolved: {truncate(str(e), 300)}"
+        if not result.ok or not isinstance(result.data, dict):
+            return (
+                f"context {context!r} does not resolve to a cluster: {truncate(result.text, 300)}"
+            )
+        return result.data
 
     async def preview(self, call: dict[str, Any]) -> Preview:
         """The tool's dry run, bounded: what would change, nothing, or that it failed."""

@@ -165,6 +165,7 @@ class Steps:
         limit = self.deps.limits.max_tool_calls
         used = state.get("tool_calls", 0)
         classified: list[dict[str, Any]] = []
+        clusters: dict[str | None, dict[str, Any] | str] = {}
         for raw in state.get("pending", []):
             call = policy.classify(
                 self.deps.tool_specs,
@@ -179,6 +180,13 @@ class Steps:
                 call["error"] = f"the run reached its limit of {limit} tool calls"
             if call["error"] is None:
                 used += 1
+                spec = self.deps.tool_specs.get(call["tool"])
+                if (
+                    call["classification"] == "mutation"
+                    and spec is not None
+                    and spec.reaches_cluster
+                ):
+                    await self.calls.bind_cluster(call, clusters)
             call["model_call_id"] = raw.get("model_call_id")
             classified.append(call)
             self.recorder.call(
@@ -192,6 +200,7 @@ class Steps:
                     destructive=call["destructive"],
                     call_hash=call["call_hash"],
                     status="invalid" if call["error"] else "planned",
+                    cluster=(call.get("cluster") or {}).get("server"),
                 )
             )
         planned = [
@@ -269,6 +278,7 @@ class Steps:
                 preview=item.preview,
                 preview_state=item.preview_state,
                 command=item.command,
+                cluster=(c.get("cluster") or {}).get("server"),
             )
             for c, item in zip(mutations, items, strict=True)
         ]
@@ -505,6 +515,7 @@ _APPROVAL_AUDIT_KEYS = (
     "preview",
     "preview_state",
     "command",
+    "cluster",
 )
 """What the approver was shown of each call, kept in `approval.requested`."""
 

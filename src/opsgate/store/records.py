@@ -98,6 +98,8 @@ class ToolCallRecord(_Record):
     destructive: bool
     call_hash: str
     status: CallStatus
+    cluster: str | None = None
+    """The server URL of the cluster the change is bound to (see `NewCall.cluster`)."""
     approval_id: str | None
     output: str | None
     """Redacted, capped output."""
@@ -130,6 +132,8 @@ class ApprovalItem(_Record):
     context: str | None
     destructive: bool
     call_hash: str
+    cluster: str | None = None
+    """The server URL of the cluster the call is bound to."""
     preview: str | None
     preview_state: PreviewOutcome = "unavailable"
     """What the dry run found; a `failed` one needs an override reason to approve."""
@@ -228,6 +232,8 @@ class NewCall:
     destructive: bool
     call_hash: str
     status: CallStatus
+    cluster: str | None = None
+    """The server URL of the cluster a change is bound to (its context resolved when proposed)."""
 
 
 @dataclass(frozen=True)

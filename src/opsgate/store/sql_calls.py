@@ -95,6 +95,7 @@ class CallsStore(SqlBase):
                     "classification": new.classification,
                     "destructive": new.destructive,
                     "call_hash": new.call_hash,
+                    "cluster": new.cluster,
                     "status": new.status,
                     "truncated": False,
                     "created_at": now,
@@ -260,6 +261,7 @@ class CallsStore(SqlBase):
                 TC.c.context,
                 TC.c.destructive,
                 TC.c.call_hash,
+                TC.c.cluster,
                 TC.c.status.label("call_status"),
             )
             .join(TC, TC.c.id == AI.c.call_id)
@@ -389,6 +391,7 @@ def _item(row: Any) -> ApprovalItem:
         context=row["context"],
         destructive=row["destructive"],
         call_hash=row["call_hash"],
+        cluster=row["cluster"],
         preview=row["preview"],
         preview_state=row["preview_state"],
         command=row["command"],

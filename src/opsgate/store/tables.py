@@ -138,6 +138,8 @@ class ToolCallRow(Base):
     classification: Mapped[str] = mapped_column(String(20))
     destructive: Mapped[bool] = mapped_column(Boolean)
     call_hash: Mapped[str] = mapped_column(String(64))
+    cluster: Mapped[str | None] = mapped_column(Text)
+    """Server URL of the cluster a change is bound to."""
     status: Mapped[str] = mapped_column(String(30), index=True)
     approval_id: Mapped[str | None] = mapped_column(String(40))
     output: Mapped[str | None] = mapped_column(Text)

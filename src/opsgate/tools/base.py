@@ -169,6 +169,12 @@ class Tool:
     """For tools whose nature depends on arguments (k8s_exec): True if this call only reads."""
     timeout_s: float | None = None
 
+    @property
+    def reaches_cluster(self) -> bool:
+        """Whether calls go to the cluster a kubeconfig context names (its `context` param);
+        approvals of its changes are bound to that cluster's identity."""
+        return self.family in ("kubectl", "helm", "argo") and "context" in self.params.model_fields
+
     def input_schema(self) -> dict[str, Any]:
         return self.params.model_json_schema()
 

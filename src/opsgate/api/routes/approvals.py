@@ -66,6 +66,7 @@ async def approval_out(
                 ),
                 destructive=item.destructive,
                 call_hash=item.call_hash,
+                cluster=item.cluster,
                 preview=item.preview,
                 preview_state=item.preview_state,
                 command=item.command,
