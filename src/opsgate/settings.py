@@ -6,15 +6,22 @@ reads the environment. Nested values use `__`, e.g. `OPSGATE_JENKINS__SHOP__URL`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
+import typing
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from opsgate.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MIN_KEY_BYTES = 32
+"""The shortest approval, secret or session key accepted, configured or found on disk."""
 
 
 class JenkinsServer(BaseModel):
@@ -108,25 +115,77 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'opsgate.db').resolve()}"
 
-    def key(self, name: Literal["secret_key", "approval_key", "session_key"]) -> bytes:
+    def key(self, name: KeyName) -> bytes:
         """A configured key, or one generated once into `data_dir/keys/` (mode 0600) and reused.
 
         Every process on the same data directory (API, CLI, tool server) derives the same keys.
+
+        Raises:
+            ConfigError: the configured key, or the key file found, is shorter than
+                `MIN_KEY_BYTES` (an empty approval key would let anyone mint tokens).
         """
         configured = {
             "secret_key": self.secret_key,
             "approval_key": self.approval_key,
             "session_key": None,
         }[name]
+        variable = f"OPSGATE_{name.upper()}"
         if configured is not None:
-            return configured.get_secret_value().encode()
+            value = configured.get_secret_value().encode()
+            return _long_enough(value, variable, f"set {variable} to a longer random value")
         path = Path(self.data_dir) / "keys" / name
-        if path.exists():
-            return path.read_bytes().strip()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.touch(mode=0o600)
-        path.write_bytes(secrets.token_urlsafe(32).encode())
-        return path.read_bytes().strip()
+        if not path.exists():
+            _generate_key_file(path)
+        return _long_enough(
+            path.read_bytes().strip(),
+            f"the key file {str(path)!r}",
+            f"delete the file to have a new key generated (what was made with the old one "
+            f"stops working) or set {variable}",
+        )
+
+    def require_keys(self) -> None:
+        """Read (or generate) every key now: a server refuses to start instead of failing later.
+
+        Raises:
+            ConfigError: a key is empty or shorter than `MIN_KEY_BYTES`.
+        """
+        for name in typing.get_args(KeyName):
+            self.key(name)
+
+
+KeyName = Literal["secret_key", "approval_key", "session_key"]
+
+HOW_TO_MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def _long_enough(key: bytes, what: str, fix: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        held = "is empty" if not key else f"holds {len(key)} bytes"
+        raise ConfigError(
+            f"{what} {held}; a key must hold at least {MIN_KEY_BYTES} bytes: {fix} "
+            f"(make one with `{HOW_TO_MAKE_A_KEY}`)"
+        )
+    return key
+
+
+def _generate_key_file(path: Path) -> None:
+    """Write a new random key to `path` unless another process got there first.
+
+    The key is written in full to a private temporary file and then hard-linked into place,
+    which fails if `path` exists: nobody ever reads a half-written key, and processes
+    starting together all end up with the one key that won.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(secrets.token_urlsafe(32).encode())
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
 
 
 def process_environment() -> dict[str, str]:

@@ -54,6 +54,7 @@ def serve(
     Example: `opsgate serve --port 8080 --data-dir /var/lib/opsgate`
     """
     settings = load_settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    settings.require_keys()
     _serve_app(settings)
 
 
@@ -69,6 +70,7 @@ def mcp(
     from opsgate.mcp import entry
 
     settings = load_settings()
+    settings.require_keys()
     if http:
         entry.run_http(settings, host or settings.host, port)
     else:
@@ -109,6 +111,7 @@ def demo(
     Example: `opsgate demo --port 8080`
     """
     base = load_settings(port=port)
+    base.require_keys()
     data_dir = Path(base.data_dir)
     sandbox_dir = data_dir / "sandbox"
     sandbox_dir.mkdir(parents=True, exist_ok=True)
