@@ -92,6 +92,14 @@ class JenkinsServerOut(BaseModel):
     url: str
     user: str
     verify_tls: bool
+    source: Literal["settings", "database"]
+    """`settings`: from OPSGATE_JENKINS__<NAME>__*, shown here but changed only there;
+    `database`: added through this API."""
+    read_only: bool
+    """True for servers from settings: PUT and DELETE refuse them."""
+    in_use: bool
+    """Whether the tools use this entry (a database record hidden by a settings server of
+    the same name is not)."""
 
 
 class NewConversation(_Body):

@@ -1,4 +1,4 @@
-"""`opsgate doctor`: check binaries, kubeconfig contexts, model settings and the database.
+"""`opsgate doctor`: check binaries, kubeconfig contexts, model, database and Jenkins servers.
 
 Prints one line per check and what to do about each failure; exits 1 when anything is broken.
 Never prints keys or tokens.
@@ -18,7 +18,9 @@ from opsgate import settings as settings_module
 from opsgate.cli.common import console, load_settings, local_store, run
 from opsgate.errors import OpsgateError, truncate
 from opsgate.settings import Settings
-from opsgate.tools import binaries
+from opsgate.store.jenkins_directory import JenkinsDirectory, JenkinsEntry
+from opsgate.tools import binaries, registry
+from opsgate.tools.base import ToolEnv, ToolOutput
 
 PROBE_TIMEOUT_S = 8
 
@@ -169,6 +171,67 @@ def check_database(settings: Settings) -> Check:
     return Check("database", True, f"{shown} (migrations applied, {users} users)", fix)
 
 
+JENKINS_SOURCES = {"settings": "from settings", "database": "added through the admin API"}
+
+
+def check_jenkins(settings: Settings) -> list[Check]:
+    """Every Jenkins server the tools may name (the same directory they use), and whether it
+    answers `jenkins_whoami` with its credentials."""
+
+    async def go() -> list[Check]:
+        async with local_store(settings) as store:
+            directory = JenkinsDirectory(store, settings.jenkins)
+            # Jenkins tools speak HTTP only; the binary paths just complete the environment.
+            env = ToolEnv(
+                runner=binaries.runner_from_settings(settings),
+                kubectl=settings.tools_dir / "kubectl",
+                helm=settings.tools_dir / "helm",
+                command_timeout_s=PROBE_TIMEOUT_S,
+                jenkins=directory,
+            )
+            return [await _probe_jenkins(entry, env) for entry in await directory.entries()]
+
+    try:
+        checks = run(go())
+    except OpsgateError as e:
+        return [Check("jenkins", False, truncate(str(e), 200), "check OPSGATE_DATABASE_URL")]
+    return checks or [
+        Check(
+            "jenkins",
+            True,
+            "no server configured",
+            "add one in the Command Center (Admin settings, Jenkins servers) or with "
+            "OPSGATE_JENKINS__<NAME>__URL, __USER and __TOKEN",
+        )
+    ]
+
+
+async def _probe_jenkins(entry: JenkinsEntry, env: ToolEnv) -> Check:
+    name = f"jenkins {entry.name}"
+    source = JENKINS_SOURCES[entry.source]
+    if not entry.in_use:
+        return Check(
+            name,
+            True,
+            f"{entry.url} ({source}) is not used: settings define a server of the same name",
+            "remove it in the Command Center (Admin settings, Jenkins servers)",
+        )
+    whoami = registry.all_tools()["jenkins_whoami"]
+    try:
+        output = await whoami.run(whoami.parse({"server": entry.name}), env)
+    except OpsgateError as e:
+        output = ToolOutput(ok=False, text=str(e))
+    if output.ok:
+        user = (output.data or {}).get("user")
+        return Check(name, True, f"{entry.url} as {user!r} ({source})")
+    fix = (
+        f"check OPSGATE_JENKINS__{entry.name.upper()}__URL, __USER and __TOKEN"
+        if entry.source == "settings"
+        else "check its URL, user and API token in the Command Center (Admin settings)"
+    )
+    return Check(name, False, f"{entry.url} ({source}): {truncate(output.text, 200)}", fix)
+
+
 def doctor(
     kubeconfig: Annotated[Path | None, typer.Option(help="Check this kubeconfig instead.")] = None,
 ) -> None:
@@ -183,6 +246,7 @@ def doctor(
         *check_contexts(settings, kubectl),
         check_model(settings),
         check_database(settings),
+        *check_jenkins(settings),
     ]
     for check in checks:
         mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"
