@@ -94,8 +94,11 @@ class Settings(BaseSettings):
     """HMAC key for approval tokens; generated into `data_dir` when unset."""
     secret_key: SecretStr | None = None
     """Key for encrypting stored credentials; generated into `data_dir` when unset."""
-    require_distinct_approver: bool = False
-    """When on, the requester of a change may not approve it. Only ever adds to the gate."""
+    require_distinct_approver: bool = True
+    """The requester of a change may not approve it (on by default). For a one-person setup
+    turn it off with `OPSGATE_REQUIRE_DISTINCT_APPROVER=false`: the gate still pauses every
+    change, the Command Center's approval card says that self-approval is allowed, and
+    `opsgate demo` (one admin) turns it off itself."""
     mcp_http_token: SecretStr | None = None
     """Bearer token required by `opsgate mcp --http`."""
 

@@ -216,6 +216,16 @@ class ModelInfo(BaseModel):
     how_to: str
 
 
+class ApprovalPolicy(BaseModel):
+    """How the gate decides here, for the Command Center's approval cards."""
+
+    require_distinct_approver: bool
+    """False only when turned off for a one-person setup: the requester may then approve
+    their own change (the card should say so)."""
+    approval_ttl_s: int
+    """How long an approval request stays open."""
+
+
 class UserList(BaseModel):
     items: list[User]
 

@@ -127,6 +127,8 @@ def demo(
                 "kubeconfig": kubeconfig,
                 "default_context": "opsgate-sandbox",
                 "contexts": ["opsgate-sandbox"],
+                # One admin proposes and approves in the demo; every change still pauses.
+                "require_distinct_approver": False,
                 "jenkins": base.jenkins
                 or (
                     {
@@ -147,6 +149,11 @@ def demo(
         console.print(f"Command Center: [bold]{url}[/]", highlight=False)
         console.print(f"Log in as:      [bold]{login}[/]", highlight=False)
         console.print(f"Sandbox:        kubeconfig {kubeconfig} (context opsgate-sandbox)")
+        console.print(
+            "Approvals:      every change pauses for approval; the distinct-approver rule is\n"
+            "                off (the one admin may approve their own changes). Outside the\n"
+            "                demo it is on unless OPSGATE_REQUIRE_DISTINCT_APPROVER=false."
+        )
         if settings.model:
             console.print(f"Model:          {settings.model}", highlight=False)
         else:
