@@ -1,4 +1,5 @@
-"""`opsgate doctor`: check binaries, kubeconfig contexts, model, database and Jenkins servers.
+"""`opsgate doctor`: check binaries, kubeconfig contexts, model, database, where each security
+setting came from (environment, `.env` file, generated key file, default), and Jenkins servers.
 
 Prints one line per check and what to do about each failure; exits 1 when anything is broken.
 Never prints keys or tokens.
@@ -7,6 +8,7 @@ Never prints keys or tokens.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +18,8 @@ import yaml
 
 from opsgate import settings as settings_module
 from opsgate.cli.common import console, load_settings, local_store, run
-from opsgate.errors import OpsgateError, truncate
+from opsgate.errors import ConfigError, OpsgateError, truncate
+from opsgate.mcp import http_auth
 from opsgate.settings import Settings
 from opsgate.store.jenkins_directory import JenkinsDirectory, JenkinsEntry
 from opsgate.tools import binaries, registry
@@ -171,6 +174,30 @@ def check_database(settings: Settings) -> Check:
     return Check("database", True, f"{shown} (migrations applied, {users} users)", fix)
 
 
+def check_setting_origins(settings: Settings, given: Collection[str]) -> list[Check]:
+    """Where each security setting came from; a key or bearer token that would be refused."""
+    checks = []
+    for origin in settings_module.setting_origins(settings, given=given):
+        detail, ok, fix = origin.describe(), True, None
+        if origin.name == "require_distinct_approver":
+            state = "on" if settings.require_distinct_approver else "off (self-approval allowed)"
+            detail = f"{state}; {detail}"
+        if origin.origin == "env file":
+            fix = (
+                f"a .env file in the working directory sets {origin.variable}; "
+                "set it in the environment of the service instead"
+            )
+        try:
+            if origin.name in ("approval_key", "secret_key") and origin.origin != "default":
+                settings.key(origin.name)  # type: ignore[arg-type]
+            if origin.name == "mcp_http_token" and settings.mcp_http_token is not None:
+                http_auth.require_strong_token(settings.mcp_http_token.get_secret_value())
+        except ConfigError as e:
+            ok, fix = False, str(e)
+        checks.append(Check(f"setting {origin.name}", ok, detail, fix))
+    return checks
+
+
 JENKINS_SOURCES = {"settings": "from settings", "database": "added through the admin API"}
 
 
@@ -246,6 +273,7 @@ def doctor(
         *check_contexts(settings, kubectl),
         check_model(settings),
         check_database(settings),
+        *check_setting_origins(settings, given={"kubeconfig"} if kubeconfig else ()),
         *check_jenkins(settings),
     ]
     for check in checks:

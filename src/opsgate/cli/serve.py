@@ -7,13 +7,18 @@ demo that starts the sandbox and the server against it.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from opsgate.cli.common import audit_as_cli, console, load_settings, local_store, run
+from opsgate import settings as settings_module
+from opsgate.cli.common import audit_as_cli, console, err_console, load_settings, local_store, run
 from opsgate.settings import JenkinsServer, Settings
+
+DEMO_SETS = ("kubeconfig", "contexts", "require_distinct_approver")
+"""Security settings the demo sets itself (the sandbox's cluster, one admin approving)."""
 
 HostOption = Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")]
 
@@ -27,6 +32,13 @@ DataDirOption = Annotated[Path | None, typer.Option(help="Data directory (defaul
 DbOption = Annotated[
     str | None, typer.Option(help="Database URL (default SQLite in the data dir).")
 ]
+
+
+def _warn_about_env_file(settings: Settings, given: Collection[str] = ()) -> None:
+    """One line on stderr (never stdout: `opsgate mcp` speaks MCP there) per security setting
+    taken from a `.env` file; `given` are the ones set here, whatever the sources say."""
+    for line in settings_module.env_file_warnings(settings, given=given):
+        err_console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _serve_app(settings: Settings) -> None:
@@ -54,6 +66,7 @@ def serve(
     Example: `opsgate serve --port 8080 --data-dir /var/lib/opsgate`
     """
     settings = load_settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    _warn_about_env_file(settings, given={"database_url"} if database_url else ())
     settings.require_keys()
     _serve_app(settings)
 
@@ -70,6 +83,7 @@ def mcp(
     from opsgate.mcp import entry
 
     settings = load_settings()
+    _warn_about_env_file(settings)
     settings.require_keys()
     if http:
         entry.run_http(settings, host or settings.host, port)
@@ -111,6 +125,7 @@ def demo(
     Example: `opsgate demo --port 8080`
     """
     base = load_settings(port=port)
+    _warn_about_env_file(base, given=DEMO_SETS)
     base.require_keys()
     data_dir = Path(base.data_dir)
     sandbox_dir = data_dir / "sandbox"
