@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.settings import JenkinsServer
 from tests.fixtures.api import ApiEnv, running_app, wait_for
 from tests.fixtures.jenkins import JenkinsSandbox, NoCommands
@@ -29,7 +30,7 @@ async def list_jobs(env: ApiEnv, operator: httpx.AsyncClient, server: str) -> di
 
     async def finished() -> dict[str, Any] | None:
         run: dict[str, Any] = (await operator.get(f"/api/v1/runs/{run_id}")).json()
-        return run if run["run"]["status"] in ("completed", "failed") else None
+        return run if run["run"]["status"] in FINAL_RUN_STATUSES else None
 
     run = await wait_for(finished, 60)
     [call] = run["calls"]
