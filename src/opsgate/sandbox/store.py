@@ -64,6 +64,10 @@ class Store:
         obj = self.objects.get((key, namespace, name))
         return clone(obj) if obj is not None else None
 
+    def peek(self, key: str, namespace: str, name: str) -> Obj | None:
+        """The stored object itself (no copy), or None: for reads only, never mutate it."""
+        return self.objects.get((key, namespace, name))
+
     def list(self, key: str, namespace: str | None = None) -> builtins.list[Obj]:
         """Deep copies of every object of a resource, optionally in one namespace, sorted."""
         found = [
