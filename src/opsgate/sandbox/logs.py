@@ -1,7 +1,7 @@
 """Simulated container output for `kubectl logs` (tail, since, timestamps, previous).
 
 Called by `subresources` for the `pods/<name>/log` subresource. The lines follow what the
-container does (see `kubelet`): a crash-looping `api` container reports the missing environment
+container does (see `containers`): a crash-looping `api` container reports the missing environment
 variable every time it starts, healthy containers print an access log, and a container that
 never started has no logs (the API server's "is waiting to start" error).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from opsgate.sandbox import kubelet
+from opsgate.sandbox import containers
 from opsgate.sandbox.store import Obj, parse_time
 
 CRASH_LINES = [
@@ -32,7 +32,7 @@ class LogError(ValueError):
 
 
 def _lines(pod: Obj, container: Obj, previous: bool) -> list[tuple[datetime, str]]:
-    behavior = kubelet.program(pod)
+    behavior = containers.program(pod)
     name, image = container.get("name", ""), container.get("image", "")
     started = parse_time(pod["metadata"].get("creationTimestamp"))
     if behavior == "crash":

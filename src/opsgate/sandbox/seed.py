@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from opsgate.sandbox import kubelet
+from opsgate.sandbox import containers
 from opsgate.sandbox.cluster import Cluster
 
 Seed = Literal["demo", "empty"]
@@ -137,7 +137,7 @@ def base(cluster: Cluster) -> None:
 def demo(cluster: Cluster) -> None:
     """The shop world of issue 3 (the Rollout and the Helm release are added by their modules)."""
     cluster.apply_many([_namespace("shop")])
-    crash = {kubelet.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"}
+    crash = {containers.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"}
     cluster.apply_many(
         [
             deployment("frontend", "ghcr.io/opsgate-demo/frontend:1.8.2", 3),
