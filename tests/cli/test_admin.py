@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from tests.fixtures.api import ODD_USERNAMES
 from tests.fixtures.cli import RunCli
 
 
@@ -28,6 +29,25 @@ def test_short_password_is_refused_and_creates_nobody(run_cli: RunCli) -> None:
     assert result.returncode == 1
     assert "password: must have at least" in result.stderr
     assert "bob" not in run_cli("users", "list").stdout
+
+
+def test_lookalike_and_invisible_usernames_are_refused_as_the_api_refuses_them(
+    run_cli: RunCli,
+) -> None:
+    for name in ODD_USERNAMES:
+        result = run_cli("users", "add", "--password", "correct horse battery", "--", name)
+        assert result.returncode == 1, (name, result.stdout)
+        assert "username: must be" in result.stderr, (name, result.stderr)
+    # Each user would be listed with the default role.
+    assert "operator" not in run_cli("users", "list").stdout
+
+
+def test_cli_tokens_are_marked_as_made_by_the_cli(run_cli: RunCli) -> None:
+    run_cli("users", "add", "ci", "--role", "approver", "--no-password")
+    assert run_cli("tokens", "create", "ci", "--name", "pipeline").returncode == 0
+    listed = run_cli("tokens", "list")
+    row = next(line for line in listed.stdout.splitlines() if "pipeline" in line)
+    assert "cli" in row.split("pipeline", 1)[1]
 
 
 def test_token_is_shown_once_and_listed_only_by_prefix(run_cli: RunCli) -> None:

@@ -30,7 +30,7 @@ from opsgate.api import auth, build, contexts, errors, ui
 from opsgate.api.metrics import MeteredBus, Metrics
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
-from opsgate.api.routes import admin, approvals, conversations, events, meta
+from opsgate.api.routes import admin, approvals, conversations, events, meta, tokens
 from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
 from opsgate.api.security import SecurityHeadersMiddleware
@@ -157,7 +157,16 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth_routes, admin, conversations, approvals, events, audit_routes, meta):
+    for module in (
+        auth_routes,
+        admin,
+        tokens,
+        conversations,
+        approvals,
+        events,
+        audit_routes,
+        meta,
+    ):
         api.include_router(module.router)
     api.add_api_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)
     app.include_router(api)

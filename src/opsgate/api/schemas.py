@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsgate.api.accounts import Username
 from opsgate.domain.roles import Role
 from opsgate.store.records import (
     ApiToken,
@@ -21,8 +22,6 @@ from opsgate.store.records import (
     ToolCallRecord,
     User,
 )
-
-Name = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 
 
 class _Body(BaseModel):
@@ -36,7 +35,7 @@ class LoginBody(_Body):
 
 class SetupBody(_Body):
     setup_token: str = Field(min_length=1, max_length=200)
-    username: str = Name
+    username: Username
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -55,7 +54,7 @@ class LoginAnswer(BaseModel):
 
 
 class NewUser(_Body):
-    username: str = Name
+    username: Username
     role: Role
     password: str | None = Field(default=None, max_length=1024)
     """None for a user who will only use API tokens."""
@@ -70,7 +69,7 @@ class UserPatch(_Body):
 class NewToken(_Body):
     name: str = Field(min_length=1, max_length=100)
     user_id: str | None = Field(default=None, max_length=100)
-    """Whose token; the calling admin by default."""
+    """Your own id, or omitted: tokens are made only by their owner (another id is 403)."""
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from opsgate.cli.common import audit_as_cli, console, load_settings, local_store, run
+from opsgate.cli.common import console, load_settings, local_store, run
 from opsgate.settings import JenkinsServer, Settings
 
 HostOption = Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")]
@@ -77,7 +77,8 @@ def mcp(
 
 def _ensure_demo_admin(settings: Settings) -> str:
     """Create the demo admin once; its password is kept in the data dir (mode 0600)."""
-    from opsgate.api import auth
+    from opsgate.api import accounts
+    from opsgate.api.passwords import Passwords
 
     credentials = Path(settings.data_dir) / "demo-admin.txt"
 
@@ -88,9 +89,8 @@ def _ensure_demo_admin(settings: Settings) -> str:
                     return credentials.read_text().strip()
                 return "admin (password chosen earlier)"
             password = secrets.token_urlsafe(12)
-            await store.create_user("admin", "admin", auth.hash_password(password))
-            await audit_as_cli(
-                store, "user.created", {"username": "admin", "role": "admin", "via": "demo"}
+            await accounts.create_user(
+                store, Passwords(), "admin", "admin", password, actor=accounts.CLI, via="demo"
             )
             credentials.parent.mkdir(parents=True, exist_ok=True)
             credentials.touch(mode=0o600)
