@@ -26,7 +26,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
-from opsgate.api import auth, build, contexts, errors, ui
+from opsgate.api import auth, build, contexts, errors, guards, ui
 from opsgate.api.metrics import MeteredBus, Metrics
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
@@ -152,6 +152,8 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # A stray slash is a 404 like any other unknown path, not a redirect.
+        redirect_slashes=False,
     )
     app.state.metrics = Metrics()
     errors.install(app)
@@ -181,6 +183,11 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"],
         )
+    app.add_middleware(
+        guards.RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+    )
     hsts = bool(settings.public_url and settings.public_url.startswith("https://"))
     app.add_middleware(SecurityHeadersMiddleware, hsts=hsts, metrics=app.state.metrics)
     app.add_middleware(errors.CatchAllMiddleware)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from opsgate.api.accounts import Username
+from opsgate.domain.canonical import canonical_json
 from opsgate.domain.roles import Role
 from opsgate.store.records import (
     ApiToken,
@@ -22,6 +23,11 @@ from opsgate.store.records import (
     ToolCallRecord,
     User,
 )
+
+MAX_CALL_ARGS_BYTES = 768 * 1024
+"""A direct call's arguments as canonical JSON: room for the largest manifest a tool takes
+(512 KiB) with its JSON escaping, and a bound on what one call writes to the append-only
+stores (its arguments are kept with the call, in the audit log and in the event stream)."""
 
 
 class _Body(BaseModel):
@@ -127,6 +133,15 @@ class MessageBody(_Body):
 class CallBody(_Body):
     tool: str = Field(min_length=1, max_length=100)
     args: dict[str, Any] = Field(default_factory=dict)
+    """At most `MAX_CALL_ARGS_BYTES` as canonical JSON."""
+
+    @field_validator("args")
+    @classmethod
+    def _bounded(cls, args: dict[str, Any]) -> dict[str, Any]:
+        size = len(canonical_json(args).encode())
+        if size > MAX_CALL_ARGS_BYTES:
+            raise ValueError(f"must be at most {MAX_CALL_ARGS_BYTES} bytes as JSON, got {size}")
+        return args
 
 
 class RunStarted(BaseModel):
