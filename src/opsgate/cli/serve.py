@@ -30,17 +30,13 @@ DbOption = Annotated[
 
 
 def _serve_app(settings: Settings) -> None:
+    """Serve the app with uvicorn, with the slow-client limits of `opsgate.api.server`."""
     import uvicorn
 
+    from opsgate.api import server
     from opsgate.api.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=False,
-    )
+    uvicorn.Server(server.uvicorn_config(create_app(settings), settings)).run()
 
 
 def serve(
