@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
 
-from tests.fixtures.api import ODD_USERNAMES
+from opsgate.api import accounts
+from tests.fixtures.api import ODD_USERNAMES, PASSWORD, live_server, running_app
 from tests.fixtures.cli import RunCli
 
 
@@ -48,6 +50,23 @@ def test_cli_tokens_are_marked_as_made_by_the_cli(run_cli: RunCli) -> None:
     listed = run_cli("tokens", "list")
     row = next(line for line in listed.stdout.splitlines() if "pipeline" in line)
     assert "cli" in row.split("pipeline", 1)[1]
+
+
+async def test_tokens_login_makes_a_token_of_ones_own_on_the_server(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    async with running_app(tmp_path / "data") as env, live_server(env.app) as url:
+        args = ("tokens", "login", "approver", "--name", "laptop", "--server", url)
+        made = await asyncio.to_thread(run_cli, *args, "--password", PASSWORD)
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.strip().splitlines()[-1]
+        found = await env.state.store.find_token(accounts.token_hash(token))
+        assert found is not None
+        assert found[1].username == "approver"
+        assert found[0].made_by_owner
+        wrong = await asyncio.to_thread(run_cli, *args, "--password", "not the password")
+        assert wrong.returncode == 1
+        assert "401" in wrong.stderr
 
 
 def test_token_is_shown_once_and_listed_only_by_prefix(run_cli: RunCli) -> None:

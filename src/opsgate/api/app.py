@@ -6,6 +6,8 @@ in-process client, the engine (recovered at start: interrupted calls become
 `outcome_unknown`), a periodic expiry of overdue approvals, the login limiter, and, while no
 user exists, a one-time setup token logged once at WARNING (only its hash is kept).
 `AppDeps` lets tests inject any of these pieces; injected pieces are not closed by the app.
+In front of the routes: the catch-all 500, security headers, `guards.RequestGuard` (odd
+targets, body size and time), then CORS when configured. `api.server` says how it is served.
 """
 
 from __future__ import annotations

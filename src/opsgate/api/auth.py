@@ -51,7 +51,8 @@ def _borrowed(principal: Principal) -> ApiToken | None:
 def _borrowed_refusal(token: ApiToken, user: User, action: str) -> Forbidden:
     return Forbidden(
         f"API token {token.prefix!r} was not created by {user.username!r} themselves (it was "
-        f"made on the database), so it cannot {action}: sign in, or use a token you created"
+        f"made on the database), so it cannot {action}: sign in, or make a token of your own "
+        "(`opsgate tokens login`, or POST /api/v1/tokens while signed in)"
     )
 
 

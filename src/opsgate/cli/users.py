@@ -4,7 +4,8 @@ These commands open the configured database directly (the same one `opsgate serv
 the first admin can be created before any server runs. They go through `opsgate.api.accounts`
 like the API does: the same username rule, the same token format, the same audit events
 (actor "cli"). A token made here for a user is marked as not made by them: it works for
-everything but deciding approvals (approvers make their own token while signed in).
+everything but deciding approvals. `tokens login` is the exception: it signs in to a running
+server with the user's password and makes the token there, as them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from opsgate.cli.client import ServerOption
 from opsgate.cli.common import console, load_settings, local_store, run
 from opsgate.domain.roles import ROLES, Role
 
@@ -161,6 +163,40 @@ def tokens_create(
             print(token)
 
     run(go())
+
+
+@tokens_app.command("login")
+def tokens_login(
+    username: Annotated[str, typer.Argument(help="Your login name.")],
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
+    days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Your password; prompted for when omitted.")
+    ] = None,
+    server: ServerOption = None,
+) -> None:
+    """Sign in to the server and create an API token of your own; it is printed once.
+
+    Unlike `tokens create`, the token is made by you, signed in, so it may also decide
+    approvals (`opsgate approvals approve`, `opsgate chat`).
+
+    Example: `opsgate tokens login alice --name laptop --server http://127.0.0.1:8080`
+    """
+    from opsgate.cli.client import ApiClient
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True)
+    body: dict[str, object] = {"name": name}
+    if days:
+        body["expires_in_days"] = days
+    with ApiClient(server or load_settings().server_url, None) as client:
+        client.sign_in(username, password)
+        try:
+            created = client.request("POST", "/tokens", json=body)
+        finally:
+            client.request("POST", "/auth/logout")
+    console.print(f"token {escape(created['record']['id'])} for {escape(username)} (shown once):")
+    print(created["token"])
 
 
 @tokens_app.command("list")
