@@ -28,6 +28,8 @@ from opsgate.api.errors import error_body
 MAX_TARGET_BYTES = 8 * 1024
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 """Unicode's control characters (category Cc): C0, DEL and C1."""
+_PLAIN = re.compile(rb"[!-$&-~]*")
+"""Printable ASCII without `%`: nothing to decode, nothing to check (most requests)."""
 
 
 def _target_problem(scope: Scope) -> tuple[int, str] | None:
@@ -36,6 +38,8 @@ def _target_problem(scope: Scope) -> tuple[int, str] | None:
     query: bytes = scope.get("query_string", b"")
     if len(raw_path) + len(query) > MAX_TARGET_BYTES:
         return 414, f"the request target is longer than {MAX_TARGET_BYTES} bytes"
+    if _PLAIN.fullmatch(raw_path) and _PLAIN.fullmatch(query):
+        return None
     for part, what in ((raw_path, "path"), (query.replace(b"+", b" "), "query")):
         try:
             text = unquote_to_bytes(part).decode("utf-8")
