@@ -70,8 +70,6 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL; defaults to SQLite in `data_dir`. PostgreSQL: `postgresql+psycopg://…`.
     Security setting."""
-    redis_url: str | None = None
-    """Redis for event fan-out and run locks when several API replicas share a database."""
 
     # Server
     host: str = "127.0.0.1"

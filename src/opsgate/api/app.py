@@ -28,6 +28,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
+import opsgate
 from opsgate.api import auth, build, contexts, errors, guards, ui
 from opsgate.api.metrics import MeteredBus, Metrics
 from opsgate.api.passwords import Passwords
@@ -148,7 +149,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
     deps = deps or AppDeps()
     app = FastAPI(
         title="opsgate",
-        version="0.1.0",
+        version=opsgate.__version__,
         description="AI operations agent for Kubernetes and CI/CD with an approval gate.",
         lifespan=_lifespan(settings, deps),
         openapi_url=None,
