@@ -8,7 +8,6 @@ HTTP refuses to start without `settings.mcp_http_token` and refuses every reques
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 import anyio
@@ -29,8 +28,7 @@ MCP_PATH = "/mcp"
 
 def tool_env(settings: Settings) -> ToolEnv:
     """The production `ToolEnv`: real runner, located binaries, helm state under `data_dir`."""
-    env = binaries.tool_env_from_settings(settings, binaries.runner_from_settings(settings))
-    return dataclasses.replace(env, helm_home=settings.data_dir / "helm")
+    return binaries.tool_env_from_settings(settings, binaries.runner_from_settings(settings))
 
 
 def build_server(

@@ -55,7 +55,7 @@ _OUTPUT_SCHEMA: dict[str, Any] = {
 class RecipeRequest(BaseModel):
     """Arguments of `opsgate_preview` / `opsgate_verify`: which tool, with which arguments."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     tool: str
     """Name of the mutating tool whose recipe to run."""

@@ -1,10 +1,11 @@
-"""The shape every opsgate tool has. Families (kubectl, helm, argo, jenkins) build `Tool`s;
-the MCP server serves them; the engine reads their annotations, preview and verify recipes.
+"""The shape every opsgate tool has. Families (kubectl, helm, argo, jenkins) build `Tool`s
+with `define.define`; the MCP server serves them; the engine reads their annotations, preview
+and verify recipes.
 
 A tool's `run`, `preview` and `verify` are async callables taking the validated parameter
 model and a `ToolEnv` (the injected dependencies: command runner, kubeconfig, Jenkins servers,
 limits). Argv construction lives in pure functions beside each family so it can be tested
-without running anything.
+without running anything. `ToolParams` is the one parameter base of every family.
 """
 
 from __future__ import annotations
@@ -19,12 +20,31 @@ from pydantic import BaseModel, ConfigDict
 
 from opsgate.domain.calls import Family, ToolAnnotations
 from opsgate.settings import JenkinsServer
+from opsgate.tools import validate
 
 
 class ToolParams(BaseModel):
-    """Base of every tool's parameter model: unknown parameters are rejected."""
+    """Base of every tool's parameter model: unknown parameters are rejected.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Field docstrings become the descriptions in the JSON schema the model reads, in every
+    family, so a parameter the model cannot read about is a missing docstring, not a setting.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class ClusterParams(ToolParams):
+    """A tool that talks to a Kubernetes cluster names the kubeconfig context it runs against."""
+
+    context: validate.ContextName | None = None
+    """Kubeconfig context; the engine fills it in. Defaults to the server's configured one."""
+
+
+class NamespacedParams(ClusterParams):
+    """A cluster tool that works inside one namespace."""
+
+    namespace: validate.Namespace | None = None
+    """Namespace; defaults to the context's namespace."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +185,6 @@ class Tool:
     """A check, run after the mutation, that it had the intended effect."""
     read_only_when: Callable[[Any], bool] | None = None
     """For tools whose nature depends on arguments (k8s_exec): True if this call only reads."""
-    timeout_s: float | None = None
 
     def input_schema(self) -> dict[str, Any]:
         return self.params.model_json_schema()

@@ -1,8 +1,10 @@
 """The Argo Rollouts mutations: promote, pause, resume, abort, retry, set image, restart, undo.
 
 Each is a list of kubectl patches on the `rollouts.argoproj.io` object, the same ones the
-`kubectl argo rollouts` plugin sends, so no Argo binary is needed. Every tool has a preview
-(the same patches with `--dry-run=server`) and a verify recipe that reads the Rollout back.
+`kubectl argo rollouts` plugin sends, so no Argo binary is needed. A tool's planner (named
+after the tool, its docstring the description) decides the patches; `Patches` sends them, or
+with `dry_run` sends them as a server-side dry run for the preview. Every tool has a verify
+recipe that reads the Rollout back.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from opsgate.tools.argo.kube import (
     patch,
     patch_argv,
     rollout_and_replicasets,
+    target,
 )
 from opsgate.tools.base import Tool, ToolEnv, ToolOutput
-from opsgate.tools.kubectl.argv import Target
+from opsgate.tools.command import Target
+from opsgate.tools.define import define
 
 VERIFY_TIMEOUT_S = 20.0
 VERIFY_INTERVAL_S = 0.5
@@ -63,19 +67,26 @@ def _argv(target: Target, params: Any, item: Patch, *, dry_run: bool) -> list[st
     )
 
 
-def _runner(planner: Planner, *, dry_run: bool) -> Callable[[Any, ToolEnv], Awaitable[ToolOutput]]:
-    async def run(params: Any, env: ToolEnv) -> ToolOutput:
-        target = Target.of(env, params.context)
-        items = await planner(params, env, target)
+@dataclass(frozen=True)
+class Patches:
+    """An Argo mutation: `fn` plans the patches, this sends them in order, stopping at the first
+    that fails; with `dry_run` each is sent as a server-side dry run (the preview)."""
+
+    fn: Planner
+    dry_run: bool = False
+
+    async def run(self, params: Any, env: ToolEnv) -> ToolOutput:
+        where_to = target(env, params.context)
+        items = await self.fn(params, env, where_to)
         texts: list[str] = []
         last: ToolOutput | None = None
         for item in items:
-            last = await patch(env, _argv(target, params, item, dry_run=dry_run))
+            last = await patch(env, _argv(where_to, params, item, dry_run=self.dry_run))
             where = "status" if item.status else "spec"
             texts.append(f"{where} patch {rollouts.dumps(item.body)}: {last.text}")
             if not last.ok:
                 return ToolOutput(ok=False, text="\n".join(texts), exit_code=last.exit_code)
-        prefix = "would apply (server dry run):\n" if dry_run else ""
+        prefix = "would apply (server dry run):\n" if self.dry_run else ""
         return ToolOutput(
             ok=True,
             text=prefix + "\n".join(texts),
@@ -83,17 +94,16 @@ def _runner(planner: Planner, *, dry_run: bool) -> Callable[[Any, ToolEnv], Awai
             command=last.command if last else None,
         )
 
-    return run
-
 
 def _verifier(check: Check) -> Callable[[Any, ToolEnv], Awaitable[ToolOutput]]:
     async def verify(params: Any, env: ToolEnv) -> ToolOutput:
-        target = Target.of(env, params.context)
+        where_to = target(env, params.context)
         loop = asyncio.get_running_loop()
         since = datetime.now(UTC)
         deadline = loop.time() + VERIFY_TIMEOUT_S
         while True:
-            rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
+            argv = get_argv(where_to, ROLLOUTS, params.name, params.namespace)
+            rollout = await get_json(env, argv)
             ok, summary = check(params, rollout, since)
             # Only the controller's side can still change; a spec the patch did not set won't.
             phase = rollout.get("status", {}).get("phase", "Unknown")
@@ -107,41 +117,12 @@ def _verifier(check: Check) -> Callable[[Any, ToolEnv], Awaitable[ToolOutput]]:
     return verify
 
 
-def mutation(
-    name: str,
-    description: str,
-    params: type[p.RolloutParams],
-    planner: Planner,
-    check: Check,
-    *,
-    destructive: bool = False,
-    idempotent: bool = False,
-) -> Tool:
-    return Tool(
-        name=name,
-        family="argo",
-        description=description,
-        params=params,
-        annotations=ToolAnnotations(
-            read_only=False,
-            destructive=destructive,
-            idempotent=idempotent,
-            open_world=False,
-        ),
-        run=_runner(planner, dry_run=False),
-        preview=_runner(planner, dry_run=True),
-        verify=_verifier(check),
-    )
+# Planners: one per tool, named after it; the docstring is what the model reads.
 
 
-def _fixed(*items: Patch) -> Planner:
-    async def plan(params: Any, env: ToolEnv, target: Target) -> list[Patch]:
-        return list(items)
-
-    return plan
-
-
-async def _plan_promote(params: p.PromoteParams, env: ToolEnv, target: Target) -> list[Patch]:
+async def argo_promote(params: p.PromoteParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Promote an Argo Rollout: continue past the current pause/step, or with full=true skip all
+    remaining steps and analysis and go to 100% at once."""
     rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
     status_patch, spec_patch = rollouts.promote_patches(rollout, full=params.full)
     # Status first, as the plugin does: the spec patch could otherwise let the controller
@@ -150,16 +131,44 @@ async def _plan_promote(params: p.PromoteParams, env: ToolEnv, target: Target) -
     return [*items, Patch(spec_patch)] if spec_patch else items
 
 
-async def _plan_set_image(params: p.SetImageParams, env: ToolEnv, target: Target) -> list[Patch]:
+async def argo_pause(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Pause an Argo Rollout where it is (spec.paused=true)."""
+    return [Patch({"spec": {"paused": True}})]
+
+
+async def argo_resume(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Resume a paused Argo Rollout (clears spec.paused and its pause conditions)."""
+    return [
+        Patch({"status": {"pauseConditions": None}}, status=True),
+        Patch({"spec": {"paused": False}}),
+    ]
+
+
+async def argo_abort(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Abort an Argo Rollout: scale the canary down and send all traffic back to the stable
+    version. The rollout is marked Degraded until retried."""
+    return [Patch({"status": {"abort": True}}, status=True)]
+
+
+async def argo_retry(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Retry an aborted Argo Rollout from the first step."""
+    return [Patch({"status": {"abort": False}}, status=True)]
+
+
+async def argo_set_image(params: p.SetImageParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Set a container's image in an Argo Rollout's pod template, starting a new canary."""
     rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
     return [Patch(rollouts.set_image_patch(rollout, params.container, params.image), "json")]
 
 
-async def _plan_restart(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+async def argo_restart(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Restart an Argo Rollout's pods (spec.restartAt = now), one at a time."""
     return [Patch(rollouts.restart_patch(datetime.now(UTC)))]
 
 
-async def _plan_undo(params: p.UndoParams, env: ToolEnv, target: Target) -> list[Patch]:
+async def argo_undo(params: p.UndoParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Roll an Argo Rollout back to an earlier revision's pod template (the previous one by
+    default); check argo_rollout_history first."""
     rollout, replicasets = await rollout_and_replicasets(env, target, params.name, params.namespace)
     return [Patch(rollouts.undo_patch(rollout, replicasets, params.to_revision), "json")]
 
@@ -263,73 +272,76 @@ def _check_image(params: p.SetImageParams, rollout: dict[str, Any], since: datet
     return wanted in now, f"template images: {' '.join(now)}"
 
 
-TOOLS = [
-    mutation(
-        "argo_promote",
-        "Promote an Argo Rollout: continue past the current pause/step, or with full=true skip "
-        "all remaining steps and analysis and go to 100% at once.",
+def _hints(*, destructive: bool = False, idempotent: bool = False) -> ToolAnnotations:
+    """Argo mutations change cluster objects only: never read-only, a closed world."""
+    return ToolAnnotations(
+        read_only=False, destructive=destructive, idempotent=idempotent, open_world=False
+    )
+
+
+TOOLS: list[Tool] = [
+    define(
+        "argo",
+        Patches(argo_promote),
         p.PromoteParams,
-        _plan_promote,
-        _check_promoted,
+        _hints(),
+        preview=Patches(argo_promote, dry_run=True).run,
+        verify=_verifier(_check_promoted),
     ),
-    mutation(
-        "argo_pause",
-        "Pause an Argo Rollout where it is (spec.paused=true).",
+    define(
+        "argo",
+        Patches(argo_pause),
         p.RolloutParams,
-        _fixed(Patch({"spec": {"paused": True}})),
-        _check_paused,
-        idempotent=True,
+        _hints(idempotent=True),
+        preview=Patches(argo_pause, dry_run=True).run,
+        verify=_verifier(_check_paused),
     ),
-    mutation(
-        "argo_resume",
-        "Resume a paused Argo Rollout (clears spec.paused and its pause conditions).",
+    define(
+        "argo",
+        Patches(argo_resume),
         p.RolloutParams,
-        _fixed(
-            Patch({"status": {"pauseConditions": None}}, status=True),
-            Patch({"spec": {"paused": False}}),
-        ),
-        _check_resumed,
-        idempotent=True,
+        _hints(idempotent=True),
+        preview=Patches(argo_resume, dry_run=True).run,
+        verify=_verifier(_check_resumed),
     ),
-    mutation(
-        "argo_abort",
-        "Abort an Argo Rollout: scale the canary down and send all traffic back to the stable "
-        "version. The rollout is marked Degraded until retried.",
+    define(
+        "argo",
+        Patches(argo_abort),
         p.RolloutParams,
-        _fixed(Patch({"status": {"abort": True}}, status=True)),
-        _check_aborted,
-        destructive=True,
-        idempotent=True,
+        _hints(destructive=True, idempotent=True),
+        preview=Patches(argo_abort, dry_run=True).run,
+        verify=_verifier(_check_aborted),
     ),
-    mutation(
-        "argo_retry",
-        "Retry an aborted Argo Rollout from the first step.",
+    define(
+        "argo",
+        Patches(argo_retry),
         p.RolloutParams,
-        _fixed(Patch({"status": {"abort": False}}, status=True)),
-        _check_retried,
+        _hints(),
+        preview=Patches(argo_retry, dry_run=True).run,
+        verify=_verifier(_check_retried),
     ),
-    mutation(
-        "argo_set_image",
-        "Set a container's image in an Argo Rollout's pod template, starting a new canary.",
+    define(
+        "argo",
+        Patches(argo_set_image),
         p.SetImageParams,
-        _plan_set_image,
-        _check_image,
-        idempotent=True,
+        _hints(idempotent=True),
+        preview=Patches(argo_set_image, dry_run=True).run,
+        verify=_verifier(_check_image),
     ),
-    mutation(
-        "argo_restart",
-        "Restart an Argo Rollout's pods (spec.restartAt = now), one at a time.",
+    define(
+        "argo",
+        Patches(argo_restart),
         p.RolloutParams,
-        _plan_restart,
-        _check_restarted,
+        _hints(),
+        preview=Patches(argo_restart, dry_run=True).run,
+        verify=_verifier(_check_restarted),
     ),
-    mutation(
-        "argo_undo",
-        "Roll an Argo Rollout back to an earlier revision's pod template (the previous one by "
-        "default); check argo_rollout_history first.",
+    define(
+        "argo",
+        Patches(argo_undo),
         p.UndoParams,
-        _plan_undo,
-        _check_undone,
-        destructive=True,
+        _hints(destructive=True),
+        preview=Patches(argo_undo, dry_run=True).run,
+        verify=_verifier(_check_undone),
     ),
 ]

@@ -14,12 +14,22 @@ import json
 from typing import Any
 
 from opsgate.errors import ToolFailed, truncate
-from opsgate.tools import redact
-from opsgate.tools.base import ToolEnv, ToolOutput
+from opsgate.tools import command, redact
+from opsgate.tools.base import CommandResult, ToolEnv, ToolOutput
+from opsgate.tools.command import Target, display, output_from
 from opsgate.tools.helm import argv as a
 from opsgate.tools.helm import params as p
-from opsgate.tools.helm.running import deadline_for, run_result, values_file
-from opsgate.tools.kubectl.argv import display, output_from
+
+
+def _target(env: ToolEnv, context: str | None = None) -> Target:
+    return Target.of(env, "helm", context)
+
+
+async def run_result(
+    env: ToolEnv, argv: list[str], *, timeout_s: float | None = None
+) -> CommandResult:
+    """Run one helm argv with helm's environment; the raw (redacted) result."""
+    return await command.run_result(env, argv, binary="helm", timeout_s=timeout_s)
 
 
 def _not_found(stderr: str) -> bool:
@@ -72,10 +82,12 @@ def _dry_run_manifest(stdout: str) -> str:
 
 async def upgrade_diff(params: p.ValuesParams, env: ToolEnv) -> ToolOutput:
     """The manifest change an upgrade (or install) with these inputs would make."""
-    target = a.Target.of(env, params.context)
-    with values_file(params.values_yaml) as path:
+    target = _target(env, params.context)
+    with command.private_file(params.values_yaml) as path:
         dry_argv = a.upgrade_dry_run(params, target, path)
-        dry = await run_result(env, dry_argv, timeout_s=deadline_for(params, env))
+        dry = await run_result(
+            env, dry_argv, timeout_s=command.deadline(env, command.own_timeout(params))
+        )
         if dry.exit_code != 0 or dry.timed_out:
             return output_from(dry)
     after = _dry_run_manifest(dry.stdout)
@@ -90,7 +102,7 @@ async def upgrade_diff(params: p.ValuesParams, env: ToolEnv) -> ToolOutput:
 
 async def rollback_diff(params: p.RollbackParams, env: ToolEnv) -> ToolOutput:
     """What a rollback would change: the current manifest against the target revision's."""
-    target = a.Target.of(env, params.context)
+    target = _target(env, params.context)
     revision = params.revision
     if revision is None:
         status = await release_status(params, env)
@@ -114,7 +126,7 @@ async def rollback_diff(params: p.RollbackParams, env: ToolEnv) -> ToolOutput:
 
 async def uninstall_diff(params: p.UninstallParams, env: ToolEnv) -> ToolOutput:
     """What an uninstall would remove: every object of the current manifest."""
-    argv = a.current_manifest(params.release, params.namespace, a.Target.of(env, params.context))
+    argv = a.current_manifest(params.release, params.namespace, _target(env, params.context))
     current = await _manifest(env, argv, missing_ok=False)
     if isinstance(current, ToolOutput):
         return current
@@ -123,7 +135,7 @@ async def uninstall_diff(params: p.UninstallParams, env: ToolEnv) -> ToolOutput:
 
 async def release_status(params: p.ReleaseParams, env: ToolEnv) -> dict[str, Any] | None:
     """`helm status` as JSON; None when the release does not exist."""
-    target = a.Target.of(env, params.context)
+    target = _target(env, params.context)
     argv = a.helm_status(
         p.StatusParams(
             release=params.release,
@@ -173,7 +185,7 @@ async def verify_uninstalled(params: p.UninstallParams, env: ToolEnv) -> ToolOut
 
 
 async def _repositories(env: ToolEnv) -> dict[str, str] | ToolOutput:
-    argv = a.repo_list(a.Target.of(env))
+    argv = a.repo_list(_target(env))
     result = await run_result(env, argv)
     if result.exit_code != 0:
         # helm exits 1 with "no repositories to show" when none are configured.

@@ -16,11 +16,12 @@ import anyio
 
 from opsgate.errors import ToolFailed
 from opsgate.tools.base import Progress, Tool, ToolEnv
+from opsgate.tools.define import define
 from opsgate.tools.jenkins import build_params, summaries, urls
 from opsgate.tools.jenkins import params as p
 from opsgate.tools.jenkins.client import JenkinsClient
 from opsgate.tools.jenkins.reads import PARAMS_TREE
-from opsgate.tools.jenkins.tooling import Reply, hints, jenkins_tool
+from opsgate.tools.jenkins.tooling import Reply, Request, hints, tool_fn
 
 POLL_FIRST_S = 0.2
 POLL_MAX_S = 1.0
@@ -282,27 +283,30 @@ async def verify_set_build_description(
 
 
 TOOLS: list[Tool] = [
-    jenkins_tool(
-        jenkins_trigger_build,
+    define(
+        "jenkins",
+        Request(jenkins_trigger_build),
         p.TriggerBuildParams,
         hints(read_only=False, destructive=False, idempotent=False),
-        preview=preview_trigger_build,
-        verify=verify_trigger_build,
+        preview=tool_fn(preview_trigger_build),
+        verify=tool_fn(verify_trigger_build),
     ),
-    jenkins_tool(
-        jenkins_stop_build,
+    define(
+        "jenkins",
+        Request(jenkins_stop_build),
         p.StopBuildParams,
         # Idempotent: stopping an aborted or finished build changes nothing more.
         hints(read_only=False, destructive=True, idempotent=True),
-        preview=preview_stop_build,
-        verify=verify_stop_build,
+        preview=tool_fn(preview_stop_build),
+        verify=tool_fn(verify_stop_build),
     ),
-    jenkins_tool(
-        jenkins_set_build_description,
+    define(
+        "jenkins",
+        Request(jenkins_set_build_description),
         p.SetDescriptionParams,
         # Not destructive: only a build's free-text note changes; setting it twice is the same.
         hints(read_only=False, destructive=False, idempotent=True),
-        preview=preview_set_build_description,
-        verify=verify_set_build_description,
+        preview=tool_fn(preview_set_build_description),
+        verify=tool_fn(verify_set_build_description),
     ),
 ]

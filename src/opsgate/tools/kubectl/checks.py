@@ -13,17 +13,19 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from opsgate.tools.base import ToolEnv, ToolFn, ToolOutput
+from opsgate.tools.command import Builder, Target, deadline, namespace_args, run_argv
 from opsgate.tools.kubectl import manifests
 from opsgate.tools.kubectl import params as p
-from opsgate.tools.kubectl.argv import Target, namespace_args, run_argv
-from opsgate.tools.kubectl.tooling import Builder
 
 VERIFY_ROLLOUT_TIMEOUT_S = 120
-_MARGIN_S = 15.0
 _ROLLOUT_KINDS = frozenset(
     {"deployment", "deployments", "deploy", "statefulset", "statefulsets", "sts"}
     | {"daemonset", "daemonsets", "ds"}
 )
+
+
+def _target(env: ToolEnv, context: str | None) -> Target:
+    return Target.of(env, "kubectl", context)
 
 
 def dry_run_argv(argv: list[str], output: Literal["yaml", "name"] | None = None) -> list[str]:
@@ -39,7 +41,7 @@ def dry_run(builder: Builder, output: Literal["yaml", "name"] | None = None) -> 
     """A preview running the tool's own argv as a server-side dry run."""
 
     async def preview(params: Any, env: ToolEnv) -> ToolOutput:
-        argv = dry_run_argv(builder(params, Target.of(env, params.context)), output)
+        argv = dry_run_argv(builder(params, _target(env, params.context)), output)
         return await run_argv(env, argv)
 
     return preview
@@ -84,7 +86,7 @@ def diff_preview(
     """
 
     async def preview(params: Any, env: ToolEnv) -> ToolOutput:
-        target = Target.of(env, params.context)
+        target = _target(env, params.context)
         namespace = namespace_args(getattr(params, "namespace", None))
         current = await run_argv(
             env, [*target.head(), "get", *object_of(params), *namespace, "--output=yaml"]
@@ -116,7 +118,7 @@ def diff_argv(params: p.ManifestParams, target: Target) -> list[str]:
 
 async def diff_manifest(params: p.ManifestParams, env: ToolEnv) -> ToolOutput:
     """Preview of `k8s_apply`: the server-side diff (exit code 1 only means "differences")."""
-    argv = diff_argv(params, Target.of(env, params.context))
+    argv = diff_argv(params, _target(env, params.context))
     return await run_argv(env, argv, stdin=params.manifest, ok_exit_codes=(0, 1))
 
 
@@ -140,12 +142,12 @@ def rollout_status_argv(
 
 async def rollout_status(params: p.RolloutRefParams, env: ToolEnv) -> ToolOutput:
     """Verify: wait (bounded) for the workload's rollout; other kinds are read back instead."""
-    target = Target.of(env, params.context)
+    target = _target(env, params.context)
     if not is_rollout_kind(params.resource):
         argv = [*target.head(), "get", params.resource, *namespace_args(params.namespace)]
         return await run_argv(env, argv)
     argv = rollout_status_argv(params.resource, params.namespace, target)
-    return await run_argv(env, argv, timeout_s=VERIFY_ROLLOUT_TIMEOUT_S + _MARGIN_S)
+    return await run_argv(env, argv, timeout_s=deadline(env, VERIFY_ROLLOUT_TIMEOUT_S))
 
 
 def get_manifest_argv(params: p.ManifestParams, target: Target) -> list[str]:
@@ -154,14 +156,14 @@ def get_manifest_argv(params: p.ManifestParams, target: Target) -> list[str]:
 
 async def verify_apply(params: p.ApplyParams, env: ToolEnv) -> ToolOutput:
     """Verify of `k8s_apply`: rollout status of every workload, else read the objects back."""
-    target = Target.of(env, params.context)
+    target = _target(env, params.context)
     found = manifests.workloads(params.manifest)
     if not found:
         return await run_argv(env, get_manifest_argv(params, target), stdin=params.manifest)
     outputs = []
     for resource, namespace in found:
         argv = rollout_status_argv(resource, namespace or params.namespace, target)
-        outputs.append(await run_argv(env, argv, timeout_s=VERIFY_ROLLOUT_TIMEOUT_S + _MARGIN_S))
+        outputs.append(await run_argv(env, argv, timeout_s=deadline(env, VERIFY_ROLLOUT_TIMEOUT_S)))
     return ToolOutput(
         ok=all(output.ok for output in outputs),
         text="\n".join(output.text for output in outputs),
@@ -186,7 +188,7 @@ def show_object_argv(params: p.ObjectParams, target: Target) -> list[str]:
 
 async def show_object(params: p.ObjectParams, env: ToolEnv) -> ToolOutput:
     """Verify: the changed object as the server now has it."""
-    return await run_argv(env, show_object_argv(params, Target.of(env, params.context)))
+    return await run_argv(env, show_object_argv(params, _target(env, params.context)))
 
 
 def verify_deleted_argv(params: p.DeleteParams, target: Target) -> list[str]:
@@ -206,7 +208,7 @@ def verify_deleted_argv(params: p.DeleteParams, target: Target) -> list[str]:
 
 async def verify_deleted(params: p.DeleteParams, env: ToolEnv) -> ToolOutput:
     """Verify of `k8s_delete`: nothing matching is left (objects still terminating fail it)."""
-    output = await run_argv(env, verify_deleted_argv(params, Target.of(env, params.context)))
+    output = await run_argv(env, verify_deleted_argv(params, _target(env, params.context)))
     if not output.ok:
         return output
     remaining = output.text.strip()
@@ -220,7 +222,7 @@ def show_node_argv(params: p.NodeParams, target: Target) -> list[str]:
 
 async def show_node(params: p.NodeParams, env: ToolEnv) -> ToolOutput:
     """Verify of cordon/uncordon: the node's status (shows `SchedulingDisabled`)."""
-    return await run_argv(env, show_node_argv(params, Target.of(env, params.context)))
+    return await run_argv(env, show_node_argv(params, _target(env, params.context)))
 
 
 def pods_on_node_argv(params: p.DrainParams, target: Target) -> list[str]:
@@ -236,7 +238,7 @@ def pods_on_node_argv(params: p.DrainParams, target: Target) -> list[str]:
 
 async def pods_on_node(params: p.DrainParams, env: ToolEnv) -> ToolOutput:
     """Verify of `k8s_drain`: the pods still on the node (daemonset pods are expected)."""
-    return await run_argv(env, pods_on_node_argv(params, Target.of(env, params.context)))
+    return await run_argv(env, pods_on_node_argv(params, _target(env, params.context)))
 
 
 def show_pod_argv(params: p.RunPodParams, target: Target) -> list[str]:
@@ -245,4 +247,4 @@ def show_pod_argv(params: p.RunPodParams, target: Target) -> list[str]:
 
 async def show_pod(params: p.RunPodParams, env: ToolEnv) -> ToolOutput:
     """Verify of `k8s_run_pod`: the pod exists and its phase."""
-    return await run_argv(env, show_pod_argv(params, Target.of(env, params.context)))
+    return await run_argv(env, show_pod_argv(params, _target(env, params.context)))
