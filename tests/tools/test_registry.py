@@ -6,6 +6,7 @@ import pytest
 
 from opsgate.errors import ToolNotFound
 from opsgate.tools import kubectl, registry
+from opsgate.tools.base import Tool
 
 
 def test_all_kubectl_tools_are_registered_once() -> None:
@@ -83,3 +84,30 @@ def test_every_family_is_registered() -> None:
         "argo",
         "jenkins",
     }
+
+
+def _mutating(tool: Tool) -> bool:
+    return not tool.annotations.read_only or tool.read_only_when is not None
+
+
+def test_every_mutation_declares_preview_verify_command_and_what_its_verify_proves() -> None:
+    undeclared = [
+        tool.name
+        for tool in registry.all_tools().values()
+        if _mutating(tool)
+        and not (
+            tool.preview
+            and tool.verify
+            and tool.command
+            and tool.verifies
+            and "\n" not in tool.verifies
+            and len(tool.verifies.split()) >= 4
+        )
+    ]
+    assert undeclared == []
+
+
+def test_reads_declare_nothing_to_preview_or_verify() -> None:
+    for tool in registry.all_tools().values():
+        if not _mutating(tool):
+            assert (tool.preview, tool.verify, tool.verifies, tool.command) == (None,) * 4

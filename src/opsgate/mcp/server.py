@@ -8,7 +8,9 @@ confirmation otherwise), run, and return text plus structured content.
 
 Two extra read-only tools serve the engine: `opsgate_preview` runs a tool's dry-run recipe and
 `opsgate_verify` its post-change check, each taking `{tool, args}`. They carry
-`_meta["opsgate/internal"] = true` so clients can leave them out of what the model sees.
+`_meta["opsgate/internal"] = true` so clients can leave them out of what the model sees. A
+preview's `structured_content["data"]` is a `tools.base.PreviewReport` (`state`, `command`), a
+verify's a `tools.base.Verification`, both as JSON.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class ToolService:
         fn = tool.preview if kind == "preview" else tool.verify
         if fn is None:
             return results.refusal("not_declared", f"tool {request.tool!r} declares no {kind}")
-        return await self._run(fn, params)
+        return await self._run(_structured(fn), params)
 
     async def _admit(self, name: str, args: Mapping[str, Any]) -> ToolResult | None:
         """None when the mutation may run; otherwise the refusal (or question) to return."""
@@ -164,6 +166,19 @@ class ToolService:
             timer.cancel()
             # A heartbeat on its way goes out before the result does.
             await asyncio.gather(*beats, return_exceptions=True)
+
+
+def _structured(fn: ToolFn) -> ToolFn:
+    """A recipe whose report (`PreviewReport`, `Verification`) goes out as JSON in
+    `structured_content["data"]`, for the client to validate back into the same model."""
+
+    async def run(params: Any, env: ToolEnv) -> ToolOutput:
+        output = await fn(params, env)
+        if isinstance(output.data, BaseModel):
+            return replace(output, data=output.data.model_dump(mode="json"))
+        return output
+
+    return run
 
 
 class _ServedTool(McpTool):

@@ -168,6 +168,10 @@ class ToolEnv:
 
 ToolFn = Callable[[Any, ToolEnv], Awaitable[ToolOutput]]
 
+CommandFn = Callable[[Any, ToolEnv], Awaitable[str]]
+"""Renders the exact command a call would run, for people to read: secret values masked,
+private temp files named by a placeholder. May read (argo plans its patches from the object)."""
+
 
 @dataclass(frozen=True)
 class Tool:
@@ -185,6 +189,10 @@ class Tool:
     """A check, run after the mutation, that it had the intended effect."""
     read_only_when: Callable[[Any], bool] | None = None
     """For tools whose nature depends on arguments (k8s_exec): True if this call only reads."""
+    verifies: str | None = None
+    """One line saying what `verify` proves; set on every mutating tool, None for reads."""
+    command: CommandFn | None = None
+    """The exact command an approved call will run, for the approval card."""
 
     def input_schema(self) -> dict[str, Any]:
         return self.params.model_json_schema()

@@ -132,7 +132,7 @@ async def test_release_lifecycle_with_previews_verifies_and_redaction(
     assert diff.ok, diff.text
     assert "-  replicas: 1" in diff.text
     assert "+  replicas: 3" in diff.text
-    assert diff.data["changed"] is True
+    assert diff.data.state == "changes"
     assert replicas(sandbox, namespace, "shopweb") == 1
 
     upgraded = await call(helm_env, "helm_upgrade", {**upgrade_args, "wait": True, "timeout_s": 60})

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from opsgate.errors import InvalidInput, ToolFailed
 from opsgate.sandbox.jenkins import SANDBOX_JENKINS_TOKEN, SANDBOX_JENKINS_USER, create_app
 from opsgate.settings import JenkinsServer
-from opsgate.tools.base import ToolEnv, ToolOutput
+from opsgate.tools.base import PreviewReport, ToolEnv, ToolOutput
 from tests.fixtures.jenkins import ManualClock, tool_env
 from tests.tools.jenkins.helpers import BY_NAME, preview, run, verify
 
@@ -88,7 +88,10 @@ async def test_preview_shows_validated_values_and_changes_nothing(frozen_env: To
     assert "next build #13" in shown.text
     assert "ENV='prod'" in shown.text
     assert "BRANCH='main' (default)" in shown.text
-    assert shown.data["parameters"] == {"BRANCH": "main", "RUN_TESTS": "true", "ENV": "prod"}
+    assert shown.data == PreviewReport(
+        state="changes",
+        command="POST /job/shop-build/buildWithParameters on Jenkins 'sandbox' with ENV='prod'",
+    )
     queue = await run(frozen_env, "jenkins_queue")
     assert queue.data["items"] == []
 

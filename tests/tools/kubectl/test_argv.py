@@ -8,7 +8,7 @@ import pytest
 
 from opsgate.tools import kubectl
 from opsgate.tools.command import Target
-from opsgate.tools.kubectl import checks, mutations, reads
+from opsgate.tools.kubectl import mutations, previews, reads
 from tests.tools.fakes import ScriptedRunner, env_with
 
 TARGET = Target(binary="kubectl", path="/opt/kubectl", kubeconfig="/cfg/kc", context="demo")
@@ -298,7 +298,7 @@ def test_dry_run_flags_go_before_the_container_command() -> None:
     params = TOOLS["k8s_run_pod"].parse(
         {"name": "debug", "image": "busybox", "command": ["sleep", "10"]}
     )
-    argv = checks.dry_run_argv(mutations.k8s_run_pod(params, TARGET), "yaml")
+    argv = previews.dry_run_argv(mutations.k8s_run_pod(params, TARGET), "yaml")
     split = argv.index("--")
     assert argv[split - 2 : split] == ["--dry-run=server", "--output=yaml"]
     assert argv[split + 1 :] == ["sleep", "10"]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from opsgate.errors import ToolTimeout
 from opsgate.tools import kubectl
-from opsgate.tools.base import Tool
+from opsgate.tools.base import PreviewReport, Tool
 from opsgate.tools.redact import REDACTED
 from tests.tools.fakes import ScriptedRunner, env_with
 
@@ -290,6 +290,10 @@ async def test_object_previews_diff_the_object_now_against_the_dry_run() -> None
     assert "-  replicas: 1" in output.text
     assert "+  replicas: 3" in output.text
     assert "paused" in output.text
+    assert output.data == PreviewReport(
+        state="changes",
+        command=" ".join([*HEAD, "scale", "deployment/web", "--namespace", "shop", "--replicas=3"]),
+    )
 
 
 async def test_a_preview_that_changes_nothing_says_so() -> None:
@@ -299,6 +303,8 @@ async def test_a_preview_that_changes_nothing_says_so() -> None:
     args = {"resource": "pod/web-1", "labels": {"a": "b"}, "overwrite": True}
     output = await _run("k8s_label", args, runner, "preview")
     assert output.text == "no changes to pod/web-1"
+    assert output.ok
+    assert output.data.state == "no_change"
 
 
 async def test_a_failed_dry_run_is_the_preview() -> None:
@@ -310,3 +316,6 @@ async def test_a_failed_dry_run_is_the_preview() -> None:
     )
     assert not output.ok
     assert "denied" in output.text
+    assert output.data.state == "failed"
+    assert output.data.command is not None
+    assert output.data.command.endswith("set image deployment/web w=a")

@@ -29,8 +29,8 @@ from opsgate.tools.argo.kube import (
     target,
 )
 from opsgate.tools.base import Tool, ToolEnv, ToolOutput
-from opsgate.tools.command import Target
-from opsgate.tools.define import define
+from opsgate.tools.command import Target, display
+from opsgate.tools.define import define, previewed
 
 VERIFY_TIMEOUT_S = 20.0
 VERIFY_INTERVAL_S = 0.5
@@ -69,27 +69,43 @@ def _argv(target: Target, params: Any, item: Patch, *, dry_run: bool) -> list[st
 
 @dataclass(frozen=True)
 class Patches:
-    """An Argo mutation: `fn` plans the patches, this sends them in order, stopping at the first
-    that fails; with `dry_run` each is sent as a server-side dry run (the preview)."""
+    """An Argo mutation: `fn` plans the patches, `run` sends them in order (stopping at the
+    first that fails), `preview` sends them as a server-side dry run."""
 
     fn: Planner
-    dry_run: bool = False
 
     async def run(self, params: Any, env: ToolEnv) -> ToolOutput:
+        return await self._send(params, env, dry_run=False)
+
+    async def preview(self, params: Any, env: ToolEnv) -> ToolOutput:
+        output = await self._send(params, env, dry_run=True)
+        if not output.ok:
+            return previewed(output, "failed")
+        # kubectl says "patched (no change)" when the object would stay as it is.
+        lines = output.text.splitlines()[1:]
+        unchanged = bool(lines) and all("(no change)" in line for line in lines)
+        return previewed(output, "no_change" if unchanged else "changes")
+
+    async def command(self, params: Any, env: ToolEnv) -> str:
+        where_to = target(env, params.context)
+        items = await self.fn(params, env, where_to)
+        return "\n".join(display(_argv(where_to, params, item, dry_run=False)) for item in items)
+
+    async def _send(self, params: Any, env: ToolEnv, *, dry_run: bool) -> ToolOutput:
         where_to = target(env, params.context)
         items = await self.fn(params, env, where_to)
         texts: list[str] = []
         last: ToolOutput | None = None
         for item in items:
-            last = await patch(env, _argv(where_to, params, item, dry_run=self.dry_run))
+            last = await patch(env, _argv(where_to, params, item, dry_run=dry_run))
             where = "status" if item.status else "spec"
             texts.append(f"{where} patch {rollouts.dumps(item.body)}: {last.text}")
             if not last.ok:
                 return ToolOutput(ok=False, text="\n".join(texts), exit_code=last.exit_code)
-        prefix = "would apply (server dry run):\n" if self.dry_run else ""
+        prefix = "would apply (server dry run):" if dry_run else ""
         return ToolOutput(
             ok=True,
-            text=prefix + "\n".join(texts),
+            text="\n".join([prefix, *texts] if dry_run else texts),
             exit_code=last.exit_code if last else 0,
             command=last.command if last else None,
         )
@@ -285,63 +301,81 @@ TOOLS: list[Tool] = [
         Patches(argo_promote),
         p.PromoteParams,
         _hints(),
-        preview=Patches(argo_promote, dry_run=True).run,
+        preview=Patches(argo_promote).preview,
         verify=_verifier(_check_promoted),
+        verifies=(
+            "reads the Rollout back (bounded) until it is past the pause or step it was at (with "
+            "full=true: until the new revision is stable)"
+        ),
     ),
     define(
         "argo",
         Patches(argo_pause),
         p.RolloutParams,
         _hints(idempotent=True),
-        preview=Patches(argo_pause, dry_run=True).run,
+        preview=Patches(argo_pause).preview,
         verify=_verifier(_check_paused),
+        verifies="reads the Rollout back (bounded) until the controller reports it Paused",
     ),
     define(
         "argo",
         Patches(argo_resume),
         p.RolloutParams,
         _hints(idempotent=True),
-        preview=Patches(argo_resume, dry_run=True).run,
+        preview=Patches(argo_resume).preview,
         verify=_verifier(_check_resumed),
+        verifies="reads the Rollout back (bounded) until no pause older than the call holds it",
     ),
     define(
         "argo",
         Patches(argo_abort),
         p.RolloutParams,
         _hints(destructive=True, idempotent=True),
-        preview=Patches(argo_abort, dry_run=True).run,
+        preview=Patches(argo_abort).preview,
         verify=_verifier(_check_aborted),
+        verifies=(
+            "reads the Rollout back (bounded) until the controller reports it aborted and Degraded"
+        ),
     ),
     define(
         "argo",
         Patches(argo_retry),
         p.RolloutParams,
         _hints(),
-        preview=Patches(argo_retry, dry_run=True).run,
+        preview=Patches(argo_retry).preview,
         verify=_verifier(_check_retried),
+        verifies=(
+            "reads the Rollout back (bounded) until the abort is cleared and it is no longer "
+            "Degraded"
+        ),
     ),
     define(
         "argo",
         Patches(argo_set_image),
         p.SetImageParams,
         _hints(idempotent=True),
-        preview=Patches(argo_set_image, dry_run=True).run,
+        preview=Patches(argo_set_image).preview,
         verify=_verifier(_check_image),
+        verifies="reads the Rollout back: its pod template has the new image",
     ),
     define(
         "argo",
         Patches(argo_restart),
         p.RolloutParams,
         _hints(),
-        preview=Patches(argo_restart, dry_run=True).run,
+        preview=Patches(argo_restart).preview,
         verify=_verifier(_check_restarted),
+        verifies="reads the Rollout back: spec.restartAt is this call's restart",
     ),
     define(
         "argo",
         Patches(argo_undo),
         p.UndoParams,
         _hints(destructive=True),
-        preview=Patches(argo_undo, dry_run=True).run,
+        preview=Patches(argo_undo).preview,
         verify=_verifier(_check_undone),
+        verifies=(
+            "reads the Rollout back (bounded) until the controller has seen the restored template"
+        ),
     ),
 ]

@@ -13,7 +13,7 @@ from opsgate.tools.command import Argv
 from opsgate.tools.define import define
 from opsgate.tools.helm import argv as a
 from opsgate.tools.helm import params as p
-from opsgate.tools.helm import recipes
+from opsgate.tools.helm import previews, verifies
 
 TOOLS: list[Tool] = [
     define(
@@ -21,51 +21,62 @@ TOOLS: list[Tool] = [
         Argv(a.helm_repo_add, binary="helm"),
         p.RepoAddParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
-        verify=recipes.verify_repo_added,
+        preview=previews.repo_add_preview,
+        verify=verifies.verify_repo_added,
+        verifies="reads `helm repo list`: the repository is there with this URL",
     ),
     define(
         "helm",
         Argv(a.helm_repo_update, binary="helm"),
         p.RepoUpdateParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
+        preview=previews.repo_update_preview,
+        verify=verifies.repo_update_not_checked,
+        verifies="nothing beyond helm's exit code: the indexes are not checked (not verified)",
     ),
     define(
         "helm",
         Argv(a.helm_repo_remove, binary="helm"),
         p.RepoRemoveParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
-        verify=recipes.verify_repo_removed,
+        preview=previews.repo_remove_preview,
+        verify=verifies.verify_repo_removed,
+        verifies="reads `helm repo list`: the repository is gone",
     ),
     define(
         "helm",
         Argv(a.helm_install, binary="helm", file="values_yaml"),
         p.InstallParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
-        preview=recipes.upgrade_diff,
-        verify=recipes.verify_deployed,
+        preview=previews.upgrade_diff,
+        verify=verifies.verify_deployed,
+        verifies="reads `helm status`: the release's current revision is deployed",
     ),
     define(
         "helm",
         Argv(a.helm_upgrade, binary="helm", file="values_yaml"),
         p.UpgradeParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
-        preview=recipes.upgrade_diff,
-        verify=recipes.verify_deployed,
+        preview=previews.upgrade_diff,
+        verify=verifies.verify_deployed,
+        verifies="reads `helm status`: the release's current revision is deployed",
     ),
     define(
         "helm",
         Argv(a.helm_uninstall, binary="helm"),
         p.UninstallParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
-        preview=recipes.uninstall_diff,
-        verify=recipes.verify_uninstalled,
+        preview=previews.uninstall_diff,
+        verify=verifies.verify_uninstalled,
+        verifies="reads `helm status`: the release is gone (or uninstalled, with kept history)",
     ),
     define(
         "helm",
         Argv(a.helm_rollback, binary="helm"),
         p.RollbackParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
-        preview=recipes.rollback_diff,
-        verify=recipes.verify_deployed,
+        preview=previews.rollback_diff,
+        verify=verifies.verify_deployed,
+        verifies="reads `helm status`: the release's current revision is deployed",
     ),
 ]

@@ -12,7 +12,7 @@ from opsgate.tools.command import Argv
 from opsgate.tools.define import Function, define
 from opsgate.tools.helm import argv as a
 from opsgate.tools.helm import params as p
-from opsgate.tools.helm import recipes
+from opsgate.tools.helm import previews
 
 CLUSTER_READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
 """Reads of the configured cluster."""
@@ -24,7 +24,7 @@ async def helm_diff(params: p.DiffParams, env: ToolEnv) -> ToolOutput:
     """Show, as a unified diff, how an upgrade with this chart and these values would change
     the release's manifest (server-side dry run against the current manifest; nothing
     changes)."""
-    return await recipes.upgrade_diff(params, env)
+    return await previews.upgrade_diff(params, env)
 
 
 TOOLS: list[Tool] = [

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools import redact
@@ -102,12 +103,34 @@ def tool_fn(body: Body) -> ToolFn:
     return functools.partial(run_body, body)
 
 
+Shown = Callable[[Any, JenkinsClient, ToolEnv], Awaitable[str]]
+"""Renders the request a mutation would send, for its approval card (secrets masked)."""
+
+
 @dataclass(frozen=True)
 class Request:
     """A Jenkins tool: `fn` (named after the tool; its docstring the description) talks to the
-    server the call names through an open `JenkinsClient`."""
+    server the call names through an open `JenkinsClient`; `shown` says what a mutation sends."""
 
     fn: Body
+    shown: Shown | None = None
 
     async def run(self, params: Any, env: ToolEnv) -> ToolOutput:
         return await run_body(self.fn, params, env)
+
+    async def command(self, params: Any, env: ToolEnv) -> str | None:
+        if self.shown is None:
+            return None
+        async with JenkinsClient.open(env, params.server) as client:
+            return await self.shown(params, client, env)
+
+
+def request_line(
+    client: JenkinsClient, method: str, url: str, values: Mapping[str, str] | None = None
+) -> str:
+    """`POST /job/app/buildWithParameters on Jenkins 'ci' with A='1'`: method, the URL's path on
+    the named server, and the form values (already masked by the caller)."""
+    line = f"{method} {urlsplit(url).path} on Jenkins {client.name!r}"
+    if values:
+        line += " with " + ", ".join(f"{name}={value!r}" for name, value in values.items())
+    return line

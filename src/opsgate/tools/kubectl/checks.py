@@ -8,12 +8,9 @@ mutation ran (rollout status with a bounded timeout, or a read of the changed ob
 from __future__ import annotations
 
 import dataclasses
-import difflib
-from collections.abc import Callable
-from typing import Any, Literal
 
-from opsgate.tools.base import ToolEnv, ToolFn, ToolOutput
-from opsgate.tools.command import Builder, Target, deadline, namespace_args, run_argv
+from opsgate.tools.base import ToolEnv, ToolOutput, Verification
+from opsgate.tools.command import Target, deadline, namespace_args, run_argv
 from opsgate.tools.kubectl import manifests
 from opsgate.tools.kubectl import params as p
 
@@ -26,100 +23,6 @@ _ROLLOUT_KINDS = frozenset(
 
 def _target(env: ToolEnv, context: str | None) -> Target:
     return Target.of(env, "kubectl", context)
-
-
-def dry_run_argv(argv: list[str], output: Literal["yaml", "name"] | None = None) -> list[str]:
-    """`argv` with `--dry-run=server` (and `--output`) added before any `--` separator."""
-    flags = ["--dry-run=server"] + ([f"--output={output}"] if output else [])
-    if "--" in argv:
-        split = argv.index("--")
-        return [*argv[:split], *flags, *argv[split:]]
-    return [*argv, *flags]
-
-
-def dry_run(builder: Builder, output: Literal["yaml", "name"] | None = None) -> ToolFn:
-    """A preview running the tool's own argv as a server-side dry run."""
-
-    async def preview(params: Any, env: ToolEnv) -> ToolOutput:
-        argv = dry_run_argv(builder(params, _target(env, params.context)), output)
-        return await run_argv(env, argv)
-
-    return preview
-
-
-_NOISY_FIELDS = ("resourceVersion:", "generation:", "managedFields:", "uid:", "creationTimestamp:")
-
-
-def object_diff(before: str, after: str, label: str) -> str:
-    """A unified diff of two YAML renderings of one object, or a note that nothing changes."""
-    keep = [
-        line
-        for line in difflib.unified_diff(
-            before.splitlines(),
-            after.splitlines(),
-            f"{label} (now)",
-            f"{label} (after)",
-            n=2,
-            lineterm="",
-        )
-    ]
-    changed = [
-        line
-        for line in keep
-        if line[:1] in "+-"
-        and not line.startswith(("+++", "---"))
-        and not line[1:].strip().startswith(_NOISY_FIELDS)
-    ]
-    return "\n".join(keep) if changed else f"no changes to {label}"
-
-
-def diff_preview(
-    builder: Builder,
-    object_of: Callable[[Any], list[str]],
-    *,
-    via: Builder | None = None,
-) -> ToolFn:
-    """A preview diffing the object now against the server-side dry run of the call.
-
-    `via` builds the dry-run argv when the tool's own command does not print its result
-    (`kubectl scale --dry-run=server` prints the object as it was).
-    """
-
-    async def preview(params: Any, env: ToolEnv) -> ToolOutput:
-        target = _target(env, params.context)
-        namespace = namespace_args(getattr(params, "namespace", None))
-        current = await run_argv(
-            env, [*target.head(), "get", *object_of(params), *namespace, "--output=yaml"]
-        )
-        dry = await run_argv(env, dry_run_argv((via or builder)(params, target), "yaml"))
-        if not (current.ok and dry.ok):
-            return dry if not dry.ok else current
-        label = "/".join(object_of(params))
-        return dataclasses.replace(dry, text=object_diff(current.text, dry.text, label))
-
-    return preview
-
-
-def scale_as_patch_argv(params: p.ScaleParams, target: Target) -> list[str]:
-    """The scale expressed as a merge patch, whose dry run prints the scaled object."""
-    return [
-        *target.head(),
-        "patch",
-        params.resource,
-        *namespace_args(params.namespace),
-        "--type=merge",
-        f'--patch={{"spec":{{"replicas":{params.replicas}}}}}',
-    ]
-
-
-def diff_argv(params: p.ManifestParams, target: Target) -> list[str]:
-    return [*target.head(), "diff", "--filename", "-", *namespace_args(params.namespace)]
-
-
-async def diff_manifest(params: p.ManifestParams, env: ToolEnv) -> ToolOutput:
-    """Preview of `k8s_apply`: the server-side diff (exit code 1 only means "differences")."""
-    argv = diff_argv(params, _target(env, params.context))
-    return await run_argv(env, argv, stdin=params.manifest, ok_exit_codes=(0, 1))
 
 
 def is_rollout_kind(resource: str) -> bool:
@@ -248,3 +151,11 @@ def show_pod_argv(params: p.RunPodParams, target: Target) -> list[str]:
 async def show_pod(params: p.RunPodParams, env: ToolEnv) -> ToolOutput:
     """Verify of `k8s_run_pod`: the pod exists and its phase."""
     return await run_argv(env, show_pod_argv(params, _target(env, params.context)))
+
+
+async def exec_not_checked(params: p.ExecParams, env: ToolEnv) -> ToolOutput:
+    """Verify of `k8s_exec`: a program's effect cannot be read back, so nothing is checked."""
+    summary = "not verified: what the program changed is not checked (only its exit code is known)"
+    return ToolOutput(
+        ok=False, text=summary, data=Verification(verdict="not_verified", summary=summary)
+    )

@@ -17,7 +17,7 @@ from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.base import Tool
 from opsgate.tools.command import Argv, Target, namespace_args
 from opsgate.tools.define import define
-from opsgate.tools.kubectl import checks, exec_policy
+from opsgate.tools.kubectl import checks, exec_policy, previews
 from opsgate.tools.kubectl import params as p
 
 DELETE_TIMEOUT_S = 60
@@ -198,6 +198,10 @@ def _exec_reads_only(params: p.ExecParams) -> bool:
     return exec_policy.exec_is_read_only(params.command)
 
 
+_ROLLOUT_STATUS_OR_READ_BACK = (
+    "waits (bounded) for `kubectl rollout status` of the workload; other kinds are only read back"
+)
+
 # openWorldHint: true where the change reaches past the cluster's own state (image pulls from
 # registries, arbitrary programs inside containers); false where it only edits cluster objects.
 TOOLS: list[Tool] = [
@@ -206,109 +210,131 @@ TOOLS: list[Tool] = [
         Argv(k8s_apply, stdin="manifest"),
         p.ApplyParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
-        preview=checks.diff_manifest,
+        preview=previews.diff_manifest,
         verify=checks.verify_apply,
+        verifies=(
+            "waits (bounded) for `kubectl rollout status` of every Deployment, StatefulSet and "
+            "DaemonSet in the manifest; other objects are only read back"
+        ),
     ),
     define(
         "kubectl",
         Argv(k8s_patch),
         p.PatchParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
-        preview=checks.diff_preview(k8s_patch, _object),
+        preview=previews.diff_preview(k8s_patch, _object),
         verify=checks.show_object,
+        verifies="reads the object back; the rollout is not checked",
     ),
     define(
         "kubectl",
         Argv(k8s_label),
         p.LabelParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.diff_preview(k8s_label, _object),
+        preview=previews.diff_preview(k8s_label, _object),
         verify=checks.show_object,
+        verifies="reads the object back; the rollout is not checked",
     ),
     define(
         "kubectl",
         Argv(k8s_annotate),
         p.AnnotateParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.diff_preview(k8s_annotate, _object),
+        preview=previews.diff_preview(k8s_annotate, _object),
         verify=checks.show_object,
+        verifies="reads the object back; the rollout is not checked",
     ),
     define(
         "kubectl",
         Argv(k8s_set_image),
         p.SetImageParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
-        preview=checks.diff_preview(k8s_set_image, _workload),
+        preview=previews.diff_preview(k8s_set_image, _workload),
         verify=checks.rollout_status,
+        verifies=_ROLLOUT_STATUS_OR_READ_BACK,
     ),
     define(
         "kubectl",
         Argv(k8s_scale),
         p.ScaleParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.diff_preview(k8s_scale, _workload, via=checks.scale_as_patch_argv),
+        preview=previews.diff_preview(k8s_scale, _workload, via=previews.scale_as_patch_argv),
         verify=checks.rollout_status,
+        verifies=_ROLLOUT_STATUS_OR_READ_BACK,
     ),
     define(
         "kubectl",
         Argv(k8s_rollout_restart),
         p.RolloutRefParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
+        preview=previews.diff_preview(
+            k8s_rollout_restart, _workload, via=previews.restart_as_patch_argv
+        ),
         verify=checks.rollout_status,
+        verifies="waits (bounded) for `kubectl rollout status` of the workload",
     ),
     define(
         "kubectl",
         Argv(k8s_rollout_undo),
         p.RolloutUndoParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
-        preview=checks.dry_run(k8s_rollout_undo),
+        preview=previews.dry_run(k8s_rollout_undo),
         verify=checks.rollout_status,
+        verifies="waits (bounded) for `kubectl rollout status` of the workload",
     ),
     define(
         "kubectl",
         Argv(k8s_delete, timeout=lambda _params: DELETE_TIMEOUT_S),
         p.DeleteParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=False),
-        preview=checks.dry_run(k8s_delete),
+        preview=previews.dry_run(k8s_delete),
         verify=checks.verify_deleted,
+        verifies="checks that nothing matching remains (objects still terminating fail it)",
     ),
     define(
         "kubectl",
         Argv(k8s_cordon),
         p.NodeParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.dry_run(k8s_cordon),
+        preview=previews.dry_run(k8s_cordon),
         verify=checks.show_node,
+        verifies="reads the node back (SchedulingDisabled shows it is cordoned)",
     ),
     define(
         "kubectl",
         Argv(k8s_uncordon),
         p.NodeParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.dry_run(k8s_uncordon),
+        preview=previews.dry_run(k8s_uncordon),
         verify=checks.show_node,
+        verifies="reads the node back (no SchedulingDisabled once uncordoned)",
     ),
     define(
         "kubectl",
         Argv(k8s_drain),
         p.DrainParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=False),
-        preview=checks.dry_run(k8s_drain),
+        preview=previews.dry_run(k8s_drain),
         verify=checks.pods_on_node,
+        verifies="lists the pods still on the node (DaemonSet pods are expected to stay)",
     ),
     define(
         "kubectl",
         Argv(k8s_run_pod),
         p.RunPodParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
-        preview=checks.dry_run(k8s_run_pod, output="yaml"),
+        preview=previews.dry_run(k8s_run_pod, output="yaml"),
         verify=checks.show_pod,
+        verifies="reads the pod back: that it exists, and its phase",
     ),
     define(
         "kubectl",
         Argv(k8s_exec),
         p.ExecParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=True),
+        preview=previews.exec_preview,
+        verify=checks.exec_not_checked,
         read_only_when=_exec_reads_only,
+        verifies="nothing: the command's exit code is the only outcome (not verified)",
     ),
 ]
