@@ -155,6 +155,9 @@ class ToolEnv:
     kubeconfig: Path | None = None
     default_context: str | None = None
     command_timeout_s: float = 60.0
+    verify_timeout_s: float = 90.0
+    """How long a verify waits for a rollout to complete; below the engine's own bound on a
+    verify, so the tool reports what it saw rather than being cut off."""
     output_cap_bytes: int = 64 * 1024
     jenkins: Mapping[str, JenkinsServer] = field(default_factory=dict)
     http_transport: httpx.AsyncBaseTransport | None = None

@@ -9,13 +9,15 @@ and the text it reads live with the code they describe.
 A mutation must declare its preview, its verify and what that verify proves (`verifies`).
 `define` wraps its preview so the result always carries a `PreviewReport` with the exact
 command the approved call will run, and a dry run that errored is reported `failed`, never as
-a preview that went well.
+a preview that went well; and its verify so the result always carries a `Verification` whose
+verdict decides `ok`, and a verify that errored is `failed`, never passed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -31,6 +33,7 @@ from opsgate.tools.base import (
     ToolFn,
     ToolOutput,
     ToolParams,
+    Verification,
 )
 
 
@@ -74,6 +77,20 @@ def description_of(fn: Callable[..., Any]) -> str:
 def previewed(output: ToolOutput, state: PreviewState) -> ToolOutput:
     """A preview recipe's result: `output` (the human diff) carrying its `PreviewReport`."""
     return dataclasses.replace(output, ok=state != "failed", data=PreviewReport(state=state))
+
+
+def concluded(verification: Verification) -> ToolOutput:
+    """A verify recipe's result: the verification as text for the model, and as data; `ok`
+    only when it is verified."""
+    lines = [verification.summary, *(f"  {line}" for line in verification.details)]
+    if verification.next_step:
+        lines.append(f"next step: {verification.next_step}")
+    if verification.rollback is not None:
+        call = json.dumps(verification.rollback.args, sort_keys=True)
+        lines.append(f"rollback (needs approval): {verification.rollback.tool} {call}")
+    return ToolOutput(
+        ok=verification.verdict == "verified", text="\n".join(lines), data=verification
+    )
 
 
 def define(
@@ -122,7 +139,7 @@ def define(
         annotations=annotations,
         run=action.run,
         preview=_reported(preview, command) if preview is not None and command else None,
-        verify=verify,
+        verify=_checked(verify) if verify is not None else None,
         read_only_when=read_only_when,
         verifies=verifies,
         command=command,
@@ -158,5 +175,31 @@ def _reported(preview: ToolFn, command: CommandFn) -> ToolFn:
             return previewed(dataclasses.replace(output, text=truncate(failed)), "failed")
         report = output.data.model_copy(update={"command": shown})
         return dataclasses.replace(output, data=report)
+
+    return run
+
+
+def _checked(verify: ToolFn) -> ToolFn:
+    """`verify` held to its contract: a `Verification` in its data, `ok` only when verified;
+    a verify that could not run failed (it proved nothing), never passed."""
+
+    async def run(params: Any, env: ToolEnv) -> ToolOutput:
+        try:
+            output = await verify(params, env)
+        except OpsgateError as e:
+            return concluded(
+                Verification(
+                    verdict="failed",
+                    summary=f"the verification could not run: {truncate(str(e), 500)}",
+                    next_step="check the outcome by hand before relying on it",
+                )
+            )
+        if not isinstance(output.data, Verification):
+            if output.ok:
+                raise TypeError(f"a verify returned {type(output.data).__name__}, not a result")
+            # A read it needed failed (e.g. Jenkins answered 404): it proved nothing.
+            reason = truncate(output.text.strip() or "the check failed", 500)
+            return concluded(Verification(verdict="failed", summary=reason))
+        return dataclasses.replace(output, ok=output.data.verdict == "verified")
 
     return run

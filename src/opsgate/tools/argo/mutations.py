@@ -2,22 +2,21 @@
 
 Each is a list of kubectl patches on the `rollouts.argoproj.io` object, the same ones the
 `kubectl argo rollouts` plugin sends, so no Argo binary is needed. A tool's planner (named
-after the tool, its docstring the description) decides the patches; `Patches` sends them, or
-with `dry_run` sends them as a server-side dry run for the preview. Every tool has a verify
-recipe that reads the Rollout back.
+after the tool, its docstring the description) decides the patches; `Patches` sends them, and its
+`preview` sends them as a server-side dry run. Every tool has a verify recipe (`verifies.py`)
+that reads the Rollout back.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.argo import params as p
-from opsgate.tools.argo import rollouts
+from opsgate.tools.argo import rollouts, verifies
 from opsgate.tools.argo.kube import (
     ROLLOUTS,
     PatchType,
@@ -32,13 +31,6 @@ from opsgate.tools.base import Tool, ToolEnv, ToolOutput
 from opsgate.tools.command import Target, display
 from opsgate.tools.define import define, previewed
 
-VERIFY_TIMEOUT_S = 20.0
-VERIFY_INTERVAL_S = 0.5
-RESTART_SLACK_S = 60.0
-"""How far before the verify a `spec.restartAt` may lie and still be this restart's."""
-PAUSE_SLACK_S = 2.0
-"""Pause condition times have whole seconds: a pause this much older than the verify is old."""
-
 
 @dataclass(frozen=True)
 class Patch:
@@ -49,10 +41,6 @@ class Patch:
 
 
 Planner = Callable[[Any, ToolEnv, Target], Awaitable[list[Patch]]]
-Verdict = tuple[bool | None, str]
-"""(True: done; False: failed, and no controller will change that; None: not yet), summary."""
-Check = Callable[[Any, dict[str, Any], datetime], Verdict]
-"""(params, rollout read back, when the verify started) -> verdict."""
 
 
 def _argv(target: Target, params: Any, item: Patch, *, dry_run: bool) -> list[str]:
@@ -111,28 +99,6 @@ class Patches:
         )
 
 
-def _verifier(check: Check) -> Callable[[Any, ToolEnv], Awaitable[ToolOutput]]:
-    async def verify(params: Any, env: ToolEnv) -> ToolOutput:
-        where_to = target(env, params.context)
-        loop = asyncio.get_running_loop()
-        since = datetime.now(UTC)
-        deadline = loop.time() + VERIFY_TIMEOUT_S
-        while True:
-            argv = get_argv(where_to, ROLLOUTS, params.name, params.namespace)
-            rollout = await get_json(env, argv)
-            ok, summary = check(params, rollout, since)
-            # Only the controller's side can still change; a spec the patch did not set won't.
-            phase = rollout.get("status", {}).get("phase", "Unknown")
-            if ok is not None or loop.time() >= deadline:
-                return ToolOutput(
-                    ok=ok is True, text=f"{summary} (phase {phase})", data={"phase": phase}
-                )
-            await env.report(f"{summary} (phase {phase})")
-            await asyncio.sleep(VERIFY_INTERVAL_S)
-
-    return verify
-
-
 # Planners: one per tool, named after it; the docstring is what the model reads.
 
 
@@ -189,111 +155,17 @@ async def argo_undo(params: p.UndoParams, env: ToolEnv, target: Target) -> list[
     return [Patch(rollouts.undo_patch(rollout, replicasets, params.to_revision), "json")]
 
 
-def _time(value: Any) -> datetime | None:
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _observed(rollout: dict[str, Any]) -> bool:
-    """The controller has seen the latest spec (it reports observedGeneration as a string)."""
-    observed = str(rollout.get("status", {}).get("observedGeneration", ""))
-    return observed == str(rollout.get("metadata", {}).get("generation", ""))
-
-
-def _check_promoted(params: p.PromoteParams, rollout: dict[str, Any], since: datetime) -> Verdict:
-    status = rollout.get("status", {})
-    step = f"step {status.get('currentStepIndex')}/{len(rollouts.steps(rollout))}"
-    if params.full:
-        if status.get("phase") == "Healthy" and status.get("stableRS") == status.get(
-            "currentPodHash"
-        ):
-            return True, "promoted to full: the new revision is stable"
-        if status.get("promoteFull"):
-            return True, "promoting to full (replicas still moving)"
-        return None, f"not promoted to full yet, at {step}"
-    if rollout.get("spec", {}).get("paused"):
-        return False, f"still paused by spec.paused at {step}"
-    if status.get("abort") is True:
-        return False, f"aborted at {step}"
-    return True, f"promoted, now at {step}"
-
-
-def _check_paused(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    if not rollout.get("spec", {}).get("paused"):
-        return False, "not paused (spec.paused is not set)"
-    if rollout.get("status", {}).get("phase") != "Paused":
-        return None, "spec.paused set; the controller does not report Paused yet"
-    return True, "paused"
-
-
-def _check_resumed(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    """Resumed: not paused by hand, and any pause is a new one the rollout reached since.
-
-    A canary that continues may stop at its next `pause` step at once, which is success.
-    """
-    status = rollout.get("status", {})
-    step = f"step {status.get('currentStepIndex')}/{len(rollouts.steps(rollout))}"
-    if rollout.get("spec", {}).get("paused"):
-        return False, f"still paused by spec.paused at {step}"
-    cutoff = since - timedelta(seconds=PAUSE_SLACK_S)
-    for condition in status.get("pauseConditions") or []:
-        started = _time(condition.get("startTime"))
-        if started is None or started < cutoff:
-            return None, f"still paused ({condition.get('reason')}) at {step}"
-    if status.get("pauseConditions"):
-        return True, f"resumed; now paused at the next pause step, {step}"
-    return True, f"running at {step}"
-
-
-def _check_aborted(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    status = rollout.get("status", {})
-    if status.get("abort") is not True:
-        return False, "not aborted (status.abort is not set)"
-    if status.get("phase") != "Degraded":
-        return None, "status.abort set; the controller does not report Degraded yet"
-    return True, f"aborted: {status.get('message', 'traffic back on the stable revision')}"
-
-
-def _check_retried(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    status = rollout.get("status", {})
-    if status.get("abort"):
-        return False, "still aborted (status.abort is set)"
-    if status.get("phase") == "Degraded":
-        return None, "abort cleared; the controller still reports Degraded"
-    return True, f"retrying from the first step, now at step {status.get('currentStepIndex')}"
-
-
-def _check_restarted(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    wanted = rollout.get("spec", {}).get("restartAt")
-    at = _time(wanted)
-    if at is None or at < since - timedelta(seconds=RESTART_SLACK_S):
-        return False, f"no new restart requested (restartAt {wanted})"
-    done = rollout.get("status", {}).get("restartedAt") == wanted
-    return True, f"restartAt {wanted}; pods " + ("restarted" if done else "restarting")
-
-
-def _check_undone(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    phase = rollout.get("status", {}).get("phase")
-    now = " ".join(rollouts.images(rollout.get("spec", {}).get("template", {})))
-    if not _observed(rollout) or phase in (None, "Degraded"):
-        return None, f"template images: {now}; not settled yet"
-    return True, f"template images: {now}"
-
-
-def _check_image(params: p.SetImageParams, rollout: dict[str, Any], since: datetime) -> Verdict:
-    wanted = f"{params.container}={params.image}"
-    now = rollouts.images(rollout.get("spec", {}).get("template", {}))
-    return wanted in now, f"template images: {' '.join(now)}"
-
-
 def _hints(*, destructive: bool = False, idempotent: bool = False) -> ToolAnnotations:
     """Argo mutations change cluster objects only: never read-only, a closed world."""
     return ToolAnnotations(
         read_only=False, destructive=destructive, idempotent=idempotent, open_world=False
     )
 
+
+_PODS = (
+    "; with the pods of the current revision: one that cannot start fails it at once, and it "
+    "waits until the controller stops Progressing"
+)
 
 TOOLS: list[Tool] = [
     define(
@@ -302,10 +174,10 @@ TOOLS: list[Tool] = [
         p.PromoteParams,
         _hints(),
         preview=Patches(argo_promote).preview,
-        verify=_verifier(_check_promoted),
+        verify=verifies.verifier(verifies.check_promoted, starts_pods=True),
         verifies=(
-            "reads the Rollout back (bounded) until it is past the pause or step it was at (with "
-            "full=true: until the new revision is stable)"
+            "reads the Rollout back (bounded) until it is past the step it was at (full: until "
+            f"the new revision is stable){_PODS}"
         ),
     ),
     define(
@@ -314,7 +186,7 @@ TOOLS: list[Tool] = [
         p.RolloutParams,
         _hints(idempotent=True),
         preview=Patches(argo_pause).preview,
-        verify=_verifier(_check_paused),
+        verify=verifies.verifier(verifies.check_paused),
         verifies="reads the Rollout back (bounded) until the controller reports it Paused",
     ),
     define(
@@ -323,8 +195,8 @@ TOOLS: list[Tool] = [
         p.RolloutParams,
         _hints(idempotent=True),
         preview=Patches(argo_resume).preview,
-        verify=_verifier(_check_resumed),
-        verifies="reads the Rollout back (bounded) until no pause older than the call holds it",
+        verify=verifies.verifier(verifies.check_resumed, starts_pods=True),
+        verifies=f"reads the Rollout back (bounded) until no older pause holds it{_PODS}",
     ),
     define(
         "argo",
@@ -332,10 +204,8 @@ TOOLS: list[Tool] = [
         p.RolloutParams,
         _hints(destructive=True, idempotent=True),
         preview=Patches(argo_abort).preview,
-        verify=_verifier(_check_aborted),
-        verifies=(
-            "reads the Rollout back (bounded) until the controller reports it aborted and Degraded"
-        ),
+        verify=verifies.verifier(verifies.check_aborted),
+        verifies="reads the Rollout back (bounded) until the controller reports it Degraded",
     ),
     define(
         "argo",
@@ -343,10 +213,10 @@ TOOLS: list[Tool] = [
         p.RolloutParams,
         _hints(),
         preview=Patches(argo_retry).preview,
-        verify=_verifier(_check_retried),
+        verify=verifies.verifier(verifies.check_retried, starts_pods=True),
         verifies=(
-            "reads the Rollout back (bounded) until the abort is cleared and it is no longer "
-            "Degraded"
+            "reads the Rollout back (bounded) until the abort is cleared and it is not "
+            f"Degraded{_PODS}"
         ),
     ),
     define(
@@ -355,8 +225,8 @@ TOOLS: list[Tool] = [
         p.SetImageParams,
         _hints(idempotent=True),
         preview=Patches(argo_set_image).preview,
-        verify=_verifier(_check_image),
-        verifies="reads the Rollout back: its pod template has the new image",
+        verify=verifies.verifier(verifies.check_image, starts_pods=True),
+        verifies=f"reads the Rollout back (bounded): its pod template has the new image{_PODS}",
     ),
     define(
         "argo",
@@ -364,8 +234,8 @@ TOOLS: list[Tool] = [
         p.RolloutParams,
         _hints(),
         preview=Patches(argo_restart).preview,
-        verify=_verifier(_check_restarted),
-        verifies="reads the Rollout back: spec.restartAt is this call's restart",
+        verify=verifies.verifier(verifies.check_restarted, starts_pods=True),
+        verifies=f"reads the Rollout back (bounded): spec.restartAt is this call's restart{_PODS}",
     ),
     define(
         "argo",
@@ -373,9 +243,10 @@ TOOLS: list[Tool] = [
         p.UndoParams,
         _hints(destructive=True),
         preview=Patches(argo_undo).preview,
-        verify=_verifier(_check_undone),
+        verify=verifies.verifier(verifies.check_undone, starts_pods=True),
         verifies=(
-            "reads the Rollout back (bounded) until the controller has seen the restored template"
+            "reads the Rollout back (bounded) until the controller has seen the restored "
+            f"template{_PODS}"
         ),
     ),
 ]

@@ -2,7 +2,8 @@
 
 Collected into `opsgate.tools.helm.TOOLS`. Every one waits for approval; release changes carry a
 preview (a manifest diff from a server-side dry run or from the release's own revisions) and a
-verify (`helm status` read back). Uninstall and rollback are marked destructive.
+verify (`helm history` read back, and the rollout of the release's workloads). Uninstall and
+rollback are marked destructive.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from opsgate.tools.define import define
 from opsgate.tools.helm import argv as a
 from opsgate.tools.helm import params as p
 from opsgate.tools.helm import previews, verifies
+
+_DEPLOYED = (
+    "reads `helm history` (the release's current revision must be deployed), then waits (bounded) "
+    "for the rollout of every Deployment, StatefulSet and DaemonSet in the release"
+)
 
 TOOLS: list[Tool] = [
     define(
@@ -49,8 +55,8 @@ TOOLS: list[Tool] = [
         p.InstallParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
         preview=previews.upgrade_diff,
-        verify=verifies.verify_deployed,
-        verifies="reads `helm status`: the release's current revision is deployed",
+        verify=verifies.verify_installed,
+        verifies=_DEPLOYED,
     ),
     define(
         "helm",
@@ -58,8 +64,8 @@ TOOLS: list[Tool] = [
         p.UpgradeParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
         preview=previews.upgrade_diff,
-        verify=verifies.verify_deployed,
-        verifies="reads `helm status`: the release's current revision is deployed",
+        verify=verifies.verify_upgraded,
+        verifies=_DEPLOYED,
     ),
     define(
         "helm",
@@ -68,7 +74,7 @@ TOOLS: list[Tool] = [
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
         preview=previews.uninstall_diff,
         verify=verifies.verify_uninstalled,
-        verifies="reads `helm status`: the release is gone (or uninstalled, with kept history)",
+        verifies="reads `helm history`: the release is gone (or uninstalled, with kept history)",
     ),
     define(
         "helm",
@@ -76,7 +82,7 @@ TOOLS: list[Tool] = [
         p.RollbackParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
         preview=previews.rollback_diff,
-        verify=verifies.verify_deployed,
-        verifies="reads `helm status`: the release's current revision is deployed",
+        verify=verifies.verify_rolled_back,
+        verifies=_DEPLOYED,
     ),
 ]

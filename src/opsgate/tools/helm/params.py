@@ -180,11 +180,9 @@ class SearchParams(ToolParams):
     """List every version, not only the latest."""
 
 
-class ValuesParams(NamespacedParams):
+class ValuesParams(ReleaseParams):
     """The inputs that decide a release's manifest: chart, version, values."""
 
-    release: ReleaseName
-    """The release name."""
     chart: ChartRef
     """Chart reference: `repo/chart`, `oci://…` or an absolute local path."""
     version: ChartVersion | None = None

@@ -79,10 +79,10 @@ async def rollback_diff(params: p.RollbackParams, env: ToolEnv) -> ToolOutput:
     target = releases.target(env, params.context)
     revision = params.revision
     if revision is None:
-        status = await releases.release_status(params, env)
-        if status is None:
+        latest = await releases.latest_revision(params, env)
+        if latest is None:
             return _failed(f"release {params.release!r} does not exist")
-        current_revision = int(status.get("version", 0))
+        current_revision = latest.number
         if current_revision <= 1:
             return _failed(f"{params.release!r} has no previous revision")
         revision = current_revision - 1

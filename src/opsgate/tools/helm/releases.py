@@ -1,14 +1,14 @@
 """Reading what helm knows: a release's status and manifest, and the chart repositories.
 
 Used by the preview recipes (`previews.py`) and the verify recipes (`verifies.py`). Everything
-here is a read: `helm status`, `helm get manifest`, `helm repo list`, run with helm's own
+here is a read: `helm history`, `helm get manifest`, `helm repo list`, run with helm's own
 environment through the injected runner (output capped and redacted).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
 
 from opsgate.errors import ToolFailed, truncate
 from opsgate.tools import command, redact
@@ -43,25 +43,41 @@ async def manifest(env: ToolEnv, argv: list[str], *, missing_ok: bool) -> str | 
     return output_from(result)
 
 
-async def release_status(params: p.ReleaseParams, env: ToolEnv) -> dict[str, Any] | None:
-    """`helm status` as JSON; None when the release does not exist.
+@dataclass(frozen=True)
+class Revision:
+    """A release's latest revision, as `helm history` reports it."""
+
+    number: int
+    status: str
+    """`deployed`, `failed`, `pending-upgrade`, `uninstalled`..."""
+    description: str
+
+
+async def latest_revision(params: p.ReleaseParams, env: ToolEnv) -> Revision | None:
+    """The release's latest revision; None when the release does not exist.
+
+    Read from `helm history --max 1` rather than `helm status`, whose JSON carries every
+    resource of the release (pods included) for no use here.
 
     Raises:
         ToolFailed: helm could not say.
     """
-    status_params = p.StatusParams(
-        release=params.release, namespace=params.namespace, context=params.context, output="json"
+    history = p.HistoryParams(
+        release=params.release, namespace=params.namespace, context=params.context, max=1
     )
-    result = await run_result(env, a.helm_status(status_params, target(env, params.context)))
+    argv = a.helm_history(
+        history.model_copy(update={"output": "json"}), target(env, params.context)
+    )
+    result = await run_result(env, argv)
     if result.exit_code != 0:
         if not_found(result.stderr):
             return None
-        raise ToolFailed(f"helm status {params.release!r} failed: {truncate(result.stderr, 300)}")
+        raise ToolFailed(f"helm history {params.release!r} failed: {truncate(result.stderr, 300)}")
     try:
-        status: dict[str, Any] = json.loads(result.stdout)
-    except ValueError as e:
-        raise ToolFailed(f"unexpected helm status output for {params.release!r}") from e
-    return status
+        (entry,) = json.loads(result.stdout)
+        return Revision(int(entry["revision"]), str(entry["status"]), str(entry["description"]))
+    except (ValueError, KeyError, TypeError) as e:
+        raise ToolFailed(f"unexpected helm history output for {params.release!r}") from e
 
 
 async def repositories(env: ToolEnv) -> dict[str, str] | ToolOutput:

@@ -15,8 +15,16 @@ from typing import Any
 import anyio
 
 from opsgate.errors import ToolFailed
-from opsgate.tools.base import PreviewReport, PreviewState, Progress, Tool, ToolEnv
-from opsgate.tools.define import define
+from opsgate.tools.base import (
+    PreviewReport,
+    PreviewState,
+    Progress,
+    Tool,
+    ToolEnv,
+    Verification,
+    VerifyVerdict,
+)
+from opsgate.tools.define import concluded, define
 from opsgate.tools.jenkins import build_params, summaries, urls
 from opsgate.tools.jenkins import params as p
 from opsgate.tools.jenkins.client import JenkinsClient
@@ -28,6 +36,12 @@ POLL_FIRST_S = 0.2
 POLL_MAX_S = 1.0
 STOP_VERIFY_S = 30.0
 RECENT_BUILDS = 10
+
+
+def _verdict(verdict: VerifyVerdict, summary: str, *, next_step: str | None = None) -> Reply:
+    """A verify body's answer: its `Verification`, and the same in words."""
+    found = Verification(verdict=verdict, summary=summary, next_step=next_step)
+    return Reply(concluded(found).text, found, ok=verdict == "verified")
 
 
 async def _poll(interval: float) -> float:
@@ -185,17 +199,28 @@ async def verify_trigger_build(
     build = next((b for b in job.get("builds") or [] if _matches(b, expected)), None)
     if build is None:
         state = "still waiting in the queue" if job.get("inQueue") else "not found"
-        return Reply(f"No build of {params.job!r} with these parameters yet ({state}).", ok=False)
+        return _verdict(
+            "failed", f"No build of {params.job!r} with these parameters yet ({state})."
+        )
     url = urls.api_json(
         urls.build_url(client.base, params.job, build["number"]), "number,building,result,duration"
     )
     build = await _until_finished(client, url, build, deadline, interval, env.report)
     number, state = build.get("number"), summaries.build_state(build)
     if state == "RUNNING":
-        text = f"{params.job} #{number} is still running after {env.command_timeout_s:g} s."
-    else:
-        text = f"{params.job} #{number} finished: {state}."
-    return Reply(text, {"number": number, "result": build.get("result")}, ok=state == "SUCCESS")
+        return _verdict(
+            "failed",
+            f"{params.job} #{number} is still running after {env.command_timeout_s:g} s; its "
+            "result is not known yet.",
+            next_step=f"read its result later with jenkins_get_build (build {number})",
+        )
+    if state != "SUCCESS":
+        return _verdict(
+            "failed",
+            f"{params.job} #{number} finished: {state}.",
+            next_step=f"read why with jenkins_build_log (build {number}, from_end)",
+        )
+    return _verdict("verified", f"{params.job} #{number} finished: {state}.")
 
 
 async def jenkins_stop_build(
@@ -253,11 +278,8 @@ async def verify_stop_build(
         client, url, await client.get_json(url), deadline, POLL_FIRST_S, env.report
     )
     state = summaries.build_state(build)
-    return Reply(
-        f"{params.job} #{params.build} is {state}.",
-        {"result": build.get("result")},
-        ok=state == "ABORTED",
-    )
+    verdict: VerifyVerdict = "verified" if state == "ABORTED" else "failed"
+    return _verdict(verdict, f"{params.job} #{params.build} is {state}.")
 
 
 def _same_text(left: object, right: str) -> bool:
@@ -311,10 +333,9 @@ async def verify_set_build_description(
     """The description reads back as set."""
     current = await _current_description(client, params)
     same = _same_text(current, params.description)
-    verdict = "reads back as set" if same else f"reads {current!r}, not what was set"
-    return Reply(
-        f"Description of {params.job} #{params.build} {verdict}.", {"description": current}, ok=same
-    )
+    found = "reads back as set" if same else f"reads {current!r}, not what was set"
+    summary = f"Description of {params.job} #{params.build} {found}."
+    return _verdict("verified" if same else "failed", summary)
 
 
 TOOLS: list[Tool] = [

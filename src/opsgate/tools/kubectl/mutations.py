@@ -17,7 +17,7 @@ from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.base import Tool
 from opsgate.tools.command import Argv, Target, namespace_args
 from opsgate.tools.define import define
-from opsgate.tools.kubectl import checks, exec_policy, previews
+from opsgate.tools.kubectl import exec_policy, previews, verifies
 from opsgate.tools.kubectl import params as p
 
 DELETE_TIMEOUT_S = 60
@@ -198,9 +198,11 @@ def _exec_reads_only(params: p.ExecParams) -> bool:
     return exec_policy.exec_is_read_only(params.command)
 
 
-_ROLLOUT_STATUS_OR_READ_BACK = (
-    "waits (bounded) for `kubectl rollout status` of the workload; other kinds are only read back"
+_ROLLS_OUT = (
+    "waits (bounded) for the workload's rollout: every replica of the new revision updated, "
+    "available and ready; a failing new pod fails it at once with its reason"
 )
+_ROLLS_OUT_OR_READ_BACK = f"{_ROLLS_OUT}; any other kind is only read back (not verified)"
 
 # openWorldHint: true where the change reaches past the cluster's own state (image pulls from
 # registries, arbitrary programs inside containers); false where it only edits cluster objects.
@@ -211,10 +213,10 @@ TOOLS: list[Tool] = [
         p.ApplyParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
         preview=previews.diff_manifest,
-        verify=checks.verify_apply,
+        verify=verifies.verify_apply,
         verifies=(
-            "waits (bounded) for `kubectl rollout status` of every Deployment, StatefulSet and "
-            "DaemonSet in the manifest; other objects are only read back"
+            "reads every object back and waits (bounded) for the rollout of each Deployment, "
+            "StatefulSet and DaemonSet in it; with no workload, not verified"
         ),
     ),
     define(
@@ -223,8 +225,8 @@ TOOLS: list[Tool] = [
         p.PatchParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
         preview=previews.diff_preview(k8s_patch, _object),
-        verify=checks.show_object,
-        verifies="reads the object back; the rollout is not checked",
+        verify=verifies.verify_template_change,
+        verifies=_ROLLS_OUT_OR_READ_BACK,
     ),
     define(
         "kubectl",
@@ -232,8 +234,8 @@ TOOLS: list[Tool] = [
         p.LabelParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=previews.diff_preview(k8s_label, _object),
-        verify=checks.show_object,
-        verifies="reads the object back; the rollout is not checked",
+        verify=verifies.verify_metadata,
+        verifies="reads the labels back; what selects the object is not checked (not verified)",
     ),
     define(
         "kubectl",
@@ -241,8 +243,8 @@ TOOLS: list[Tool] = [
         p.AnnotateParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=previews.diff_preview(k8s_annotate, _object),
-        verify=checks.show_object,
-        verifies="reads the object back; the rollout is not checked",
+        verify=verifies.verify_metadata,
+        verifies="reads the annotations back; what reads them is not checked (not verified)",
     ),
     define(
         "kubectl",
@@ -250,8 +252,8 @@ TOOLS: list[Tool] = [
         p.SetImageParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
         preview=previews.diff_preview(k8s_set_image, _workload),
-        verify=checks.rollout_status,
-        verifies=_ROLLOUT_STATUS_OR_READ_BACK,
+        verify=verifies.verify_template_change,
+        verifies=_ROLLS_OUT_OR_READ_BACK,
     ),
     define(
         "kubectl",
@@ -259,8 +261,8 @@ TOOLS: list[Tool] = [
         p.ScaleParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=previews.diff_preview(k8s_scale, _workload, via=previews.scale_as_patch_argv),
-        verify=checks.rollout_status,
-        verifies=_ROLLOUT_STATUS_OR_READ_BACK,
+        verify=verifies.verify_rollout,
+        verifies=_ROLLS_OUT_OR_READ_BACK,
     ),
     define(
         "kubectl",
@@ -270,8 +272,8 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(
             k8s_rollout_restart, _workload, via=previews.restart_as_patch_argv
         ),
-        verify=checks.rollout_status,
-        verifies="waits (bounded) for `kubectl rollout status` of the workload",
+        verify=verifies.verify_rollout,
+        verifies=_ROLLS_OUT,
     ),
     define(
         "kubectl",
@@ -279,8 +281,8 @@ TOOLS: list[Tool] = [
         p.RolloutUndoParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
         preview=previews.dry_run(k8s_rollout_undo),
-        verify=checks.rollout_status,
-        verifies="waits (bounded) for `kubectl rollout status` of the workload",
+        verify=verifies.verify_rollout,
+        verifies=_ROLLS_OUT,
     ),
     define(
         "kubectl",
@@ -288,7 +290,7 @@ TOOLS: list[Tool] = [
         p.DeleteParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=False),
         preview=previews.dry_run(k8s_delete),
-        verify=checks.verify_deleted,
+        verify=verifies.verify_deleted,
         verifies="checks that nothing matching remains (objects still terminating fail it)",
     ),
     define(
@@ -297,8 +299,8 @@ TOOLS: list[Tool] = [
         p.NodeParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=previews.dry_run(k8s_cordon),
-        verify=checks.show_node,
-        verifies="reads the node back (SchedulingDisabled shows it is cordoned)",
+        verify=verifies.verify_cordon,
+        verifies="reads the node back: it must be unschedulable",
     ),
     define(
         "kubectl",
@@ -306,8 +308,8 @@ TOOLS: list[Tool] = [
         p.NodeParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
         preview=previews.dry_run(k8s_uncordon),
-        verify=checks.show_node,
-        verifies="reads the node back (no SchedulingDisabled once uncordoned)",
+        verify=verifies.verify_uncordon,
+        verifies="reads the node back: it must be schedulable",
     ),
     define(
         "kubectl",
@@ -315,8 +317,8 @@ TOOLS: list[Tool] = [
         p.DrainParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=False),
         preview=previews.dry_run(k8s_drain),
-        verify=checks.pods_on_node,
-        verifies="lists the pods still on the node (DaemonSet pods are expected to stay)",
+        verify=verifies.verify_drained,
+        verifies="reads the node back cordoned, with only DaemonSet, mirror or finished pods on it",
     ),
     define(
         "kubectl",
@@ -324,8 +326,11 @@ TOOLS: list[Tool] = [
         p.RunPodParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
         preview=previews.dry_run(k8s_run_pod, output="yaml"),
-        verify=checks.show_pod,
-        verifies="reads the pod back: that it exists, and its phase",
+        verify=verifies.verify_pod_started,
+        verifies=(
+            "waits (bounded) until the pod runs and is ready, or completes; an image or "
+            "configuration error fails it at once"
+        ),
     ),
     define(
         "kubectl",
@@ -333,8 +338,8 @@ TOOLS: list[Tool] = [
         p.ExecParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=True),
         preview=previews.exec_preview,
-        verify=checks.exec_not_checked,
-        read_only_when=_exec_reads_only,
+        verify=verifies.exec_not_checked,
         verifies="nothing: the command's exit code is the only outcome (not verified)",
+        read_only_when=_exec_reads_only,
     ),
 ]
