@@ -127,6 +127,18 @@ PreviewState = Literal["changes", "no_change", "failed"]
 """What a preview found: the call would change something, nothing, or the dry run failed."""
 
 
+class DocumentPreview(BaseModel):
+    """How one document of a multi-document manifest previewed (`k8s_apply`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    """1 for the first document of the manifest."""
+    name: str
+    """`Kind/name`, e.g. `Pod/web`."""
+    state: PreviewState
+
+
 class PreviewReport(BaseModel):
     """How a preview turned out; carried in `ToolOutput.data` of its result."""
 
@@ -135,6 +147,9 @@ class PreviewReport(BaseModel):
     state: PreviewState
     command: str | None = None
     """The exact command the approved call will run, for display (secrets masked)."""
+    documents: list[DocumentPreview] = []
+    """Per document, for a manifest previewed document by document; any failed one makes
+    `state` failed."""
 
 
 Progress = Callable[[str], Awaitable[None]]

@@ -93,20 +93,24 @@ async def test_wait_seconds_is_bounded_and_waits() -> None:
     assert output.text == "waited 1 s"
 
 
-async def test_apply_sends_the_manifest_on_stdin() -> None:
+async def test_apply_runs_a_server_side_dry_run_of_the_whole_manifest_first() -> None:
     runner = ScriptedRunner()
     await _run("k8s_apply", {"manifest": CONFIGMAP}, runner)
-    assert runner.calls[0].argv == (*HEAD, "apply", "--filename", "-")
-    assert runner.calls[0].stdin == CONFIGMAP.encode()
+    assert [call.argv for call in runner.calls] == [
+        (*HEAD, "apply", "--filename", "-", "--dry-run=server"),
+        (*HEAD, "apply", "--filename", "-"),
+    ]
+    assert all(call.stdin == CONFIGMAP.encode() for call in runner.calls)
 
 
-async def test_apply_preview_is_a_server_side_diff_where_differences_are_ok() -> None:
+async def test_apply_preview_diffs_each_document_where_differences_are_ok() -> None:
     runner = ScriptedRunner()
-    runner.script(exit_code=1, stdout="-  replicas: 2\n+  replicas: 3\n")
+    runner.script(exit_code=1, stdout="-  a: b\n+  a: c\n")
     output = await _run("k8s_apply", {"manifest": CONFIGMAP}, runner, "preview")
     assert output.ok
+    assert output.data.state == "changes"
     assert runner.calls[0].argv == (*HEAD, "diff", "--filename", "-")
-    assert runner.calls[0].stdin == CONFIGMAP.encode()
+    assert b"name: cfg" in (runner.calls[0].stdin or b"")
 
 
 async def test_apply_verify_without_workloads_reads_the_objects_back_and_is_not_verified() -> None:

@@ -17,7 +17,7 @@ from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.base import Tool
 from opsgate.tools.command import Argv, Target, namespace_args
 from opsgate.tools.define import define
-from opsgate.tools.kubectl import exec_policy, previews, verifies
+from opsgate.tools.kubectl import apply, exec_policy, previews, verifies
 from opsgate.tools.kubectl import params as p
 
 DELETE_TIMEOUT_S = 60
@@ -209,10 +209,10 @@ _ROLLS_OUT_OR_READ_BACK = f"{_ROLLS_OUT}; any other kind is only read back (not 
 TOOLS: list[Tool] = [
     define(
         "kubectl",
-        Argv(k8s_apply, stdin="manifest"),
+        apply.AllOrNothing(k8s_apply, stdin="manifest"),
         p.ApplyParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
-        preview=previews.diff_manifest,
+        preview=apply.preview_documents,
         verify=verifies.verify_apply,
         verifies=(
             "reads every object back and waits (bounded) for the rollout of each Deployment, "

@@ -113,12 +113,13 @@ def diff_preview(
         if not dry.ok:
             return previewed(dry, "failed")
         text, changed = object_diff(current.text, dry.text, "/".join(object_of(params)))
-        return previewed(ToolOutput(ok=True, text=text, command=dry.command), _changes(changed))
+        return previewed(ToolOutput(ok=True, text=text, command=dry.command), changes(changed))
 
     return preview
 
 
-def _changes(changed: bool) -> PreviewState:
+def changes(changed: bool) -> PreviewState:
+    """`changes` if anything would change, else `no_change`."""
     return "changes" if changed else "no_change"
 
 
@@ -150,15 +151,6 @@ def restart_as_patch_argv(params: p.RolloutRefParams, target: Target) -> list[st
 
 def diff_argv(params: p.ManifestParams, target: Target) -> list[str]:
     return [*target.head(), "diff", "--filename", "-", *namespace_args(params.namespace)]
-
-
-async def diff_manifest(params: p.ManifestParams, env: ToolEnv) -> ToolOutput:
-    """Preview of `k8s_apply`: the server-side diff (exit code 1 only means "differences")."""
-    argv = diff_argv(params, _target(env, params.context))
-    result = await run_argv(env, argv, stdin=params.manifest, ok_exit_codes=(0, 1))
-    if not result.ok:
-        return previewed(result, "failed")
-    return previewed(result, _changes(result.exit_code == 1))
 
 
 def pod_argv(params: p.ExecParams, target: Target) -> list[str]:
