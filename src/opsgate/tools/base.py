@@ -205,12 +205,19 @@ class Tool:
     """A dry run showing what the mutation would change (server-side diff where possible)."""
     verify: ToolFn | None = None
     """A check, run after the mutation, that it had the intended effect."""
+    verifies: str | None = None
+    """What `verify` proves, in one line (shown beside its verdict); set on every mutating
+    tool, None for reads."""
     read_only_when: Callable[[Any], bool] | None = None
     """For tools whose nature depends on arguments (k8s_exec): True if this call only reads."""
-    verifies: str | None = None
-    """One line saying what `verify` proves; set on every mutating tool, None for reads."""
     command: CommandFn | None = None
     """The exact command an approved call will run, for the approval card."""
+
+    @property
+    def reaches_cluster(self) -> bool:
+        """Whether calls go to the cluster a kubeconfig context names (its `context` param);
+        approvals of its changes are bound to that cluster's identity."""
+        return self.family in ("kubectl", "helm", "argo") and "context" in self.params.model_fields
 
     def input_schema(self) -> dict[str, Any]:
         return self.params.model_json_schema()

@@ -1,9 +1,9 @@
 """Pure argv builders of the helm tools; each tool's builder is named after it and its
 docstring is the description the model reads.
 
-Used by `reads.py`, `mutations.py` and `recipes.py`; tested without running anything. Every
-argv starts with `Target.head()`: helm's full path, `--kubeconfig` (when configured) and
-`--kube-context`, so a call never depends on the environment's current context.
+Used by `reads.py`, `mutations.py`, `previews.py` and `releases.py`; tested without running
+anything. Every argv starts with `Target.head()`: helm's full path, `--kubeconfig` (when
+configured) and `--kube-context`, so a call never depends on the environment's current context.
 """
 
 from __future__ import annotations

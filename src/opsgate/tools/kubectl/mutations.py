@@ -1,8 +1,8 @@
 """The kubectl mutating tools, their pure argv builders, and their annotations.
 
 Collected into `opsgate.tools.kubectl.TOOLS`; the engine pauses each call for approval. The
-preview and verify recipes they carry live in `checks.py`. Each builder's docstring is the
-tool description the model reads.
+preview and verify recipes they carry live in `previews.py`, `verifies.py` and `apply.py`.
+Each builder's docstring is the tool description the model reads.
 """
 
 from __future__ import annotations
