@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 from fastmcp import Client, FastMCP
-from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, cluster_fingerprint, demo_tools
+from tests.fixtures.mcp import (
+    APPROVAL_KEY,
+    MemorySpentApprovals,
+    RecordingRunner,
+    cluster_fingerprint,
+    demo_tools,
+)
 
 from opsgate.domain import approval_token
 from opsgate.domain.canonical import call_hash
@@ -34,7 +40,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def server(demo_env: ToolEnv, clock: Clock) -> FastMCP:
-    return create_server(demo_env, demo_tools(), APPROVAL_KEY, clock=clock)
+    return create_server(
+        demo_env, demo_tools(), APPROVAL_KEY, clock=clock, spent=MemorySpentApprovals()
+    )
 
 
 def token_for(
@@ -78,7 +86,9 @@ async def test_every_registered_tool_reaches_the_model_described_with_all_four_h
 ) -> None:
     """What a model sees through `tools/list`: a description of each tool and of each of its
     parameters (but `context`, which the engine fills), and all four hints set explicitly."""
-    server = create_server(demo_env, registry.all_tools(), APPROVAL_KEY)
+    server = create_server(
+        demo_env, registry.all_tools(), APPROVAL_KEY, spent=MemorySpentApprovals()
+    )
     async with Client(server) as client:
         listed = [t for t in await client.list_tools() if not (t.meta or {}).get(INTERNAL_META_KEY)]
     assert {tool.name for tool in listed} == set(registry.all_tools())

@@ -13,6 +13,7 @@ from opsgate.mcp.server import create_server
 from opsgate.tools import registry
 from opsgate.tools.base import ToolEnv
 from opsgate.tools.runner import SubprocessRunner, child_env
+from tests.fixtures.mcp import MemorySpentApprovals
 from tests.fixtures.sandbox import SandboxInfo
 
 SERVED_KEY = b"tools-sandbox-approval-key-0123456789"
@@ -35,6 +36,8 @@ def cluster_env(sandbox: SandboxInfo, tmp_path: Path) -> ToolEnv:
 @pytest.fixture
 async def served(cluster_env: ToolEnv) -> AsyncIterator[ToolClient]:
     """Every registered tool behind the real MCP server, through the engine's own client."""
-    server = create_server(cluster_env, registry.all_tools(), SERVED_KEY)
+    server = create_server(
+        cluster_env, registry.all_tools(), SERVED_KEY, spent=MemorySpentApprovals()
+    )
     async with ToolClient.in_memory(server) as client:
         yield client

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from opsgate.mcp.client import ToolCallResult, ToolClient
 from opsgate.tools import registry
 from opsgate.tools.base import RollbackCall, ToolEnv, Verification
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, helm, kubectl
+
+PULL_FAILED = re.compile(r": (ErrImagePull|ImagePullBackOff): ")
+"""How the kubelet says an image cannot be pulled (first ErrImagePull, then the back-off)."""
 
 pytestmark = [pytest.mark.sandbox]
 
@@ -43,7 +47,28 @@ def web(sandbox: SandboxInfo, namespace: str) -> str:
     return namespace
 
 
-async def test_a_bad_image_fails_at_once_with_image_pull_back_off(
+async def test_a_patch_adding_an_env_var_from_a_missing_secret_fails_and_offers_undo(
+    served: ToolClient, sandbox: SandboxInfo, web: str
+) -> None:
+    env = [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "api-db", "key": "pw"}}}]
+    patch = json.dumps(
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "env": env}]}}}}
+    )
+    change(sandbox, web, "patch", "deployment/web", "--type=strategic", "-p", patch)
+    args = {"resource": "deployment/web", "namespace": web, "patch": patch}
+    result = await served.verify("k8s_patch", args)
+    assert not result.ok
+    found = verification(result)
+    assert found.verdict == "failed"
+    assert found.summary.startswith("pod web-")
+    assert found.summary.endswith(': CreateContainerConfigError: secret "api-db" not found')
+    assert any("Warning" in line for line in found.details)
+    assert found.rollback == RollbackCall(
+        tool="k8s_rollout_undo", args={"resource": "deployment/web", "namespace": web}
+    )
+
+
+async def test_a_bad_image_fails_at_once_because_it_cannot_be_pulled(
     served: ToolClient, sandbox: SandboxInfo, web: str
 ) -> None:
     change(sandbox, web, "set", "image", "deployment/web", "web=nginx:bad-tag")
@@ -54,7 +79,7 @@ async def test_a_bad_image_fails_at_once_with_image_pull_back_off(
     )
     found = verification(result)
     assert found.verdict == "failed"
-    assert ": ImagePullBackOff: " in found.summary
+    assert PULL_FAILED.search(found.summary), found.summary
     assert "nginx:bad-tag" in found.summary
     assert time.monotonic() - started < 20  # far below the 90 s it may wait for a rollout
     assert found.rollback is not None
@@ -158,7 +183,7 @@ async def test_a_helm_upgrade_whose_pods_cannot_start_fails_and_offers_the_rollb
     result = await served.verify("helm_upgrade", {**args, "set": {"image": "nginx:bad"}})
     found = verification(result)
     assert found.verdict == "failed"
-    assert ": ImagePullBackOff: " in found.summary
+    assert PULL_FAILED.search(found.summary), found.summary
     assert "release 'tiny' revision 2 is deployed" in found.details
     assert found.rollback == RollbackCall(
         tool="helm_rollback", args={"release": "tiny", "namespace": namespace, "revision": 1}

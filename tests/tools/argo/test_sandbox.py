@@ -8,6 +8,7 @@ outcome is read back with kubectl. Each test drives a Rollout of its own in the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +17,11 @@ import pytest
 from opsgate.errors import ToolFailed
 from opsgate.settings import Settings
 from opsgate.tools import argo, binaries
-from opsgate.tools.base import RollbackCall, ToolEnv, ToolOutput, Verification
+from opsgate.tools.base import ConfiguredJenkins, RollbackCall, ToolEnv, ToolOutput, Verification
 from tests.fixtures.sandbox import SandboxInfo, get_json, kubectl
+
+PULL_FAILED = re.compile(r": (ErrImagePull|ImagePullBackOff): ")
+"""How the kubelet says an image cannot be pulled (first ErrImagePull, then the back-off)."""
 
 pytestmark = pytest.mark.sandbox
 
@@ -66,7 +70,9 @@ def tool_env(sandbox: SandboxInfo) -> Iterator[ToolEnv]:
         settings,
         inherited={"PATH": "/usr/bin:/bin", "HOME": str(sandbox.home), "LANG": "C.UTF-8"},
     )
-    yield binaries.tool_env_from_settings(settings, runner, search_path="")
+    yield binaries.tool_env_from_settings(
+        settings, runner, jenkins=ConfiguredJenkins(), search_path=""
+    )
     kubectl(sandbox, "delete", "namespace", NAMESPACE, "--wait=false")
 
 
@@ -427,7 +433,7 @@ async def test_set_image_to_an_image_that_cannot_be_pulled_fails_and_offers_abor
     assert isinstance(found, Verification)
     assert found.verdict == "failed"
     assert found.summary.startswith(f"pod {name}-")
-    assert ": ImagePullBackOff: " in found.summary
+    assert PULL_FAILED.search(found.summary), found.summary
     assert found.rollback == RollbackCall(
         tool="argo_abort", args={"name": name, "namespace": NAMESPACE}
     )
