@@ -78,13 +78,14 @@ def _setup_url(settings: Settings, token: str) -> str:
     return f"{base.rstrip('/')}/setup#token={token}"
 
 
-async def _expire_forever(engine: EngineApi, every_s: float) -> None:
+async def _sweep_forever(engine: EngineApi, every_s: float) -> None:
+    """Renew the engine's lease, take over runs of gone engines, expire overdue approvals."""
     while True:
         await asyncio.sleep(every_s)
         try:
-            await engine.expire_due()
+            await engine.sweep()
         except Exception:
-            log.exception("expiring overdue approvals failed")
+            log.exception("the engine's sweep failed")
 
 
 def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
@@ -128,7 +129,7 @@ def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
                     _setup_url(settings, token),
                 )
             app.state.opsgate = state
-            expiry = asyncio.create_task(_expire_forever(engine, deps.expire_every_s))
+            expiry = asyncio.create_task(_sweep_forever(engine, deps.expire_every_s))
             try:
                 yield
             finally:
