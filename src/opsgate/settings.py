@@ -15,6 +15,7 @@ the clusters, Jenkins credentials) are traced: `setting_origins` says where each
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import tempfile
@@ -70,8 +71,6 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL; defaults to SQLite in `data_dir`. PostgreSQL: `postgresql+psycopg://…`.
     Security setting."""
-    redis_url: str | None = None
-    """Redis for event fan-out and run locks when several API replicas share a database."""
 
     # Server
     host: str = "127.0.0.1"
@@ -183,6 +182,18 @@ class Settings(BaseSettings):
             f"delete the file to have a new key generated (what was made with the old one "
             f"stops working) or set {variable}",
         )
+
+    def engine_id(self) -> str:
+        """This deployment's engine name, generated once into `data_dir` and reused.
+
+        Names the engine's lease and the runs it drives (`engine.Engine.recover`): a restart
+        on the same data directory takes its own runs back at once; replicas, each with a data
+        directory of their own, are different engines.
+        """
+        path = Path(self.data_dir) / "keys" / "engine_id"
+        if not path.exists():
+            _generate_key_file(path)
+        return "engine-" + hashlib.sha256(path.read_bytes().strip()).hexdigest()[:16]
 
     def require_keys(self) -> None:
         """Read (or generate) every key now: a server refuses to start instead of failing later.

@@ -67,4 +67,5 @@ async def engine(
         tool_specs=tools,
         approval_key=approval_key,
         secret_key=settings.key("secret_key"),
+        engine_id=settings.engine_id(),
     )

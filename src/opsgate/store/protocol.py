@@ -140,8 +140,15 @@ class Store(Protocol):
 
     # runs
     async def create_run(
-        self, conversation_id: str, kind: Literal["chat", "direct"], requested_by: str
-    ) -> Run: ...
+        self,
+        conversation_id: str,
+        kind: Literal["chat", "direct"],
+        requested_by: str,
+        owner_id: str | None = None,
+    ) -> Run:
+        """A new `running` run, driven by the engine `owner_id`."""
+        ...
+
     async def get_run(self, run_id: str) -> Run: ...
     async def list_runs(self, conversation_id: str) -> list[Run]: ...
     async def list_active_runs(self) -> list[Run]:
@@ -191,8 +198,35 @@ class Store(Protocol):
         """
         ...
 
-    async def mark_interrupted_calls(self) -> list[ToolCallRecord]:
-        """At start-up: every call left `running` becomes `outcome_unknown` (never re-run)."""
+    async def mark_interrupted_calls(self, run_ids: Sequence[str]) -> list[ToolCallRecord]:
+        """Every call of these runs left `running` becomes `outcome_unknown` (never re-run).
+
+        Called for runs whose engine is gone (`orphaned_runs`), never for a live engine's.
+        """
+        ...
+
+    # engine leases (one engine drives a run at a time; see `sql_leases`)
+    async def renew_lease(self, engine_id: str, now: datetime) -> None:
+        """Start or renew this engine's lease."""
+        ...
+
+    async def release_lease(self, engine_id: str) -> None:
+        """End this engine's lease at a clean shutdown (its runs become claimable at once)."""
+        ...
+
+    async def claim_run(
+        self, run_id: str, engine_id: str, *, now: datetime, lease_s: float
+    ) -> bool:
+        """Make `engine_id` the run's owner, atomically, if it has none, is owned by it, or
+        its owner's lease (renewed within `lease_s`) has run out; False otherwise."""
+        ...
+
+    async def release_run(self, run_id: str, engine_id: str) -> None:
+        """Clear the run's owner if it is `engine_id` (the run waits at the gate)."""
+        ...
+
+    async def orphaned_runs(self, engine_id: str, *, now: datetime, lease_s: float) -> list[Run]:
+        """Runs not yet ended that no live engine other than `engine_id` drives."""
         ...
 
     # approvals

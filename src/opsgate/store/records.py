@@ -92,6 +92,8 @@ class Run(_Record):
     finished_at: datetime | None
     model_turns: int
     tool_calls: int
+    owner_id: str | None = None
+    """The engine driving the run; None while it waits at the gate."""
 
 
 class ToolCallRecord(_Record):

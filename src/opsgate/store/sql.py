@@ -39,6 +39,7 @@ from opsgate.store.records import (
 )
 from opsgate.store.sql_base import brief
 from opsgate.store.sql_calls import CallsStore
+from opsgate.store.sql_leases import LeasesStore
 from opsgate.store.sql_spent import SpentApprovalsStore
 from opsgate.store.sql_users import UsersStore
 
@@ -51,7 +52,7 @@ _INSERT_MESSAGE = insert(M)
 _INSERT_EVENTS = insert(EV).returning(EV.c.id, sort_by_parameter_order=True)
 
 
-class SqlStore(UsersStore, CallsStore, SpentApprovalsStore):
+class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore):
     """The store on one database; create it with `open_store`."""
 
     # --- conversations and messages ----------------------------------------------------
@@ -163,7 +164,11 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore):
     # --- runs --------------------------------------------------------------------------
 
     async def create_run(
-        self, conversation_id: str, kind: Literal["chat", "direct"], requested_by: str
+        self,
+        conversation_id: str,
+        kind: Literal["chat", "direct"],
+        requested_by: str,
+        owner_id: str | None = None,
     ) -> Run:
         values = {
             "id": self._ids.new("run"),
@@ -176,6 +181,7 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore):
             "finished_at": None,
             "model_turns": 0,
             "tool_calls": 0,
+            "owner_id": owner_id,
         }
 
         def work(conn: Connection) -> None:

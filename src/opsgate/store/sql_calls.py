@@ -178,9 +178,13 @@ class CallsStore(SqlBase):
             f"not one of {list(change.expected or [])!r}"
         )
 
-    async def mark_interrupted_calls(self) -> list[ToolCallRecord]:
+    async def mark_interrupted_calls(self, run_ids: Sequence[str]) -> list[ToolCallRecord]:
+        if not run_ids:
+            return []
+
         def work(conn: Connection) -> list[ToolCallRecord]:
-            rows = conn.execute(select(TC.c.id).where(TC.c.status == "running")).all()
+            running = select(TC.c.id).where(TC.c.status == "running", TC.c.run_id.in_(run_ids))
+            rows = conn.execute(running).all()
             ids = [row.id for row in rows]
             if ids:
                 conn.execute(

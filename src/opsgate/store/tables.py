@@ -149,6 +149,17 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None]
     model_turns: Mapped[int] = mapped_column(Integer, default=0)
     tool_calls: Mapped[int] = mapped_column(Integer, default=0)
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The engine driving the run; None while it waits at the gate (any engine may resume)."""
+
+
+class EngineRow(Base):
+    """A live engine process: its lease lasts while it renews `heartbeat_at`."""
+
+    __tablename__ = "engines"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ToolCallRow(Base):
@@ -278,4 +289,5 @@ approval_items = _table(ApprovalItemRow)
 stream_events = _table(StreamEventRow)
 jenkins_servers = _table(JenkinsServerRow)
 spent_approvals = _table(SpentApprovalRow)
+engines = _table(EngineRow)
 audit_log = _table(AuditRow)
