@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from opsgate.sandbox import containers
-from opsgate.sandbox.cluster import Cluster
+from opsgate.sandbox.apiserver.cluster import Cluster
+from opsgate.sandbox.containers import states
 
 Seed = Literal["demo", "empty"]
 SECRET_VALUES = {
@@ -137,7 +137,7 @@ def base(cluster: Cluster) -> None:
 def demo(cluster: Cluster) -> None:
     """The shop world of issue 3 (the Rollout and the Helm release are added by their modules)."""
     cluster.apply_many([_namespace("shop")])
-    crash = {containers.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"}
+    crash = {states.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"}
     cluster.apply_many(
         [
             deployment("frontend", "ghcr.io/opsgate-demo/frontend:1.8.2", 3),

@@ -23,8 +23,9 @@ from typing import Any
 import uvicorn
 
 from opsgate.errors import SandboxError
-from opsgate.sandbox import api, seed
-from opsgate.sandbox.cluster import Cluster
+from opsgate.sandbox import seed
+from opsgate.sandbox.apiserver.cluster import Cluster
+from opsgate.sandbox.http import api
 
 CONTEXT = "opsgate-sandbox"
 HOST = "127.0.0.1"
@@ -78,7 +79,7 @@ def _bind(port: int) -> socket.socket:
 def build_cluster(seed_name: seed.Seed, state: Path | None) -> Cluster:
     """A seeded (or restored) cluster."""
     cluster = Cluster()
-    from opsgate.sandbox import rollouts
+    from opsgate.sandbox.controllers import rollouts
 
     cluster.extra_controllers.append(rollouts.reconcile_all)
     if state is not None and state.exists():

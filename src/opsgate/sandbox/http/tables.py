@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from opsgate.sandbox.store import Obj, parse_time
+from opsgate.sandbox.apiserver.store import Obj, parse_time
 
 Column = tuple[str, str, int]
 """(name, type, priority); priority 1 columns appear only with `-o wide`."""

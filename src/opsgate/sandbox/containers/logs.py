@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from opsgate.sandbox import containers
-from opsgate.sandbox.store import Obj, parse_time
+from opsgate.sandbox.apiserver.store import Obj, parse_time
+from opsgate.sandbox.containers import states
 
 CRASH_LINES = [
     "Starting shop api v2.3.1",
@@ -32,7 +32,7 @@ class LogError(ValueError):
 
 
 def _lines(pod: Obj, container: Obj, previous: bool) -> list[tuple[datetime, str]]:
-    behavior = containers.program(pod)
+    behavior = states.program(pod)
     name, image = container.get("name", ""), container.get("image", "")
     started = parse_time(pod["metadata"].get("creationTimestamp"))
     if behavior == "crash":

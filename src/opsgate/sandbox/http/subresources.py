@@ -13,10 +13,12 @@ from typing import Any
 
 from starlette.requests import Request
 
-from opsgate.sandbox import logs, metrics, protobuf, selectors
-from opsgate.sandbox.cluster import ApiError, Cluster
-from opsgate.sandbox.resources import Resource, Target
-from opsgate.sandbox.store import Obj
+from opsgate.sandbox.apiserver import selectors
+from opsgate.sandbox.apiserver.cluster import ApiError, Cluster
+from opsgate.sandbox.apiserver.resources import Resource, Target
+from opsgate.sandbox.apiserver.store import Obj
+from opsgate.sandbox.containers import logs, metrics
+from opsgate.sandbox.http import protobuf
 
 VIRTUAL_GROUPS = ("metrics.k8s.io", "authorization.k8s.io", "events.k8s.io")
 STREAMING = ("exec", "attach", "portforward")

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsgate.sandbox import controllers, defaults, pods
-from opsgate.sandbox.resources import Catalog, Resource
-from opsgate.sandbox.store import Obj, Store, clone
+from opsgate.sandbox.apiserver import defaults
+from opsgate.sandbox.apiserver.resources import Catalog, Resource
+from opsgate.sandbox.apiserver.store import Obj, Store, clone
+from opsgate.sandbox.controllers import loop, scheduler
 
 
 class ApiError(Exception):
@@ -56,7 +57,7 @@ class Cluster:
 
     def settle(self) -> None:
         """Run the controllers and persist."""
-        controllers.reconcile(self.store, self.extra_controllers)
+        loop.reconcile(self.store, self.extra_controllers)
         if self.state_path is not None and self.store.revision != self.saved_revision:
             self.store.save(self.state_path)
             self.saved_revision = self.store.revision
@@ -87,7 +88,7 @@ class Cluster:
         else:
             meta.pop("namespace", None)
         if not meta.get("name") and meta.get("generateName"):
-            meta["name"] = meta["generateName"] + pods.random_suffix()
+            meta["name"] = meta["generateName"] + scheduler.random_suffix()
         if not meta.get("name"):
             raise ApiError(
                 422,

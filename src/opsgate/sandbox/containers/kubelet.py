@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from opsgate.sandbox import containers, events, references
-from opsgate.sandbox.store import Obj, Store, clone, parse_time
+from opsgate.sandbox.apiserver.store import Obj, Store, clone, parse_time
+from opsgate.sandbox.containers import references, states
+from opsgate.sandbox.controllers import events
 
 
 def _conditions(old: list[Obj], now: str, **states: tuple[bool, str, str]) -> list[Obj]:
@@ -51,45 +52,43 @@ def _conditions(old: list[Obj], now: str, **states: tuple[bool, str, str]) -> li
 
 
 def _phase(statuses: list[Obj], mounting: bool) -> str:
-    states = [s["state"] for s in statuses]
-    if mounting or any(
-        st.get("waiting", {}).get("reason") in containers.NOT_STARTED for st in states
-    ):
+    found = [s["state"] for s in statuses]
+    if mounting or any(st.get("waiting", {}).get("reason") in states.NOT_STARTED for st in found):
         return "Pending"
-    if states and all("terminated" in st for st in states):
-        codes = {st["terminated"].get("exitCode") for st in states}
+    if found and all("terminated" in st for st in found):
+        codes = {st["terminated"].get("exitCode") for st in found}
         return "Succeeded" if codes == {0} else "Failed"
     return "Running"
 
 
 def _pod_ip(pod: Obj, node: Obj) -> str:
     prefix = str(node.get("spec", {}).get("podCIDR", "10.244.0.0/24")).rsplit(".", 1)[0]
-    return f"{prefix}.{int(containers.digest(pod['metadata'].get('uid', ''))[:8], 16) % 250 + 2}"
+    return f"{prefix}.{int(states.digest(pod['metadata'].get('uid', ''))[:8], 16) % 250 + 2}"
 
 
 def pod_status(
     store: Store, pod: Obj, node: Obj, now: datetime
-) -> tuple[Obj, list[containers.Occurrence]]:
+) -> tuple[Obj, list[states.Occurrence]]:
     """The status of a pod on `node` at `now`, and the events the kubelet owes for it."""
     old: Obj = pod.get("status") or {}
     ready_before = next((c for c in old.get("conditions", []) if c.get("type") == "Ready"), None)
     anchor = now
     if ready_before is not None and ready_before.get("status") != "True":
         anchor = parse_time(ready_before.get("lastTransitionTime"))
-    ctx = containers.PodContext(store, pod, now, anchor, containers.program(pod))
+    ctx = states.PodContext(store, pod, now, anchor, states.program(pod))
     previous = {s.get("name"): s for s in old.get("containerStatuses", [])}
     started = any(s.get("containerID") for s in previous.values())
     # Volumes are set up once, before any container starts.
     mount = None if started else references.mount_error(store, pod)
     statuses, owed = [], []
     for container in pod.get("spec", {}).get("containers", []):
-        state, more = containers.container_status(
+        state, more = states.container_status(
             ctx, container, previous.get(container.get("name")), mount
         )
         statuses.append(state)
         owed += more
     if mount is not None:
-        episode = containers.Episode.of(ctx)
+        episode = states.Episode.of(ctx)
         volume, why = mount
         message = f'MountVolume.SetUp failed for volume "{volume}" : {why}'
         owed.append(episode.occurrence("FailedMount", message, "Warning"))
@@ -104,7 +103,7 @@ def pod_status(
             "ContainersNotReady",
             f"containers with unready status: [{' '.join(unready)}]",
         )
-    stamp = containers.iso(now)
+    stamp = states.iso(now)
     conditions = _conditions(
         old.get("conditions", []),
         stamp,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
-from opsgate.sandbox.store import Obj, Store, clone, now_iso
+from opsgate.sandbox.apiserver.store import Obj, Store, clone, now_iso
 
 EventType = Literal["Normal", "Warning"]
 KEY = "events"

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from opsgate.sandbox.resources import SUBRESOURCE_KINDS, Catalog, Resource
+from opsgate.sandbox.apiserver.resources import SUBRESOURCE_KINDS, Catalog, Resource
 
 AGGREGATED_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 SUBRESOURCE_VERBS = {

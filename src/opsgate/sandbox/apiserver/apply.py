@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from opsgate.sandbox.patch import MERGE_KEYS, strategic_merge
-from opsgate.sandbox.store import Obj, now_iso
+from opsgate.sandbox.apiserver.patch import MERGE_KEYS, strategic_merge
+from opsgate.sandbox.apiserver.store import Obj, now_iso
 
 Fields = dict[str, Any]
 

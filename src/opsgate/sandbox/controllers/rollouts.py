@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from opsgate.sandbox import owners, pods
-from opsgate.sandbox.cluster import Cluster
-from opsgate.sandbox.store import Obj, Store, clone, now_iso, parse_time
+from opsgate.sandbox.apiserver.cluster import Cluster
+from opsgate.sandbox.apiserver.store import Obj, Store, clone, now_iso, parse_time
+from opsgate.sandbox.controllers import owners, scheduler
 
 KEY = "rollouts.argoproj.io"
 RS_KEY = "replicasets.apps"
@@ -49,7 +49,7 @@ def _new_rs(ro: Obj, hash_: str, revision: int) -> Obj:
             "namespace": ro["metadata"]["namespace"],
             "labels": dict(template["metadata"]["labels"]),
             "annotations": {REVISION: str(revision)},
-            "ownerReferences": [pods.owner_reference(ro)],
+            "ownerReferences": [scheduler.owner_reference(ro)],
         },
         "spec": {"replicas": 0, "selector": selector, "template": template},
     }

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from opsgate.sandbox import events, pods
-from opsgate.sandbox.owners import owned_by, owned_pods, save_if_changed, template_hash
-from opsgate.sandbox.store import Obj, Store, clone, now_iso, parse_time
+from opsgate.sandbox.apiserver.store import Obj, Store, clone, now_iso, parse_time
+from opsgate.sandbox.controllers import events, scheduler
+from opsgate.sandbox.controllers.owners import owned_by, owned_pods, save_if_changed, template_hash
 
 KEY = "deployments.apps"
 RS_KEY = "replicasets.apps"
@@ -70,7 +70,7 @@ def _new_replicaset(dep: Obj, hash_: str, revision: int) -> Obj:
             "namespace": meta["namespace"],
             "labels": dict(template["metadata"]["labels"]),
             "annotations": annotations,
-            "ownerReferences": [pods.owner_reference(dep)],
+            "ownerReferences": [scheduler.owner_reference(dep)],
         },
         "spec": {"replicas": 0, "selector": selector, "template": template},
     }

@@ -9,7 +9,7 @@ import base64
 import secrets
 from typing import Any
 
-from opsgate.sandbox.store import Obj
+from opsgate.sandbox.apiserver.store import Obj
 
 
 def _pod_spec(spec: dict[str, Any]) -> None:

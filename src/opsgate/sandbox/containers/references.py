@@ -9,7 +9,7 @@ missing.
 
 from __future__ import annotations
 
-from opsgate.sandbox.store import Obj, Store
+from opsgate.sandbox.apiserver.store import Obj, Store
 
 
 def keys_of(store: Store, kind: str, namespace: str, name: str) -> set[str] | None:

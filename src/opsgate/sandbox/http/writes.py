@@ -18,11 +18,12 @@ from typing import Any
 import yaml
 from starlette.datastructures import QueryParams
 
-from opsgate.sandbox import apply, protobuf, selectors, subresources
-from opsgate.sandbox.cluster import ApiError, Cluster
-from opsgate.sandbox.patch import PatchError, json_patch, merge_patch, strategic_merge
-from opsgate.sandbox.resources import Target
-from opsgate.sandbox.store import Obj
+from opsgate.sandbox.apiserver import apply, selectors
+from opsgate.sandbox.apiserver.cluster import ApiError, Cluster
+from opsgate.sandbox.apiserver.patch import PatchError, json_patch, merge_patch, strategic_merge
+from opsgate.sandbox.apiserver.resources import Target
+from opsgate.sandbox.apiserver.store import Obj
+from opsgate.sandbox.http import protobuf, subresources
 
 Answer = tuple[Any, int]
 """A response body and its HTTP status code."""

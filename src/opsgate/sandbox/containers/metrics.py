@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from opsgate.sandbox.store import Obj, Store, now_iso
+from opsgate.sandbox.apiserver.store import Obj, Store, now_iso
 
 
 def _figure(name: str, low: int, high: int) -> int:

@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from opsgate.sandbox import discovery, protobuf, selectors, subresources, tables, writes
-from opsgate.sandbox.cluster import ApiError, Cluster
-from opsgate.sandbox.resources import Resource, Target
-from opsgate.sandbox.store import Obj, StoreFrozen, WatchEvent
+from opsgate.sandbox.apiserver import selectors
+from opsgate.sandbox.apiserver.cluster import ApiError, Cluster
+from opsgate.sandbox.apiserver.resources import Resource, Target
+from opsgate.sandbox.apiserver.store import Obj, StoreFrozen, WatchEvent
+from opsgate.sandbox.http import discovery, protobuf, subresources, tables, writes
 
 JSON = "application/json"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from opsgate.sandbox import pods
-from opsgate.sandbox.store import Obj, Store, clone
+from opsgate.sandbox.apiserver.store import Obj, Store, clone
+from opsgate.sandbox.controllers import scheduler
 
 
 def owned_by(obj: Obj, owner: Obj) -> bool:
@@ -30,7 +30,7 @@ def template_hash(template: Obj) -> str:
     """The pod-template-hash of a template (its own hash label excluded)."""
     clean = clone(template)
     clean.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
-    return pods.stable_hash(json.dumps(clean, sort_keys=True))
+    return scheduler.stable_hash(json.dumps(clean, sort_keys=True))
 
 
 def owned_pods(store: Store, owner: Obj) -> list[Obj]:

@@ -12,8 +12,9 @@ import hashlib
 import secrets
 from typing import Any
 
-from opsgate.sandbox import events, kubelet
-from opsgate.sandbox.store import Obj, Store, now_iso
+from opsgate.sandbox.apiserver.store import Obj, Store, now_iso
+from opsgate.sandbox.containers import kubelet
+from opsgate.sandbox.controllers import events
 
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from opsgate.sandbox import events, references
-from opsgate.sandbox.store import Obj, Store, parse_time
+from opsgate.sandbox.apiserver.store import Obj, Store, parse_time
+from opsgate.sandbox.containers import references
+from opsgate.sandbox.controllers import events
 
 BEHAVIOR_ANNOTATION = "sandbox.opsgate.dev/behavior"
 FIRST_BACKOFF_S = 10

@@ -6,9 +6,14 @@ anything.
 
 from __future__ import annotations
 
-from opsgate.sandbox import events, pods
-from opsgate.sandbox.owners import owned_pods, pod_counts, save_if_changed, template_hash
-from opsgate.sandbox.store import Obj, Store, clone, now_iso
+from opsgate.sandbox.apiserver.store import Obj, Store, clone, now_iso
+from opsgate.sandbox.controllers import events, scheduler
+from opsgate.sandbox.controllers.owners import (
+    owned_pods,
+    pod_counts,
+    save_if_changed,
+    template_hash,
+)
 
 
 def reconcile_statefulset(store: Store, sts: Obj) -> bool:
@@ -20,8 +25,8 @@ def reconcile_statefulset(store: Store, sts: Obj) -> bool:
     for index in range(desired):
         pod_name = f"{name}-{index}"
         if pod_name not in found:
-            pod = pods.pod_from_template(sts["spec"]["template"], pod_name, namespace, sts)
-            found[pod_name] = pods.start_pod(store, pod)
+            pod = scheduler.pod_from_template(sts["spec"]["template"], pod_name, namespace, sts)
+            found[pod_name] = scheduler.start_pod(store, pod)
             changed = True
     for pod_name in list(found):
         if int(pod_name.rsplit("-", 1)[1]) >= desired:
@@ -54,11 +59,11 @@ def reconcile_daemonset(store: Store, ds: Obj) -> bool:
     covered = {p.get("spec", {}).get("nodeName") for p in found}
     for node in store.list("nodes"):
         if node["metadata"]["name"] not in covered:
-            pod = pods.pod_from_template(
-                ds["spec"]["template"], f"{name}-{pods.random_suffix()}", namespace, ds
+            pod = scheduler.pod_from_template(
+                ds["spec"]["template"], f"{name}-{scheduler.random_suffix()}", namespace, ds
             )
             pod["spec"]["nodeName"] = node["metadata"]["name"]
-            found.append(pods.start_pod(store, pod))
+            found.append(scheduler.start_pod(store, pod))
             changed = True
     total, ready = pod_counts(found)
     status = {
@@ -103,9 +108,11 @@ def reconcile_job(store: Store, job: Obj) -> bool:
         template.setdefault("spec", {})["restartPolicy"] = template["spec"].get(
             "restartPolicy", "Never"
         )
-        pod_name = f"{name}-{pods.random_suffix()}"
+        pod_name = f"{name}-{scheduler.random_suffix()}"
         found.append(
-            pods.start_pod(store, pods.pod_from_template(template, pod_name, namespace, job))
+            scheduler.start_pod(
+                store, scheduler.pod_from_template(template, pod_name, namespace, job)
+            )
         )
         events.record(
             store, job, "SuccessfulCreate", f"Created pod: {pod_name}", component="job-controller"

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from opsgate.sandbox import deployments, events, kubelet, pods, workloads
-from opsgate.sandbox.owners import owned_pods, pod_counts, save_if_changed
-from opsgate.sandbox.store import Obj, Store, clone
+from opsgate.sandbox.apiserver.store import Obj, Store, clone
+from opsgate.sandbox.containers import kubelet
+from opsgate.sandbox.controllers import deployments, events, scheduler, workloads
+from opsgate.sandbox.controllers.owners import owned_pods, pod_counts, save_if_changed
 
 Controller = Callable[[Store], bool]
 ROUNDS = 64
@@ -34,9 +35,9 @@ def reconcile_replicaset(store: Store, rs: Obj) -> bool:
     found = owned_pods(store, rs)
     desired = int(rs["spec"].get("replicas", 1))
     for _ in range(desired - len(found)):
-        name = f"{rs['metadata']['name']}-{pods.random_suffix()}"
-        pod = pods.start_pod(
-            store, pods.pod_from_template(rs["spec"]["template"], name, namespace, rs)
+        name = f"{rs['metadata']['name']}-{scheduler.random_suffix()}"
+        pod = scheduler.start_pod(
+            store, scheduler.pod_from_template(rs["spec"]["template"], name, namespace, rs)
         )
         events.record(
             store, rs, "SuccessfulCreate", f"Created pod: {name}", component="replicaset-controller"
@@ -80,10 +81,10 @@ def reconcile_pods(store: Store) -> bool:
     changed = False
     for pod in store.scan("pods"):
         if not pod.get("status", {}).get("phase"):
-            pods.start_pod(store, clone(pod))
+            scheduler.start_pod(store, clone(pod))
             changed = True
         elif not pod.get("spec", {}).get("nodeName"):
-            changed |= pods.place(store, clone(pod))
+            changed |= scheduler.place(store, clone(pod))
     return changed
 
 
