@@ -84,9 +84,7 @@ def build_cluster(seed_name: seed.Seed, state: Path | None) -> Cluster:
     cluster.extra_controllers.append(rollouts.reconcile_all)
     if state is not None and state.exists():
         cluster.store.load(state)
-        for _, obj in cluster.store.all_objects():
-            if obj.get("kind") == "CustomResourceDefinition":
-                cluster.catalog.add_crd(obj)
+        cluster.restore_crds()
     else:
         seed.apply_seed(cluster, seed_name)
         if seed_name == "demo":

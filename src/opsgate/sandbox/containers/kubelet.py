@@ -61,6 +61,20 @@ def _phase(statuses: list[Obj], mounting: bool) -> str:
     return "Running"
 
 
+def qos_class(pod: Obj) -> str:
+    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    resources = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    for r in resources:
+        limits, requests = r.get("limits") or {}, r.get("requests") or {}
+        for name in ("cpu", "memory"):
+            if name not in limits or requests.get(name, limits[name]) != limits[name]:
+                return "Burstable"
+    return "Guaranteed"
+
+
 def _pod_ip(pod: Obj, node: Obj) -> str:
     prefix = str(node.get("spec", {}).get("podCIDR", "10.244.0.0/24")).rsplit(".", 1)[0]
     return f"{prefix}.{int(states.digest(pod['metadata'].get('uid', ''))[:8], 16) % 250 + 2}"
@@ -122,7 +136,7 @@ def pod_status(
         "hostIPs": [{"ip": host_ip}],
         "startTime": old.get("startTime", stamp),
         "containerStatuses": statuses,
-        "qosClass": "BestEffort",
+        "qosClass": qos_class(pod),
     }
     if mount is None:
         ip = _pod_ip(pod, node)

@@ -19,7 +19,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from opsgate.sandbox.apiserver import selectors
-from opsgate.sandbox.apiserver.cluster import ApiError, Cluster
+from opsgate.sandbox.apiserver.cluster import Cluster
+from opsgate.sandbox.apiserver.errors import ApiError
 from opsgate.sandbox.apiserver.resources import Resource, Target
 from opsgate.sandbox.apiserver.store import Obj, StoreFrozen, WatchEvent
 from opsgate.sandbox.http import discovery, protobuf, subresources, tables, writes
@@ -76,10 +77,10 @@ def _present(
     cluster: Cluster, request: Request, target: Target, objects: list[Obj], single: bool
 ) -> Response:
     res, rv = target.resource, str(cluster.store.revision)
-    objects = [subresources.view(cluster, res, o) for o in objects]
     if _table_accept(request):
         include = request.query_params.get("includeObject", "Metadata")
-        return _json(tables.table(res.kind, objects, rv, include), media_type=JSON)
+        layout = tables.layout(res, cluster.crd_of(res))
+        return _json(tables.table(layout, objects, rv, include, res.kind), media_type=JSON)
     if single:
         return _json(objects[0])
     return _json(
@@ -108,12 +109,13 @@ async def _watch(cluster: Cluster, request: Request, target: Target) -> Response
             return False
         return bool(_filtered(request, [obj]))
 
+    layout = tables.layout(res, cluster.crd_of(res)) if as_table else None
+
     def line(event_type: str, obj: Obj) -> bytes:
-        obj = subresources.view(cluster, res, obj)
-        if as_table and event_type != "BOOKMARK":
-            obj = tables.table(
-                res.kind, [obj], obj["metadata"].get("resourceVersion", ""), "Object"
-            )
+        obj = cluster.view(res, obj)
+        if layout is not None and event_type != "BOOKMARK":
+            rv = obj["metadata"].get("resourceVersion", "")
+            obj = tables.table(layout, [obj], rv, "Object", res.kind)
         return (json.dumps({"type": event_type, "object": obj}) + "\n").encode()
 
     rv = params.get("resourceVersion", "")

@@ -14,7 +14,8 @@ from typing import Any
 from starlette.requests import Request
 
 from opsgate.sandbox.apiserver import selectors
-from opsgate.sandbox.apiserver.cluster import ApiError, Cluster
+from opsgate.sandbox.apiserver.cluster import Cluster
+from opsgate.sandbox.apiserver.errors import ApiError
 from opsgate.sandbox.apiserver.resources import Resource, Target
 from opsgate.sandbox.apiserver.store import Obj
 from opsgate.sandbox.containers import logs, metrics
@@ -30,11 +31,6 @@ EXEC_UNSUPPORTED = (
 def storage_key(res: Resource) -> str:
     """Where a resource's objects live in the store."""
     return res.key
-
-
-def view(cluster: Cluster, res: Resource, obj: Obj) -> Obj:
-    """An object as the API returns it (hook for computed fields)."""
-    return obj
 
 
 def scale_of(obj: Obj) -> Obj:

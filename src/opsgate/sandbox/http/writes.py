@@ -19,7 +19,8 @@ import yaml
 from starlette.datastructures import QueryParams
 
 from opsgate.sandbox.apiserver import apply, selectors
-from opsgate.sandbox.apiserver.cluster import ApiError, Cluster
+from opsgate.sandbox.apiserver.cluster import Cluster
+from opsgate.sandbox.apiserver.errors import ApiError
 from opsgate.sandbox.apiserver.patch import PatchError, json_patch, merge_patch, strategic_merge
 from opsgate.sandbox.apiserver.resources import Target
 from opsgate.sandbox.apiserver.store import Obj
@@ -52,6 +53,12 @@ def _dry_run(values: Any) -> bool:
                 400, "BadRequest", f'dryRun: Unsupported value: "{value}": supported values: "All"'
             )
     return bool(values)
+
+
+def _strict(params: QueryParams) -> bool:
+    """`fieldValidation=Strict`: unknown fields are refused (custom resources; built-in kinds
+    are not checked field by field)."""
+    return params.get("fieldValidation") == "Strict"
 
 
 def write(
@@ -106,9 +113,9 @@ def _route(
     if method == "PUT" and sub == "scale":
         return subresources.set_scale(cluster, res, ns, name, body, dry_run), 200
     if method == "PUT" and name and sub in ("", "status", "finalize"):
-        return cluster.update(res, ns, name, body, sub, dry_run), 200
+        return cluster.update(res, ns, name, body, sub, dry_run, _strict(params)), 200
     if method == "POST" and not name and not sub:
-        return cluster.create(res, ns, body, dry_run), 201
+        return cluster.create(res, ns, body, dry_run, _strict(params)), 201
     policy = params.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
     if method == "DELETE" and name and not sub:
         return cluster.delete(res, ns, name, policy, dry_run), 200
@@ -179,7 +186,7 @@ def _patch(
         if "apply-patch" not in content_type or target.subresource:
             raise
         created = apply.server_side_apply(None, yaml.safe_load(raw) or {}, manager)
-        return cluster.create(res, ns, created, dry_run), 201
+        return cluster.create(res, ns, created, dry_run, _strict(params)), 201
     updated = _patched(current, raw, content_type, manager)
     updated["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-    return cluster.update(res, ns, name, updated, target.subresource, dry_run), 200
+    return cluster.update(res, ns, name, updated, target.subresource, dry_run, _strict(params)), 200
