@@ -80,6 +80,23 @@ def _node(name: str, index: int, role: str | None) -> dict[str, Any]:
     }
 
 
+STANDARD_CLASS: dict[str, Any] = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "StorageClass",
+    "metadata": {
+        "name": "standard",
+        "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+    },
+    "provisioner": "rancher.io/local-path",
+    "reclaimPolicy": "Delete",
+    # kind's class waits for the first consumer; it does not expand, ours does, so that
+    # resize tasks work without a second class.
+    "volumeBindingMode": "WaitForFirstConsumer",
+    "allowVolumeExpansion": True,
+}
+"""The default StorageClass, as kind ships it (`standard`, local-path provisioner)."""
+
+
 def _namespace(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
@@ -132,6 +149,7 @@ def base(cluster: Cluster) -> None:
     cluster.apply_many(
         [_namespace(n) for n in ("default", "kube-system", "kube-public", "kube-node-lease")]
     )
+    cluster.apply_many([STANDARD_CLASS])
 
 
 def demo(cluster: Cluster) -> None:

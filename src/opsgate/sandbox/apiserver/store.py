@@ -61,6 +61,8 @@ class Store:
     """In-memory objects with a global resourceVersion counter and watch fan-out."""
 
     objects: dict[Key, Obj] = field(default_factory=dict)
+    by_key: dict[str, dict[tuple[str, str], Obj]] = field(default_factory=dict)
+    """The same objects indexed by resource key, so a controller's scan reads only its kind."""
     revision: int = 1
     history: deque[WatchEvent] = field(default_factory=lambda: deque(maxlen=5000))
     watchers: list[asyncio.Queue[WatchEvent]] = field(default_factory=list)
@@ -78,22 +80,17 @@ class Store:
 
     def list(self, key: str, namespace: str | None = None) -> builtins.list[Obj]:
         """Deep copies of every object of a resource, optionally in one namespace, sorted."""
-        found = [
-            clone(obj)
-            for (k, ns, _), obj in self.objects.items()
-            if k == key and (namespace is None or ns == namespace)
-        ]
+        found = [clone(obj) for obj in self.scan(key, namespace)]
         return sorted(
             found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])
         )
 
     def scan(self, key: str, namespace: str | None = None) -> builtins.list[Obj]:
         """The stored objects themselves (no copies): for read-only use by controllers."""
-        return [
-            obj
-            for (k, ns, _), obj in self.objects.items()
-            if k == key and (namespace is None or ns == namespace)
-        ]
+        objects = self.by_key.get(key, {})
+        if namespace is None:
+            return list(objects.values())
+        return [obj for (ns, _), obj in objects.items() if ns == namespace]
 
     def all_objects(self) -> builtins.list[tuple[str, Obj]]:
         """Every stored object with its resource key (shallow: callers must not mutate)."""
@@ -154,6 +151,7 @@ class Store:
         event: EventType = "ADDED" if existing is None else "MODIFIED"
         stored = clone(obj)
         self.objects[ident] = stored
+        self.by_key.setdefault(key, {})[ident[1:]] = stored
         self._emit(key, event, stored)
         return clone(stored)
 
@@ -161,6 +159,7 @@ class Store:
         """Remove an object; returns what was removed."""
         self._writable(key)
         obj = self.objects.pop((key, namespace, name), None)
+        self.by_key.get(key, {}).pop((namespace, name), None)
         if obj is not None:
             self.revision += 1
             # Earlier watch events share the stored dict: never mutate it in place.
@@ -211,9 +210,11 @@ class Store:
         data = json.loads(path.read_text())
         self.revision = int(data["revision"])
         self.objects = {}
+        self.by_key = {}
         for key, obj in data["objects"]:
             meta = obj["metadata"]
             self.objects[(key, meta.get("namespace", ""), meta["name"])] = obj
+            self.by_key.setdefault(key, {})[(meta.get("namespace", ""), meta["name"])] = obj
 
 
 def _spec_of(obj: Obj) -> Any:

@@ -2,10 +2,10 @@
 
 `apiserver.cluster` calls `reconcile(store)` after every write and on the server's one-second
 tick; it runs each controller (one module each: garbage collection, namespaces, deployments,
-replica sets, stateful sets, daemon sets, jobs, the scheduler, the kubelet...) until nothing
-changes. Controllers take one step per pass as the real ones do, so a rolling update of healthy
-pods finishes within one `reconcile` while one of failing pods stops where the real controller
-would.
+replica sets, stateful sets, daemon sets, jobs, volumes, the scheduler, the kubelet,
+endpoints...) until nothing changes. Controllers take one step per pass as the real ones
+do, so a rolling update of healthy pods finishes within one `reconcile` while one of failing
+pods stops where the real controller would.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from opsgate.sandbox.apiserver.store import Obj, Store
 from opsgate.sandbox.containers import kubelet
 from opsgate.sandbox.controllers import (
     deployments,
+    endpoints,
     garbage,
     namespaces,
     replicasets,
     scheduler,
+    storage,
     workloads,
 )
 
@@ -52,8 +54,10 @@ CONTROLLERS: list[Controller] = [
     _each("statefulsets.apps", workloads.reconcile_statefulset),
     _each("daemonsets.apps", workloads.reconcile_daemonset),
     _each("jobs.batch", workloads.reconcile_job),
+    storage.reconcile,
     scheduler.reconcile_pods,
     kubelet.reconcile,
+    endpoints.reconcile,
 ]
 
 
