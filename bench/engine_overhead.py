@@ -46,6 +46,7 @@ from opsgate.tools.base import CommandResult, Tool, ToolEnv, ToolOutput, ToolPar
 
 KEY = b"bench-approval-key-0123456789abcdef"
 SECRET = b"bench-secret-key-0123456789abcdef"
+AUDIT_KEY = b"bench-audit-key-0123456789abcdefgh"
 
 
 class NoopParams(ToolParams):
@@ -146,7 +147,7 @@ async def main(rounds: int, calls: int) -> None:
             client = ToolClient.in_memory(create_server(env, tools, KEY))
             await stack.enter_async_context(client)
             store = await sql.open_store(
-                f"sqlite+aiosqlite:///{data / 'opsgate.db'}", secret_key=SECRET
+                f"sqlite+aiosqlite:///{data / 'opsgate.db'}", secret_key=SECRET, audit_key=AUDIT_KEY
             )
             stack.push_async_callback(store.close)
             saver = await stack.enter_async_context(graph.open_checkpointer(None, data))

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     """HMAC key for approval tokens; generated into `data_dir` when unset."""
     secret_key: SecretStr | None = None
     """Key for encrypting stored credentials; generated into `data_dir` when unset."""
+    audit_key: SecretStr | None = None
+    """HMAC key of the audit chain and its head record (at least 32 bytes); generated into
+    `data_dir` when unset. Every process writing the database must use the same key: set it
+    for replicas sharing PostgreSQL."""
     require_distinct_approver: bool = False
     """When on, the requester of a change may not approve it. Only ever adds to the gate."""
     mcp_http_token: SecretStr | None = None
@@ -108,7 +112,7 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'opsgate.db').resolve()}"
 
-    def key(self, name: Literal["secret_key", "approval_key", "session_key"]) -> bytes:
+    def key(self, name: Literal["secret_key", "approval_key", "audit_key", "session_key"]) -> bytes:
         """A configured key, or one generated once into `data_dir/keys/` (mode 0600) and reused.
 
         Every process on the same data directory (API, CLI, tool server) derives the same keys.
@@ -116,6 +120,7 @@ class Settings(BaseSettings):
         configured = {
             "secret_key": self.secret_key,
             "approval_key": self.approval_key,
+            "audit_key": self.audit_key,
             "session_key": None,
         }[name]
         if configured is not None:

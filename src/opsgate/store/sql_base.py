@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from opsgate.errors import Conflict, OpsgateError, StoreError, truncate
+from opsgate.errors import ConfigError, Conflict, OpsgateError, StoreError, truncate
 from opsgate.store import db, sqlite_audit
 from opsgate.store.ids import IdFactory
 
@@ -34,6 +34,19 @@ def brief(error: SQLAlchemyError) -> str:
     """The driver's one-line message; the statement and parameters may hold secrets."""
     origin = getattr(error, "orig", None)
     return truncate(str(origin if origin is not None else error).splitlines()[0], 300)
+
+
+MIN_AUDIT_KEY_BYTES = 32
+
+
+def check_audit_key(audit_key: bytes) -> bytes:
+    """The audit key, refused when too short to stop anyone guessing it."""
+    if len(audit_key) < MIN_AUDIT_KEY_BYTES:
+        raise ConfigError(
+            f"audit_key must be at least {MIN_AUDIT_KEY_BYTES} bytes, got {len(audit_key)} "
+            "(leave OPSGATE_AUDIT_KEY unset to have one generated into the data directory)"
+        )
+    return audit_key
 
 
 def _fernet(secret_key: bytes) -> Fernet:
@@ -58,15 +71,18 @@ def _in_connection(engine: Engine, work: Work[T]) -> T:
 class SqlBase:
     """Holds the engines and runs units of work in read and write transactions."""
 
-    def __init__(self, engines: db.Engines, secret_key: bytes) -> None:
+    def __init__(self, engines: db.Engines, secret_key: bytes, audit_key: bytes) -> None:
         self._engines = engines
         self._fernet = _fernet(secret_key)
+        self._audit_key = audit_key
         self._ids = IdFactory()
         self._writer: ThreadPoolExecutor | None = None
         self._sqlite_audit: sqlite_audit.SqliteAuditLog | None = None
         if engines.sqlite_path is not None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsgate-db")
-            self._sqlite_audit = sqlite_audit.SqliteAuditLog(engines.sqlite_path, self._writer)
+            self._sqlite_audit = sqlite_audit.SqliteAuditLog(
+                engines.sqlite_path, self._writer, audit_key
+            )
 
     @property
     def backend(self) -> db.Backend:

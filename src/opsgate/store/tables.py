@@ -13,6 +13,7 @@ from typing import Any, ClassVar, cast
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     Dialect,
     ForeignKey,
@@ -203,7 +204,8 @@ class JenkinsServerRow(Base):
 
 
 class AuditRow(Base):
-    """The append-only log; triggers (see the first migration) refuse UPDATE and DELETE."""
+    """The append-only log; triggers refuse UPDATE, DELETE and inserts over an existing seq
+    (see the migrations). Every column is covered by `hash` (and so by `mac`)."""
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -214,12 +216,30 @@ class AuditRow(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(40), index=True)
     run_id: Mapped[str | None] = mapped_column(String(40), index=True)
     call_id: Mapped[str | None] = mapped_column(String(80))
-    # Copied from payload["tool"] for filtering; not hashed (the payload is).
+    # Copied from payload["tool"] for filtering, and hashed like every other column.
     tool: Mapped[str | None] = mapped_column(String(100), index=True)
     # Canonical JSON text, so the hashed bytes come back exactly on every backend.
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC of `hash` under the audit key; NULL only for events older than the key.
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The one signed record of where the audit log ends, updated with every append.
+
+    Triggers (second migration) allow a single row, no DELETE, and an UPDATE only to the
+    log's actual last event with `keyed_from` unchanged.
+    """
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_single_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    keyed_from: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
 
 
 def _table(row_class: type[Base]) -> Table:
@@ -237,3 +257,4 @@ approval_items = _table(ApprovalItemRow)
 stream_events = _table(StreamEventRow)
 jenkins_servers = _table(JenkinsServerRow)
 audit_log = _table(AuditRow)
+audit_head = _table(AuditHeadRow)
