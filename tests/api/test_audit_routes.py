@@ -6,9 +6,13 @@ import csv
 import io
 import json
 import sqlite3
+from pathlib import Path
 
+import pytest
+
+from opsgate.errors import StoreError
 from opsgate.store import audit_export
-from tests.fixtures.api import ApiEnv, wait_for
+from tests.fixtures.api import ApiEnv, running_app, wait_for
 
 
 async def _direct_read(env: ApiEnv) -> tuple[str, str]:
@@ -97,3 +101,18 @@ async def test_verify_names_the_missing_range_when_the_tail_is_cut(api_env: ApiE
     assert after["ok"] is False
     assert after["missing_range"] == [last - 1, last]
     assert (after["first_broken_seq"], after["head_seq"]) == (last - 1, last)
+
+
+async def test_the_server_refuses_to_start_on_a_log_that_lost_its_tail(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with running_app(data_dir) as env:
+        await _direct_read(env)
+        async with env.client("viewer") as viewer:
+            head_seq = (await viewer.get("/api/v1/audit/verify")).json()["head_seq"]
+    assert head_seq > 0
+    with sqlite3.connect(data_dir / "opsgate.db") as db:
+        db.execute("DROP TRIGGER audit_log_no_delete")
+        db.execute("DELETE FROM audit_log WHERE seq = ?", (head_seq,))
+    with pytest.raises(StoreError, match=f"events {head_seq}..{head_seq} are missing"):
+        async with running_app(data_dir, with_users=False):
+            pass

@@ -95,6 +95,7 @@ def _csv_line(row: Iterable[Any]) -> str:
 def _csv_event(event: AuditEvent) -> str:
     row = event_json(event)
     row["payload"] = canonical_json(row["payload"])
+    row["tool"] = event.tool  # for reading: shown for events older than the key too
     return _csv_line(row.get(column) for column in CSV_COLUMNS)
 
 
