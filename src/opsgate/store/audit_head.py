@@ -52,6 +52,7 @@ class HeadProblem:
 
 
 def read(sql: DriverSql) -> HeadAndTail:
+    """The head record as stored (unchecked) and the table's last event."""
     found: Sequence[Sequence[Any]] = sql.rows(_HEAD_AND_TAIL)
     if not found:
         # No head at all: report the table's tail so that a verifier can still name it.
