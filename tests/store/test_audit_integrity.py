@@ -306,3 +306,19 @@ async def test_a_decision_payload_reads_back_unchanged(store: SqlStore) -> None:
     assert listed == event
     assert listed.tool == "k8s_scale"
     assert json.loads(canonical_json(listed.payload)) == event.payload
+
+
+async def test_an_edited_time_is_found_even_when_it_names_the_same_instant(
+    store: SqlStore, raw_sql: RawSql
+) -> None:
+    await _fill(store, 3)
+    await _drop_audit_triggers(store, raw_sql)
+    if store.backend == "sqlite":  # the same instant, spelt otherwise: filters compare text
+        await raw_sql("UPDATE audit_log SET at = replace(at, ' ', 'T') WHERE seq = 2")
+        reason = "not in its canonical form"
+    else:
+        await raw_sql("UPDATE audit_log SET at = at + interval '1 microsecond' WHERE seq = 2")
+        reason = "hash does not match"
+    verification = await store.verify_audit()
+    assert (verification.ok, verification.first_broken_seq) == (False, 2)
+    assert reason in (verification.reason or "")
