@@ -46,7 +46,7 @@ async def _drop_head_triggers(store: SqlStore, raw_sql: RawSql) -> None:
     if store.backend == "postgresql":
         await raw_sql("DROP TRIGGER audit_head_guard ON audit_head")
         return
-    for trigger in ("audit_head_follows_the_log", "audit_head_no_delete", "audit_head_one_row"):
+    for trigger in ("audit_head_only_forward", "audit_head_no_delete", "audit_head_one_row"):
         await raw_sql(f"DROP TRIGGER {trigger}")
 
 
@@ -240,7 +240,7 @@ async def test_verify_reports_the_head_it_checked(store: SqlStore) -> None:
     assert (verification.head_seq, verification.head_hash) == (3, events[-1].hash)
 
 
-async def test_the_head_table_only_follows_the_log(store: SqlStore, raw_sql: RawSql) -> None:
+async def test_the_head_table_only_moves_forward(store: SqlStore, raw_sql: RawSql) -> None:
     events = await _fill(store, 3)
     [(signature,)] = await raw_sql("SELECT signature FROM audit_head")
     older = "audit_head (id, keyed_from, seq, hash, signature) VALUES (1, 1, 2, :hash, :sig)"
@@ -249,15 +249,20 @@ async def test_the_head_table_only_follows_the_log(store: SqlStore, raw_sql: Raw
         f"INSERT INTO {older}",
         "UPDATE audit_head SET seq = 2, hash = :hash",
         "UPDATE audit_head SET keyed_from = 3",
-        "UPDATE audit_head SET seq = 4, hash = :last",
+        "UPDATE audit_head SET id = 2",
         "TRUNCATE audit_head"
         if store.backend == "postgresql"
         else f"INSERT OR REPLACE INTO {older}",
     ]
     for statement in refused:
-        with pytest.raises(Exception, match="audit_head only follows the audit log"):
-            await raw_sql(statement, hash=events[1].hash, sig=signature, last=events[2].hash)
+        with pytest.raises(Exception, match="audit_head only moves forward"):
+            await raw_sql(statement, hash=events[1].hash, sig=signature)
     assert (await store.verify_audit()).ok
+    # Forward is the append path; without the key, the signature then gives it away.
+    await raw_sql("UPDATE audit_head SET seq = 4, hash = :hash", hash=events[2].hash)
+    moved = await store.verify_audit()
+    assert (moved.ok, moved.head_seq) == (False, 4)
+    assert "signature does not verify" in (moved.reason or "")
 
 
 async def test_a_head_moved_back_or_edited_without_the_key_is_found(

@@ -4,7 +4,7 @@
 refuses to append when it does not match the table (so a cut-off tail is never signed over);
 `sql.open_store` checks it at start and `audit_verify.verify_chain` after every verification.
 Only a holder of the audit key can sign a head, and the database triggers (migration 0002)
-let it move only to the log's actual last event.
+let it move only forward, so an older signed head cannot be put back.
 """
 
 from __future__ import annotations

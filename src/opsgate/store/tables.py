@@ -229,8 +229,8 @@ class AuditRow(Base):
 class AuditHeadRow(Base):
     """The one signed record of where the audit log ends, updated with every append.
 
-    Triggers (second migration) allow a single row, no DELETE, and an UPDATE only to the
-    log's actual last event with `keyed_from` unchanged.
+    Triggers (second migration) allow a single row, no DELETE, and an UPDATE only forward
+    (seq never decreases, `keyed_from` never changes): no rollback to an older signed head.
     """
 
     __tablename__ = "audit_head"
