@@ -153,7 +153,9 @@ async def main(rounds: int, calls: int) -> None:
             saver = await stack.enter_async_context(graph.open_checkpointer(None, data))
             limits = Limits(max_model_turns=calls + 5, max_tool_calls=calls + 5)
             timed = TimedStore(store)
-            deps = EngineDeps(model, client, tools, timed, EventBus(), KEY, time.time, limits)  # type: ignore[arg-type]
+            deps = EngineDeps(
+                model, client, tools, timed, EventBus(), KEY, SECRET, time.time, limits
+            )  # type: ignore[arg-type]
             engine = Engine(deps, saver)
             stack.push_async_callback(engine.aclose)
             user = await store.create_user("bench", "operator", None)

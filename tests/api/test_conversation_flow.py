@@ -148,7 +148,7 @@ async def test_full_conversation_read_approve_execute_verify(
         ("k_get", "succeeded"),
         ("k_scale", "succeeded"),
     ]
-    assert next(e["data"] for e in events if e["event"] == "verify")["ok"] is True
+    assert next(e["data"] for e in events if e["event"] == "verify")["verdict"] == "verified"
     assert events[-1]["data"]["status"] == "completed"
     assert env.cluster.mutations() == [("scale", "frontend", "3")]
     assert run["run"]["status"] == "completed", run

@@ -97,7 +97,7 @@ scripts:
 
     assert run["run"]["status"] == "completed"
     assert [c["tool"] for c in run["calls"]] == ["k8s_get", "k8s_scale"]
-    assert [c["status"] for c in run["calls"]] == ["succeeded", "succeeded"]
+    assert [c["status"] for c in run["calls"]] == ["succeeded", "verified"]
     assert replicas() == 3
     verify = [e for e in audit if e["kind"] == "verify"]
     assert [e["payload"]["ok"] for e in verify] == [True]

@@ -3,7 +3,8 @@
 `python -m tests.engine.crash_child DIR pause` starts a scale and exits once it awaits approval;
 `python -m tests.engine.crash_child DIR crash MARKER` also approves it and hangs inside the tool
 call (after writing MARKER) until the parent kills it with SIGKILL; `... DIR opened MARKER`
-hangs right after the approval request is opened, before the run pauses at the gate.
+hangs right after the approval request is opened, before the run pauses at the gate;
+`... DIR decided MARKER` approves it and hangs right after the store committed the decision.
 """
 
 from __future__ import annotations
@@ -40,9 +41,18 @@ async def main(data_dir: Path, mode: str, marker: Path | None) -> None:
                 await asyncio.Event().wait()
 
             h.store.create_approval = create_then_hang  # type: ignore[method-assign]
+        if mode == "decided" and marker is not None:
+            decide = h.store.decide
+
+            async def decide_then_hang(*args: Any, **kwargs: Any) -> Any:
+                await decide(*args, **kwargs)
+                await asyncio.to_thread(marker.write_text, "decided")
+                await asyncio.Event().wait()
+
+            h.store.decide = decide_then_hang  # type: ignore[method-assign]
         run = await h.engine.submit_message(h.conversation.id, h.operator, "scale frontend to 3")
         await h.engine.wait_run(run.id)
-        if mode == "crash":
+        if mode in ("crash", "decided"):
             approval_id = await h.pending_approval_id(run.id)
             [item] = (await h.store.get_approval(approval_id)).items
             await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)

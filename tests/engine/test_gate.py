@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from langgraph.types import Command
 
+from opsgate.engine.deps import Limits
 from opsgate.engine.models.base import ModelMessage
 from opsgate.errors import Conflict, DecisionRefused, Forbidden
 from opsgate.store.records import ApprovalRequest
@@ -72,9 +73,9 @@ async def test_scale_pauses_runs_once_after_approval_and_is_verified(
     assert h.cluster.mutations() == [("scale", "frontend", "3")]
     assert h.cluster.replicas["frontend"] == 3
     assert ("status", "frontend") in h.cluster.calls
-    assert (await h.store.get_call(item.call_id)).status == "succeeded"
+    assert (await h.store.get_call(item.call_id)).status == "verified"
     verify = [e for e in await h.events(run.id) if e.type == "verify"]
-    assert [e.data["ok"] for e in verify] == [True]
+    assert [e.data["verdict"] for e in verify] == ["verified"]
     kinds = [a.kind for a in await h.store.list_audit(limit=1000)]
     for kind in ("request", "plan", "approval.requested", "approval.granted", "tool.started"):
         assert kind in kinds
@@ -164,7 +165,7 @@ async def test_tampered_arguments_after_approval_are_refused(harnesses: HarnessF
 
     assert h.cluster.mutations() == []
     assert h.cluster.replicas["frontend"] == 2
-    assert (await h.store.get_call(item.call_id)).status == "skipped"
+    assert (await h.store.get_call(item.call_id)).status == "refused"
     refused = [a for a in await h.store.list_audit(limit=1000) if a.payload.get("refused")]
     assert [a.call_id for a in refused] == [item.call_id]
 
@@ -252,7 +253,7 @@ scripts:
     await h.engine.wait_run(run.id)
     assert h.cluster.mutations() == [("scale", "frontend", "5"), ("scale", "api", "2")]
     statuses = [(await h.store.get_call(i.call_id)).status for i in (scale_frontend, scale_api)]
-    assert statuses == ["succeeded", "succeeded"]
+    assert statuses == ["verified", "verified"]
     assert (await h.store.get_call(delete_api.call_id)).status == "rejected"
     assert (await h.store.get_run(run.id)).status == "completed"
 
@@ -267,7 +268,8 @@ async def test_an_approval_resumed_after_its_expiry_does_not_run(
         request = await open_request(**kwargs)
         [item] = request.items
         await h.engine.decide(request.id, item.call_id, h.approver, approve=True, reason=None)
-        h.clock.now += 16 * 60  # the process was away longer than the approval lasts
+        # The process was away longer than the approval and its grace to start last.
+        h.clock.now += 15 * 60 + Limits().execution_grace_s + 1
         return request
 
     h.store.create_approval = approve_then_let_time_pass  # type: ignore[method-assign]
@@ -278,3 +280,58 @@ async def test_an_approval_resumed_after_its_expiry_does_not_run(
     assert h.cluster.mutations() == []
     [call] = await h.store.list_calls(run_id=run.id)
     assert call.status == "expired"
+    # Said so: the approval's lapse is audited and streamed, and the run ended `expired`.
+    assert "approval.expired" in await h.event_types(run.id)
+    assert (await h.store.get_run(run.id)).status == "expired"
+
+
+async def test_a_change_without_a_context_is_bound_to_the_cluster_current_when_proposed(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(None)
+    # A conversation that names no context: kubectl would use whatever is current.
+    open_conversation = await h.store.create_conversation("any", h.operator.id, [], "shop")
+    run = await h.engine.submit_call(
+        open_conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 2}
+    )
+    await h.engine.wait_run(run.id)
+    [request] = await h.store.list_approvals(conversation_id=open_conversation.id)
+    [item] = request.items
+    assert (item.context, item.args["context"]) == ("sandbox", "sandbox")
+    events = await h.store.events_after(open_conversation.id, 0)
+    [asked] = [e.data for e in events if e.type == "approval.requested"]
+    assert asked["calls"][0]["cluster"] == "https://fake.test"
+    # The kubeconfig's current context moves on; the approved call still names its own.
+    h.cluster.servers["elsewhere"] = "https://elsewhere.test"
+    h.cluster.current = "elsewhere"
+    await h.engine.decide(request.id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == [("scale", "api", "2")]
+    assert (await h.store.get_call(item.call_id)).status == "verified"
+
+
+async def test_a_context_repointed_at_another_cluster_after_approval_is_refused(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(None)
+    run = await h.engine.submit_call(
+        h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 9}
+    )
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    h.cluster.servers["sandbox"] = "https://prod.example"  # the kubeconfig was edited
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == []
+    call = await h.store.get_call(item.call_id)
+    assert call.status == "refused"
+    assert "no longer resolves to the approved cluster" in (call.output or "")
+    assert "https://prod.example" in (call.output or "")
+    refused = [
+        a
+        for a in await h.store.list_audit(limit=1000)
+        if a.kind == "tool.finished" and a.payload.get("refused")
+    ]
+    assert [a.call_id for a in refused] == [item.call_id]
+    assert (await h.store.get_run(run.id)).status == "completed_with_failures"

@@ -42,7 +42,7 @@ async def test_direct_mutation_pauses_and_runs_once_approved(harnesses: HarnessF
     assert h.cluster.mutations() == [("scale", "api", "0")]
     assert (await h.store.get_run(run.id)).status == "completed"
     [answer] = [e.data["text"] for e in await h.events(run.id) if e.type == "answer"]
-    assert "verification passed" in answer
+    assert "k_scale: verified: deployment 'api' rolled out" in answer
 
 
 async def test_destructive_approval_needs_a_reason(harnesses: HarnessFactory) -> None:
@@ -90,7 +90,9 @@ scripts:
     run = await h.engine.submit_message(h.conversation.id, h.operator, "check api")
     await h.engine.wait_run(run.id)
     assert h.cluster.calls == []
-    assert (await h.store.get_run(run.id)).status == "completed"
+    # The model answered, but none of its three calls could run: the request was not done.
+    finished = await h.store.get_run(run.id)
+    assert (finished.status, finished.reason) == ("failed", "3 calls invalid")
     results = [m.content for m in await _model_view(h, run.id) if m.role == "tool"]
     assert len(results) == 3
     assert "no tool named 'k_nuke'" in results[0]
@@ -162,8 +164,9 @@ async def test_stop_while_awaiting_approval_ends_stopped_and_never_runs(
     assert (await h.store.get_run(run.id)).status == "stopped"
     kinds = [e.type for e in await h.events(run.id)]
     assert "approval.expired" in kinds
-    ends = [e.data["status"] for e in await h.events(run.id) if e.type == "run.finished"]
-    assert ends == ["awaiting_approval", "stopped"]
+    assert kinds.count("run.paused") == 1
+    ends = [e.data for e in await h.events(run.id) if e.type == "run.finished"]
+    assert [(e["status"], e["stopped_by"]) for e in ends] == [("stopped", "olga")]
     audit = await h.store.list_audit(limit=1000)
     finished = [a for a in audit if a.kind == "run.finished"]
     assert [a.payload["status"] for a in finished] == ["stopped"]
@@ -191,10 +194,16 @@ scripts:
     await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
     await h.engine.wait_run(run.id)
     verify = [e.data for e in await h.events(run.id) if e.type == "verify"]
-    assert [v["ok"] for v in verify] == [False]
+    assert [v["verdict"] for v in verify] == ["failed"]
+    assert verify[0]["rollback"] == {"tool": "k_scale", "args": {"name": "api"}}
     [result] = [m.content for m in await _model_view(h, run.id) if m.role == "tool"]
-    assert "verification FAILED" in result
-    assert "propose a rollback or a fix" in result
+    assert "verification FAILED: deployment 'api' exceeded its progress deadline" in result
+    assert 'To undo it, propose k_scale with {"name": "api"} (it needs approval).' in result
+    assert "Do not claim success." in result
+    assert (await h.store.get_call(item.call_id)).status == "verification_failed"
+    finished = await h.store.get_run(run.id)
+    assert finished.status == "completed_with_failures"
+    assert finished.reason == "1 change run: 1 verification failed"
 
 
 async def test_streamed_tokens_are_coalesced_and_add_up_to_the_answer(
@@ -282,7 +291,7 @@ async def test_a_model_failure_fails_the_run_visibly(harnesses: HarnessFactory) 
     finished = await h.store.get_run(run.id)
     assert finished.status == "failed"
     assert "no script matches" in (finished.reason or "")
-    errors = [e.data for e in await h.events(run.id) if e.type == "error"]
+    errors = [e.data for e in await h.events(run.id) if e.type == "run.error"]
     assert [e["code"] for e in errors] == ["run_failed"]
     assert (await h.event_types(run.id))[-1] == "run.finished"
 

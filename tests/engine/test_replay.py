@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from opsgate.engine.deps import Limits
 from opsgate.errors import Conflict
 from opsgate.store import replay
 from opsgate.store.records import ApprovalRequest, StreamEvent, ToolCallRecord
@@ -99,7 +100,8 @@ async def _shrink_run(h: Harness) -> tuple[str, ApprovalRequest]:
     frontend, api, delete = request.items
     await h.engine.decide(request.id, frontend.call_id, h.approver, True, "ok at night")
     await h.engine.decide(request.id, delete.call_id, h.approver, False, "keep it")
-    h.clock.now += 16 * 60
+    # Past the request's 15 minutes and the grace an approval given in time has to start.
+    h.clock.now += 15 * 60 + Limits().execution_grace_s + 1
     with pytest.raises(Conflict):
         await h.engine.decide(request.id, api.call_id, h.approver, approve=True, reason=None)
     await h.engine.expire_due()
@@ -163,12 +165,14 @@ async def test_replay_of_an_engine_conversation_matches_what_happened(
     assert set(runs) == set(run_ids)
     started = {e["run_id"]: e for e in _stream(events, "run.started")}
     answers = {e["run_id"]: e["text"] for e in _stream(events, "answer")}
+    # Nothing of the shrink run ran (one change rejected, the others ran out): `rejected`.
+    ended = {scale_run: "completed", shrink_run: "rejected", direct.id: "completed"}
     for run_view in timeline.runs:
         run_record = runs[run_view.run_id]
         assert (
             (run_view.status, run_view.reason)
             == (run_record.status, run_record.reason)
-            == ("completed", None)
+            == (ended[run_view.run_id], None)
         )
         assert run_view.requested_by == usernames[run_record.requested_by] == "olga"
         assert run_view.request == started[run_view.run_id]["text"]
@@ -213,8 +217,15 @@ async def test_replay_of_an_engine_conversation_matches_what_happened(
             assert seen.call_hash == call_record.call_hash
     finished = {e["call_id"]: e for e in _stream(events, "tool.finished")}
     assert {i for i, c in calls.items() if c.finished_at is not None} == set(finished)
+    verdicts = {e["call_id"]: e["verdict"] for e in _stream(events, "verify")}
+    after_check = {
+        "verified": "verified",
+        "failed": "verification_failed",
+        "not_verified": "not_verified",
+    }
     for call_id, event in finished.items():
-        assert calls[call_id].status == event["status"]
+        expected = after_check.get(verdicts.get(call_id, ""), event["status"])
+        assert calls[call_id].status == expected
 
     in_scale = [c for c in stored if c.run_id == scale_run]
     got, env = _by_tool(in_scale, "k_get"), _by_tool(in_scale, "k_env")
@@ -263,15 +274,15 @@ async def test_replay_of_an_engine_conversation_matches_what_happened(
     )
 
     # Verification: the outcome the engine reported, on the call it checked.
-    verified = {e["call_id"]: (e["ok"], e["summary"]) for e in _stream(events, "verify")}
+    verified = {e["call_id"]: (e["verdict"], e["summary"]) for e in _stream(events, "verify")}
     assert verified == {
-        i: (c.verification.ok, c.verification.summary)
+        i: (c.verification.verdict, c.verification.summary)
         for i, c in calls.items()
         if c.verification is not None
     }
     scale = _by_tool(in_scale, "k_scale", replicas=3)
     assert list(verified) == [scale.id]
-    assert verified[scale.id][0] is True
+    assert verified[scale.id][0] == "verified"
     assert h.cluster.mutations() == [("scale", "frontend", "3")]
 
     # The timeline is the audit log, in order; and the secret never reached it.

@@ -59,6 +59,16 @@ scripts:
         assert answers == ["Done: frontend has 3 replicas."]
 
 
+SCRIPT_AFTER_RESTART = """
+scripts:
+  - match: "scale"
+    turns:
+      - text: "Scaling frontend to 3."
+        tool_calls: [{name: k_scale, args: {name: frontend, replicas: 3}}]
+      - text: "Done: frontend has 3 replicas."
+"""
+
+
 async def _kill_child_at(tmp_path: Path, mode: str) -> None:
     """Run the child in `mode` and SIGKILL it once it has written its marker."""
     marker = tmp_path / f"{mode}-marker"
@@ -163,3 +173,21 @@ scripts:
     await h.engine.wait_run(paused.id)
     assert h.cluster.mutations() == [("scale", "frontend", "3")]
     assert (await h.store.get_run(paused.id)).status == "completed"
+
+
+@pytest.mark.slow
+async def test_a_kill_right_after_a_decision_never_runs_a_change_without_its_granted_event(
+    tmp_path: Path,
+) -> None:
+    await _kill_child_at(tmp_path, "decided")
+    factory = HarnessFactory(tmp_path)
+    async with factory.stack:
+        h = await factory.open(SCRIPT_AFTER_RESTART)
+        await h.engine.recover()  # the decided request resumes its run
+        await h.engine.wait_idle()
+        assert h.cluster.mutations() == [("scale", "frontend", "3")]
+        audit = await h.store.list_audit(limit=1000)
+        [granted] = [a for a in audit if a.kind == "approval.granted"]
+        [started] = [a for a in audit if a.kind == "tool.started" and a.call_id == granted.call_id]
+        assert granted.seq < started.seq
+        assert granted.actor_name == "arne"

@@ -103,9 +103,9 @@ scripts:
 
     assert replicas() == 3
     call = await h.store.get_call(item.call_id)
-    assert call.status == "succeeded"
+    assert call.status == "verified"
     assert (await h.store.get_run(run.id)).status == "completed"
     verify = [e.data for e in await h.events(run.id) if e.type == "verify"]
-    assert [v["ok"] for v in verify] == [True]
+    assert [v["verdict"] for v in verify] == ["verified"]
     started = [a for a in await h.store.list_audit(limit=1000) if a.kind == "tool.started"]
     assert [a.payload["tool"] for a in started] == ["k8s_get", "k8s_scale"]

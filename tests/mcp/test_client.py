@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 import pytest
-from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, demo_tools
+from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, cluster_fingerprint, demo_tools
 
 from opsgate.domain import approval_token
 from opsgate.domain.canonical import call_hash
@@ -26,7 +26,9 @@ def client(demo_env: ToolEnv) -> ToolClient:
 
 def mint(tool: str, args: dict[str, Any], approval_id: str) -> str:
     claim = approval_token.ApprovalClaim(
-        call_hash(tool, args, args.get("context")), approval_id, time.time() + 60
+        call_hash(tool, args, args.get("context"), cluster_fingerprint(args.get("context"))),
+        approval_id,
+        time.time() + 60,
     )
     return approval_token.mint(APPROVAL_KEY, claim)
 

@@ -52,10 +52,13 @@ async def client(sandbox: SandboxInfo, tmp_path: Path) -> AsyncIterator[ToolClie
         yield tool_client
 
 
-def token(tool: str, args: dict[str, Any]) -> str:
-    claim = approval_token.ApprovalClaim(
-        call_hash(tool, args, args.get("context")), uuid.uuid4().hex, time.time() + 60
-    )
+async def token(client: ToolClient, tool: str, args: dict[str, Any]) -> str:
+    """A token as the engine mints it: bound to the cluster the context resolves to (or, for
+    a context that resolves nowhere, to none)."""
+    cluster = await client.cluster(args.get("context"))
+    fingerprint = cluster.data["fingerprint"] if cluster.ok else None
+    bound = call_hash(tool, args, args.get("context"), fingerprint)
+    claim = approval_token.ApprovalClaim(bound, uuid.uuid4().hex, time.time() + 60)
     return approval_token.mint(KEY, claim)
 
 
@@ -100,7 +103,9 @@ async def test_helm_install_needs_its_token_then_runs_once_and_verifies(
     assert '+  colour: "green"' in preview.text
     assert "tiny" not in helm(sandbox, "list", "-n", namespace, "-q").stdout
 
-    installed = await client.call("helm_install", args, approval_token=token("helm_install", args))
+    installed = await client.call(
+        "helm_install", args, approval_token=await token(client, "helm_install", args)
+    )
     assert installed.ok, installed.text
     assert helm(sandbox, "list", "-n", namespace, "-q").stdout.split() == ["tiny"]
     verified = await client.verify("helm_install", args)
@@ -110,14 +115,14 @@ async def test_helm_install_needs_its_token_then_runs_once_and_verifies(
     wrong = await client.call(
         "helm_uninstall",
         {"release": "tiny", "namespace": namespace, "context": sandbox.context},
-        approval_token=token("helm_uninstall", other_context),
+        approval_token=await token(client, "helm_uninstall", other_context),
     )
     assert wrong.error == "approval_required"
     assert helm(sandbox, "list", "-n", namespace, "-q").stdout.split() == ["tiny"]
 
     uninstall = {"release": "tiny", "namespace": namespace, "context": sandbox.context}
     removed = await client.call(
-        "helm_uninstall", uninstall, approval_token=token("helm_uninstall", uninstall)
+        "helm_uninstall", uninstall, approval_token=await token(client, "helm_uninstall", uninstall)
     )
     assert removed.ok, removed.text
     assert helm(sandbox, "list", "-n", namespace, "-q").stdout.split() == []

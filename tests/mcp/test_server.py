@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from fastmcp import Client, FastMCP
-from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, demo_tools
+from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, cluster_fingerprint, demo_tools
 
 from opsgate.domain import approval_token
 from opsgate.domain.canonical import call_hash
@@ -45,7 +45,8 @@ def token_for(
     expires_at: float = NOW + 60,
     key: bytes = APPROVAL_KEY,
 ) -> str:
-    claim = approval_token.ApprovalClaim(call_hash(tool, args, context), approval_id, expires_at)
+    bound = call_hash(tool, args, context, cluster_fingerprint(args.get("context")))
+    claim = approval_token.ApprovalClaim(bound, approval_id, expires_at)
     return approval_token.mint(key, claim)
 
 
@@ -244,3 +245,19 @@ async def test_an_unexpected_crash_is_an_error_without_its_details(server: FastM
     assert result.is_error
     text = " ".join(block.text for block in result.content)  # type: ignore[union-attr]
     assert "hunter2" not in text
+
+
+async def test_a_token_is_refused_once_its_context_points_at_another_cluster(
+    server: FastMCP, recording_runner: RecordingRunner
+) -> None:
+    token = token_for("demo_scale", SCALE_ARGS, "dev")
+    recording_runner.servers["dev"] = "https://somewhere-else.example"
+    async with Client(server) as client:
+        result = await client.call_tool_mcp(
+            "demo_scale", SCALE_ARGS, meta={APPROVAL_META_KEY: token}
+        )
+    assert result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["error"] == "approval_required"
+    assert recording_runner.calls == []
+    assert recording_runner.config_views  # the server looked the cluster up itself

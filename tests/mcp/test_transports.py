@@ -15,7 +15,7 @@ import uvicorn
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from pydantic import SecretStr
-from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, demo_tools
+from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, cluster_fingerprint, demo_tools
 from tests.fixtures.net import free_port
 
 from opsgate.domain import approval_token
@@ -35,7 +35,11 @@ SCALE_ARGS: dict[str, Any] = {"name": "web", "replicas": 4, "context": "dev"}
 
 def mint(args: dict[str, Any]) -> str:
     claim = approval_token.ApprovalClaim(
-        call_hash("demo_scale", args, args.get("context")), "stdio-1", time.time() + 60
+        call_hash(
+            "demo_scale", args, args.get("context"), cluster_fingerprint(args.get("context"))
+        ),
+        "stdio-1",
+        time.time() + 60,
     )
     return approval_token.mint(APPROVAL_KEY, claim)
 

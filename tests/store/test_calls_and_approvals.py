@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from opsgate.domain.canonical import call_hash
+from opsgate.domain.events import PreviewOutcome
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import sql
 from opsgate.store.sql import SqlStore
@@ -20,6 +21,8 @@ from tests.fixtures.postgres import AUDIT_KEY, SECRET_KEY, RawSql
 class Item:
     call_id: str
     preview: str | None = None
+    preview_state: PreviewOutcome = "unavailable"
+    command: str | None = None
 
 
 async def _run_with_calls(store: SqlStore, *call_ids: str) -> tuple[str, str]:

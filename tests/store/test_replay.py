@@ -130,7 +130,7 @@ async def _record_conversation(store: SqlStore) -> tuple[str, str, str]:
     await _audit(
         store,
         "verify",
-        {"tool": "k8s_scale", "ok": True, "summary": "3/3 ready"},
+        {"tool": "k8s_scale", "verdict": "verified", "summary": "3/3 ready"},
         conversation_id=c,
         run_id=r,
         call_id="call_scale",
@@ -175,7 +175,7 @@ async def test_replay_rebuilds_the_whole_story(store: SqlStore) -> None:
     assert scale.args == SCALE_ARGS
     assert scale.classification == "mutation"
     assert scale.call_hash == call_hash("k8s_scale", SCALE_ARGS, "prod")
-    assert (scale.status, scale.approval_id, scale.output) == ("succeeded", "apr_1", "scaled")
+    assert (scale.status, scale.approval_id, scale.output) == ("verified", "apr_1", "scaled")
     assert scale.decision is not None
     assert (scale.decision.by, scale.decision.by_id, scale.decision.reason) == (
         "bob",
@@ -183,7 +183,7 @@ async def test_replay_rebuilds_the_whole_story(store: SqlStore) -> None:
         "peak traffic",
     )
     assert scale.verification is not None
-    assert (scale.verification.ok, scale.verification.summary) == (True, "3/3 ready")
+    assert (scale.verification.verdict, scale.verification.summary) == ("verified", "3/3 ready")
     assert scale.started_at is not None
     assert scale.finished_at is not None
     assert scale.started_at <= scale.finished_at
@@ -191,6 +191,29 @@ async def test_replay_rebuilds_the_whole_story(store: SqlStore) -> None:
     assert (approval.approval_id, approval.call_ids) == ("apr_1", ["call_scale"])
     assert [(d.decision, d.by) for d in approval.decisions] == [("approve", "bob")]
     assert "bob: approve call_scale (peak traffic)" in [e.summary for e in timeline.entries]
+
+
+async def test_a_wave_one_verify_event_that_only_says_ok_reads_as_not_verified(
+    store: SqlStore,
+) -> None:
+    # Engines before verdicts wrote `ok: true` for checks that only read an object back.
+    for ok in (True, False):
+        await _audit(
+            store,
+            "verify",
+            {"tool": "k8s_label", "ok": ok, "summary": "read back"},
+            conversation_id="cnv_old",
+            run_id="run_old",
+            call_id=f"call_{ok}",
+        )
+    timeline = await replay.replay(store, "cnv_old")
+    statuses = {
+        c.call_id: (c.status, c.verification.verdict) for c in timeline.calls if c.verification
+    }
+    assert statuses == {
+        "call_True": ("not_verified", "not_verified"),
+        "call_False": ("verification_failed", "failed"),
+    }
 
 
 async def test_replay_shows_rejection_and_expiry(store: SqlStore) -> None:

@@ -63,4 +63,5 @@ async def engine(
         tools=tool_client,
         tool_specs=tools,
         approval_key=approval_key,
+        secret_key=settings.key("secret_key"),
     )

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsgate.domain.calls import CallStatus
+from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
 from opsgate.store.records import (
     ApiToken,
@@ -151,8 +153,17 @@ class ApprovalItemOut(BaseModel):
     namespace: str | None
     destructive: bool
     call_hash: str
+    cluster: str | None
+    """The server URL of the cluster the call is bound to (its context resolved)."""
     preview: str | None
+    preview_state: PreviewOutcome
+    """What the dry run found: a `failed` one needs an override reason to approve."""
+    command: str | None
+    """The exact command the approved call will run (secrets masked)."""
     status: Literal["pending", "approved", "rejected", "expired"]
+    """The decision on this item."""
+    call_status: CallStatus | None = None
+    """Where the call itself is now (running, verified, verification_failed...)."""
     decision: ApprovalDecision | None
 
 
@@ -185,6 +196,8 @@ class DecideAllBody(_Body):
 
 class ApprovalAnswer(BaseModel):
     approval: ApprovalOut
+    decided: list[str] = []
+    """The call ids this request decided (their items are in `approval`)."""
 
 
 class ToolOut(BaseModel):

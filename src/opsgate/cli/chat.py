@@ -77,11 +77,14 @@ class Renderer:
                 highlight=False,
             )
         elif kind == "verify":
-            mark = "[green]✔ verified[/]" if data["ok"] else "[red]✘ verification failed[/]"
+            mark = {
+                "verified": "[green]✔ verified[/]",
+                "failed": "[red]✘ verification failed[/]",
+            }.get(data["verdict"], "[yellow]○ not verified[/]")
             console.print(f"  {mark} {data['tool']}: {data['summary']}", highlight=False)
         elif kind == "answer":
             self.answer = data["text"]
-        elif kind == "error":
+        elif kind == "run.error":
             console.print(f"[red]error[/] {data['code']}: {data['message']}", highlight=False)
         elif kind == "run.finished":
             reason = f" ({data['reason']})" if data.get("reason") else ""

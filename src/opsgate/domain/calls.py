@@ -22,8 +22,12 @@ CallStatus = Literal[
     "succeeded",
     "failed",
     "outcome_unknown",
-    "skipped",
+    "refused",
+    "verified",
+    "verification_failed",
+    "not_verified",
 ]
+"""Where a call is; `domain.outcomes` draws the transitions and docs/outcomes.md the words."""
 
 
 class ToolAnnotations(BaseModel):
@@ -51,8 +55,8 @@ class ToolCall(BaseModel):
     context: str | None = None
     """The kubeconfig context the call runs against (filled by the engine, never the model)."""
 
-    def hash(self) -> str:
-        return call_hash(self.tool, self.args, self.context)
+    def hash(self, cluster: str | None = None) -> str:
+        return call_hash(self.tool, self.args, self.context, cluster)
 
 
 def output_digest(output: str) -> tuple[str, int]:

@@ -40,6 +40,15 @@ def hmac_sha256_hex(key: bytes, text: str) -> str:
     return hmac.digest(key, text.encode("utf-8"), "sha256").hex()
 
 
-def call_hash(tool: str, args: Mapping[str, Any], context: str | None) -> str:
-    """The SHA-256 that binds an approval to exactly one (tool, arguments, context)."""
-    return sha256_hex(canonical_json({"tool": tool, "args": dict(args), "context": context}))
+def call_hash(
+    tool: str, args: Mapping[str, Any], context: str | None, cluster: str | None = None
+) -> str:
+    """The SHA-256 that binds an approval to exactly one (tool, arguments, context, cluster).
+
+    `cluster` is the fingerprint of the cluster the context resolved to (server and CA), for
+    tools that reach a cluster; it is left out of the hashed object when there is none.
+    """
+    bound: dict[str, Any] = {"tool": tool, "args": dict(args), "context": context}
+    if cluster is not None:
+        bound["cluster"] = cluster
+    return sha256_hex(canonical_json(bound))

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.outcomes import RunSummary
 from opsgate.domain.runs import RunStatus
 
 
@@ -65,6 +66,8 @@ class ToolStarted(_Event):
     tool: str
     args: dict[str, Any]
     classification: Classification
+    command: str | None = None
+    """The command as it runs, for display (secrets masked); set for approved changes."""
 
 
 class ToolProgress(_Event):
@@ -85,6 +88,10 @@ class ToolFinished(_Event):
     duration_ms: int = 0
 
 
+PreviewOutcome = Literal["changes", "no_change", "failed", "unavailable"]
+"""What the dry run before approval found; `unavailable` when the tool has none or it timed out."""
+
+
 class ApprovalCall(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -96,6 +103,11 @@ class ApprovalCall(BaseModel):
     destructive: bool
     call_hash: str
     preview: str | None = None
+    preview_state: PreviewOutcome = "unavailable"
+    command: str | None = None
+    """The exact command the approved call will run, for display (secrets masked)."""
+    cluster: str | None = None
+    """The cluster the context resolved to (its server URL), bound into the call hash."""
 
 
 class ApprovalRequested(_Event):
@@ -121,12 +133,25 @@ class ApprovalExpired(_Event):
     call_ids: list[str]
 
 
+Verdict = Literal["verified", "failed", "not_verified"]
+
+
 class VerifyOutcome(_Event):
+    """What checking a change found. `not_verified`: nothing proved the intent (no check is
+    declared, the check can only read the object back, or it was stopped)."""
+
     type: Literal["verify"] = "verify"
     call_id: str
     tool: str
-    ok: bool
+    verdict: Verdict
     summary: str
+    """One line with the concrete reason (the failing pod, its state, the latest warning)."""
+    proves: str | None = None
+    """What the tool's check proves, as the tool declares it."""
+    details: list[str] = []
+    next_step: str | None = None
+    rollback: dict[str, Any] | None = None
+    """`{tool, args}` of a call that would undo the change (proposed as a new gated call)."""
     output: str = ""
 
 
@@ -135,14 +160,35 @@ class Answer(_Event):
     text: str
 
 
+class RunPaused(_Event):
+    """The run waits at the approval gate."""
+
+    type: Literal["run.paused"] = "run.paused"
+    approval_id: str
+
+
+class RunResumed(_Event):
+    """The approval request was decided; the run goes on."""
+
+    type: Literal["run.resumed"] = "run.resumed"
+    approval_id: str
+
+
 class RunFinished(_Event):
+    """The run ended; `status` is derived from its calls (`domain.outcomes`), `summary` says why."""
+
     type: Literal["run.finished"] = "run.finished"
     status: RunStatus
     reason: str | None = None
+    summary: RunSummary | None = None
+    stopped_by: str | None = None
 
 
 class ErrorEvent(_Event):
-    type: Literal["error"] = "error"
+    """Something went wrong in the run (named so it cannot collide with `EventSource`'s own
+    `error` event in browsers)."""
+
+    type: Literal["run.error"] = "run.error"
     code: str
     message: str
 
@@ -159,6 +205,8 @@ EngineEvent = Annotated[
     | ApprovalExpired
     | VerifyOutcome
     | Answer
+    | RunPaused
+    | RunResumed
     | RunFinished
     | ErrorEvent,
     Field(discriminator="type"),

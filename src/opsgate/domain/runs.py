@@ -1,11 +1,26 @@
-"""Run and approval statuses."""
+"""Run and approval statuses.
+
+A run's final status is derived from its calls and how it ended (`domain.outcomes`), never
+set by hand; docs/outcomes.md says what each means and how every surface shows it.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-RunStatus = Literal["running", "awaiting_approval", "completed", "stopped", "failed"]
-FINAL_RUN_STATUSES: frozenset[RunStatus] = frozenset({"completed", "stopped", "failed"})
+RunStatus = Literal[
+    "running",
+    "awaiting_approval",
+    "completed",
+    "completed_with_failures",
+    "rejected",
+    "expired",
+    "stopped",
+    "failed",
+]
+FINAL_RUN_STATUSES: frozenset[RunStatus] = frozenset(
+    {"completed", "completed_with_failures", "rejected", "expired", "stopped", "failed"}
+)
 
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
 DecisionKind = Literal["approve", "reject"]

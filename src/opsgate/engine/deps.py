@@ -34,6 +34,8 @@ class ToolResult(Protocol):
     def duration_ms(self) -> int: ...
     @property
     def error(self) -> str | None: ...
+    @property
+    def data(self) -> Any: ...
 
 
 class ToolInvoker(Protocol):
@@ -51,6 +53,7 @@ class ToolInvoker(Protocol):
     async def verify(
         self, tool: str, args: dict[str, Any], *, on_progress: Progress | None = None
     ) -> ToolResult: ...
+    async def cluster(self, context: str | None) -> ToolResult: ...
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class Limits:
     preview_timeout_s: float = 30.0
     token_ttl_s: float = 300.0
     """Lifetime of a minted approval token: just long enough to carry one call to the server."""
+    execution_grace_s: float = 60.0
+    """How long after its request's expiry an approval given in time may still start the
+    change (the run resumes a moment after the decision); later, it lapses, reported so."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -93,6 +99,8 @@ class EngineDeps:
     store: Store
     bus: EventBus
     approval_key: bytes
+    secret_key: bytes
+    """Seals the exact arguments of calls in the run's state (`engine.sealing`)."""
     clock: Callable[[], float]
     """Seconds since the epoch (UTC)."""
     limits: Limits = Limits()

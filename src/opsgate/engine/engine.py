@@ -19,6 +19,7 @@ from langgraph.types import Command
 from opsgate.domain import events as ev
 from opsgate.domain.roles import can_approve, can_operate
 from opsgate.domain.runs import FINAL_RUN_STATUSES
+from opsgate.engine import policy
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
@@ -32,7 +33,14 @@ from opsgate.errors import (
     OpsgateError,
     truncate,
 )
-from opsgate.store.records import ApprovalRequest, Conversation, NewMessage, Run, User
+from opsgate.store.records import (
+    ApprovalRequest,
+    Conversation,
+    NewAuditEvent,
+    NewMessage,
+    Run,
+    User,
+)
 
 MAX_REQUEST_CHARS = 20_000
 
@@ -93,9 +101,12 @@ class Engine:
         _require_operator(user)
         conversation = await self.deps.store.get_conversation(conversation_id)
         run = await self.deps.store.create_run(conversation_id, "direct", user.id)
+        args = policy.with_default_namespace(
+            self.deps.tool_specs, tool, args, conversation.namespace
+        )
         state: RunState = {
             **self._base_state(run, user, conversation),
-            "pending": [{"call_id": _new_id(), "tool": tool, "args": dict(args)}],
+            "pending": [{"call_id": _new_id(), "tool": tool, **self.steps.sealer.hold(tool, args)}],
         }
         await self._announce(run, user, f"direct call of {tool!r}")
         self._launch(run.id, {"run": state})
@@ -206,20 +217,7 @@ class Engine:
         else:
             # Foreign messages may quote values; the stream and audit get only the type.
             code, message = "internal_error", f"internal error ({type(error).__name__})"
-        await self.deps.store.set_run_status(run_id, "failed", message)
-        self.recorder.emit(
-            run.conversation_id, ev.ErrorEvent(run_id=run_id, code=code, message=message)
-        )
-        self.recorder.emit(
-            run.conversation_id, ev.RunFinished(run_id=run_id, status="failed", reason=message)
-        )
-        self.recorder.audit(
-            "run.finished",
-            {"status": "failed", "reason": message},
-            conversation_id=run.conversation_id,
-            run_id=run_id,
-        )
-        await self.recorder.flush()
+        await self.steps.close_run(run_id, run.conversation_id, "failed", message, error_code=code)
 
     async def run_state(self, run_id: str) -> RunState:
         """The run's state as last checkpointed (what the model saw, the calls of its step)."""
@@ -272,7 +270,35 @@ class Engine:
         if reason is None and (item.destructive or not approve):
             what = "a destructive change" if approve else "a rejection"
             raise DecisionRefused(f"{what} needs a reason")
+        override = approve and item.preview_state == "failed"
+        if override and reason is None:
+            raise DecisionRefused(
+                "the dry run of this change failed; approving it anyway needs a reason "
+                "(the override is recorded)"
+            )
         kind: Literal["approve", "reject"] = "approve" if approve else "reject"
+        namespace = item.args.get("namespace")
+        audit = NewAuditEvent(
+            "approval.granted" if approve else "approval.rejected",
+            {
+                "approval_id": approval_id,
+                "call_id": call_id,
+                "reason": reason,
+                "tool": item.tool,
+                "context": item.context,
+                "namespace": namespace if isinstance(namespace, str) else None,
+                "call_hash": item.call_hash,
+                "preview_state": item.preview_state,
+                "override": override,
+            },
+            user.id,
+            user.username,
+            request.conversation_id,
+            request.run_id,
+            call_id,
+        )
+        # The decision and its audit event commit together: a run never resumes on a
+        # decision the audit log lacks, whatever happens to this process.
         decided = await self.deps.store.decide(
             approval_id,
             call_id,
@@ -281,15 +307,7 @@ class Engine:
             user_name=user.username,
             reason=reason,
             now=self.deps.now(),
-        )
-        self.recorder.audit(
-            "approval.granted" if approve else "approval.rejected",
-            {"approval_id": approval_id, "call_id": call_id, "reason": reason},
-            conversation_id=decided.conversation_id,
-            run_id=decided.run_id,
-            call_id=call_id,
-            actor_id=user.id,
-            actor_name=user.username,
+            audit=audit,
         )
         self.recorder.emit(
             decided.conversation_id,
@@ -339,32 +357,29 @@ class Engine:
     # -- stop, recovery, shutdown ----------------------------------------------------------
 
     async def stop(self, run_id: str, user: User) -> Run:
-        """Ask a run to stop; honoured between steps, ending with status `stopped`."""
+        """Stop a run: a check still waiting is cancelled and no further step runs.
+
+        A change already running is not killed half-way (no tool can undo a half-applied
+        change safely); it finishes, stays unverified, and the run ends `stopped`, naming who
+        stopped it. A run paused at the gate ends at once and its open approvals expire.
+        """
         _require_operator(user)
         run = await self.deps.store.get_run(run_id)
         if run.status in FINAL_RUN_STATUSES:
             return run
-        self.steps.stop_requested.add(run_id)
+        self.steps.stop_requested[run_id] = user.username
+        check = self.steps.calls.checking.get(run_id)
+        if check is not None:
+            check.cancel()
         if run_id not in self._tasks:
             # Paused at the gate (or orphaned): nothing is executing, so end it here.
-            self.steps.stop_requested.discard(run_id)
-            run = await self.deps.store.set_run_status(run_id, "stopped", "stopped on request")
-            self.recorder.emit(
-                run.conversation_id,
-                ev.RunFinished(run_id=run_id, status="stopped", reason="stopped on request"),
-            )
-            self.recorder.audit(
-                "run.finished",
-                {"status": "stopped", "reason": "stopped on request"},
-                conversation_id=run.conversation_id,
-                run_id=run_id,
-                actor_id=user.id,
-                actor_name=user.username,
-            )
             # Nobody should be asked to approve a change of a run that has ended.
             closed = await self.deps.store.expire_approvals(self.deps.now(), run_id=run_id)
             await self._report_expired(closed, reason=f"the run was stopped by {user.username}")
-        return run
+            await self.steps.close_run(
+                run_id, run.conversation_id, "stopped", f"stopped by {user.username}", actor=user
+            )
+        return await self.deps.store.get_run(run_id)
 
     async def recover(self) -> None:
         """At start-up: settle what a stopped process left behind, then expire what is due.

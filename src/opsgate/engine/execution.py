@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
-from typing import Any
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from opsgate.domain import approval_token
 from opsgate.domain import events as ev
@@ -20,25 +23,55 @@ from opsgate.domain.canonical import call_hash
 from opsgate.engine import history
 from opsgate.engine.deps import EngineDeps, ToolResult
 from opsgate.engine.recorder import Recorder
+from opsgate.engine.sealing import Sealer
 from opsgate.engine.state import RunState
-from opsgate.errors import Conflict, OpsgateError, ToolTimeout, truncate
+from opsgate.errors import Conflict, DecisionRefused, OpsgateError, truncate
 from opsgate.store.records import ApprovalItem
-from opsgate.tools.base import Progress
+from opsgate.tools.base import PreviewReport, Progress, Verification
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the dry run before approval showed, as the approval card gets it."""
+
+    text: str | None
+    state: ev.PreviewOutcome
+    command: str | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one verify recipe."""
+    """The outcome of checking one change."""
 
-    ok: bool
-    output: str
+    verdict: ev.Verdict
     summary: str
+    output: str = ""
+    details: tuple[str, ...] = ()
+    next_step: str | None = None
+    rollback: dict[str, Any] | None = None
+    proves: str | None = None
+
+    @property
+    def status(self) -> CallStatus:
+        return _VERDICT_STATUS[self.verdict]
+
+
+_VERDICT_STATUS: dict[ev.Verdict, CallStatus] = {
+    "verified": "verified",
+    "failed": "verification_failed",
+    "not_verified": "not_verified",
+}
 
 
 @dataclass(frozen=True)
 class CallRunner:
     deps: EngineDeps
     recorder: Recorder
+    sealer: Sealer
+    stopped_by: dict[str, str] = field(default_factory=dict)
+    """Run id -> who asked it to stop (shared with `Steps`)."""
+    checking: dict[str, asyncio.Future[Verdict]] = field(default_factory=dict)
+    """Run id -> its verification in progress, which a stop cancels."""
 
     def _emit(self, state: RunState, event: ev.EngineEvent) -> None:
         self.recorder.emit(state["conversation_id"], event)
@@ -66,6 +99,7 @@ class CallRunner:
                 "args": call["args"],
                 "context": call["context"],
                 "classification": call["classification"],
+                "command": call.get("command"),
             },
             call_id=call_id,
             **audit_ids,
@@ -78,6 +112,7 @@ class CallRunner:
                 tool=call["tool"],
                 args=call["args"],
                 classification=call["classification"],
+                command=call.get("command"),
             ),
         )
         if approval is None:
@@ -90,7 +125,7 @@ class CallRunner:
         try:
             outcome = await self.deps.tools.call(
                 call["tool"],
-                call["args"],
+                self.sealer.open(call),
                 approval_token=approval,
                 on_progress=self._progress(state, call),
             )
@@ -166,17 +201,39 @@ class CallRunner:
                     call["call_id"], final, expected=["awaiting_approval", final]
                 )
             return text, None
-        recomputed = call_hash(call["tool"], call["args"], call["context"])
+        try:
+            exact = self.sealer.open(call)
+        except DecisionRefused as e:
+            return await self.refuse_tampered(state, call, str(e)), None
+        shown = self.sealer.display(call["tool"], exact)
+        if shown != call["args"] or shown != item.args:
+            why = "the arguments shown for approval differ from the ones that would run"
+            return await self.refuse_tampered(state, call, why), None
+        bound = call.get("cluster")
+        fingerprint = bound["fingerprint"] if bound else None
+        recomputed = call_hash(call["tool"], exact, call["context"], fingerprint)
         if recomputed != item.call_hash:
             return await self.refuse_tampered(state, call), None
-        if self.deps.clock() >= expires:
+        if bound is not None:
+            now = await self._identity(call["context"])
+            if isinstance(now, str) or now["fingerprint"] != fingerprint:
+                server = now if isinstance(now, str) else f"now {now['server']}"
+                why = (
+                    f"context {call['context']!r} no longer resolves to the approved cluster "
+                    f"({bound['server']}; {server})"
+                )
+                return await self.refuse_tampered(state, call, why), None
+        # The store accepts a decision only before the request expires; the grace covers the
+        # moment between an approval in the request's last second and the run resuming.
+        deadline = expires + self.deps.limits.execution_grace_s
+        if self.deps.clock() >= deadline:
             # Approved in time but resumed too late (e.g. after a long outage): the approval
             # covered a moment that has passed, so the change needs a fresh one.
             with contextlib.suppress(Conflict):
                 await self.deps.store.set_call_status(
                     call["call_id"], "expired", expected=["approved"]
                 )
-                self.report_lapsed(state, call)
+            self.report_lapsed(state, call)
             return "the approval expired before the change could run; it was not run.", None
         try:
             await self.deps.store.set_call_status(call["call_id"], "running", expected=["approved"])
@@ -187,7 +244,7 @@ class CallRunner:
             approval_token.ApprovalClaim(
                 call_hash=item.call_hash,
                 approval_id=f"{state['approval_id']}:{call['call_id']}",
-                expires_at=min(expires, self.deps.clock() + self.deps.limits.token_ttl_s),
+                expires_at=min(deadline, self.deps.clock() + self.deps.limits.token_ttl_s),
             ),
         )
         outcome = await self.run_call(state, call, approval=token)
@@ -215,10 +272,15 @@ class CallRunner:
             ),
         )
 
-    async def refuse_tampered(self, state: RunState, call: dict[str, Any]) -> str:
-        message = "refused: the arguments differ from the approved ones; nothing was run"
+    async def refuse_tampered(
+        self,
+        state: RunState,
+        call: dict[str, Any],
+        why: str = "the arguments differ from the approved ones",
+    ) -> str:
+        message = f"refused: {why}; nothing was run"
         record = await self.deps.store.set_call_status(
-            call["call_id"], "skipped", expected=["approved"], output=message
+            call["call_id"], "refused", expected=["approved"], output=message
         )
         self.recorder.audit(
             "tool.finished",
@@ -242,54 +304,213 @@ class CallRunner:
         )
         return message
 
-    async def preview(self, call: dict[str, Any]) -> str | None:
+    async def bind_cluster(
+        self, call: dict[str, Any], resolved: dict[str | None, dict[str, Any] | str]
+    ) -> None:
+        """Bind a change to the cluster its context resolves to now (filling a missing context
+        with the kubeconfig's current one), so its approval cannot run anywhere else.
+
+        `resolved` caches identities per context for one step; a context that does not resolve
+        makes the call invalid (its error goes back to the model).
+        """
+        context = call["context"]
+        if context not in resolved:
+            resolved[context] = await self._identity(context)
+        found = resolved[context]
+        if isinstance(found, str):
+            call["error"] = found
+            return
+        if context is None:
+            call["context"] = found["context"]
+            call["args"] = {**call["args"], "context": found["context"]}
+        call["cluster"] = {"server": found["server"], "fingerprint": found["fingerprint"]}
+        call["call_hash"] = call_hash(
+            call["tool"], call["args"], call["context"], found["fingerprint"]
+        )
+
+    async def _identity(self, context: str | None) -> dict[str, Any] | str:
+        """The identity (`tools.kubectl.identity.ClusterIdentity` as JSON), or why there is none."""
+        try:
+            result = await self.deps.tools.cluster(context)
+        except OpsgateError as e:
+            return f"context {context!r} could not be resolved: {truncate(str(e), 300)}"
+        if not result.ok or not isinstance(result.data, dict):
+            return (
+                f"context {context!r} does not resolve to a cluster: {truncate(result.text, 300)}"
+            )
+        return result.data
+
+    async def preview(self, call: dict[str, Any]) -> Preview:
+        """The tool's dry run, bounded: what would change, nothing, or that it failed."""
         spec = self.deps.tool_specs.get(call["tool"])
         if spec is None or spec.preview is None:
-            return None
+            return Preview(None, "unavailable")
         try:
             result = await asyncio.wait_for(
-                self.deps.tools.preview(call["tool"], call["args"]),
+                self.deps.tools.preview(call["tool"], self.sealer.open(call)),
                 self.deps.limits.preview_timeout_s,
             )
         except (OpsgateError, TimeoutError) as e:
-            return f"(no preview: {truncate(str(e) or type(e).__name__, 300)})"
-        return history.cap_text(result.text, self.deps.limits.tool_result_cap_chars)
+            why = truncate(
+                str(e) or f"it did not finish in {self.deps.limits.preview_timeout_s:g} s"
+            )
+            return Preview(f"(no preview: {truncate(why, 300)})", "unavailable")
+        text = history.cap_text(result.text, self.deps.limits.tool_result_cap_chars)
+        report = _model_of(PreviewReport, result.data)
+        if report is not None:
+            return Preview(text, report.state, report.command)
+        return Preview(text, "changes" if result.ok else "failed")
 
     async def verify(self, state: RunState, call: dict[str, Any]) -> Verdict:
-        """Run the call's verify recipe (bounded), then report it on the stream and in audit."""
+        """Check one change that ran (bounded), then report the verdict everywhere.
+
+        A stop request cancels a check that is still waiting: the change then stays
+        `not_verified`, saying who stopped it. Engine shutdown cancels it the same way, but
+        that cancellation is passed on (the run is settled at the next start).
+        """
+        run_id = state["run_id"]
+        check = asyncio.ensure_future(self._check(state, call))
+        self.checking[run_id] = check
+        try:
+            verdict = await check
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            who = self.stopped_by.get(run_id) or "someone"
+            verdict = Verdict(
+                "not_verified",
+                f"stopped by {who} before the check finished; the change ran but is not verified",
+                proves=self._proves(call),
+            )
+        finally:
+            self.checking.pop(run_id, None)
+        self.report_verdict(state, call, verdict)
+        return verdict
+
+    async def _check(self, state: RunState, call: dict[str, Any]) -> Verdict:
+        spec = self.deps.tool_specs.get(call["tool"])
+        proves = self._proves(call)
+        if spec is None or spec.verify is None:
+            return Verdict(
+                "not_verified",
+                f"{call['tool']} declares no check: the change ran, nothing verified its effect",
+                proves=proves,
+            )
+        limit = self.deps.limits.verify_timeout_s
         try:
             result = await asyncio.wait_for(
                 self.deps.tools.verify(
-                    call["tool"], call["args"], on_progress=self._progress(state, call)
+                    call["tool"], self.sealer.open(call), on_progress=self._progress(state, call)
                 ),
-                self.deps.limits.verify_timeout_s,
+                limit,
             )
-            ok, output = result.ok, result.text
-        except (OpsgateError, TimeoutError) as e:
-            timeout = ToolTimeout(f"verification of {call['tool']!r} did not finish")
-            ok, output = False, str(e) or str(timeout)
-        line = output.strip().splitlines()[-1] if output.strip() else ""
-        verdict = "passed" if ok else "FAILED"
-        summary = f"verification {verdict}: {truncate(line, 200)}"
+        except TimeoutError:
+            return Verdict(
+                "failed",
+                f"the check did not finish within {limit:g} s: the change did not reach the "
+                "intended state in time",
+                proves=proves,
+                next_step="look at the workload's pods and events, then fix or roll back",
+            )
+        except OpsgateError as e:
+            return Verdict(
+                "not_verified",
+                f"the check could not run: {truncate(str(e), 300)}",
+                proves=proves,
+            )
+        output = history.cap_text(result.text, 4000)
+        found = _model_of(Verification, result.data)
+        if found is None:
+            # A check that does not say what it proved proves nothing we can show as verified.
+            line = _last_line(result.text)
+            if result.ok:
+                return Verdict("not_verified", f"the check passed: {line}", output, proves=proves)
+            return Verdict("failed", f"the check failed: {line}", output, proves=proves)
+        return Verdict(
+            found.verdict,
+            truncate(found.summary, 500),
+            output,
+            tuple(truncate(d, 500) for d in found.details[:10]),
+            found.next_step,
+            found.rollback.model_dump(mode="json") if found.rollback else None,
+            proves,
+        )
+
+    def _proves(self, call: dict[str, Any]) -> str | None:
+        spec = self.deps.tool_specs.get(call["tool"])
+        return spec.verifies if spec is not None else None
+
+    def report_verdict(self, state: RunState, call: dict[str, Any], verdict: Verdict) -> None:
+        """Record the verdict as the call's state, on the stream and in the audit log."""
+        self.recorder.call_status(call["call_id"], verdict.status, expected=("succeeded",))
         self._emit(
             state,
             ev.VerifyOutcome(
                 run_id=state["run_id"],
                 call_id=call["call_id"],
                 tool=call["tool"],
-                ok=ok,
-                summary=summary,
-                output=history.cap_text(output, 4000),
+                verdict=verdict.verdict,
+                summary=verdict.summary,
+                proves=verdict.proves,
+                details=list(verdict.details),
+                next_step=verdict.next_step,
+                rollback=verdict.rollback,
+                output=verdict.output,
             ),
         )
         self.recorder.audit(
             "verify",
-            {"tool": call["tool"], "ok": ok, "summary": summary},
+            {
+                "tool": call["tool"],
+                "verdict": verdict.verdict,
+                "summary": verdict.summary,
+                "details": list(verdict.details),
+                "rollback": verdict.rollback,
+            },
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
             call_id=call["call_id"],
         )
-        return Verdict(ok=ok, output=output, summary=summary)
+
+
+def model_note(verdict: Verdict) -> str:
+    """What the model is told of a check, so its answer cannot claim more than was proved."""
+    if verdict.verdict == "verified":
+        return f"verification passed: {verdict.summary}"
+    if verdict.verdict == "not_verified":
+        return (
+            f"NOT VERIFIED: {verdict.summary}. Tell the person the change was not verified; "
+            "do not say it worked."
+        )
+    lines = [f"verification FAILED: {verdict.summary}", *verdict.details]
+    if verdict.next_step:
+        lines.append(f"Next step: {verdict.next_step}")
+    if verdict.rollback:
+        args = json.dumps(verdict.rollback["args"], sort_keys=True)
+        lines.append(
+            f"To undo it, propose {verdict.rollback['tool']} with {args} (it needs approval)."
+        )
+    lines.append("Do not claim success.")
+    return "\n".join(lines)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _model_of(model: type[_Model], data: Any) -> _Model | None:
+    """`data` as `model` when the tool server sent one (structured content), else None."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return truncate(lines[-1], 200) if lines else "(no output)"
 
 
 def result_text(outcome: ToolResult | OpsgateError) -> str:

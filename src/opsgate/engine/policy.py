@@ -19,6 +19,26 @@ from opsgate.domain.canonical import call_hash
 from opsgate.tools.base import Tool
 
 CONTEXT_PARAM = "context"
+NAMESPACE_PARAM = "namespace"
+
+
+def with_default_namespace(
+    specs: Mapping[str, Tool], tool_name: str, args: Mapping[str, Any], namespace: str | None
+) -> dict[str, Any]:
+    """`args` with the conversation's namespace filled in when the tool takes one and the
+    caller left it out (direct calls: the palette shows it as the default)."""
+    filled = dict(args)
+    tool = specs.get(tool_name)
+    if (
+        namespace is None
+        or tool is None
+        or NAMESPACE_PARAM not in tool.params.model_fields
+        or filled.get(NAMESPACE_PARAM) is not None
+        or filled.get("all_namespaces") is True
+    ):
+        return filled
+    filled[NAMESPACE_PARAM] = namespace
+    return filled
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,23 @@ from typing import Any
 from langgraph.types import interrupt
 
 from opsgate.domain import events as ev
+from opsgate.domain import outcomes
 from opsgate.domain.runs import FINAL_RUN_STATUSES
-from opsgate.engine import execution, history, policy, turns
+from opsgate.engine import execution, history, policy, sealing, turns
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
 from opsgate.engine.recorder import Recorder
 from opsgate.engine.state import Route, RunState, end
 from opsgate.errors import ModelError
-from opsgate.store.records import NewCall, NewMessage
+from opsgate.store.records import NewCall, NewMessage, User
 
 
 @dataclass
 class Steps:
     deps: EngineDeps
-    stop_requested: set[str] = field(default_factory=set)
+    stop_requested: dict[str, str] = field(default_factory=dict)
+    """Run id -> the name of who asked it to stop; honoured before every step."""
     tool_schemas: list[ToolSchema] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -39,7 +41,10 @@ class Steps:
             for t in self.deps.tool_specs.values()
         ]
         self.recorder = Recorder(self.deps.store, self.deps.bus)
-        self.calls = execution.CallRunner(self.deps, self.recorder)
+        self.sealer = sealing.Sealer.from_key(self.deps.secret_key)
+        self.calls = execution.CallRunner(
+            self.deps, self.recorder, self.sealer, self.stop_requested
+        )
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -48,6 +53,11 @@ class Steps:
 
     def _stopping(self, state: RunState) -> bool:
         return state["run_id"] in self.stop_requested
+
+    def _stop(self, state: RunState) -> RunState:
+        """The update that ends a run its requester (or an operator) asked to stop."""
+        who = self.stop_requested.get(state["run_id"], "someone")
+        return end("stopped", f"stopped by {who}")
 
     def _after_step(self, state: RunState) -> Route:
         return "plan" if state["kind"] == "chat" else "answer"
@@ -84,7 +94,7 @@ class Steps:
 
     async def plan(self, state: RunState) -> RunState:
         if self._stopping(state):
-            return end("stopped", "stopped on request")
+            return self._stop(state)
         model = self.deps.model
         if model is None:
             return end("failed", "no model is configured; propose tool calls directly")
@@ -113,7 +123,10 @@ class Steps:
         if rest:
             self._emit(state, ev.Token(run_id=run_id, text=rest))
         text = "".join(text_parts)
-        assistant = ModelMessage(role="assistant", content=text, tool_calls=calls)
+        held = [self.sealer.hold(c.name, c.args) for c in calls]
+        # The model's own history keeps its calls as everyone else sees them (secrets masked).
+        shown = [c.model_copy(update={"args": h["args"]}) for c, h in zip(calls, held, strict=True)]
+        assistant = ModelMessage(role="assistant", content=text, tool_calls=shown)
         self.recorder.message(
             NewMessage(
                 state["conversation_id"],
@@ -121,7 +134,7 @@ class Steps:
                 text,
                 run_id=run_id,
                 data={
-                    "tool_calls": [c.model_dump(mode="json") for c in calls],
+                    "tool_calls": [c.model_dump(mode="json") for c in shown],
                     "usage": usage.model_dump(),
                     "model": model.name,
                 },
@@ -140,10 +153,10 @@ class Steps:
                 "call_id": str(uuid.uuid4()),
                 "model_call_id": c.id,
                 "tool": c.name,
-                "args": c.args,
+                **h,
                 "args_error": c.args_error,
             }
-            for c in calls
+            for c, h in zip(calls, held, strict=True)
         ]
         update["pending"] = pending
         update["next"] = "classify"
@@ -154,16 +167,17 @@ class Steps:
 
     async def classify(self, state: RunState) -> RunState:
         if self._stopping(state):
-            return end("stopped", "stopped on request")
+            return self._stop(state)
         limit = self.deps.limits.max_tool_calls
         used = state.get("tool_calls", 0)
         classified: list[dict[str, Any]] = []
+        clusters: dict[str | None, dict[str, Any] | str] = {}
         for raw in state.get("pending", []):
             call = policy.classify(
                 self.deps.tool_specs,
                 raw["call_id"],
                 raw["tool"],
-                raw["args"],
+                self.sealer.open(raw),
                 state.get("contexts", []),
             ).as_state()
             if raw.get("args_error"):
@@ -172,6 +186,14 @@ class Steps:
                 call["error"] = f"the run reached its limit of {limit} tool calls"
             if call["error"] is None:
                 used += 1
+                spec = self.deps.tool_specs.get(call["tool"])
+                if (
+                    call["classification"] == "mutation"
+                    and spec is not None
+                    and spec.reaches_cluster
+                ):
+                    await self.calls.bind_cluster(call, clusters)
+            call.update(self.sealer.hold(call["tool"], call["args"]))
             call["model_call_id"] = raw.get("model_call_id")
             classified.append(call)
             self.recorder.call(
@@ -185,6 +207,7 @@ class Steps:
                     destructive=call["destructive"],
                     call_hash=call["call_hash"],
                     status="invalid" if call["error"] else "planned",
+                    cluster=(call.get("cluster") or {}).get("server"),
                 )
             )
         planned = [
@@ -219,7 +242,7 @@ class Steps:
         has_mutation = False
         for call in state.get("pending", []):
             if self._stopping(state):
-                return {"messages": messages, **end("stopped", "stopped on request")}
+                return {"messages": messages, **self._stop(state)}
             if call["error"]:
                 summary.append(f"{call['tool']}: not run: {call['error']}")
                 self._tool_message(state, call, f"error: {call['error']}", messages)
@@ -237,10 +260,14 @@ class Steps:
 
     async def request_approval(self, state: RunState) -> RunState:
         if self._stopping(state):
-            return end("stopped", "stopped on request")
+            return self._stop(state)
         mutations = [c for c in state["pending"] if c["classification"] == "mutation"]
         mutations = [c for c in mutations if not c["error"]]
-        items = [_NewItem(c["call_id"], await self.calls.preview(c)) for c in mutations]
+        previews = [await self.calls.preview(c) for c in mutations]
+        items = [
+            _NewItem(c["call_id"], p.text, p.state, p.command)
+            for c, p in zip(mutations, previews, strict=True)
+        ]
         await self.recorder.flush()  # the request is opened over calls already recorded
         expires_at = self.deps.now() + timedelta(seconds=self.deps.limits.approval_ttl_s)
         request = await self.deps.store.create_approval(
@@ -256,6 +283,9 @@ class Steps:
                 destructive=c["destructive"],
                 call_hash=c["call_hash"],
                 preview=item.preview,
+                preview_state=item.preview_state,
+                command=item.command,
+                cluster=(c.get("cluster") or {}).get("server"),
             )
             for c, item in zip(mutations, items, strict=True)
         ]
@@ -283,13 +313,22 @@ class Steps:
                 calls=calls,
             ),
         )
-        self._emit(state, ev.RunFinished(run_id=state["run_id"], status="awaiting_approval"))
+        self._emit(state, ev.RunPaused(run_id=state["run_id"], approval_id=request.id))
         await self.recorder.flush()  # paused: the run's records are all written
-        return {"approval_id": request.id, "next": "gate", **reported}
+        commands = {item.call_id: item.command for item in items}
+        pending = [
+            {**c, "command": commands[c["call_id"]]} if c["call_id"] in commands else c
+            for c in state["pending"]
+        ]
+        return {"approval_id": request.id, "pending": pending, "next": "gate", **reported}
 
     async def gate(self, state: RunState) -> RunState:
         """Pause until every item of the approval request is decided (or expired)."""
         interrupt({"approval_id": state["approval_id"], "run_id": state["run_id"]})
+        # Resumed: every item is decided (or expired).
+        self._emit(
+            state, ev.RunResumed(run_id=state["run_id"], approval_id=str(state["approval_id"]))
+        )
         return {"next": "execute"}
 
     # -- execute ---------------------------------------------------------------------------
@@ -297,7 +336,7 @@ class Steps:
     async def execute(self, state: RunState) -> RunState:
         run = await self.deps.store.get_run(state["run_id"])
         if self._stopping(state) or run.status == "stopped":
-            return end("stopped", "stopped on request")
+            return self._stop(state)
         await self.deps.store.set_run_status(state["run_id"], "running")
         approval = await self.deps.store.get_approval(str(state["approval_id"]))
         items = {item.call_id: item for item in approval.items}
@@ -308,7 +347,7 @@ class Steps:
             if call["classification"] != "mutation" or call["error"]:
                 continue
             if self._stopping(state):
-                return {"messages": messages, **end("stopped", "stopped on request")}
+                return {"messages": messages, **self._stop(state)}
             item = items.get(call["call_id"])
             text, ok = await self.calls.execute_approved(
                 state, call, item, approval.expires_at.timestamp()
@@ -327,17 +366,26 @@ class Steps:
     # -- verify ----------------------------------------------------------------------------
 
     async def verify(self, state: RunState) -> RunState:
+        """Check every change of the step that ran; a stop leaves the rest not verified."""
         messages = list(state.get("messages", []))
         summary = list(state.get("summary", []))
         for call in state.get("executed", []):
-            spec = self.deps.tool_specs.get(call["tool"])
-            if not call["ok"] or spec is None or spec.verify is None:
+            if not call["ok"]:
                 continue
-            verdict = await self.calls.verify(state, call)
-            summary.append(f"{call['tool']}: {verdict.summary}")
-            advice = "" if verdict.ok else " Do not claim success; propose a rollback or a fix."
-            word = "passed" if verdict.ok else "FAILED"
-            note = f"verification {word}: {history.cap_text(verdict.output, 2000)}{advice}"
+            if self._stopping(state):
+                who = self.stop_requested.get(state["run_id"], "someone")
+                verdict = execution.Verdict(
+                    "not_verified", f"stopped by {who} before it was checked"
+                )
+                self.calls.report_verdict(state, call, verdict)
+            else:
+                verdict = await self.calls.verify(state, call)
+            summary.append(
+                f"{call['tool']}: {verdict.verdict.replace('_', ' ')}: {verdict.summary}"
+            )
+            note = execution.model_note(verdict)
+            if verdict.output:
+                note += f"\nCheck output:\n{history.cap_text(verdict.output, 1500)}"
             turns.append_to_result(messages, call.get("model_call_id") or call["call_id"], note)
             self.recorder.message(
                 NewMessage(
@@ -345,19 +393,23 @@ class Steps:
                     "tool",
                     note,
                     run_id=state["run_id"],
-                    data={"call_id": call["call_id"], "tool": call["tool"], "verify": verdict.ok},
+                    data={
+                        "call_id": call["call_id"],
+                        "tool": call["tool"],
+                        "verdict": verdict.verdict,
+                    },
                 )
             )
-        return {
-            "messages": messages,
-            **self._summary(state, summary),
-            "executed": [],
-            "next": self._after_step(state),
-        }
+        update: RunState = {"messages": messages, **self._summary(state, summary), "executed": []}
+        if self._stopping(state):
+            return {**update, **self._stop(state)}
+        return {**update, "next": self._after_step(state)}
 
     # -- end -------------------------------------------------------------------------------
 
     async def answer(self, state: RunState) -> RunState:
+        if self._stopping(state):
+            return await self.finish({**state, **self._stop(state)})
         text = state.get("answer")
         if state["kind"] == "direct" or text is None:
             text = "\n".join(state.get("summary", [])) or "nothing was run"
@@ -366,12 +418,16 @@ class Steps:
             self.recorder.message(
                 NewMessage(state["conversation_id"], "assistant", text, run_id=state["run_id"])
             )
-        await self._close_run(state, "completed", None, answer=text)
+        await self._report_usage(state)
+        await self.close_run(state["run_id"], state["conversation_id"], "answered", answer=text)
         return {"answer": text}
 
     async def finish(self, state: RunState) -> RunState:
         outcome = state.get("outcome") or {"status": "failed", "reason": "ended early"}
-        await self._close_run(state, outcome["status"], outcome.get("reason"))
+        await self._report_usage(state)
+        await self.close_run(
+            state["run_id"], state["conversation_id"], outcome["status"], outcome.get("reason")
+        )
         return {}
 
     async def _report_usage(self, state: RunState) -> RunState:
@@ -391,36 +447,84 @@ class Steps:
             "reported_calls": state.get("tool_calls", 0),
         }
 
-    async def _close_run(
-        self, state: RunState, status: Any, reason: str | None, answer: str | None = None
+    async def close_run(
+        self,
+        run_id: str,
+        conversation_id: str,
+        end: outcomes.RunEnd,
+        reason: str | None = None,
+        *,
+        answer: str | None = None,
+        error_code: str = "run_failed",
+        actor: User | None = None,
     ) -> None:
-        self.stop_requested.discard(state["run_id"])
-        current = await self.deps.store.get_run(state["run_id"])
+        """End a run, once: its status derived from its calls, reported on stream and audit.
+
+        The one way a run ends, whether it answered, broke off, failed in the engine, or was
+        stopped (also while paused at the gate, with `actor` the person who stopped it).
+        """
+        stopped_by = self.stop_requested.pop(run_id, None)
+        current = await self.deps.store.get_run(run_id)
         if current.status in FINAL_RUN_STATUSES:
             await self.recorder.flush()
             return  # already ended (stopped while paused at the gate): report it once
-        await self._report_usage(state)
-        await self.deps.store.set_run_status(state["run_id"], status, reason)
-        if status == "failed" and reason:
-            self._emit(
-                state, ev.ErrorEvent(run_id=state["run_id"], code="run_failed", message=reason)
+        await self.recorder.flush()  # the calls' last changes are written before they count
+        calls = await self.deps.store.list_calls(run_id=run_id)
+        summary = outcomes.summarize(
+            outcomes.CallOutcome(classification=c.classification, status=c.status) for c in calls
+        )
+        status = outcomes.derive_run_status(end, summary)
+        if status in ("completed_with_failures", "failed") and reason is None:
+            reason = summary.describe()
+        if end != "stopped":
+            stopped_by = None
+        elif actor is not None:
+            stopped_by = actor.username
+        await self.deps.store.set_run_status(run_id, status, reason)
+        if end == "failed":
+            message = reason or "the run failed"
+            self.recorder.emit(
+                conversation_id, ev.ErrorEvent(run_id=run_id, code=error_code, message=message)
             )
-        self._emit(state, ev.RunFinished(run_id=state["run_id"], status=status, reason=reason))
-        payload: dict[str, Any] = {"status": status, "reason": reason}
+        self.recorder.emit(
+            conversation_id,
+            ev.RunFinished(
+                run_id=run_id, status=status, reason=reason, summary=summary, stopped_by=stopped_by
+            ),
+        )
+        payload: dict[str, Any] = {
+            "status": status,
+            "reason": reason,
+            "summary": summary.model_dump(),
+            "stopped_by": stopped_by,
+        }
         if answer is not None:
             # What the person was told is part of what happened (replay shows it).
             payload["answer"] = history.cap_text(answer, _AUDIT_ANSWER_CHARS)
         self.recorder.audit(
             "run.finished",
             payload,
-            conversation_id=state["conversation_id"],
-            run_id=state["run_id"],
+            conversation_id=conversation_id,
+            run_id=run_id,
+            **({"actor_id": actor.id, "actor_name": actor.username} if actor else {}),
         )
         await self.recorder.flush()  # ended: the run's records are all written
 
 
 _AUDIT_ANSWER_CHARS = 20_000
-_APPROVAL_AUDIT_KEYS = ("call_id", "tool", "args", "context", "call_hash", "destructive")
+_APPROVAL_AUDIT_KEYS = (
+    "call_id",
+    "tool",
+    "args",
+    "context",
+    "call_hash",
+    "destructive",
+    "preview",
+    "preview_state",
+    "command",
+    "cluster",
+)
+"""What the approver was shown of each call, kept in `approval.requested`."""
 
 
 @dataclass
@@ -429,3 +533,5 @@ class _NewItem:
 
     call_id: str
     preview: str | None
+    preview_state: ev.PreviewOutcome
+    command: str | None

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from opsgate.domain.calls import Family, ToolAnnotations
 from opsgate.errors import ToolFailed, truncate
 from opsgate.mcp.gate import APPROVAL_META_KEY
-from opsgate.mcp.server import INTERNAL_META_KEY, PREVIEW_TOOL, VERIFY_TOOL
+from opsgate.mcp.server import CLUSTER_TOOL, INTERNAL_META_KEY, PREVIEW_TOOL, VERIFY_TOOL
 from opsgate.tools.base import Progress
 
 _FAIL_CLOSED: dict[str, bool] = {
@@ -132,6 +132,11 @@ class ToolClient:
     ) -> ToolCallResult:
         """The tool's post-change check for a call that ran."""
         return await self._recipe(VERIFY_TOOL, tool, args, on_progress)
+
+    async def cluster(self, context: str | None) -> ToolCallResult:
+        """Which cluster `context` resolves to now (`data`: server, CA hash, fingerprint)."""
+        request = self._client.call_tool_mcp(CLUSTER_TOOL, {"context": context})
+        return _call_result(await self._request(request))
 
     async def _recipe(
         self, recipe: str, tool: str, args: dict[str, Any], on_progress: Progress | None = None

@@ -61,22 +61,33 @@ class ApprovalGate:
     clock: Callable[[], float]
     spent: SpentApprovals = field(default_factory=SpentApprovals)
 
-    def admit(
-        self, tool: str, args: Mapping[str, Any], meta: Mapping[str, Any] | None
-    ) -> approval_token.ApprovalClaim:
-        """Return the claim that lets this exact call run once, or raise `ApprovalRequired`.
-
-        The hash covers the arguments exactly as sent and their `context` value, so a token
-        minted for other arguments or another cluster context does not match.
-        """
+    @staticmethod
+    def token_of(tool: str, meta: Mapping[str, Any] | None) -> str:
+        """The approval token the request carries, or `ApprovalRequired` if it has none."""
         token = (meta or {}).get(APPROVAL_META_KEY)
         if not isinstance(token, str) or not token:
             raise ApprovalRequired(
                 f"tool {tool!r} changes state and needs an approval token in _meta "
                 f"[{APPROVAL_META_KEY!r}]; nothing was run"
             )
+        return token
+
+    def admit(
+        self,
+        tool: str,
+        args: Mapping[str, Any],
+        meta: Mapping[str, Any] | None,
+        cluster: str | None = None,
+    ) -> approval_token.ApprovalClaim:
+        """Return the claim that lets this exact call run once, or raise `ApprovalRequired`.
+
+        The hash covers the arguments exactly as sent, their `context` value and `cluster`,
+        the fingerprint of the cluster that context resolves to now, so a token minted for
+        other arguments, another context, or a context since pointed elsewhere does not match.
+        """
+        token = self.token_of(tool, meta)
         context = args.get("context")
-        expected = call_hash(tool, args, context if isinstance(context, str) else None)
+        expected = call_hash(tool, args, context if isinstance(context, str) else None, cluster)
         now = self.clock()
         try:
             claim = approval_token.verify(self.key, token, expected, now)

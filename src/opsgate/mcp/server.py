@@ -6,9 +6,14 @@ validate the arguments with the tool's pydantic model (nothing runs on a bad val
 read or mutation, gate mutations (approval token when a key is configured, the client's
 confirmation otherwise), run, and return text plus structured content.
 
-Two extra read-only tools serve the engine: `opsgate_preview` runs a tool's dry-run recipe and
-`opsgate_verify` its post-change check, each taking `{tool, args}`. They carry
-`_meta["opsgate/internal"] = true` so clients can leave them out of what the model sees.
+Three extra read-only tools serve the engine: `opsgate_preview` runs a tool's dry-run recipe
+and `opsgate_verify` its post-change check, each taking `{tool, args}`; `opsgate_cluster`
+says which cluster a context resolves to (`{context}`), the identity approvals are bound to.
+They carry `_meta["opsgate/internal"] = true` so clients can leave them out of what the model
+sees.
+
+A mutation of a tool that reaches a cluster through a kubeconfig context is admitted only if
+its token was minted for the cluster its context resolves to now (`tools.kubectl.identity`).
 """
 
 from __future__ import annotations
@@ -26,16 +31,18 @@ from fastmcp.tools.base import Tool as McpTool
 from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
-from opsgate.errors import OpsgateError, ToolNotFound, truncate
+from opsgate.errors import ApprovalRequired, OpsgateError, ToolNotFound, truncate
 from opsgate.mcp import confirm, results
 from opsgate.mcp.gate import ApprovalGate
 from opsgate.tools import redact
 from opsgate.tools.base import Tool, ToolEnv, ToolFn, ToolOutput
+from opsgate.tools.kubectl import identity
 
 INTERNAL_META_KEY = "opsgate/internal"
 PROGRESS_CHARS = 300
 PREVIEW_TOOL = "opsgate_preview"
 VERIFY_TOOL = "opsgate_verify"
+CLUSTER_TOOL = "opsgate_cluster"
 
 _OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -50,6 +57,15 @@ _OUTPUT_SCHEMA: dict[str, Any] = {
     },
     "required": ["ok", "exit_code", "truncated", "duration_ms", "command", "data"],
 }
+
+
+class ClusterRequest(BaseModel):
+    """Arguments of `opsgate_cluster`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    context: str | None = None
+    """The kubeconfig context; None for the kubeconfig's current context."""
 
 
 class RecipeRequest(BaseModel):
@@ -83,10 +99,22 @@ class ToolService:
         except ValidationError as e:
             return results.from_validation_error(name, e)
         if not tool.is_read_only(params):
-            refused = await self._admit(name, args)
+            refused = await self._admit(tool, args)
             if refused is not None:
                 return refused
         return await self._run(tool.run, params)
+
+    async def cluster(self, args: Mapping[str, Any]) -> ToolResult:
+        try:
+            request = ClusterRequest.model_validate(dict(args))
+            found = await identity.cluster_identity(self.env, request.context)
+        except ValidationError as e:
+            return results.from_validation_error(CLUSTER_TOOL, e)
+        except OpsgateError as e:
+            return results.from_error(e)
+        return results.from_output(
+            ToolOutput(ok=True, text=found.server, data=found.model_dump(mode="json"))
+        )
 
     async def recipe(
         self, kind: Literal["preview", "verify"], args: Mapping[str, Any]
@@ -107,14 +135,17 @@ class ToolService:
             return results.refusal("not_declared", f"tool {request.tool!r} declares no {kind}")
         return await self._run(fn, params)
 
-    async def _admit(self, name: str, args: Mapping[str, Any]) -> ToolResult | None:
+    async def _admit(self, tool: Tool, args: Mapping[str, Any]) -> ToolResult | None:
         """None when the mutation may run; otherwise the refusal (or question) to return."""
+        name = tool.name
         ctx = get_context()
         if self.gate is not None:
             request_context = ctx.request_context
             meta = request_context.meta if request_context is not None else None
             try:
-                self.gate.admit(name, args, meta)
+                self.gate.token_of(name, meta)
+                cluster = await self._cluster_of(tool, args)
+                self.gate.admit(name, args, meta, cluster)
             except OpsgateError as e:
                 return results.from_error(e)
             return None
@@ -124,6 +155,20 @@ class ToolService:
         if decision.ask is not None:
             return decision.ask
         return results.refusal("approval_required", f"{name!r} was not run: {decision.reason}")
+
+    async def _cluster_of(self, tool: Tool, args: Mapping[str, Any]) -> str | None:
+        """The fingerprint of the cluster this call's context resolves to now (None for tools
+        that reach no cluster); the approval token must have been minted for it."""
+        if not tool.reaches_cluster:
+            return None
+        context = args.get("context")
+        try:
+            found = await identity.cluster_identity(
+                self.env, context if isinstance(context, str) else None
+            )
+        except OpsgateError as e:
+            raise ApprovalRequired(f"the approval cannot be checked: {e}; nothing was run") from e
+        return found.fingerprint
 
     async def _run(self, fn: ToolFn, params: Any) -> ToolResult:
         """Run one tool function; when the client asked for progress (MCP `progressToken`),
@@ -173,6 +218,15 @@ class _ServedTool(McpTool):
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
         return await self._service.call(self.name, arguments)
+
+
+class _ClusterTool(McpTool):
+    """`opsgate_cluster`."""
+
+    _service: ToolService = PrivateAttr()
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        return await self._service.cluster(arguments)
 
 
 class _RecipeTool(McpTool):
@@ -230,4 +284,14 @@ def create_server(
         recipe._service = service
         recipe._kind = kind  # type: ignore[assignment]
         server.add_tool(recipe)
+    cluster = _ClusterTool(
+        name=CLUSTER_TOOL,
+        description="Which cluster a kubeconfig context resolves to (read-only). Internal.",
+        parameters=ClusterRequest.model_json_schema(),
+        output_schema=_OUTPUT_SCHEMA,
+        annotations=_READ_ONLY,
+        meta={INTERNAL_META_KEY: True},
+    )
+    cluster._service = service
+    server.add_tool(cluster)
     return server

@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol
 
 from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import DecisionKind, RunStatus
 from opsgate.store.records import (
@@ -32,6 +33,7 @@ from opsgate.store.records import (
     Conversation,
     JenkinsServerRecord,
     Message,
+    NewAuditEvent,
     NewRecord,
     Run,
     StreamEvent,
@@ -46,6 +48,8 @@ class NewApprovalItem(Protocol):
 
     call_id: str
     preview: str | None
+    preview_state: PreviewOutcome
+    command: str | None
 
 
 class Store(Protocol):
@@ -191,8 +195,13 @@ class Store(Protocol):
         user_name: str,
         reason: str | None,
         now: datetime,
+        audit: NewAuditEvent | None = None,
     ) -> ApprovalRequest:
-        """Record one decision atomically; `Conflict` if the item is not pending or has expired."""
+        """Record one decision atomically; `Conflict` if the item is not pending or has expired.
+
+        `audit` (the decision's audit event) is appended in the same transaction: a decision
+        the run could act on is never without its `approval.granted`/`approval.rejected`.
+        """
         ...
 
     async def expire_approvals(

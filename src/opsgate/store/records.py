@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import ApprovalStatus, DecisionKind, RunStatus
 
@@ -97,6 +98,8 @@ class ToolCallRecord(_Record):
     destructive: bool
     call_hash: str
     status: CallStatus
+    cluster: str | None = None
+    """The server URL of the cluster the change is bound to (see `NewCall.cluster`)."""
     approval_id: str | None
     output: str | None
     """Redacted, capped output."""
@@ -129,8 +132,17 @@ class ApprovalItem(_Record):
     context: str | None
     destructive: bool
     call_hash: str
+    cluster: str | None = None
+    """The server URL of the cluster the call is bound to."""
     preview: str | None
+    preview_state: PreviewOutcome = "unavailable"
+    """What the dry run found; a `failed` one needs an override reason to approve."""
+    command: str | None = None
+    """The exact command the approved call will run, for display (secrets masked)."""
     status: ApprovalStatus
+    """The decision on this item (pending until someone decides or it expires)."""
+    call_status: CallStatus | None = None
+    """Where the call itself is now: after approval it runs and is verified (or not)."""
     decision: ApprovalDecision | None
 
 
@@ -250,6 +262,8 @@ class NewCall:
     destructive: bool
     call_hash: str
     status: CallStatus
+    cluster: str | None = None
+    """The server URL of the cluster a change is bound to (its context resolved when proposed)."""
 
 
 @dataclass(frozen=True)

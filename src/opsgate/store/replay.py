@@ -22,8 +22,10 @@ Payload keys each kind carries (the engine emits them; every event also has `con
 - `tool.finished`: `tool`, `status`, `exit_code`, `output` (redacted, capped),
   `output_sha256`, `output_size`, `truncated`, `duration_ms`.
 - `tool.outcome_unknown`: `tool`, `reason` (the process died while the call ran).
-- `verify`: `tool`, `ok`, `summary`.
-- `run.finished`: `status`, `reason`, and `answer` (what the person was told) when completed.
+- `verify`: `tool`, `verdict` (`verified`, `failed`, `not_verified`), `summary`, `details`,
+  `rollback` (`{tool, args}` or null). Events written before verdicts existed carry `ok`.
+- `run.finished`: `status` (derived, see `domain.outcomes`), `reason`, `summary` (the counts
+  behind the status), `stopped_by`, and `answer` (what the person was told) when it answered.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from opsgate.domain.audit import AuditEvent
+from opsgate.domain.events import Verdict
 from opsgate.store.protocol import Store
 from opsgate.store.records import AuditFilter
 
@@ -63,9 +66,25 @@ class Approval(_View):
 
 
 class Verification(_View):
-    ok: bool
+    verdict: Verdict
     summary: str | None
     at: datetime
+
+
+_VERDICT_STATUS: dict[Verdict, str] = {
+    "verified": "verified",
+    "failed": "verification_failed",
+    "not_verified": "not_verified",
+}
+
+
+def _verdict(payload: dict[str, Any]) -> Verdict:
+    """The verdict of a `verify` event; events of wave-1 engines carry only `ok`, which never
+    said what the check proved, so a passing one reads as not verified."""
+    verdict = payload.get("verdict")
+    if verdict in ("verified", "failed", "not_verified"):
+        return verdict  # type: ignore[no-any-return]
+    return "not_verified" if payload.get("ok") else "failed"
 
 
 class ToolCall(_View):
@@ -286,12 +305,13 @@ class _Builder:
         return f"{call.tool}: outcome unknown"
 
     def on_verify(self, event: AuditEvent, payload: dict[str, Any]) -> str:
-        ok = bool(payload.get("ok"))
+        verdict = _verdict(payload)
         summary = payload.get("summary")
         if event.call_id:
             call = self.call(event.call_id, event.run_id, payload.get("tool"))
-            call.verification = Verification(ok=ok, summary=summary, at=event.at)
-        return f"verify {'passed' if ok else 'failed'}: {summary or ''}".rstrip(": ")
+            call.verification = Verification(verdict=verdict, summary=summary, at=event.at)
+            call.status = _VERDICT_STATUS[verdict]
+        return f"{verdict.replace('_', ' ')}: {summary or ''}".rstrip(": ")
 
     def on_run_finished(self, event: AuditEvent, payload: dict[str, Any]) -> str:
         run = self.run(event.run_id)

@@ -46,12 +46,6 @@ class AuditStore(SqlBase):
             return await self._sqlite_audit.append(events)
         return await self._write(lambda conn: self._append_audit_in(conn, events))
 
-    def _append_audit_in(
-        self, conn: Connection, events: Sequence[NewAuditEvent]
-    ) -> list[AuditEvent]:
-        """Append inside the caller's write transaction (`write_batch`, PostgreSQL)."""
-        return audit_log.append_many(SaDriverSql(conn), self.backend, events, self._audit_key)
-
     async def list_audit(
         self, flt: AuditFilter | None = None, *, limit: int = 100, after_seq: int = 0
     ) -> list[AuditEvent]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -22,9 +22,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from opsgate.domain.audit import AuditEvent
 from opsgate.errors import ConfigError, Conflict, OpsgateError, StoreError, truncate
-from opsgate.store import db, sqlite_audit
+from opsgate.store import audit_log, db, sqlite_audit
+from opsgate.store.driver_sql import SaDriverSql
 from opsgate.store.ids import IdFactory
+from opsgate.store.records import NewAuditEvent
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -123,6 +126,13 @@ class SqlBase:
             raise
         except SQLAlchemyError as e:
             raise StoreError(f"database read failed: {brief(e)}") from e
+
+    def _append_audit_in(
+        self, conn: Connection, events: Sequence[NewAuditEvent]
+    ) -> list[AuditEvent]:
+        """Append audit events inside the caller's write transaction, keyed with the audit key
+        (`write_batch`, `decide`, and PostgreSQL's `append_audit_many`)."""
+        return audit_log.append_many(SaDriverSql(conn), self.backend, events, self._audit_key)
 
     @staticmethod
     def _now() -> datetime:

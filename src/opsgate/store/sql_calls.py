@@ -23,6 +23,7 @@ from opsgate.store.records import (
     ApprovalItem,
     ApprovalRequest,
     CallChange,
+    NewAuditEvent,
     NewCall,
     ToolCallRecord,
 )
@@ -31,8 +32,11 @@ from opsgate.store.sql_base import SqlBase
 TC, A, AI, R = tables.tool_calls, tables.approvals, tables.approval_items, tables.runs
 
 FINAL_CALL_STATUSES: frozenset[CallStatus] = frozenset(
-    {"invalid", "rejected", "expired", "succeeded", "failed", "outcome_unknown", "skipped"}
+    {"invalid", "rejected", "expired", "succeeded", "failed", "outcome_unknown", "refused"}
 )
+"""Statuses that end a call's run: they stamp `finished_at` and store its output. A verdict
+(`verified`, `verification_failed`, `not_verified`) follows `succeeded` and changes only the
+status."""
 _OPENABLE: tuple[CallStatus, ...] = ("planned", "awaiting_approval")
 # Built once for the per-step hot path: values come as execute() parameters (an UPDATE sets
 # the columns named by them), so no statement is constructed again for every call.
@@ -91,6 +95,7 @@ class CallsStore(SqlBase):
                     "classification": new.classification,
                     "destructive": new.destructive,
                     "call_hash": new.call_hash,
+                    "cluster": new.cluster,
                     "status": new.status,
                     "truncated": False,
                     "created_at": now,
@@ -233,6 +238,8 @@ class CallsStore(SqlBase):
                         call_id=item.call_id,
                         position=position,
                         preview=item.preview,
+                        preview_state=item.preview_state,
+                        command=item.command,
                         status="pending",
                         expires_at=expires_at,
                     )
@@ -247,7 +254,16 @@ class CallsStore(SqlBase):
         if head is None:
             raise NotFound(f"no approval request {approval_id!r}")
         stmt = (
-            select(AI, TC.c.tool, TC.c.args, TC.c.context, TC.c.destructive, TC.c.call_hash)
+            select(
+                AI,
+                TC.c.tool,
+                TC.c.args,
+                TC.c.context,
+                TC.c.destructive,
+                TC.c.call_hash,
+                TC.c.cluster,
+                TC.c.status.label("call_status"),
+            )
             .join(TC, TC.c.id == AI.c.call_id)
             .where(AI.c.approval_id == approval_id)
             .order_by(AI.c.position)
@@ -287,6 +303,7 @@ class CallsStore(SqlBase):
         user_name: str,
         reason: str | None,
         now: datetime,
+        audit: NewAuditEvent | None = None,
     ) -> ApprovalRequest:
         item_status: ApprovalStatus = "approved" if decision == "approve" else "rejected"
 
@@ -315,6 +332,8 @@ class CallsStore(SqlBase):
                 .where(TC.c.id == call_id, TC.c.status == "awaiting_approval")
                 .values(status=item_status)
             )
+            if audit is not None:
+                self._append_audit_in(conn, [audit])
             return self._approval(conn, approval_id)
 
         return await self._write(work)
@@ -372,8 +391,12 @@ def _item(row: Any) -> ApprovalItem:
         context=row["context"],
         destructive=row["destructive"],
         call_hash=row["call_hash"],
+        cluster=row["cluster"],
         preview=row["preview"],
+        preview_state=row["preview_state"],
+        command=row["command"],
         status=row["status"],
+        call_status=row["call_status"],
         decision=decision,
     )
 

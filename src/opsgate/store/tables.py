@@ -139,6 +139,8 @@ class ToolCallRow(Base):
     classification: Mapped[str] = mapped_column(String(20))
     destructive: Mapped[bool] = mapped_column(Boolean)
     call_hash: Mapped[str] = mapped_column(String(64))
+    cluster: Mapped[str | None] = mapped_column(Text)
+    """Server URL of the cluster a change is bound to."""
     status: Mapped[str] = mapped_column(String(30), index=True)
     approval_id: Mapped[str | None] = mapped_column(String(40))
     output: Mapped[str | None] = mapped_column(Text)
@@ -168,6 +170,10 @@ class ApprovalItemRow(Base):
     call_id: Mapped[str] = mapped_column(ForeignKey("tool_calls.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     preview: Mapped[str | None] = mapped_column(Text)
+    preview_state: Mapped[str] = mapped_column(String(20), server_default="unavailable")
+    """What the dry run found: changes, no_change, failed, or unavailable."""
+    command: Mapped[str | None] = mapped_column(Text)
+    """The exact command the approved call will run, as the approver saw it."""
     status: Mapped[str] = mapped_column(String(20), index=True)
     # Copied from the request so `decide` is one conditional UPDATE on this row.
     expires_at: Mapped[datetime]

@@ -163,9 +163,17 @@ class Tool:
     """A dry run showing what the mutation would change (server-side diff where possible)."""
     verify: ToolFn | None = None
     """A check, run after the mutation, that it had the intended effect."""
+    verifies: str | None = None
+    """What `verify` proves, in one line (shown beside its verdict); None for reads."""
     read_only_when: Callable[[Any], bool] | None = None
     """For tools whose nature depends on arguments (k8s_exec): True if this call only reads."""
     timeout_s: float | None = None
+
+    @property
+    def reaches_cluster(self) -> bool:
+        """Whether calls go to the cluster a kubeconfig context names (its `context` param);
+        approvals of its changes are bound to that cluster's identity."""
+        return self.family in ("kubectl", "helm", "argo") and "context" in self.params.model_fields
 
     def input_schema(self) -> dict[str, Any]:
         return self.params.model_json_schema()

@@ -43,7 +43,7 @@ async def _user_name(store: Store, user_id: str, cache: dict[str, str] | None = 
 async def approval_out(
     store: Store, request: ApprovalRequest, names: dict[str, str] | None = None
 ) -> ApprovalOut:
-    """An approval request as the API shows it (with the proposer's name and namespaces)."""
+    """An approval request as the API shows it (proposer's name, namespaces, call states)."""
     return ApprovalOut(
         id=request.id,
         run_id=request.run_id,
@@ -66,8 +66,12 @@ async def approval_out(
                 ),
                 destructive=item.destructive,
                 call_hash=item.call_hash,
+                cluster=item.cluster,
                 preview=item.preview,
+                preview_state=item.preview_state,
+                command=item.command,
                 status=item.status,
+                call_status=item.call_status,
                 decision=item.decision,
             )
             for item in request.items
@@ -123,7 +127,7 @@ async def decide(
     decided = await state.engine.decide(
         approval_id, body.call_id, principal.user, body.approve, body.reason
     )
-    return ApprovalAnswer(approval=await approval_out(state.store, decided))
+    return ApprovalAnswer(approval=await approval_out(state.store, decided), decided=[body.call_id])
 
 
 @router.post("/approvals/{approval_id}/decide-all", response_model=ApprovalAnswer)
@@ -148,4 +152,4 @@ async def decide_all(
         current = await state.engine.decide(
             approval_id, call_id, principal.user, body.approve, body.reason
         )
-    return ApprovalAnswer(approval=await approval_out(state.store, current))
+    return ApprovalAnswer(approval=await approval_out(state.store, current), decided=pending)

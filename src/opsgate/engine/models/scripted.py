@@ -3,12 +3,14 @@
 Selected with `OPSGATE_MODEL=scripted:PATH` (see `models.factory`). The file holds
 `scripts: [{match: REGEX, turns: [{text?, tool_calls?: [{name, args}]}]}]`. A run's first user
 request picks the first script whose `match` finds a hit in it; each model call of that run then
-takes the script's next turn. No match, or no turn left, raises `ModelError`.
+takes the script's next turn. No match, or no turn left, raises `ModelError`. Each history it
+is given is kept (`received`), so a test can check what a real provider would have been sent.
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -61,10 +63,14 @@ class ScriptedModel:
     """
 
     name = "scripted"
+    RECEIVED_KEPT = 256
+    """How many of the latest histories `received` keeps (a demo may run for days)."""
 
     def __init__(self, scripts: list[Script]) -> None:
         self.scripts = scripts
         self._patterns = [re.compile(script.match, re.IGNORECASE) for script in scripts]
+        self.received: deque[list[ModelMessage]] = deque(maxlen=self.RECEIVED_KEPT)
+        """The histories `stream` was given, oldest first: what a provider would have received."""
 
     @classmethod
     def from_yaml(cls, text: str) -> ScriptedModel:
@@ -105,6 +111,7 @@ class ScriptedModel:
     async def stream(
         self, messages: list[ModelMessage], tools: list[ToolSchema]
     ) -> AsyncIterator[ModelChunk]:
+        self.received.append(list(messages))
         turn = self.next_turn(messages)
         if turn.text:
             for piece in _pieces(turn.text):

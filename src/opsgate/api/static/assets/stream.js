@@ -6,7 +6,7 @@
 export const EVENT_TYPES = [
   "run.started", "token", "plan", "tool.started", "tool.progress", "tool.finished",
   "approval.requested", "approval.decided", "approval.expired", "verify", "answer",
-  "run.finished", "error",
+  "run.paused", "run.resumed", "run.finished", "run.error",
 ];
 
 const CACHE_LIMIT = 2_000_000;

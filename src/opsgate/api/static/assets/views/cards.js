@@ -16,7 +16,16 @@ const STATUS_LABEL = {
   succeeded: "succeeded",
   failed: "failed",
   outcome_unknown: "outcome unknown",
-  skipped: "skipped",
+  refused: "refused",
+  verified: "verified",
+  verification_failed: "verification failed",
+  not_verified: "not verified",
+};
+
+const VERDICT_LOOK = {
+  verified: { status: "verified", cls: "verify-ok", mark: "✔", label: "Verified: " },
+  failed: { status: "verification_failed", cls: "verify-fail", mark: "✘", label: "Verification failed: " },
+  not_verified: { status: "not_verified", cls: "verify-unknown", mark: "○", label: "Not verified: " },
 };
 
 export function statusBadge(status) {
@@ -94,12 +103,14 @@ export function createToolCard(call) {
       showOutput(event.output, event.truncated, event.status !== "succeeded" || (event.output || "").split("\n").length <= 15);
     },
     verify(event) {
+      const look = VERDICT_LOOK[event.verdict] || VERDICT_LOOK.not_verified;
+      setStatus(look.status);
       verifySlot.append(
         h(
           "li",
-          { class: `verify ${event.ok ? "verify-ok" : "verify-fail"}`, role: "status" },
-          h("span", { class: "verify-mark", "aria-hidden": "true", text: event.ok ? "✔" : "✘" }),
-          h("strong", { text: event.ok ? "Verified: " : "Verification failed: " }),
+          { class: `verify ${look.cls}`, role: "status" },
+          h("span", { class: "verify-mark", "aria-hidden": "true", text: look.mark }),
+          h("strong", { text: look.label }),
           event.summary,
           event.output ? h("details", {}, h("summary", { text: "Details" }), codeBlock(event.output, { label: "Verification output" })) : null,
         ),

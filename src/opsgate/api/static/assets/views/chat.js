@@ -12,6 +12,9 @@ const RUN_STATUS_LABEL = {
   running: "running",
   awaiting_approval: "waiting for approval",
   completed: "completed",
+  completed_with_failures: "completed with failures",
+  rejected: "rejected: nothing ran",
+  expired: "expired: nothing ran",
   stopped: "stopped",
   failed: "failed",
 };
@@ -181,7 +184,13 @@ export async function renderChat(ctx, conversationId) {
         run.status.textContent = `Run ${RUN_STATUS_LABEL[data.status] || data.status}${data.reason ? `: ${data.reason}` : ""} · ${formatTime(data.at)}`;
         setActive(runId, data.status);
         break;
-      case "error":
+      case "run.paused":
+        setActive(runId, "awaiting_approval");
+        break;
+      case "run.resumed":
+        setActive(runId, "running");
+        break;
+      case "run.error":
         run.body.append(h("p", { class: "error", role: "alert", text: `${data.message} (${data.code})` }));
         break;
       default:
