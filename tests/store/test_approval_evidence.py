@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from opsgate.domain.audit import AuditEvent, chain_hash
 from opsgate.domain.canonical import call_hash, canonical_json
+from opsgate.domain.events import PreviewOutcome
 from opsgate.store.sql import SqlStore
 from tests.fixtures.postgres import RawSql
 
@@ -21,6 +22,8 @@ ARGS = {"namespace": "shop", "name": "web", "replicas": 4}
 class Item:
     call_id: str
     preview: str | None = None
+    preview_state: PreviewOutcome = "unavailable"
+    command: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ events already in the table (plain SHA-256 chain) are known to predate the key, 
 without the key can later claim that more of them do.
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0005
 Create Date: 2026-12-02 09:00:00.000000
 """
 
@@ -25,7 +25,7 @@ from opsgate.domain import audit
 from opsgate.errors import ConfigError
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
