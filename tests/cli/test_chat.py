@@ -95,6 +95,8 @@ def server(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> It
         OPSGATE_DEFAULT_CONTEXT=sandbox.context,
         OPSGATE_PORT=str(port),
         OPSGATE_LOG_LEVEL="WARNING",
+        # One admin asks and approves at the prompt; the distinct-approver rule is not tested here.
+        OPSGATE_REQUIRE_DISTINCT_APPROVER="false",
     )
 
     def cli(*args: str) -> str:

@@ -94,6 +94,14 @@ class JenkinsServerOut(BaseModel):
     url: str
     user: str
     verify_tls: bool
+    source: Literal["settings", "database"]
+    """`settings`: from OPSGATE_JENKINS__<NAME>__*, shown here but changed only there;
+    `database`: added through this API."""
+    read_only: bool
+    """True for servers from settings: PUT and DELETE refuse them."""
+    in_use: bool
+    """Whether the tools use this entry (a database record hidden by a settings server of
+    the same name is not)."""
 
 
 class NewConversation(_Body):
@@ -219,6 +227,16 @@ class ModelInfo(BaseModel):
     configured: bool
     model: str | None
     how_to: str
+
+
+class ApprovalPolicy(BaseModel):
+    """How the gate decides here, for the Command Center's approval cards."""
+
+    require_distinct_approver: bool
+    """False only when turned off for a one-person setup: the requester may then approve
+    their own change (the card should say so)."""
+    approval_ttl_s: int
+    """How long an approval request stays open."""
 
 
 class UserList(BaseModel):

@@ -270,6 +270,17 @@ class Store(Protocol):
         """
         ...
 
+    # spent approval tokens (every tool server, so a token is single use across processes)
+    async def spend_approval(
+        self, approval_id: str, *, expires_at: datetime, now: datetime
+    ) -> bool:
+        """Record that the token of `approval_id` let a call through; False if one already had.
+
+        Atomic across processes and replicas. Ids whose token expired well before `now` are
+        pruned on the way (an expired token is refused by its expiry alone).
+        """
+        ...
+
     # jenkins servers (admin-configured; token encrypted at rest)
     async def upsert_jenkins_server(
         self, name: str, url: str, user: str, token: str, verify_tls: bool = True

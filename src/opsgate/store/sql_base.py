@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from opsgate.domain.audit import AuditEvent
 from opsgate.errors import ConfigError, Conflict, OpsgateError, StoreError, truncate
+from opsgate.settings import MIN_KEY_BYTES
 from opsgate.store import audit_log, db, sqlite_audit
 from opsgate.store.driver_sql import SaDriverSql
 from opsgate.store.ids import IdFactory
@@ -39,14 +40,12 @@ def brief(error: SQLAlchemyError) -> str:
     return truncate(str(origin if origin is not None else error).splitlines()[0], 300)
 
 
-MIN_AUDIT_KEY_BYTES = 32
-
-
 def check_audit_key(audit_key: bytes) -> bytes:
-    """The audit key, refused when too short to stop anyone guessing it."""
-    if len(audit_key) < MIN_AUDIT_KEY_BYTES:
+    """The audit key, refused when too short to stop anyone guessing it (for callers that do
+    not take it from `Settings.key`, which refuses short keys itself)."""
+    if len(audit_key) < MIN_KEY_BYTES:
         raise ConfigError(
-            f"audit_key must be at least {MIN_AUDIT_KEY_BYTES} bytes, got {len(audit_key)} "
+            f"audit_key must be at least {MIN_KEY_BYTES} bytes, got {len(audit_key)} "
             "(leave OPSGATE_AUDIT_KEY unset to have one generated into the data directory)"
         )
     return audit_key

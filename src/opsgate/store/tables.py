@@ -209,6 +209,15 @@ class JenkinsServerRow(Base):
     updated_at: Mapped[datetime]
 
 
+class SpentApprovalRow(Base):
+    """Approval ids whose token already let one call through a tool server (any process)."""
+
+    __tablename__ = "spent_approvals"
+    approval_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    spent_at: Mapped[datetime]
+
+
 class AuditRow(Base):
     """The append-only log; triggers refuse UPDATE, DELETE and inserts over an existing seq
     (see the migrations). Every column is covered by `hash` (and so by `mac`)."""
@@ -262,5 +271,6 @@ approvals = _table(ApprovalRow)
 approval_items = _table(ApprovalItemRow)
 stream_events = _table(StreamEventRow)
 jenkins_servers = _table(JenkinsServerRow)
+spent_approvals = _table(SpentApprovalRow)
 audit_log = _table(AuditRow)
 audit_head = _table(AuditHeadRow)

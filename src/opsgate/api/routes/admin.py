@@ -1,5 +1,8 @@
 """Admin routes: users and roles, API tokens, Jenkins servers. Every change is audited.
 
+Jenkins servers are listed from the same directory the tools resolve them through
+(`opsgate.store.jenkins_directory`): those added here, and those from settings (read-only).
+
 Nobody can raise their own role here: an admin may not change their own role or disable
 themselves, and the other roles cannot reach these routes at all.
 """
@@ -25,7 +28,8 @@ from opsgate.api.schemas import (
 from opsgate.api.state import AppState, app_state
 from opsgate.domain.audit import AuditKind
 from opsgate.errors import Conflict, Forbidden, NotFound
-from opsgate.store.records import ApiToken, JenkinsServerRecord, User
+from opsgate.store.jenkins_directory import JenkinsDirectory, JenkinsEntry
+from opsgate.store.records import ApiToken, User
 
 router = APIRouter(tags=["admin"])
 SERVER_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -136,15 +140,37 @@ async def revoke_token(
     return record
 
 
-def _jenkins_out(record: JenkinsServerRecord) -> JenkinsServerOut:
+def _jenkins_directory(state: AppState) -> JenkinsDirectory:
+    """The directory the tools resolve servers through: this database plus settings."""
+    return JenkinsDirectory(state.store, state.settings.jenkins)
+
+
+def _jenkins_out(entry: JenkinsEntry) -> JenkinsServerOut:
     return JenkinsServerOut(
-        name=record.name, url=record.url, user=record.user, verify_tls=record.verify_tls
+        name=entry.name,
+        url=entry.url,
+        user=entry.user,
+        verify_tls=entry.verify_tls,
+        source=entry.source,
+        read_only=entry.source == "settings",
+        in_use=entry.in_use,
     )
+
+
+def _refuse_settings_server(directory: JenkinsDirectory, name: str) -> None:
+    if directory.read_only(name):
+        variable = f"OPSGATE_JENKINS__{name.upper()}__*"
+        raise Conflict(
+            f"Jenkins server {name!r} comes from settings ({variable}) and is read-only here; "
+            "change it where opsgate is configured, or use another name"
+        )
 
 
 @router.get("/jenkins-servers", response_model=list[JenkinsServerOut])
 async def list_jenkins_servers(request: Request, principal: auth.Admin) -> list[JenkinsServerOut]:
-    return [_jenkins_out(r) for r in await app_state(request).store.list_jenkins_servers()]
+    """Every Jenkins server the tools may name: added here, or from settings (read-only)."""
+    entries = await _jenkins_directory(app_state(request)).entries()
+    return [_jenkins_out(entry) for entry in entries]
 
 
 @router.get("/jenkins-servers/{name}", response_model=JenkinsServerOut)
@@ -153,7 +179,12 @@ async def get_jenkins_server(
     principal: auth.Admin,
     name: str = Path(min_length=1, max_length=63, pattern=SERVER_NAME),
 ) -> JenkinsServerOut:
-    return _jenkins_out(await app_state(request).store.get_jenkins_server(name))
+    """The server the tools use under `name` (settings first, then this database)."""
+    entries = await _jenkins_directory(app_state(request)).entries()
+    found = next((entry for entry in entries if entry.name == name and entry.in_use), None)
+    if found is None:
+        raise NotFound(f"no Jenkins server {name!r}")
+    return _jenkins_out(found)
 
 
 @router.put("/jenkins-servers/{name}", response_model=JenkinsServerOut)
@@ -163,8 +194,13 @@ async def put_jenkins_server(
     principal: auth.Admin,
     name: str = Path(min_length=1, max_length=63, pattern=SERVER_NAME),
 ) -> JenkinsServerOut:
-    """Create or replace a Jenkins server; its token is stored encrypted and never returned."""
+    """Create or replace a Jenkins server; its token is stored encrypted and never returned.
+
+    The tools can use it at once (they look servers up per call). A name that comes from
+    settings is refused with 409.
+    """
     state = app_state(request)
+    _refuse_settings_server(_jenkins_directory(state), name)
     record = await state.store.upsert_jenkins_server(
         name, body.url, body.user, body.token, body.verify_tls
     )
@@ -174,7 +210,16 @@ async def put_jenkins_server(
         {"jenkins_server": name, "action": "upsert", "url": body.url, "user": body.user},
         principal,
     )
-    return _jenkins_out(record)
+    return _jenkins_out(
+        JenkinsEntry(
+            name=record.name,
+            url=record.url,
+            user=record.user,
+            verify_tls=record.verify_tls,
+            source="database",
+            in_use=True,
+        )
+    )
 
 
 @router.delete("/jenkins-servers/{name}", status_code=204)
@@ -183,7 +228,12 @@ async def delete_jenkins_server(
     principal: auth.Admin,
     name: str = Path(min_length=1, max_length=63, pattern=SERVER_NAME),
 ) -> Response:
+    """Remove a server added here; a server from settings is refused with 409."""
     state = app_state(request)
+    stored = {record.name for record in await state.store.list_jenkins_servers()}
+    if name not in stored:
+        # A record hidden by a settings server of the same name may still be removed.
+        _refuse_settings_server(_jenkins_directory(state), name)
     await state.store.delete_jenkins_server(name)
     await _audit(state, "settings.changed", {"jenkins_server": name, "action": "delete"}, principal)
     return Response(status_code=204)
