@@ -81,6 +81,20 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     """Extra origins allowed by CORS; closed by default."""
 
+    # HTTP limits (the app's own guards and the uvicorn server `opsgate serve` runs)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body; a bigger one gets 413 before anything reads or parses it."""
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    """A request's whole body must arrive within this many seconds of its headers, else 408."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """A request's headers must arrive within this many seconds, else the connection closes."""
+    keep_alive_timeout_s: int = Field(default=5, ge=1)
+    """An idle keep-alive connection closes after this many seconds."""
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    """Largest request line plus headers; a bigger one gets 400."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Open connections (or running requests) beyond which new requests get 503."""
+
     # Binaries and clusters
     tools_dir: Path = PROJECT_ROOT / ".tools" / "bin"
     """Where `make setup` installs kubectl and helm."""

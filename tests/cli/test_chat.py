@@ -1,7 +1,7 @@
 """`opsgate chat` and `opsgate ask` against a real `opsgate serve`, as a user runs them.
 
 The server is started with the CLI itself (scripted model, the sandbox's kubeconfig); the
-token comes from `opsgate tokens create`; the interactive approval prompt is answered through
+token comes from `opsgate tokens login`; the interactive approval prompt is answered through
 a pseudo-terminal.
 """
 
@@ -113,7 +113,6 @@ def server(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> It
         return done.stdout
 
     cli("users", "add", "root", "--role", "admin", "--password", "correct horse battery")
-    token = cli("tokens", "create", "root", "--name", "chat-test").strip().splitlines()[-1]
     log = (workdir / "serve.log").open("w")
     proc = subprocess.Popen(
         [str(OPSGATE), "serve"], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log
@@ -130,6 +129,9 @@ def server(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> It
                 pass
             assert time.monotonic() < deadline, "opsgate serve did not come up"
             time.sleep(0.2)
+        # A token root makes signed in: one made on the database could not decide approvals.
+        login = ("tokens", "login", "root", "--name", "chat-test", "--server", url)
+        token = cli(*login, "--password", "correct horse battery").strip().splitlines()[-1]
         yield Server(url=url, token=token, env=env)
     finally:
         proc.terminate()

@@ -20,7 +20,7 @@ import pytest
 from opsgate.sandbox.helm_release import CHART_DIR
 from opsgate.settings import JenkinsServer, Settings
 from opsgate.tools import binaries, registry
-from opsgate.tools.base import ToolEnv
+from opsgate.tools.base import ConfiguredJenkins, ToolEnv
 from tests.fixtures.sandbox import SandboxInfo, helm, snapshot
 
 pytestmark = pytest.mark.sandbox
@@ -144,7 +144,10 @@ def tool_env(quiet_sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactor
     )
     home = {"PATH": "/usr/bin:/bin", "HOME": str(quiet_sandbox.home), "LANG": "C.UTF-8"}
     runner = binaries.runner_from_settings(settings, inherited=home)
-    return binaries.tool_env_from_settings(settings, runner, search_path="")
+    jenkins_servers = ConfiguredJenkins(dict(settings.jenkins))
+    return binaries.tool_env_from_settings(
+        settings, runner, jenkins=jenkins_servers, search_path=""
+    )
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from opsgate import settings as settings_module
-from opsgate.cli.common import audit_as_cli, console, err_console, load_settings, local_store, run
+from opsgate.cli.common import console, err_console, load_settings, local_store, run
 from opsgate.settings import JenkinsServer, Settings
 
 DEMO_SETS = ("kubeconfig", "contexts", "require_distinct_approver")
@@ -42,17 +42,13 @@ def _warn_about_env_file(settings: Settings, given: Collection[str] = ()) -> Non
 
 
 def _serve_app(settings: Settings) -> None:
+    """Serve the app with uvicorn, with the slow-client limits of `opsgate.api.server`."""
     import uvicorn
 
+    from opsgate.api import server
     from opsgate.api.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=False,
-    )
+    uvicorn.Server(server.uvicorn_config(create_app(settings), settings)).run()
 
 
 def serve(
@@ -93,7 +89,8 @@ def mcp(
 
 def _ensure_demo_admin(settings: Settings) -> str:
     """Create the demo admin once; its password is kept in the data dir (mode 0600)."""
-    from opsgate.api import auth
+    from opsgate.api import accounts
+    from opsgate.api.passwords import Passwords
 
     credentials = Path(settings.data_dir) / "demo-admin.txt"
 
@@ -104,9 +101,8 @@ def _ensure_demo_admin(settings: Settings) -> str:
                     return credentials.read_text().strip()
                 return "admin (password chosen earlier)"
             password = secrets.token_urlsafe(12)
-            await store.create_user("admin", "admin", auth.hash_password(password))
-            await audit_as_cli(
-                store, "user.created", {"username": "admin", "role": "admin", "via": "demo"}
+            await accounts.create_user(
+                store, Passwords(), "admin", "admin", password, actor=accounts.CLI, via="demo"
             )
             credentials.parent.mkdir(parents=True, exist_ok=True)
             credentials.touch(mode=0o600)
