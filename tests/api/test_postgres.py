@@ -7,16 +7,12 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.api import running_app, wait_for
-from tests.fixtures.postgres import AUDIT_KEY
 
 pytestmark = [pytest.mark.postgres]
 
 
 async def test_approval_flow_and_audit_chain_on_postgres(postgres_url: str, tmp_path: Path) -> None:
-    # The migrated template's audit head is signed with the tests' audit key.
-    async with running_app(
-        tmp_path / "data", database_url=postgres_url, audit_key=AUDIT_KEY.decode()
-    ) as env:
+    async with running_app(tmp_path / "data", database_url=postgres_url) as env:
         async with env.client("operator") as operator:
             ready = (await operator.get("/readyz")).json()
             assert ready["checks"]["database"]["ok"] is True
