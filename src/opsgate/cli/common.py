@@ -33,12 +33,19 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 @asynccontextmanager
-async def local_store(settings: Settings) -> AsyncIterator[Store]:
-    """Open the configured database directly (migrations applied), for admin commands."""
+async def local_store(settings: Settings, *, check_audit_head: bool = True) -> AsyncIterator[Store]:
+    """Open the configured database directly (migrations applied), for admin commands.
+
+    `check_audit_head=False` opens a database whose audit log does not match its signed head
+    (the `opsgate audit` commands, which report what is wrong); appends stay refused.
+    """
     from opsgate.store import sql
 
     store: Store = await sql.open_store(
-        settings.sqlalchemy_url(), secret_key=settings.key("secret_key")
+        settings.sqlalchemy_url(),
+        secret_key=settings.key("secret_key"),
+        audit_key=settings.key("audit_key"),
+        check_audit_head=check_audit_head,
     )
     try:
         yield store
