@@ -143,16 +143,18 @@ async def main(rounds: int, calls: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         async with AsyncExitStack() as stack:
-            client = ToolClient.in_memory(create_server(env, tools, KEY))
-            await stack.enter_async_context(client)
             store = await sql.open_store(
                 f"sqlite+aiosqlite:///{data / 'opsgate.db'}", secret_key=SECRET
             )
             stack.push_async_callback(store.close)
+            client = ToolClient.in_memory(create_server(env, tools, KEY, spent=store))
+            await stack.enter_async_context(client)
             saver = await stack.enter_async_context(graph.open_checkpointer(None, data))
             limits = Limits(max_model_turns=calls + 5, max_tool_calls=calls + 5)
             timed = TimedStore(store)
-            deps = EngineDeps(model, client, tools, timed, EventBus(), KEY, time.time, limits)  # type: ignore[arg-type]
+            deps = EngineDeps(
+                model, client, tools, timed, EventBus(), KEY, SECRET, time.time, limits
+            )  # type: ignore[arg-type]
             engine = Engine(deps, saver)
             stack.push_async_callback(engine.aclose)
             user = await store.create_user("bench", "operator", None)

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from opsgate.sandbox import jenkins
 from opsgate.settings import JenkinsServer
-from opsgate.tools.base import CommandResult, ToolEnv
+from opsgate.tools.base import CommandResult, ConfiguredJenkins, ToolEnv
 from opsgate.tools.jenkins import TOOLS, client, reads, urls
 
 JOB = "shop-build"
@@ -56,7 +56,7 @@ async def bench(base: str, rounds: int) -> None:
         runner=NoCommands(),  # type: ignore[arg-type]
         kubectl=Path("/nonexistent"),
         helm=Path("/nonexistent"),
-        jenkins={"sandbox": server},
+        jenkins=ConfiguredJenkins({"sandbox": server}),
     )
     tool = next(t for t in TOOLS if t.name == "jenkins_get_job")
     url = urls.api_json(urls.job_url(base, JOB), reads.GET_JOB_TREE)

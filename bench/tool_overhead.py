@@ -24,6 +24,7 @@ from opsgate.mcp.client import ToolClient
 from opsgate.mcp.server import create_server
 from opsgate.sandbox import server
 from opsgate.settings import PROJECT_ROOT
+from opsgate.store import sql
 from opsgate.tools import registry
 from opsgate.tools.base import ToolEnv
 from opsgate.tools.runner import SubprocessRunner, child_env
@@ -67,28 +68,36 @@ async def measure(info: dict[str, str], workdir: Path, rounds: int) -> None:
         kubeconfig=workdir / "kubeconfig",
         default_context=info["context"],
     )
-    server = create_server(env, registry.all_tools(), approval_key=secrets.token_bytes(32))
-    async with ToolClient.in_memory(server) as client:
-        first = await client.call("k8s_get", dict(ARGS))
-        if not first.ok or first.command is None:
-            raise SystemExit(f"k8s_get through MCP failed: {first.text[:300]}")
-        argv = shlex.split(first.command)
-        for _ in range(3):
-            await bare(argv, child)
-            await through_mcp(client)
-        mcp_times: list[float] = []
-        bare_times: list[float] = []
-        ratios: list[float] = []
-        for index in range(rounds):
-            if index % 2 == 0:
-                mcp_s = await through_mcp(client)
-                bare_s = await bare(argv, child)
-            else:
-                bare_s = await bare(argv, child)
-                mcp_s = await through_mcp(client)
-            mcp_times.append(mcp_s)
-            bare_times.append(bare_s)
-            ratios.append(mcp_s / bare_s)
+    store = await sql.open_store(
+        f"sqlite+aiosqlite:///{workdir / 'opsgate.db'}", secret_key=secrets.token_bytes(32)
+    )
+    try:
+        server = create_server(
+            env, registry.all_tools(), approval_key=secrets.token_bytes(32), spent=store
+        )
+        async with ToolClient.in_memory(server) as client:
+            first = await client.call("k8s_get", dict(ARGS))
+            if not first.ok or first.command is None:
+                raise SystemExit(f"k8s_get through MCP failed: {first.text[:300]}")
+            argv = shlex.split(first.command)
+            for _ in range(3):
+                await bare(argv, child)
+                await through_mcp(client)
+            mcp_times: list[float] = []
+            bare_times: list[float] = []
+            ratios: list[float] = []
+            for index in range(rounds):
+                if index % 2 == 0:
+                    mcp_s = await through_mcp(client)
+                    bare_s = await bare(argv, child)
+                else:
+                    bare_s = await bare(argv, child)
+                    mcp_s = await through_mcp(client)
+                mcp_times.append(mcp_s)
+                bare_times.append(bare_s)
+                ratios.append(mcp_s / bare_s)
+    finally:
+        await store.close()
     print(f"command: {shlex.join(argv)}")
     print(f"rounds={rounds}")
     print(f"bare_kubectl_median_ms={statistics.median(bare_times) * 1000:.1f}")

@@ -2,19 +2,43 @@
 
 Built once by the CLI (or by tests, with explicit values) and passed down; no other module
 reads the environment. Nested values use `__`, e.g. `OPSGATE_JENKINS__SHOP__URL`.
+
+Every setting may come from a `.env` file in the working directory; a variable in the
+environment wins over it, and a command-line option over both. Because a stray `.env` can
+change how the gate is keyed without anyone noticing, the security settings
+(`SECURITY_SETTINGS`: keys, the MCP bearer token, the distinct-approver rule, the database,
+the clusters, Jenkins credentials) are traced: `setting_origins` says where each came from,
+`opsgate serve`, `mcp` and `demo` warn once per such setting taken from `.env`, and
+`opsgate doctor` lists them all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
+import typing
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    SettingsConfigDict,
+)
+
+from opsgate.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ENV_FILE = Path(".env")
+"""The `.env` file settings are read from, relative to the working directory."""
+MIN_KEY_BYTES = 32
+"""The shortest approval, secret or session key accepted, configured or found on disk."""
 
 
 class JenkinsServer(BaseModel):
@@ -36,7 +60,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OPSGATE_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=ENV_FILE,
         extra="ignore",
     )
 
@@ -44,7 +68,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".opsgate")
     """Directory for the SQLite database, checkpoints and generated keys."""
     database_url: str | None = None
-    """SQLAlchemy URL; defaults to SQLite in `data_dir`. PostgreSQL: `postgresql+psycopg://…`."""
+    """SQLAlchemy URL; defaults to SQLite in `data_dir`. PostgreSQL: `postgresql+psycopg://…`.
+    Security setting."""
     redis_url: str | None = None
     """Redis for event fan-out and run locks when several API replicas share a database."""
 
@@ -56,15 +81,30 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     """Extra origins allowed by CORS; closed by default."""
 
+    # HTTP limits (the app's own guards and the uvicorn server `opsgate serve` runs)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body; a bigger one gets 413 before anything reads or parses it."""
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    """A request's whole body must arrive within this many seconds of its headers, else 408."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """A request's headers must arrive within this many seconds, else the connection closes."""
+    keep_alive_timeout_s: int = Field(default=5, ge=1)
+    """An idle keep-alive connection closes after this many seconds."""
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    """Largest request line plus headers; a bigger one gets 400."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Open connections (or running requests) beyond which new requests get 503."""
+
     # Binaries and clusters
     tools_dir: Path = PROJECT_ROOT / ".tools" / "bin"
     """Where `make setup` installs kubectl and helm."""
     kubectl_path: Path | None = None
     helm_path: Path | None = None
     kubeconfig: Path | None = None
-    """The kubeconfig every kubectl/helm call uses explicitly."""
+    """The kubeconfig every kubectl/helm call uses explicitly. Security setting."""
     contexts: list[str] = Field(default_factory=list)
-    """Contexts conversations may use; empty means every context of the kubeconfig."""
+    """Contexts conversations may use; empty means every context of the kubeconfig.
+    Security setting."""
     default_context: str | None = None
 
     # Tool runner limits
@@ -84,15 +124,23 @@ class Settings(BaseSettings):
     # Approvals and security
     approval_ttl_s: int = 15 * 60
     approval_key: SecretStr | None = None
-    """HMAC key for approval tokens; generated into `data_dir` when unset."""
+    """HMAC key for approval tokens, at least `MIN_KEY_BYTES`; generated into `data_dir` when
+    unset. Security setting (see the module docstring), like every field marked so below."""
     secret_key: SecretStr | None = None
-    """Key for encrypting stored credentials; generated into `data_dir` when unset."""
-    require_distinct_approver: bool = False
-    """When on, the requester of a change may not approve it. Only ever adds to the gate."""
+    """Key for encrypting stored credentials, at least `MIN_KEY_BYTES`; generated into
+    `data_dir` when unset. Security setting."""
+    require_distinct_approver: bool = True
+    """The requester of a change may not approve it (on by default). For a one-person setup
+    turn it off with `OPSGATE_REQUIRE_DISTINCT_APPROVER=false`: the gate still pauses every
+    change, the Command Center's approval card says that self-approval is allowed, and
+    `opsgate demo` (one admin) turns it off itself. Security setting."""
     mcp_http_token: SecretStr | None = None
-    """Bearer token required by `opsgate mcp --http`."""
+    """Bearer token required by `opsgate mcp --http`: 32 or more random characters (a short
+    or repetitive one is refused at start). Security setting."""
 
     jenkins: dict[str, JenkinsServer] = Field(default_factory=dict)
+    """Jenkins servers by name, beside those admins add through the API (which cannot change
+    these). Security setting."""
 
     log_level: str = "INFO"
 
@@ -108,25 +156,161 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'opsgate.db').resolve()}"
 
-    def key(self, name: Literal["secret_key", "approval_key", "session_key"]) -> bytes:
+    def key(self, name: KeyName) -> bytes:
         """A configured key, or one generated once into `data_dir/keys/` (mode 0600) and reused.
 
         Every process on the same data directory (API, CLI, tool server) derives the same keys.
+
+        Raises:
+            ConfigError: the configured key, or the key file found, is shorter than
+                `MIN_KEY_BYTES` (an empty approval key would let anyone mint tokens).
         """
         configured = {
             "secret_key": self.secret_key,
             "approval_key": self.approval_key,
             "session_key": None,
         }[name]
+        variable = f"OPSGATE_{name.upper()}"
         if configured is not None:
-            return configured.get_secret_value().encode()
+            value = configured.get_secret_value().encode()
+            return _long_enough(value, variable, f"set {variable} to a longer random value")
         path = Path(self.data_dir) / "keys" / name
-        if path.exists():
-            return path.read_bytes().strip()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.touch(mode=0o600)
-        path.write_bytes(secrets.token_urlsafe(32).encode())
-        return path.read_bytes().strip()
+        if not path.exists():
+            _generate_key_file(path)
+        return _long_enough(
+            path.read_bytes().strip(),
+            f"the key file {str(path)!r}",
+            f"delete the file to have a new key generated (what was made with the old one "
+            f"stops working) or set {variable}",
+        )
+
+    def require_keys(self) -> None:
+        """Read (or generate) every key now: a server refuses to start instead of failing later.
+
+        Raises:
+            ConfigError: a key is empty or shorter than `MIN_KEY_BYTES`.
+        """
+        for name in typing.get_args(KeyName):
+            self.key(name)
+
+
+KeyName = Literal["secret_key", "approval_key", "session_key"]
+
+HOW_TO_MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def _long_enough(key: bytes, what: str, fix: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        held = "is empty" if not key else f"holds {len(key)} bytes"
+        raise ConfigError(
+            f"{what} {held}; a key must hold at least {MIN_KEY_BYTES} bytes: {fix} "
+            f"(make one with `{HOW_TO_MAKE_A_KEY}`)"
+        )
+    return key
+
+
+def _generate_key_file(path: Path) -> None:
+    """Write a new random key to `path` unless another process got there first.
+
+    The key is written in full to a private temporary file and then hard-linked into place,
+    which fails if `path` exists: nobody ever reads a half-written key, and processes
+    starting together all end up with the one key that won.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(secrets.token_urlsafe(32).encode())
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
+SECURITY_SETTINGS = (
+    "approval_key",
+    "secret_key",
+    "mcp_http_token",
+    "require_distinct_approver",
+    "database_url",
+    "kubeconfig",
+    "contexts",
+    "jenkins",
+)
+"""Settings that decide who may change what, where: traced to where they came from."""
+
+Origin = Literal["command line", "environment", "env file", "key file", "default"]
+
+
+@dataclass(frozen=True)
+class SettingOrigin:
+    """Where one security setting's value came from (never the value itself)."""
+
+    name: str
+    origin: Origin
+    path: Path | None = None
+    """The `.env` file, or the generated key file (which may not exist yet)."""
+
+    @property
+    def variable(self) -> str:
+        return f"OPSGATE_{self.name.upper()}" + ("__*" if self.name == "jenkins" else "")
+
+    def describe(self) -> str:
+        """One line for people: `environment (OPSGATE_SECRET_KEY)`, `.env file /srv/.env`..."""
+        if self.origin == "env file":
+            return f".env file {self.path} ({self.variable})"
+        if self.origin == "key file":
+            return f"generated key file {self.path}"
+        if self.origin == "default" and self.path is not None:
+            return f"default: generated into {self.path} at first start"
+        if self.origin == "default":
+            return "default"
+        return f"{self.origin} ({self.variable})"
+
+
+def setting_origins(
+    settings: Settings, *, given: Collection[str] = (), env_file: Path | None = ENV_FILE
+) -> list[SettingOrigin]:
+    """Where each of `SECURITY_SETTINGS` came from, by comparing what each source holds.
+
+    Args:
+        settings: the settings in use (for `data_dir`, where key files are generated).
+        given: names passed explicitly (command-line options), which win over every source.
+        env_file: the `.env` file `settings` were read with (None: none was read).
+    """
+    environment = EnvSettingsSource(Settings)()
+    dotenv: dict[str, object] = {}
+    if env_file is not None and env_file.is_file():
+        dotenv = DotEnvSettingsSource(Settings, env_file=env_file)()
+    origins = []
+    for name in SECURITY_SETTINGS:
+        key_file = Path(settings.data_dir) / "keys" / name
+        if name in given:
+            origins.append(SettingOrigin(name, "command line"))
+        elif name in environment:
+            origins.append(SettingOrigin(name, "environment"))
+        elif name in dotenv and env_file is not None:
+            origins.append(SettingOrigin(name, "env file", env_file.resolve()))
+        elif name in typing.get_args(KeyName):
+            origin: Origin = "key file" if key_file.exists() else "default"
+            origins.append(SettingOrigin(name, origin, key_file.resolve()))
+        else:
+            origins.append(SettingOrigin(name, "default"))
+    return origins
+
+
+def env_file_warnings(
+    settings: Settings, *, given: Collection[str] = (), env_file: Path | None = ENV_FILE
+) -> list[str]:
+    """One line per security setting taken from a `.env` file, for servers to print at start."""
+    return [
+        f"warning: {origin.variable} comes from the .env file {origin.path}, which silently "
+        "changes a security setting; set it in the service's environment instead"
+        for origin in setting_origins(settings, given=given, env_file=env_file)
+        if origin.origin == "env file"
+    ]
 
 
 def process_environment() -> dict[str, str]:

@@ -6,7 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import SecretStr
 
+from opsgate.errors import ConfigError
 from tests.fixtures.api import ApiEnv, running_app, wait_for
 
 
@@ -68,3 +71,10 @@ async def test_pending_approval_survives_a_server_restart(tmp_path: Path) -> Non
             await wait_for(completed)
         assert second.cluster.mutations() == [("scale", "frontend", "6")]
         assert first.cluster.mutations() == []
+
+
+@pytest.mark.parametrize("name", ["approval_key", "secret_key"])
+async def test_the_app_refuses_to_start_with_an_empty_key(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match=f"OPSGATE_{name.upper()}.*at least 32 bytes"):
+        async with running_app(tmp_path / "data", **{name: SecretStr("")}):
+            pass

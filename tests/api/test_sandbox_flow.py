@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.tools.runner import SubprocessRunner, child_env
 from tests.fixtures.api import running_app, wait_for
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
@@ -88,7 +89,7 @@ scripts:
 
         async def finished() -> dict[str, Any] | None:
             run: dict[str, Any] = (await operator.get(f"/api/v1/runs/{run_id}")).json()
-            return run if run["run"]["status"] in ("completed", "failed") else None
+            return run if run["run"]["status"] in FINAL_RUN_STATUSES else None
 
         run = await wait_for(finished, 90)
         audit = (

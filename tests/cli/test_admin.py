@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
 
+from opsgate.api import accounts
+from tests.fixtures.api import ODD_USERNAMES, PASSWORD, live_server, running_app
 from tests.fixtures.cli import RunCli
 
 
@@ -28,6 +31,42 @@ def test_short_password_is_refused_and_creates_nobody(run_cli: RunCli) -> None:
     assert result.returncode == 1
     assert "password: must have at least" in result.stderr
     assert "bob" not in run_cli("users", "list").stdout
+
+
+def test_lookalike_and_invisible_usernames_are_refused_as_the_api_refuses_them(
+    run_cli: RunCli,
+) -> None:
+    for name in ODD_USERNAMES:
+        result = run_cli("users", "add", "--password", "correct horse battery", "--", name)
+        assert result.returncode == 1, (name, result.stdout)
+        assert "username: must be" in result.stderr, (name, result.stderr)
+    # Each user would be listed with the default role.
+    assert "operator" not in run_cli("users", "list").stdout
+
+
+def test_cli_tokens_are_marked_as_made_by_the_cli(run_cli: RunCli) -> None:
+    run_cli("users", "add", "ci", "--role", "approver", "--no-password")
+    assert run_cli("tokens", "create", "ci", "--name", "pipeline").returncode == 0
+    listed = run_cli("tokens", "list")
+    row = next(line for line in listed.stdout.splitlines() if "pipeline" in line)
+    assert "cli" in row.split("pipeline", 1)[1]
+
+
+async def test_tokens_login_makes_a_token_of_ones_own_on_the_server(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    async with running_app(tmp_path / "data") as env, live_server(env.app) as url:
+        args = ("tokens", "login", "approver", "--name", "laptop", "--server", url)
+        made = await asyncio.to_thread(run_cli, *args, "--password", PASSWORD)
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.strip().splitlines()[-1]
+        found = await env.state.store.find_token(accounts.token_hash(token))
+        assert found is not None
+        assert found[1].username == "approver"
+        assert found[0].made_by_owner
+        wrong = await asyncio.to_thread(run_cli, *args, "--password", "not the password")
+        assert wrong.returncode == 1
+        assert "401" in wrong.stderr
 
 
 def test_token_is_shown_once_and_listed_only_by_prefix(run_cli: RunCli) -> None:

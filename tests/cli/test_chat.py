@@ -169,7 +169,7 @@ def test_typing_r_and_a_reason_rejects(
     chat.expect(
         re.escape("rejected k8s_scale deployment/web (cli-demo) by root: not during the freeze")
     )
-    chat.expect(re.escape("run rejected (nothing ran)"))
+    chat.expect(re.escape("run rejected: nothing ran (1 call rejected"))
     chat.expect("you> ")
     assert replicas(sandbox) == before != 7
 

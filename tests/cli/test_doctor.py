@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from tests.fixtures.api import running_app
 from tests.fixtures.cli import RunCli
+from tests.fixtures.jenkins import JenkinsSandbox
 
 
 def kubeconfig_for(path: Path, server: str) -> Path:
@@ -49,3 +51,31 @@ def test_doctor_never_prints_the_model_key(run_cli: RunCli) -> None:
     assert "openai/gpt-4.1" in result.stdout
     assert "API key set" in result.stdout
     assert secret not in result.stdout + result.stderr
+
+
+async def test_doctor_shows_and_probes_the_jenkins_servers_added_through_the_admin_api(
+    run_cli: RunCli, tmp_path: Path, jenkins_sandbox: JenkinsSandbox
+) -> None:
+    async with running_app(tmp_path / "data") as env, env.client("admin") as admin:
+        for name, token in (("ci", jenkins_sandbox.token), ("stale", "not-the-token")):
+            added = await admin.put(
+                f"/api/v1/jenkins-servers/{name}",
+                json={"url": jenkins_sandbox.url, "user": jenkins_sandbox.user, "token": token},
+            )
+            assert added.status_code == 200, added.text
+    result = run_cli("doctor")
+    assert (
+        f"ok   jenkins ci: {jenkins_sandbox.url} as {jenkins_sandbox.user!r} "
+        "(added through the admin API)"
+    ) in result.stdout
+    assert f"FAIL jenkins stale: {jenkins_sandbox.url} (added through the admin API)" in (
+        result.stdout
+    )
+    assert "check its URL, user and API token" in result.stdout
+    assert jenkins_sandbox.token not in result.stdout + result.stderr
+    assert result.returncode == 1
+
+
+def test_doctor_says_when_no_jenkins_server_is_configured(run_cli: RunCli) -> None:
+    result = run_cli("doctor")
+    assert "ok   jenkins: no server configured" in result.stdout

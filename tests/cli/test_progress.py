@@ -78,15 +78,15 @@ def test_heartbeats_update_one_line_and_never_overwrite_the_output(server: CliSe
         child.sendline("watch the stuck rollout")
         child.expect(r"still running \(10 s\)")
         during = screen(received.getvalue(), ROWS, COLUMNS)
+        progress = [line for line in during if "still running" in line]
+        assert progress == [
+            f"  ⋯ k8s_rollout_status deployment/stuck ({NAMESPACE}): still running (10 s)"
+        ]
+        assert "still running (5 s)" in received.getvalue(), "the first heartbeat was shown too"
         child.expect("run completed with failures")
         child.expect("you> ")
     finally:
         child.close(force=True)
-    progress = [line for line in during if "still running" in line]
-    assert progress == [
-        f"  ⋯ k8s_rollout_status deployment/stuck ({NAMESPACE}): still running (10 s)"
-    ]
-    assert "still running (5 s)" in received.getvalue(), "the first heartbeat was shown too"
     after = screen(received.getvalue(), ROWS, COLUMNS)
     assert not [line for line in after if "still running" in line]
     shown = "\n".join(after)

@@ -190,7 +190,7 @@ def test_chat_shows_untrusted_text_literally_in_a_terminal(server: CliServer) ->
                 "[/bold] [conceal]no[/conceal]"
             )
         )
-        child.expect(re.escape("run rejected (nothing ran)"))
+        child.expect(re.escape("run rejected: nothing ran (1 call rejected"))
         child.expect("you> ")
     finally:
         child.close(force=True)

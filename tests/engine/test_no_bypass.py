@@ -19,7 +19,7 @@ from opsgate.engine.bus import EventBus
 from opsgate.engine.engine import Engine
 from opsgate.engine.factory import deps_from_settings
 from opsgate.settings import Settings
-from tests.fixtures.engine import APPROVAL_KEY, HarnessFactory, engine_tools
+from tests.fixtures.engine import APPROVAL_KEY, SECRET_KEY, HarnessFactory, engine_tools
 
 _TEXT = [None, "", "off", "bypass", "*"]
 
@@ -96,6 +96,7 @@ async def test_no_setting_lets_a_mutation_run_without_approval(
             tools=h.engine.deps.tools,
             tool_specs=engine_tools(),
             approval_key=APPROVAL_KEY,
+            secret_key=SECRET_KEY,
             clock=h.clock,
         )
         engine = Engine(deps, checkpointer)  # type: ignore[arg-type]

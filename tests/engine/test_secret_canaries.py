@@ -17,8 +17,8 @@ A control value (not a secret) travels beside the canaries: it must show up in e
 so a sink that silently received nothing cannot pass.
 
 Proposed arguments (a Secret manifest, a Helm `set` password, a Jenkins password parameter)
-are checked the same way in their own test, marked xfail until the engine calls
-`redact.redact_args` on them.
+are checked the same way in their own test: the engine shows and stores them through
+`redact.redact_args` (keyed markers) and keeps the exact ones only sealed.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def _read_script(namespace: str) -> str:
 
 
 class SecretLeaked(AssertionError):
-    """A canary was found in a sink (the only failure the xfail test expects)."""
+    """A canary was found in a sink."""
 
 
 @dataclass
@@ -412,18 +412,14 @@ data:
     return json.dumps({"scripts": [{"match": "propose", "turns": turns}]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SecretLeaked,
-    reason="engine does not redact proposed arguments yet (redact.redact_args is not wired in)",
-)
 async def test_no_secret_in_proposed_arguments_reaches_any_sink(
     sandbox: SandboxInfo, namespace: str, tmp_path: Path
 ) -> None:
     """What an approver needs is there (each secret's marker); the secrets themselves are not.
 
-    The model wrote these values, so its own input is no sink here; and the checkpoints must
-    keep the exact arguments, because what runs after approval is what was proposed.
+    The model wrote these values, so its own input is no sink here. The checkpoints are: the
+    exact arguments the tool will get after approval are kept there sealed (encrypted under
+    the server's key), never in clear.
     """
     canaries = _proposal_canaries()
     data_dir = tmp_path / "data"
@@ -435,4 +431,4 @@ async def test_no_secret_in_proposed_arguments_reaches_any_sink(
         sinks = await h.live_sinks()
     del sinks["model input"]
     files = _file_sinks(data_dir)
-    _check({**sinks, "database file (raw)": files["database file (raw)"]}, canaries)
+    _check({**sinks, **files}, canaries)

@@ -7,7 +7,13 @@ from typing import Any
 
 import anyio
 import pytest
-from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, cluster_fingerprint, demo_tools
+from tests.fixtures.mcp import (
+    APPROVAL_KEY,
+    MemorySpentApprovals,
+    RecordingRunner,
+    cluster_fingerprint,
+    demo_tools,
+)
 
 from opsgate.domain import approval_token
 from opsgate.domain.canonical import call_hash
@@ -21,7 +27,9 @@ SCALE_ARGS: dict[str, Any] = {"name": "web", "replicas": 2, "context": "dev"}
 
 @pytest.fixture
 def client(demo_env: ToolEnv) -> ToolClient:
-    return ToolClient.in_memory(create_server(demo_env, demo_tools(), APPROVAL_KEY))
+    return ToolClient.in_memory(
+        create_server(demo_env, demo_tools(), APPROVAL_KEY, spent=MemorySpentApprovals())
+    )
 
 
 def mint(tool: str, args: dict[str, Any], approval_id: str) -> str:

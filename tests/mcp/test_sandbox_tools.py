@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fixtures.mcp import MemorySpentApprovals
 from tests.fixtures.sandbox import SandboxInfo, helm
 
 from opsgate.domain import approval_token
@@ -27,7 +28,7 @@ from opsgate.tools.runner import SubprocessRunner, child_env
 
 pytestmark = [pytest.mark.sandbox]
 
-KEY = b"sandbox-mcp-approval-key"
+KEY = b"sandbox-mcp-approval-key-0123456789"
 CHART = {
     "Chart.yaml": "apiVersion: v2\nname: tiny\nversion: 0.2.0\n",
     "templates/configmap.yaml": (
@@ -48,7 +49,9 @@ async def client(sandbox: SandboxInfo, tmp_path: Path) -> AsyncIterator[ToolClie
         default_context=sandbox.context,
         helm_home=tmp_path / "helm",
     )
-    async with ToolClient.in_memory(create_server(env, registry.all_tools(), KEY)) as tool_client:
+    async with ToolClient.in_memory(
+        create_server(env, registry.all_tools(), KEY, spent=MemorySpentApprovals())
+    ) as tool_client:
         yield tool_client
 
 

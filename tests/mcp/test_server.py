@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 from fastmcp import Client, FastMCP
-from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, cluster_fingerprint, demo_tools
+from tests.fixtures.mcp import (
+    APPROVAL_KEY,
+    MemorySpentApprovals,
+    RecordingRunner,
+    cluster_fingerprint,
+    demo_tools,
+)
 
 from opsgate.domain import approval_token
 from opsgate.domain.canonical import call_hash
@@ -33,7 +39,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def server(demo_env: ToolEnv, clock: Clock) -> FastMCP:
-    return create_server(demo_env, demo_tools(), APPROVAL_KEY, clock=clock)
+    return create_server(
+        demo_env, demo_tools(), APPROVAL_KEY, clock=clock, spent=MemorySpentApprovals()
+    )
 
 
 def token_for(

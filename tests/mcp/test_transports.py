@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import subprocess
 import sys
 import threading
 import time
@@ -15,7 +17,14 @@ import uvicorn
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from pydantic import SecretStr
-from tests.fixtures.mcp import APPROVAL_KEY, RecordingRunner, cluster_fingerprint, demo_tools
+from tests.fixtures.cli import RunCli
+from tests.fixtures.mcp import (
+    APPROVAL_KEY,
+    MemorySpentApprovals,
+    RecordingRunner,
+    cluster_fingerprint,
+    demo_tools,
+)
 from tests.fixtures.net import free_port
 
 from opsgate.domain import approval_token
@@ -29,7 +38,7 @@ from opsgate.settings import PROJECT_ROOT, Settings
 from opsgate.tools import registry
 from opsgate.tools.base import ToolEnv
 
-HTTP_TOKEN = "test-mcp-http-token-7f3a"
+HTTP_TOKEN = "test-mcp-http-token-7f3a-Qx9_kLm2vB8nR4"
 SCALE_ARGS: dict[str, Any] = {"name": "web", "replicas": 4, "context": "dev"}
 
 
@@ -75,7 +84,8 @@ async def test_stdio_lists_tools_reads_and_gates_mutations() -> None:
 def http_url(demo_env: ToolEnv) -> Iterator[str]:
     """The demo server over streamable HTTP on a loopback port, served from a thread."""
     settings = Settings(mcp_http_token=SecretStr(HTTP_TOKEN))
-    app = entry.http_app(settings, create_server(demo_env, demo_tools(), APPROVAL_KEY))
+    server = create_server(demo_env, demo_tools(), APPROVAL_KEY, spent=MemorySpentApprovals())
+    app = entry.http_app(settings, server)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -125,11 +135,62 @@ async def test_http_with_the_bearer_token_serves_the_tool_client(
 
 
 def test_http_refuses_to_start_without_a_token(demo_env: ToolEnv) -> None:
-    server = create_server(demo_env, demo_tools(), APPROVAL_KEY)
+    server = create_server(demo_env, demo_tools(), APPROVAL_KEY, spent=MemorySpentApprovals())
     with pytest.raises(ConfigError, match="MCP_HTTP_TOKEN"):
         entry.http_app(Settings(mcp_http_token=None), server)
     with pytest.raises(ConfigError):
         entry.http_app(Settings(mcp_http_token=SecretStr("")), server)
+
+
+WEAK_TOKENS = {
+    "one character": "x",
+    "31 random characters": secrets.token_urlsafe(32)[:31],
+    "one repeated character": "a" * 64,
+    "two characters": "ab" * 32,
+    "a word repeated": "password" * 6,
+    "a long run and a few others": "a" * 40 + "bcdefghij",
+}
+
+
+@pytest.mark.parametrize("token", WEAK_TOKENS.values(), ids=WEAK_TOKENS.keys())
+def test_http_refuses_a_weak_bearer_token_saying_why_and_how(demo_env: ToolEnv, token: str) -> None:
+    server = create_server(demo_env, demo_tools(), APPROVAL_KEY, spent=MemorySpentApprovals())
+    with pytest.raises(ConfigError) as refused:
+        entry.http_app(Settings(mcp_http_token=SecretStr(token)), server)
+    message = str(refused.value)
+    assert "OPSGATE_MCP_HTTP_TOKEN is too weak" in message
+    assert "at least 32 characters" in message
+    assert "secrets.token_urlsafe(32)" in message
+    assert token not in message
+
+
+@pytest.mark.parametrize("token", [secrets.token_urlsafe(32), secrets.token_hex(16)])
+def test_http_accepts_a_random_bearer_token(demo_env: ToolEnv, token: str) -> None:
+    server = create_server(demo_env, demo_tools(), APPROVAL_KEY, spent=MemorySpentApprovals())
+    assert entry.http_app(Settings(mcp_http_token=SecretStr(token)), server) is not None
+
+
+def test_opsgate_mcp_http_with_a_weak_token_exits_with_the_reason(run_cli: RunCli) -> None:
+    result = run_cli("mcp", "--http", "--port", "1", env={"OPSGATE_MCP_HTTP_TOKEN": "x"})
+    assert result.returncode == 1
+    assert "OPSGATE_MCP_HTTP_TOKEN is too weak" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_python_m_opsgate_mcp_refuses_an_empty_approval_key(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "opsgate.mcp"],
+        cwd=str(PROJECT_ROOT),
+        env={"OPSGATE_DATA_DIR": str(tmp_path), "OPSGATE_APPROVAL_KEY": "", "PATH": "/usr/bin"},
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "OPSGATE_APPROVAL_KEY is empty" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 async def test_python_m_opsgate_mcp_serves_every_registered_tool(tmp_path: Path) -> None:

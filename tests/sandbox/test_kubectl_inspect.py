@@ -20,7 +20,9 @@ def test_describe_pod_shows_state_and_events(sandbox: SandboxInfo) -> None:
     result = kubectl(sandbox, "describe", "pod", _pod(sandbox, "api"), "-n", "shop")
     assert result.returncode == 0, result.stderr
     assert "CrashLoopBackOff" in result.stdout
-    assert "Restart Count:  5" in result.stdout
+    # Two hours of crashes restarted after back-offs of 10 s doubling to 5 min.
+    restarts = int(result.stdout.split("Restart Count:", 1)[1].split()[0])
+    assert 25 <= restarts <= 30
     events = result.stdout.split("Events:", 1)[1]
     assert "BackOff" in events
     assert "Scheduled" in events

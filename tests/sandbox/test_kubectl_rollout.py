@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
+from tests.fixtures.sandbox import (
+    SandboxInfo,
+    deployment_manifest,
+    eventually,
+    get_json,
+    kubectl,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -51,11 +57,15 @@ def test_rollout_status_times_out_for_a_bad_image(sandbox: SandboxInfo, namespac
     status = kubectl(sandbox, "rollout", "status", "deploy/bad", "-n", namespace, "--timeout=2s")
     assert status.returncode != 0
     assert "1 out of 2 new replicas have been updated" in status.stdout
-    reasons = {
-        p["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("reason")
-        for p in get_json(sandbox, "pods", "-n", namespace)["items"]
-    }
-    assert "ImagePullBackOff" in reasons
+
+    def backing_off() -> bool:
+        reasons = {
+            p["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("reason")
+            for p in get_json(sandbox, "pods", "-n", namespace)["items"]
+        }
+        return "ImagePullBackOff" in reasons
+
+    eventually(backing_off, timeout=5, what="ImagePullBackOff after ErrImagePull")
     deploy = get_json(sandbox, "deployment", "bad", "-n", namespace)
     assert deploy["status"]["availableReplicas"] == 2
     assert deploy["status"]["updatedReplicas"] == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from opsgate.sandbox import apply, patch, protobuf, selectors
-from opsgate.sandbox.store import Store
+from opsgate.sandbox.store import Store, StoreFrozen
 
 
 def test_strategic_merge_merges_lists_by_key_and_honours_directives() -> None:
@@ -154,3 +154,21 @@ def test_server_side_apply_removes_what_the_manager_stopped_setting() -> None:
         'k:{"name":"app"}'
         in result["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:containers"]
     )
+
+
+def test_a_read_only_store_refuses_every_write_and_stamps_without_storing() -> None:
+    store = Store()
+    stored = store.put("configmaps", {"metadata": {"name": "a", "namespace": "n"}, "data": {}})
+    with store.read_only():
+        with pytest.raises(StoreFrozen):
+            store.put("configmaps", {"metadata": {"name": "b", "namespace": "n"}})
+        with pytest.raises(StoreFrozen):
+            store.delete("configmaps", "n", "a")
+        would = store.stamped(
+            "configmaps", {"metadata": {"name": "a", "namespace": "n"}, "spec": 1}
+        )
+    assert would["metadata"]["resourceVersion"] == stored["metadata"]["resourceVersion"]
+    assert would["metadata"]["generation"] == 2
+    assert store.revision == int(stored["metadata"]["resourceVersion"])
+    assert [o["metadata"]["name"] for o in store.list("configmaps")] == ["a"]
+    store.put("configmaps", {"metadata": {"name": "b", "namespace": "n"}})

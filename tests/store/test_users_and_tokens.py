@@ -1,4 +1,4 @@
-"""Users and API tokens (stored hashed) on both databases."""
+"""Users, API tokens and sessions (stored hashed) on both databases."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from opsgate.errors import Conflict, NotFound
 from opsgate.store.sql import SqlStore
+from tests.fixtures.postgres import RawSql
 
 
 def _hash(token: str) -> str:
@@ -93,3 +94,74 @@ async def test_list_tokens_by_user(store: SqlStore) -> None:
         await store.revoke_token("tok_missing")
     with pytest.raises(NotFound):
         await store.create_token("usr_missing", "x", _hash("x"), "og_x", None)
+
+
+async def test_token_records_who_made_it(store: SqlStore) -> None:
+    owner = await store.create_user("gwen", "approver", None)
+    own = await store.create_token(
+        owner.id, "own", _hash("own"), "og_own", None, created_by=owner.id
+    )
+    cli = await store.create_token(owner.id, "cli", _hash("cli"), "og_cli", None)
+    assert (own.created_by, own.made_by_owner) == (owner.id, True)
+    assert (cli.created_by, cli.made_by_owner) == (None, False)
+    found = await store.find_token(_hash("cli"))
+    assert found is not None
+    assert found[0].made_by_owner is False
+    assert {t.name: t.created_by for t in await store.list_tokens(owner.id)} == {
+        "own": owner.id,
+        "cli": None,
+    }
+
+
+async def test_a_session_is_live_until_ended_and_never_after(store: SqlStore) -> None:
+    user = await store.create_user("hana", "viewer", "h1")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    await store.create_session(_hash("s1"), user.id, "10.0.0.1", later)
+    found = await store.find_session(_hash("s1"))
+    assert found is not None
+    assert found.username == "hana"
+    assert not hasattr(found, "password_hash")
+    assert await store.find_session(_hash("other")) is None
+    await store.end_session(_hash("s1"))
+    await store.end_session(_hash("s1"))
+    assert await store.find_session(_hash("s1")) is None
+
+
+async def test_expired_sessions_are_not_found_and_swept(store: SqlStore, raw_sql: RawSql) -> None:
+    user = await store.create_user("ines", "viewer", None)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    await store.create_session(_hash("old"), user.id, "10.0.0.1", past)
+    assert await store.find_session(_hash("old")) is None
+    await store.create_session(_hash("new"), user.id, "10.0.0.1", past + timedelta(hours=2))
+    assert await raw_sql("SELECT count(*) FROM sessions") == [(1,)]
+
+
+async def test_password_change_or_disabling_ends_the_users_sessions(store: SqlStore) -> None:
+    jo = await store.create_user("jo", "operator", "h1")
+    kai = await store.create_user("kai", "operator", "h1")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    for name, user in (("jo-1", jo), ("jo-2", jo), ("kai-1", kai)):
+        await store.create_session(_hash(name), user.id, "10.0.0.1", later)
+    await store.update_user(jo.id, role="approver")
+    assert await store.find_session(_hash("jo-1")) is not None
+    await store.update_user(jo.id, password_hash="h2")
+    assert await store.find_session(_hash("jo-1")) is None
+    assert await store.find_session(_hash("jo-2")) is None
+    assert await store.find_session(_hash("kai-1")) is not None
+    await store.update_user(kai.id, disabled=True)
+    await store.update_user(kai.id, disabled=False)
+    assert await store.find_session(_hash("kai-1")) is None
+
+
+async def test_addresses_a_user_signed_in_from_are_remembered(store: SqlStore) -> None:
+    lea = await store.create_user("lea", "viewer", None)
+    max_ = await store.create_user("max", "viewer", None)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert await store.signed_in_from(lea.id, "10.0.0.1") is False
+    await store.create_session(_hash("l1"), lea.id, "10.0.0.1", later)
+    await store.create_session(_hash("l2"), lea.id, "10.0.0.1", later)
+    await store.end_session(_hash("l1"))
+    await store.end_session(_hash("l2"))
+    assert await store.signed_in_from(lea.id, "10.0.0.1") is True
+    assert await store.signed_in_from(lea.id, "10.0.0.2") is False
+    assert await store.signed_in_from(max_.id, "10.0.0.1") is False

@@ -10,6 +10,7 @@ import pytest
 from opsgate.errors import BinaryNotFound
 from opsgate.settings import PROJECT_ROOT, Settings
 from opsgate.tools import binaries
+from opsgate.tools.base import ConfiguredJenkins
 from opsgate.tools.runner import SubprocessRunner
 
 
@@ -74,7 +75,9 @@ def test_tool_env_from_settings(tmp_path: Path) -> None:
     runner = binaries.runner_from_settings(
         settings, inherited={"PATH": "/usr/bin", "SECRET_TOKEN": "x"}
     )
-    env = binaries.tool_env_from_settings(settings, runner, search_path="")
+    env = binaries.tool_env_from_settings(
+        settings, runner, jenkins=ConfiguredJenkins(), search_path=""
+    )
     assert (env.kubectl, env.helm) == (kubectl, helm)
     assert env.kubeconfig == tmp_path / "kubeconfig"
     assert env.default_context == "demo"

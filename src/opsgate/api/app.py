@@ -6,6 +6,8 @@ in-process client, the engine (recovered at start: interrupted calls become
 `outcome_unknown`), a periodic expiry of overdue approvals, the login limiter, and, while no
 user exists, a one-time setup token logged once at WARNING (only its hash is kept).
 `AppDeps` lets tests inject any of these pieces; injected pieces are not closed by the app.
+In front of the routes: the catch-all 500, security headers, `guards.RequestGuard` (odd
+targets, body size and time), then CORS when configured. `api.server` says how it is served.
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
-from opsgate.api import auth, build, contexts, errors, ui
+from opsgate.api import auth, build, contexts, errors, guards, ui
 from opsgate.api.metrics import MeteredBus, Metrics
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
-from opsgate.api.routes import admin, approvals, conversations, events, meta
+from opsgate.api.routes import admin, approvals, conversations, events, meta, tokens
 from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
 from opsgate.api.security import SecurityHeadersMiddleware
@@ -152,12 +154,23 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # A stray slash is a 404 like any other unknown path, not a redirect.
+        redirect_slashes=False,
     )
     app.state.metrics = Metrics()
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth_routes, admin, conversations, approvals, events, audit_routes, meta):
+    for module in (
+        auth_routes,
+        admin,
+        tokens,
+        conversations,
+        approvals,
+        events,
+        audit_routes,
+        meta,
+    ):
         api.include_router(module.router)
     api.add_api_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)
     app.include_router(api)
@@ -172,6 +185,11 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"],
         )
+    app.add_middleware(
+        guards.RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+    )
     hsts = bool(settings.public_url and settings.public_url.startswith("https://"))
     app.add_middleware(SecurityHeadersMiddleware, hsts=hsts, metrics=app.state.metrics)
     app.add_middleware(errors.CatchAllMiddleware)

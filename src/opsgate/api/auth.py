@@ -1,31 +1,30 @@
 """Who is asking: session cookies (with CSRF) or bearer API tokens, and role checks.
 
 Routes declare `Depends(require_viewer)` (any signed-in user), `require_operator`,
-`require_approver` or `require_admin`; each returns the `Principal`. Cookie-authenticated
-requests that change state must carry the session's CSRF token in `X-CSRF-Token` matching
-the `opsgate_csrf` cookie (double submit, bound to the signed session). API tokens are random,
-shown once, and stored only as SHA-256.
+`require_approver`, `require_decider` or `require_admin`; each returns the `Principal`.
+Cookie-authenticated requests that change state must carry the session's CSRF token in
+`X-CSRF-Token` matching the `opsgate_csrf` cookie (double submit, bound to the signed
+session), and the session must still be live in the store. API tokens are looked up by their
+SHA-256 (`accounts.token_hash`). A token its owner did not make (the CLI made it on the
+database) authenticates as its user but cannot decide approvals or make further tokens.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 
-from opsgate.api.passwords import Passwords
-from opsgate.api.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, password_fingerprint
-from opsgate.api.state import app_state
+from opsgate.api import accounts
+from opsgate.api.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, session_hash
+from opsgate.api.state import AppState, app_state
 from opsgate.domain import roles
-from opsgate.errors import Forbidden, NotFound, Unauthenticated
-from opsgate.store.records import User
+from opsgate.errors import Forbidden, Unauthenticated
+from opsgate.store.records import ApiToken, User
 
-TOKEN_PREFIX = "og_"  # noqa: S105 - a visible marker, not a secret
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -35,64 +34,55 @@ class Principal:
 
     user: User
     via: Literal["session", "token"]
-    token_id: str | None = None
-
-
-def new_api_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def hash_api_token(token: str) -> str:
-    """What the store keeps of an API token (for the CLI, which creates tokens directly)."""
-    return token_hash(token)
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash with the default parameters (for the CLI's `users add`)."""
-    return Passwords().hash(password)
-
-
-def token_display_prefix(token: str) -> str:
-    return token[: len(TOKEN_PREFIX) + 6]
+    token: ApiToken | None = None
+    """The API token of a `via="token"` request."""
 
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-async def current_principal(request: Request) -> Principal:
-    """The request's user, from a bearer token or a session cookie; else `Unauthenticated`."""
-    state = app_state(request)
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, credential = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
-            raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
-        found = await state.store.find_token(token_hash(credential.strip()))
-        if found is None:
-            raise Unauthenticated("the API token is unknown, revoked or expired")
-        token, user = found
-        if user.disabled:
-            raise Unauthenticated("the token's user is disabled")
-        return Principal(user=user, via="token", token_id=token.id)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        raise Unauthenticated("sign in or send an API token")
+def _borrowed(principal: Principal) -> ApiToken | None:
+    """The request's API token when its owner did not make it (the CLI did); else None."""
+    token = principal.token
+    return token if token is not None and not token.made_by_owner else None
+
+
+def _borrowed_refusal(token: ApiToken, user: User, action: str) -> Forbidden:
+    return Forbidden(
+        f"API token {token.prefix!r} was not created by {user.username!r} themselves (it was "
+        f"made on the database), so it cannot {action}: sign in, or make a token of your own "
+        "(`opsgate tokens login`, or POST /api/v1/tokens while signed in)"
+    )
+
+
+def refuse_borrowed_token(principal: Principal, action: str) -> None:
+    """`Forbidden` when the request's API token was not made by its own user."""
+    token = _borrowed(principal)
+    if token is not None:
+        raise _borrowed_refusal(token, principal.user, action)
+
+
+async def _token_principal(state: AppState, authorization: str) -> Principal:
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    found = await state.store.find_token(accounts.token_hash(credential.strip()))
+    if found is None:
+        raise Unauthenticated("the API token is unknown, revoked or expired")
+    token, user = found
+    if user.disabled:
+        raise Unauthenticated("the token's user is disabled")
+    return Principal(user=user, via="token", token=token)
+
+
+async def _session_principal(state: AppState, request: Request, cookie: str) -> Principal:
     session = state.sessions.read(cookie)
     if session is None:
         raise Unauthenticated("the session has expired; sign in again")
-    try:
-        user = await state.store.get_user(session.uid)
-    except NotFound as e:
-        raise Unauthenticated("the session's user no longer exists") from e
-    if user.disabled or not hmac.compare_digest(
-        session.pw, password_fingerprint(user.password_hash)
-    ):
-        raise Unauthenticated("the session is no longer valid; sign in again")
+    user = await state.store.find_session(session_hash(session))
+    if user is None or user.id != session.uid:
+        raise Unauthenticated("the session has ended; sign in again")
     if request.method not in _SAFE_METHODS:
         header = request.headers.get(CSRF_HEADER, "")
         cookie_token = request.cookies.get(CSRF_COOKIE, "")
@@ -102,8 +92,19 @@ async def current_principal(request: Request) -> Principal:
             and hmac.compare_digest(header, session.csrf)
         ):
             raise Forbidden(f"missing or wrong {CSRF_HEADER} header")
-    public_user = User.model_validate(user.model_dump(exclude={"password_hash"}))
-    return Principal(user=public_user, via="session")
+    return Principal(user=user, via="session")
+
+
+async def current_principal(request: Request) -> Principal:
+    """The request's user, from a bearer token or a session cookie; else `Unauthenticated`."""
+    state = app_state(request)
+    authorization = request.headers.get("authorization")
+    if authorization:
+        return await _token_principal(state, authorization)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise Unauthenticated("sign in or send an API token")
+    return await _session_principal(state, request, cookie)
 
 
 async def require_viewer(
@@ -133,6 +134,33 @@ async def require_approver(
     return _with_role(principal, roles.can_approve, "decide approvals")
 
 
+async def require_decider(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_approver)],
+) -> Principal:
+    """An approver deciding on their own credential: a session, or a token they made.
+
+    A token made on someone's behalf could otherwise let its maker approve their own change
+    as the token's user (defeating the distinct-approver rule); the refusal is audited.
+    """
+    token = _borrowed(principal)
+    if token is None:
+        return principal
+    approval_id = str(request.path_params.get("approval_id", ""))
+    store = app_state(request).store
+    approval = await store.get_approval(approval_id)
+    await accounts.audit_refused_decision(
+        store,
+        accounts.Actor.of(principal.user),
+        token,
+        approval_id,
+        "the API token was not created by its owner",
+        conversation_id=approval.conversation_id,
+        run_id=approval.run_id,
+    )
+    raise _borrowed_refusal(token, principal.user, "decide approvals")
+
+
 async def require_admin(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:
@@ -143,4 +171,6 @@ Viewer = Annotated[Principal, Depends(require_viewer)]
 """Any signed-in user (routes declare `principal: auth.Viewer`)."""
 Operator = Annotated[Principal, Depends(require_operator)]
 Approver = Annotated[Principal, Depends(require_approver)]
+Decider = Annotated[Principal, Depends(require_decider)]
+"""An approver whose credential is their own (routes that decide approvals)."""
 Admin = Annotated[Principal, Depends(require_admin)]

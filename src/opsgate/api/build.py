@@ -16,6 +16,7 @@ from opsgate.mcp import client as mcp_client
 from opsgate.mcp import server as mcp_server
 from opsgate.settings import Settings
 from opsgate.store import sql
+from opsgate.store.jenkins_directory import JenkinsDirectory
 from opsgate.store.protocol import Store
 from opsgate.tools import binaries, registry
 from opsgate.tools.base import CommandRunner, Tool
@@ -42,12 +43,18 @@ async def engine(
     *,
     runner: CommandRunner | None = None,
 ) -> engine_module.Engine:
-    """The engine over an in-process tool server; closed with `stack`."""
+    """The engine over an in-process tool server; closed with `stack`.
+
+    The tool server spends approval tokens in `store` and resolves Jenkins servers through it,
+    like every other tool server on the same database.
+    """
     approval_key = settings.key("approval_key")
     env = binaries.tool_env_from_settings(
-        settings, runner or binaries.runner_from_settings(settings)
+        settings,
+        runner or binaries.runner_from_settings(settings),
+        jenkins=JenkinsDirectory(store, settings.jenkins),
     )
-    server = mcp_server.create_server(env, tools, approval_key)
+    server = mcp_server.create_server(env, tools, approval_key, spent=store)
     tool_client = mcp_client.ToolClient.in_memory(server)
     await tool_client.connect()
     stack.push_async_callback(tool_client.close)
@@ -59,4 +66,5 @@ async def engine(
         tools=tool_client,
         tool_specs=tools,
         approval_key=approval_key,
+        secret_key=settings.key("secret_key"),
     )

@@ -1,8 +1,12 @@
-"""Login throttling per account and per client address, with delays that grow per failure.
+"""Login throttling: exponential back-off per account and per client address, never a lock-out.
 
-Used by the login and setup routes. After a few free failures each further failure locks the
-key for twice as long as the last (capped); a success clears the account's record. A locked
-key is refused at once with `RateLimited` (429, `Retry-After`), before any password is checked.
+Used by the login and setup routes (policy in docs/security.md). Each failure counts against
+the client's address and against the account; after a few free failures a key must wait
+twice as long as the last time (capped) before its next attempt, and attempts during the wait
+are refused with `RateLimited` (429, `Retry-After`) before any password is checked, and do not
+count. Failures against an account from an address that user signed in from before count on
+their own key (account and address), so nobody elsewhere can keep a user out of the address
+they work from, however they space their guesses.
 """
 
 from __future__ import annotations
@@ -35,7 +39,12 @@ class _Record:
 
 @dataclass
 class LoginLimiter:
-    """Counts failures per key (`user:NAME`, `addr:IP`) and says how long a key is locked."""
+    """Counts failures per key and says how long a key must wait before its next attempt.
+
+    Keys: `addr:IP` (every attempt from the address), and for the account either
+    `user:NAME` (attempts from addresses the user never signed in from) or `known:NAME@IP`
+    (attempts from an address they did: `known=True`).
+    """
 
     free_failures_per_account: int = 5
     free_failures_per_address: int = 20
@@ -45,23 +54,29 @@ class LoginLimiter:
     clock: Callable[[], float] = time.monotonic
     _records: dict[str, _Record] = field(default_factory=dict)
 
-    def check(self, username: str, address: str) -> None:
-        """Raise `RateLimited` if the account or the address is locked right now."""
+    def check(self, username: str, address: str, *, known: bool = False) -> None:
+        """Raise `RateLimited` if the address or the account (as seen from it) must wait."""
         now = self.clock()
         wait = max(
-            self._remaining(f"user:{username.lower()}", now),
             self._remaining(f"addr:{address}", now),
+            self._remaining(self._account_key(username, address, known), now),
         )
         if wait > 0:
             raise RateLimited(wait)
 
-    def failed(self, username: str, address: str) -> None:
+    def failed(self, username: str, address: str, *, known: bool = False) -> None:
         now = self.clock()
-        self._fail(f"user:{username.lower()}", self.free_failures_per_account, now)
+        self._fail(self._account_key(username, address, known), self.free_failures_per_account, now)
         self._fail(f"addr:{address}", self.free_failures_per_address, now)
 
-    def succeeded(self, username: str) -> None:
-        self._records.pop(f"user:{username.lower()}", None)
+    def succeeded(self, username: str, address: str, *, known: bool = False) -> None:
+        """Clear the account's record as seen from this address (a real user got in)."""
+        self._records.pop(self._account_key(username, address, known), None)
+
+    @staticmethod
+    def _account_key(username: str, address: str, known: bool) -> str:
+        name = username.lower()
+        return f"known:{name}@{address}" if known else f"user:{name}"
 
     def _remaining(self, key: str, now: float) -> float:
         record = self._records.get(key)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from opsgate.api.accounts import Username
 from opsgate.domain.calls import CallStatus
+from opsgate.domain.canonical import canonical_json
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
 from opsgate.store.records import (
@@ -24,7 +26,10 @@ from opsgate.store.records import (
     User,
 )
 
-Name = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+MAX_CALL_ARGS_BYTES = 768 * 1024
+"""A direct call's arguments as canonical JSON: room for the largest manifest a tool takes
+(512 KiB) with its JSON escaping, and a bound on what one call writes to the append-only
+stores (its arguments are kept with the call, in the audit log and in the event stream)."""
 
 
 class _Body(BaseModel):
@@ -38,7 +43,7 @@ class LoginBody(_Body):
 
 class SetupBody(_Body):
     setup_token: str = Field(min_length=1, max_length=200)
-    username: str = Name
+    username: Username
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -57,7 +62,7 @@ class LoginAnswer(BaseModel):
 
 
 class NewUser(_Body):
-    username: str = Name
+    username: Username
     role: Role
     password: str | None = Field(default=None, max_length=1024)
     """None for a user who will only use API tokens."""
@@ -72,7 +77,7 @@ class UserPatch(_Body):
 class NewToken(_Body):
     name: str = Field(min_length=1, max_length=100)
     user_id: str | None = Field(default=None, max_length=100)
-    """Whose token; the calling admin by default."""
+    """Your own id, or omitted: tokens are made only by their owner (another id is 403)."""
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 
@@ -94,6 +99,14 @@ class JenkinsServerOut(BaseModel):
     url: str
     user: str
     verify_tls: bool
+    source: Literal["settings", "database"]
+    """`settings`: from OPSGATE_JENKINS__<NAME>__*, shown here but changed only there;
+    `database`: added through this API."""
+    read_only: bool
+    """True for servers from settings: PUT and DELETE refuse them."""
+    in_use: bool
+    """Whether the tools use this entry (a database record hidden by a settings server of
+    the same name is not)."""
 
 
 class NewConversation(_Body):
@@ -130,6 +143,15 @@ class MessageBody(_Body):
 class CallBody(_Body):
     tool: str = Field(min_length=1, max_length=100)
     args: dict[str, Any] = Field(default_factory=dict)
+    """At most `MAX_CALL_ARGS_BYTES` as canonical JSON."""
+
+    @field_validator("args")
+    @classmethod
+    def _bounded(cls, args: dict[str, Any]) -> dict[str, Any]:
+        size = len(canonical_json(args).encode())
+        if size > MAX_CALL_ARGS_BYTES:
+            raise ValueError(f"must be at most {MAX_CALL_ARGS_BYTES} bytes as JSON, got {size}")
+        return args
 
 
 class RunStarted(BaseModel):
@@ -219,6 +241,16 @@ class ModelInfo(BaseModel):
     configured: bool
     model: str | None
     how_to: str
+
+
+class ApprovalPolicy(BaseModel):
+    """How the gate decides here, for the Command Center's approval cards."""
+
+    require_distinct_approver: bool
+    """False only when turned off for a one-person setup: the requester may then approve
+    their own change (the card should say so)."""
+    approval_ttl_s: int
+    """How long an approval request stays open."""
 
 
 class UserList(BaseModel):

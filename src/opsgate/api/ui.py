@@ -2,12 +2,15 @@
 
 `/`, `/login` and `/setup` answer `index.html` (the single-page app routes itself);
 `/assets/<path>` answers files under `static/assets/` with an explicit content type, an ETag
-and `no-cache` (always revalidated, since file names carry no content hash). Paths that leave
-the assets directory are refused.
+and `no-cache` (always revalidated, since file names carry no content hash). An asset path is
+checked against the names our files have (`ASSET_PATH`) before it touches the file system, so
+NUL, dot segments, backslashes, overlong or non-ASCII names are a plain 404; a path that
+still resolves outside the assets directory (a symlink) is refused too.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -32,6 +35,10 @@ CONTENT_TYPES = {
     ".md": "text/plain; charset=utf-8",
 }
 CACHE_CONTROL = "no-cache"
+ASSET_PATH = re.compile(
+    r"([A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}/){0,8}[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}"
+)
+"""Slash-separated names of letters, digits, `_`, `-` and `.`, never starting with a dot."""
 
 
 def router(static_dir: Path = STATIC_DIR) -> APIRouter:
@@ -53,6 +60,8 @@ def router(static_dir: Path = STATIC_DIR) -> APIRouter:
 
     @routes.get("/assets/{path:path}")
     async def asset(path: str) -> Response:
+        if not ASSET_PATH.fullmatch(path):
+            raise NotFound("no such file")
         target = (assets / path).resolve()
         if not target.is_relative_to(assets):
             raise NotFound("no such file")

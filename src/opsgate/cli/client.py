@@ -1,4 +1,4 @@
-"""A small HTTP client for the opsgate API, used by `chat`, `ask` and `approvals`.
+"""A small HTTP client for the opsgate API, used by `chat`, `ask`, `approvals`, `tokens login`.
 
 Talks JSON with a bearer token; turns error responses into `OpsgateError`s with the server's
 message; reads the Server-Sent Events stream of a conversation.
@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from opsgate.api.sessions import CSRF_COOKIE, CSRF_HEADER
 from opsgate.cli.common import load_settings
 from opsgate.errors import Conflict, Forbidden, NotFound, OpsgateError, Unauthenticated, truncate
 
@@ -67,6 +68,11 @@ class ApiClient:
         if not response.content:
             return None
         return response.json()
+
+    def sign_in(self, username: str, password: str) -> None:
+        """Open a session (cookies kept by this client) and send its CSRF token from now on."""
+        self.request("POST", "/auth/login", json={"username": username, "password": password})
+        self._http.headers[CSRF_HEADER] = self._http.cookies.get(CSRF_COOKIE) or ""
 
     def events(self, conversation_id: str, after: int) -> Iterator[SseEvent]:
         """Follow the conversation's event stream from after `after` until the server ends it."""
@@ -124,7 +130,7 @@ def connect(server: str | None, token: str | None) -> ApiClient:
     if not chosen:
         raise typer.BadParameter(
             "an API token is needed: pass --token or set OPSGATE_API_TOKEN "
-            "(create one with `opsgate tokens create USER`)",
+            "(make one of your own with `opsgate tokens login USER`)",
             param_hint="--token",
         )
     return ApiClient(server or settings.server_url, chosen)

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.text import Text
 
-from opsgate.domain.audit import AuditKind
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 
@@ -46,11 +45,6 @@ async def local_store(settings: Settings) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
-
-
-async def audit_as_cli(store: Store, kind: AuditKind, payload: dict[str, Any]) -> None:
-    """Append an audit event for a change made from the command line (actor "cli", no user)."""
-    await store.append_audit(kind, payload, actor_id=None, actor_name="cli")
 
 
 _KEPT_IN_BLOCKS = {"\n", "\t"}

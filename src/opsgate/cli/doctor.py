@@ -1,4 +1,5 @@
-"""`opsgate doctor`: check binaries, kubeconfig contexts, model settings and the database.
+"""`opsgate doctor`: check binaries, kubeconfig contexts, model, database, where each security
+setting came from (environment, `.env` file, generated key file, default), and Jenkins servers.
 
 Prints one line per check and what to do about each failure; exits 1 when anything is broken.
 Never prints keys or tokens.
@@ -7,6 +8,7 @@ Never prints keys or tokens.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -16,9 +18,12 @@ import yaml
 
 from opsgate import settings as settings_module
 from opsgate.cli.common import console, load_settings, local_store, run
-from opsgate.errors import OpsgateError, truncate
+from opsgate.errors import ConfigError, OpsgateError, truncate
+from opsgate.mcp import http_auth
 from opsgate.settings import Settings
-from opsgate.tools import binaries
+from opsgate.store.jenkins_directory import JenkinsDirectory, JenkinsEntry
+from opsgate.tools import binaries, registry
+from opsgate.tools.base import ToolEnv, ToolOutput
 
 PROBE_TIMEOUT_S = 8
 
@@ -169,6 +174,91 @@ def check_database(settings: Settings) -> Check:
     return Check("database", True, f"{shown} (migrations applied, {users} users)", fix)
 
 
+def check_setting_origins(settings: Settings, given: Collection[str]) -> list[Check]:
+    """Where each security setting came from; a key or bearer token that would be refused."""
+    checks = []
+    for origin in settings_module.setting_origins(settings, given=given):
+        detail, ok, fix = origin.describe(), True, None
+        if origin.name == "require_distinct_approver":
+            state = "on" if settings.require_distinct_approver else "off (self-approval allowed)"
+            detail = f"{state}; {detail}"
+        if origin.origin == "env file":
+            fix = (
+                f"a .env file in the working directory sets {origin.variable}; "
+                "set it in the environment of the service instead"
+            )
+        try:
+            if origin.name in ("approval_key", "secret_key") and origin.origin != "default":
+                settings.key(origin.name)  # type: ignore[arg-type]
+            if origin.name == "mcp_http_token" and settings.mcp_http_token is not None:
+                http_auth.require_strong_token(settings.mcp_http_token.get_secret_value())
+        except ConfigError as e:
+            ok, fix = False, str(e)
+        checks.append(Check(f"setting {origin.name}", ok, detail, fix))
+    return checks
+
+
+JENKINS_SOURCES = {"settings": "from settings", "database": "added through the admin API"}
+
+
+def check_jenkins(settings: Settings) -> list[Check]:
+    """Every Jenkins server the tools may name (the same directory they use), and whether it
+    answers `jenkins_whoami` with its credentials."""
+
+    async def go() -> list[Check]:
+        async with local_store(settings) as store:
+            directory = JenkinsDirectory(store, settings.jenkins)
+            # Jenkins tools speak HTTP only; the binary paths just complete the environment.
+            env = ToolEnv(
+                runner=binaries.runner_from_settings(settings),
+                kubectl=settings.tools_dir / "kubectl",
+                helm=settings.tools_dir / "helm",
+                command_timeout_s=PROBE_TIMEOUT_S,
+                jenkins=directory,
+            )
+            return [await _probe_jenkins(entry, env) for entry in await directory.entries()]
+
+    try:
+        checks = run(go())
+    except OpsgateError as e:
+        return [Check("jenkins", False, truncate(str(e), 200), "check OPSGATE_DATABASE_URL")]
+    return checks or [
+        Check(
+            "jenkins",
+            True,
+            "no server configured",
+            "add one in the Command Center (Admin settings, Jenkins servers) or with "
+            "OPSGATE_JENKINS__<NAME>__URL, __USER and __TOKEN",
+        )
+    ]
+
+
+async def _probe_jenkins(entry: JenkinsEntry, env: ToolEnv) -> Check:
+    name = f"jenkins {entry.name}"
+    source = JENKINS_SOURCES[entry.source]
+    if not entry.in_use:
+        return Check(
+            name,
+            True,
+            f"{entry.url} ({source}) is not used: settings define a server of the same name",
+            "remove it in the Command Center (Admin settings, Jenkins servers)",
+        )
+    whoami = registry.all_tools()["jenkins_whoami"]
+    try:
+        output = await whoami.run(whoami.parse({"server": entry.name}), env)
+    except OpsgateError as e:
+        output = ToolOutput(ok=False, text=str(e))
+    if output.ok:
+        user = (output.data or {}).get("user")
+        return Check(name, True, f"{entry.url} as {user!r} ({source})")
+    fix = (
+        f"check OPSGATE_JENKINS__{entry.name.upper()}__URL, __USER and __TOKEN"
+        if entry.source == "settings"
+        else "check its URL, user and API token in the Command Center (Admin settings)"
+    )
+    return Check(name, False, f"{entry.url} ({source}): {truncate(output.text, 200)}", fix)
+
+
 def doctor(
     kubeconfig: Annotated[Path | None, typer.Option(help="Check this kubeconfig instead.")] = None,
 ) -> None:
@@ -183,6 +273,8 @@ def doctor(
         *check_contexts(settings, kubectl),
         check_model(settings),
         check_database(settings),
+        *check_setting_origins(settings, given={"kubeconfig"} if kubeconfig else ()),
+        *check_jenkins(settings),
     ]
     for check in checks:
         mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"

@@ -48,13 +48,14 @@ def fold(text: str) -> str:
 def status_line(
     status: RunStatus, summary: str | None, reason: str | None, stopped_by: str | None
 ) -> Text:
-    """`run completed with failures: 1 change run: 1 verification failed`."""
+    """`run completed with failures: 1 change run: 1 verification failed`, or
+    `run rejected: nothing ran (1 call rejected; 1 read)`."""
     look = words.RUN[status]
     line = Text.assemble("run ", look.text())
     if stopped_by:
         line.append_text(Text.assemble(" by ", untrusted(stopped_by)))
     if summary:
-        line.append_text(Text.assemble(": ", summary))
+        line.append(f" ({summary})" if ":" in look.word else f": {summary}")
     if reason and reason != summary:
         line.append_text(Text.assemble(" (", untrusted(reason), ")"))
     line.stylize(look.style)
@@ -91,11 +92,11 @@ class Renderer:
 
     def _end_text(self, full: str | None = None) -> None:
         """Close the streamed text; print `full` when the stream did not carry all of it."""
-        if self._held:
-            self.console.print(untrusted(self._held, block=True), end="")
-            self._held = ""
+        rest, self._held = self._held, ""
         if self._streamed and not self._streamed.endswith("\n"):
-            self.console.print()
+            rest += "\n"  # in the same print: a line end printed apart could land under live lines
+        if rest:
+            self.console.print(untrusted(rest, block=True), end="")
         if full and full.strip() != self._streamed.strip():
             self.console.print(untrusted(full, block=True))
         self._streamed = ""

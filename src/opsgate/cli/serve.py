@@ -7,13 +7,18 @@ demo that starts the sandbox and the server against it.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from opsgate.cli.common import audit_as_cli, console, load_settings, local_store, run
+from opsgate import settings as settings_module
+from opsgate.cli.common import console, err_console, load_settings, local_store, run
 from opsgate.settings import JenkinsServer, Settings
+
+DEMO_SETS = ("kubeconfig", "contexts", "require_distinct_approver")
+"""Security settings the demo sets itself (the sandbox's cluster, one admin approving)."""
 
 HostOption = Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")]
 
@@ -29,18 +34,21 @@ DbOption = Annotated[
 ]
 
 
+def _warn_about_env_file(settings: Settings, given: Collection[str] = ()) -> None:
+    """One line on stderr (never stdout: `opsgate mcp` speaks MCP there) per security setting
+    taken from a `.env` file; `given` are the ones set here, whatever the sources say."""
+    for line in settings_module.env_file_warnings(settings, given=given):
+        err_console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 def _serve_app(settings: Settings) -> None:
+    """Serve the app with uvicorn, with the slow-client limits of `opsgate.api.server`."""
     import uvicorn
 
+    from opsgate.api import server
     from opsgate.api.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=False,
-    )
+    uvicorn.Server(server.uvicorn_config(create_app(settings), settings)).run()
 
 
 def serve(
@@ -54,6 +62,8 @@ def serve(
     Example: `opsgate serve --port 8080 --data-dir /var/lib/opsgate`
     """
     settings = load_settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    _warn_about_env_file(settings, given={"database_url"} if database_url else ())
+    settings.require_keys()
     _serve_app(settings)
 
 
@@ -69,6 +79,8 @@ def mcp(
     from opsgate.mcp import entry
 
     settings = load_settings()
+    _warn_about_env_file(settings)
+    settings.require_keys()
     if http:
         entry.run_http(settings, host or settings.host, port)
     else:
@@ -77,7 +89,8 @@ def mcp(
 
 def _ensure_demo_admin(settings: Settings) -> str:
     """Create the demo admin once; its password is kept in the data dir (mode 0600)."""
-    from opsgate.api import auth
+    from opsgate.api import accounts
+    from opsgate.api.passwords import Passwords
 
     credentials = Path(settings.data_dir) / "demo-admin.txt"
 
@@ -88,9 +101,8 @@ def _ensure_demo_admin(settings: Settings) -> str:
                     return credentials.read_text().strip()
                 return "admin (password chosen earlier)"
             password = secrets.token_urlsafe(12)
-            await store.create_user("admin", "admin", auth.hash_password(password))
-            await audit_as_cli(
-                store, "user.created", {"username": "admin", "role": "admin", "via": "demo"}
+            await accounts.create_user(
+                store, Passwords(), "admin", "admin", password, actor=accounts.CLI, via="demo"
             )
             credentials.parent.mkdir(parents=True, exist_ok=True)
             credentials.touch(mode=0o600)
@@ -109,6 +121,8 @@ def demo(
     Example: `opsgate demo --port 8080`
     """
     base = load_settings(port=port)
+    _warn_about_env_file(base, given=DEMO_SETS)
+    base.require_keys()
     data_dir = Path(base.data_dir)
     sandbox_dir = data_dir / "sandbox"
     sandbox_dir.mkdir(parents=True, exist_ok=True)
@@ -124,6 +138,8 @@ def demo(
                 "kubeconfig": kubeconfig,
                 "default_context": "opsgate-sandbox",
                 "contexts": ["opsgate-sandbox"],
+                # One admin proposes and approves in the demo; every change still pauses.
+                "require_distinct_approver": False,
                 "jenkins": base.jenkins
                 or (
                     {
@@ -144,6 +160,11 @@ def demo(
         console.print(f"Command Center: [bold]{url}[/]", highlight=False)
         console.print(f"Log in as:      [bold]{login}[/]", highlight=False)
         console.print(f"Sandbox:        kubeconfig {kubeconfig} (context opsgate-sandbox)")
+        console.print(
+            "Approvals:      every change pauses for approval; the distinct-approver rule is\n"
+            "                off (the one admin may approve their own changes). Outside the\n"
+            "                demo it is on unless OPSGATE_REQUIRE_DISTINCT_APPROVER=false."
+        )
         if settings.model:
             console.print(f"Model:          {settings.model}", highlight=False)
         else:

@@ -1,7 +1,11 @@
 """`opsgate users` and `opsgate tokens`: accounts on the local database.
 
 These commands open the configured database directly (the same one `opsgate serve` uses), so
-the first admin can be created before any server runs. Every change is audited.
+the first admin can be created before any server runs. They go through `opsgate.api.accounts`
+like the API does: the same username rule, the same token format, the same audit events
+(actor "cli"). A token made here for a user is marked as not made by them: it works for
+everything but deciding approvals. `tokens login` is the exception: it signs in to a running
+server with the user's password and makes the token there, as them.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from opsgate.cli.common import audit_as_cli, console, load_settings, local_store, run
+from opsgate.cli.client import ServerOption
+from opsgate.cli.common import console, load_settings, local_store, run
 from opsgate.domain.roles import ROLES, Role
 
 users_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
@@ -47,21 +53,21 @@ def users_add(
     Example: `opsgate users add alice --role admin`
     """
     checked = _role(role)
+    from opsgate.api import accounts
+    from opsgate.api.passwords import Passwords, check_strength
+
+    accounts.check_username(username)
     if password is None and not no_password:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    from opsgate.api import auth, passwords
-
     if password is not None:
-        passwords.check_strength(password)
-    password_hash = auth.hash_password(password) if password is not None else None
+        check_strength(password)
 
     async def go() -> None:
         async with local_store(load_settings()) as store:
-            user = await store.create_user(username, checked, password_hash)
-            await audit_as_cli(
-                store, "user.created", {"username": user.username, "role": user.role, "via": "cli"}
+            user = await accounts.create_user(
+                store, Passwords(), username, checked, password, actor=accounts.CLI, via="cli"
             )
-            console.print(f"created user [bold]{user.username}[/] with role {user.role}")
+            console.print(f"created user [bold]{escape(user.username)}[/] with role {user.role}")
 
     run(go())
 
@@ -79,7 +85,7 @@ def users_list() -> None:
             for user in await store.list_users():
                 table.add_row(
                     user.id,
-                    user.username,
+                    escape(user.username),
                     user.role,
                     str(user.disabled),
                     user.created_at.isoformat(),
@@ -92,15 +98,23 @@ def users_list() -> None:
 async def _update_user(
     username: str, *, role: Role | None = None, disabled: bool | None = None
 ) -> None:
+    from opsgate.api import accounts
+    from opsgate.api.passwords import Passwords
+
     async with local_store(load_settings()) as store:
         user = await store.get_user_by_name(username)
-        updated = await store.update_user(user.id, role=role, disabled=disabled)
-        await audit_as_cli(
+        updated = await accounts.update_user(
             store,
-            "user.disabled" if disabled else "user.updated",
-            {"username": updated.username, "role": updated.role, "disabled": updated.disabled},
+            Passwords(),
+            user.id,
+            role=role,
+            disabled=disabled,
+            actor=accounts.CLI,
+            via="cli",
         )
-        console.print(f"{updated.username}: role {updated.role}, disabled {updated.disabled}")
+        console.print(
+            f"{escape(updated.username)}: role {updated.role}, disabled {updated.disabled}"
+        )
 
 
 @users_app.command("disable")
@@ -132,28 +146,57 @@ def tokens_create(
 ) -> None:
     """Create an API token; it is printed once and stored only as a hash.
 
+    It is marked as made by the CLI, not by the user: it cannot decide approvals.
+
     Example: `opsgate tokens create alice --name ci --days 30`
     """
-
-    from opsgate.api import auth
+    from opsgate.api import accounts
 
     async def go() -> None:
         async with local_store(load_settings()) as store:
             user = await store.get_user_by_name(username)
-            token = auth.new_api_token()
             expires = datetime.now(UTC) + timedelta(days=days) if days else None
-            record = await store.create_token(
-                user.id, name, auth.hash_api_token(token), token[:12], expires
+            token, record = await accounts.create_token(
+                store, user, name, expires, actor=accounts.CLI, via="cli"
             )
-            await audit_as_cli(
-                store,
-                "token.created",
-                {"token_id": record.id, "name": name, "username": user.username},
-            )
-            console.print(f"token {record.id} for {user.username} (shown once):")
+            console.print(f"token {record.id} for {escape(user.username)} (shown once):")
             print(token)
 
     run(go())
+
+
+@tokens_app.command("login")
+def tokens_login(
+    username: Annotated[str, typer.Argument(help="Your login name.")],
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
+    days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Your password; prompted for when omitted.")
+    ] = None,
+    server: ServerOption = None,
+) -> None:
+    """Sign in to the server and create an API token of your own; it is printed once.
+
+    Unlike `tokens create`, the token is made by you, signed in, so it may also decide
+    approvals (`opsgate approvals approve`, `opsgate chat`).
+
+    Example: `opsgate tokens login alice --name laptop --server http://127.0.0.1:8080`
+    """
+    from opsgate.cli.client import ApiClient
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True)
+    body: dict[str, object] = {"name": name}
+    if days:
+        body["expires_in_days"] = days
+    with ApiClient(server or load_settings().server_url, None) as client:
+        client.sign_in(username, password)
+        try:
+            created = client.request("POST", "/tokens", json=body)
+        finally:
+            client.request("POST", "/auth/logout")
+    console.print(f"token {escape(created['record']['id'])} for {escape(username)} (shown once):")
+    print(created["token"])
 
 
 @tokens_app.command("list")
@@ -165,13 +208,18 @@ def tokens_list() -> None:
 
     async def go() -> None:
         async with local_store(load_settings()) as store:
-            table = Table("id", "user", "name", "prefix", "expires", "revoked", "last used")
+            names = {user.id: user.username for user in await store.list_users()}
+            table = Table(
+                "id", "user", "name", "prefix", "made by", "expires", "revoked", "last used"
+            )
             for tok in await store.list_tokens():
+                maker = "cli" if tok.created_by is None else names.get(tok.created_by, "?")
                 table.add_row(
                     tok.id,
-                    tok.user_id,
-                    tok.name,
+                    escape(names.get(tok.user_id, tok.user_id)),
+                    escape(tok.name),
                     tok.prefix,
+                    escape(maker),
                     str(tok.expires_at or "-"),
                     str(tok.revoked_at or "-"),
                     str(tok.last_used_at or "-"),
@@ -188,10 +236,11 @@ def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id."
     Example: `opsgate tokens revoke tok_01H...`
     """
 
+    from opsgate.api import accounts
+
     async def go() -> None:
         async with local_store(load_settings()) as store:
-            record = await store.revoke_token(token_id)
-            await audit_as_cli(store, "token.revoked", {"token_id": record.id})
-            console.print(f"revoked {record.id}")
+            record = await accounts.revoke_token(store, token_id, actor=accounts.CLI, via="cli")
+            console.print(f"revoked {escape(record.id)}")
 
     run(go())

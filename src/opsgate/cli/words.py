@@ -1,8 +1,8 @@
 """The outcome vocabulary as the terminal shows it: one word and one colour per state.
 
-The same words and colours as the Command Center (`api/static/assets/views/chat.js` and
-`cards.js`, `app.css`): green for what succeeded and was checked, red for what failed, yellow
-for what is waiting or was not checked, grey for what was declined and never ran. Used by
+Exactly the words and colours of docs/outcomes.md (which the Command Center shows too): green
+for what succeeded and was checked, red for what failed, amber for what waits or was not
+checked, blue for what runs, grey for what was declined and never ran. Used by
 `cli.render`, `cli.cards`, `cli.decide` and `cli.approvals`; nothing in the CLI spells a state
 any other way (no word is built from another, e.g. a decision plus "d").
 """
@@ -26,27 +26,27 @@ class Look(NamedTuple):
         return Text(self.word, style=self.style)
 
 
-GOOD, BAD, WAITING, DECLINED = "green", "red", "yellow", "bright_black"
+GOOD, BAD, WAITING, RUNNING, DECLINED = "green", "red", "yellow", "blue", "bright_black"
 
 RUN: dict[RunStatus, Look] = {
-    "running": Look("running", WAITING),
+    "running": Look("running", RUNNING),
     "awaiting_approval": Look("waiting for approval", WAITING),
     "completed": Look("completed", GOOD),
     "completed_with_failures": Look("completed with failures", BAD),
-    "rejected": Look("rejected (nothing ran)", DECLINED),
-    "expired": Look("expired (nothing ran)", DECLINED),
+    "rejected": Look("rejected: nothing ran", DECLINED),
+    "expired": Look("expired: nothing ran", DECLINED),
     "stopped": Look("stopped", DECLINED),
     "failed": Look("failed", BAD),
 }
 
 CALL: dict[CallStatus, Look] = {
-    "planned": Look("planned", WAITING),
+    "planned": Look("planned", DECLINED),
     "invalid": Look("invalid", BAD),
     "awaiting_approval": Look("awaiting approval", WAITING),
     "approved": Look("approved", GOOD),
     "rejected": Look("rejected", DECLINED),
     "expired": Look("expired", DECLINED),
-    "running": Look("running", WAITING),
+    "running": Look("running", RUNNING),
     "succeeded": Look("succeeded", GOOD),
     "failed": Look("failed", BAD),
     "outcome_unknown": Look("outcome unknown", BAD),

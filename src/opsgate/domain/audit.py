@@ -20,6 +20,7 @@ AuditKind = Literal[
     "approval.granted",
     "approval.rejected",
     "approval.expired",
+    "approval.refused",
     "tool.started",
     "tool.finished",
     "tool.outcome_unknown",

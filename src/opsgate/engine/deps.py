@@ -99,6 +99,8 @@ class EngineDeps:
     store: Store
     bus: EventBus
     approval_key: bytes
+    secret_key: bytes
+    """Seals the exact arguments of calls in the run's state (`engine.sealing`)."""
     clock: Callable[[], float]
     """Seconds since the epoch (UTC)."""
     limits: Limits = Limits()

@@ -106,7 +106,7 @@ class Engine:
         )
         state: RunState = {
             **self._base_state(run, user, conversation),
-            "pending": [{"call_id": _new_id(), "tool": tool, "args": args}],
+            "pending": [{"call_id": _new_id(), "tool": tool, **self.steps.sealer.hold(tool, args)}],
         }
         await self._announce(run, user, f"direct call of {tool!r}")
         self._launch(run.id, {"run": state})

@@ -23,8 +23,9 @@ from opsgate.domain.canonical import call_hash
 from opsgate.engine import history
 from opsgate.engine.deps import EngineDeps, ToolResult
 from opsgate.engine.recorder import Recorder
+from opsgate.engine.sealing import Sealer
 from opsgate.engine.state import RunState
-from opsgate.errors import Conflict, OpsgateError, truncate
+from opsgate.errors import Conflict, DecisionRefused, OpsgateError, truncate
 from opsgate.store.records import ApprovalItem
 from opsgate.tools.base import PreviewReport, Progress, Verification
 
@@ -66,6 +67,7 @@ _VERDICT_STATUS: dict[ev.Verdict, CallStatus] = {
 class CallRunner:
     deps: EngineDeps
     recorder: Recorder
+    sealer: Sealer
     stopped_by: dict[str, str] = field(default_factory=dict)
     """Run id -> who asked it to stop (shared with `Steps`)."""
     checking: dict[str, asyncio.Future[Verdict]] = field(default_factory=dict)
@@ -123,7 +125,7 @@ class CallRunner:
         try:
             outcome = await self.deps.tools.call(
                 call["tool"],
-                call["args"],
+                self.sealer.open(call),
                 approval_token=approval,
                 on_progress=self._progress(state, call),
             )
@@ -199,9 +201,17 @@ class CallRunner:
                     call["call_id"], final, expected=["awaiting_approval", final]
                 )
             return text, None
+        try:
+            exact = self.sealer.open(call)
+        except DecisionRefused as e:
+            return await self.refuse_tampered(state, call, str(e)), None
+        shown = self.sealer.display(call["tool"], exact)
+        if shown != call["args"] or shown != item.args:
+            why = "the arguments shown for approval differ from the ones that would run"
+            return await self.refuse_tampered(state, call, why), None
         bound = call.get("cluster")
         fingerprint = bound["fingerprint"] if bound else None
-        recomputed = call_hash(call["tool"], call["args"], call["context"], fingerprint)
+        recomputed = call_hash(call["tool"], exact, call["context"], fingerprint)
         if recomputed != item.call_hash:
             return await self.refuse_tampered(state, call), None
         if bound is not None:
@@ -337,7 +347,7 @@ class CallRunner:
             return Preview(None, "unavailable")
         try:
             result = await asyncio.wait_for(
-                self.deps.tools.preview(call["tool"], call["args"]),
+                self.deps.tools.preview(call["tool"], self.sealer.open(call)),
                 self.deps.limits.preview_timeout_s,
             )
         except (OpsgateError, TimeoutError) as e:
@@ -391,7 +401,7 @@ class CallRunner:
         try:
             result = await asyncio.wait_for(
                 self.deps.tools.verify(
-                    call["tool"], call["args"], on_progress=self._progress(state, call)
+                    call["tool"], self.sealer.open(call), on_progress=self._progress(state, call)
                 ),
                 limit,
             )

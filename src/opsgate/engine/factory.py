@@ -29,6 +29,7 @@ def deps_from_settings(
     tools: ToolInvoker,
     tool_specs: Mapping[str, Tool],
     approval_key: bytes,
+    secret_key: bytes,
     clock: Callable[[], float] = time.time,
 ) -> EngineDeps:
     """The engine's dependencies; limits and model come from settings, the gate does not."""
@@ -39,6 +40,7 @@ def deps_from_settings(
         store=store,
         bus=bus,
         approval_key=approval_key,
+        secret_key=secret_key,
         clock=clock,
         limits=Limits.from_settings(settings),
     )
@@ -53,6 +55,7 @@ async def open_engine(
     tools: ToolInvoker,
     tool_specs: Mapping[str, Tool],
     approval_key: bytes,
+    secret_key: bytes,
     clock: Callable[[], float] = time.time,
 ) -> Engine:
     """An engine and its checkpointer (SQLite in the data dir, or PostgreSQL), closed by `stack`."""
@@ -63,6 +66,7 @@ async def open_engine(
         tools=tools,
         tool_specs=tool_specs,
         approval_key=approval_key,
+        secret_key=secret_key,
         clock=clock,
     )
     checkpointer = await stack.enter_async_context(

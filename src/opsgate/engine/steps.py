@@ -18,7 +18,7 @@ from langgraph.types import interrupt
 from opsgate.domain import events as ev
 from opsgate.domain import outcomes
 from opsgate.domain.runs import FINAL_RUN_STATUSES
-from opsgate.engine import execution, history, policy, turns
+from opsgate.engine import execution, history, policy, sealing, turns
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
@@ -41,7 +41,10 @@ class Steps:
             for t in self.deps.tool_specs.values()
         ]
         self.recorder = Recorder(self.deps.store, self.deps.bus)
-        self.calls = execution.CallRunner(self.deps, self.recorder, self.stop_requested)
+        self.sealer = sealing.Sealer.from_key(self.deps.secret_key)
+        self.calls = execution.CallRunner(
+            self.deps, self.recorder, self.sealer, self.stop_requested
+        )
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -120,7 +123,10 @@ class Steps:
         if rest:
             self._emit(state, ev.Token(run_id=run_id, text=rest))
         text = "".join(text_parts)
-        assistant = ModelMessage(role="assistant", content=text, tool_calls=calls)
+        held = [self.sealer.hold(c.name, c.args) for c in calls]
+        # The model's own history keeps its calls as everyone else sees them (secrets masked).
+        shown = [c.model_copy(update={"args": h["args"]}) for c, h in zip(calls, held, strict=True)]
+        assistant = ModelMessage(role="assistant", content=text, tool_calls=shown)
         self.recorder.message(
             NewMessage(
                 state["conversation_id"],
@@ -128,7 +134,7 @@ class Steps:
                 text,
                 run_id=run_id,
                 data={
-                    "tool_calls": [c.model_dump(mode="json") for c in calls],
+                    "tool_calls": [c.model_dump(mode="json") for c in shown],
                     "usage": usage.model_dump(),
                     "model": model.name,
                 },
@@ -147,10 +153,10 @@ class Steps:
                 "call_id": str(uuid.uuid4()),
                 "model_call_id": c.id,
                 "tool": c.name,
-                "args": c.args,
+                **h,
                 "args_error": c.args_error,
             }
-            for c in calls
+            for c, h in zip(calls, held, strict=True)
         ]
         update["pending"] = pending
         update["next"] = "classify"
@@ -171,7 +177,7 @@ class Steps:
                 self.deps.tool_specs,
                 raw["call_id"],
                 raw["tool"],
-                raw["args"],
+                self.sealer.open(raw),
                 state.get("contexts", []),
             ).as_state()
             if raw.get("args_error"):
@@ -187,6 +193,7 @@ class Steps:
                     and spec.reaches_cluster
                 ):
                     await self.calls.bind_cluster(call, clusters)
+            call.update(self.sealer.hold(call["tool"], call["args"]))
             call["model_call_id"] = raw.get("model_call_id")
             classified.append(call)
             self.recorder.call(

@@ -2,14 +2,17 @@
 
 Called by `opsgate mcp` (the CLI) and `python -m opsgate.mcp`. Both build the server from
 the one `Settings` object: every tool of the registry, the real subprocess runner, the
-binaries found by `opsgate.tools.binaries`, and the approval key from `Settings.key`.
-HTTP refuses to start without `settings.mcp_http_token` and refuses every request without it.
+binaries found by `opsgate.tools.binaries`, the approval key from `Settings.key`, and the
+database (the same one `opsgate serve` uses) for the two things every tool server must
+share: which approval tokens were spent, and which Jenkins servers an admin added.
+HTTP refuses to start without a strong `settings.mcp_http_token` and refuses every request
+without it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
 import anyio
 import uvicorn
@@ -18,51 +21,98 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from opsgate.errors import ConfigError
-from opsgate.mcp.http_auth import BearerAuth
+from opsgate.mcp import http_auth
 from opsgate.mcp.server import create_server
-from opsgate.settings import Settings
+from opsgate.settings import HOW_TO_MAKE_A_KEY, Settings
+from opsgate.store import sql
+from opsgate.store.jenkins_directory import JenkinsDirectory
+from opsgate.store.protocol import Store
 from opsgate.tools import binaries, registry
 from opsgate.tools.base import Tool, ToolEnv
 
 MCP_PATH = "/mcp"
 
 
-def tool_env(settings: Settings) -> ToolEnv:
-    """The production `ToolEnv`: real runner, located binaries, helm state under `data_dir`."""
-    env = binaries.tool_env_from_settings(settings, binaries.runner_from_settings(settings))
-    return dataclasses.replace(env, helm_home=settings.data_dir / "helm")
-
-
-def build_server(
-    settings: Settings, *, env: ToolEnv | None = None, tools: Mapping[str, Tool] | None = None
-) -> FastMCP:
-    """The tool server for these settings; `env` and `tools` default to the real ones."""
-    return create_server(
-        env if env is not None else tool_env(settings),
-        tools if tools is not None else registry.all_tools(),
-        approval_key=settings.key("approval_key"),
+def tool_env(settings: Settings, store: Store) -> ToolEnv:
+    """The production `ToolEnv`: real runner, located binaries, helm state under `data_dir`,
+    and the Jenkins servers of the database and settings."""
+    return binaries.tool_env_from_settings(
+        settings,
+        binaries.runner_from_settings(settings),
+        jenkins=JenkinsDirectory(store, settings.jenkins),
     )
+
+
+@asynccontextmanager
+async def tool_server(
+    settings: Settings, *, env: ToolEnv | None = None, tools: Mapping[str, Tool] | None = None
+) -> AsyncIterator[FastMCP]:
+    """The tool server for these settings, over the open database; closed on exit.
+
+    `env` and `tools` default to the real ones; spent approvals always go to the database.
+    """
+    approval_key = settings.key("approval_key")
+    store = await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
+    try:
+        yield create_server(
+            env if env is not None else tool_env(settings, store),
+            tools if tools is not None else registry.all_tools(),
+            approval_key=approval_key,
+            spent=store,
+        )
+    finally:
+        await store.close()
+
+
+def bearer_token(settings: Settings) -> str:
+    """The bearer token HTTP clients must send; refused when missing or weak.
+
+    Raises:
+        ConfigError: `OPSGATE_MCP_HTTP_TOKEN` is unset, or too short or repetitive.
+    """
+    if settings.mcp_http_token is None:
+        raise ConfigError(
+            "OPSGATE_MCP_HTTP_TOKEN must be set to serve MCP over HTTP; "
+            f"make one with `{HOW_TO_MAKE_A_KEY}`"
+        )
+    token = settings.mcp_http_token.get_secret_value()
+    http_auth.require_strong_token(token)
+    return token
 
 
 def http_app(settings: Settings, server: FastMCP) -> Starlette:
     """The streamable HTTP app behind the bearer-token check (at `/mcp`)."""
-    if settings.mcp_http_token is None or not settings.mcp_http_token.get_secret_value():
-        raise ConfigError("OPSGATE_MCP_HTTP_TOKEN must be set to serve MCP over HTTP")
-    token = settings.mcp_http_token.get_secret_value()
     return server.http_app(
         path=MCP_PATH,
         transport="http",
-        middleware=[Middleware(BearerAuth, token=token)],
+        middleware=[Middleware(http_auth.BearerAuth, token=bearer_token(settings))],
     )
 
 
-def run_stdio(settings: Settings) -> None:
+def http_server(settings: Settings, server: FastMCP, host: str, port: int) -> uvicorn.Server:
+    """A uvicorn server for `http_app`; `await .serve()` runs it until `.should_exit`."""
+    config = uvicorn.Config(
+        http_app(settings, server), host=host, port=port, log_level=settings.log_level.lower()
+    )
+    return uvicorn.Server(config)
+
+
+async def serve_stdio(settings: Settings) -> None:
     """Serve every tool over stdio until the client closes the stream."""
-    server = build_server(settings)
-    anyio.run(lambda: server.run_stdio_async(show_banner=False))
+    async with tool_server(settings) as server:
+        await server.run_stdio_async(show_banner=False)
+
+
+async def serve_http(settings: Settings, host: str, port: int) -> None:
+    """Serve every tool over streamable HTTP at `http://host:port/mcp` (bearer token required)."""
+    bearer_token(settings)  # refuse a weak token before opening anything
+    async with tool_server(settings) as server:
+        await http_server(settings, server, host, port).serve()
+
+
+def run_stdio(settings: Settings) -> None:
+    anyio.run(serve_stdio, settings)
 
 
 def run_http(settings: Settings, host: str, port: int) -> None:
-    """Serve every tool over streamable HTTP at `http://host:port/mcp` (bearer token required)."""
-    app = http_app(settings, build_server(settings))
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    anyio.run(serve_http, settings, host, port)

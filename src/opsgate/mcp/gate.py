@@ -2,55 +2,39 @@
 
 Called by `opsgate.mcp.server` before every mutating call when an approval key is configured.
 The engine mints tokens (`opsgate.domain.approval_token.mint`) bound to the canonical hash of
-(tool, arguments, context); this module verifies them and remembers which approval ids were
-spent, so a token lets exactly one call through.
+(tool, arguments, context); this module verifies them and spends each token's approval id in
+`SpentApprovals`, the database every tool server shares, so a token lets exactly one call
+through whichever process (the API's in-process server, `opsgate mcp` on stdio or HTTP) it
+reaches first.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from opsgate.domain import approval_token
 from opsgate.domain.canonical import call_hash
-from opsgate.errors import ApprovalRequired
+from opsgate.errors import ApprovalRequired, ConfigError
+from opsgate.settings import MIN_KEY_BYTES
 
 APPROVAL_META_KEY = "opsgate/approval_token"
 """Where the engine puts the approval token in an MCP request's `_meta`."""
 
-DEFAULT_SPENT_CAPACITY = 100_000
 
+class SpentApprovals(Protocol):
+    """Approval ids whose token already let a call through, shared by every tool server.
 
-@dataclass
-class SpentApprovals:
-    """Approval ids already used, kept until their token expires (bounded, in memory).
-
-    When full of still-valid ids the check fails closed: a new mutation is refused rather
-    than forgetting an id whose token could then be replayed.
+    `opsgate.store.sql.SqlStore` is the implementation (`Store.spend_approval`).
     """
 
-    capacity: int = DEFAULT_SPENT_CAPACITY
-    _expiry_by_id: OrderedDict[str, float] = field(default_factory=OrderedDict)
-
-    def __len__(self) -> int:
-        return len(self._expiry_by_id)
-
-    def spend(self, approval_id: str, expires_at: float, now: float) -> None:
-        """Record `approval_id` as used; raise if it was used before or no room is left."""
-        self._forget_expired(now)
-        if approval_id in self._expiry_by_id:
-            raise ApprovalRequired(f"approval {approval_id!r} was already used")
-        if len(self._expiry_by_id) >= self.capacity:
-            raise ApprovalRequired("too many live approvals; refusing until some expire")
-        self._expiry_by_id[approval_id] = expires_at
-
-    def _forget_expired(self, now: float) -> None:
-        # Expired tokens are refused by their expiry anyway, so their ids need no memory.
-        expired = [key for key, expires_at in self._expiry_by_id.items() if expires_at <= now]
-        for key in expired:
-            del self._expiry_by_id[key]
+    async def spend_approval(
+        self, approval_id: str, *, expires_at: datetime, now: datetime
+    ) -> bool:
+        """Record `approval_id` as spent, atomically; False if it was spent before."""
+        ...
 
 
 @dataclass
@@ -59,7 +43,14 @@ class ApprovalGate:
 
     key: bytes
     clock: Callable[[], float]
-    spent: SpentApprovals = field(default_factory=SpentApprovals)
+    spent: SpentApprovals
+
+    def __post_init__(self) -> None:
+        if len(self.key) < MIN_KEY_BYTES:
+            raise ConfigError(
+                f"the tool server's approval key holds {len(self.key)} bytes; "
+                f"it must hold at least {MIN_KEY_BYTES} bytes"
+            )
 
     @staticmethod
     def token_of(tool: str, meta: Mapping[str, Any] | None) -> str:
@@ -72,7 +63,7 @@ class ApprovalGate:
             )
         return token
 
-    def admit(
+    async def admit(
         self,
         tool: str,
         args: Mapping[str, Any],
@@ -95,5 +86,15 @@ class ApprovalGate:
             raise
         except (ValueError, KeyError, TypeError) as e:
             raise ApprovalRequired("approval token is malformed") from e
-        self.spent.spend(claim.approval_id, claim.expires_at, now)
+        try:
+            expires_at = datetime.fromtimestamp(claim.expires_at, UTC)
+        except (ValueError, OverflowError, OSError) as e:
+            raise ApprovalRequired("approval token expiry is out of range") from e
+        first_use = await self.spent.spend_approval(
+            claim.approval_id, expires_at=expires_at, now=datetime.fromtimestamp(now, UTC)
+        )
+        if not first_use:
+            raise ApprovalRequired(
+                f"approval {claim.approval_id!r} was already used; nothing was run"
+            )
         return claim

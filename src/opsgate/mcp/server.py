@@ -31,9 +31,9 @@ from fastmcp.tools.base import Tool as McpTool
 from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
-from opsgate.errors import ApprovalRequired, OpsgateError, ToolNotFound, truncate
+from opsgate.errors import ApprovalRequired, ConfigError, OpsgateError, ToolNotFound, truncate
 from opsgate.mcp import confirm, results
-from opsgate.mcp.gate import ApprovalGate
+from opsgate.mcp.gate import ApprovalGate, SpentApprovals
 from opsgate.tools import redact
 from opsgate.tools.base import Tool, ToolEnv, ToolFn, ToolOutput
 from opsgate.tools.kubectl import identity
@@ -145,7 +145,7 @@ class ToolService:
             try:
                 self.gate.token_of(name, meta)
                 cluster = await self._cluster_of(tool, args)
-                self.gate.admit(name, args, meta, cluster)
+                await self.gate.admit(name, args, meta, cluster)
             except OpsgateError as e:
                 return results.from_error(e)
             return None
@@ -250,9 +250,19 @@ def create_server(
     approval_key: bytes | None,
     clock: Callable[[], float] = time.time,
     heartbeat_s: float = HEARTBEAT_S,
+    *,
+    spent: SpentApprovals | None = None,
 ) -> FastMCP:
-    """A FastMCP server exposing `tools`; mutations gated by `approval_key` when given."""
-    gate = ApprovalGate(key=approval_key, clock=clock) if approval_key is not None else None
+    """A FastMCP server exposing `tools`; mutations gated by `approval_key` when given.
+
+    With a key, `spent` is required: the shared record (the database) that makes each
+    approval token single use across every tool server process.
+    """
+    gate: ApprovalGate | None = None
+    if approval_key is not None:
+        if spent is None:
+            raise ConfigError("a tool server with an approval key needs its spent approvals")
+        gate = ApprovalGate(key=approval_key, clock=clock, spent=spent)
     service = ToolService(env=env, tools=dict(tools), gate=gate, heartbeat_s=heartbeat_s)
     server: FastMCP = FastMCP(
         "opsgate",

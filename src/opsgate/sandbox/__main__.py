@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--kubeconfig", type=Path)
     up.add_argument("--info", type=Path)
     up.add_argument("--detach", action="store_true")
+    up.add_argument(
+        "--no-tick",
+        action="store_true",
+        help="no one-second tick: time-based changes (back-offs, deadlines, timed pauses) "
+        "happen only when a request writes, so a test can prove a read or dry run wrote nothing",
+    )
     sub.add_parser("down", help="stop a detached sandbox")
     sub.add_parser("status", help="show the detached sandbox")
     args = parser.parse_args(argv)
@@ -45,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             state=args.state,
             kubeconfig=args.kubeconfig or folder / "kubeconfig",
             info=args.info,
+            tick=not args.no_tick,
         )
         return 0
     if args.command == "down":

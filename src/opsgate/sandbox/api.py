@@ -1,15 +1,15 @@
 """The HTTP face of the sandbox Kubernetes API server (Starlette), driven by real kubectl and helm.
 
 `server` builds the app with `create_app(cluster)`. Routes: discovery and OpenAPI (`discovery`),
-then `/api/v1/...` and `/apis/<group>/<version>/...` resource paths, decoded here and answered by
-`cluster`, `subresources` and `tables`; watches stream JSON lines from the store.
+then `/api/v1/...` and `/apis/<group>/<version>/...` resource paths, decoded here: reads answered
+by `cluster`, `subresources` and `tables` (watches stream JSON lines from the store), writes
+by `writes`, which honours dry runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -18,23 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from opsgate.sandbox import apply, discovery, protobuf, selectors, subresources, tables
+from opsgate.sandbox import discovery, protobuf, selectors, subresources, tables, writes
 from opsgate.sandbox.cluster import ApiError, Cluster
-from opsgate.sandbox.patch import PatchError, json_patch, merge_patch, strategic_merge
-from opsgate.sandbox.resources import Resource
-from opsgate.sandbox.store import Obj, WatchEvent
+from opsgate.sandbox.resources import Resource, Target
+from opsgate.sandbox.store import Obj, StoreFrozen, WatchEvent
 
 JSON = "application/json"
-
-
-@dataclass
-class Target:
-    """A decoded resource path."""
-
-    resource: Resource
-    namespace: str
-    name: str
-    subresource: str
 
 
 def _json(body: Any, status: int = 200, media_type: str = JSON) -> Response:
@@ -63,18 +52,6 @@ def _parse(cluster: Cluster, parts: list[str]) -> Target:
     name = rest[1] if len(rest) > 1 else ""
     sub = rest[2] if len(rest) > 2 else ""
     return Target(res, namespace, name, sub)
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    ctype = request.headers.get("content-type", JSON)
-    if not raw:
-        return {}
-    if "protobuf" in ctype:
-        return protobuf.decode(raw)
-    if "yaml" in ctype:
-        return yaml.safe_load(raw)
-    return json.loads(raw)
 
 
 def _table_accept(request: Request) -> bool:
@@ -190,50 +167,6 @@ async def _watch(cluster: Cluster, request: Request, target: Target) -> Response
     return StreamingResponse(stream(), media_type=JSON)
 
 
-def _patched(current: Obj, body: bytes, ctype: str, manager: str = "") -> Obj:
-    try:
-        if "json-patch" in ctype:
-            result = json_patch(current, json.loads(body))
-        elif "merge-patch" in ctype and "strategic" not in ctype:
-            result = merge_patch(current, json.loads(body))
-        elif "strategic" in ctype:
-            result = strategic_merge(current, json.loads(body))
-        elif "apply-patch" in ctype:
-            result = apply.server_side_apply(current, yaml.safe_load(body), manager)
-        else:
-            raise ApiError(
-                415,
-                "UnsupportedMediaType",
-                f"the body of the request was in an unknown format: {ctype}",
-            )
-    except (PatchError, ValueError, TypeError, IndexError, KeyError) as e:
-        raise ApiError(422, "Invalid", f"the request is invalid: {e}") from e
-    if not isinstance(result, dict):
-        raise ApiError(422, "Invalid", "the patch does not yield an object")
-    return result
-
-
-async def _patch(cluster: Cluster, request: Request, target: Target, dry_run: bool) -> Response:
-    res, ns, name = target.resource, target.namespace, target.name
-    ctype = request.headers.get("content-type", "")
-    raw = await request.body()
-    if target.subresource == "scale":
-        current = subresources.scale_of(cluster.get(res, ns, name))
-        scale = _patched(current, raw, ctype)
-        return _json(subresources.set_scale(cluster, res, ns, name, scale, dry_run))
-    manager = request.query_params.get("fieldManager", "")
-    try:
-        current = cluster.get(res, ns, name)
-    except ApiError:
-        if "apply-patch" not in ctype:
-            raise
-        created = apply.server_side_apply(None, yaml.safe_load(raw) or {}, manager)
-        return _json(cluster.create(res, ns, created, dry_run), 201)
-    updated = _patched(current, raw, ctype, manager)
-    updated["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-    return _json(cluster.update(res, ns, name, updated, target.subresource, dry_run))
-
-
 async def resource_endpoint(request: Request) -> Response:
     """Every `/api/...` and `/apis/...` resource request."""
     cluster: Cluster = request.app.state.cluster
@@ -249,54 +182,32 @@ async def resource_endpoint(request: Request) -> Response:
         return _json(
             ApiError(400, "BadRequest", f"cannot decode the request body: {e}").status(), 400
         )
+    except StoreFrozen as e:
+        # A dry-run path that tried to write is a sandbox bug; the store refused, nothing changed.
+        return _json(ApiError(500, "InternalError", f"{e}; nothing was changed").status(), 500)
 
 
 async def _dispatch(cluster: Cluster, request: Request, target: Target) -> Response:
     res, ns, name, sub = target.resource, target.namespace, target.name, target.subresource
     method, params = request.method, request.query_params
-    dry_run = params.get("dryRun") == "All"
-    if sub in ("log", "exec", "attach", "portforward", "eviction", "scale") and method != "PATCH":
-        return _json(*await subresources.handle(cluster, request, target))
-    if method == "GET" and params.get("watch") in ("true", "1"):
+    if sub and sub not in res.subresources:
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    if sub in subresources.STREAMING:
+        raise ApiError(400, "BadRequest", subresources.EXEC_UNSUPPORTED)
+    if method != "GET":
+        # The body is read before anything is decided: a dry run must run without a pause
+        # in which another request (or the clock's tick) could write.
+        raw = await request.body()
+        content_type = request.headers.get("content-type", "")
+        return _json(*writes.write(cluster, method, target, params, content_type, raw))
+    if sub in ("log", "scale", "eviction"):
+        return _json(*subresources.read(cluster, request, target))
+    if params.get("watch") in ("true", "1"):
         return await _watch(cluster, request, target)
-    if method == "GET" and name:
+    if name:
         return _present(cluster, request, target, [cluster.get(res, ns, name)], single=True)
-    if method == "GET":
-        objects = cluster.list(res, ns or None)
-        return _present(cluster, request, target, _filtered(request, objects), single=False)
-    if method == "POST" and not name:
-        return _json(cluster.create(res, ns, await _body(request), dry_run), 201)
-    if method == "PUT" and name:
-        return _json(cluster.update(res, ns, name, await _body(request), sub, dry_run))
-    if method == "PATCH" and name:
-        return await _patch(cluster, request, target, dry_run)
-    if method == "DELETE" and name:
-        options = (
-            await _body(request)
-            if "protobuf" not in request.headers.get("content-type", "")
-            else {}
-        )
-        policy = params.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
-        dry_run = dry_run or "All" in (options.get("dryRun") or [])
-        return _json(cluster.delete(res, ns, name, policy, dry_run))
-    if method == "DELETE":
-        deleted = [
-            cluster.delete(
-                res, o["metadata"].get("namespace", ""), o["metadata"]["name"], dry_run=dry_run
-            )
-            for o in _filtered(request, cluster.list(res, ns or None))
-        ]
-        return _json(
-            {
-                "kind": _list_kind(res),
-                "apiVersion": res.api_version,
-                "metadata": {},
-                "items": deleted,
-            }
-        )
-    raise ApiError(
-        405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
-    )
+    objects = cluster.list(res, ns or None)
+    return _present(cluster, request, target, _filtered(request, objects), single=False)
 
 
 async def discovery_endpoint(request: Request) -> Response:

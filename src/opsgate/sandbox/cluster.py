@@ -14,7 +14,7 @@ from typing import Any
 
 from opsgate.sandbox import controllers, defaults, pods
 from opsgate.sandbox.resources import Catalog, Resource
-from opsgate.sandbox.store import Obj, Store, clone, now_iso
+from opsgate.sandbox.store import Obj, Store, clone
 
 
 class ApiError(Exception):
@@ -102,12 +102,7 @@ class Cluster:
             meta.pop(transient, None)
         defaults.apply_defaults(res.kind, obj)
         if dry_run:
-            meta.update(
-                uid="00000000-0000-0000-0000-000000000000",
-                creationTimestamp=now_iso(),
-                generation=1,
-            )
-            return obj
+            return self.store.stamped(res.key, obj)
         stored = self.store.put(res.key, obj)
         if res.kind == "CustomResourceDefinition":
             self.catalog.add_crd(stored)
@@ -123,7 +118,7 @@ class Cluster:
         subresource: str = "",
         dry_run: bool = False,
     ) -> Obj:
-        """Replace an object (or only its status), checking resourceVersion when given."""
+        """Replace an object (or only its status or finalizers), checking resourceVersion."""
         current = self.get(res, namespace, name)
         meta = obj.setdefault("metadata", {})
         wanted_rv = meta.get("resourceVersion")
@@ -145,6 +140,10 @@ class Cluster:
         if subresource == "status":
             updated: Obj = clone(current)
             updated["status"] = obj.get("status", {})
+        elif subresource == "finalize":
+            updated = clone(current)
+            finalizers = (obj.get("spec") or {}).get("finalizers") or []
+            updated.setdefault("spec", {})["finalizers"] = finalizers
         else:
             updated = obj
             updated["apiVersion"], updated["kind"] = res.api_version, res.kind
@@ -155,7 +154,7 @@ class Cluster:
                 updated["status"] = current["status"]
             defaults.apply_defaults(res.kind, updated)
         if dry_run:
-            return updated
+            return self.store.stamped(res.key, updated)
         stored = self.store.put(res.key, updated)
         if res.kind == "CustomResourceDefinition":
             self.catalog.add_crd(stored)

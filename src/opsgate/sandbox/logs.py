@@ -1,15 +1,16 @@
 """Simulated container output for `kubectl logs` (tail, since, timestamps, previous).
 
-Called by `api` for the `pods/<name>/log` subresource. The lines are derived from the pod's
-behaviour (see `pods`): a crash-looping `api` container reports the missing environment
-variable every time it starts, healthy containers print an access log.
+Called by `subresources` for the `pods/<name>/log` subresource. The lines follow what the
+container does (see `containers`): a crash-looping `api` container reports the missing environment
+variable every time it starts, healthy containers print an access log, and a container that
+never started has no logs (the API server's "is waiting to start" error).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from opsgate.sandbox import pods
+from opsgate.sandbox import containers
 from opsgate.sandbox.store import Obj, parse_time
 
 CRASH_LINES = [
@@ -20,20 +21,26 @@ CRASH_LINES = [
 ]
 
 
+_WAITING_PHRASES = {
+    "ErrImagePull": "trying and failing to pull image",
+    "ImagePullBackOff": "trying and failing to pull image",
+}
+
+
 class LogError(ValueError):
     """The log request cannot be answered (message as the real API server words it)."""
 
 
 def _lines(pod: Obj, container: Obj, previous: bool) -> list[tuple[datetime, str]]:
-    behavior = pods.pod_behavior(pod)
+    behavior = containers.program(pod)
     name, image = container.get("name", ""), container.get("image", "")
     started = parse_time(pod["metadata"].get("creationTimestamp"))
-    if behavior == "CrashLoopBackOff":
+    if behavior == "crash":
         start = datetime.now(UTC) - timedelta(seconds=40 if previous else 5)
         return [
             (start + timedelta(milliseconds=10 * i), line) for i, line in enumerate(CRASH_LINES)
         ]
-    if behavior == "Completed":
+    if behavior == "complete":
         command = " ".join([*container.get("command", []), *container.get("args", [])]) or image
         return [
             (started, f"running: {command}"),
@@ -52,6 +59,16 @@ def _lines(pod: Obj, container: Obj, previous: bool) -> list[tuple[datetime, str
         when = started + timedelta(seconds=2 + (span - 2) * i // 10)
         out.append((min(when, now), f'10.244.0.{i} - - "GET /healthz HTTP/1.1" 200 2'))
     return out
+
+
+def _never_started(pod: Obj, container_name: str) -> str | None:
+    """The waiting reason of a container that has not run yet (so has no logs), or None."""
+    for status in pod.get("status", {}).get("containerStatuses", []):
+        if status.get("name") != container_name or status.get("containerID"):
+            continue
+        reason = status.get("state", {}).get("waiting", {}).get("reason")
+        return str(reason) if reason else None
+    return None
 
 
 def render(
@@ -77,10 +94,11 @@ def render(
         if not found:
             raise LogError(f"container {container_name} is not valid for pod {pod_name}")
         container = found[0]
-    if pods.image_is_bad(container.get("image", "")):
+    waiting = _never_started(pod, container.get("name", ""))
+    if waiting is not None:
         raise LogError(
             f'container "{container.get("name")}" in pod "{pod_name}" is waiting to start: '
-            "trying and failing to pull image"
+            + _WAITING_PHRASES.get(waiting, waiting)
         )
     lines = _lines(pod, container, previous)
     if since_seconds is not None:

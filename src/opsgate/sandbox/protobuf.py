@@ -1,8 +1,9 @@
 """Decode the protobuf request bodies client-go sends for a few built-in kinds.
 
-`kubectl create namespace|configmap|secret|serviceaccount` post protobuf bodies
-bodies: the `k8s\\x00` envelope (runtime.Unknown) around the generated message. `api` calls
-`decode` and stores the JSON form. Only the messages those commands need are described here.
+`kubectl create namespace|configmap|secret|serviceaccount` post protobuf bodies, and helm
+deletes with protobuf DeleteOptions: the `k8s\\x00` envelope (runtime.Unknown) around the
+generated message. `writes` calls `decode` and stores the JSON form. Only the messages those
+clients send are described here.
 """
 
 from __future__ import annotations
@@ -113,6 +114,16 @@ SCHEMA: Schema = {
         5: ("nodePort", "int"),
     },
     "IntOrString": {1: ("type", "int"), 2: ("intVal", "int"), 3: ("strVal", "str")},
+    # DELETE bodies of helm and client-go, and evictions: they carry `dryRun`.
+    "DeleteOptions": {
+        1: ("gracePeriodSeconds", "int"),
+        2: ("preconditions", "Preconditions"),
+        3: ("orphanDependents", "bool"),
+        4: ("propagationPolicy", "str"),
+        5: ("dryRun", "rep:str"),
+    },
+    "Preconditions": {1: ("uid", "str"), 2: ("resourceVersion", "str")},
+    "Eviction": {1: ("metadata", "ObjectMeta"), 2: ("deleteOptions", "DeleteOptions")},
 }
 
 

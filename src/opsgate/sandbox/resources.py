@@ -1,7 +1,7 @@
 """The resource catalog of the sandbox API server: every kind it serves and how.
 
-Used by `api` (routing, discovery), `tables` and `controllers`. Custom resource definitions
-created at run time are added to the same catalog.
+Used by `api` (routing, discovery, the decoded `Target` of a request), `writes`, `tables` and
+`controllers`. Custom resource definitions created at run time are added to the same catalog.
 """
 
 from __future__ import annotations
@@ -41,6 +41,16 @@ class Resource:
     def singular(self) -> str:
         """Lower-case kind, as discovery reports it."""
         return self.kind.lower()
+
+
+@dataclass(frozen=True)
+class Target:
+    """A decoded resource path: `/api[s]/.../[namespaces/<ns>/]<plural>[/<name>[/<sub>]]`."""
+
+    resource: Resource
+    namespace: str
+    name: str
+    subresource: str
 
 
 SUBRESOURCE_KINDS: dict[str, tuple[str, str, str]] = {

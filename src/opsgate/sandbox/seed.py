@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from opsgate.sandbox import pods
+from opsgate.sandbox import containers
 from opsgate.sandbox.cluster import Cluster
 
 Seed = Literal["demo", "empty"]
@@ -137,7 +137,7 @@ def base(cluster: Cluster) -> None:
 def demo(cluster: Cluster) -> None:
     """The shop world of issue 3 (the Rollout and the Helm release are added by their modules)."""
     cluster.apply_many([_namespace("shop")])
-    crash = {pods.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"}
+    crash = {containers.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"}
     cluster.apply_many(
         [
             deployment("frontend", "ghcr.io/opsgate-demo/frontend:1.8.2", 3),
@@ -173,7 +173,8 @@ def backdate(cluster: Cluster, hours: float = 2.0) -> None:
     """Make the seeded world look lived-in: objects and events dated `hours` ago, one second apart.
 
     Distinct times also keep `describe` and `kubectl events` listing events in the order they
-    happened. Only creation and event timestamps move; called once before serving.
+    happened. Creation, event, condition and container times move; called once before serving,
+    whose first pass lets the kubelet catch up (back-offs, restarts) on those two hours.
     """
     start = datetime.now(UTC) - timedelta(hours=hours)
     for index, (_, obj) in enumerate(cluster.store.all_objects()):
@@ -183,6 +184,12 @@ def backdate(cluster: Cluster, hours: float = 2.0) -> None:
             obj["firstTimestamp"] = obj["lastTimestamp"] = stamp
         elif obj.get("kind") == "Pod" and "startTime" in obj.get("status", {}):
             obj["status"]["startTime"] = stamp
+            for container in obj["status"].get("containerStatuses", []):
+                for state in (container.get("state", {}), container.get("lastState", {})):
+                    for moment in state.values():
+                        moment.update(
+                            {k: stamp for k in ("startedAt", "finishedAt") if k in moment}
+                        )
         for condition in obj.get("status", {}).get("conditions") or []:
             for field in ("lastUpdateTime", "lastTransitionTime"):
                 if field in condition:

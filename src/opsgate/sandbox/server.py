@@ -106,6 +106,7 @@ async def _serve(
     state: Path | None,
     kubeconfig: Path,
     info: Path | None,
+    tick: bool,
 ) -> None:
     cluster = build_cluster(seed_name, state)
     sock = _bind(port)
@@ -145,13 +146,14 @@ async def _serve(
             tmp.write_text(json.dumps(asdict(result)))
             tmp.replace(info)
 
-    async def tick() -> None:
-        # Time-based behaviour (timed rollout pauses) advances without a request.
-        while not all(s.should_exit for s in servers):
+    async def ticking() -> None:
+        # Time-based behaviour (back-offs, progress deadlines, timed rollout pauses) advances
+        # without a request.
+        while tick and not all(s.should_exit for s in servers):
             await asyncio.sleep(1.0)
             cluster.settle()
 
-    ticker = asyncio.ensure_future(tick())
+    ticker = asyncio.ensure_future(ticking())
     try:
         await asyncio.gather(*tasks, announce())
     finally:
@@ -165,9 +167,11 @@ def serve(
     state: Path | None = None,
     kubeconfig: Path = Path(".opsgate/sandbox/kubeconfig"),
     info: Path | None = None,
+    tick: bool = True,
 ) -> None:
-    """Serve until interrupted (Jenkins too, unless `jenkins_port` is None)."""
-    asyncio.run(_serve(port, jenkins_port, seed_name, state, kubeconfig, info))
+    """Serve until interrupted (Jenkins too, unless `jenkins_port` is None); with `tick`
+    False, time-based changes wait for the next write."""
+    asyncio.run(_serve(port, jenkins_port, seed_name, state, kubeconfig, info, tick))
 
 
 def serve_foreground(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import json
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +42,10 @@ def parse_time(value: str | None) -> datetime:
     return datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
 
 
+class StoreFrozen(RuntimeError):
+    """A write was attempted while the store refuses writes (inside a dry run): a sandbox bug."""
+
+
 @dataclass
 class WatchEvent:
     """One change, as streamed to watchers."""
@@ -58,11 +64,17 @@ class Store:
     revision: int = 1
     history: deque[WatchEvent] = field(default_factory=lambda: deque(maxlen=5000))
     watchers: list[asyncio.Queue[WatchEvent]] = field(default_factory=list)
+    frozen: bool = False
+    """Set by `read_only`: every write raises `StoreFrozen`."""
 
     def get(self, key: str, namespace: str, name: str) -> Obj | None:
         """A deep copy of one object, or None."""
         obj = self.objects.get((key, namespace, name))
         return clone(obj) if obj is not None else None
+
+    def peek(self, key: str, namespace: str, name: str) -> Obj | None:
+        """The stored object itself (no copy), or None: for reads only, never mutate it."""
+        return self.objects.get((key, namespace, name))
 
     def list(self, key: str, namespace: str | None = None) -> builtins.list[Obj]:
         """Deep copies of every object of a resource, optionally in one namespace, sorted."""
@@ -87,18 +99,29 @@ class Store:
         """Every stored object with its resource key (shallow: callers must not mutate)."""
         return [(k, obj) for (k, _, _), obj in self.objects.items()]
 
-    def put(self, key: str, obj: Obj) -> Obj:
-        """Create or replace an object, stamping uid, timestamps and a new resourceVersion."""
+    @contextlib.contextmanager
+    def read_only(self) -> Iterator[None]:
+        """Refuse every write while the block runs: a dry run must change nothing."""
+        self.frozen = True
+        try:
+            yield
+        finally:
+            self.frozen = False
+
+    def _writable(self, key: str, obj: Obj | None = None) -> None:
+        if self.frozen:
+            name = (obj or {}).get("metadata", {}).get("name", "")
+            raise StoreFrozen(f"a dry run tried to write {key} {name!r}")
+
+    def _stamp(self, key: str, obj: Obj) -> tuple[Key, Obj | None]:
+        """Fill in the metadata the store owns (uid, creation time, generation), in place."""
         meta = obj.setdefault("metadata", {})
         ident = (key, meta.get("namespace", ""), meta["name"])
         existing = self.objects.get(ident)
-        self.revision += 1
-        meta["resourceVersion"] = str(self.revision)
         if existing is None:
             meta.setdefault("uid", str(uuid.uuid4()))
             meta.setdefault("creationTimestamp", now_iso())
             meta.setdefault("generation", 1)
-            event: EventType = "ADDED"
         else:
             old_meta = existing["metadata"]
             meta["uid"] = old_meta["uid"]
@@ -107,7 +130,28 @@ class Store:
             if _spec_of(existing) != _spec_of(obj):
                 generation += 1
             meta["generation"] = generation
-            event = "MODIFIED"
+        return ident, existing
+
+    def stamped(self, key: str, obj: Obj) -> Obj:
+        """What `put` would store, without storing it: a dry run's answer.
+
+        The resourceVersion stays the stored object's (a new object has none), as the real
+        API server answers a dry run.
+        """
+        out = clone(obj)
+        _, existing = self._stamp(key, out)
+        out["metadata"].pop("resourceVersion", None)
+        if existing is not None:
+            out["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+        return out
+
+    def put(self, key: str, obj: Obj) -> Obj:
+        """Create or replace an object, stamping uid, timestamps and a new resourceVersion."""
+        self._writable(key, obj)
+        ident, existing = self._stamp(key, obj)
+        self.revision += 1
+        obj["metadata"]["resourceVersion"] = str(self.revision)
+        event: EventType = "ADDED" if existing is None else "MODIFIED"
         stored = clone(obj)
         self.objects[ident] = stored
         self._emit(key, event, stored)
@@ -115,6 +159,7 @@ class Store:
 
     def delete(self, key: str, namespace: str, name: str) -> Obj | None:
         """Remove an object; returns what was removed."""
+        self._writable(key)
         obj = self.objects.pop((key, namespace, name), None)
         if obj is not None:
             self.revision += 1

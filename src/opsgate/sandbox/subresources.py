@@ -1,6 +1,7 @@
-"""Subresources (scale, log, eviction, exec) and the computed API groups of the sandbox.
+"""Reading subresources (scale, log), the Scale of a workload, and the computed API groups.
 
-Called by `api`. Computed groups: `metrics.k8s.io` (from pods and nodes), `authorization.k8s.io`
+Called by `api` for reads and by `writes` (`set_scale`). Exec, attach and port-forward are
+refused. Computed groups: `metrics.k8s.io` (from pods and nodes), `authorization.k8s.io`
 (every review is allowed: the sandbox has no RBAC) and `events.k8s.io` (a read-only view of the
 core events).
 """
@@ -8,19 +9,17 @@ core events).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 
 from opsgate.sandbox import logs, metrics, protobuf, selectors
 from opsgate.sandbox.cluster import ApiError, Cluster
-from opsgate.sandbox.resources import Resource
+from opsgate.sandbox.resources import Resource, Target
 from opsgate.sandbox.store import Obj
 
-if TYPE_CHECKING:
-    from opsgate.sandbox.api import Target
-
 VIRTUAL_GROUPS = ("metrics.k8s.io", "authorization.k8s.io", "events.k8s.io")
+STREAMING = ("exec", "attach", "portforward")
 EXEC_UNSUPPORTED = (
     "exec is not supported by the sandbox (no containers run here); use kubectl logs or describe"
 )
@@ -78,27 +77,13 @@ def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
-async def handle(cluster: Cluster, request: Request, target: Target) -> tuple[Any, int]:
-    """GET/PUT scale, pod logs, evictions, and the refused streaming subresources."""
+def read(cluster: Cluster, request: Request, target: Target) -> tuple[Any, int]:
+    """GET of the scale and log subresources (an eviction can only be created)."""
     res, ns, name, sub = target.resource, target.namespace, target.name, target.subresource
-    if sub in ("exec", "attach", "portforward"):
-        raise ApiError(400, "BadRequest", EXEC_UNSUPPORTED)
     if sub == "scale":
-        if request.method == "GET":
-            return scale_of(cluster.get(res, ns, name)), 200
-        body = json.loads(await request.body() or b"{}")
-        return set_scale(
-            cluster, res, ns, name, body, request.query_params.get("dryRun") == "All"
-        ), 200
-    if sub == "eviction":
-        cluster.delete(res, ns, name, dry_run=request.query_params.get("dryRun") == "All")
-        return {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "code": 201,
-        }, 201
+        return scale_of(cluster.get(res, ns, name)), 200
+    if sub != "log":
+        raise ApiError(405, "MethodNotAllowed", f"the server does not allow GET on {res.key}/{sub}")
     pod = cluster.get(res, ns, name)
     params = request.query_params
     try:

@@ -45,7 +45,8 @@ def pod_status_reason(pod: Obj) -> str:
         return "Terminating"
     status = pod.get("status", {})
     reason = status.get("reason") or status.get("phase", "Pending")
-    for cs in status.get("containerStatuses", []):
+    # As kubectl's printer: the first container with a waiting or terminated reason wins.
+    for cs in reversed(status.get("containerStatuses", [])):
         waiting = cs.get("state", {}).get("waiting")
         terminated = cs.get("state", {}).get("terminated")
         if waiting and waiting.get("reason"):

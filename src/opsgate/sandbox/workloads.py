@@ -6,7 +6,7 @@ anything.
 
 from __future__ import annotations
 
-from opsgate.sandbox import pods
+from opsgate.sandbox import events, pods
 from opsgate.sandbox.owners import owned_pods, pod_counts, save_if_changed, template_hash
 from opsgate.sandbox.store import Obj, Store, clone, now_iso
 
@@ -107,7 +107,7 @@ def reconcile_job(store: Store, job: Obj) -> bool:
         found.append(
             pods.start_pod(store, pods.pod_from_template(template, pod_name, namespace, job))
         )
-        pods.record_event(
+        events.record(
             store, job, "SuccessfulCreate", f"Created pod: {pod_name}", component="job-controller"
         )
     succeeded = sum(1 for p in found if p.get("status", {}).get("phase") == "Succeeded")
@@ -122,7 +122,7 @@ def reconcile_job(store: Store, job: Obj) -> bool:
             {"type": t, "status": "True", "lastProbeTime": now, "lastTransitionTime": now}
             for t in ("SuccessCriteriaMet", "Complete")
         ]
-        pods.record_event(store, job, "Completed", "Job completed", component="job-controller")
+        events.record(store, job, "Completed", "Job completed", component="job-controller")
     status = {k: v for k, v in status.items() if v != 0}
     fresh = store.get("jobs.batch", namespace, name)
     return fresh is not None and save_if_changed(

@@ -67,16 +67,48 @@ class Store(Protocol):
         role: Role | None = None,
         disabled: bool | None = None,
         password_hash: str | None = None,
-    ) -> User: ...
+    ) -> User:
+        """Change the given fields; a new password or disabling also ends the user's sessions."""
+        ...
+
     async def create_token(
-        self, user_id: str, name: str, token_hash: str, prefix: str, expires_at: datetime | None
-    ) -> ApiToken: ...
+        self,
+        user_id: str,
+        name: str,
+        token_hash: str,
+        prefix: str,
+        expires_at: datetime | None,
+        *,
+        created_by: str | None = None,
+    ) -> ApiToken:
+        """`created_by`: the signed-in user who made it; None when made on the database."""
+        ...
+
     async def find_token(self, token_hash: str) -> tuple[ApiToken, User] | None:
         """The live token with this hash and its enabled user; marks it used."""
         ...
 
     async def list_tokens(self, user_id: str | None = None) -> list[ApiToken]: ...
     async def revoke_token(self, token_id: str) -> ApiToken: ...
+
+    # sessions (stored as the SHA-256 of their id) and the addresses users signed in from
+    async def create_session(
+        self, session_hash: str, user_id: str, address: str, expires_at: datetime
+    ) -> None:
+        """Record a live session; remembers `address` as one `user_id` signed in from."""
+        ...
+
+    async def find_session(self, session_hash: str) -> User | None:
+        """The enabled user of the live, unexpired session with this hash; else None."""
+        ...
+
+    async def end_session(self, session_hash: str) -> None:
+        """End the session (no error if it has ended already)."""
+        ...
+
+    async def signed_in_from(self, user_id: str, address: str) -> bool:
+        """Whether the user ever signed in successfully from `address`."""
+        ...
 
     # conversations and messages
     async def create_conversation(
@@ -251,6 +283,17 @@ class Store(Protocol):
         ...
 
     async def verify_audit(self) -> ChainVerification: ...
+
+    # spent approval tokens (every tool server, so a token is single use across processes)
+    async def spend_approval(
+        self, approval_id: str, *, expires_at: datetime, now: datetime
+    ) -> bool:
+        """Record that the token of `approval_id` let a call through; False if one already had.
+
+        Atomic across processes and replicas. Ids whose token expired well before `now` are
+        pruned on the way (an expired token is refused by its expiry alone).
+        """
+        ...
 
     # jenkins servers (admin-configured; token encrypted at rest)
     async def upsert_jenkins_server(

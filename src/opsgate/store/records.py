@@ -44,10 +44,17 @@ class ApiToken(_Record):
     name: str
     prefix: str
     """The first characters of the token, for recognising it in lists."""
+    created_by: str | None
+    """The user who made it while signed in; None when made on the database (the CLI)."""
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+
+    @property
+    def made_by_owner(self) -> bool:
+        """Whether its own user made it: only then may it decide approvals as that user."""
+        return self.created_by == self.user_id
 
 
 class Conversation(_Record):

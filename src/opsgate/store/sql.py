@@ -4,8 +4,9 @@ The CLI and tests open it with `open_store(url, secret_key=...)`, which runs the
 the engine, API and CLI then call its methods. Writes run in transactions that take the write
 lock up front (see `db`), so conditional updates (`decide`, `set_call_status(expected=...)`)
 are atomic across processes. Transactions live in `sql_base`, users and tokens in
-`sql_users`, calls and approvals in `sql_calls`, the audit log in `audit_log`; this module
-holds conversations, runs, stream events, the audit methods and Jenkins servers.
+`sql_users`, calls and approvals in `sql_calls`, spent approval tokens in `sql_spent`, the
+audit log in `audit_log`; this module holds conversations, runs, stream events, the audit
+methods and Jenkins servers.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from opsgate.store.records import (
 )
 from opsgate.store.sql_base import brief
 from opsgate.store.sql_calls import CallsStore
+from opsgate.store.sql_spent import SpentApprovalsStore
 from opsgate.store.sql_users import UsersStore
 
 C, M, R = tables.conversations, tables.messages, tables.runs
@@ -49,7 +51,7 @@ _INSERT_MESSAGE = insert(M)
 _INSERT_EVENTS = insert(EV).returning(EV.c.id, sort_by_parameter_order=True)
 
 
-class SqlStore(UsersStore, CallsStore):
+class SqlStore(UsersStore, CallsStore, SpentApprovalsStore):
     """The store on one database; create it with `open_store`."""
 
     # --- conversations and messages ----------------------------------------------------

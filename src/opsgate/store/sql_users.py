@@ -1,7 +1,8 @@
-"""Users and API tokens on SQL: the part of `SqlStore` the API's authentication relies on.
+"""Users, API tokens and sessions on SQL: the part of `SqlStore` the API's authentication uses.
 
-`SqlStore` inherits these methods. Tokens are stored as the SHA-256 the API computes; the
-clear token never reaches the store, and `token_hash` is never read back out.
+`SqlStore` inherits these methods. Tokens and session ids are stored as the SHA-256 the API
+computes; the clear values never reach the store, and the hashes are never read back out.
+A password change or disabling a user deletes their sessions in the same transaction.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from opsgate.domain.roles import Role
 from opsgate.errors import Conflict, NotFound
@@ -18,6 +20,7 @@ from opsgate.store.records import ApiToken, User, UserWithSecret
 from opsgate.store.sql_base import SqlBase
 
 U, TK = tables.users, tables.api_tokens
+S, LA = tables.sessions, tables.login_addresses
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 """`find_token` refreshes `last_used_at` at most this often."""
 _USER_COLUMNS = (U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.created_at)
@@ -88,6 +91,8 @@ class UsersStore(SqlBase):
         def work(conn: Connection) -> UserWithSecret | None:
             if changes:
                 conn.execute(update(U).where(U.c.id == user_id).values(changes))
+            if password_hash is not None or disabled:
+                conn.execute(delete(S).where(S.c.user_id == user_id))
             return self._one_user(conn, U.c.id == user_id)
 
         user = await self._write(work)
@@ -96,7 +101,14 @@ class UsersStore(SqlBase):
         return User.model_validate(user.model_dump(exclude={"password_hash"}))
 
     async def create_token(
-        self, user_id: str, name: str, token_hash: str, prefix: str, expires_at: datetime | None
+        self,
+        user_id: str,
+        name: str,
+        token_hash: str,
+        prefix: str,
+        expires_at: datetime | None,
+        *,
+        created_by: str | None = None,
     ) -> ApiToken:
         values = {
             "id": self._ids.new("tok"),
@@ -104,6 +116,7 @@ class UsersStore(SqlBase):
             "name": name,
             "token_hash": token_hash,
             "prefix": prefix,
+            "created_by": created_by,
             "created_at": self._now(),
             "expires_at": expires_at,
             "revoked_at": None,
@@ -176,3 +189,47 @@ class UsersStore(SqlBase):
             return self._token(conn, token_id)
 
         return await self._write(work)
+
+    async def create_session(
+        self, session_hash: str, user_id: str, address: str, expires_at: datetime
+    ) -> None:
+        now = self._now()
+        remembered = {"user_id": user_id, "address": address, "last_login_at": now}
+
+        def work(conn: Connection) -> None:
+            # Expired sessions are dead already; each sign-in sweeps them so the table stays small.
+            conn.execute(delete(S).where(S.c.expires_at <= now))
+            conn.execute(
+                insert(S).values(
+                    id_hash=session_hash,
+                    user_id=user_id,
+                    address=address,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+            upsert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(LA)
+            conn.execute(
+                upsert.values(remembered).on_conflict_do_update(
+                    index_elements=[LA.c.user_id, LA.c.address], set_={"last_login_at": now}
+                )
+            )
+
+        await self._write(work)
+
+    async def find_session(self, session_hash: str) -> User | None:
+        now = self._now()
+        stmt = (
+            select(*_USER_COLUMNS)
+            .select_from(S.join(U, S.c.user_id == U.c.id))
+            .where(S.c.id_hash == session_hash, S.c.expires_at > now, U.c.disabled.is_(False))
+        )
+        row = await self._read(lambda conn: conn.execute(stmt).first())
+        return None if row is None else User.model_validate(dict(row._mapping))
+
+    async def end_session(self, session_hash: str) -> None:
+        await self._write(lambda conn: conn.execute(delete(S).where(S.c.id_hash == session_hash)))
+
+    async def signed_in_from(self, user_id: str, address: str) -> bool:
+        stmt = select(LA.c.user_id).where(LA.c.user_id == user_id, LA.c.address == address)
+        return await self._read(lambda conn: conn.execute(stmt).first() is not None)

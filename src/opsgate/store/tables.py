@@ -84,10 +84,34 @@ class ApiTokenRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(40))
+    # The signed-in user who made it; NULL when made on the database (`opsgate tokens create`)
+    # or before this column existed. Only a token its owner made may decide approvals.
+    created_by: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class SessionRow(Base):
+    """A signed-in browser session; the row exists exactly as long as the session is live."""
+
+    __tablename__ = "sessions"
+    # SHA-256 of the session id in the (signed) cookie, never the id itself.
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    address: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginAddressRow(Base):
+    """An address a user signed in from; login throttling never locks them out of it."""
+
+    __tablename__ = "login_addresses"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_login_at: Mapped[datetime]
 
 
 class ConversationRow(Base):
@@ -208,6 +232,15 @@ class JenkinsServerRow(Base):
     updated_at: Mapped[datetime]
 
 
+class SpentApprovalRow(Base):
+    """Approval ids whose token already let one call through a tool server (any process)."""
+
+    __tablename__ = "spent_approvals"
+    approval_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    spent_at: Mapped[datetime]
+
+
 class AuditRow(Base):
     """The append-only log; triggers (see the first migration) refuse UPDATE and DELETE."""
 
@@ -234,6 +267,8 @@ def _table(row_class: type[Base]) -> Table:
 
 users = _table(UserRow)
 api_tokens = _table(ApiTokenRow)
+sessions = _table(SessionRow)
+login_addresses = _table(LoginAddressRow)
 conversations = _table(ConversationRow)
 messages = _table(MessageRow)
 runs = _table(RunRow)
@@ -242,4 +277,5 @@ approvals = _table(ApprovalRow)
 approval_items = _table(ApprovalItemRow)
 stream_events = _table(StreamEventRow)
 jenkins_servers = _table(JenkinsServerRow)
+spent_approvals = _table(SpentApprovalRow)
 audit_log = _table(AuditRow)

@@ -125,6 +125,36 @@ async def no_progress(text: str) -> None:
     """The `ToolEnv.report` of a run nobody follows."""
 
 
+class JenkinsServers(Protocol):
+    """The Jenkins servers tools may name, looked up when a call runs (not at start-up).
+
+    The tool servers pass `opsgate.store.jenkins_directory.JenkinsDirectory`: the servers an
+    admin added through the API (in the database) plus those from settings, so a server added
+    while opsgate runs is usable at once. `ConfiguredJenkins` is a fixed set.
+    """
+
+    async def lookup(self, name: str) -> JenkinsServer | None:
+        """The server called `name`, with its credentials; None if there is none."""
+        ...
+
+    async def names(self) -> list[str]:
+        """Every name `lookup` would find, sorted (for messages listing the choices)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConfiguredJenkins:
+    """A fixed set of Jenkins servers by name, with no database behind it."""
+
+    servers: Mapping[str, JenkinsServer] = field(default_factory=dict)
+
+    async def lookup(self, name: str) -> JenkinsServer | None:
+        return self.servers.get(name)
+
+    async def names(self) -> list[str]:
+        return sorted(self.servers)
+
+
 @dataclass(frozen=True)
 class ToolEnv:
     """Dependencies every tool run receives; built once by the MCP server."""
@@ -136,7 +166,8 @@ class ToolEnv:
     default_context: str | None = None
     command_timeout_s: float = 60.0
     output_cap_bytes: int = 64 * 1024
-    jenkins: Mapping[str, JenkinsServer] = field(default_factory=dict)
+    jenkins: JenkinsServers = field(default_factory=ConfiguredJenkins)
+    """The Jenkins servers tools may name; resolved per call."""
     http_transport: httpx.AsyncBaseTransport | None = None
     """Injected by tests; the real transport otherwise."""
     helm_home: Path | None = None

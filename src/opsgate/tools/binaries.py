@@ -16,7 +16,7 @@ from typing import Literal
 from opsgate import settings as settings_module
 from opsgate.errors import BinaryNotFound
 from opsgate.settings import Settings
-from opsgate.tools.base import CommandRunner, ToolEnv
+from opsgate.tools.base import CommandRunner, JenkinsServers, ToolEnv
 from opsgate.tools.runner import SubprocessRunner, child_env
 
 BinaryName = Literal["kubectl", "helm"]
@@ -73,6 +73,7 @@ def tool_env_from_settings(
     settings: Settings,
     runner: CommandRunner,
     *,
+    jenkins: JenkinsServers,
     search_path: str | None = None,
 ) -> ToolEnv:
     """A `ToolEnv` for `runner` with binaries located and limits taken from `settings`.
@@ -80,6 +81,8 @@ def tool_env_from_settings(
     Args:
         settings: the one settings object.
         runner: the command runner (`runner_from_settings(settings)` in production).
+        jenkins: the Jenkins servers tools may name (the tool servers pass the directory
+            of database and settings servers, `opsgate.store.jenkins_directory`).
         search_path: the `PATH` to fall back to; defaults to this process's `PATH`.
     """
     if search_path is None:
@@ -102,6 +105,6 @@ def tool_env_from_settings(
         default_context=settings.default_context,
         command_timeout_s=settings.command_timeout_s,
         output_cap_bytes=settings.output_cap_bytes,
-        jenkins=dict(settings.jenkins),
+        jenkins=jenkins,
         helm_home=settings.data_dir / "helm",
     )

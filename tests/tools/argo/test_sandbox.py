@@ -16,7 +16,7 @@ import pytest
 from opsgate.errors import ToolFailed
 from opsgate.settings import Settings
 from opsgate.tools import argo, binaries
-from opsgate.tools.base import ToolEnv, ToolOutput
+from opsgate.tools.base import ConfiguredJenkins, ToolEnv, ToolOutput
 from tests.fixtures.sandbox import SandboxInfo, get_json, kubectl
 
 pytestmark = pytest.mark.sandbox
@@ -66,7 +66,9 @@ def tool_env(sandbox: SandboxInfo) -> Iterator[ToolEnv]:
         settings,
         inherited={"PATH": "/usr/bin:/bin", "HOME": str(sandbox.home), "LANG": "C.UTF-8"},
     )
-    yield binaries.tool_env_from_settings(settings, runner, search_path="")
+    yield binaries.tool_env_from_settings(
+        settings, runner, jenkins=ConfiguredJenkins(), search_path=""
+    )
     kubectl(sandbox, "delete", "namespace", NAMESPACE, "--wait=false")
 
 

@@ -12,6 +12,7 @@ from opsgate.domain.canonical import call_hash
 from opsgate.mcp.gate import APPROVAL_META_KEY
 from opsgate.mcp.server import PREVIEW_TOOL, VERIFY_TOOL, create_server
 from opsgate.tools.base import ToolEnv
+from tests.fixtures.mcp import MemorySpentApprovals
 from tests.tools.jenkins.helpers import BY_NAME
 
 KEY = b"jenkins-served-test-key-0123456789"
@@ -23,7 +24,7 @@ TRIGGER_ARGS: dict[str, Any] = {
 
 
 def served(env: ToolEnv) -> FastMCP:
-    return create_server(env, BY_NAME, KEY)
+    return create_server(env, BY_NAME, KEY, spent=MemorySpentApprovals())
 
 
 def approval_meta(tool: str, args: dict[str, Any]) -> dict[str, Any]:

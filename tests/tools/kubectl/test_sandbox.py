@@ -15,7 +15,7 @@ import pytest
 from opsgate.sandbox.seed import SECRET_VALUES
 from opsgate.settings import Settings
 from opsgate.tools import binaries, kubectl
-from opsgate.tools.base import ToolEnv, ToolOutput
+from opsgate.tools.base import ConfiguredJenkins, ToolEnv, ToolOutput
 from tests.fixtures.sandbox import SandboxInfo
 
 pytestmark = pytest.mark.sandbox
@@ -49,7 +49,9 @@ def tool_env(sandbox: SandboxInfo) -> ToolEnv:
         settings,
         inherited={"PATH": "/usr/bin:/bin", "HOME": str(sandbox.home), "LANG": "C.UTF-8"},
     )
-    return binaries.tool_env_from_settings(settings, runner, search_path="")
+    return binaries.tool_env_from_settings(
+        settings, runner, jenkins=ConfiguredJenkins(), search_path=""
+    )
 
 
 async def call(env: ToolEnv, name: str, args: dict[str, Any], what: str = "run") -> ToolOutput:

@@ -9,5 +9,7 @@ from typing import Annotated
 
 from fastapi import Path
 
-RecordId = Annotated[str, Path(min_length=1, max_length=100)]
-"""A stored record's id (conversation, run, approval) taken from the URL path."""
+RecordId = Annotated[
+    str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+]
+"""A stored record's id (conversation, run, approval, user, token) taken from the URL path."""

@@ -1,7 +1,8 @@
 """Approval requests: list them, and decide one call or all calls of a request.
 
-Only approvers and admins decide (the engine checks again, and applies the optional
-distinct-approver policy); deciding a call that is no longer pending answers 409.
+Only approvers and admins decide, on a credential of their own (`auth.Decider`: not a token
+made on their behalf); the engine checks the role again and applies the optional
+distinct-approver policy. Deciding a call that is no longer pending answers 409.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ async def get_approval(
 async def decide(
     body: DecisionBody,
     request: Request,
-    principal: auth.Approver,
+    principal: auth.Decider,
     approval_id: RecordId,
 ) -> ApprovalAnswer:
     """Approve or reject one call of a request; the answer shows what was decided."""
@@ -134,7 +135,7 @@ async def decide(
 async def decide_all(
     body: DecideAllBody,
     request: Request,
-    principal: auth.Approver,
+    principal: auth.Decider,
     approval_id: RecordId,
 ) -> ApprovalAnswer:
     """One decision recorded per pending call of the request (never a blanket approval)."""

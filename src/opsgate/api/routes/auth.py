@@ -1,22 +1,24 @@
 """Sign-in, sign-out, who-am-I, and the one-time first-admin setup.
 
 The only state-changing routes reachable without a user are `POST /auth/login` and
-`POST /setup`; both are rate-limited per account and per client address.
+`POST /setup`; both are throttled per account and per client address (`ratelimit`). Every
+session opened here is recorded in the store, which is what makes logging out final.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
-from opsgate.api import auth
+from opsgate.api import accounts, auth
 from opsgate.api.schemas import LoginAnswer, LoginBody, Me, SetupBody, SetupStatus
-from opsgate.api.sessions import CSRF_COOKIE, SESSION_COOKIE
+from opsgate.api.sessions import CSRF_COOKIE, SESSION_COOKIE, session_hash
 from opsgate.api.state import AppState, app_state
 from opsgate.errors import Conflict, Forbidden, NotFound, Unauthenticated
-from opsgate.store.records import User
+from opsgate.store.records import User, UserWithSecret
 
 router = APIRouter(tags=["auth"])
 
@@ -25,10 +27,10 @@ def _me(user: User) -> Me:
     return Me(id=user.id, username=user.username, role=user.role)
 
 
-def _set_session(
-    response: Response, state: AppState, user_id: str, password_hash: str | None
-) -> None:
-    cookie, session = state.sessions.issue(user_id, password_hash)
+async def _open_session(response: Response, state: AppState, user: User, address: str) -> None:
+    cookie, session = state.sessions.issue(user.id)
+    expires_at = datetime.fromtimestamp(session.exp, UTC)
+    await state.store.create_session(session_hash(session), user.id, address, expires_at)
     secure = bool(state.settings.public_url and state.settings.public_url.startswith("https://"))
     for name, value, httponly in (
         (SESSION_COOKIE, cookie, True),
@@ -50,18 +52,22 @@ async def login(body: LoginBody, request: Request, response: Response) -> LoginA
     """Check a username and password; set the session and CSRF cookies."""
     state = app_state(request)
     address = auth.client_address(request)
-    state.limiter.check(body.username, address)
+    user: UserWithSecret | None
     try:
         user = await state.store.get_user_by_name(body.username)
     except NotFound:
+        user = None
+    known = user is not None and await state.store.signed_in_from(user.id, address)
+    state.limiter.check(body.username, address, known=known)
+    if user is None:
         await state.passwords.verify_async(None, body.password)
         state.limiter.failed(body.username, address)
-        raise Unauthenticated("wrong username or password") from None
-    if not await state.passwords.verify_async(user.password_hash, body.password) or user.disabled:
-        state.limiter.failed(body.username, address)
         raise Unauthenticated("wrong username or password")
-    state.limiter.succeeded(body.username)
-    _set_session(response, state, user.id, user.password_hash)
+    if not await state.passwords.verify_async(user.password_hash, body.password) or user.disabled:
+        state.limiter.failed(body.username, address, known=known)
+        raise Unauthenticated("wrong username or password")
+    state.limiter.succeeded(body.username, address, known=known)
+    await _open_session(response, state, user, address)
     await state.store.append_audit(
         "user.login", {"address": address}, actor_id=user.id, actor_name=user.username
     )
@@ -70,12 +76,12 @@ async def login(body: LoginBody, request: Request, response: Response) -> LoginA
 
 @router.post("/auth/logout", status_code=204)
 async def logout(request: Request, response: Response, principal: auth.Viewer) -> None:
-    """End the session (the cookie stops working even if replayed)."""
+    """End the session for good (the cookie stops working even if replayed, after restarts)."""
     state = app_state(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     session = state.sessions.read(cookie) if cookie else None
     if session is not None:
-        state.sessions.revoke(session)
+        await state.store.end_session(session_hash(session))
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
 
@@ -104,14 +110,15 @@ async def setup(body: SetupBody, request: Request, response: Response) -> LoginA
         if not hmac.compare_digest(offered, state.setup_token_hash):
             state.limiter.failed("@setup", address)
             raise Forbidden("the setup token is wrong")
-        password_hash = await state.passwords.hash_async(body.password)
-        user = await state.store.create_user(body.username, "admin", password_hash)
+        user = await accounts.create_user(
+            state.store,
+            state.passwords,
+            body.username,
+            "admin",
+            body.password,
+            actor=None,
+            via="setup",
+        )
         state.setup_token_hash = None
-    await state.store.append_audit(
-        "user.created",
-        {"user_id": user.id, "username": user.username, "role": "admin", "via": "setup"},
-        actor_id=user.id,
-        actor_name=user.username,
-    )
-    _set_session(response, state, user.id, password_hash)
+    await _open_session(response, state, user, address)
     return LoginAnswer(user=_me(user))

@@ -1,4 +1,5 @@
-"""What the server offers and how it is doing: tools, contexts, model, health, readiness, metrics.
+"""What the server offers and how it is doing: tools, contexts, model, approval policy, health,
+readiness, metrics.
 
 `/healthz` and `/readyz` are public (they reveal no data); `/metrics` needs an admin session or
 an API token; the rest needs any signed-in user.
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse
 from opsgate import settings as settings_module
 from opsgate.api import auth
 from opsgate.api.metrics import CONTENT_TYPE
-from opsgate.api.schemas import Contexts, ModelInfo, ToolOut
+from opsgate.api.schemas import ApprovalPolicy, Contexts, ModelInfo, ToolOut
 from opsgate.api.state import app_state
 from opsgate.domain import roles
 from opsgate.errors import BinaryNotFound, Forbidden
@@ -58,6 +59,16 @@ async def list_contexts(request: Request, principal: auth.Viewer) -> Contexts:
 async def model_info(request: Request, principal: auth.Viewer) -> ModelInfo:
     name = app_state(request).model_name
     return ModelInfo(configured=name is not None, model=name, how_to=HOW_TO_MODEL)
+
+
+@router.get("/policy", response_model=ApprovalPolicy)
+async def approval_policy(request: Request, principal: auth.Viewer) -> ApprovalPolicy:
+    """The gate's effective settings: whether a requester may approve their own change."""
+    settings = app_state(request).settings
+    return ApprovalPolicy(
+        require_distinct_approver=settings.require_distinct_approver,
+        approval_ttl_s=settings.approval_ttl_s,
+    )
 
 
 @root_router.get("/healthz", include_in_schema=True)

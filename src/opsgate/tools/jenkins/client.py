@@ -1,8 +1,9 @@
 """The HTTP side of the Jenkins tools: one httpx client per call, bound to one configured server.
 
-Used by `reads.py` and `mutations.py`. The server is looked up by name in `ToolEnv.jenkins`;
-its URL and API token never come from the model. Every request has a timeout, verifies TLS
-per the server's config, does not follow redirects, and must stay under the base URL. POSTs
+Used by `reads.py` and `mutations.py`. The server is looked up by name in `ToolEnv.jenkins`
+when the call runs; its URL and API token never come from the model. Every request has a
+timeout, verifies TLS per the server's config, does not follow redirects, and must stay under
+the base URL. POSTs
 carry the CSRF crumb. Failures become `JenkinsStatusError` (Jenkins answered 4xx/5xx),
 `ToolTimeout` or `ToolFailed`, always chained, with the token masked out of any message.
 """
@@ -59,11 +60,11 @@ def tls_context(verify: bool) -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=verify, trust_env=False)
 
 
-def server_of(env: ToolEnv, name: str) -> JenkinsServer:
-    """The configured server called `name`; the model can only choose among these."""
-    server = env.jenkins.get(name)
+async def server_of(env: ToolEnv, name: str) -> JenkinsServer:
+    """The configured server called `name`, looked up now; the model can only choose these."""
+    server = await env.jenkins.lookup(name)
     if server is None:
-        configured = ", ".join(repr(n) for n in sorted(env.jenkins)) or "none"
+        configured = ", ".join(repr(n) for n in await env.jenkins.names()) or "none"
         raise InvalidInput("server", f"no Jenkins server named {name!r}; configured: {configured}")
     return server
 
@@ -81,7 +82,7 @@ class JenkinsClient:
     @classmethod
     @asynccontextmanager
     async def open(cls, env: ToolEnv, name: str) -> AsyncIterator[JenkinsClient]:
-        server = server_of(env, name)
+        server = await server_of(env, name)
         timeout = httpx.Timeout(env.command_timeout_s, connect=CONNECT_TIMEOUT_S)
         async with httpx.AsyncClient(
             auth=httpx.BasicAuth(server.user, server.token.get_secret_value()),

@@ -187,7 +187,8 @@ def k8s_run_pod(params: p.RunPodParams, target: Target) -> list[str]:
 
 def k8s_exec(params: p.ExecParams, target: Target) -> list[str]:
     """Run a program in a container (kubectl exec), `command` as an argv list with no shell.
-    Inspecting commands (cat, ls, env, ps, df...) run without approval; anything else waits."""
+    Inspecting commands (cat, ls, ps, df...) that read no environment, secret path or network
+    run without approval; anything else waits."""
     argv = [*target.head(), "exec", params.pod, *namespace_args(params.namespace)]
     if params.container is not None:
         argv += ["--container", params.container]

@@ -21,11 +21,12 @@ from __future__ import annotations
 from opsgate.tools.redact.arguments import mask_argv, redact_args, redact_jsonpath_output
 from opsgate.tools.redact.documents import redact_text, redact_value
 from opsgate.tools.redact.keys import is_secret_key
-from opsgate.tools.redact.masks import REDACTED, marker
+from opsgate.tools.redact.masks import REDACTED, keyed_marker, marker
 
 __all__ = [
     "REDACTED",
     "is_secret_key",
+    "keyed_marker",
     "marker",
     "mask_argv",
     "redact_args",

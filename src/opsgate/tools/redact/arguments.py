@@ -24,8 +24,9 @@ _SECRET_RESOURCE = re.compile(r"(?i)secrets?(\.v1)?(\.core)?(/.*)?")
 _ENV_VALUE_POINTER = re.compile(r"/env/[0-9]+/value$")
 
 
-def redact_args(tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `args` with every secret value replaced by `marker(value)`.
+def redact_args(tool: str, args: Mapping[str, Any], mask: Mask = marker) -> dict[str, Any]:
+    """A copy of `args` with every secret value replaced by `mask(value)` (`marker` by default;
+    the engine passes `keyed_marker`).
 
     Covers manifests (a Secret's `data`/`stringData`, ConfigMap keys and env values that name
     secrets; YAML or JSON, several documents; the result still parses and keeps every key),
@@ -33,11 +34,11 @@ def redact_args(tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
     pairs and values, Jenkins build parameters, and any string matching a token format.
     Everything else comes back equal and of the same type. Deterministic.
     """
-    redacted: dict[str, Any] = documents.redact_value(dict(args), marker)
+    redacted: dict[str, Any] = documents.redact_value(dict(args), mask)
     patch = args.get("patch")
     if tool == "k8s_patch" and isinstance(patch, str):
         redacted["patch"] = redact_patch(
-            patch, marker, targets_secret=_is_secret_resource(args.get("resource"))
+            patch, mask, targets_secret=_is_secret_resource(args.get("resource"))
         )
     return redacted
 

@@ -124,7 +124,10 @@ function jenkinsSection() {
             toast(err.message);
           }
         });
-        return h("tr", {}, h("td", { text: server.name }), h("td", { text: server.url }), h("td", { text: server.user }), h("td", { text: server.verify_tls === false ? "no" : "yes" }), h("td", {}, remove));
+        // Servers from settings are changed where opsgate is configured, not here.
+        const action = server.read_only ? h("span", { class: "muted", text: "from settings (read-only)" }) : remove;
+        const label = server.in_use === false ? `${server.name} (not used: settings define this name)` : server.name;
+        return h("tr", {}, h("td", { text: label }), h("td", { text: server.url }), h("td", { text: server.user }), h("td", { text: server.verify_tls === false ? "no" : "yes" }), h("td", {}, action));
       }),
     );
   };

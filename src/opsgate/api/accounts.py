@@ -1,0 +1,298 @@
+"""Accounts: usernames, users, passwords, API tokens, and the audit event of every change.
+
+The one place users and tokens are made and changed. The admin, auth and token routes, the
+`opsgate users` / `opsgate tokens` commands and the demo's admin (`opsgate demo`) all call it,
+so every surface validates the same way and each event kind has one payload, whoever makes the
+change (`Actor`) and through which door (`Via`).
+
+Tokens are `og_` and 43 random URL-safe characters, shown once, stored as SHA-256, and listed
+by their first `DISPLAY_PREFIX_LENGTH` characters. A signed-in user makes tokens only for
+themselves; the CLI (whoever holds the database) may make one for anyone, but such a token is
+recorded as not made by its owner (`ApiToken.made_by_owner`), so it cannot decide approvals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from opsgate.api.passwords import Passwords
+from opsgate.domain.audit import AuditKind
+from opsgate.domain.roles import Role
+from opsgate.errors import Conflict, Forbidden, InvalidInput
+from opsgate.store.protocol import Store
+from opsgate.store.records import ApiToken, User
+
+TOKEN_PREFIX = "og_"  # noqa: S105 - a visible marker, not a secret
+DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 9
+USERNAME_RULE = (
+    "must be 1 to 64 ASCII letters, digits, '_', '.', '@' or '-', starting with a letter or digit"
+)
+# ASCII only on purpose: look-alike letters (Cyrillic 'а'), invisible characters and spaces
+# would let two accounts read the same on an approval card or in the audit log.
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+
+Via = Literal["api", "cli", "setup", "demo"]
+"""Through which door a change came: the admin API, the CLI, first-admin setup, `opsgate demo`."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes an account change: a signed-in user, or the command line (no user id)."""
+
+    id: str | None
+    name: str
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(id=user.id, name=user.username)
+
+
+CLI = Actor(id=None, name="cli")
+
+
+def username_problem(value: str) -> str | None:
+    """What is wrong with `value` as a username, or None when it is one."""
+    return None if _USERNAME.fullmatch(value) else USERNAME_RULE
+
+
+def check_username(value: str) -> str:
+    """`value` if it is a valid username; else `InvalidInput` naming the `username` field."""
+    problem = username_problem(value)
+    if problem is not None:
+        raise InvalidInput("username", problem)
+    return value
+
+
+def _username_for_pydantic(value: str) -> str:
+    problem = username_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+Username = Annotated[str, AfterValidator(_username_for_pydantic)]
+"""A username in a request body (the same rule as `check_username`)."""
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps of a token (and looks tokens up by)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def display_prefix(token: str) -> str:
+    return token[:DISPLAY_PREFIX_LENGTH]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class UserCreated(_Payload):
+    """`user.created`."""
+
+    user_id: str
+    username: str
+    role: Role
+    via: Via
+
+
+class UserChanged(_Payload):
+    """`user.updated` and `user.disabled`."""
+
+    user_id: str
+    username: str
+    changes: dict[str, Any]
+    """`role: {from, to}`, `disabled: bool`, `password: "changed"`: only what changed."""
+    via: Via
+
+
+class TokenCreated(_Payload):
+    """`token.created` (never the token itself)."""
+
+    token_id: str
+    name: str
+    user_id: str
+    username: str
+    prefix: str
+    expires_at: datetime | None
+    created_by: str | None
+    """The signed-in user who made it; None when made on the database (the CLI)."""
+    via: Via
+
+
+class TokenRevoked(_Payload):
+    """`token.revoked`."""
+
+    token_id: str
+    name: str
+    user_id: str
+    via: Via
+
+
+class DecisionRefused(_Payload):
+    """`approval.refused`: a decision refused before it reached the engine."""
+
+    approval_id: str
+    token_id: str
+    reason: str
+
+
+async def _audit(
+    store: Store,
+    kind: AuditKind,
+    payload: _Payload,
+    actor: Actor,
+    *,
+    conversation_id: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    await store.append_audit(
+        kind,
+        payload.model_dump(mode="json"),
+        actor_id=actor.id,
+        actor_name=actor.name,
+        conversation_id=conversation_id,
+        run_id=run_id,
+    )
+
+
+async def create_user(
+    store: Store,
+    passwords: Passwords,
+    username: str,
+    role: Role,
+    password: str | None,
+    *,
+    actor: Actor | None,
+    via: Via,
+) -> User:
+    """Create a user (`password` None: token-only) and audit it.
+
+    `actor` None means the new user creates themselves (first-admin setup). A name that differs
+    from an existing one only by case is refused too: they would look alike on every screen.
+    """
+    check_username(username)
+    for existing in await store.list_users():
+        if existing.username.lower() == username.lower():
+            raise Conflict(f"a user named {existing.username!r} exists")
+    password_hash = await passwords.hash_async(password) if password is not None else None
+    user = await store.create_user(username, role, password_hash)
+    payload = UserCreated(user_id=user.id, username=user.username, role=user.role, via=via)
+    await _audit(store, "user.created", payload, actor or Actor.of(user))
+    return user
+
+
+async def update_user(
+    store: Store,
+    passwords: Passwords,
+    user_id: str,
+    *,
+    role: Role | None = None,
+    disabled: bool | None = None,
+    password: str | None = None,
+    actor: Actor,
+    via: Via,
+) -> User:
+    """Change a user's role, disable or enable them, or set a password; audit what changed.
+
+    Nobody changes their own role or disables themselves. A new password or disabling ends the
+    user's sessions (the store does it in the same transaction).
+    """
+    if actor.id == user_id and (role is not None or disabled is not None):
+        raise Forbidden("you cannot change your own role or disable yourself")
+    before = await store.get_user(user_id)
+    password_hash = await passwords.hash_async(password) if password is not None else None
+    user = await store.update_user(
+        user_id, role=role, disabled=disabled, password_hash=password_hash
+    )
+    changes: dict[str, Any] = {}
+    if role is not None and role != before.role:
+        changes["role"] = {"from": before.role, "to": role}
+    if disabled is not None and disabled != before.disabled:
+        changes["disabled"] = disabled
+    if password_hash is not None:
+        changes["password"] = "changed"  # noqa: S105 - a label
+    kind: AuditKind = "user.disabled" if disabled else "user.updated"
+    payload = UserChanged(user_id=user.id, username=user.username, changes=changes, via=via)
+    await _audit(store, kind, payload, actor)
+    return user
+
+
+async def create_token(
+    store: Store,
+    owner: User,
+    name: str,
+    expires_at: datetime | None,
+    *,
+    actor: Actor,
+    via: Via,
+) -> tuple[str, ApiToken]:
+    """A new token for `owner` (the clear token, shown once, and its record); audited.
+
+    A signed-in actor may make tokens only for themselves; the CLI's tokens record no maker.
+    """
+    if actor.id is not None and actor.id != owner.id:
+        raise Forbidden(
+            "API tokens are made by their owner: sign in as that user to make one "
+            "(an admin may list and revoke other users' tokens)"
+        )
+    token = new_token()
+    record = await store.create_token(
+        owner.id,
+        name,
+        token_hash(token),
+        display_prefix(token),
+        expires_at,
+        created_by=actor.id,
+    )
+    payload = TokenCreated(
+        token_id=record.id,
+        name=record.name,
+        user_id=owner.id,
+        username=owner.username,
+        prefix=record.prefix,
+        expires_at=record.expires_at,
+        created_by=record.created_by,
+        via=via,
+    )
+    await _audit(store, "token.created", payload, actor)
+    return token, record
+
+
+async def revoke_token(store: Store, token_id: str, *, actor: Actor, via: Via) -> ApiToken:
+    record = await store.revoke_token(token_id)
+    payload = TokenRevoked(token_id=record.id, name=record.name, user_id=record.user_id, via=via)
+    await _audit(store, "token.revoked", payload, actor)
+    return record
+
+
+async def audit_refused_decision(
+    store: Store,
+    actor: Actor,
+    token: ApiToken,
+    approval_id: str,
+    reason: str,
+    *,
+    conversation_id: str | None,
+    run_id: str | None,
+) -> None:
+    payload = DecisionRefused(approval_id=approval_id, token_id=token.id, reason=reason)
+    await _audit(
+        store,
+        "approval.refused",
+        payload,
+        actor,
+        conversation_id=conversation_id,
+        run_id=run_id,
+    )

@@ -1,0 +1,145 @@
+"""The simulated kubelet at chosen moments: back-off schedules, states and messages, no waiting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from opsgate.sandbox import containers, kubelet
+from opsgate.sandbox.store import Obj, Store
+
+START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def _world(*objects: tuple[str, Obj]) -> tuple[Store, Obj]:
+    store = Store()
+    node = store.put("nodes", {"metadata": {"name": "n1"}, "spec": {"podCIDR": "10.244.1.0/24"}})
+    for key, obj in objects:
+        store.put(key, obj)
+    return store, node
+
+
+def _pod(container: dict[str, Any], annotations: dict[str, str] | None = None, **spec: Any) -> Obj:
+    return {
+        "metadata": {"name": "p", "namespace": "ns", "uid": "u1", "annotations": annotations or {}},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", **container}], **spec},
+    }
+
+
+def _at(
+    store: Store, pod: Obj, node: Obj, seconds: float
+) -> tuple[Obj, list[containers.Occurrence]]:
+    """The pod's status `seconds` after START, having been synced at START first."""
+    status, _ = kubelet.pod_status(store, pod, node, START)
+    return kubelet.pod_status(
+        store, {**pod, "status": status}, node, START + timedelta(seconds=seconds)
+    )
+
+
+def test_back_off_doubles_from_10_s_to_at_most_5_min() -> None:
+    assert [containers.backoff_s(n) for n in range(1, 9)] == [10, 20, 40, 80, 160, 300, 300, 300]
+    assert [containers.go_duration(s) for s in (10, 80, 160, 300)] == [
+        "10s",
+        "1m20s",
+        "2m40s",
+        "5m0s",
+    ]
+    # Attempts at 0, 10, 30, 70, 150, 310, 610 s...
+    assert containers.retries(1, START, START + timedelta(seconds=9)) == (1, START)
+    assert containers.retries(1, START, START + timedelta(seconds=75)) == (
+        4,
+        START + timedelta(seconds=70),
+    )
+    two_hours = containers.retries(1, START, START + timedelta(hours=2))
+    assert two_hours == (28, START + timedelta(seconds=310 + 22 * 300))
+
+
+def test_a_bad_image_shows_err_image_pull_first_then_backs_off() -> None:
+    store, node = _world()
+    pod = _pod({"image": "web:2-bad"})
+    status, owed = kubelet.pod_status(store, pod, node, START)
+    assert status["phase"] == "Pending"
+    assert status["containerStatuses"][0]["state"]["waiting"]["reason"] == "ErrImagePull"
+    assert {o.message for o in owed} >= {"Error: ErrImagePull"}
+    later, owed = _at(store, pod, node, 45)
+    waiting = later["containerStatuses"][0]["state"]["waiting"]
+    assert waiting == {
+        "reason": "ImagePullBackOff",
+        "message": 'Back-off pulling image "web:2-bad"',
+    }
+    counts = {o.message: o.count for o in owed}
+    assert counts["Error: ImagePullBackOff"] == 3  # pulls at 0, 10 and 30 s
+
+
+def test_a_crash_loop_restarts_after_each_back_off() -> None:
+    store, node = _world()
+    pod = _pod({"image": "api:1"}, {containers.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"})
+    later, owed = _at(store, pod, node, 75)
+    container = later["containerStatuses"][0]
+    assert container["restartCount"] == 4  # restarts at 0, 10, 30 and 70 s
+    assert container["lastState"]["terminated"]["finishedAt"] == "2026-01-01T12:01:10Z"
+    assert container["state"]["waiting"]["message"].startswith("back-off 1m20s restarting")
+    assert later["phase"] == "Running"
+    assert {o.reason: o.count for o in owed if o.type == "Warning"} == {"BackOff": 4}
+
+
+@pytest.mark.parametrize(
+    ("objects", "message"),
+    [
+        ([], 'secret "db" not found'),
+        (
+            [
+                (
+                    "secrets",
+                    {"metadata": {"name": "db", "namespace": "ns"}, "data": {"user": "eA=="}},
+                )
+            ],
+            "couldn't find key password in Secret ns/db",
+        ),
+    ],
+)
+def test_env_config_errors_name_what_is_missing(
+    objects: list[tuple[str, Obj]], message: str
+) -> None:
+    store, node = _world(*objects)
+    ref = {"secretKeyRef": {"name": "db", "key": "password"}}
+    pod = _pod({"image": "api:1", "env": [{"name": "P", "valueFrom": ref}]})
+    status, owed = kubelet.pod_status(store, pod, node, START)
+    assert status["containerStatuses"][0]["state"]["waiting"] == {
+        "reason": "CreateContainerConfigError",
+        "message": message,
+    }
+    assert ("Failed", f"Error: {message}", "Warning") in {
+        (o.reason, o.message, o.type) for o in owed
+    }
+
+
+def test_a_volume_item_with_a_missing_key_cannot_be_mounted() -> None:
+    config = {"metadata": {"name": "cfg", "namespace": "ns"}, "data": {"a": "1"}}
+    store, node = _world(("configmaps", config))
+    volume = {"name": "v", "configMap": {"name": "cfg", "items": [{"key": "b", "path": "b"}]}}
+    status, owed = kubelet.pod_status(
+        store, _pod({"image": "web:1"}, volumes=[volume]), node, START
+    )
+    assert status["containerStatuses"][0]["state"] == {"waiting": {"reason": "ContainerCreating"}}
+    assert "podIP" not in status
+    assert [o.message for o in owed] == [
+        'MountVolume.SetUp failed for volume "v" : configmap references non-existent config key: b'
+    ]
+
+
+def test_a_running_container_keeps_running_when_its_secret_goes() -> None:
+    secret = {"metadata": {"name": "db", "namespace": "ns"}, "data": {"password": "eA=="}}
+    store, node = _world(("secrets", secret))
+    ref = {"secretKeyRef": {"name": "db", "key": "password"}}
+    pod = _pod({"image": "api:1", "env": [{"name": "P", "valueFrom": ref}]})
+    status, _ = kubelet.pod_status(store, pod, node, START)
+    assert status["containerStatuses"][0]["ready"] is True
+    store.delete("secrets", "ns", "db")
+    later, owed = kubelet.pod_status(
+        store, {**pod, "status": status}, node, START + timedelta(minutes=1)
+    )
+    assert later == status
+    assert owed == []
