@@ -279,3 +279,11 @@ def test_ask_help_documents_its_exit_codes(server: CliServer) -> None:
     assert done.returncode == 0
     assert "0 the run completed" in done.stdout
     assert "3 it waits for approval" in done.stdout
+
+
+def test_ctrl_c_at_the_request_prompt_leaves_chat_cleanly(chat: pexpect.spawn[str]) -> None:
+    chat.sendintr()
+    chat.expect(pexpect.EOF)
+    chat.close()
+    assert chat.exitstatus == 0
+    assert "Aborted" not in (chat.before or "")

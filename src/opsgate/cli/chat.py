@@ -107,7 +107,7 @@ def chat(
         while True:
             try:
                 text = console.input(Text("you> "))
-            except EOFError:
+            except (EOFError, KeyboardInterrupt):
                 console.print()
                 return
             if not text.strip():
