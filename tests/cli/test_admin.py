@@ -187,5 +187,5 @@ def test_audit_tail_prints_untrusted_names_and_payloads_literally(
     assert "\u202e" not in tail.stdout
     (line,) = tail.stdout.splitlines()
     assert "user.login" in line
-    assert "[/bold][conceal]eve[/conceal]\\x1b[2J\\u202e" in line  # the actor, made visible
-    assert '"note": "[/bold][conceal]eve[/conceal]\\u001b[2J\\u202e"' in line  # the payload
+    assert "[/bold][conceal]eve[/conceal]\\x1b[2J<U+202E>" in line  # the actor, made visible
+    assert '"note": "[/bold][conceal]eve[/conceal]\\u001b[2J<U+202E>"' in line  # the payload

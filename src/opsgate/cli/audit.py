@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import typer
 from rich.text import Text
 
-from opsgate.cli.common import console, load_settings, local_store, run
+from opsgate.cli.common import console, load_settings, local_store, run, visible
 from opsgate.domain.audit import AuditEvent
 from opsgate.store.records import ChainVerification
 
@@ -147,14 +147,6 @@ def audit_tail(
 
 
 _PAYLOAD_CHARS = 160
-
-
-def visible(text: str) -> str:
-    """`text` with every non-printable character (terminal escapes, bidi overrides, line
-    separators) shown as its Python escape instead of being sent to the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def event_text(event: AuditEvent) -> Text:
