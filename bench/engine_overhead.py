@@ -33,7 +33,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 
 from opsgate.domain.calls import ToolAnnotations
-from opsgate.engine import graph
+from opsgate.engine import factory, graph
 from opsgate.engine.bus import EventBus
 from opsgate.engine.deps import EngineDeps, Limits
 from opsgate.engine.engine import DURABILITY, Engine
@@ -153,8 +153,9 @@ async def main(rounds: int, calls: int) -> None:
             saver = await stack.enter_async_context(graph.open_checkpointer(None, data))
             limits = Limits(max_model_turns=calls + 5, max_tool_calls=calls + 5)
             timed = TimedStore(store)
+            specs = await factory.tool_specs(client)
             deps = EngineDeps(
-                model, client, tools, timed, EventBus(), KEY, SECRET, time.time, limits
+                model, client, specs, timed, EventBus(), KEY, SECRET, time.time, limits
             )  # type: ignore[arg-type]
             engine = Engine(deps, saver)
             stack.push_async_callback(engine.aclose)

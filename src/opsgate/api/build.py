@@ -68,7 +68,6 @@ async def engine(
         store=store,
         bus=bus,
         tools=tool_client,
-        tool_specs=tools,
         approval_key=approval_key,
         secret_key=settings.key("secret_key"),
         engine_id=settings.engine_id(),

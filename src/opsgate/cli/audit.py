@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.text import Text
 
 from opsgate.cli.common import console, load_settings, local_store, run, visible
-from opsgate.domain.audit import AuditEvent
-from opsgate.store.records import ChainVerification
 
-audit_app = typer.Typer(help="Verify, export and follow the audit log.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from opsgate.domain.audit import AuditEvent
+    from opsgate.store.records import ChainVerification
+
+audit_app = typer.Typer(
+    help="Verify, export and follow the audit log.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @audit_app.command("verify")
@@ -122,6 +125,8 @@ def audit_tail(
 
     Example: `opsgate audit tail -n 50 -f`
     """
+
+    import asyncio
 
     async def go() -> None:
         async with local_store(load_settings(), check_audit_head=False) as store:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import typer
@@ -17,13 +17,6 @@ import typer
 from opsgate.api.sessions import CSRF_COOKIE, CSRF_HEADER
 from opsgate.cli.common import load_settings
 from opsgate.errors import Conflict, Forbidden, NotFound, OpsgateError, Unauthenticated, truncate
-
-ServerOption = Annotated[
-    str | None, typer.Option("--server", help="Server URL (default OPSGATE_SERVER_URL).")
-]
-TokenOption = Annotated[
-    str | None, typer.Option("--token", help="API token (default OPSGATE_API_TOKEN).")
-]
 
 _BY_STATUS: dict[int, type[OpsgateError]] = {
     401: Unauthenticated,

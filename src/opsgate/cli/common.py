@@ -6,16 +6,16 @@ Called by the command modules of this package only.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 from rich.text import Text
 
-from opsgate.settings import Settings
-from opsgate.store.protocol import Store
+if TYPE_CHECKING:
+    from opsgate.settings import Settings
+    from opsgate.store.protocol import Store
 
 T = TypeVar("T")
 
@@ -25,11 +25,15 @@ err_console = Console(stderr=True)
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and `.env`, with explicit command-line values on top."""
+    from opsgate.settings import Settings
+
     given = {key: value for key, value in overrides.items() if value is not None}
     return Settings(**given)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     return asyncio.run(coro)
 
 
