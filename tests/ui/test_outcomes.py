@@ -273,6 +273,7 @@ def test_a_patch_that_breaks_its_pods_ends_red_with_the_reason_and_offers_a_roll
     expect(tool.get_by_role("button", name="Rollback proposed")).to_be_disabled()
     undo = page.locator(".approval-card").nth(1)
     expect(undo.locator(".tool-name")).to_have_text("k8s_rollout_undo")
+    undo.locator('textarea[name="reason"]').fill("the Secret does not exist yet")
     undo.get_by_role("button", name="Approve").click()
     shown_verdict(tool_card(page, "k8s_rollout_undo"))
     expect(page.locator(".final-status").nth(1)).to_contain_text("Run completed")
