@@ -46,6 +46,7 @@ from opsgate.tools.base import CommandResult, Tool, ToolEnv, ToolOutput, ToolPar
 
 KEY = b"bench-approval-key-0123456789abcdef"
 SECRET = b"bench-secret-key-0123456789abcdef"
+AUDIT_KEY = b"bench-audit-key-0123456789abcdefgh"
 
 
 class NoopParams(ToolParams):
@@ -144,7 +145,7 @@ async def main(rounds: int, calls: int) -> None:
         data = Path(tmp)
         async with AsyncExitStack() as stack:
             store = await sql.open_store(
-                f"sqlite+aiosqlite:///{data / 'opsgate.db'}", secret_key=SECRET
+                f"sqlite+aiosqlite:///{data / 'opsgate.db'}", secret_key=SECRET, audit_key=AUDIT_KEY
             )
             stack.push_async_callback(store.close)
             client = ToolClient.in_memory(create_server(env, tools, KEY, spent=store))

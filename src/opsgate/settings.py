@@ -15,6 +15,7 @@ the clusters, Jenkins credentials) are traced: `setting_origins` says where each
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import tempfile
@@ -70,8 +71,6 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL; defaults to SQLite in `data_dir`. PostgreSQL: `postgresql+psycopg://…`.
     Security setting."""
-    redis_url: str | None = None
-    """Redis for event fan-out and run locks when several API replicas share a database."""
 
     # Server
     host: str = "127.0.0.1"
@@ -129,6 +128,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Key for encrypting stored credentials, at least `MIN_KEY_BYTES`; generated into
     `data_dir` when unset. Security setting."""
+    audit_key: SecretStr | None = None
+    """HMAC key of the audit chain and its signed head record, at least `MIN_KEY_BYTES`;
+    generated into `data_dir` when unset. Every process writing the database must use the
+    same key (set it for replicas sharing PostgreSQL), and a store opened with another key
+    refuses to start. Security setting."""
     require_distinct_approver: bool = True
     """The requester of a change may not approve it (on by default). For a one-person setup
     turn it off with `OPSGATE_REQUIRE_DISTINCT_APPROVER=false`: the gate still pauses every
@@ -168,6 +172,7 @@ class Settings(BaseSettings):
         configured = {
             "secret_key": self.secret_key,
             "approval_key": self.approval_key,
+            "audit_key": self.audit_key,
             "session_key": None,
         }[name]
         variable = f"OPSGATE_{name.upper()}"
@@ -184,6 +189,18 @@ class Settings(BaseSettings):
             f"stops working) or set {variable}",
         )
 
+    def engine_id(self) -> str:
+        """This deployment's engine name, generated once into `data_dir` and reused.
+
+        Names the engine's lease and the runs it drives (`engine.Engine.recover`): a restart
+        on the same data directory takes its own runs back at once; replicas, each with a data
+        directory of their own, are different engines.
+        """
+        path = Path(self.data_dir) / "keys" / "engine_id"
+        if not path.exists():
+            _generate_key_file(path)
+        return "engine-" + hashlib.sha256(path.read_bytes().strip()).hexdigest()[:16]
+
     def require_keys(self) -> None:
         """Read (or generate) every key now: a server refuses to start instead of failing later.
 
@@ -194,7 +211,7 @@ class Settings(BaseSettings):
             self.key(name)
 
 
-KeyName = Literal["secret_key", "approval_key", "session_key"]
+KeyName = Literal["secret_key", "approval_key", "audit_key", "session_key"]
 
 HOW_TO_MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
@@ -232,6 +249,7 @@ def _generate_key_file(path: Path) -> None:
 SECURITY_SETTINGS = (
     "approval_key",
     "secret_key",
+    "audit_key",
     "mcp_http_token",
     "require_distinct_approver",
     "database_url",

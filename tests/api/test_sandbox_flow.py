@@ -101,6 +101,6 @@ scripts:
     assert [c["status"] for c in run["calls"]] == ["succeeded", "verified"]
     assert replicas() == 3
     verify = [e for e in audit if e["kind"] == "verify"]
-    assert [e["payload"]["ok"] for e in verify] == [True]
+    assert [e["payload"]["verdict"] for e in verify] == ["verified"]
     started = [e["payload"]["tool"] for e in audit if e["kind"] == "tool.started"]
     assert started == ["k8s_get", "k8s_scale"]

@@ -97,6 +97,7 @@ async def test_no_setting_lets_a_mutation_run_without_approval(
             tool_specs=engine_tools(),
             approval_key=APPROVAL_KEY,
             secret_key=SECRET_KEY,
+            engine_id="engine-under-test",
             clock=h.clock,
         )
         engine = Engine(deps, checkpointer)  # type: ignore[arg-type]

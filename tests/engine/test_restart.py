@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from opsgate.engine.deps import Limits
 from opsgate.errors import Conflict
 from tests.fixtures.engine import HarnessFactory
 
@@ -191,3 +192,44 @@ async def test_a_kill_right_after_a_decision_never_runs_a_change_without_its_gra
         [started] = [a for a in audit if a.kind == "tool.started" and a.call_id == granted.call_id]
         assert granted.seq < started.seq
         assert granted.actor_name == "arne"
+
+
+async def test_a_second_engine_never_settles_a_live_engines_running_change(
+    tmp_path: Path,
+) -> None:
+    """Two engines (replicas) on one database: recovery respects the live owner's lease."""
+    first = HarnessFactory(tmp_path)
+    second = HarnessFactory(tmp_path, engine_id="engine-b")
+    async with first.stack, second.stack:
+        a = await first.open(None)
+        started, released = asyncio.Event(), asyncio.Event()
+
+        async def hang(argv: tuple[str, ...]) -> None:
+            if argv[0] == "scale":
+                started.set()
+                await released.wait()  # the change takes its time on engine A
+
+        a.cluster.on_run = hang
+        await a.engine.recover()  # engine A starts: its lease begins
+        run = await a.engine.submit_call(
+            a.conversation.id, a.operator, "k_scale", {"name": "api", "replicas": 4}
+        )
+        await a.engine.wait_run(run.id)
+        approval_id = await a.pending_approval_id(run.id)
+        [item] = (await a.store.get_approval(approval_id)).items
+        await a.engine.decide(approval_id, item.call_id, a.approver, approve=True, reason=None)
+        await asyncio.wait_for(started.wait(), 10)
+
+        b = await second.open(None)
+        b.clock.now = a.clock.now
+        await b.engine.recover()  # a second replica starts while A's change runs
+        assert (await b.store.get_call(item.call_id)).status == "running"
+        assert (await b.store.get_run(run.id)).status == "running"
+
+        # Engine A stops renewing its lease (its process is gone); B's sweep takes over.
+        b.clock.now += Limits().lease_s + 1
+        await b.engine.sweep()
+        assert (await b.store.get_call(item.call_id)).status == "outcome_unknown"
+        finished = await b.store.get_run(run.id)
+        assert (finished.status, finished.owner_id) == ("failed", "engine-b")
+        released.set()

@@ -17,7 +17,8 @@ from tests.fixtures.mcp import (
 from opsgate.domain import approval_token
 from opsgate.domain.canonical import call_hash
 from opsgate.mcp.gate import APPROVAL_META_KEY
-from opsgate.mcp.server import create_server
+from opsgate.mcp.server import INTERNAL_META_KEY, create_server
+from opsgate.tools import registry
 from opsgate.tools.base import ToolEnv
 
 NOW = 1_800_000_000.0
@@ -75,6 +76,32 @@ async def test_every_tool_is_listed_with_its_schema_and_all_four_annotations(
     assert listed["opsgate_preview"].annotations.read_only_hint is True
     assert listed["opsgate_verify"].annotations is not None
     assert listed["opsgate_verify"].annotations.read_only_hint is True
+
+
+HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+
+
+async def test_every_registered_tool_reaches_the_model_described_with_all_four_hints(
+    demo_env: ToolEnv,
+) -> None:
+    """What a model sees through `tools/list`: a description of each tool and of each of its
+    parameters (but `context`, which the engine fills), and all four hints set explicitly."""
+    server = create_server(
+        demo_env, registry.all_tools(), APPROVAL_KEY, spent=MemorySpentApprovals()
+    )
+    async with Client(server) as client:
+        listed = [t for t in await client.list_tools() if not (t.meta or {}).get(INTERNAL_META_KEY)]
+    assert {tool.name for tool in listed} == set(registry.all_tools())
+    problems: list[str] = []
+    for tool in listed:
+        if len((tool.description or "").split()) < 5:
+            problems.append(f"{tool.name}: no description")
+        hints = tool.annotations.model_dump(by_alias=True) if tool.annotations else {}
+        problems += [f"{tool.name}: {hint} not set" for hint in HINTS if hints.get(hint) is None]
+        for name, prop in tool.input_schema.get("properties", {}).items():
+            if name != "context" and len(prop.get("description", "").split()) < 2:
+                problems.append(f"{tool.name}.{name}: no description")
+    assert problems == []
 
 
 async def test_read_runs_without_a_token_and_returns_structured_output(

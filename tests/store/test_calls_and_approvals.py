@@ -14,7 +14,7 @@ from opsgate.domain.events import PreviewOutcome
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import sql
 from opsgate.store.sql import SqlStore
-from tests.fixtures.postgres import SECRET_KEY, RawSql
+from tests.fixtures.postgres import AUDIT_KEY, SECRET_KEY, RawSql
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,54 @@ async def test_call_status_moves_only_from_expected(store: SqlStore) -> None:
 
 
 async def test_interrupted_running_calls_become_outcome_unknown(store: SqlStore) -> None:
-    await _run_with_calls(store, "call_a", "call_b")
+    run_id, _ = await _run_with_calls(store, "call_a", "call_b")
     await store.set_call_status("call_a", "running")
-    marked = await store.mark_interrupted_calls()
+    assert await store.mark_interrupted_calls(["run_of_someone_else"]) == []
+    marked = await store.mark_interrupted_calls([run_id])
     assert [(c.id, c.status) for c in marked] == [("call_a", "outcome_unknown")]
     assert (await store.get_call("call_b")).status == "planned"
-    assert await store.mark_interrupted_calls() == []
+    assert await store.mark_interrupted_calls([run_id]) == []
+
+
+async def test_a_run_has_one_owner_until_its_lease_runs_out(store: SqlStore) -> None:
+    run_id, _ = await _run_with_calls(store)
+    now = datetime.now(UTC)
+    await store.renew_lease("engine-a", now)
+    await store.renew_lease("engine-b", now)
+    assert await store.claim_run(run_id, "engine-a", now=now, lease_s=30)
+    assert not await store.claim_run(run_id, "engine-b", now=now, lease_s=30)
+    assert await store.claim_run(run_id, "engine-a", now=now, lease_s=30)  # its own again
+    assert [r.id for r in await store.orphaned_runs("engine-b", now=now, lease_s=30)] == []
+    assert [r.id for r in await store.orphaned_runs("engine-a", now=now, lease_s=30)] == [run_id]
+    later = now + timedelta(seconds=31)
+    await store.renew_lease("engine-b", later)  # A stopped renewing
+    assert [r.id for r in await store.orphaned_runs("engine-b", now=later, lease_s=30)] == [run_id]
+    assert await store.claim_run(run_id, "engine-b", now=later, lease_s=30)
+    assert (await store.get_run(run_id)).owner_id == "engine-b"
+    await store.release_run(run_id, "engine-a")  # not A's any more: nothing changes
+    assert (await store.get_run(run_id)).owner_id == "engine-b"
+    await store.release_run(run_id, "engine-b")
+    assert (await store.get_run(run_id)).owner_id is None
+
+
+async def test_a_released_lease_frees_its_runs_at_once(store: SqlStore) -> None:
+    run_id, _ = await _run_with_calls(store)
+    now = datetime.now(UTC)
+    await store.renew_lease("engine-a", now)
+    assert await store.claim_run(run_id, "engine-a", now=now, lease_s=30)
+    await store.release_lease("engine-a")
+    assert await store.claim_run(run_id, "engine-b", now=now, lease_s=30)
+
+
+async def test_two_engines_racing_for_a_run_get_one_owner(store: SqlStore) -> None:
+    run_id, _ = await _run_with_calls(store)
+    now = datetime.now(UTC)
+    for n in range(8):
+        await store.renew_lease(f"engine-{n}", now)  # all alive: an owner's claim holds
+    claims = await asyncio.gather(
+        *(store.claim_run(run_id, f"engine-{n}", now=now, lease_s=30) for n in range(8))
+    )
+    assert claims.count(True) == 1
 
 
 async def test_approval_request_holds_calls_until_decided(store: SqlStore) -> None:
@@ -147,7 +189,7 @@ async def test_two_concurrent_decisions_one_wins(store_url: str, store: SqlStore
         expires_at=datetime.now(UTC) + timedelta(minutes=5),
         items=[Item("call_a")],
     )
-    other = await sql.open_store(store_url, secret_key=SECRET_KEY)
+    other = await sql.open_store(store_url, secret_key=SECRET_KEY, audit_key=AUDIT_KEY)
     try:
         now = datetime.now(UTC)
         results = await asyncio.gather(

@@ -5,8 +5,8 @@ realistic arguments against the demo world of the quiet sandbox (real kubectl an
 sandbox Jenkins), whose clock moves only when a request writes. Before and after, the test reads
 the resourceVersion of every object of every kind (Helm's release Secrets and Argo Rollouts
 among them), `helm list` of every release, and the Jenkins jobs, builds and queue: all must be
-the same. A tool without an entry in `ARGS`, and one that gains a preview while listed as
-having none, fail the test.
+the same. A tool without an entry in `ARGS` fails the test (every mutation has a preview:
+`define` refuses one without).
 """
 
 from __future__ import annotations
@@ -21,14 +21,17 @@ from opsgate.sandbox.helm_release import CHART_DIR
 from opsgate.settings import JenkinsServer, Settings
 from opsgate.tools import binaries, registry
 from opsgate.tools.base import ConfiguredJenkins, ToolEnv
-from tests.fixtures.sandbox import SandboxInfo, helm, snapshot
+from tests.fixtures.sandbox import SandboxInfo, get_json, helm, snapshot
 
 pytestmark = pytest.mark.sandbox
 
-NO_PREVIEW: Final = "no preview"
-"""The tool has no preview recipe, so the approval card shows none; nothing to run here."""
 CHART = str(CHART_DIR)
-ARGS: dict[str, dict[str, Any] | str] = {
+FRONTEND_POD: Final = "<a pod of deployment/frontend>"
+HELM_REPOSITORIES: Final = (
+    "apiVersion: ''\ngenerated: '0001-01-01T00:00:00Z'\n"
+    "repositories:\n- name: demo\n  url: https://charts.example.com/demo\n"
+)
+ARGS: dict[str, dict[str, Any]] = {
     # kubectl
     "k8s_apply": {
         "namespace": "shop",
@@ -60,7 +63,7 @@ ARGS: dict[str, dict[str, Any] | str] = {
         "images": {"worker": "ghcr.io/opsgate-demo/worker:1.4.1"},
     },
     "k8s_scale": {"resource": "deployment/frontend", "namespace": "shop", "replicas": 5},
-    "k8s_rollout_restart": NO_PREVIEW,
+    "k8s_rollout_restart": {"resource": "deployment/frontend", "namespace": "shop"},
     "k8s_rollout_undo": {"resource": "deployment/worker", "namespace": "shop"},
     "k8s_delete": {"resource": "deployment/api", "namespace": "shop"},
     "k8s_cordon": {"node": "sandbox-worker-1"},
@@ -72,7 +75,8 @@ ARGS: dict[str, dict[str, Any] | str] = {
         "image": "busybox:1.36",
         "command": ["sleep", "3600"],
     },
-    "k8s_exec": NO_PREVIEW,
+    # The pod's generated name is read from the sandbox (`_resolved`).
+    "k8s_exec": {"pod": FRONTEND_POD, "namespace": "shop", "command": ["touch", "/tmp/x"]},
     # helm
     "helm_install": {"release": "cache-copy", "namespace": "shop", "chart": CHART},
     "helm_upgrade": {
@@ -83,9 +87,10 @@ ARGS: dict[str, dict[str, Any] | str] = {
     },
     "helm_rollback": {"release": "cache", "namespace": "shop"},
     "helm_uninstall": {"release": "cache", "namespace": "shop"},
-    "helm_repo_add": NO_PREVIEW,
-    "helm_repo_update": NO_PREVIEW,
-    "helm_repo_remove": NO_PREVIEW,
+    # `demo` is written into the tool env's helm configuration (`tool_env`); no network.
+    "helm_repo_add": {"name": "other", "url": "https://charts.example.com/other"},
+    "helm_repo_update": {"names": ["demo"]},
+    "helm_repo_remove": {"name": "demo"},
     # argo
     "argo_promote": {"name": "checkout", "namespace": "shop"},
     "argo_pause": {"name": "checkout", "namespace": "shop"},
@@ -144,10 +149,21 @@ def tool_env(quiet_sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactor
     )
     home = {"PATH": "/usr/bin:/bin", "HOME": str(quiet_sandbox.home), "LANG": "C.UTF-8"}
     runner = binaries.runner_from_settings(settings, inherited=home)
-    jenkins_servers = ConfiguredJenkins(dict(settings.jenkins))
-    return binaries.tool_env_from_settings(
-        settings, runner, jenkins=jenkins_servers, search_path=""
+    env = binaries.tool_env_from_settings(
+        settings, runner, jenkins=ConfiguredJenkins(settings.jenkins), search_path=""
     )
+    assert env.helm_home is not None
+    (env.helm_home / "config").mkdir(parents=True)
+    (env.helm_home / "config" / "repositories.yaml").write_text(HELM_REPOSITORIES)
+    return env
+
+
+def _resolved(sandbox: SandboxInfo, args: dict[str, Any]) -> dict[str, Any]:
+    """`args` with a placeholder pod name replaced by a real one."""
+    if args.get("pod") != FRONTEND_POD:
+        return args
+    pods = get_json(sandbox, "pods", "-n", "shop", "-l", "app=frontend")["items"]
+    return {**args, "pod": pods[0]["metadata"]["name"]}
 
 
 @pytest.fixture(scope="module")
@@ -201,12 +217,8 @@ async def test_the_preview_changes_nothing(
     if name not in ARGS:
         pytest.fail(f"{name!r} is a mutating tool without preview arguments in ARGS")
     args, tool = ARGS[name], TOOLS[name]
-    if args == NO_PREVIEW:
-        assert tool.preview is None, f"{name!r} has a preview now: give it arguments in ARGS"
-        return
-    assert tool.preview is not None, f"{name!r} has no preview: list it as NO_PREVIEW"
-    assert isinstance(args, dict)
-    params = tool.parse(args)
+    assert tool.preview is not None, f"{name!r} has no preview"
+    params = tool.parse(_resolved(quiet_sandbox, args))
     objects, releases = snapshot(quiet_sandbox), _releases(quiet_sandbox)
     jenkins = _jenkins_state(quiet_sandbox)
 

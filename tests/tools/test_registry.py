@@ -6,6 +6,7 @@ import pytest
 
 from opsgate.errors import ToolNotFound
 from opsgate.tools import kubectl, registry
+from opsgate.tools.base import Tool
 
 
 def test_all_kubectl_tools_are_registered_once() -> None:
@@ -25,10 +26,6 @@ def test_every_tool_has_a_description_and_schema() -> None:
 def test_unknown_tool() -> None:
     with pytest.raises(ToolNotFound, match="'k8s_nope'"):
         registry.get_tool(registry.all_tools(), "k8s_nope")
-
-
-def test_family_of() -> None:
-    assert registry.family_of(registry.all_tools(), "k8s_scale") == "kubectl"
 
 
 EXPECTED_HINTS = {
@@ -70,7 +67,47 @@ def test_reads_and_mutations_split_as_the_issue_lists() -> None:
             assert tool.name != "k8s_exec" or tool.read_only_when is not None
 
 
-def test_every_kubectl_parameter_is_described_for_the_model() -> None:
-    for tool in kubectl.TOOLS:
-        for name, prop in tool.input_schema().get("properties", {}).items():
-            assert prop.get("description"), f"{tool.name}.{name}"
+def test_every_parameter_of_every_family_is_described_for_the_model() -> None:
+    undescribed = [
+        f"{tool.name}.{name}"
+        for tool in registry.all_tools().values()
+        for name, prop in tool.input_schema().get("properties", {}).items()
+        if name != "context" and len(prop.get("description", "").strip()) < 8
+    ]
+    assert undescribed == []
+
+
+def test_every_family_is_registered() -> None:
+    assert {tool.family for tool in registry.all_tools().values()} == {
+        "kubectl",
+        "helm",
+        "argo",
+        "jenkins",
+    }
+
+
+def _mutating(tool: Tool) -> bool:
+    return not tool.annotations.read_only or tool.read_only_when is not None
+
+
+def test_every_mutation_declares_preview_verify_command_and_what_its_verify_proves() -> None:
+    undeclared = [
+        tool.name
+        for tool in registry.all_tools().values()
+        if _mutating(tool)
+        and not (
+            tool.preview
+            and tool.verify
+            and tool.command
+            and tool.verifies
+            and "\n" not in tool.verifies
+            and len(tool.verifies.split()) >= 4
+        )
+    ]
+    assert undeclared == []
+
+
+def test_reads_declare_nothing_to_preview_or_verify() -> None:
+    for tool in registry.all_tools().values():
+        if not _mutating(tool):
+            assert (tool.preview, tool.verify, tool.verifies, tool.command) == (None,) * 4

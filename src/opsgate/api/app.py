@@ -28,6 +28,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
+import opsgate
 from opsgate.api import auth, build, contexts, errors, guards, ui
 from opsgate.api.metrics import MeteredBus, Metrics
 from opsgate.api.passwords import Passwords
@@ -77,13 +78,14 @@ def _setup_url(settings: Settings, token: str) -> str:
     return f"{base.rstrip('/')}/setup#token={token}"
 
 
-async def _expire_forever(engine: EngineApi, every_s: float) -> None:
+async def _sweep_forever(engine: EngineApi, every_s: float) -> None:
+    """Renew the engine's lease, take over runs of gone engines, expire overdue approvals."""
     while True:
         await asyncio.sleep(every_s)
         try:
-            await engine.expire_due()
+            await engine.sweep()
         except Exception:
-            log.exception("expiring overdue approvals failed")
+            log.exception("the engine's sweep failed")
 
 
 def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
@@ -127,7 +129,7 @@ def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
                     _setup_url(settings, token),
                 )
             app.state.opsgate = state
-            expiry = asyncio.create_task(_expire_forever(engine, deps.expire_every_s))
+            expiry = asyncio.create_task(_sweep_forever(engine, deps.expire_every_s))
             try:
                 yield
             finally:
@@ -148,7 +150,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
     deps = deps or AppDeps()
     app = FastAPI(
         title="opsgate",
-        version="0.1.0",
+        version=opsgate.__version__,
         description="AI operations agent for Kubernetes and CI/CD with an approval gate.",
         lifespan=_lifespan(settings, deps),
         openapi_url=None,

@@ -75,18 +75,21 @@ class ApiClient:
         self._http.headers[CSRF_HEADER] = self._http.cookies.get(CSRF_COOKIE) or ""
 
     def events(self, conversation_id: str, after: int) -> Iterator[SseEvent]:
-        """Follow the conversation's event stream from after `after`, forever."""
-        with self._http.stream(
-            "GET",
-            f"/conversations/{conversation_id}/events",
-            params={"after": after},
-            headers={"Accept": "text/event-stream"},
-            timeout=httpx.Timeout(30.0, read=None),
-        ) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise _error_from(response)
-            yield from parse_sse(response.iter_lines())
+        """Follow the conversation's event stream from after `after` until the server ends it."""
+        try:
+            with self._http.stream(
+                "GET",
+                f"/conversations/{conversation_id}/events",
+                params={"after": after},
+                headers={"Accept": "text/event-stream"},
+                timeout=httpx.Timeout(30.0, read=None),
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error_from(response)
+                yield from parse_sse(response.iter_lines())
+        except httpx.HTTPError as e:
+            raise OpsgateError(f"lost the event stream of the opsgate server: {e}") from e
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[SseEvent]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.text import Text
 
 from opsgate.cli import approvals, audit, chat, doctor, sandbox, serve, tools, users
-from opsgate.cli.common import err_console
+from opsgate.cli.common import err_console, untrusted
 from opsgate.errors import OpsgateError
 
 app = typer.Typer(
@@ -40,5 +41,6 @@ def main() -> None:
     try:
         app()
     except OpsgateError as e:
-        err_console.print(f"[red]error:[/] {e}", highlight=False)
+        # The message may quote the server or the cluster: never markup, never escapes.
+        err_console.print(Text.assemble(("error: ", "red"), untrusted(str(e))))
         sys.exit(1)

@@ -7,8 +7,9 @@ package's `ToolClient` satisfies it, and so does any small real test double.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -70,6 +71,8 @@ class Limits:
     preview_timeout_s: float = 30.0
     token_ttl_s: float = 300.0
     """Lifetime of a minted approval token: just long enough to carry one call to the server."""
+    lease_s: float = 30.0
+    """How long an engine's lease lasts without renewal; its runs are then taken over."""
     execution_grace_s: float = 60.0
     """How long after its request's expiry an approval given in time may still start the
     change (the run resumes a moment after the decision); later, it lapses, reported so."""
@@ -104,6 +107,9 @@ class EngineDeps:
     clock: Callable[[], float]
     """Seconds since the epoch (UTC)."""
     limits: Limits = Limits()
+    engine_id: str = field(default_factory=lambda: f"engine-{uuid.uuid4().hex[:16]}")
+    """Names this engine's lease and the runs it drives; stable across restarts of one
+    deployment (the factory keeps it in the data directory) so a restart takes its runs back."""
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

@@ -39,6 +39,7 @@ from opsgate.store.records import (
     NewAuditEvent,
     NewMessage,
     Run,
+    ToolCallRecord,
     User,
 )
 
@@ -81,7 +82,9 @@ class Engine:
             raise InvalidInput("text", f"must be 1 to {MAX_REQUEST_CHARS} characters")
         conversation = await self.deps.store.get_conversation(conversation_id)
         history = await self._history(conversation_id)
-        run = await self.deps.store.create_run(conversation_id, "chat", user.id)
+        run = await self.deps.store.create_run(
+            conversation_id, "chat", user.id, owner_id=self.deps.engine_id
+        )
         self.recorder.message(
             NewMessage(conversation_id, "user", text, run_id=run.id, author_id=user.id)
         )
@@ -100,7 +103,9 @@ class Engine:
         """Start a direct run of one tool call (no model): same classify/gate/execute/verify."""
         _require_operator(user)
         conversation = await self.deps.store.get_conversation(conversation_id)
-        run = await self.deps.store.create_run(conversation_id, "direct", user.id)
+        run = await self.deps.store.create_run(
+            conversation_id, "direct", user.id, owner_id=self.deps.engine_id
+        )
         args = policy.with_default_namespace(
             self.deps.tool_specs, tool, args, conversation.namespace
         )
@@ -185,6 +190,7 @@ class Engine:
                     approval_id = await self._decided_gate(run_id)
                     if approval_id is None:
                         self._tasks.pop(run_id, None)
+                        await self._release_if_paused(run_id)
                         return
                 graph_input = Command(resume={"approval_id": approval_id})
         except asyncio.CancelledError:
@@ -198,6 +204,12 @@ class Engine:
                 await self._fail(run_id, e)
             except OpsgateError:
                 _log.exception("could not record the failure of run %s", run_id)
+
+    async def _release_if_paused(self, run_id: str) -> None:
+        """A run that now waits at the gate (its checkpoint on disk) is driven by nobody: the
+        engine that gets its decision resumes it."""
+        if (await self.deps.store.get_run(run_id)).status == "awaiting_approval":
+            await self.deps.store.release_run(run_id, self.deps.engine_id)
 
     async def _decided_gate(self, run_id: str) -> str | None:
         """The approval id if the run waits at the gate for a request no longer pending."""
@@ -244,7 +256,12 @@ class Engine:
             if run_id in self._tasks:
                 return  # its task checks for decisions under this lock before it ends
             approval_id = await self._decided_gate(run_id)
-            if approval_id is not None:
+            if approval_id is None:
+                return
+            claimed = await self.deps.store.claim_run(
+                run_id, self.deps.engine_id, now=self.deps.now(), lease_s=self.deps.limits.lease_s
+            )
+            if claimed:  # else another live engine resumes (or drives) it
                 self._launch(run_id, Command(resume={"approval_id": approval_id}))
 
     # -- approvals -------------------------------------------------------------------------
@@ -382,18 +399,50 @@ class Engine:
         return await self.deps.store.get_run(run_id)
 
     async def recover(self) -> None:
-        """At start-up: settle what a stopped process left behind, then expire what is due.
+        """At start-up: take up what this engine (or a dead one) left behind, then expire.
 
-        - Calls cut off while they ran become `outcome_unknown` (never re-run); their runs fail.
         - A run paused at the gate stays paused; if its request was decided just before the
           stop, it continues now.
-        - Any other run still open was cut off between steps (or between opening its approval
-          request and pausing at the gate): it fails, and the pending items of its requests
-          expire, so nobody approves a change that would never run.
-
-        Like `mark_interrupted_calls`, this assumes one engine process per database.
+        - A run a gone engine was driving is taken over: calls cut off while they ran become
+          `outcome_unknown` (never re-run), and the run fails; so does a run cut off between
+          steps (or between opening its approval request and pausing), and the pending items
+          of its requests expire, so nobody approves a change that would never run.
+        - A run another live engine drives is left alone (`Store.orphaned_runs`).
         """
-        interrupted = await self.deps.store.mark_interrupted_calls()
+        await self._settle_orphans(startup=True)
+
+    async def sweep(self) -> None:
+        """Every few seconds (the API's ticker): renew this engine's lease, settle the runs of
+        engines whose lease ran out, and expire overdue approvals."""
+        await self._settle_orphans(startup=False)
+
+    async def _settle_orphans(self, *, startup: bool) -> None:
+        me, lease = self.deps.engine_id, self.deps.limits.lease_s
+        await self.deps.store.renew_lease(me, self.deps.now())
+        orphans = await self.deps.store.orphaned_runs(me, now=self.deps.now(), lease_s=lease)
+        for run in orphans:
+            if run.id in self._tasks:
+                continue  # this engine drives it now
+            if run.owner_id is None and run.status == "awaiting_approval":
+                # Paused at the gate, owned by nobody: a decision resumes it where it lands.
+                if startup:
+                    await self._resume(run.id)
+                continue
+            if not await self.deps.store.claim_run(run.id, me, now=self.deps.now(), lease_s=lease):
+                continue  # another engine took it over first
+            if await self._paused_at_gate(run.id):
+                await self.deps.store.release_run(run.id, me)
+                await self._resume(run.id)
+                continue
+            await self._report_outcome_unknown(
+                await self.deps.store.mark_interrupted_calls([run.id])
+            )
+            cut = await self.deps.store.expire_approvals(self.deps.now(), run_id=run.id)
+            await self._report_expired(cut, reason="the run was cut off by a restart")
+            await self._fail(run.id, _Interrupted("interrupted by a restart; check the cluster"))
+        await self.expire_due()
+
+    async def _report_outcome_unknown(self, interrupted: list[ToolCallRecord]) -> None:
         for call in interrupted:
             self.recorder.audit(
                 "tool.outcome_unknown",
@@ -418,17 +467,6 @@ class Engine:
                 ),
             )
         await self.recorder.flush()
-        cut_off = {call.run_id for call in interrupted}
-        for run in await self.deps.store.list_active_runs():
-            if run.id in self._tasks:
-                continue
-            if run.id not in cut_off and await self._paused_at_gate(run.id):
-                await self._resume(run.id)
-                continue
-            cut = await self.deps.store.expire_approvals(self.deps.now(), run_id=run.id)
-            await self._report_expired(cut, reason="the run was cut off by a restart")
-            await self._fail(run.id, _Interrupted("interrupted by a restart; check the cluster"))
-        await self.expire_due()
 
     async def _paused_at_gate(self, run_id: str) -> bool:
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": run_id}})
@@ -449,6 +487,8 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         await self.recorder.flush()
+        # What this engine still owns was cut off: any engine may take it over now.
+        await self.deps.store.release_lease(self.deps.engine_id)
 
 
 class _Interrupted(OpsgateError):

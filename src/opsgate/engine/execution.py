@@ -26,7 +26,7 @@ from opsgate.engine.recorder import Recorder
 from opsgate.engine.sealing import Sealer
 from opsgate.engine.state import RunState
 from opsgate.errors import Conflict, DecisionRefused, OpsgateError, truncate
-from opsgate.store.records import ApprovalItem
+from opsgate.store.records import ApprovalEvidence, ApprovalItem
 from opsgate.tools.base import PreviewReport, Progress, Verification
 
 
@@ -214,6 +214,12 @@ class CallRunner:
         recomputed = call_hash(call["tool"], exact, call["context"], fingerprint)
         if recomputed != item.call_hash:
             return await self.refuse_tampered(state, call), None
+        evidence = await self.deps.store.approval_evidence(
+            str(state["approval_id"]), call["call_id"]
+        )
+        why_not = _unproven(evidence, recomputed, shown, call, item)
+        if why_not is not None:
+            return await self.refuse_tampered(state, call, why_not), None
         if bound is not None:
             now = await self._identity(call["context"])
             if isinstance(now, str) or now["fingerprint"] != fingerprint:
@@ -294,6 +300,7 @@ class CallRunner:
                 "truncated": False,
                 "duration_ms": 0,
                 "refused": True,
+                "reason": why,
             },
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
@@ -472,6 +479,37 @@ class CallRunner:
             run_id=state["run_id"],
             call_id=call["call_id"],
         )
+
+
+def _unproven(
+    evidence: ApprovalEvidence,
+    recomputed: str,
+    shown: dict[str, Any],
+    call: dict[str, Any],
+    item: ApprovalItem,
+) -> str | None:
+    """Why the audit log does not prove this exact change was approved, or None if it does.
+
+    The tamper-evident record decides, not the mutable rows: the `approval.requested` event
+    (HMAC-verified) must hold this very call hash, context and shown arguments, and an
+    authentic `approval.granted` by the approver the database names must follow it.
+    """
+    if evidence.forged:
+        seqs = ", ".join(str(seq) for seq in evidence.forged[:5])
+        return f"the audit log holds edited records of this approval (events {seqs})"
+    requested = evidence.requested
+    if requested is None:
+        return "the audit log holds no record of this call's approval request"
+    if requested.get("call_hash") != recomputed or requested.get("context") != call["context"]:
+        return "the call differs from the one the audit log says was put up for approval"
+    if requested.get("args") != shown:
+        return "the arguments differ from the ones the audit log says the approver was shown"
+    decision = evidence.decision
+    if decision is None or decision.kind != "approval.granted":
+        return "the audit log holds no approval of this call"
+    if item.decision is None or decision.actor_id != item.decision.decided_by:
+        return "the approver on record differs from the one in the audit log"
+    return None
 
 
 def model_note(verdict: Verdict) -> str:

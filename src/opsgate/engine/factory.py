@@ -30,6 +30,7 @@ def deps_from_settings(
     tool_specs: Mapping[str, Tool],
     approval_key: bytes,
     secret_key: bytes,
+    engine_id: str,
     clock: Callable[[], float] = time.time,
 ) -> EngineDeps:
     """The engine's dependencies; limits and model come from settings, the gate does not."""
@@ -43,6 +44,7 @@ def deps_from_settings(
         secret_key=secret_key,
         clock=clock,
         limits=Limits.from_settings(settings),
+        engine_id=engine_id,
     )
 
 
@@ -56,6 +58,7 @@ async def open_engine(
     tool_specs: Mapping[str, Tool],
     approval_key: bytes,
     secret_key: bytes,
+    engine_id: str,
     clock: Callable[[], float] = time.time,
 ) -> Engine:
     """An engine and its checkpointer (SQLite in the data dir, or PostgreSQL), closed by `stack`."""
@@ -67,6 +70,7 @@ async def open_engine(
         tool_specs=tool_specs,
         approval_key=approval_key,
         secret_key=secret_key,
+        engine_id=engine_id,
         clock=clock,
     )
     checkpointer = await stack.enter_async_context(

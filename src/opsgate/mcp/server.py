@@ -10,7 +10,8 @@ Three extra read-only tools serve the engine: `opsgate_preview` runs a tool's dr
 and `opsgate_verify` its post-change check, each taking `{tool, args}`; `opsgate_cluster`
 says which cluster a context resolves to (`{context}`), the identity approvals are bound to.
 They carry `_meta["opsgate/internal"] = true` so clients can leave them out of what the model
-sees.
+sees. A preview's `structured_content["data"]` is a `tools.base.PreviewReport` (`state`,
+`command`, per-document states), a verify's a `tools.base.Verification`, both as JSON.
 
 A mutation of a tool that reaches a cluster through a kubeconfig context is admitted only if
 its token was minted for the cluster its context resolves to now (`tools.kubectl.identity`).
@@ -71,7 +72,7 @@ class ClusterRequest(BaseModel):
 class RecipeRequest(BaseModel):
     """Arguments of `opsgate_preview` / `opsgate_verify`: which tool, with which arguments."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     tool: str
     """Name of the mutating tool whose recipe to run."""
@@ -133,7 +134,7 @@ class ToolService:
         fn = tool.preview if kind == "preview" else tool.verify
         if fn is None:
             return results.refusal("not_declared", f"tool {request.tool!r} declares no {kind}")
-        return await self._run(fn, params)
+        return await self._run(_structured(fn), params)
 
     async def _admit(self, tool: Tool, args: Mapping[str, Any]) -> ToolResult | None:
         """None when the mutation may run; otherwise the refusal (or question) to return."""
@@ -209,6 +210,19 @@ class ToolService:
             timer.cancel()
             # A heartbeat on its way goes out before the result does.
             await asyncio.gather(*beats, return_exceptions=True)
+
+
+def _structured(fn: ToolFn) -> ToolFn:
+    """A recipe whose report (`PreviewReport`, `Verification`) goes out as JSON in
+    `structured_content["data"]`, for the client to validate back into the same model."""
+
+    async def run(params: Any, env: ToolEnv) -> ToolOutput:
+        output = await fn(params, env)
+        if isinstance(output.data, BaseModel):
+            return replace(output, data=output.data.model_dump(mode="json"))
+        return output
+
+    return run
 
 
 class _ServedTool(McpTool):

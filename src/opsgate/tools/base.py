@@ -1,10 +1,11 @@
-"""The shape every opsgate tool has. Families (kubectl, helm, argo, jenkins) build `Tool`s;
-the MCP server serves them; the engine reads their annotations, preview and verify recipes.
+"""The shape every opsgate tool has. Families (kubectl, helm, argo, jenkins) build `Tool`s
+with `define.define`; the MCP server serves them; the engine reads their annotations, preview
+and verify recipes.
 
 A tool's `run`, `preview` and `verify` are async callables taking the validated parameter
 model and a `ToolEnv` (the injected dependencies: command runner, kubeconfig, Jenkins servers,
 limits). Argv construction lives in pure functions beside each family so it can be tested
-without running anything.
+without running anything. `ToolParams` is the one parameter base of every family.
 """
 
 from __future__ import annotations
@@ -19,12 +20,31 @@ from pydantic import BaseModel, ConfigDict
 
 from opsgate.domain.calls import Family, ToolAnnotations
 from opsgate.settings import JenkinsServer
+from opsgate.tools import validate
 
 
 class ToolParams(BaseModel):
-    """Base of every tool's parameter model: unknown parameters are rejected."""
+    """Base of every tool's parameter model: unknown parameters are rejected.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Field docstrings become the descriptions in the JSON schema the model reads, in every
+    family, so a parameter the model cannot read about is a missing docstring, not a setting.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class ClusterParams(ToolParams):
+    """A tool that talks to a Kubernetes cluster names the kubeconfig context it runs against."""
+
+    context: validate.ContextName | None = None
+    """Kubeconfig context; the engine fills it in. Defaults to the server's configured one."""
+
+
+class NamespacedParams(ClusterParams):
+    """A cluster tool that works inside one namespace."""
+
+    namespace: validate.Namespace | None = None
+    """Namespace; defaults to the context's namespace."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +127,18 @@ PreviewState = Literal["changes", "no_change", "failed"]
 """What a preview found: the call would change something, nothing, or the dry run failed."""
 
 
+class DocumentPreview(BaseModel):
+    """How one document of a multi-document manifest previewed (`k8s_apply`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    """1 for the first document of the manifest."""
+    name: str
+    """`Kind/name`, e.g. `Pod/web`."""
+    state: PreviewState
+
+
 class PreviewReport(BaseModel):
     """How a preview turned out; carried in `ToolOutput.data` of its result."""
 
@@ -115,6 +147,9 @@ class PreviewReport(BaseModel):
     state: PreviewState
     command: str | None = None
     """The exact command the approved call will run, for display (secrets masked)."""
+    documents: list[DocumentPreview] = []
+    """Per document, for a manifest previewed document by document; any failed one makes
+    `state` failed."""
 
 
 Progress = Callable[[str], Awaitable[None]]
@@ -165,6 +200,9 @@ class ToolEnv:
     kubeconfig: Path | None = None
     default_context: str | None = None
     command_timeout_s: float = 60.0
+    verify_timeout_s: float = 90.0
+    """How long a verify waits for a rollout to complete; below the engine's own bound on a
+    verify, so the tool reports what it saw rather than being cut off."""
     output_cap_bytes: int = 64 * 1024
     jenkins: JenkinsServers = field(default_factory=ConfiguredJenkins)
     """The Jenkins servers tools may name; resolved per call."""
@@ -178,6 +216,10 @@ class ToolEnv:
 
 
 ToolFn = Callable[[Any, ToolEnv], Awaitable[ToolOutput]]
+
+CommandFn = Callable[[Any, ToolEnv], Awaitable[str]]
+"""Renders the exact command a call would run, for people to read: secret values masked,
+private temp files named by a placeholder. May read (argo plans its patches from the object)."""
 
 
 @dataclass(frozen=True)
@@ -195,10 +237,12 @@ class Tool:
     verify: ToolFn | None = None
     """A check, run after the mutation, that it had the intended effect."""
     verifies: str | None = None
-    """What `verify` proves, in one line (shown beside its verdict); None for reads."""
+    """What `verify` proves, in one line (shown beside its verdict); set on every mutating
+    tool, None for reads."""
     read_only_when: Callable[[Any], bool] | None = None
     """For tools whose nature depends on arguments (k8s_exec): True if this call only reads."""
-    timeout_s: float | None = None
+    command: CommandFn | None = None
+    """The exact command an approved call will run, for the approval card."""
 
     @property
     def reaches_cluster(self) -> bool:

@@ -21,6 +21,9 @@ from opsgate.tools.runner import SubprocessRunner, child_env
 
 BinaryName = Literal["kubectl", "helm"]
 
+VERIFY_SHARE_OF_ENGINE_BOUND = 0.75
+"""How much of the engine's bound on a verify a rollout wait may use (90 s of 120 by default)."""
+
 
 def _is_executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
@@ -104,6 +107,9 @@ def tool_env_from_settings(
         kubeconfig=settings.kubeconfig,
         default_context=settings.default_context,
         command_timeout_s=settings.command_timeout_s,
+        # The engine bounds a verify at twice the command timeout; waiting for a rollout
+        # stops well before that, so the verify reports what it saw instead of being cut off.
+        verify_timeout_s=settings.command_timeout_s * VERIFY_SHARE_OF_ENGINE_BOUND * 2,
         output_cap_bytes=settings.output_cap_bytes,
         jenkins=jenkins,
         helm_home=settings.data_dir / "helm",

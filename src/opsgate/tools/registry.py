@@ -51,8 +51,3 @@ def get_tool(tools: dict[str, Tool], name: str) -> Tool:
         return tools[name]
     except KeyError:
         raise ToolNotFound(f"no tool named {name!r}") from None
-
-
-def family_of(tools: dict[str, Tool], name: str) -> str:
-    """The family (`kubectl`, `helm`...) of the tool called `name`."""
-    return get_tool(tools, name).family

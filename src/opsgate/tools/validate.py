@@ -28,15 +28,21 @@ def _check_common(value: str, *, allow_spaces: bool = False) -> str:
         raise ValueError("must contain only ASCII characters")
     for char in value:
         if not char.isprintable() or (char.isspace() and not (allow_spaces and char == " ")):
-            raise ValueError("must not contain control characters, newlines or tabs")
+            if allow_spaces:
+                raise ValueError("must not contain control characters, newlines or tabs")
+            raise ValueError("must not contain spaces, control characters or newlines")
     if ".." in value:
         raise ValueError("must not contain '..'")
     return value
 
 
-def _grammar(
+def grammar(
     pattern: str, description: str, max_length: int, *, allow_spaces: bool = False
 ) -> AfterValidator:
+    """A validator: the common rules, at most `max_length` characters, and `pattern` in full.
+
+    Families build their own grammars with it (helm's release names, chart references...).
+    """
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
@@ -51,13 +57,15 @@ def _grammar(
 
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_SUBDOMAIN = rf"{_LABEL}(\.{_LABEL})*"
+SUBDOMAIN_PATTERN = rf"{_LABEL}(\.{_LABEL})*"
+"""The grammar of a DNS-1123 subdomain, for families that bound it differently (helm releases)."""
+_SUBDOMAIN = SUBDOMAIN_PATTERN
 
-DnsLabel = Annotated[str, _grammar(_LABEL, "a DNS-1123 label (lowercase letters, digits, '-')", 63)]
+DnsLabel = Annotated[str, grammar(_LABEL, "a DNS-1123 label (lowercase letters, digits, '-')", 63)]
 """A DNS-1123 label: namespaces, container names, most object names."""
 
 DnsSubdomain = Annotated[
-    str, _grammar(_SUBDOMAIN, "a DNS-1123 subdomain (lowercase letters, digits, '-', '.')", 253)
+    str, grammar(_SUBDOMAIN, "a DNS-1123 subdomain (lowercase letters, digits, '-', '.')", 253)
 ]
 """A DNS-1123 subdomain: object names such as nodes, deployments, configmaps."""
 
@@ -67,7 +75,7 @@ ContainerName = DnsLabel
 
 ResourceType = Annotated[
     str,
-    _grammar(
+    grammar(
         r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?",
         "a resource type such as 'pods' or 'deployments.apps'",
         253,
@@ -77,7 +85,7 @@ ResourceType = Annotated[
 
 ResourceRef = Annotated[
     str,
-    _grammar(
+    grammar(
         rf"[a-z0-9]([a-z0-9.-]*[a-z0-9])?/{_SUBDOMAIN}",
         "a 'type/name' reference such as 'deployment/web'",
         253 + 64,
@@ -87,7 +95,7 @@ ResourceRef = Annotated[
 
 ResourceOrRef = Annotated[
     str,
-    _grammar(
+    grammar(
         rf"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(/{_SUBDOMAIN})?",
         "a resource type ('pods') or a 'type/name' reference ('deployment/web')",
         253 + 64,
@@ -99,7 +107,7 @@ _LABEL_KEY = rf"({_SUBDOMAIN}/)?{_QUALIFIED_NAME}"
 _LABEL_VALUE = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?"
 
 LabelKey = Annotated[
-    str, _grammar(_LABEL_KEY, "a label key such as 'app' or 'example.com/tier'", 253 + 64)
+    str, grammar(_LABEL_KEY, "a label key such as 'app' or 'example.com/tier'", 253 + 64)
 ]
 """A label or annotation key: an optional DNS subdomain prefix and a qualified name."""
 
@@ -198,7 +206,7 @@ FieldSelector = Annotated[str, AfterValidator(_check_field_selector)]
 
 ImageRef = Annotated[
     str,
-    _grammar(
+    grammar(
         r"(?:[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?"
         r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
         r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
@@ -211,7 +219,7 @@ ImageRef = Annotated[
 
 Duration = Annotated[
     str,
-    _grammar(
+    grammar(
         r"([0-9]+h)?([0-9]+m)?([0-9]+s)?",
         "a duration such as '30s', '5m' or '1h30m'",
         16,
@@ -221,7 +229,7 @@ Duration = Annotated[
 
 ContextName = Annotated[
     str,
-    _grammar(
+    grammar(
         r"[A-Za-z0-9_][A-Za-z0-9_.:@/+=-]*",
         "a kubeconfig context name (letters, digits and '_.:@/+=-')",
         253,
@@ -231,7 +239,7 @@ ContextName = Annotated[
 
 JsonPath = Annotated[
     str,
-    _grammar(
+    grammar(
         r"\{[A-Za-z0-9_.\[\]{}*@?()=!<>, :\-]*\}",
         "a JSONPath template such as '{.items[*].metadata.name}'",
         512,

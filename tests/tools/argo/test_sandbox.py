@@ -8,6 +8,7 @@ outcome is read back with kubectl. Each test drives a Rollout of its own in the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +17,11 @@ import pytest
 from opsgate.errors import ToolFailed
 from opsgate.settings import Settings
 from opsgate.tools import argo, binaries
-from opsgate.tools.base import ConfiguredJenkins, ToolEnv, ToolOutput
+from opsgate.tools.base import ConfiguredJenkins, RollbackCall, ToolEnv, ToolOutput, Verification
 from tests.fixtures.sandbox import SandboxInfo, get_json, kubectl
+
+PULL_FAILED = re.compile(r": (ErrImagePull|ImagePullBackOff): ")
+"""How the kubelet says an image cannot be pulled (first ErrImagePull, then the back-off)."""
 
 pytestmark = pytest.mark.sandbox
 
@@ -415,3 +419,34 @@ async def test_undo_restores_the_previous_revisions_template(
     assert rollout["status"]["stableRS"] == rollout["status"]["currentPodHash"]
     await run_checked(sandbox, tool_env, "argo_undo", args(name, to_revision=1))
     assert image_of(read(sandbox, name)) == "nginx:1.25"
+
+
+async def test_set_image_to_an_image_that_cannot_be_pulled_fails_and_offers_abort(
+    sandbox: SandboxInfo, tool_env: ToolEnv
+) -> None:
+    name = make_rollout(sandbox, "nopull", "nginx:1.25")
+    arguments = args(name, container=name, image="nginx:bad-canary")
+    assert (await call(tool_env, "argo_set_image", arguments)).ok
+    verdict = await call(tool_env, "argo_set_image", arguments, "verify")
+    assert not verdict.ok
+    found = verdict.data
+    assert isinstance(found, Verification)
+    assert found.verdict == "failed"
+    assert found.summary.startswith(f"pod {name}-")
+    assert PULL_FAILED.search(found.summary), found.summary
+    assert found.rollback == RollbackCall(
+        tool="argo_abort", args={"name": name, "namespace": NAMESPACE}
+    )
+
+
+async def test_a_good_set_image_verifies_once_the_canary_rests(
+    sandbox: SandboxInfo, tool_env: ToolEnv
+) -> None:
+    name = make_rollout(sandbox, "goodpull", "nginx:1.25")
+    arguments = args(name, container=name, image="nginx:1.26")
+    assert (await call(tool_env, "argo_set_image", arguments)).ok
+    verdict = await call(tool_env, "argo_set_image", arguments, "verify")
+    assert verdict.ok, verdict.text
+    assert verdict.data == Verification(
+        verdict="verified", summary=f"template images: {name}=nginx:1.26 (phase Paused)"
+    )

@@ -12,10 +12,11 @@ from pydantic import ValidationError
 
 from opsgate.tools import helm
 from opsgate.tools.base import CommandResult, ToolEnv
+from opsgate.tools.command import Target
 from opsgate.tools.helm import argv as a
 from opsgate.tools.helm import params as p
 
-TARGET = a.Target(helm="/opt/helm", kubeconfig="/cfg/kubeconfig", context="dev")
+TARGET = Target(binary="helm", path="/opt/helm", kubeconfig="/cfg/kubeconfig", context="dev")
 HEAD = ["/opt/helm", "--kubeconfig", "/cfg/kubeconfig", "--kube-context", "dev"]
 TOOLS = {tool.name: tool for tool in helm.TOOLS}
 
@@ -122,7 +123,7 @@ def test_reads_carry_kubeconfig_and_context_explicitly() -> None:
 
 
 def test_target_without_kubeconfig_or_context_adds_neither() -> None:
-    bare = a.Target(helm="/opt/helm", kubeconfig=None, context=None)
+    bare = Target(binary="helm", path="/opt/helm", kubeconfig=None, context=None)
     assert a.helm_repo_update(p.RepoUpdateParams(), bare) == ["/opt/helm", "repo", "update"]
 
 

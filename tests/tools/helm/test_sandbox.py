@@ -132,7 +132,7 @@ async def test_release_lifecycle_with_previews_verifies_and_redaction(
     assert diff.ok, diff.text
     assert "-  replicas: 1" in diff.text
     assert "+  replicas: 3" in diff.text
-    assert diff.data["changed"] is True
+    assert diff.data.state == "changes"
     assert replicas(sandbox, namespace, "shopweb") == 1
 
     upgraded = await call(helm_env, "helm_upgrade", {**upgrade_args, "wait": True, "timeout_s": 60})
@@ -149,8 +149,11 @@ async def test_release_lifecycle_with_previews_verifies_and_redaction(
     assert rolled_back.ok, rolled_back.text
     assert replicas(sandbox, namespace, "shopweb") == 1
     status = await call(helm_env, "helm_rollback", release, "verify")
-    assert status.ok
-    assert status.data["revision"] == 3
+    assert status.ok, status.text
+    assert status.data.summary == (
+        "release 'shopweb' revision 3 is deployed; "
+        "deployment/shopweb: 1 of 1 replicas updated, available and ready"
+    )
 
     uninstall_preview = await call(helm_env, "helm_uninstall", release, "preview")
     assert "-kind: Deployment" in uninstall_preview.text

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from opsgate.errors import InvalidInput, ToolFailed
 from opsgate.sandbox.jenkins import SANDBOX_JENKINS_TOKEN, SANDBOX_JENKINS_USER, create_app
 from opsgate.settings import JenkinsServer
-from opsgate.tools.base import ToolEnv, ToolOutput
+from opsgate.tools.base import PreviewReport, ToolEnv, ToolOutput, Verification
 from tests.fixtures.jenkins import ManualClock, tool_env
 from tests.tools.jenkins.helpers import BY_NAME, preview, run, verify
 
@@ -53,7 +53,9 @@ async def test_trigger_returns_the_build_number_and_verify_sees_success(
 
     checked = await verify(jenkins_env, TRIGGER, **args)
     assert checked.ok, checked.text
-    assert checked.data == {"number": number, "result": "SUCCESS"}
+    assert checked.data == Verification(
+        verdict="verified", summary=f"shop-build #{number} finished: SUCCESS."
+    )
     build = await run(jenkins_env, "jenkins_get_build", job="shop-build", build=number)
     assert build.data["parameters"] == {
         "BRANCH": "feature-cart",
@@ -68,7 +70,11 @@ async def test_verify_reports_a_failed_triggered_build(jenkins_env: ToolEnv) -> 
     triggered = await run(jenkins_env, TRIGGER, **args)
     checked = await verify(jenkins_env, TRIGGER, **args)
     assert not checked.ok
-    assert checked.data == {"number": triggered.data["build_number"], "result": "FAILURE"}
+    number = triggered.data["build_number"]
+    assert checked.data.verdict == "failed"
+    assert checked.data.summary == f"shop-build #{number} finished: FAILURE."
+    assert checked.data.next_step is not None
+    assert "jenkins_build_log" in checked.data.next_step
     assert "FAILURE" in checked.text
 
 
@@ -88,7 +94,10 @@ async def test_preview_shows_validated_values_and_changes_nothing(frozen_env: To
     assert "next build #13" in shown.text
     assert "ENV='prod'" in shown.text
     assert "BRANCH='main' (default)" in shown.text
-    assert shown.data["parameters"] == {"BRANCH": "main", "RUN_TESTS": "true", "ENV": "prod"}
+    assert shown.data == PreviewReport(
+        state="changes",
+        command="POST /job/shop-build/buildWithParameters on Jenkins 'sandbox' with ENV='prod'",
+    )
     queue = await run(frozen_env, "jenkins_queue")
     assert queue.data["items"] == []
 
@@ -122,7 +131,8 @@ async def test_stop_aborts_a_running_build_and_verify_reads_aborted(jenkins_env:
     assert stopped.ok
     checked = await verify(jenkins_env, "jenkins_stop_build", **args)
     assert checked.ok
-    assert checked.data == {"result": "ABORTED"}
+    assert checked.data.verdict == "verified"
+    assert "ABORTED" in checked.data.summary
     build = await run(jenkins_env, "jenkins_get_build", **args)
     assert (build.data["building"], build.data["result"]) == (False, "ABORTED")
     log = await run(jenkins_env, "jenkins_build_log", **args, from_end=True)
@@ -138,7 +148,8 @@ async def test_stopping_a_finished_build_changes_nothing_and_verify_says_so(
     await run(jenkins_env, "jenkins_stop_build", **args)
     checked = await verify(jenkins_env, "jenkins_stop_build", **args)
     assert not checked.ok
-    assert checked.data == {"result": "SUCCESS"}
+    assert checked.data.verdict == "failed"
+    assert checked.data.summary == "platform/nightly-e2e #1 is SUCCESS."
 
 
 async def test_description_is_set_and_reads_back(jenkins_env: ToolEnv) -> None:
@@ -211,4 +222,4 @@ async def test_verify_waits_for_a_build_still_in_the_queue(
         clock.advance(5)
     (checked,) = results
     assert checked.ok, checked.text
-    assert checked.data == {"number": 13, "result": "SUCCESS"}
+    assert checked.data.summary == "shop-build #13 finished: SUCCESS."

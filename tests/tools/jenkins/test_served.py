@@ -77,4 +77,10 @@ async def test_an_approved_trigger_runs_once_and_its_recipes_check_it(
     number = ran.structured_content["data"]["build_number"]
     assert replay.is_error
     assert checked.structured_content is not None
-    assert checked.structured_content["data"] == {"number": number, "result": "SUCCESS"}
+    assert checked.structured_content["data"] == {
+        "verdict": "verified",
+        "summary": f"shop-build #{number} finished: SUCCESS.",
+        "details": [],
+        "next_step": None,
+        "rollback": None,
+    }

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from opsgate.tools import kubectl
-from opsgate.tools.kubectl import checks, mutations, reads
-from opsgate.tools.kubectl.argv import Target
+from opsgate.tools.command import Target
+from opsgate.tools.kubectl import mutations, previews, reads
 from tests.tools.fakes import ScriptedRunner, env_with
 
-TARGET = Target(kubectl="/opt/kubectl", kubeconfig="/cfg/kc", context="demo")
+TARGET = Target(binary="kubectl", path="/opt/kubectl", kubeconfig="/cfg/kc", context="demo")
 HEAD = ["/opt/kubectl", "--kubeconfig", "/cfg/kc", "--context", "demo"]
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -284,13 +284,13 @@ def test_every_kubectl_command_tool_has_argv_cases() -> None:
 
 def test_argv_omits_kubeconfig_and_context_only_when_none_is_known() -> None:
     params = TOOLS["k8s_get"].parse({"resource": "pods"})
-    bare = Target(kubectl="/opt/kubectl", kubeconfig=None, context=None)
+    bare = Target(binary="kubectl", path="/opt/kubectl", kubeconfig=None, context=None)
     assert reads.k8s_get(params, bare) == ["/opt/kubectl", "get", "pods"]
 
 
 def test_context_parameter_overrides_the_default_context() -> None:
     params = TOOLS["k8s_get"].parse({"resource": "pods", "context": "prod-eu"})
-    target = Target.of(env_with(ScriptedRunner(), context="demo"), params.context)
+    target = Target.of(env_with(ScriptedRunner(), context="demo"), "kubectl", params.context)
     assert reads.k8s_get(params, target)[3:5] == ["--context", "prod-eu"]
 
 
@@ -298,7 +298,7 @@ def test_dry_run_flags_go_before_the_container_command() -> None:
     params = TOOLS["k8s_run_pod"].parse(
         {"name": "debug", "image": "busybox", "command": ["sleep", "10"]}
     )
-    argv = checks.dry_run_argv(mutations.k8s_run_pod(params, TARGET), "yaml")
+    argv = previews.dry_run_argv(mutations.k8s_run_pod(params, TARGET), "yaml")
     split = argv.index("--")
     assert argv[split - 2 : split] == ["--dry-run=server", "--output=yaml"]
     assert argv[split + 1 :] == ["sleep", "10"]

@@ -199,7 +199,8 @@ async def test_apply_scale_label_delete_with_previews_and_verifies(tool_env: Too
     labelled = await call(tool_env, "k8s_label", label)
     assert labelled.ok, labelled.text
     shown = await call(tool_env, "k8s_label", label, "verify")
-    assert "tier: web" in shown.text
+    assert shown.data.verdict == "not_verified"
+    assert shown.data.summary == "object updated: labels read back as set; rollout not checked"
 
     delete = {"resource": "deployment/hello", "namespace": NAMESPACE}
     assert (await call(tool_env, "k8s_delete", delete, "preview")).ok
@@ -228,7 +229,8 @@ async def test_set_image_restart_and_undo_roll_out(tool_env: ToolEnv) -> None:
     assert (await call(tool_env, "k8s_set_image", image)).ok
     verified = await call(tool_env, "k8s_set_image", image, "verify")
     assert verified.ok, verified.text
-    assert "successfully rolled out" in verified.text
+    assert verified.data.verdict == "verified"
+    assert verified.text == "deployment/roll: 1 of 1 replicas updated, available and ready"
 
     restarted = await call(tool_env, "k8s_rollout_restart", ref)
     assert restarted.ok, restarted.text
@@ -258,7 +260,9 @@ async def test_patch_and_annotate_previews_show_the_change(tool_env: ToolEnv) ->
     assert preview.ok, preview.text
     assert "+  minReadySeconds: 7" in preview.text
     assert (await call(tool_env, "k8s_patch", patch)).ok
-    assert "minReadySeconds: 7" in (await call(tool_env, "k8s_patch", patch, "verify")).text
+    assert (await call(tool_env, "k8s_patch", patch, "verify")).data.verdict == "verified"
+    read = {"resource": "deployment/edit", "namespace": NAMESPACE, "output": "yaml"}
+    assert "minReadySeconds: 7" in (await call(tool_env, "k8s_get", read)).text
 
     note = {
         "resource": "deployment",
@@ -274,9 +278,10 @@ async def test_patch_and_annotate_previews_show_the_change(tool_env: ToolEnv) ->
 async def test_node_previews_change_nothing(tool_env: ToolEnv) -> None:
     node = {"node": "sandbox-worker-2"}
     assert (await call(tool_env, "k8s_cordon", node, "preview")).ok
+    # The verify of a cordon that never ran finds the node still schedulable.
     shown = await call(tool_env, "k8s_cordon", node, "verify")
-    assert shown.ok, shown.text
-    assert "SchedulingDisabled" not in shown.text
+    assert not shown.ok
+    assert shown.data.summary == "node 'sandbox-worker-2' is schedulable"
     drain = await call(tool_env, "k8s_drain", {**node, "timeout_s": 20}, "preview")
     assert drain.ok, drain.text
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from opsgate.errors import ToolFailed, truncate
 from opsgate.tools.base import ToolEnv, ToolOutput
-from opsgate.tools.kubectl.argv import Target, namespace_args, run_argv
+from opsgate.tools.command import Target, namespace_args, run_argv
 
 ROLLOUTS = "rollouts.argoproj.io"
 REPLICASETS = "replicasets.apps"
@@ -76,3 +76,8 @@ async def rollout_and_replicasets(
 
 async def patch(env: ToolEnv, argv: list[str]) -> ToolOutput:
     return await run_argv(env, argv)
+
+
+def target(env: ToolEnv, context: str | None) -> Target:
+    """Argo tools drive kubectl: no Argo binary is needed."""
+    return Target.of(env, "kubectl", context)

@@ -1,21 +1,22 @@
 """The Argo Rollouts mutations: promote, pause, resume, abort, retry, set image, restart, undo.
 
 Each is a list of kubectl patches on the `rollouts.argoproj.io` object, the same ones the
-`kubectl argo rollouts` plugin sends, so no Argo binary is needed. Every tool has a preview
-(the same patches with `--dry-run=server`) and a verify recipe that reads the Rollout back.
+`kubectl argo rollouts` plugin sends, so no Argo binary is needed. A tool's planner (named
+after the tool, its docstring the description) decides the patches; `Patches` sends them, and its
+`preview` sends them as a server-side dry run. Every tool has a verify recipe (`verifies.py`)
+that reads the Rollout back.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.argo import params as p
-from opsgate.tools.argo import rollouts
+from opsgate.tools.argo import rollouts, verifies
 from opsgate.tools.argo.kube import (
     ROLLOUTS,
     PatchType,
@@ -24,16 +25,11 @@ from opsgate.tools.argo.kube import (
     patch,
     patch_argv,
     rollout_and_replicasets,
+    target,
 )
 from opsgate.tools.base import Tool, ToolEnv, ToolOutput
-from opsgate.tools.kubectl.argv import Target
-
-VERIFY_TIMEOUT_S = 20.0
-VERIFY_INTERVAL_S = 0.5
-RESTART_SLACK_S = 60.0
-"""How far before the verify a `spec.restartAt` may lie and still be this restart's."""
-PAUSE_SLACK_S = 2.0
-"""Pause condition times have whole seconds: a pause this much older than the verify is old."""
+from opsgate.tools.command import Target, display
+from opsgate.tools.define import define, previewed
 
 
 @dataclass(frozen=True)
@@ -45,10 +41,6 @@ class Patch:
 
 
 Planner = Callable[[Any, ToolEnv, Target], Awaitable[list[Patch]]]
-Verdict = tuple[bool | None, str]
-"""(True: done; False: failed, and no controller will change that; None: not yet), summary."""
-Check = Callable[[Any, dict[str, Any], datetime], Verdict]
-"""(params, rollout read back, when the verify started) -> verdict."""
 
 
 def _argv(target: Target, params: Any, item: Patch, *, dry_run: bool) -> list[str]:
@@ -63,85 +55,56 @@ def _argv(target: Target, params: Any, item: Patch, *, dry_run: bool) -> list[st
     )
 
 
-def _runner(planner: Planner, *, dry_run: bool) -> Callable[[Any, ToolEnv], Awaitable[ToolOutput]]:
-    async def run(params: Any, env: ToolEnv) -> ToolOutput:
-        target = Target.of(env, params.context)
-        items = await planner(params, env, target)
+@dataclass(frozen=True)
+class Patches:
+    """An Argo mutation: `fn` plans the patches, `run` sends them in order (stopping at the
+    first that fails), `preview` sends them as a server-side dry run."""
+
+    fn: Planner
+
+    async def run(self, params: Any, env: ToolEnv) -> ToolOutput:
+        return await self._send(params, env, dry_run=False)
+
+    async def preview(self, params: Any, env: ToolEnv) -> ToolOutput:
+        output = await self._send(params, env, dry_run=True)
+        if not output.ok:
+            return previewed(output, "failed")
+        # kubectl says "patched (no change)" when the object would stay as it is.
+        lines = output.text.splitlines()[1:]
+        unchanged = bool(lines) and all("(no change)" in line for line in lines)
+        return previewed(output, "no_change" if unchanged else "changes")
+
+    async def command(self, params: Any, env: ToolEnv) -> str:
+        where_to = target(env, params.context)
+        items = await self.fn(params, env, where_to)
+        return "\n".join(display(_argv(where_to, params, item, dry_run=False)) for item in items)
+
+    async def _send(self, params: Any, env: ToolEnv, *, dry_run: bool) -> ToolOutput:
+        where_to = target(env, params.context)
+        items = await self.fn(params, env, where_to)
         texts: list[str] = []
         last: ToolOutput | None = None
         for item in items:
-            last = await patch(env, _argv(target, params, item, dry_run=dry_run))
+            last = await patch(env, _argv(where_to, params, item, dry_run=dry_run))
             where = "status" if item.status else "spec"
             texts.append(f"{where} patch {rollouts.dumps(item.body)}: {last.text}")
             if not last.ok:
                 return ToolOutput(ok=False, text="\n".join(texts), exit_code=last.exit_code)
-        prefix = "would apply (server dry run):\n" if dry_run else ""
+        prefix = "would apply (server dry run):" if dry_run else ""
         return ToolOutput(
             ok=True,
-            text=prefix + "\n".join(texts),
+            text="\n".join([prefix, *texts] if dry_run else texts),
             exit_code=last.exit_code if last else 0,
             command=last.command if last else None,
         )
 
-    return run
+
+# Planners: one per tool, named after it; the docstring is what the model reads.
 
 
-def _verifier(check: Check) -> Callable[[Any, ToolEnv], Awaitable[ToolOutput]]:
-    async def verify(params: Any, env: ToolEnv) -> ToolOutput:
-        target = Target.of(env, params.context)
-        loop = asyncio.get_running_loop()
-        since = datetime.now(UTC)
-        deadline = loop.time() + VERIFY_TIMEOUT_S
-        while True:
-            rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
-            ok, summary = check(params, rollout, since)
-            # Only the controller's side can still change; a spec the patch did not set won't.
-            phase = rollout.get("status", {}).get("phase", "Unknown")
-            if ok is not None or loop.time() >= deadline:
-                return ToolOutput(
-                    ok=ok is True, text=f"{summary} (phase {phase})", data={"phase": phase}
-                )
-            await env.report(f"{summary} (phase {phase})")
-            await asyncio.sleep(VERIFY_INTERVAL_S)
-
-    return verify
-
-
-def mutation(
-    name: str,
-    description: str,
-    params: type[p.RolloutParams],
-    planner: Planner,
-    check: Check,
-    *,
-    destructive: bool = False,
-    idempotent: bool = False,
-) -> Tool:
-    return Tool(
-        name=name,
-        family="argo",
-        description=description,
-        params=params,
-        annotations=ToolAnnotations(
-            read_only=False,
-            destructive=destructive,
-            idempotent=idempotent,
-            open_world=False,
-        ),
-        run=_runner(planner, dry_run=False),
-        preview=_runner(planner, dry_run=True),
-        verify=_verifier(check),
-    )
-
-
-def _fixed(*items: Patch) -> Planner:
-    async def plan(params: Any, env: ToolEnv, target: Target) -> list[Patch]:
-        return list(items)
-
-    return plan
-
-
-async def _plan_promote(params: p.PromoteParams, env: ToolEnv, target: Target) -> list[Patch]:
+async def argo_promote(params: p.PromoteParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Promote an Argo Rollout: continue past the current pause/step, or with full=true skip all
+    remaining steps and analysis and go to 100% at once."""
     rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
     status_patch, spec_patch = rollouts.promote_patches(rollout, full=params.full)
     # Status first, as the plugin does: the spec patch could otherwise let the controller
@@ -150,186 +113,140 @@ async def _plan_promote(params: p.PromoteParams, env: ToolEnv, target: Target) -
     return [*items, Patch(spec_patch)] if spec_patch else items
 
 
-async def _plan_set_image(params: p.SetImageParams, env: ToolEnv, target: Target) -> list[Patch]:
+async def argo_pause(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Pause an Argo Rollout where it is (spec.paused=true)."""
+    return [Patch({"spec": {"paused": True}})]
+
+
+async def argo_resume(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Resume a paused Argo Rollout (clears spec.paused and its pause conditions)."""
+    return [
+        Patch({"status": {"pauseConditions": None}}, status=True),
+        Patch({"spec": {"paused": False}}),
+    ]
+
+
+async def argo_abort(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Abort an Argo Rollout: scale the canary down and send all traffic back to the stable
+    version. The rollout is marked Degraded until retried."""
+    return [Patch({"status": {"abort": True}}, status=True)]
+
+
+async def argo_retry(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Retry an aborted Argo Rollout from the first step."""
+    return [Patch({"status": {"abort": False}}, status=True)]
+
+
+async def argo_set_image(params: p.SetImageParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Set a container's image in an Argo Rollout's pod template, starting a new canary."""
     rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
     return [Patch(rollouts.set_image_patch(rollout, params.container, params.image), "json")]
 
 
-async def _plan_restart(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+async def argo_restart(params: p.RolloutParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Restart an Argo Rollout's pods (spec.restartAt = now), one at a time."""
     return [Patch(rollouts.restart_patch(datetime.now(UTC)))]
 
 
-async def _plan_undo(params: p.UndoParams, env: ToolEnv, target: Target) -> list[Patch]:
+async def argo_undo(params: p.UndoParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Roll an Argo Rollout back to an earlier revision's pod template (the previous one by
+    default); check argo_rollout_history first."""
     rollout, replicasets = await rollout_and_replicasets(env, target, params.name, params.namespace)
     return [Patch(rollouts.undo_patch(rollout, replicasets, params.to_revision), "json")]
 
 
-def _time(value: Any) -> datetime | None:
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
+def _hints(*, destructive: bool = False, idempotent: bool = False) -> ToolAnnotations:
+    """Argo mutations change cluster objects only: never read-only, a closed world."""
+    return ToolAnnotations(
+        read_only=False, destructive=destructive, idempotent=idempotent, open_world=False
+    )
 
 
-def _observed(rollout: dict[str, Any]) -> bool:
-    """The controller has seen the latest spec (it reports observedGeneration as a string)."""
-    observed = str(rollout.get("status", {}).get("observedGeneration", ""))
-    return observed == str(rollout.get("metadata", {}).get("generation", ""))
+_PODS = (
+    "; with the pods of the current revision: one that cannot start fails it at once, and it "
+    "waits until the controller stops Progressing"
+)
 
-
-def _check_promoted(params: p.PromoteParams, rollout: dict[str, Any], since: datetime) -> Verdict:
-    status = rollout.get("status", {})
-    step = f"step {status.get('currentStepIndex')}/{len(rollouts.steps(rollout))}"
-    if params.full:
-        if status.get("phase") == "Healthy" and status.get("stableRS") == status.get(
-            "currentPodHash"
-        ):
-            return True, "promoted to full: the new revision is stable"
-        if status.get("promoteFull"):
-            return True, "promoting to full (replicas still moving)"
-        return None, f"not promoted to full yet, at {step}"
-    if rollout.get("spec", {}).get("paused"):
-        return False, f"still paused by spec.paused at {step}"
-    if status.get("abort") is True:
-        return False, f"aborted at {step}"
-    return True, f"promoted, now at {step}"
-
-
-def _check_paused(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    if not rollout.get("spec", {}).get("paused"):
-        return False, "not paused (spec.paused is not set)"
-    if rollout.get("status", {}).get("phase") != "Paused":
-        return None, "spec.paused set; the controller does not report Paused yet"
-    return True, "paused"
-
-
-def _check_resumed(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    """Resumed: not paused by hand, and any pause is a new one the rollout reached since.
-
-    A canary that continues may stop at its next `pause` step at once, which is success.
-    """
-    status = rollout.get("status", {})
-    step = f"step {status.get('currentStepIndex')}/{len(rollouts.steps(rollout))}"
-    if rollout.get("spec", {}).get("paused"):
-        return False, f"still paused by spec.paused at {step}"
-    cutoff = since - timedelta(seconds=PAUSE_SLACK_S)
-    for condition in status.get("pauseConditions") or []:
-        started = _time(condition.get("startTime"))
-        if started is None or started < cutoff:
-            return None, f"still paused ({condition.get('reason')}) at {step}"
-    if status.get("pauseConditions"):
-        return True, f"resumed; now paused at the next pause step, {step}"
-    return True, f"running at {step}"
-
-
-def _check_aborted(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    status = rollout.get("status", {})
-    if status.get("abort") is not True:
-        return False, "not aborted (status.abort is not set)"
-    if status.get("phase") != "Degraded":
-        return None, "status.abort set; the controller does not report Degraded yet"
-    return True, f"aborted: {status.get('message', 'traffic back on the stable revision')}"
-
-
-def _check_retried(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    status = rollout.get("status", {})
-    if status.get("abort"):
-        return False, "still aborted (status.abort is set)"
-    if status.get("phase") == "Degraded":
-        return None, "abort cleared; the controller still reports Degraded"
-    return True, f"retrying from the first step, now at step {status.get('currentStepIndex')}"
-
-
-def _check_restarted(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    wanted = rollout.get("spec", {}).get("restartAt")
-    at = _time(wanted)
-    if at is None or at < since - timedelta(seconds=RESTART_SLACK_S):
-        return False, f"no new restart requested (restartAt {wanted})"
-    done = rollout.get("status", {}).get("restartedAt") == wanted
-    return True, f"restartAt {wanted}; pods " + ("restarted" if done else "restarting")
-
-
-def _check_undone(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
-    phase = rollout.get("status", {}).get("phase")
-    now = " ".join(rollouts.images(rollout.get("spec", {}).get("template", {})))
-    if not _observed(rollout) or phase in (None, "Degraded"):
-        return None, f"template images: {now}; not settled yet"
-    return True, f"template images: {now}"
-
-
-def _check_image(params: p.SetImageParams, rollout: dict[str, Any], since: datetime) -> Verdict:
-    wanted = f"{params.container}={params.image}"
-    now = rollouts.images(rollout.get("spec", {}).get("template", {}))
-    return wanted in now, f"template images: {' '.join(now)}"
-
-
-TOOLS = [
-    mutation(
-        "argo_promote",
-        "Promote an Argo Rollout: continue past the current pause/step, or with full=true skip "
-        "all remaining steps and analysis and go to 100% at once.",
+TOOLS: list[Tool] = [
+    define(
+        "argo",
+        Patches(argo_promote),
         p.PromoteParams,
-        _plan_promote,
-        _check_promoted,
-    ),
-    mutation(
-        "argo_pause",
-        "Pause an Argo Rollout where it is (spec.paused=true).",
-        p.RolloutParams,
-        _fixed(Patch({"spec": {"paused": True}})),
-        _check_paused,
-        idempotent=True,
-    ),
-    mutation(
-        "argo_resume",
-        "Resume a paused Argo Rollout (clears spec.paused and its pause conditions).",
-        p.RolloutParams,
-        _fixed(
-            Patch({"status": {"pauseConditions": None}}, status=True),
-            Patch({"spec": {"paused": False}}),
+        _hints(),
+        preview=Patches(argo_promote).preview,
+        verify=verifies.verifier(verifies.check_promoted, starts_pods=True),
+        verifies=(
+            "reads the Rollout back (bounded) until it is past the step it was at (full: until "
+            f"the new revision is stable){_PODS}"
         ),
-        _check_resumed,
-        idempotent=True,
     ),
-    mutation(
-        "argo_abort",
-        "Abort an Argo Rollout: scale the canary down and send all traffic back to the stable "
-        "version. The rollout is marked Degraded until retried.",
+    define(
+        "argo",
+        Patches(argo_pause),
         p.RolloutParams,
-        _fixed(Patch({"status": {"abort": True}}, status=True)),
-        _check_aborted,
-        destructive=True,
-        idempotent=True,
+        _hints(idempotent=True),
+        preview=Patches(argo_pause).preview,
+        verify=verifies.verifier(verifies.check_paused),
+        verifies="reads the Rollout back (bounded) until the controller reports it Paused",
     ),
-    mutation(
-        "argo_retry",
-        "Retry an aborted Argo Rollout from the first step.",
+    define(
+        "argo",
+        Patches(argo_resume),
         p.RolloutParams,
-        _fixed(Patch({"status": {"abort": False}}, status=True)),
-        _check_retried,
+        _hints(idempotent=True),
+        preview=Patches(argo_resume).preview,
+        verify=verifies.verifier(verifies.check_resumed, starts_pods=True),
+        verifies=f"reads the Rollout back (bounded) until no older pause holds it{_PODS}",
     ),
-    mutation(
-        "argo_set_image",
-        "Set a container's image in an Argo Rollout's pod template, starting a new canary.",
+    define(
+        "argo",
+        Patches(argo_abort),
+        p.RolloutParams,
+        _hints(destructive=True, idempotent=True),
+        preview=Patches(argo_abort).preview,
+        verify=verifies.verifier(verifies.check_aborted),
+        verifies="reads the Rollout back (bounded) until the controller reports it Degraded",
+    ),
+    define(
+        "argo",
+        Patches(argo_retry),
+        p.RolloutParams,
+        _hints(),
+        preview=Patches(argo_retry).preview,
+        verify=verifies.verifier(verifies.check_retried, starts_pods=True),
+        verifies=(
+            "reads the Rollout back (bounded) until the abort is cleared and it is not "
+            f"Degraded{_PODS}"
+        ),
+    ),
+    define(
+        "argo",
+        Patches(argo_set_image),
         p.SetImageParams,
-        _plan_set_image,
-        _check_image,
-        idempotent=True,
+        _hints(idempotent=True),
+        preview=Patches(argo_set_image).preview,
+        verify=verifies.verifier(verifies.check_image, starts_pods=True),
+        verifies=f"reads the Rollout back (bounded): its pod template has the new image{_PODS}",
     ),
-    mutation(
-        "argo_restart",
-        "Restart an Argo Rollout's pods (spec.restartAt = now), one at a time.",
+    define(
+        "argo",
+        Patches(argo_restart),
         p.RolloutParams,
-        _plan_restart,
-        _check_restarted,
+        _hints(),
+        preview=Patches(argo_restart).preview,
+        verify=verifies.verifier(verifies.check_restarted, starts_pods=True),
+        verifies=f"reads the Rollout back (bounded): spec.restartAt is this call's restart{_PODS}",
     ),
-    mutation(
-        "argo_undo",
-        "Roll an Argo Rollout back to an earlier revision's pod template (the previous one by "
-        "default); check argo_rollout_history first.",
+    define(
+        "argo",
+        Patches(argo_undo),
         p.UndoParams,
-        _plan_undo,
-        _check_undone,
-        destructive=True,
+        _hints(destructive=True),
+        preview=Patches(argo_undo).preview,
+        verify=verifies.verifier(verifies.check_undone, starts_pods=True),
+        verifies=(
+            "reads the Rollout back (bounded) until the controller has seen the restored "
+            f"template{_PODS}"
+        ),
     ),
 ]

@@ -9,11 +9,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from opsgate.tools import validate
-from opsgate.tools.kubectl.params import NamespacedParams
+from opsgate.tools.base import NamespacedParams
 
 
 class ListParams(NamespacedParams):
     all_namespaces: bool = False
+    """List across every namespace."""
     selector: validate.LabelSelector | None = None
     """Label selector, e.g. `app=checkout`."""
 

@@ -1,7 +1,7 @@
 """The helm tool family: 9 reads and 7 mutations over the real helm binary.
 
 `TOOLS` is collected by `opsgate.tools.registry`; the argv builders (`argv`), parameter models
-(`params`) and recipes (`recipes`) are importable for tests and the engine.
+(`params`) and recipes (`previews`, `verifies`) are importable for tests and the engine.
 """
 
 from __future__ import annotations

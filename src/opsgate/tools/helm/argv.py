@@ -1,60 +1,15 @@
-"""Pure argv builders of the helm tools, and the environment helm runs with.
+"""Pure argv builders of the helm tools; each tool's builder is named after it and its
+docstring is the description the model reads.
 
-Used by `reads.py`, `mutations.py` and `recipes.py`; tested without running anything. Every
-argv starts with helm's full path, `--kubeconfig` (when configured) and `--kube-context`, so a
-call never depends on the environment's current context. Helm keeps its cache, config and
-repositories under `ToolEnv.helm_home`, never the user's `$HOME`.
+Used by `reads.py`, `mutations.py`, `previews.py` and `releases.py`; tested without running
+anything. Every argv starts with `Target.head()`: helm's full path, `--kubeconfig` (when
+configured) and `--kube-context`, so a call never depends on the environment's current context.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-from opsgate.tools.base import ToolEnv
+from opsgate.tools.command import Target, namespace_args
 from opsgate.tools.helm import params as p
-
-DEFAULT_HELM_HOME = Path(".opsgate") / "helm"
-"""Used only when the server was built without `helm_home` (mirrors the default data dir)."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Which binary, kubeconfig and context a helm call uses."""
-
-    helm: str
-    kubeconfig: str | None
-    context: str | None
-
-    @classmethod
-    def of(cls, env: ToolEnv, context: str | None = None) -> Target:
-        return cls(
-            helm=str(env.helm),
-            kubeconfig=str(env.kubeconfig) if env.kubeconfig is not None else None,
-            context=context if context is not None else env.default_context,
-        )
-
-    def head(self) -> list[str]:
-        argv = [self.helm]
-        if self.kubeconfig is not None:
-            argv += ["--kubeconfig", self.kubeconfig]
-        if self.context is not None:
-            argv += ["--kube-context", self.context]
-        return argv
-
-
-def helm_environment(env: ToolEnv) -> dict[str, str]:
-    """HELM_*_HOME pointed under the server's helm directory."""
-    home = (env.helm_home if env.helm_home is not None else DEFAULT_HELM_HOME).absolute()
-    return {
-        "HELM_CACHE_HOME": str(home / "cache"),
-        "HELM_CONFIG_HOME": str(home / "config"),
-        "HELM_DATA_HOME": str(home / "data"),
-    }
-
-
-def _namespace(namespace: str | None) -> list[str]:
-    return ["--namespace", namespace] if namespace is not None else []
 
 
 def _revision(revision: int | None) -> list[str]:
@@ -80,17 +35,19 @@ def _wait(wait: bool, timeout_s: int) -> list[str]:
 
 
 def helm_list(params: p.ListParams, target: Target) -> list[str]:
-    scope = ["--all-namespaces"] if params.all_namespaces else _namespace(params.namespace)
+    """List Helm releases in a namespace (or all namespaces) with chart, revision and status."""
+    scope = ["--all-namespaces"] if params.all_namespaces else namespace_args(params.namespace)
     status = [f"--{params.status}"] if params.status is not None else []
     return [*target.head(), "list", *scope, *status, "--output", params.output]
 
 
 def helm_status(params: p.StatusParams, target: Target) -> list[str]:
+    """Show a release's status: revision, deployment state, last deployed time and notes."""
     return [
         *target.head(),
         "status",
         params.release,
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         *_revision(params.revision),
         "--output",
         params.output,
@@ -98,11 +55,12 @@ def helm_status(params: p.StatusParams, target: Target) -> list[str]:
 
 
 def helm_history(params: p.HistoryParams, target: Target) -> list[str]:
+    """List a release's revisions with their status, chart version and description."""
     return [
         *target.head(),
         "history",
         params.release,
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         "--max",
         str(params.max),
         "--output",
@@ -111,12 +69,13 @@ def helm_history(params: p.HistoryParams, target: Target) -> list[str]:
 
 
 def helm_get_values(params: p.GetValuesParams, target: Target) -> list[str]:
+    """Show the values a release was deployed with (secret-looking values redacted)."""
     return [
         *target.head(),
         "get",
         "values",
         params.release,
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         *_revision(params.revision),
         *(["--all"] if params.all else []),
         "--output",
@@ -125,33 +84,37 @@ def helm_get_values(params: p.GetValuesParams, target: Target) -> list[str]:
 
 
 def helm_get_manifest(params: p.GetManifestParams, target: Target) -> list[str]:
+    """Show the Kubernetes manifest a release deployed (Secret data redacted)."""
     return [
         *target.head(),
         "get",
         "manifest",
         params.release,
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         *_revision(params.revision),
     ]
 
 
 def helm_show_values(params: p.ChartParams, target: Target) -> list[str]:
+    """Show a chart's default values (values.yaml) for a chart version."""
     return [*target.head(), "show", "values", params.chart, *_version(params.version)]
 
 
 def helm_search_repo(params: p.SearchParams, target: Target) -> list[str]:
+    """Search the added chart repositories for charts by keyword."""
     keyword = [params.keyword] if params.keyword is not None else []
     versions = ["--versions"] if params.versions else []
     return [*target.head(), "search", "repo", *keyword, *_version(params.version), *versions]
 
 
 def helm_template(params: p.TemplateParams, target: Target, values_file: str | None) -> list[str]:
+    """Render a chart's manifests locally with the given values, without touching the cluster."""
     return [
         *target.head(),
         "template",
         params.release,
         params.chart,
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         *_version(params.version),
         *_values(params, values_file),
     ]
@@ -168,7 +131,7 @@ def upgrade_dry_run(params: p.ValuesParams, target: Target, values_file: str | N
         params.release,
         params.chart,
         "--install",
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         *_version(params.version),
         *_values(params, values_file),
         *(["--reuse-values"] if getattr(params, "reuse_values", False) else []),
@@ -179,7 +142,7 @@ def upgrade_dry_run(params: p.ValuesParams, target: Target, values_file: str | N
 
 
 def current_manifest(release: str, namespace: str | None, target: Target) -> list[str]:
-    return [*target.head(), "get", "manifest", release, *_namespace(namespace)]
+    return [*target.head(), "get", "manifest", release, *namespace_args(namespace)]
 
 
 def revision_manifest(
@@ -192,12 +155,14 @@ def revision_manifest(
 
 
 def helm_install(params: p.InstallParams, target: Target, values_file: str | None) -> list[str]:
+    """Install a chart as a new release, with values YAML and/or `set` pairs, optionally creating
+    the namespace and waiting (bounded) for its resources to be ready."""
     return [
         *target.head(),
         "install",
         params.release,
         params.chart,
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         *(["--create-namespace"] if params.create_namespace else []),
         *_version(params.version),
         *_values(params, values_file),
@@ -206,13 +171,15 @@ def helm_install(params: p.InstallParams, target: Target, values_file: str | Non
 
 
 def helm_upgrade(params: p.UpgradeParams, target: Target, values_file: str | None) -> list[str]:
+    """Upgrade a release to a chart version and/or new values (optionally installing it if
+    missing), waiting (bounded) for its resources when asked."""
     return [
         *target.head(),
         "upgrade",
         params.release,
         params.chart,
         *(["--install"] if params.install else []),
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         *(["--create-namespace"] if params.create_namespace and params.install else []),
         *_version(params.version),
         *_values(params, values_file),
@@ -222,38 +189,43 @@ def helm_upgrade(params: p.UpgradeParams, target: Target, values_file: str | Non
 
 
 def helm_uninstall(params: p.UninstallParams, target: Target) -> list[str]:
+    """Uninstall a release, deleting every Kubernetes object it created."""
     return [
         *target.head(),
         "uninstall",
         params.release,
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         *(["--keep-history"] if params.keep_history else []),
         *_wait(params.wait, params.timeout_s),
     ]
 
 
 def helm_rollback(params: p.RollbackParams, target: Target) -> list[str]:
+    """Roll a release back to an earlier revision (the previous one by default)."""
     revision = [str(params.revision)] if params.revision is not None else []
     return [
         *target.head(),
         "rollback",
         params.release,
         *revision,
-        *_namespace(params.namespace),
+        *namespace_args(params.namespace),
         *_wait(params.wait, params.timeout_s),
     ]
 
 
 def helm_repo_add(params: p.RepoAddParams, target: Target) -> list[str]:
+    """Add a chart repository (https URL) to opsgate's helm configuration."""
     force = ["--force-update"] if params.force_update else []
     return [*target.head(), "repo", "add", params.name, params.url, *force]
 
 
 def helm_repo_update(params: p.RepoUpdateParams, target: Target) -> list[str]:
+    """Refresh the chart indexes of the added repositories (all, or the named ones)."""
     return [*target.head(), "repo", "update", *params.names]
 
 
 def helm_repo_remove(params: p.RepoRemoveParams, target: Target) -> list[str]:
+    """Remove a chart repository from opsgate's helm configuration."""
     return [*target.head(), "repo", "remove", params.name]
 
 

@@ -2,78 +2,87 @@
 
 Collected into `opsgate.tools.helm.TOOLS`. Every one waits for approval; release changes carry a
 preview (a manifest diff from a server-side dry run or from the release's own revisions) and a
-verify (`helm status` read back). Uninstall and rollback are marked destructive.
+verify (`helm history` read back, and the rollout of the release's workloads). Uninstall and
+rollback are marked destructive.
 """
 
 from __future__ import annotations
 
 from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.base import Tool
+from opsgate.tools.command import Argv
+from opsgate.tools.define import define
 from opsgate.tools.helm import argv as a
 from opsgate.tools.helm import params as p
-from opsgate.tools.helm import recipes
-from opsgate.tools.helm.running import helm_tool, simple_run, values_run
+from opsgate.tools.helm import previews, verifies
+
+_DEPLOYED = (
+    "reads `helm history` (the release's current revision must be deployed), then waits (bounded) "
+    "for the rollout of every Deployment, StatefulSet and DaemonSet in the release"
+)
 
 TOOLS: list[Tool] = [
-    helm_tool(
-        "helm_repo_add",
-        "Add a chart repository (https URL) to opsgate's helm configuration.",
+    define(
+        "helm",
+        Argv(a.helm_repo_add, binary="helm"),
         p.RepoAddParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
-        simple_run(a.helm_repo_add),
-        verify=recipes.verify_repo_added,
+        preview=previews.repo_add_preview,
+        verify=verifies.verify_repo_added,
+        verifies="reads `helm repo list`: the repository is there with this URL",
     ),
-    helm_tool(
-        "helm_repo_update",
-        "Refresh the chart indexes of the added repositories (all, or the named ones).",
+    define(
+        "helm",
+        Argv(a.helm_repo_update, binary="helm"),
         p.RepoUpdateParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
-        simple_run(a.helm_repo_update),
+        preview=previews.repo_update_preview,
+        verify=verifies.repo_update_not_checked,
+        verifies="nothing beyond helm's exit code: the indexes are not checked (not verified)",
     ),
-    helm_tool(
-        "helm_repo_remove",
-        "Remove a chart repository from opsgate's helm configuration.",
+    define(
+        "helm",
+        Argv(a.helm_repo_remove, binary="helm"),
         p.RepoRemoveParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
-        simple_run(a.helm_repo_remove),
-        verify=recipes.verify_repo_removed,
+        preview=previews.repo_remove_preview,
+        verify=verifies.verify_repo_removed,
+        verifies="reads `helm repo list`: the repository is gone",
     ),
-    helm_tool(
-        "helm_install",
-        "Install a chart as a new release, with values YAML and/or `set` pairs, optionally "
-        "creating the namespace and waiting (bounded) for its resources to be ready.",
+    define(
+        "helm",
+        Argv(a.helm_install, binary="helm", file="values_yaml"),
         p.InstallParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
-        values_run(a.helm_install),
-        preview=recipes.upgrade_diff,
-        verify=recipes.verify_deployed,
+        preview=previews.upgrade_diff,
+        verify=verifies.verify_installed,
+        verifies=_DEPLOYED,
     ),
-    helm_tool(
-        "helm_upgrade",
-        "Upgrade a release to a chart version and/or new values (optionally installing it if "
-        "missing), waiting (bounded) for its resources when asked.",
+    define(
+        "helm",
+        Argv(a.helm_upgrade, binary="helm", file="values_yaml"),
         p.UpgradeParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
-        values_run(a.helm_upgrade),
-        preview=recipes.upgrade_diff,
-        verify=recipes.verify_deployed,
+        preview=previews.upgrade_diff,
+        verify=verifies.verify_upgraded,
+        verifies=_DEPLOYED,
     ),
-    helm_tool(
-        "helm_uninstall",
-        "Uninstall a release, deleting every Kubernetes object it created.",
+    define(
+        "helm",
+        Argv(a.helm_uninstall, binary="helm"),
         p.UninstallParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
-        simple_run(a.helm_uninstall),
-        preview=recipes.uninstall_diff,
-        verify=recipes.verify_uninstalled,
+        preview=previews.uninstall_diff,
+        verify=verifies.verify_uninstalled,
+        verifies="reads `helm history`: the release is gone (or uninstalled, with kept history)",
     ),
-    helm_tool(
-        "helm_rollback",
-        "Roll a release back to an earlier revision (the previous one by default).",
+    define(
+        "helm",
+        Argv(a.helm_rollback, binary="helm"),
         p.RollbackParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
-        simple_run(a.helm_rollback),
-        preview=recipes.rollback_diff,
-        verify=recipes.verify_deployed,
+        preview=previews.rollback_diff,
+        verify=verifies.verify_rolled_back,
+        verifies=_DEPLOYED,
     ),
 ]

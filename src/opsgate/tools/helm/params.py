@@ -14,53 +14,21 @@ import yaml
 from pydantic import AfterValidator, Field
 
 from opsgate.tools import validate
-from opsgate.tools.base import ToolParams
+from opsgate.tools.base import NamespacedParams, ToolParams
+from opsgate.tools.validate import grammar
 
 MAX_WAIT_S = 900
 MAX_VALUES_BYTES = 256 * 1024
 
 
-def _check_plain(value: str) -> str:
-    """What every helm string obeys: no flag, no control characters, no look-alikes, no `..`."""
-    if not value:
-        raise ValueError("must not be empty")
-    if value.startswith("-"):
-        raise ValueError("must not start with '-'")
-    if not value.isascii():
-        raise ValueError("must contain only ASCII characters")
-    if any(not char.isprintable() or char.isspace() for char in value):
-        raise ValueError("must not contain spaces, control characters or newlines")
-    if ".." in value:
-        raise ValueError("must not contain '..'")
-    return value
-
-
-def _matching(pattern: str, description: str, max_length: int) -> AfterValidator:
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        _check_plain(value)
-        if len(value) > max_length:
-            raise ValueError(f"must be at most {max_length} characters")
-        if not compiled.fullmatch(value):
-            raise ValueError(f"must be {description}")
-        return value
-
-    return AfterValidator(check)
-
-
-_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-
 ReleaseName = Annotated[
     str,
-    _matching(
-        rf"{_LABEL}(\.{_LABEL})*", "a release name (lowercase letters, digits, '-', '.')", 53
-    ),
+    grammar(validate.SUBDOMAIN_PATTERN, "a release name (lowercase letters, digits, '-', '.')", 53),
 ]
 """A Helm release name: a DNS-1123 subdomain of at most 53 characters."""
 
 RepoName = Annotated[
-    str, _matching(r"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?", "a repository name such as 'bitnami'", 63)
+    str, grammar(r"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?", "a repository name such as 'bitnami'", 63)
 ]
 
 _CHART_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
@@ -70,7 +38,7 @@ _LOCAL_PATH = r"/[A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*/?"
 
 ChartRef = Annotated[
     str,
-    _matching(
+    grammar(
         rf"{_REPO_CHART}|{_OCI_CHART}|{_LOCAL_PATH}",
         "a chart reference: 'repo/chart', 'oci://registry/path/chart' or an absolute local path",
         512,
@@ -80,7 +48,7 @@ ChartRef = Annotated[
 
 ChartVersion = Annotated[
     str,
-    _matching(
+    grammar(
         r"[~^]?v?[0-9A-Za-z][0-9A-Za-z.+_-]*",
         "a chart version such as '1.2.3' or a constraint such as '^1.2'",
         64,
@@ -89,7 +57,7 @@ ChartVersion = Annotated[
 
 RepoUrl = Annotated[
     str,
-    _matching(
+    grammar(
         r"https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[A-Za-z0-9_.~%+-]*)*",
         "an https URL without credentials, e.g. 'https://charts.example.com/stable'",
         512,
@@ -102,12 +70,12 @@ directly by path (`chart="/srv/charts/web"`) in install, upgrade, template and d
 """
 
 SearchKeyword = Annotated[
-    str, _matching(r"[A-Za-z0-9][A-Za-z0-9_./-]*", "a keyword such as 'nginx' or 'repo/chart'", 128)
+    str, grammar(r"[A-Za-z0-9][A-Za-z0-9_./-]*", "a keyword such as 'nginx' or 'repo/chart'", 128)
 ]
 
 SetKey = Annotated[
     str,
-    _matching(
+    grammar(
         r"[A-Za-z0-9_]+(\[[0-9]+\])?(\.[A-Za-z0-9_-]+(\[[0-9]+\])?)*",
         "a values path such as 'image.tag' or 'ingress.hosts[0]'",
         253,
@@ -154,25 +122,15 @@ ValuesYaml = Annotated[str, AfterValidator(_check_values_yaml)]
 Output = Literal["table", "json", "yaml"]
 
 
-class HelmParams(ToolParams):
-    """Every helm tool that talks to a cluster names the kubeconfig context it runs against."""
-
-    context: validate.ContextName | None = None
-    """Kubeconfig context; the engine fills it in. Defaults to the server's configured one."""
-
-
-class NamespacedParams(HelmParams):
-    namespace: validate.Namespace | None = None
-    """Namespace of the release; defaults to the context's namespace."""
-
-
 class ListParams(NamespacedParams):
     all_namespaces: bool = False
+    """List releases of every namespace."""
     status: Literal["all", "deployed", "failed", "pending", "superseded", "uninstalled"] | None = (
         None
     )
     """Only releases in this state (default: deployed and failed)."""
     output: Output = "table"
+    """Output format."""
 
 
 class ReleaseParams(NamespacedParams):
@@ -184,22 +142,26 @@ class StatusParams(ReleaseParams):
     revision: int | None = Field(default=None, ge=1)
     """A past revision instead of the current one."""
     output: Output = "table"
+    """Output format."""
 
 
 class HistoryParams(ReleaseParams):
     max: int = Field(default=20, ge=1, le=256)
     """At most this many revisions."""
     output: Output = "table"
+    """Output format."""
 
 
 class GetValuesParams(ReleaseParams):
     revision: int | None = Field(default=None, ge=1)
+    """The values of a past revision instead of the current one."""
     all: bool = False
     """Computed values (chart defaults merged), not only the user-supplied ones."""
 
 
 class GetManifestParams(ReleaseParams):
     revision: int | None = Field(default=None, ge=1)
+    """The manifest of a past revision instead of the current one."""
 
 
 class ChartParams(ToolParams):
@@ -213,17 +175,18 @@ class SearchParams(ToolParams):
     keyword: SearchKeyword | None = None
     """Search term; omit to list every chart of the added repositories."""
     version: ChartVersion | None = None
+    """Only charts matching this version or constraint, e.g. `^1.2`."""
     versions: bool = False
     """List every version, not only the latest."""
 
 
-class ValuesParams(NamespacedParams):
+class ValuesParams(ReleaseParams):
     """The inputs that decide a release's manifest: chart, version, values."""
 
-    release: ReleaseName
     chart: ChartRef
     """Chart reference: `repo/chart`, `oci://…` or an absolute local path."""
     version: ChartVersion | None = None
+    """Chart version or constraint; defaults to the latest."""
     values_yaml: ValuesYaml | None = None
     """Values as a YAML mapping (passed through a private temp file, removed afterwards)."""
     set: dict[SetKey, SetValue] = Field(default_factory=dict, max_length=64)
@@ -243,6 +206,7 @@ class DiffParams(ValuesParams):
 
 class InstallParams(ValuesParams):
     create_namespace: bool = False
+    """Create the namespace if it does not exist."""
     wait: bool = False
     """Wait until the release's resources are ready (bounded by `timeout_s`)."""
     timeout_s: int = Field(default=300, ge=1, le=MAX_WAIT_S)
@@ -258,20 +222,27 @@ class UpgradeParams(InstallParams):
 
 class UninstallParams(ReleaseParams):
     keep_history: bool = False
+    """Keep the release's history (it can then be rolled back to)."""
     wait: bool = False
+    """Wait until every deleted resource is gone (bounded by `timeout_s`)."""
     timeout_s: int = Field(default=300, ge=1, le=MAX_WAIT_S)
+    """Seconds helm may take (per operation, and for `wait`)."""
 
 
 class RollbackParams(ReleaseParams):
     revision: int | None = Field(default=None, ge=1)
     """Revision to return to; the previous one when omitted."""
     wait: bool = False
+    """Wait until the release's resources are ready (bounded by `timeout_s`)."""
     timeout_s: int = Field(default=300, ge=1, le=MAX_WAIT_S)
+    """Seconds helm may take (per operation, and for `wait`)."""
 
 
 class RepoAddParams(ToolParams):
     name: RepoName
+    """Name to give the repository, e.g. `bitnami`."""
     url: RepoUrl
+    """The repository's https URL."""
     force_update: bool = False
     """Replace the repository if one by that name exists."""
 
@@ -283,3 +254,4 @@ class RepoUpdateParams(ToolParams):
 
 class RepoRemoveParams(ToolParams):
     name: RepoName
+    """Name of the repository to remove."""

@@ -15,17 +15,33 @@ from typing import Any
 import anyio
 
 from opsgate.errors import ToolFailed
-from opsgate.tools.base import Progress, Tool, ToolEnv
+from opsgate.tools.base import (
+    PreviewReport,
+    PreviewState,
+    Progress,
+    Tool,
+    ToolEnv,
+    Verification,
+    VerifyVerdict,
+)
+from opsgate.tools.define import concluded, define
 from opsgate.tools.jenkins import build_params, summaries, urls
 from opsgate.tools.jenkins import params as p
 from opsgate.tools.jenkins.client import JenkinsClient
 from opsgate.tools.jenkins.reads import PARAMS_TREE
-from opsgate.tools.jenkins.tooling import Reply, hints, jenkins_tool
+from opsgate.tools.jenkins.tooling import Reply, Request, hints, request_line, tool_fn
+from opsgate.tools.redact import REDACTED, is_secret_key
 
 POLL_FIRST_S = 0.2
 POLL_MAX_S = 1.0
 STOP_VERIFY_S = 30.0
 RECENT_BUILDS = 10
+
+
+def _verdict(verdict: VerifyVerdict, summary: str, *, next_step: str | None = None) -> Reply:
+    """A verify body's answer: its `Verification`, and the same in words."""
+    found = Verification(verdict=verdict, summary=summary, next_step=next_step)
+    return Reply(concluded(found).text, found, ok=verdict == "verified")
 
 
 async def _poll(interval: float) -> float:
@@ -129,13 +145,29 @@ async def preview_trigger_build(
         f"Would trigger {params.job!r} on Jenkins {client.name!r} "
         f"(next build #{job.get('nextBuildNumber')}) with {_values_text(values, form)}."
     ]
-    if job.get("buildable") is False:
+    disabled = job.get("buildable") is False
+    if disabled:
         lines.append("The job is disabled: the trigger would be refused.")
     if job.get("inQueue"):
         lines.append("A build of this job is already waiting in the queue.")
-    return Reply(
-        "\n".join(lines), {"parameters": values, "next_build_number": job.get("nextBuildNumber")}
-    )
+    state: PreviewState = "failed" if disabled else "changes"
+    return Reply("\n".join(lines), PreviewReport(state=state), ok=not disabled)
+
+
+def _masked_form(
+    declared: list[build_params.DeclaredParam], form: dict[str, str]
+) -> dict[str, str]:
+    """Form values fit for an approval card: declared passwords and secret-looking names masked."""
+    values = build_params.masked(declared, form)
+    return {name: REDACTED if is_secret_key(name) else value for name, value in values.items()}
+
+
+async def trigger_request(params: p.TriggerBuildParams, client: JenkinsClient, env: ToolEnv) -> str:
+    """The POST a trigger sends: `buildWithParameters` for a parameterised job, else `build`."""
+    _job, declared, form = await _job_and_form(client, params)
+    endpoint = "buildWithParameters" if declared else "build"
+    url = f"{urls.job_url(client.base, params.job)}{endpoint}"
+    return request_line(client, "POST", url, _masked_form(declared, form))
 
 
 def _matches(build: dict[str, Any], expected: dict[str, str]) -> bool:
@@ -167,17 +199,28 @@ async def verify_trigger_build(
     build = next((b for b in job.get("builds") or [] if _matches(b, expected)), None)
     if build is None:
         state = "still waiting in the queue" if job.get("inQueue") else "not found"
-        return Reply(f"No build of {params.job!r} with these parameters yet ({state}).", ok=False)
+        return _verdict(
+            "failed", f"No build of {params.job!r} with these parameters yet ({state})."
+        )
     url = urls.api_json(
         urls.build_url(client.base, params.job, build["number"]), "number,building,result,duration"
     )
     build = await _until_finished(client, url, build, deadline, interval, env.report)
     number, state = build.get("number"), summaries.build_state(build)
     if state == "RUNNING":
-        text = f"{params.job} #{number} is still running after {env.command_timeout_s:g} s."
-    else:
-        text = f"{params.job} #{number} finished: {state}."
-    return Reply(text, {"number": number, "result": build.get("result")}, ok=state == "SUCCESS")
+        return _verdict(
+            "failed",
+            f"{params.job} #{number} is still running after {env.command_timeout_s:g} s; its "
+            "result is not known yet.",
+            next_step=f"read its result later with jenkins_get_build (build {number})",
+        )
+    if state != "SUCCESS":
+        return _verdict(
+            "failed",
+            f"{params.job} #{number} finished: {state}.",
+            next_step=f"read why with jenkins_build_log (build {number}, from_end)",
+        )
+    return _verdict("verified", f"{params.job} #{number} finished: {state}.")
 
 
 async def jenkins_stop_build(
@@ -208,12 +251,19 @@ async def preview_stop_build(
             f"{params.job} #{params.build} already finished ({build.get('result')}): "
             "stopping it would change nothing."
         )
-    else:
-        text = (
-            f"Would abort {params.job} #{params.build}, running since "
-            f"{summaries.when(build.get('timestamp'))} ({causes or 'unknown cause'})."
-        )
-    return Reply(text, {"building": build.get("building"), "result": build.get("result")})
+        return Reply(text, PreviewReport(state="no_change"))
+    text = (
+        f"Would abort {params.job} #{params.build}, running since "
+        f"{summaries.when(build.get('timestamp'))} ({causes or 'unknown cause'})."
+    )
+    return Reply(text, PreviewReport(state="changes"))
+
+
+async def stop_request(params: p.StopBuildParams, client: JenkinsClient, env: ToolEnv) -> str:
+    """The POST a stop sends."""
+    return request_line(
+        client, "POST", f"{urls.build_url(client.base, params.job, params.build)}stop"
+    )
 
 
 async def verify_stop_build(
@@ -228,11 +278,8 @@ async def verify_stop_build(
         client, url, await client.get_json(url), deadline, POLL_FIRST_S, env.report
     )
     state = summaries.build_state(build)
-    return Reply(
-        f"{params.job} #{params.build} is {state}.",
-        {"result": build.get("result")},
-        ok=state == "ABORTED",
-    )
+    verdict: VerifyVerdict = "verified" if state == "ABORTED" else "failed"
+    return _verdict(verdict, f"{params.job} #{params.build} is {state}.")
 
 
 def _same_text(left: object, right: str) -> bool:
@@ -262,11 +309,22 @@ async def preview_set_build_description(
 ) -> Reply:
     """The current description next to the new one."""
     current = await _current_description(client, params)
+    if _same_text(current, params.description):
+        text = f"The description of {params.job} #{params.build} is already {current!r}."
+        return Reply(text, PreviewReport(state="no_change"))
     text = (
         f"Would change the description of {params.job} #{params.build}\n"
         f"from: {current!r}\nto:   {params.description!r}"
     )
-    return Reply(text, {"current": current, "new": params.description})
+    return Reply(text, PreviewReport(state="changes"))
+
+
+async def description_request(
+    params: p.SetDescriptionParams, client: JenkinsClient, env: ToolEnv
+) -> str:
+    """The POST a description change sends."""
+    url = f"{urls.build_url(client.base, params.job, params.build)}submitDescription"
+    return request_line(client, "POST", url, {"description": params.description})
 
 
 async def verify_set_build_description(
@@ -275,34 +333,39 @@ async def verify_set_build_description(
     """The description reads back as set."""
     current = await _current_description(client, params)
     same = _same_text(current, params.description)
-    verdict = "reads back as set" if same else f"reads {current!r}, not what was set"
-    return Reply(
-        f"Description of {params.job} #{params.build} {verdict}.", {"description": current}, ok=same
-    )
+    found = "reads back as set" if same else f"reads {current!r}, not what was set"
+    summary = f"Description of {params.job} #{params.build} {found}."
+    return _verdict("verified" if same else "failed", summary)
 
 
 TOOLS: list[Tool] = [
-    jenkins_tool(
-        jenkins_trigger_build,
+    define(
+        "jenkins",
+        Request(jenkins_trigger_build, shown=trigger_request),
         p.TriggerBuildParams,
         hints(read_only=False, destructive=False, idempotent=False),
-        preview=preview_trigger_build,
-        verify=verify_trigger_build,
+        preview=tool_fn(preview_trigger_build),
+        verify=tool_fn(verify_trigger_build),
+        verifies="waits (bounded) for the triggered build to finish: its result must be SUCCESS",
     ),
-    jenkins_tool(
-        jenkins_stop_build,
+    define(
+        "jenkins",
+        Request(jenkins_stop_build, shown=stop_request),
         p.StopBuildParams,
         # Idempotent: stopping an aborted or finished build changes nothing more.
         hints(read_only=False, destructive=True, idempotent=True),
-        preview=preview_stop_build,
-        verify=verify_stop_build,
+        preview=tool_fn(preview_stop_build),
+        verify=tool_fn(verify_stop_build),
+        verifies="waits (bounded) for the build to finish: its result must be ABORTED",
     ),
-    jenkins_tool(
-        jenkins_set_build_description,
+    define(
+        "jenkins",
+        Request(jenkins_set_build_description, shown=description_request),
         p.SetDescriptionParams,
         # Not destructive: only a build's free-text note changes; setting it twice is the same.
         hints(read_only=False, destructive=False, idempotent=True),
-        preview=preview_set_build_description,
-        verify=verify_set_build_description,
+        preview=tool_fn(preview_set_build_description),
+        verify=tool_fn(verify_set_build_description),
+        verifies="reads the build's description back: it must be the one set",
     ),
 ]

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from opsgate.tools.base import Tool, ToolEnv
+from opsgate.tools.define import define
 from opsgate.tools.jenkins import build_params, logs, summaries, urls
 from opsgate.tools.jenkins import params as p
 from opsgate.tools.jenkins.client import JenkinsClient, JenkinsStatusError
-from opsgate.tools.jenkins.tooling import READ, Reply, jenkins_tool
+from opsgate.tools.jenkins.tooling import READ, Reply, Request
 
 PARAMS_TREE = f"property[{build_params.PARAMETERS_TREE}],actions[{build_params.PARAMETERS_TREE}]"
 BUILD_TREE = (
@@ -302,14 +303,14 @@ async def jenkins_queue(params: p.ServerParams, client: JenkinsClient, env: Tool
 
 
 TOOLS: list[Tool] = [
-    jenkins_tool(jenkins_whoami, p.ServerParams, READ),
-    jenkins_tool(jenkins_list_jobs, p.ListJobsParams, READ),
-    jenkins_tool(jenkins_get_job, p.JobParams, READ),
-    jenkins_tool(jenkins_get_job_parameters, p.JobParams, READ),
-    jenkins_tool(jenkins_get_build, p.BuildParams, READ),
-    jenkins_tool(jenkins_last_builds, p.LastBuildsParams, READ),
-    jenkins_tool(jenkins_build_log, p.BuildLogParams, READ),
-    jenkins_tool(jenkins_job_scm, p.JobParams, READ),
-    jenkins_tool(jenkins_build_changesets, p.BuildParams, READ),
-    jenkins_tool(jenkins_queue, p.ServerParams, READ),
+    define("jenkins", Request(jenkins_whoami), p.ServerParams, READ),
+    define("jenkins", Request(jenkins_list_jobs), p.ListJobsParams, READ),
+    define("jenkins", Request(jenkins_get_job), p.JobParams, READ),
+    define("jenkins", Request(jenkins_get_job_parameters), p.JobParams, READ),
+    define("jenkins", Request(jenkins_get_build), p.BuildParams, READ),
+    define("jenkins", Request(jenkins_last_builds), p.LastBuildsParams, READ),
+    define("jenkins", Request(jenkins_build_log), p.BuildLogParams, READ),
+    define("jenkins", Request(jenkins_job_scm), p.JobParams, READ),
+    define("jenkins", Request(jenkins_build_changesets), p.BuildParams, READ),
+    define("jenkins", Request(jenkins_queue), p.ServerParams, READ),
 ]

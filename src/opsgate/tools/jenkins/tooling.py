@@ -1,21 +1,24 @@
-"""Turning a Jenkins tool body into a `Tool`: client lifecycle, errors, redaction, caps, timing.
+"""Running a Jenkins tool body: client lifecycle, errors, redaction, caps, timing.
 
-Used by `reads.py` and `mutations.py`. A body receives the validated parameters, an open
-`JenkinsClient` and the `ToolEnv`, and returns a `Reply`; the wrapper redacts its text and
-data with `opsgate.tools.redact`, caps the text at `ToolEnv.output_cap_bytes`, and turns an
-HTTP error status from Jenkins into an `ok=False` output the model can read.
+Used by `reads.py` and `mutations.py`, which define their tools from `Request`s. A body
+receives the validated parameters, an open `JenkinsClient` and the `ToolEnv`, and returns a
+`Reply`; the wrapper redacts its text and data with `opsgate.tools.redact`, caps the text at
+`ToolEnv.output_cap_bytes`, and turns an HTTP error status from Jenkins into an `ok=False`
+output the model can read.
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools import redact
-from opsgate.tools.base import Tool, ToolEnv, ToolFn, ToolOutput, ToolParams
+from opsgate.tools.base import ToolEnv, ToolFn, ToolOutput
 from opsgate.tools.jenkins.client import JenkinsClient, JenkinsStatusError
 
 
@@ -72,53 +75,62 @@ def explain_status(error: JenkinsStatusError, server: str) -> str:
     return f"Jenkins {server!r} answered HTTP {error.status}: {error.body[:500]}"
 
 
-def tool_fn(body: Body) -> ToolFn:
-    """A `ToolFn` opening a client for `params.server` and running `body` with it."""
-
-    async def run(params: Any, env: ToolEnv) -> ToolOutput:
-        started = time.monotonic()
-        try:
-            async with JenkinsClient.open(env, params.server) as client:
-                reply = await body(params, client, env)
-        except JenkinsStatusError as e:
-            reply = Reply(
-                text=explain_status(e, params.server),
-                data={"status": e.status, "url": e.url},
-                ok=False,
-            )
-        text, capped = cap(redact.redact_text(reply.text), env.output_cap_bytes)
-        return ToolOutput(
-            ok=reply.ok,
-            text=text,
-            truncated=capped or reply.truncated,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            command=reply.command,
-            data=redact.redact_value(reply.data),
+async def run_body(body: Body, params: Any, env: ToolEnv) -> ToolOutput:
+    """Open a client for `params.server`, run `body` with it, and shape what it found."""
+    started = time.monotonic()
+    try:
+        async with JenkinsClient.open(env, params.server) as client:
+            reply = await body(params, client, env)
+    except JenkinsStatusError as e:
+        reply = Reply(
+            text=explain_status(e, params.server),
+            data={"status": e.status, "url": e.url},
+            ok=False,
         )
-
-    return run
-
-
-def jenkins_tool(
-    body: Body,
-    params: type[ToolParams],
-    tool_annotations: ToolAnnotations,
-    *,
-    preview: Body | None = None,
-    verify: Body | None = None,
-    timeout_s: float | None = None,
-) -> Tool:
-    """A Jenkins `Tool` named after its body function and described by its docstring."""
-    if not body.__doc__:
-        raise ValueError(f"tool body {body.__name__!r} has no docstring")
-    return Tool(
-        name=body.__name__,
-        family="jenkins",
-        description=" ".join(body.__doc__.split()),
-        params=params,
-        annotations=tool_annotations,
-        run=tool_fn(body),
-        preview=tool_fn(preview) if preview else None,
-        verify=tool_fn(verify) if verify else None,
-        timeout_s=timeout_s,
+    text, capped = cap(redact.redact_text(reply.text), env.output_cap_bytes)
+    return ToolOutput(
+        ok=reply.ok,
+        text=text,
+        truncated=capped or reply.truncated,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        command=reply.command,
+        data=redact.redact_value(reply.data),
     )
+
+
+def tool_fn(body: Body) -> ToolFn:
+    """A `ToolFn` running `body` (a preview or verify recipe) against the server it names."""
+    return functools.partial(run_body, body)
+
+
+Shown = Callable[[Any, JenkinsClient, ToolEnv], Awaitable[str]]
+"""Renders the request a mutation would send, for its approval card (secrets masked)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """A Jenkins tool: `fn` (named after the tool; its docstring the description) talks to the
+    server the call names through an open `JenkinsClient`; `shown` says what a mutation sends."""
+
+    fn: Body
+    shown: Shown | None = None
+
+    async def run(self, params: Any, env: ToolEnv) -> ToolOutput:
+        return await run_body(self.fn, params, env)
+
+    async def command(self, params: Any, env: ToolEnv) -> str | None:
+        if self.shown is None:
+            return None
+        async with JenkinsClient.open(env, params.server) as client:
+            return await self.shown(params, client, env)
+
+
+def request_line(
+    client: JenkinsClient, method: str, url: str, values: Mapping[str, str] | None = None
+) -> str:
+    """`POST /job/app/buildWithParameters on Jenkins 'ci' with A='1'`: method, the URL's path on
+    the named server, and the form values (already masked by the caller)."""
+    line = f"{method} {urlsplit(url).path} on Jenkins {client.name!r}"
+    if values:
+        line += " with " + ", ".join(f"{name}={value!r}" for name, value in values.items())
+    return line

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from opsgate.domain.canonical import canonical_json, sha256_hex
 from opsgate.errors import ToolFailed, truncate
 from opsgate.tools.base import ToolEnv
-from opsgate.tools.kubectl.argv import Target, run_argv
+from opsgate.tools.command import Target, run_argv
 
 
 class ClusterIdentity(BaseModel):
@@ -46,7 +46,7 @@ async def cluster_identity(env: ToolEnv, context: str | None) -> ClusterIdentity
     Raises:
         ToolFailed: the context does not exist or names no cluster.
     """
-    output = await run_argv(env, identity_argv(Target.of(env, context)))
+    output = await run_argv(env, identity_argv(Target.of(env, "kubectl", context)))
     if not output.ok:
         raise ToolFailed(f"context {context!r} does not resolve: {truncate(output.text, 300)}")
     try:

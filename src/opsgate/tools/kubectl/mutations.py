@@ -1,8 +1,8 @@
 """The kubectl mutating tools, their pure argv builders, and their annotations.
 
 Collected into `opsgate.tools.kubectl.TOOLS`; the engine pauses each call for approval. The
-preview and verify recipes they carry live in `checks.py`. Each builder's docstring is the
-tool description the model reads.
+preview and verify recipes they carry live in `previews.py`, `verifies.py` and `apply.py`.
+Each builder's docstring is the tool description the model reads.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import yaml
 
 from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.base import Tool
-from opsgate.tools.kubectl import checks, exec_policy
+from opsgate.tools.command import Argv, Target, namespace_args
+from opsgate.tools.define import define
+from opsgate.tools.kubectl import apply, exec_policy, previews, verifies
 from opsgate.tools.kubectl import params as p
-from opsgate.tools.kubectl.argv import Target, namespace_args
-from opsgate.tools.kubectl.tooling import command_tool
 
-_TIMEOUT_MARGIN_S = 15.0
-_DELETE_TIMEOUT_S = 60
+DELETE_TIMEOUT_S = 60
+"""How long `kubectl delete` waits for the objects to be gone (its own `--timeout`)."""
 
 
 def _object(params: p.ObjectParams | p.DeleteParams) -> list[str]:
@@ -141,7 +141,7 @@ def k8s_delete(params: p.DeleteParams, target: Target) -> list[str]:
         argv += ["--selector", params.selector]
     if params.grace_period_s is not None:
         argv.append(f"--grace-period={params.grace_period_s}")
-    return [*argv, f"--timeout={_DELETE_TIMEOUT_S}s"]
+    return [*argv, f"--timeout={DELETE_TIMEOUT_S}s"]
 
 
 def k8s_cordon(params: p.NodeParams, target: Target) -> list[str]:
@@ -199,108 +199,148 @@ def _exec_reads_only(params: p.ExecParams) -> bool:
     return exec_policy.exec_is_read_only(params.command)
 
 
+_ROLLS_OUT = (
+    "waits (bounded) for the workload's rollout: every replica of the new revision updated, "
+    "available and ready; a failing new pod fails it at once with its reason"
+)
+_ROLLS_OUT_OR_READ_BACK = f"{_ROLLS_OUT}; any other kind is only read back (not verified)"
+
 # openWorldHint: true where the change reaches past the cluster's own state (image pulls from
 # registries, arbitrary programs inside containers); false where it only edits cluster objects.
 TOOLS: list[Tool] = [
-    command_tool(
-        k8s_apply,
+    define(
+        "kubectl",
+        apply.AllOrNothing(k8s_apply, stdin="manifest"),
         p.ApplyParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
-        stdin_field="manifest",
-        preview=checks.diff_manifest,
-        verify=checks.verify_apply,
+        preview=apply.preview_documents,
+        verify=verifies.verify_apply,
+        verifies=(
+            "reads every object back and waits (bounded) for the rollout of each Deployment, "
+            "StatefulSet and DaemonSet in it; with no workload, not verified"
+        ),
     ),
-    command_tool(
-        k8s_patch,
+    define(
+        "kubectl",
+        Argv(k8s_patch),
         p.PatchParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
-        preview=checks.diff_preview(k8s_patch, _object),
-        verify=checks.show_object,
+        preview=previews.diff_preview(k8s_patch, _object),
+        verify=verifies.verify_template_change,
+        verifies=_ROLLS_OUT_OR_READ_BACK,
     ),
-    command_tool(
-        k8s_label,
+    define(
+        "kubectl",
+        Argv(k8s_label),
         p.LabelParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.diff_preview(k8s_label, _object),
-        verify=checks.show_object,
+        preview=previews.diff_preview(k8s_label, _object),
+        verify=verifies.verify_metadata,
+        verifies="reads the labels back; what selects the object is not checked (not verified)",
     ),
-    command_tool(
-        k8s_annotate,
+    define(
+        "kubectl",
+        Argv(k8s_annotate),
         p.AnnotateParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.diff_preview(k8s_annotate, _object),
-        verify=checks.show_object,
+        preview=previews.diff_preview(k8s_annotate, _object),
+        verify=verifies.verify_metadata,
+        verifies="reads the annotations back; what reads them is not checked (not verified)",
     ),
-    command_tool(
-        k8s_set_image,
+    define(
+        "kubectl",
+        Argv(k8s_set_image),
         p.SetImageParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
-        preview=checks.diff_preview(k8s_set_image, _workload),
-        verify=checks.rollout_status,
+        preview=previews.diff_preview(k8s_set_image, _workload),
+        verify=verifies.verify_template_change,
+        verifies=_ROLLS_OUT_OR_READ_BACK,
     ),
-    command_tool(
-        k8s_scale,
+    define(
+        "kubectl",
+        Argv(k8s_scale),
         p.ScaleParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.diff_preview(k8s_scale, _workload, via=checks.scale_as_patch_argv),
-        verify=checks.rollout_status,
+        preview=previews.diff_preview(k8s_scale, _workload, via=previews.scale_as_patch_argv),
+        verify=verifies.verify_rollout,
+        verifies=_ROLLS_OUT_OR_READ_BACK,
     ),
-    command_tool(
-        k8s_rollout_restart,
+    define(
+        "kubectl",
+        Argv(k8s_rollout_restart),
         p.RolloutRefParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=False),
-        verify=checks.rollout_status,
+        preview=previews.diff_preview(
+            k8s_rollout_restart, _workload, via=previews.restart_as_patch_argv
+        ),
+        verify=verifies.verify_rollout,
+        verifies=_ROLLS_OUT,
     ),
-    command_tool(
-        k8s_rollout_undo,
+    define(
+        "kubectl",
+        Argv(k8s_rollout_undo),
         p.RolloutUndoParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=False),
-        preview=checks.dry_run(k8s_rollout_undo),
-        verify=checks.rollout_status,
+        preview=previews.dry_run(k8s_rollout_undo),
+        verify=verifies.verify_rollout,
+        verifies=_ROLLS_OUT,
     ),
-    command_tool(
-        k8s_delete,
+    define(
+        "kubectl",
+        Argv(k8s_delete, timeout=lambda _params: DELETE_TIMEOUT_S),
         p.DeleteParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=False),
-        timeout_s=_DELETE_TIMEOUT_S + _TIMEOUT_MARGIN_S,
-        timeout_of=lambda _params: _DELETE_TIMEOUT_S + _TIMEOUT_MARGIN_S,
-        preview=checks.dry_run(k8s_delete),
-        verify=checks.verify_deleted,
+        preview=previews.dry_run(k8s_delete),
+        verify=verifies.verify_deleted,
+        verifies="checks that nothing matching remains (objects still terminating fail it)",
     ),
-    command_tool(
-        k8s_cordon,
+    define(
+        "kubectl",
+        Argv(k8s_cordon),
         p.NodeParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.dry_run(k8s_cordon),
-        verify=checks.show_node,
+        preview=previews.dry_run(k8s_cordon),
+        verify=verifies.verify_cordon,
+        verifies="reads the node back: it must be unschedulable",
     ),
-    command_tool(
-        k8s_uncordon,
+    define(
+        "kubectl",
+        Argv(k8s_uncordon),
         p.NodeParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=False),
-        preview=checks.dry_run(k8s_uncordon),
-        verify=checks.show_node,
+        preview=previews.dry_run(k8s_uncordon),
+        verify=verifies.verify_uncordon,
+        verifies="reads the node back: it must be schedulable",
     ),
-    command_tool(
-        k8s_drain,
+    define(
+        "kubectl",
+        Argv(k8s_drain),
         p.DrainParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=True, open_world=False),
-        timeout_s=p.MAX_ROLLOUT_TIMEOUT_S + _TIMEOUT_MARGIN_S,
-        timeout_of=lambda params: params.timeout_s + _TIMEOUT_MARGIN_S,
-        preview=checks.dry_run(k8s_drain),
-        verify=checks.pods_on_node,
+        preview=previews.dry_run(k8s_drain),
+        verify=verifies.verify_drained,
+        verifies="reads the node back cordoned, with only DaemonSet, mirror or finished pods on it",
     ),
-    command_tool(
-        k8s_run_pod,
+    define(
+        "kubectl",
+        Argv(k8s_run_pod),
         p.RunPodParams,
         ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
-        preview=checks.dry_run(k8s_run_pod, output="yaml"),
-        verify=checks.show_pod,
+        preview=previews.dry_run(k8s_run_pod, output="yaml"),
+        verify=verifies.verify_pod_started,
+        verifies=(
+            "waits (bounded) until the pod runs and is ready, or completes; an image or "
+            "configuration error fails it at once"
+        ),
     ),
-    command_tool(
-        k8s_exec,
+    define(
+        "kubectl",
+        Argv(k8s_exec),
         p.ExecParams,
         ToolAnnotations(read_only=False, destructive=True, idempotent=False, open_world=True),
+        preview=previews.exec_preview,
+        verify=verifies.exec_not_checked,
+        verifies="nothing: the command's exit code is the only outcome (not verified)",
         read_only_when=_exec_reads_only,
     ),
 ]

@@ -2,16 +2,17 @@
 
 Used by `reads.py` and `mutations.py` (each tool names its model) and, through `Tool.params`,
 by the MCP server for the JSON schema. Field docstrings become the schema descriptions.
+The context and namespace every cluster tool takes come from `tools.base`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from opsgate.tools import validate
-from opsgate.tools.base import ToolParams
+from opsgate.tools.base import ClusterParams, NamespacedParams, ToolParams
 from opsgate.tools.kubectl import manifests
 
 Manifest = Annotated[str, AfterValidator(manifests.check_manifest)]
@@ -19,23 +20,6 @@ PatchBody = Annotated[str, AfterValidator(manifests.check_patch_body)]
 
 MAX_WAIT_S = 300
 MAX_ROLLOUT_TIMEOUT_S = 600
-
-
-class KubeParams(ToolParams):
-    """Every kubectl tool names the kubeconfig context it runs against."""
-
-    # Field docstrings become the descriptions in the JSON schema the model reads.
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    context: validate.ContextName | None = None
-    """Kubeconfig context; the engine fills it in. Defaults to the server's configured one."""
-
-
-class NamespacedParams(KubeParams):
-    """A kubectl tool that works inside one namespace."""
-
-    namespace: validate.Namespace | None = None
-    """Namespace; defaults to the context's namespace."""
 
 
 class GetParams(NamespacedParams):
@@ -103,7 +87,7 @@ class RolloutHistoryParams(RolloutRefParams):
     """Show this revision's pod template in detail."""
 
 
-class ClusterInfoParams(KubeParams):
+class ClusterInfoParams(ClusterParams):
     pass
 
 
@@ -120,12 +104,12 @@ class TopPodsParams(NamespacedParams):
     """Show per-container usage."""
 
 
-class TopNodesParams(KubeParams):
+class TopNodesParams(ClusterParams):
     selector: validate.LabelSelector | None = None
     """Label selector over nodes."""
 
 
-class ApiResourcesParams(KubeParams):
+class ApiResourcesParams(ClusterParams):
     namespaced: bool | None = None
     """Only namespaced (true) or cluster-scoped (false) resources."""
     api_group: validate.ResourceType | None = None
@@ -154,8 +138,6 @@ class DiffParams(ManifestParams):
 
 class WaitParams(ToolParams):
     """How long to pause."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
 
     seconds: int = Field(ge=1, le=MAX_WAIT_S)
     """How long to pause before the next step (at most 300 s)."""
@@ -241,7 +223,7 @@ class DeleteParams(NamespacedParams):
         return self
 
 
-class NodeParams(KubeParams):
+class NodeParams(ClusterParams):
     node: validate.Name
     """The node's name."""
 

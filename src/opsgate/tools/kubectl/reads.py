@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools import redact
 from opsgate.tools.base import Tool, ToolEnv, ToolOutput
+from opsgate.tools.command import Argv, Target, namespace_args
+from opsgate.tools.define import Function, define
 from opsgate.tools.kubectl import params as p
-from opsgate.tools.kubectl.argv import Target, namespace_args
-from opsgate.tools.kubectl.tooling import READ, command_tool
 
-_TIMEOUT_MARGIN_S = 15.0
+READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
+"""Reads of the configured cluster: no side effects, a closed world."""
 
 
 def k8s_get(params: p.GetParams, target: Target) -> list[str]:
@@ -164,43 +166,26 @@ def k8s_diff(params: p.DiffParams, target: Target) -> list[str]:
     return [*target.head(), "diff", "--filename", "-", *namespace_args(params.namespace)]
 
 
-async def _wait(params: p.WaitParams, env: ToolEnv) -> ToolOutput:
+async def k8s_wait_seconds(params: p.WaitParams, env: ToolEnv) -> ToolOutput:
+    """Pause for a number of seconds (at most 300) before the next step, e.g. to let a rollout
+    progress before checking it again. Touches nothing."""
     await asyncio.sleep(params.seconds)
     return ToolOutput(ok=True, text=f"waited {params.seconds} s")
 
 
-K8S_WAIT_SECONDS = Tool(
-    name="k8s_wait_seconds",
-    family="kubectl",
-    description=(
-        "Pause for a number of seconds (at most 300) before the next step, e.g. to let a "
-        "rollout progress before checking it again. Touches nothing."
-    ),
-    params=p.WaitParams,
-    annotations=READ,
-    run=_wait,
-    timeout_s=p.MAX_WAIT_S + _TIMEOUT_MARGIN_S,
-)
-
 TOOLS: list[Tool] = [
-    command_tool(k8s_get, p.GetParams, READ, post=_redact_jsonpath),
-    command_tool(k8s_describe, p.DescribeParams, READ),
-    command_tool(k8s_logs, p.LogsParams, READ),
-    command_tool(k8s_events, p.EventsParams, READ),
-    command_tool(
-        k8s_rollout_status,
-        p.RolloutStatusParams,
-        READ,
-        timeout_of=lambda params: params.timeout_s + _TIMEOUT_MARGIN_S,
-        timeout_s=p.MAX_ROLLOUT_TIMEOUT_S + _TIMEOUT_MARGIN_S,
-    ),
-    command_tool(k8s_rollout_history, p.RolloutHistoryParams, READ),
-    command_tool(k8s_cluster_info, p.ClusterInfoParams, READ),
-    command_tool(k8s_contexts, p.ContextsParams, READ),
-    command_tool(k8s_top_pods, p.TopPodsParams, READ),
-    command_tool(k8s_top_nodes, p.TopNodesParams, READ),
-    command_tool(k8s_api_resources, p.ApiResourcesParams, READ),
-    command_tool(k8s_auth_can_i, p.AuthCanIParams, READ, ok_exit_codes=(0, 1)),
-    command_tool(k8s_diff, p.DiffParams, READ, stdin_field="manifest", ok_exit_codes=(0, 1)),
-    K8S_WAIT_SECONDS,
+    define("kubectl", Argv(k8s_get, post=_redact_jsonpath), p.GetParams, READ),
+    define("kubectl", Argv(k8s_describe), p.DescribeParams, READ),
+    define("kubectl", Argv(k8s_logs), p.LogsParams, READ),
+    define("kubectl", Argv(k8s_events), p.EventsParams, READ),
+    define("kubectl", Argv(k8s_rollout_status), p.RolloutStatusParams, READ),
+    define("kubectl", Argv(k8s_rollout_history), p.RolloutHistoryParams, READ),
+    define("kubectl", Argv(k8s_cluster_info), p.ClusterInfoParams, READ),
+    define("kubectl", Argv(k8s_contexts), p.ContextsParams, READ),
+    define("kubectl", Argv(k8s_top_pods), p.TopPodsParams, READ),
+    define("kubectl", Argv(k8s_top_nodes), p.TopNodesParams, READ),
+    define("kubectl", Argv(k8s_api_resources), p.ApiResourcesParams, READ),
+    define("kubectl", Argv(k8s_auth_can_i, ok_exit_codes=(0, 1)), p.AuthCanIParams, READ),
+    define("kubectl", Argv(k8s_diff, stdin="manifest", ok_exit_codes=(0, 1)), p.DiffParams, READ),
+    define("kubectl", Function(k8s_wait_seconds), p.WaitParams, READ),
 ]
