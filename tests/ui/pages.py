@@ -10,25 +10,9 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from opsgate.api import build
 from tests.fixtures.ui import NAMESPACE, PASSWORD, ROOT, UiServer
-
-TOOLS_DECLARE_CHECKS = build.all_tools()["k8s_patch"].verifies is not None
-"""Whether the tools declare what each check proves, verify workload changes by their rollout
-(with the failing pod's reason and a rollback) and render the command and no-op state of their
-previews. The tools engineer's branch does; until it is on main, `k8s_patch` only reads the
-object back and previews say only "changes" or "failed"."""
-
-pending_tool_checks = pytest.mark.xfail(
-    not TOOLS_DECLARE_CHECKS,
-    strict=True,
-    reason="needs the tools' verification work (reasons, rollbacks, preview command/no_change)",
-)
-"""For the tests that need what `TOOLS_DECLARE_CHECKS` says; strict, so they must pass (and
-this mark be dropped) once that work is merged."""
 
 VERDICT_TONE = {"verified": "green", "failed": "red", "not_verified": "amber"}
 

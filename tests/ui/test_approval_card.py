@@ -21,7 +21,6 @@ from tests.fixtures.ui import NAMESPACE, UiServer
 from tests.ui.pages import (
     direct_call,
     login,
-    pending_tool_checks,
     replicas,
     shown_verdict,
     start_conversation,
@@ -115,7 +114,7 @@ def test_the_proposer_is_told_and_cannot_approve_where_a_distinct_approver_is_re
     expect(theirs.locator(".proposer")).to_have_text("ada")
     expect(theirs.locator(".self-note")).to_have_count(0)
     theirs.get_by_role("button", name="Approve").click()
-    shown_verdict(tool_card(page, "k8s_scale"))
+    assert shown_verdict(tool_card(page, "k8s_scale")) == "verified"
     expect(card.locator(".decided-by")).to_contain_text("Approved by admin")
     assert replicas(sandbox, "api") == 3
     assert page.js_errors == []
@@ -206,7 +205,6 @@ def test_long_lines_wrap_nothing_is_folded_and_security_fields_lead_the_card(
     assert page.js_errors == []
 
 
-@pending_tool_checks
 def test_a_no_op_says_nothing_will_change_and_the_command_can_be_copied(
     ui_server: UiServer, sandbox: Any, new_page: Any, artifacts: Path
 ) -> None:

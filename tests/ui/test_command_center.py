@@ -42,7 +42,7 @@ pytestmark = [
 ]
 
 
-def test_question_reads_then_scales_after_approval_and_shows_the_verdict(
+def test_question_reads_then_scales_after_approval_with_green_verification(
     ui_server: UiServer, sandbox: Any, new_page: Any, artifacts: Path
 ) -> None:
     page = new_page()
@@ -75,10 +75,10 @@ def test_question_reads_then_scales_after_approval_and_shows_the_verdict(
 
     card.get_by_role("button", name="Approve").click()
     scale = tool_card(page, "k8s_scale")
-    verdict = shown_verdict(scale)
-    checks = "1 verified" if verdict == "verified" else "1 not verified"
+    # The scale waits for its rollout: verified, in green.
+    assert shown_verdict(scale) == "verified"
     final = page.locator(".final-status")
-    expect(final).to_contain_text(f"Run completed: 1 change run: {checks}; 1 read")
+    expect(final).to_contain_text("Run completed: 1 change run: 1 verified; 1 read")
     assert tone(final.locator(".final-words")) == "green"
     expect(card.locator(".decided-by")).to_contain_text("Approved by ada")
     assert replicas(sandbox) == 3
@@ -98,7 +98,9 @@ def test_question_reads_then_scales_after_approval_and_shows_the_verdict(
     with page.expect_download() as jsonl_download:
         page.get_by_role("link", name="Export JSONL").click()
     lines = Path(jsonl_download.value.path()).read_text().splitlines()
-    kinds = {json.loads(line)["kind"] for line in lines if line.strip()}
+    records = [json.loads(line) for line in lines if line.strip()]
+    assert "head" in records[-1], "the export ends with the signed head record"
+    kinds = {record["kind"] for record in records[:-1]}
     assert {"request", "approval.granted", "tool.finished"} <= kinds
     with page.expect_download() as csv_download:
         page.get_by_role("link", name="Export CSV").click()
@@ -109,9 +111,8 @@ def test_question_reads_then_scales_after_approval_and_shows_the_verdict(
     timeline = page.locator(".replay-item")
     expect(timeline.first).to_have_attribute("data-kind", "request")
     expect(timeline.filter(has_text="approval.granted")).to_have_count(1)
-    words = "verified" if verdict == "verified" else "not verified"
     expect(page.locator('.replay-item[data-kind="verify"] summary')).to_have_text(
-        re.compile(f"^{words}: ")
+        re.compile("^verified: ")
     )
     assert page.js_errors == []
 
@@ -167,8 +168,8 @@ def test_reload_during_a_run_resumes_the_stream_without_duplicates(
     assert any(re.search(r"[?&]after=[1-9]\d*", url) for url in stream_urls), stream_urls
 
     card.get_by_role("button", name="Approve").click()
-    shown_verdict(tool_card(page, "k8s_scale"))
-    expect(page.locator(".final-status")).to_contain_text("Run completed")
+    assert shown_verdict(tool_card(page, "k8s_scale")) == "verified"
+    expect(page.locator(".final-status")).to_contain_text("Run completed: 1 change run: 1 verified")
     expect(tool_card(page, "k8s_get")).to_have_count(1)
     expect(page.locator(".msg-user")).to_have_count(1)
     assert page.js_errors == []
@@ -231,8 +232,10 @@ def test_approve_all_records_one_decision_per_call(
     card.get_by_role("button", name="Approve all").click()
     expect(page.locator(".verify")).to_have_count(2, timeout=60_000)
     for tool in tool_card(page, "k8s_scale").all():
-        shown_verdict(tool)
-    expect(page.locator(".final-status")).to_contain_text("Run completed: 2 changes run")
+        assert shown_verdict(tool) == "verified"
+    expect(page.locator(".final-status")).to_contain_text(
+        "Run completed: 2 changes run: 2 verified"
+    )
     assert (replicas(sandbox, "web"), replicas(sandbox, "api")) == (2, 2)
     with closing(ui_server.api("ada")) as client:
         granted = client.get(
