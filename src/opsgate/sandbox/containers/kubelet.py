@@ -10,10 +10,13 @@ time as on a real node. The problems it meets, in the kubelet's order:
   seconds, then `ImagePullBackOff`, retried with back-off (`Failed` warnings, `BackOff`);
 - `env[].valueFrom` or `envFrom[]` naming a missing Secret/ConfigMap (or key), not `optional`:
   `CreateContainerConfigError` with the kubelet's message (`secret "api-db" not found`);
-- a template annotated `sandbox.opsgate.dev/behavior: CrashLoopBackOff` crashes as it starts and
-  is restarted after 10 s, 20 s, 40 s... at most 5 min apart (`restartCount` grows, `lastState`
-  is the exit code 1, `BackOff` warnings); with `restartPolicy: Never` the pod fails instead;
-- Job pods run to completion; every other container runs and is Ready.
+- a container whose run ends badly (`programs`: the CrashLoopBackOff annotation, a memory
+  need above its limit (`OOMKilled`), a known image missing its required variables, `exit N`)
+  crashes as it starts and is restarted after 10 s, 20 s, 40 s... at most 5 min apart
+  (`restartCount` grows, `lastState` holds the exit code and reason, `BackOff` warnings); with
+  `restartPolicy: Never` the pod fails instead;
+- Job pods run to completion; every other container runs, and is Ready unless its readiness
+  probe fails (`probes`: a path or port the simulated process does not serve).
 
 A pass derives the state from the pod, the world and the clock (back-offs count from the Ready
 condition's last transition), writes only what moved, and fixing the cause (creating the Secret,
@@ -26,7 +29,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from opsgate.sandbox.apiserver.store import Obj, Store, clone, parse_time
-from opsgate.sandbox.containers import references, states
+from opsgate.sandbox.containers import probes, references, states
 from opsgate.sandbox.controllers import events
 
 
@@ -89,16 +92,20 @@ def pod_status(
     anchor = now
     if ready_before is not None and ready_before.get("status") != "True":
         anchor = parse_time(ready_before.get("lastTransitionTime"))
-    ctx = states.PodContext(store, pod, now, anchor, states.program(pod))
+    ctx = states.PodContext(store, pod, now, anchor)
     previous = {s.get("name"): s for s in old.get("containerStatuses", [])}
     started = any(s.get("containerID") for s in previous.values())
     # Volumes are set up once, before any container starts.
     mount = None if started else references.mount_error(store, pod)
+    ip = "" if mount is not None else _pod_ip(pod, node)
     statuses, owed = [], []
     for container in pod.get("spec", {}).get("containers", []):
         state, more = states.container_status(
             ctx, container, previous.get(container.get("name")), mount
         )
+        if "running" in state["state"]:
+            ready, warnings = probes.readiness(container, state, ip, now)
+            state, more = {**state, "ready": ready}, [*more, *warnings]
         statuses.append(state)
         owed += more
     if mount is not None:
@@ -139,7 +146,6 @@ def pod_status(
         "qosClass": qos_class(pod),
     }
     if mount is None:
-        ip = _pod_ip(pod, node)
         status.update(podIP=ip, podIPs=[{"ip": ip}])
     return status, owed
 

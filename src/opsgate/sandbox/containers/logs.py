@@ -1,25 +1,17 @@
 """Simulated container output for `kubectl logs` (tail, since, timestamps, previous).
 
 Called by `subresources` for the `pods/<name>/log` subresource. The lines follow what the
-container does (see `containers`): a crash-looping `api` container reports the missing environment
-variable every time it starts, healthy containers print an access log, and a container that
-never started has no logs (the API server's "is waiting to start" error).
+container does (see `programs`): a crashing container prints its image's or the demo's error
+each time it starts, a known server its startup lines, healthy containers an access log, and a
+container that never started has no logs (the API server's "is waiting to start" error).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from opsgate.sandbox.apiserver.store import Obj, parse_time
-from opsgate.sandbox.containers import states
-
-CRASH_LINES = [
-    "Starting shop api v2.3.1",
-    "Loading configuration from environment",
-    "Error: required environment variable DATABASE_URL is not set",
-    "exiting with status 1",
-]
-
+from opsgate.sandbox.apiserver.store import Obj, Store, parse_time
+from opsgate.sandbox.containers import programs
 
 _WAITING_PHRASES = {
     "ErrImagePull": "trying and failing to pull image",
@@ -31,16 +23,14 @@ class LogError(ValueError):
     """The log request cannot be answered (message as the real API server words it)."""
 
 
-def _lines(pod: Obj, container: Obj, previous: bool) -> list[tuple[datetime, str]]:
-    behavior = states.program(pod)
+def _lines(store: Store, pod: Obj, container: Obj, previous: bool) -> list[tuple[datetime, str]]:
+    end = programs.outcome(store, pod, container)
     name, image = container.get("name", ""), container.get("image", "")
     started = parse_time(pod["metadata"].get("creationTimestamp"))
-    if behavior == "crash":
+    if end.fate == "crash":
         start = datetime.now(UTC) - timedelta(seconds=40 if previous else 5)
-        return [
-            (start + timedelta(milliseconds=10 * i), line) for i, line in enumerate(CRASH_LINES)
-        ]
-    if behavior == "complete":
+        return [(start + timedelta(milliseconds=10 * i), line) for i, line in enumerate(end.lines)]
+    if end.fate == "complete":
         command = " ".join([*container.get("command", []), *container.get("args", [])]) or image
         return [
             (started, f"running: {command}"),
@@ -49,10 +39,8 @@ def _lines(pod: Obj, container: Obj, previous: bool) -> list[tuple[datetime, str
     if previous:
         pod_name = pod["metadata"]["name"]
         raise LogError(f'previous terminated container "{name}" in pod "{pod_name}" not found')
-    out = [
-        (started, f"Starting {name} ({image})"),
-        (started + timedelta(seconds=1), "Listening on 0.0.0.0:8080"),
-    ]
+    startup = end.lines or (f"Starting {name} ({image})", "Listening on 0.0.0.0:8080")
+    out = [(started + timedelta(milliseconds=10 * i), line) for i, line in enumerate(startup)]
     now = datetime.now(UTC)
     span = max(int((now - started).total_seconds()), 1)
     for i in range(1, 11):
@@ -72,6 +60,7 @@ def _never_started(pod: Obj, container_name: str) -> str | None:
 
 
 def render(
+    store: Store,
     pod: Obj,
     container_name: str | None,
     tail: int | None = None,
@@ -100,7 +89,7 @@ def render(
             f'container "{container.get("name")}" in pod "{pod_name}" is waiting to start: '
             + _WAITING_PHRASES.get(waiting, waiting)
         )
-    lines = _lines(pod, container, previous)
+    lines = _lines(store, pod, container, previous)
     if since_seconds is not None:
         cutoff = datetime.now(UTC) - timedelta(seconds=since_seconds)
         lines = [(t, text) for t, text in lines if t >= cutoff]

@@ -1,7 +1,7 @@
 """The container simulation: what a container does and how each of its states looks.
 
-Called by `kubelet`, one container at a time, with the pod, the world and the clock; `logs`
-reads `program` for what a running container prints. The rules are in `kubelet`'s docstring;
+Called by `kubelet`, one container at a time, with the pod, the world and the clock;
+`programs` says how each container's run ends. The rules are in `kubelet`'s docstring;
 this module builds the container status the API shows and the events the kubelet owes for it.
 Back-offs follow the kubelet's: 10 s, doubling, at most 5 min.
 """
@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from opsgate.sandbox.apiserver.store import Obj, Store, parse_time
-from opsgate.sandbox.containers import references
+from opsgate.sandbox.containers import images, programs, references
 from opsgate.sandbox.controllers import events
 
-BEHAVIOR_ANNOTATION = "sandbox.opsgate.dev/behavior"
+BEHAVIOR_ANNOTATION = programs.BEHAVIOR_ANNOTATION
 FIRST_BACKOFF_S = 10
 MAX_BACKOFF_S = 300
 ERR_IMAGE_PULL_S = 2
@@ -30,8 +29,6 @@ NOT_STARTED = (
 )
 """Waiting reasons of a container that has not started: its pod is still Pending."""
 _UNPULLED = ("ContainerCreating", "ErrImagePull", "ImagePullBackOff")
-Program = Literal["serve", "crash", "complete"]
-"""What a container does once it runs: serve until stopped, crash at once, or finish."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,6 @@ class PodContext:
     now: datetime
     anchor: datetime
     """Since when the pod is not Ready (now when it is): back-offs count from here."""
-    program: Program
 
     @property
     def namespace(self) -> str:
@@ -68,21 +64,11 @@ def iso(moment: datetime) -> str:
 
 
 def image_is_bad(image: str) -> bool:
-    """Whether the simulated registry refuses this image (tag contains `bad`/`doesnotexist`)."""
+    """Whether the simulated registry refuses this image: its tag contains `bad` or
+    `doesnotexist`, or it is a near miss of a known library image (`ngnix`)."""
     name = image.rsplit("/", 1)[-1]
     tag = name.split(":", 1)[1] if ":" in name else ""
-    return "bad" in tag or "doesnotexist" in tag
-
-
-def program(pod: Obj) -> Program:
-    """What the pod's containers do once they run (the behaviour annotation, or a Job's)."""
-    annotations = pod.get("metadata", {}).get("annotations") or {}
-    if annotations.get(BEHAVIOR_ANNOTATION) == "CrashLoopBackOff":
-        return "crash"
-    refs = pod.get("metadata", {}).get("ownerReferences") or []
-    if any(ref.get("kind") == "Job" for ref in refs):
-        return "complete"
-    return "serve"
+    return "bad" in tag or "doesnotexist" in tag or images.misspelt(image)
 
 
 def backoff_s(retry: int) -> int:
@@ -218,7 +204,9 @@ def _config_failure(
     ]
 
 
-def _crash_loop(ctx: PodContext, container: Obj, old: Obj | None) -> tuple[Obj, list[Occurrence]]:
+def _crash_loop(
+    ctx: PodContext, container: Obj, old: Obj | None, end: programs.Outcome
+) -> tuple[Obj, list[Occurrence]]:
     """A container restarted after each crash, its back-off growing (never Ready)."""
     meta = ctx.pod["metadata"]
     name = container.get("name", "")
@@ -244,8 +232,8 @@ def _crash_loop(ctx: PodContext, container: Obj, old: Obj | None) -> tuple[Obj, 
     }
     status["lastState"] = {
         "terminated": {
-            "exitCode": 1,
-            "reason": "Error",
+            "exitCode": end.exit_code,
+            "reason": end.reason,
             "startedAt": iso(latest),
             "finishedAt": iso(latest),
             "containerID": status["containerID"],
@@ -275,18 +263,18 @@ def _crash_loop(ctx: PodContext, container: Obj, old: Obj | None) -> tuple[Obj, 
 
 def _runs(ctx: PodContext, container: Obj, old: Obj | None) -> tuple[Obj, list[Occurrence]]:
     """A container that starts now: it serves (Ready), finishes, or crashes."""
-    if ctx.program == "crash" and ctx.pod.get("spec", {}).get("restartPolicy") != "Never":
-        return _crash_loop(ctx, container, old)
+    end = programs.outcome(ctx.store, ctx.pod, container)
+    if end.fate == "crash" and ctx.pod.get("spec", {}).get("restartPolicy") != "Never":
+        return _crash_loop(ctx, container, old, end)
     started = iso(ctx.now)
     status = _created(ctx, container, _blank(container, (old or {}).get("restartCount", 0)), 0)
-    if ctx.program == "serve":
+    if end.fate == "serve":
         status.update(ready=True, started=True, state={"running": {"startedAt": started}})
     else:
-        code = 0 if ctx.program == "complete" else 1
         status["state"] = {
             "terminated": {
-                "exitCode": code,
-                "reason": "Completed" if code == 0 else "Error",
+                "exitCode": end.exit_code,
+                "reason": end.reason,
                 "startedAt": started,
                 "finishedAt": started,
                 "containerID": status["containerID"],

@@ -86,6 +86,7 @@ def read(cluster: Cluster, request: Request, target: Target) -> tuple[Any, int]:
     params = request.query_params
     try:
         text = logs.render(
+            cluster.store,
             pod,
             params.get("container"),
             tail=_int(params.get("tailLines")),
