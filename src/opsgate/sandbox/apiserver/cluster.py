@@ -9,6 +9,7 @@ store, the controllers (`controllers.loop`) and the state file. Deletes honour f
 from __future__ import annotations
 
 import builtins
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,8 @@ class Cluster:
     extra_controllers: list[Callable[[Store], bool]] = field(default_factory=list)
     state_path: Path | None = None
     saved_revision: int = 0
+    token_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    """Signs the ServiceAccount tokens this server issues (`authn`); new on every start."""
 
     def settle(self) -> None:
         """Run the controllers and persist."""

@@ -1,18 +1,34 @@
 """The `metrics.k8s.io/v1beta1` API (`kubectl top pods|nodes`) computed from running pods.
 
-Called by `api`. Usage figures are stable per pod (derived from its name) so output is
-reproducible within a session.
+Called by `api` and the HPA controller (`controllers.autoscaling`). Usage figures are stable
+per pod (derived from its name) so output is reproducible within a session; a pod annotated
+`sandbox.opsgate.dev/cpu-usage: 250m` uses that much CPU in each container (simulated load).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 
+from opsgate.sandbox.apiserver import quantity
 from opsgate.sandbox.apiserver.store import Obj, Store, now_iso
+
+CPU_ANNOTATION = "sandbox.opsgate.dev/cpu-usage"
 
 
 def _figure(name: str, low: int, high: int) -> int:
     return low + int(hashlib.sha256(name.encode()).hexdigest()[:6], 16) % (high - low)
+
+
+def cpu_millicores(pod: Obj, container: Obj) -> int:
+    """The CPU a container uses now, in millicores."""
+    load = (pod["metadata"].get("annotations") or {}).get(CPU_ANNOTATION)
+    if load is not None:
+        try:
+            return math.ceil(quantity.parse(load) * 1000)
+        except quantity.QuantityError:
+            pass
+    return _figure(pod["metadata"]["name"] + container.get("name", ""), 1, 200)
 
 
 def pod_metrics(pod: Obj) -> Obj:
@@ -22,7 +38,7 @@ def pod_metrics(pod: Obj) -> Obj:
         {
             "name": c.get("name", ""),
             "usage": {
-                "cpu": f"{_figure(meta['name'] + c.get('name', ''), 1, 200)}m",
+                "cpu": f"{cpu_millicores(pod, c)}m",
                 "memory": f"{_figure(meta['name'] + 'mem', 16, 512)}Mi",
             },
         }

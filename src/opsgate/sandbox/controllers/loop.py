@@ -2,7 +2,7 @@
 
 `apiserver.cluster` calls `reconcile(store)` after every write and on the server's one-second
 tick; it runs each controller (one module each: garbage collection, namespaces, deployments,
-replica sets, stateful sets, daemon sets, jobs, volumes, the scheduler, the kubelet,
+autoscalers, replica sets, stateful sets, daemon sets, jobs, volumes, the scheduler, the kubelet,
 endpoints...) until nothing changes. Controllers take one step per pass as the real ones
 do, so a rolling update of healthy pods finishes within one `reconcile` while one of failing
 pods stops where the real controller would.
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from opsgate.sandbox.apiserver.store import Obj, Store
 from opsgate.sandbox.containers import kubelet
 from opsgate.sandbox.controllers import (
+    autoscaling,
     deployments,
     endpoints,
     garbage,
@@ -49,6 +50,7 @@ def _each(key: str, fn: Callable[[Store, Obj], bool]) -> Controller:
 CONTROLLERS: list[Controller] = [
     garbage.collect_garbage,
     namespaces.reconcile,
+    _each(autoscaling.KEY, autoscaling.reconcile_hpa),
     _each(deployments.KEY, deployments.reconcile_deployment),
     _each("replicasets.apps", replicasets.reconcile_replicaset),
     _each("statefulsets.apps", workloads.reconcile_statefulset),

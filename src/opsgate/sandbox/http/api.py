@@ -1,9 +1,9 @@
 """The HTTP face of the sandbox Kubernetes API server (Starlette), driven by real kubectl and helm.
 
 `server` builds the app with `create_app(cluster)`. Routes: discovery and OpenAPI (`discovery`),
-then `/api/v1/...` and `/apis/<group>/<version>/...` resource paths, decoded here: reads answered
-by `cluster`, `subresources` and `tables` (watches stream JSON lines from the store), writes
-by `writes`, which honours dry runs.
+then `/api/v1/...` and `/apis/<group>/<version>/...` resource paths, decoded here, authenticated
+(`authn`) and authorised (`rbac`): reads answered by `cluster`, `subresources` and `tables`
+(watches stream JSON lines from the store), writes by `writes`, which honours dry runs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from opsgate.sandbox.apiserver import selectors
+from opsgate.sandbox.apiserver import authn, rbac, selectors
 from opsgate.sandbox.apiserver.cluster import Cluster
 from opsgate.sandbox.apiserver.errors import ApiError
 from opsgate.sandbox.apiserver.resources import Resource, Target
@@ -170,14 +170,40 @@ async def _watch(cluster: Cluster, request: Request, target: Target) -> Response
     return StreamingResponse(stream(), media_type=JSON)
 
 
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+
+
+def _attributes(request: Request, target: Target) -> rbac.Attributes:
+    """What RBAC judges of a request: verb, group, resource, subresource, namespace, name."""
+    method, name = request.method, target.name
+    if method == "GET":
+        watching = request.query_params.get("watch") in ("true", "1")
+        verb = "watch" if watching else "get" if name else "list"
+    elif method == "DELETE":
+        verb = "delete" if name else "deletecollection"
+    else:
+        verb = _VERBS.get(method, method.lower())
+    res = target.resource
+    # A namespace's own namespace is itself, as kube-apiserver's request info has it.
+    namespace = name if res.key == "namespaces" and name else target.namespace
+    return rbac.Attributes(verb, res.group, res.plural, target.subresource, namespace, name)
+
+
 async def resource_endpoint(request: Request) -> Response:
     """Every `/api/...` and `/apis/...` resource request."""
     cluster: Cluster = request.app.state.cluster
     parts = [p for p in request.url.path.split("/") if p]
     try:
         target = _parse(cluster, parts)
+        groups = request.headers.getlist("impersonate-group")
+        user = authn.identify(cluster.store, cluster.token_key, request.headers, groups)
+        rbac.authorize(cluster.store, user, _attributes(request, target))
         if target.resource.group in subresources.VIRTUAL_GROUPS:
-            return _json(*await subresources.virtual(cluster, request, target))
+            return _json(*await subresources.virtual(cluster, request, target, user))
+        if target.resource.key == "serviceaccounts" and target.subresource == "token":
+            account = cluster.get(target.resource, target.namespace, target.name)
+            body = writes.decode(await request.body(), request.headers.get("content-type", ""))
+            return _json(authn.issue(cluster.token_key, account, body), 201)
         return await _dispatch(cluster, request, target)
     except ApiError as e:
         return _json(e.status(), e.code)

@@ -1,9 +1,9 @@
 """Decode the protobuf request bodies client-go sends for a few built-in kinds.
 
-`kubectl create namespace|configmap|secret|serviceaccount` post protobuf bodies, and helm
-deletes with protobuf DeleteOptions: the `k8s\\x00` envelope (runtime.Unknown) around the
-generated message. `writes` calls `decode` and stores the JSON form. Only the messages those
-clients send are described here.
+`kubectl create namespace|configmap|secret|serviceaccount|role|rolebinding|token...` and
+`kubectl auth` post protobuf bodies, and helm deletes with protobuf DeleteOptions: the
+`k8s\\x00` envelope (runtime.Unknown) around the generated message. `writes` calls `decode`
+and stores the JSON form. Only the messages those clients send are described here.
 """
 
 from __future__ import annotations
@@ -123,6 +123,96 @@ SCHEMA: Schema = {
         5: ("dryRun", "rep:str"),
     },
     "Preconditions": {1: ("uid", "str"), 2: ("resourceVersion", "str")},
+    # `kubectl create role|clusterrole|rolebinding|clusterrolebinding|token`
+    "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "rep:PolicyRule")},
+    "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "rep:PolicyRule")},
+    "PolicyRule": {
+        1: ("verbs", "rep:str"),
+        2: ("apiGroups", "rep:str"),
+        3: ("resources", "rep:str"),
+        4: ("resourceNames", "rep:str"),
+        5: ("nonResourceURLs", "rep:str"),
+    },
+    "RoleBinding": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("subjects", "rep:Subject"),
+        3: ("roleRef", "RoleRef"),
+    },
+    "ClusterRoleBinding": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("subjects", "rep:Subject"),
+        3: ("roleRef", "RoleRef"),
+    },
+    "Subject": {
+        1: ("kind", "str"),
+        2: ("apiGroup", "str"),
+        3: ("name", "str"),
+        4: ("namespace", "str"),
+    },
+    "RoleRef": {1: ("apiGroup", "str"), 2: ("kind", "str"), 3: ("name", "str")},
+    "TokenRequest": {1: ("metadata", "ObjectMeta"), 2: ("spec", "TokenRequestSpec")},
+    "TokenRequestSpec": {1: ("audiences", "rep:str"), 4: ("expirationSeconds", "int")},
+    # `kubectl auth can-i [--list]`, `kubectl auth whoami`, and reviews of other subjects
+    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "AccessReviewSpec")},
+    "SubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "AccessReviewSpec")},
+    "LocalSubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "AccessReviewSpec")},
+    "AccessReviewSpec": {
+        1: ("resourceAttributes", "ResourceAttributes"),
+        2: ("nonResourceAttributes", "NonResourceAttributes"),
+        3: ("user", "str"),
+        4: ("groups", "rep:str"),
+        6: ("uid", "str"),
+    },
+    "ResourceAttributes": {
+        1: ("namespace", "str"),
+        2: ("verb", "str"),
+        3: ("group", "str"),
+        4: ("version", "str"),
+        5: ("resource", "str"),
+        6: ("subresource", "str"),
+        7: ("name", "str"),
+    },
+    "NonResourceAttributes": {1: ("path", "str"), 2: ("verb", "str")},
+    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "RulesReviewSpec")},
+    "RulesReviewSpec": {1: ("namespace", "str")},
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta")},
+    "TokenReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "TokenReviewSpec")},
+    "TokenReviewSpec": {1: ("token", "str"), 2: ("audiences", "rep:str")},
+    # `kubectl autoscale` (v2 first, v1 when the server refuses v2)
+    "autoscaling/v2/HorizontalPodAutoscaler": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("spec", "HPASpecV2"),
+    },
+    "HPASpecV2": {
+        1: ("scaleTargetRef", "CrossVersionObjectReference"),
+        2: ("minReplicas", "int"),
+        3: ("maxReplicas", "int"),
+        4: ("metrics", "rep:MetricSpec"),
+    },
+    "CrossVersionObjectReference": {
+        1: ("kind", "str"),
+        2: ("name", "str"),
+        3: ("apiVersion", "str"),
+    },
+    "MetricSpec": {1: ("type", "str"), 4: ("resource", "ResourceMetricSource")},
+    "ResourceMetricSource": {1: ("name", "str"), 2: ("target", "MetricTarget")},
+    "MetricTarget": {
+        1: ("type", "str"),
+        2: ("value", "Quantity"),
+        3: ("averageValue", "Quantity"),
+        4: ("averageUtilization", "int"),
+    },
+    "Quantity": {1: ("string", "str")},
+    "autoscaling/v1/HorizontalPodAutoscaler": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("spec", "HPASpecV1"),
+    },
+    "HPASpecV1": {
+        1: ("scaleTargetRef", "CrossVersionObjectReference"),
+        2: ("minReplicas", "int"),
+        3: ("maxReplicas", "int"),
+        4: ("targetCPUUtilizationPercentage", "int"),
+    },
     "Eviction": {1: ("metadata", "ObjectMeta"), 2: ("deleteOptions", "DeleteOptions")},
 }
 
@@ -178,6 +268,8 @@ def _scalar(kind: str, raw: int | bytes) -> Any:
     if not isinstance(raw, bytes):
         raise ProtobufError(f"expected a {kind} message")
     message = decode_message(kind, raw)
+    if kind == "Quantity":
+        return message.get("string", "")
     if kind == "IntOrString":
         return message.get("strVal", "") if message.get("type") == 1 else message.get("intVal", 0)
     return message
@@ -215,7 +307,10 @@ def decode(body: bytes) -> dict[str, Any]:
     type_meta = envelope.get("typeMeta", {})
     kind = type_meta.get("kind", "")
     raw = base64.b64decode(envelope.get("raw", ""))
-    obj = decode_message(kind, raw)
-    obj["apiVersion"] = type_meta.get("apiVersion", "v1")
+    api_version = type_meta.get("apiVersion", "v1")
+    # Kinds whose messages differ between versions are described per version.
+    versioned = f"{api_version}/{kind}"
+    obj = decode_message(versioned if versioned in SCHEMA else kind, raw)
+    obj["apiVersion"] = api_version
     obj["kind"] = kind
     return obj

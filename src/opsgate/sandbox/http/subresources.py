@@ -1,9 +1,9 @@
 """Reading subresources (scale, log), the Scale of a workload, and the computed API groups.
 
 Called by `api` for reads and by `writes` (`set_scale`). Exec, attach and port-forward are
-refused. Computed groups: `metrics.k8s.io` (from pods and nodes), `authorization.k8s.io`
-(every review is allowed: the sandbox has no RBAC) and `events.k8s.io` (a read-only view of the
-core events).
+refused. Computed groups: `metrics.k8s.io` (from pods and nodes), `authorization.k8s.io` and
+`authentication.k8s.io` (reviews answered by RBAC, see `reviews`) and `events.k8s.io` (a
+read-only view of the core events).
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ from typing import Any
 
 from starlette.requests import Request
 
-from opsgate.sandbox.apiserver import selectors
+from opsgate.sandbox.apiserver import rbac, selectors
 from opsgate.sandbox.apiserver.cluster import Cluster
 from opsgate.sandbox.apiserver.errors import ApiError
 from opsgate.sandbox.apiserver.resources import Resource, Target
 from opsgate.sandbox.apiserver.store import Obj
 from opsgate.sandbox.containers import logs, metrics
-from opsgate.sandbox.http import protobuf
+from opsgate.sandbox.http import protobuf, reviews
 
-VIRTUAL_GROUPS = ("metrics.k8s.io", "authorization.k8s.io", "events.k8s.io")
+REVIEW_GROUPS = ("authorization.k8s.io", "authentication.k8s.io")
+VIRTUAL_GROUPS = ("metrics.k8s.io", *REVIEW_GROUPS, "events.k8s.io")
 STREAMING = ("exec", "attach", "portforward")
 EXEC_UNSUPPORTED = (
     "exec is not supported by the sandbox (no containers run here); use kubectl logs or describe"
@@ -118,38 +119,18 @@ def _event_v1(event: Obj) -> Obj:
     }
 
 
-def _review(kind: str, body: Obj) -> Obj:
-    if kind == "SelfSubjectRulesReview":
-        status: Obj = {
-            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-            "incomplete": False,
-        }
-    else:
-        status = {"allowed": True, "reason": "the sandbox has no RBAC: every request is allowed"}
-    return {
-        "kind": kind,
-        "apiVersion": "authorization.k8s.io/v1",
-        "metadata": {"creationTimestamp": None},
-        "spec": body.get("spec", {}),
-        "status": status,
-    }
-
-
-async def virtual(cluster: Cluster, request: Request, target: Target) -> tuple[Any, int]:
-    """Requests to the computed groups."""
+async def virtual(
+    cluster: Cluster, request: Request, target: Target, user: rbac.User
+) -> tuple[Any, int]:
+    """Requests to the computed groups, for `user` (whom the request acts as)."""
     res, ns, name = target.resource, target.namespace, target.name
-    if res.group == "authorization.k8s.io":
+    if res.group in REVIEW_GROUPS:
         if request.method != "POST":
             raise ApiError(405, "MethodNotAllowed", "only create is supported")
         raw = await request.body()
-        try:
-            body = (
-                protobuf.decode(raw) if raw.startswith(protobuf.MAGIC) else json.loads(raw or b"{}")
-            )
-        except protobuf.ProtobufError:
-            body = {}
-        return _review(res.kind, body), 201
+        # An undecodable review is refused (400 from `api`), never answered as if empty.
+        body = protobuf.decode(raw) if raw.startswith(protobuf.MAGIC) else json.loads(raw or b"{}")
+        return reviews.answer(cluster, user, res.kind, ns, body), 201
     if request.method != "GET":
         raise ApiError(405, "MethodNotAllowed", f"{res.key} is read-only in the sandbox")
     items: list[Obj]
