@@ -111,7 +111,11 @@ async def _serve(
     sock = _bind(port)
     api_url = f"http://{HOST}:{sock.getsockname()[1]}"
     config = uvicorn.Config(
-        api.create_app(cluster), log_level="warning", ws="none", lifespan="off", access_log=False
+        api.create_app(cluster),
+        log_level="warning",
+        ws="websockets-sansio",
+        lifespan="off",
+        access_log=False,
     )
     servers = [uvicorn.Server(config)]
     tasks = [servers[0].serve(sockets=[sock])]

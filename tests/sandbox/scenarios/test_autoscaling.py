@@ -28,9 +28,7 @@ spec:
 """
 
 
-AUTOSCALE = run(
-    "autoscale", "deployment", "web", "-n", "{ns}", "--cpu=50%", "--min=2", "--max=5"
-)
+AUTOSCALE = run("autoscale", "deployment", "web", "-n", "{ns}", "--cpu=50%", "--min=2", "--max=5")
 
 
 def _hpa_works(sandbox: SandboxInfo, namespace: str) -> list[str]:

@@ -2,7 +2,8 @@
 they print.
 
 Read by `programs` (whether a container's main process runs, crashes or is killed), `probes`
-(what a probe reaches) and `logs`. An image not listed is a generic application: it runs until
+(what a probe reaches), `network` (what a server answers), `shell` (which programs exist) and
+`logs`. An image not listed is a generic application: it runs until
 stopped, serves HTTP on the ports it declares (any port when it declares none) and answers
 every path with 200. A library image whose name is a near miss of a listed one (`ngnix`,
 `postgresql`) does not exist on Docker Hub, so it never pulls.
@@ -21,6 +22,21 @@ _NGINX_START = (
     "start worker processes",
 )
 _NGINX_PATHS = ("/", "/index.html", "/50x.html")
+NGINX_PAGE = """<!DOCTYPE html>
+<html>
+<head>
+<title>Welcome to nginx!</title>
+</head>
+<body>
+<h1>Welcome to nginx!</h1>
+<p>If you see this page, nginx is successfully installed and working.
+Further configuration is required for the web server to become fully online.</p>
+<p><em>Thank you for using nginx.</em></p>
+</body>
+</html>
+"""
+_DEBIAN_LACKS = ("wget", "nslookup")
+"""Debian-based official images ship curl and getent but neither wget nor nslookup."""
 
 
 @dataclass(frozen=True)
@@ -41,16 +57,29 @@ class Profile:
     required_env: tuple[str, ...] = ()
     """Variables of which at least one must be set, else it prints `missing_env` and exits 1."""
     missing_env: tuple[str, ...] = ()
+    docroot: str = ""
+    """Where a web server reads its pages (a ConfigMap mounted there is served)."""
+    page: str = ""
+    """The body of `/` when nothing is mounted at the document root."""
+    shell: bool = True
+    """Whether the image has `/bin/sh` and the usual tools (distroless ones have none)."""
+    lacks: tuple[str, ...] = ()
+    """Programs of the shell vocabulary (`shell`) the image does not ship."""
 
 
 PROFILES: tuple[Profile, ...] = (
-    Profile("nginx", (80,), paths=_NGINX_PATHS, memory_mi=8, startup=_NGINX_START),
-    Profile(
-        "nginxinc/nginx-unprivileged",
-        (8080,),
-        paths=_NGINX_PATHS,
-        memory_mi=8,
-        startup=_NGINX_START,
+    *(
+        Profile(
+            name,
+            (port,),
+            paths=_NGINX_PATHS,
+            memory_mi=8,
+            startup=_NGINX_START,
+            docroot="/usr/share/nginx/html",
+            page=NGINX_PAGE,
+            lacks=_DEBIAN_LACKS,
+        )
+        for name, port in (("nginx", 80), ("nginxinc/nginx-unprivileged", 8080))
     ),
     Profile(
         "httpd",
@@ -58,10 +87,31 @@ PROFILES: tuple[Profile, ...] = (
         paths=("/", "/index.html"),
         memory_mi=10,
         startup=("Apache/2.4 (Unix) configured -- resuming normal operations",),
+        docroot="/usr/local/apache2/htdocs",
+        page="<html><body><h1>It works!</h1></body></html>\n",
+        lacks=(*_DEBIAN_LACKS, "curl"),
     ),
-    Profile("hashicorp/http-echo", (5678,), memory_mi=4, startup=("Server is listening on :5678",)),
-    Profile("hello-app", (8080,), memory_mi=6, startup=("Server listening on port 8080",)),
-    Profile("redis", tcp_ports=(6379,), memory_mi=8, startup=("Ready to accept connections tcp",)),
+    Profile(
+        "hashicorp/http-echo",
+        (5678,),
+        memory_mi=4,
+        startup=("Server is listening on :5678",),
+        shell=False,
+    ),
+    Profile(
+        "hello-app",
+        (8080,),
+        memory_mi=6,
+        startup=("Server listening on port 8080",),
+        shell=False,
+    ),
+    Profile(
+        "redis",
+        tcp_ports=(6379,),
+        memory_mi=8,
+        startup=("Ready to accept connections tcp",),
+        lacks=(*_DEBIAN_LACKS, "curl"),
+    ),
     Profile(
         "postgres",
         tcp_ports=(5432,),
@@ -95,13 +145,13 @@ PROFILES: tuple[Profile, ...] = (
     Profile("mongo", tcp_ports=(27017,), memory_mi=90),
     Profile("memcached", tcp_ports=(11211,), memory_mi=4),
     Profile("rabbitmq", tcp_ports=(5672, 15672), memory_mi=130),
-    Profile("registry.k8s.io/pause", memory_mi=1),
-    Profile("pause", memory_mi=1),
+    Profile("registry.k8s.io/pause", memory_mi=1, shell=False),
+    Profile("pause", memory_mi=1, shell=False),
     Profile("polinux/stress", memory_mi=4),
-    *(
-        Profile(name, memory_mi=1)
-        for name in ("busybox", "alpine", "ubuntu", "debian", "curlimages/curl")
-    ),
+    Profile("busybox", memory_mi=1, lacks=("curl", "getent")),
+    Profile("alpine", memory_mi=1, lacks=("curl",)),
+    Profile("curlimages/curl", memory_mi=2),
+    *(Profile(name, memory_mi=1, lacks=_DEBIAN_LACKS) for name in ("ubuntu", "debian")),
     Profile("python", memory_mi=10),
     Profile("node", memory_mi=30),
 )
@@ -122,6 +172,17 @@ def repository(image: str) -> str:
     if parts[:1] == ["library"]:
         parts = parts[1:]
     return "/".join(parts)
+
+
+def not_found_page(profile: Profile) -> str:
+    """The body a known server sends with a 404."""
+    if profile.docroot.endswith("nginx/html"):
+        return (
+            "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+            "<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
+    return "404 page not found\n"
 
 
 def profile(image: str) -> Profile:

@@ -22,6 +22,7 @@ from opsgate.sandbox.controllers import (
     namespaces,
     replicasets,
     scheduler,
+    statefulsets,
     storage,
     workloads,
 )
@@ -53,7 +54,7 @@ CONTROLLERS: list[Controller] = [
     _each(autoscaling.KEY, autoscaling.reconcile_hpa),
     _each(deployments.KEY, deployments.reconcile_deployment),
     _each("replicasets.apps", replicasets.reconcile_replicaset),
-    _each("statefulsets.apps", workloads.reconcile_statefulset),
+    _each(statefulsets.KEY, statefulsets.reconcile_statefulset),
     _each("daemonsets.apps", workloads.reconcile_daemonset),
     _each("jobs.batch", workloads.reconcile_job),
     storage.reconcile,

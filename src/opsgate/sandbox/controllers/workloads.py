@@ -1,4 +1,5 @@
-"""Controllers for StatefulSets, DaemonSets and Jobs (pods per ordinal, per node, to completion).
+"""Controllers for DaemonSets and Jobs (pods per node, to completion); StatefulSets have
+`statefulsets`.
 
 Registered in `controllers.CONTROLLERS`; each runs for one object and returns whether it changed
 anything.
@@ -12,43 +13,7 @@ from opsgate.sandbox.controllers.owners import (
     owned_pods,
     pod_counts,
     save_if_changed,
-    template_hash,
 )
-
-
-def reconcile_statefulset(store: Store, sts: Obj) -> bool:
-    """Ordinal pods `<name>-0..n-1` for a StatefulSet, and its status."""
-    changed = False
-    namespace, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
-    desired = int(sts["spec"].get("replicas", 1))
-    found = {p["metadata"]["name"]: p for p in owned_pods(store, sts)}
-    for index in range(desired):
-        pod_name = f"{name}-{index}"
-        if pod_name not in found:
-            pod = scheduler.pod_from_template(sts["spec"]["template"], pod_name, namespace, sts)
-            found[pod_name] = scheduler.start_pod(store, pod)
-            changed = True
-    for pod_name in list(found):
-        if int(pod_name.rsplit("-", 1)[1]) >= desired:
-            store.delete("pods", namespace, pod_name)
-            del found[pod_name]
-            changed = True
-    total, ready = pod_counts(list(found.values()))
-    status = {
-        "replicas": total,
-        "readyReplicas": ready,
-        "currentReplicas": total,
-        "updatedReplicas": total,
-        "availableReplicas": ready,
-        "observedGeneration": sts["metadata"].get("generation", 1),
-        "currentRevision": f"{name}-{template_hash(sts['spec']['template'])}",
-        "updateRevision": f"{name}-{template_hash(sts['spec']['template'])}",
-    }
-    fresh = store.get("statefulsets.apps", namespace, name)
-    return (
-        fresh is not None
-        and save_if_changed(store, "statefulsets.apps", fresh, {**fresh, "status": status})
-    ) or changed
 
 
 def reconcile_daemonset(store: Store, ds: Obj) -> bool:

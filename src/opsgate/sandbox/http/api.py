@@ -16,14 +16,21 @@ import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from opsgate.sandbox.apiserver import authn, rbac, selectors
 from opsgate.sandbox.apiserver.cluster import Cluster
 from opsgate.sandbox.apiserver.errors import ApiError
 from opsgate.sandbox.apiserver.resources import Resource, Target
 from opsgate.sandbox.apiserver.store import Obj, StoreFrozen, WatchEvent
-from opsgate.sandbox.http import discovery, protobuf, subresources, tables, writes
+from opsgate.sandbox.http import (
+    discovery,
+    protobuf,
+    remotecommand,
+    subresources,
+    tables,
+    writes,
+)
 
 JSON = "application/json"
 
@@ -221,8 +228,10 @@ async def _dispatch(cluster: Cluster, request: Request, target: Target) -> Respo
     method, params = request.method, request.query_params
     if sub and sub not in res.subresources:
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    if sub == "exec":
+        raise ApiError(400, "BadRequest", remotecommand.SPDY_REFUSED)
     if sub in subresources.STREAMING:
-        raise ApiError(400, "BadRequest", subresources.EXEC_UNSUPPORTED)
+        raise ApiError(400, "BadRequest", subresources.STREAMING_UNSUPPORTED)
     if method != "GET":
         # The body is read before anything is decided: a dry run must run without a pause
         # in which another request (or the clock's tick) could write.
@@ -308,6 +317,9 @@ def create_app(cluster: Cluster) -> Starlette:
             Route("/api/{version}", discovery_endpoint),
             Route("/apis/{group}", discovery_endpoint),
             Route("/apis/{group}/{version}", discovery_endpoint),
+            WebSocketRoute(
+                "/api/v1/namespaces/{namespace}/pods/{name}/exec", remotecommand.exec_endpoint
+            ),
             Route("/{rest:path}", resource_endpoint, methods=methods),
         ]
     )

@@ -1,9 +1,9 @@
 """Reading subresources (scale, log), the Scale of a workload, and the computed API groups.
 
-Called by `api` for reads and by `writes` (`set_scale`). Exec, attach and port-forward are
-refused. Computed groups: `metrics.k8s.io` (from pods and nodes), `authorization.k8s.io` and
-`authentication.k8s.io` (reviews answered by RBAC, see `reviews`) and `events.k8s.io` (a
-read-only view of the core events).
+Called by `api` for reads and by `writes` (`set_scale`). Attach and port-forward are
+refused (exec is `remotecommand`). Computed groups: `metrics.k8s.io` (from pods and nodes),
+`authorization.k8s.io` and `authentication.k8s.io` (reviews answered by RBAC, see
+`reviews`) and `events.k8s.io` (a read-only view of the core events).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from opsgate.sandbox.http import protobuf, reviews
 REVIEW_GROUPS = ("authorization.k8s.io", "authentication.k8s.io")
 VIRTUAL_GROUPS = ("metrics.k8s.io", *REVIEW_GROUPS, "events.k8s.io")
 STREAMING = ("exec", "attach", "portforward")
-EXEC_UNSUPPORTED = (
-    "exec is not supported by the sandbox (no containers run here); use kubectl logs or describe"
+STREAMING_UNSUPPORTED = (
+    "attach and port-forward are not supported by the sandbox (no processes run here); use "
+    "kubectl exec, logs or describe"
 )
 
 

@@ -133,6 +133,11 @@ def _workload_validate(restart: list[str] | None = None) -> Any:
     def check(obj: Obj, old: Obj | None) -> list[Cause]:
         causes = _template_labels_causes(obj)
         template = spec(obj).get("template", {}).get("spec")
+        claims = spec(obj).get("volumeClaimTemplates") or []
+        if claims and isinstance(template, dict):
+            # A StatefulSet's pods mount their claim templates as volumes of those names.
+            named = [{"name": (c.get("metadata") or {}).get("name")} for c in claims]
+            template = {**template, "volumes": [*(template.get("volumes") or []), *named]}
         causes += podspec.validate(template, "spec.template.spec", restart or ["Always"])
         replicas = spec(obj).get("replicas")
         if replicas is not None and (not isinstance(replicas, int) or replicas < 0):
