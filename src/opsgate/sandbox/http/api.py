@@ -288,14 +288,17 @@ async def health_endpoint(request: Request) -> Response:
 
 
 async def openapi_endpoint(request: Request) -> Response:
-    """`/openapi/v3` and its group-version documents; `/openapi/v2` is not served."""
+    """`/openapi/v3` and its group-version documents; `/openapi/v2` is an empty document.
+
+    kubectl validates against v3, and falls back to v2 for a group-version v3 does not list
+    (`batch/v1beta1`): the empty v2 document lets it go on to the real error, "no matches
+    for kind", as against a real server that no longer serves that version.
+    """
     cluster: Cluster = request.app.state.cluster
     parts = [p for p in request.url.path.split("/") if p][2:]
     if request.url.path.startswith("/openapi/v2"):
-        return _json(
-            ApiError(404, "NotFound", "the server could not find the requested resource").status(),
-            404,
-        )
+        # An empty protobuf message is a valid `openapi.v2.Document` with no definitions.
+        return Response(b"", media_type="application/octet-stream")
     if not parts:
         return _json(discovery.openapi_root(cluster.catalog))
     group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
