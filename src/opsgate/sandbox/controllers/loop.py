@@ -1,11 +1,11 @@
 """The sandbox's controller loop.
 
 `apiserver.cluster` calls `reconcile(store)` after every write and on the server's one-second
-tick; it runs each controller (one module each: garbage collection, namespaces, deployments,
-autoscalers, replica sets, stateful sets, daemon sets, jobs, volumes, the scheduler, the kubelet,
-endpoints...) until nothing changes. Controllers take one step per pass as the real ones
-do, so a rolling update of healthy pods finishes within one `reconcile` while one of failing
-pods stops where the real controller would.
+tick; it runs each controller (one module each: garbage collection, namespaces, autoscalers,
+deployments, replica sets, stateful sets, daemon sets, cron jobs, jobs, volumes, the
+scheduler, the kubelet, endpoints...) until nothing changes. Controllers take one step per
+pass as the real ones do, so a rolling update of healthy pods finishes within one `reconcile`
+while one of failing pods stops where the real controller would.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from opsgate.sandbox.apiserver.store import Obj, Store
 from opsgate.sandbox.containers import kubelet
 from opsgate.sandbox.controllers import (
     autoscaling,
+    cronjobs,
     deployments,
     endpoints,
     garbage,
@@ -56,6 +57,7 @@ CONTROLLERS: list[Controller] = [
     _each("replicasets.apps", replicasets.reconcile_replicaset),
     _each(statefulsets.KEY, statefulsets.reconcile_statefulset),
     _each("daemonsets.apps", workloads.reconcile_daemonset),
+    _each(cronjobs.KEY, cronjobs.reconcile_cronjob),
     _each("jobs.batch", workloads.reconcile_job),
     storage.reconcile,
     scheduler.reconcile_pods,
