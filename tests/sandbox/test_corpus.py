@@ -147,3 +147,39 @@ def test_chart_that_ships_a_crd(sandbox: SandboxInfo, namespace: str) -> None:
         'spec.replicas in body must be of type integer: "string"' in bad.stderr
     )
     assert helm(sandbox, "uninstall", "jobs", "-n", namespace).returncode == 0
+
+
+def test_template_guide_chart_values_and_rollback(sandbox: SandboxInfo, namespace: str) -> None:
+    chart = str(CORPUS / "charts" / "mychart")
+    installed = helm(sandbox, "install", "guide", chart, "-n", namespace)
+    assert installed.returncode == 0, installed.stderr
+    data = json.loads(
+        kubectl(
+            sandbox, "get", "configmap", "guide-configmap", "-n", namespace, "-o", "json"
+        ).stdout
+    )["data"]
+    assert (data["drink"], data["food"], data["mug"]) == ("coffee", "PIZZA", "true")
+    upgraded = helm(
+        sandbox, "upgrade", "guide", chart, "-n", namespace, "--set", "favorite.drink=tea"
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    data = json.loads(
+        kubectl(
+            sandbox, "get", "configmap", "guide-configmap", "-n", namespace, "-o", "json"
+        ).stdout
+    )["data"]
+    assert data["drink"] == "tea"
+    assert "mug" not in data
+    assert helm(sandbox, "rollback", "guide", "1", "-n", namespace).returncode == 0
+    drink = kubectl(
+        sandbox,
+        "get",
+        "configmap",
+        "guide-configmap",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.data.drink}",
+    )
+    assert drink.stdout == "coffee"
+    assert helm(sandbox, "uninstall", "guide", "-n", namespace).returncode == 0
