@@ -13,6 +13,7 @@ from opsgate.domain.canonical import call_hash
 from opsgate.domain.events import PreviewOutcome
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import sql
+from opsgate.store.records import NewCall
 from opsgate.store.sql import SqlStore
 from tests.fixtures.postgres import AUDIT_KEY, SECRET_KEY, RawSql
 
@@ -31,16 +32,20 @@ async def _run_with_calls(store: SqlStore, *call_ids: str) -> tuple[str, str]:
     run = await store.create_run(conversation.id, "chat", user.id)
     for call_id in call_ids:
         args = {"namespace": "shop", "name": "web", "replicas": 3}
-        await store.record_call(
-            call_id=call_id,
-            run_id=run.id,
-            tool="k8s_scale",
-            args=args,
-            context="prod",
-            classification="mutation",
-            destructive=False,
-            call_hash=call_hash("k8s_scale", args, "prod"),
-            status="planned",
+        await store.write_batch(
+            [
+                NewCall(
+                    call_id=call_id,
+                    run_id=run.id,
+                    tool="k8s_scale",
+                    args=args,
+                    context="prod",
+                    classification="mutation",
+                    destructive=False,
+                    call_hash=call_hash("k8s_scale", args, "prod"),
+                    status="planned",
+                )
+            ]
         )
     return run.id, user.id
 
@@ -62,16 +67,20 @@ async def test_recorded_call_reads_back(store: SqlStore) -> None:
 
 
 async def _record_again(store: SqlStore, run_id: str) -> None:
-    await store.record_call(
-        call_id="call_a",
-        run_id=run_id,
-        tool="k8s_get",
-        args={},
-        context=None,
-        classification="read",
-        destructive=False,
-        call_hash="0" * 64,
-        status="planned",
+    await store.write_batch(
+        [
+            NewCall(
+                call_id="call_a",
+                run_id=run_id,
+                tool="k8s_get",
+                args={},
+                context=None,
+                classification="read",
+                destructive=False,
+                call_hash="0" * 64,
+                status="planned",
+            )
+        ]
     )
 
 

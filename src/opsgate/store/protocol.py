@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
-from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import DecisionKind, RunStatus
@@ -121,16 +121,6 @@ class Store(Protocol):
         self, *, query: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[Conversation]: ...
     async def rename_conversation(self, conversation_id: str, title: str) -> Conversation: ...
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: Literal["user", "assistant", "tool", "system"],
-        text: str,
-        *,
-        run_id: str | None = None,
-        author_id: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> Message: ...
     async def list_messages(
         self,
         conversation_id: str,
@@ -153,10 +143,6 @@ class Store(Protocol):
 
     async def get_run(self, run_id: str) -> Run: ...
     async def list_runs(self, conversation_id: str) -> list[Run]: ...
-    async def list_active_runs(self) -> list[Run]:
-        """Every run not yet ended (`running` or `awaiting_approval`), oldest first."""
-        ...
-
     async def set_run_status(
         self, run_id: str, status: RunStatus, reason: str | None = None
     ) -> Run: ...
@@ -165,19 +151,6 @@ class Store(Protocol):
         ...
 
     # tool calls
-    async def record_call(
-        self,
-        *,
-        call_id: str,
-        run_id: str,
-        tool: str,
-        args: dict[str, Any],
-        context: str | None,
-        classification: Classification,
-        destructive: bool,
-        call_hash: str,
-        status: CallStatus,
-    ) -> ToolCallRecord: ...
     async def get_call(self, call_id: str) -> ToolCallRecord: ...
     async def list_calls(
         self, *, run_id: str | None = None, conversation_id: str | None = None
@@ -281,9 +254,6 @@ class Store(Protocol):
         ...
 
     # stream events (SSE replay)
-    async def append_event(
-        self, conversation_id: str, run_id: str, type: str, data: dict[str, Any]
-    ) -> StreamEvent: ...
     async def events_after(
         self, conversation_id: str, after_id: int, limit: int = 500
     ) -> list[StreamEvent]: ...

@@ -260,7 +260,7 @@ class NewAuditEvent:
 
 @dataclass(frozen=True)
 class NewCall:
-    """A tool call to record (as `Store.record_call`)."""
+    """A tool call to record (through `Store.write_batch`)."""
 
     call_id: str
     run_id: str
@@ -290,7 +290,7 @@ class CallChange:
 
 @dataclass(frozen=True)
 class NewMessage:
-    """A conversation message to add (as `Store.add_message`)."""
+    """A conversation message to add (through `Store.write_batch`)."""
 
     conversation_id: str
     role: Literal["user", "assistant", "tool", "system"]
@@ -302,7 +302,7 @@ class NewMessage:
 
 @dataclass(frozen=True)
 class NewStreamEvent:
-    """A stream event to append (as `Store.append_event`); its id comes from the store."""
+    """A stream event to append (through `Store.write_batch`); its id comes from the store."""
 
     conversation_id: str
     run_id: str

@@ -108,19 +108,6 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
 
         return await self._write(work)
 
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: Literal["user", "assistant", "tool", "system"],
-        text: str,
-        *,
-        run_id: str | None = None,
-        author_id: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> Message:
-        new = NewMessage(conversation_id, role, text, run_id, author_id, data)
-        return (await self._write(lambda conn: self._insert_messages(conn, [new])))[0]
-
     def _insert_messages(self, conn: Connection, messages: Sequence[NewMessage]) -> list[Message]:
         now = self._now()
         rows = [
@@ -213,15 +200,6 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
         rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [Run.model_validate(dict(r._mapping)) for r in rows]
 
-    async def list_active_runs(self) -> list[Run]:
-        stmt = (
-            select(R)
-            .where(R.c.status.not_in(sorted(FINAL_RUN_STATUSES)))
-            .order_by(R.c.created_at, R.c.id)
-        )
-        rows = await self._read(lambda conn: conn.execute(stmt).all())
-        return [Run.model_validate(dict(r._mapping)) for r in rows]
-
     async def set_run_status(
         self, run_id: str, status: RunStatus, reason: str | None = None
     ) -> Run:
@@ -251,12 +229,6 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
         return await self._write(work)
 
     # --- stream events -----------------------------------------------------------------
-
-    async def append_event(
-        self, conversation_id: str, run_id: str, type: str, data: dict[str, Any]
-    ) -> StreamEvent:
-        new = NewStreamEvent(conversation_id, run_id, type, data)
-        return (await self._write(lambda conn: self._insert_events(conn, [new])))[0]
 
     def _insert_events(
         self, conn: Connection, events: Sequence[NewStreamEvent]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, insert, select, update
 
-from opsgate.domain.calls import CallStatus, Classification, output_digest
+from opsgate.domain.calls import CallStatus, output_digest
 from opsgate.domain.runs import ApprovalStatus, DecisionKind
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import tables
@@ -50,29 +50,6 @@ class CallsStore(SqlBase):
     """Calls and approvals; see `opsgate.store.protocol.Store` for the contract."""
 
     # --- tool calls --------------------------------------------------------------------
-
-    async def record_call(
-        self,
-        *,
-        call_id: str,
-        run_id: str,
-        tool: str,
-        args: dict[str, Any],
-        context: str | None,
-        classification: Classification,
-        destructive: bool,
-        call_hash: str,
-        status: CallStatus,
-    ) -> ToolCallRecord:
-        new = NewCall(
-            call_id, run_id, tool, args, context, classification, destructive, call_hash, status
-        )
-
-        def work(conn: Connection) -> ToolCallRecord:
-            self._insert_calls(conn, [new])
-            return self._call(conn, call_id)
-
-        return await self._write(work)
 
     def _insert_calls(self, conn: Connection, calls: Sequence[NewCall]) -> None:
         now = self._now()
