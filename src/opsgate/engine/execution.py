@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from opsgate.domain import approval_token
+from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain.calls import CallCheck, CallStatus, output_digest
 from opsgate.domain.canonical import call_hash
@@ -93,14 +94,13 @@ class CallRunner:
         run_id, call_id = state["run_id"], call["call_id"]
         audit_ids = {"conversation_id": state["conversation_id"], "run_id": run_id}
         self.recorder.audit(
-            "tool.started",
-            {
-                "tool": call["tool"],
-                "args": call["args"],
-                "context": call["context"],
-                "classification": call["classification"],
-                "command": call.get("command"),
-            },
+            audit.ToolStarted(
+                tool=call["tool"],
+                args=call["args"],
+                context=call["context"],
+                classification=call["classification"],
+                command=call.get("command"),
+            ),
             call_id=call_id,
             **audit_ids,
         )
@@ -149,17 +149,16 @@ class CallRunner:
         )
         sha256, size = output_digest(text)
         self.recorder.audit(
-            "tool.finished",
-            {
-                "tool": call["tool"],
-                "status": status,
-                "exit_code": exit_code,
-                "output": text,
-                "output_sha256": sha256,
-                "output_size": size,
-                "truncated": truncated,
-                "duration_ms": duration_ms,
-            },
+            audit.ToolFinished(
+                tool=call["tool"],
+                status=status,
+                exit_code=exit_code,
+                output=text,
+                output_sha256=sha256,
+                output_size=size,
+                truncated=truncated,
+                duration_ms=duration_ms,
+            ),
             call_id=call_id,
             **audit_ids,
         )
@@ -261,12 +260,11 @@ class CallRunner:
         """Audit and stream that an approved call's approval ran out before it could run."""
         approval_id = str(state["approval_id"])
         self.recorder.audit(
-            "approval.expired",
-            {
-                "approval_id": approval_id,
-                "call_ids": [call["call_id"]],
-                "reason": "approved, but the approval expired before the change could run",
-            },
+            audit.ApprovalExpired(
+                approval_id=approval_id,
+                call_ids=[call["call_id"]],
+                reason="approved, but the approval expired before the change could run",
+            ),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
             call_id=call["call_id"],
@@ -289,19 +287,18 @@ class CallRunner:
             call["call_id"], "refused", expected=["approved"], output=message
         )
         self.recorder.audit(
-            "tool.finished",
-            {
-                "tool": call["tool"],
-                "status": record.status,
-                "exit_code": None,
-                "output": record.output,
-                "output_sha256": record.output_sha256,
-                "output_size": record.output_size,
-                "truncated": False,
-                "duration_ms": 0,
-                "refused": True,
-                "reason": why,
-            },
+            audit.ToolFinished(
+                tool=call["tool"],
+                status=record.status,
+                exit_code=None,
+                output=record.output,
+                output_sha256=record.output_sha256,
+                output_size=record.output_size,
+                truncated=False,
+                duration_ms=0,
+                refused=True,
+                reason=why,
+            ),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
             call_id=call["call_id"],
@@ -470,14 +467,13 @@ class CallRunner:
             ),
         )
         self.recorder.audit(
-            "verify",
-            {
-                "tool": call["tool"],
-                "verdict": verdict.verdict,
-                "summary": verdict.summary,
-                "details": list(verdict.details),
-                "rollback": verdict.rollback,
-            },
+            audit.VerifyOutcome(
+                tool=call["tool"],
+                verdict=verdict.verdict,
+                summary=verdict.summary,
+                details=list(verdict.details),
+                rollback=verdict.rollback,
+            ),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
             call_id=call["call_id"],

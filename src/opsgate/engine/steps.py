@@ -15,6 +15,7 @@ from typing import Any
 
 from langgraph.types import interrupt
 
+from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain import outcomes
 from opsgate.domain.runs import FINAL_RUN_STATUSES
@@ -227,8 +228,7 @@ class Steps:
         plan_text = state.get("plan_text")
         self._emit(state, ev.Plan(run_id=state["run_id"], text=plan_text, calls=planned))
         self.recorder.audit(
-            "plan",
-            {"calls": [p.model_dump(mode="json") for p in planned], "text": plan_text},
+            audit.Plan(calls=planned, text=plan_text),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
         )
@@ -292,14 +292,11 @@ class Steps:
             for c, item in zip(mutations, items, strict=True)
         ]
         self.recorder.audit(
-            "approval.requested",
-            {
-                "approval_id": request.id,
-                "calls": [
-                    {k: c.model_dump(mode="json")[k] for k in _APPROVAL_AUDIT_KEYS} for c in calls
-                ],
-                "expires_at": expires_at.isoformat(),
-            },
+            audit.ApprovalRequested(
+                approval_id=request.id,
+                calls=[audit.RequestedCall.model_validate(c, from_attributes=True) for c in calls],
+                expires_at=expires_at,
+            ),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
         )
@@ -494,18 +491,12 @@ class Steps:
                 run_id=run_id, status=status, reason=reason, summary=summary, stopped_by=stopped_by
             ),
         )
-        payload: dict[str, Any] = {
-            "status": status,
-            "reason": reason,
-            "summary": summary.model_dump(),
-            "stopped_by": stopped_by,
-        }
-        if answer is not None:
-            # What the person was told is part of what happened (replay shows it).
-            payload["answer"] = history.cap_text(answer, _AUDIT_ANSWER_CHARS)
+        # What the person was told is part of what happened (replay shows it).
+        told = history.cap_text(answer, _AUDIT_ANSWER_CHARS) if answer is not None else None
         self.recorder.audit(
-            "run.finished",
-            payload,
+            audit.RunFinished(
+                status=status, reason=reason, summary=summary, stopped_by=stopped_by, answer=told
+            ),
             conversation_id=conversation_id,
             run_id=run_id,
             **({"actor_id": actor.id, "actor_name": actor.username} if actor else {}),
@@ -514,19 +505,6 @@ class Steps:
 
 
 _AUDIT_ANSWER_CHARS = 20_000
-_APPROVAL_AUDIT_KEYS = (
-    "call_id",
-    "tool",
-    "args",
-    "context",
-    "call_hash",
-    "destructive",
-    "preview",
-    "preview_state",
-    "command",
-    "cluster",
-)
-"""What the approver was shown of each call, kept in `approval.requested`."""
 
 
 @dataclass
