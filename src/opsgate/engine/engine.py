@@ -19,7 +19,7 @@ from langgraph.types import Command
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain.roles import can_approve, can_operate
-from opsgate.domain.runs import FINAL_RUN_STATUSES
+from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind
 from opsgate.engine import policy
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
@@ -293,7 +293,7 @@ class Engine:
                 "the dry run of this change failed; approving it anyway needs a reason "
                 "(the override is recorded)"
             )
-        kind: Literal["approve", "reject"] = "approve" if approve else "reject"
+        kind: DecisionKind = "approve" if approve else "reject"
         namespace = item.args.get("namespace")
         decision = (audit.ApprovalGranted if approve else audit.ApprovalRejected)(
             approval_id=approval_id,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypedDict
 
+from opsgate.domain.runs import RunKind
+
 Route = Literal[
     "plan",
     "classify",
@@ -26,7 +28,7 @@ class RunState(TypedDict, total=False):
 
     run_id: str
     conversation_id: str
-    kind: Literal["chat", "direct"]
+    kind: RunKind
     user_id: str
     user_name: str
     contexts: list[str]

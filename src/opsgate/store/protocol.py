@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
-from opsgate.domain.runs import DecisionKind, RunStatus
+from opsgate.domain.runs import ApprovalStatus, DecisionKind, MessageRole, RunKind, RunStatus
 from opsgate.store.records import (
     ApiToken,
     ApprovalEvidence,
@@ -125,7 +125,7 @@ class Store(Protocol):
         self,
         conversation_id: str,
         *,
-        roles: Sequence[Literal["user", "assistant", "tool", "system"]] | None = None,
+        roles: Sequence[MessageRole] | None = None,
     ) -> list[Message]:
         """The conversation's messages, oldest first; only those of `roles` when given."""
         ...
@@ -134,7 +134,7 @@ class Store(Protocol):
     async def create_run(
         self,
         conversation_id: str,
-        kind: Literal["chat", "direct"],
+        kind: RunKind,
         requested_by: str,
         owner_id: str | None = None,
     ) -> Run:
@@ -220,7 +220,7 @@ class Store(Protocol):
     async def list_approvals(
         self,
         *,
-        status: Literal["pending", "approved", "rejected", "expired"] | None = None,
+        status: ApprovalStatus | None = None,
         conversation_id: str | None = None,
         limit: int = 100,
     ) -> list[ApprovalRequest]: ...

@@ -12,13 +12,13 @@ holds conversations, runs, stream events, batches and Jenkins servers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from opsgate.domain.runs import FINAL_RUN_STATUSES, RunStatus
+from opsgate.domain.runs import FINAL_RUN_STATUSES, MessageRole, RunKind, RunStatus
 from opsgate.errors import NotFound, StoreError
 from opsgate.store import db, tables
 from opsgate.store.records import (
@@ -136,7 +136,7 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
         self,
         conversation_id: str,
         *,
-        roles: Sequence[Literal["user", "assistant", "tool", "system"]] | None = None,
+        roles: Sequence[MessageRole] | None = None,
     ) -> list[Message]:
         stmt = (
             select(M).where(M.c.conversation_id == conversation_id).order_by(M.c.created_at, M.c.id)
@@ -151,7 +151,7 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
     async def create_run(
         self,
         conversation_id: str,
-        kind: Literal["chat", "direct"],
+        kind: RunKind,
         requested_by: str,
         owner_id: str | None = None,
     ) -> Run:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, insert, select, update
 
@@ -258,7 +258,7 @@ class CallsStore(SqlBase):
     async def list_approvals(
         self,
         *,
-        status: Literal["pending", "approved", "rejected", "expired"] | None = None,
+        status: ApprovalStatus | None = None,
         conversation_id: str | None = None,
         limit: int = 100,
     ) -> list[ApprovalRequest]:
