@@ -25,7 +25,7 @@ from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
 from opsgate.engine.recorder import audit_record
-from opsgate.engine.state import GraphState, RunState
+from opsgate.engine.state import GraphState, ProposedCall, RunState
 from opsgate.engine.steps import Steps
 from opsgate.errors import (
     DecisionRefused,
@@ -112,7 +112,11 @@ class Engine:
         )
         state: RunState = {
             **self._base_state(run, user, conversation),
-            "pending": [{"call_id": _new_id(), "tool": tool, **self.steps.sealer.hold(tool, args)}],
+            "pending": [
+                ProposedCall(
+                    call_id=_new_id(), tool=tool, **self.steps.sealer.hold(tool, args)
+                ).state()
+            ],
         }
         await self._announce(run, user, f"direct call of {tool!r}")
         self._launch(run.id, {"run": state})
