@@ -189,8 +189,8 @@ class Steps:
         ]
         checks = await self.calls.check(placed)
         for raw, where, check in zip(pending, placed, checks, strict=True):
-            verdict = policy.classify(self.deps.tool_specs, raw.call_id, where, check)
-            call = CheckpointedCall.model_validate(verdict, from_attributes=True)
+            decided = policy.classify(self.deps.tool_specs, raw.call_id, where, check)
+            call = CheckpointedCall.model_validate(decided, from_attributes=True)
             if raw.args_error:
                 call.error = f"arguments were not a JSON object: {raw.args_error}"
             elif call.error is None and used >= limit:
