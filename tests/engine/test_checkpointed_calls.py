@@ -15,6 +15,7 @@ from langgraph.types import Command
 from opsgate.engine.sealing import Sealer
 from opsgate.engine.state import CheckpointedCall, ProposedCall, load_call
 from opsgate.errors import DecisionRefused
+from tests.fixtures.calls import stored_call
 from tests.fixtures.engine import SECRET_KEY, HarnessFactory
 
 SEALER = Sealer.from_key(SECRET_KEY)
@@ -119,4 +120,4 @@ async def test_a_run_resumes_from_a_checkpoint_in_todays_shape(
     await h.engine.wait_run(run.id)
 
     assert h.cluster.mutations() == [("scale", "api", "4")]
-    assert (await h.store.get_call(call["call_id"])).status == "verified"
+    assert (await stored_call(h.store, call["call_id"])).status == "verified"
