@@ -2,8 +2,8 @@
 
 The engine's recorder (`engine.recorder.Recorder.audit`) writes these and nothing else;
 `store.replay` reads them back through the same models (`AUDIT_PAYLOADS`). `payload()` is the
-JSON stored under the event's hash and HMAC, so a field's name, order and presence are part of
-the audit chain: change them only with a new kind, never in place. Every event also carries
+JSON stored (as canonical JSON) under the event's hash and HMAC, so a field's name, type and
+presence are part of the audit chain: change them only with a new kind, never in place. Every event also carries
 `conversation_id`, `run_id` and, for per-call events, `call_id` in its own columns.
 
 Fields named in `OMITTED_WHEN_NONE` are left out of the payload when unset (they were written
