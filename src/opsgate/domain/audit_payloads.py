@@ -3,8 +3,9 @@
 The engine's recorder (`engine.recorder.Recorder.audit`) writes these and nothing else;
 `store.replay` reads them back through the same models (`AUDIT_PAYLOADS`). `payload()` is the
 JSON stored (as canonical JSON) under the event's hash and HMAC, so a field's name, type and
-presence are part of the audit chain: change them only with a new kind, never in place. Every event also carries
-`conversation_id`, `run_id` and, for per-call events, `call_id` in its own columns.
+presence are part of the audit chain: change them only with a new kind, never in place. Every
+event also carries `conversation_id`, `run_id` and, for per-call events, `call_id` in its own
+columns.
 
 Fields named in `OMITTED_WHEN_NONE` are left out of the payload when unset (they were written
 only when they applied); every other field is always present, null or not. Defaults on
