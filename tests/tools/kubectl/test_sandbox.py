@@ -16,7 +16,8 @@ from opsgate.sandbox.seed import SECRET_VALUES
 from opsgate.settings import Settings
 from opsgate.tools import binaries, kubectl
 from opsgate.tools.base import ConfiguredJenkins, ToolEnv, ToolOutput
-from tests.fixtures.sandbox import SandboxInfo
+from tests.fixtures.sandbox import SandboxInfo, get_json
+from tests.fixtures.sandbox import kubectl as run_kubectl
 
 pytestmark = pytest.mark.sandbox
 
@@ -300,3 +301,67 @@ async def test_run_pod_preview_renders_the_pod(tool_env: ToolEnv) -> None:
     assert "sleep" in output.text
     missing = await call(tool_env, "k8s_get", {"resource": "pod/dbg", "namespace": NAMESPACE})
     assert not missing.ok
+
+
+async def test_get_with_a_jsonpath_filter_lists_the_running_pods(
+    tool_env: ToolEnv, sandbox: SandboxInfo
+) -> None:
+    template = '{.items[?(@.status.phase=="Running")].metadata.name}'
+    output = await call(
+        tool_env, "k8s_get", {"resource": "pods", "namespace": "shop", "jsonpath": template}
+    )
+    assert output.ok, output.text
+    pods = get_json(sandbox, "pods", "-n", "shop")["items"]
+    running = {p["metadata"]["name"] for p in pods if p["status"].get("phase") == "Running"}
+    assert running
+    assert set(output.text.split()) == running
+
+
+async def test_get_with_quoted_literals_and_escaped_keys(tool_env: ToolEnv) -> None:
+    template = (
+        '{range .items[*]}{.metadata.name}{"\\t"}'
+        '{.metadata.annotations.deployment\\.kubernetes\\.io/revision}{"\\n"}{end}'
+    )
+    output = await call(
+        tool_env, "k8s_get", {"resource": "deployments", "namespace": "shop", "jsonpath": template}
+    )
+    assert output.ok, output.text
+    rows = dict(line.split("\t") for line in output.text.strip().splitlines())
+    assert set(rows) >= {"frontend", "api", "worker"}
+    assert all(revision.isdigit() for revision in rows.values())
+
+
+def _serves(sandbox: SandboxInfo, group: str, resource: str) -> bool:
+    listed = run_kubectl(sandbox, "api-resources", f"--api-group={group}", "--output=name")
+    return listed.returncode == 0 and resource in listed.stdout.split()
+
+
+async def test_rbac_objects_with_system_names_apply_and_read_back(
+    tool_env: ToolEnv, sandbox: SandboxInfo
+) -> None:
+    if not _serves(sandbox, "rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io"):
+        pytest.skip("the sandbox does not serve ClusterRole (rbac.authorization.k8s.io/v1) yet")
+    # In the shape of the built-in aggregated role `system:aggregate-to-view`.
+    name = "system:opsgate-test-aggregate-to-view"
+    manifest = f"""apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: "{name}"
+  labels: {{rbac.authorization.k8s.io/aggregate-to-view: "true"}}
+rules:
+- apiGroups: [""]
+  resources: [configmaps, endpoints, persistentvolumeclaims]
+  verbs: [get, list, watch]
+"""
+    applied = await call(tool_env, "k8s_apply", {"manifest": manifest})
+    assert applied.ok, applied.text
+    got = await call(
+        tool_env,
+        "k8s_get",
+        {"resource": "clusterrole", "name": name, "jsonpath": "{.rules[0].verbs}"},
+    )
+    assert got.ok, got.text
+    assert "watch" in got.text
+    described = await call(tool_env, "k8s_describe", {"resource": f"clusterroles/{name}"})
+    assert described.ok, described.text
+    assert name in described.text

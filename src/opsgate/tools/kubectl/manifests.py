@@ -12,10 +12,12 @@ from typing import Any
 
 import yaml
 
+from opsgate.tools import validate
+
 MAX_MANIFEST_BYTES = 512 * 1024
 MAX_OBJECTS = 100
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
-_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+RBAC_API_VERSION = re.compile(r"rbac\.authorization\.k8s\.io/v[0-9a-z]+")
 
 
 def parse_objects(text: str) -> list[dict[str, Any]]:
@@ -64,7 +66,7 @@ def _check_object(document: Any) -> dict[str, Any]:
     if not isinstance(metadata, dict):
         raise ValueError(f"has a {kind} without 'metadata'")
     name = metadata.get("name")
-    if not isinstance(name, str) or len(name) > 253 or not _NAME.fullmatch(name):
+    if not isinstance(name, str) or not _valid_name(api_version, kind, name):
         raise ValueError(f"has a {kind} without a valid 'metadata.name'")
     namespace = metadata.get("namespace")
     if namespace is not None and (
@@ -73,6 +75,17 @@ def _check_object(document: Any) -> dict[str, Any]:
     ):
         raise ValueError(f"has a {kind} {name!r} with an invalid 'metadata.namespace'")
     return document
+
+
+def _valid_name(api_version: str, kind: str, name: str) -> bool:
+    """Whether `name` fits the kind's grammar: RBAC objects have path segment names
+    (`system:aggregate-to-view`), every other kind a DNS-1123 subdomain."""
+    rbac = RBAC_API_VERSION.fullmatch(api_version) is not None
+    try:
+        validate.check_object_name(kind.lower() if rbac else "object", name)
+    except ValueError:
+        return False
+    return True
 
 
 def check_manifest(text: str) -> str:

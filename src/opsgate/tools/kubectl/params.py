@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from opsgate.tools import validate
 from opsgate.tools.base import ClusterParams, NamespacedParams, ToolParams
@@ -22,11 +22,30 @@ MAX_WAIT_S = 300
 MAX_ROLLOUT_TIMEOUT_S = 600
 
 
-class GetParams(NamespacedParams):
+class NamedParams(NamespacedParams):
+    """Objects named by a resource type (or `type/name`) and an optional name; the name is
+    checked against its kind's grammar (`system:node` is a ClusterRole's, never a Pod's)."""
+
     resource: validate.ResourceOrRef
-    """Resource type (`pods`, `deployments.apps`) or `type/name` (`deployment/web`)."""
-    name: validate.Name | None = None
-    """One object's name (omit to list)."""
+    """Resource type (`pods`) or `type/name` (`deployment/web`)."""
+    name: validate.ObjectName | None = None
+    """The object's name when `resource` is only a type."""
+
+    @field_validator("name")
+    @classmethod
+    def _name_fits_its_kind(cls, name: str | None, info: ValidationInfo) -> str | None:
+        resource = info.data.get("resource")
+        if name is not None and isinstance(resource, str):
+            validate.check_object_name(resource.partition("/")[0], name)
+        return name
+
+
+class GetParams(NamedParams):
+    resource: validate.ResourceOrRef
+    """Resource type (`pods`, `deployments.apps`) or `type/name` (`deployment/web`,
+    `clusterrole/system:node`)."""
+    name: validate.ObjectName | None = None
+    """One object's name (omit to list); RBAC objects' may hold `:` (`system:node`)."""
     all_namespaces: bool = False
     """List across every namespace."""
     selector: validate.LabelSelector | None = None
@@ -39,10 +58,10 @@ class GetParams(NamespacedParams):
     """A JSONPath template instead of `output`, e.g. `{.items[*].metadata.name}`."""
 
 
-class DescribeParams(NamespacedParams):
+class DescribeParams(NamedParams):
     resource: validate.ResourceOrRef
     """Resource type (`pods`) or `type/name` (`deployment/web`)."""
-    name: validate.Name | None = None
+    name: validate.ObjectName | None = None
     """One object's name when `resource` is only a type."""
     selector: validate.LabelSelector | None = None
     """Label selector, e.g. `app=web`."""
@@ -148,10 +167,10 @@ class ApplyParams(ManifestParams):
     """Server-side apply (field manager `opsgate`)."""
 
 
-class ObjectParams(NamespacedParams):
+class ObjectParams(NamedParams):
     resource: validate.ResourceOrRef
     """Resource type (`deployment`) or `type/name` (`deployment/web`)."""
-    name: validate.Name | None = None
+    name: validate.ObjectName | None = None
     """The object's name when `resource` is only a type."""
 
     @model_validator(mode="after")
@@ -205,10 +224,10 @@ class RolloutUndoParams(RolloutRefParams):
     """Revision to return to; the previous one when omitted."""
 
 
-class DeleteParams(NamespacedParams):
+class DeleteParams(NamedParams):
     resource: validate.ResourceOrRef
     """Resource type (`pods`) or `type/name` (`pod/web-1`)."""
-    name: validate.Name | None = None
+    name: validate.ObjectName | None = None
     """The object's name when `resource` is only a type."""
     selector: validate.LabelSelector | None = None
     """Delete every object matching this selector (instead of one name)."""
