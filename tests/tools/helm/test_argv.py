@@ -36,6 +36,7 @@ class ValuesSpy:
         stdin: bytes | None = None,
         timeout_s: float | None = None,
         env: Mapping[str, str] | None = None,
+        stdout_cap_bytes: int | None = None,
     ) -> CommandResult:
         self.argv.append(tuple(argv))
         self.envs.append(dict(env or {}))

@@ -13,15 +13,13 @@ from typing import Any
 import pytest
 
 from opsgate.sandbox.seed import SECRET_VALUES
-from opsgate.settings import Settings
-from opsgate.tools import binaries, kubectl
-from opsgate.tools.base import ConfiguredJenkins, ToolEnv, ToolOutput
+from opsgate.tools.base import ToolEnv
 from tests.fixtures.sandbox import SandboxInfo, get_json
 from tests.fixtures.sandbox import kubectl as run_kubectl
+from tests.tools.kubectl.helpers import call
 
 pytestmark = pytest.mark.sandbox
 
-TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
 NAMESPACE = "tools-it"
 NAMESPACE_MANIFEST = f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NAMESPACE}}}\n"
 APP = f"""
@@ -35,32 +33,6 @@ spec:
     metadata: {{labels: {{app: hello}}}}
     spec: {{containers: [{{name: hello, image: "nginx:1.27"}}]}}
 """
-
-
-@pytest.fixture(scope="module")
-def tool_env(sandbox: SandboxInfo) -> ToolEnv:
-    settings = Settings(
-        kubeconfig=sandbox.kubeconfig,
-        default_context=sandbox.context,
-        tools_dir=sandbox.kubectl.parent,
-        command_timeout_s=30,
-        data_dir=sandbox.home / "opsgate",
-    )
-    runner = binaries.runner_from_settings(
-        settings,
-        inherited={"PATH": "/usr/bin:/bin", "HOME": str(sandbox.home), "LANG": "C.UTF-8"},
-    )
-    return binaries.tool_env_from_settings(
-        settings, runner, jenkins=ConfiguredJenkins(), search_path=""
-    )
-
-
-async def call(env: ToolEnv, name: str, args: dict[str, Any], what: str = "run") -> ToolOutput:
-    tool = TOOLS[name]
-    fn = getattr(tool, what)
-    assert fn is not None
-    output: ToolOutput = await fn(tool.parse(args), env)
-    return output
 
 
 def _secret_forms() -> list[str]:

@@ -164,7 +164,18 @@ class WaitParams(ToolParams):
 
 class ApplyParams(ManifestParams):
     server_side: bool = False
-    """Server-side apply (field manager `opsgate`)."""
+    """Server-side apply (field manager `opsgate`); needed for objects over 256 KiB (big CRDs)."""
+
+    @model_validator(mode="after")
+    def _big_objects_apply_server_side(self) -> ApplyParams:
+        big = [] if self.server_side else manifests.too_big_for_client_side(self.manifest)
+        if big:
+            raise ValueError(
+                f"{', '.join(big)} is over {manifests.CLIENT_SIDE_APPLY_MAX_BYTES} bytes: "
+                "client-side apply keeps a copy of each object in an annotation, and the API "
+                "server refuses annotations that large; set server_side: true"
+            )
+        return self
 
 
 class ObjectParams(NamedParams):
