@@ -154,7 +154,7 @@ def check_patch_body(text: str) -> str:
         body = json.loads(text)
     except ValueError:
         try:
-            body = yaml.load(text, Loader=_LOADER)
+            body = yaml.safe_load(text)
         except yaml.YAMLError as e:
             raise ValueError("must be a JSON or YAML object") from e
     if isinstance(body, dict) and body:
