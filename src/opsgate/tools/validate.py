@@ -315,6 +315,16 @@ def _check_wait_jsonpath(value: str) -> str:
     return value
 
 
+Subject = Annotated[
+    str,
+    grammar(
+        r"[A-Za-z0-9_]([A-Za-z0-9_.:@+=#/-]*[A-Za-z0-9_])?",
+        "a user or group name such as 'system:serviceaccount:shop:api' or 'jane@example.com'",
+        253,
+    ),
+]
+"""A Kubernetes user or group name, as RBAC subjects and impersonation name them."""
+
 JsonPath = Annotated[str, AfterValidator(_check_jsonpath)]
 """A kubectl JSONPath template: fields, brackets, filters, quoted literals, range/end (the
 grammar is `jsonpath`'s); no recursive descent."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from opsgate.tools import kubectl
 from opsgate.tools.command import Target
@@ -128,6 +129,34 @@ CASES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
         (
             {"verb": "delete", "resource": "pods", "namespace": "shop"},
             ["auth", "can-i", "delete", "pods", "--namespace", "shop"],
+        ),
+        (
+            {
+                "verb": "get",
+                "resource": "secrets/api-db",
+                "namespace": "shop",
+                "as": "system:serviceaccount:shop:api",
+                "as_groups": ["system:serviceaccounts", "system:authenticated"],
+            },
+            [
+                "auth",
+                "can-i",
+                "get",
+                "secrets/api-db",
+                "--namespace",
+                "shop",
+                "--as=system:serviceaccount:shop:api",
+                "--as-group=system:serviceaccounts",
+                "--as-group=system:authenticated",
+            ],
+        ),
+        (
+            {"list_all": True, "namespace": "shop", "as": "jane@example.com"},
+            ["auth", "can-i", "--list", "--namespace", "shop", "--as=jane@example.com"],
+        ),
+        (
+            {"verb": "create", "resource": "deployments", "all_namespaces": True},
+            ["auth", "can-i", "create", "deployments", "--all-namespaces"],
         ),
     ],
     "k8s_diff": [({"manifest": DEPLOYMENT}, ["diff", "--filename", "-"])],
@@ -275,6 +304,22 @@ TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
 def test_builder_produces_exact_argv(name: str, args: dict[str, Any], expected: list[str]) -> None:
     params = TOOLS[name].parse(args)
     assert BUILDERS[name](params, TARGET) == [*HEAD, *expected]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"verb": "get"},
+        {"resource": "pods"},
+        {"list_all": True, "verb": "get", "resource": "pods"},
+        {"list_all": True, "all_namespaces": True},
+        {"verb": "get", "resource": "pods", "as_groups": ["devs"]},
+        {"verb": "get", "resource": "pods", "as_user": "jane"},
+    ],
+)
+def test_auth_can_i_asks_exactly_one_question(args: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        TOOLS["k8s_auth_can_i"].parse(args)
 
 
 def test_every_kubectl_command_tool_has_argv_cases() -> None:

@@ -337,3 +337,28 @@ rules:
     described = await call(tool_env, "k8s_describe", {"resource": f"clusterroles/{name}"})
     assert described.ok, described.text
     assert name in described.text
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            {
+                "verb": "list",
+                "resource": "configmaps",
+                "namespace": "shop",
+                "as": "system:serviceaccount:shop:default",
+                "as_groups": ["system:serviceaccounts", "system:authenticated"],
+            },
+            "yes",
+        ),
+        ({"list_all": True, "namespace": "shop", "as": "jane@example.com"}, "Resources"),
+    ],
+)
+async def test_auth_can_i_checks_as_a_service_account_or_lists(
+    tool_env: ToolEnv, args: dict[str, Any], expected: str
+) -> None:
+    output = await call(tool_env, "k8s_auth_can_i", args)
+    assert output.ok, output.text
+    assert expected in output.text
+    assert "--as=" in (output.command or "")

@@ -135,15 +135,43 @@ class ApiResourcesParams(ClusterParams):
     """Only this API group, e.g. `apps`."""
 
 
+Verb = Literal[
+    "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "*"
+]
+
+
 class AuthCanIParams(NamespacedParams):
-    verb: Literal[
-        "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "*"
-    ]
-    """The verb to check."""
-    resource: validate.ResourceOrRef
-    """Resource type (`pods`) or `type/name`."""
+    verb: Verb | None = None
+    """The verb to check (with `resource`; omit both with `list_all`)."""
+    resource: validate.ResourceOrRef | None = None
+    """Resource type (`pods`) or `type/name` (`secrets/api-db`)."""
     subresource: validate.DnsLabel | None = None
     """A subresource such as `log` or `scale`."""
+    list_all: bool = False
+    """List everything the subject may do in the namespace (`--list`) instead of one check."""
+    all_namespaces: bool = False
+    """Check in every namespace (with a verb), not only one."""
+    as_user: validate.Subject | None = Field(default=None, alias="as")
+    """Check as this user instead of the caller, e.g. `system:serviceaccount:shop:api` for a
+    ServiceAccount or `jane@example.com` (kubectl's `--as`; the caller must be allowed to
+    impersonate)."""
+    as_groups: list[validate.Subject] = Field(default_factory=list, max_length=16)
+    """Groups to check as, e.g. `system:authenticated` (`--as-group`; needs `as`)."""
+
+    @model_validator(mode="after")
+    def _one_question(self) -> AuthCanIParams:
+        if self.list_all and (
+            self.verb or self.resource or self.subresource or self.all_namespaces
+        ):
+            raise ValueError(
+                "list_all lists every permission: give no verb, resource, "
+                "subresource or all_namespaces with it"
+            )
+        if not self.list_all and (self.verb is None or self.resource is None):
+            raise ValueError("give a verb and a resource to check, or list_all")
+        if self.as_groups and self.as_user is None:
+            raise ValueError("as_groups needs 'as' (kubectl impersonates groups only with a user)")
+        return self
 
 
 class ManifestParams(NamespacedParams):

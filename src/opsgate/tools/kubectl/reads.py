@@ -151,12 +151,17 @@ def k8s_api_resources(params: p.ApiResourcesParams, target: Target) -> list[str]
 
 
 def k8s_auth_can_i(params: p.AuthCanIParams, target: Target) -> list[str]:
-    """Check whether the current credentials may perform a verb on a resource
-    (kubectl auth can-i); answers yes or no."""
-    argv = [*target.head(), "auth", "can-i", params.verb, params.resource]
-    argv += namespace_args(params.namespace)
+    """Check whether the current credentials, or a user, ServiceAccount or group given in `as`
+    and `as_groups`, may perform a verb on a resource (kubectl auth can-i; answers yes or no),
+    or list everything they may do in a namespace (`list_all`)."""
+    question = ["--list"] if params.list_all else [str(params.verb), str(params.resource)]
+    argv = [*target.head(), "auth", "can-i", *question]
+    argv += namespace_args(params.namespace, params.all_namespaces)
     if params.subresource is not None:
         argv.append(f"--subresource={params.subresource}")
+    if params.as_user is not None:
+        argv.append(f"--as={params.as_user}")
+    argv += [f"--as-group={group}" for group in params.as_groups]
     return argv
 
 
