@@ -44,7 +44,7 @@ async def _baseline_inserts_per_s(store: sql.SqlStore, count: int) -> float:
 
 
 async def _measure(url: str, label: str, singles: int, total: int) -> float:
-    store = await sql.open_store(url, secret_key=SECRET_KEY)
+    store = await sql.open_store(url, secret_key=SECRET_KEY, audit_key=postgres.AUDIT_KEY)
     try:
         baseline = await _baseline_inserts_per_s(store, singles)
         started = time.perf_counter()

@@ -33,7 +33,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 
 from opsgate.domain.calls import ToolAnnotations
-from opsgate.engine import graph
+from opsgate.engine import factory, graph
 from opsgate.engine.bus import EventBus
 from opsgate.engine.deps import EngineDeps, Limits
 from opsgate.engine.engine import DURABILITY, Engine
@@ -46,6 +46,7 @@ from opsgate.tools.base import CommandResult, Tool, ToolEnv, ToolOutput, ToolPar
 
 KEY = b"bench-approval-key-0123456789abcdef"
 SECRET = b"bench-secret-key-0123456789abcdef"
+AUDIT_KEY = b"bench-audit-key-0123456789abcdefgh"
 
 
 class NoopParams(ToolParams):
@@ -144,7 +145,7 @@ async def main(rounds: int, calls: int) -> None:
         data = Path(tmp)
         async with AsyncExitStack() as stack:
             store = await sql.open_store(
-                f"sqlite+aiosqlite:///{data / 'opsgate.db'}", secret_key=SECRET
+                f"sqlite+aiosqlite:///{data / 'opsgate.db'}", secret_key=SECRET, audit_key=AUDIT_KEY
             )
             stack.push_async_callback(store.close)
             client = ToolClient.in_memory(create_server(env, tools, KEY, spent=store))
@@ -152,8 +153,9 @@ async def main(rounds: int, calls: int) -> None:
             saver = await stack.enter_async_context(graph.open_checkpointer(None, data))
             limits = Limits(max_model_turns=calls + 5, max_tool_calls=calls + 5)
             timed = TimedStore(store)
+            specs = await factory.tool_specs(client)
             deps = EngineDeps(
-                model, client, tools, timed, EventBus(), KEY, SECRET, time.time, limits
+                model, client, specs, timed, EventBus(), KEY, SECRET, time.time, limits
             )  # type: ignore[arg-type]
             engine = Engine(deps, saver)
             stack.push_async_callback(engine.aclose)

@@ -69,7 +69,9 @@ async def measure(info: dict[str, str], workdir: Path, rounds: int) -> None:
         default_context=info["context"],
     )
     store = await sql.open_store(
-        f"sqlite+aiosqlite:///{workdir / 'opsgate.db'}", secret_key=secrets.token_bytes(32)
+        f"sqlite+aiosqlite:///{workdir / 'opsgate.db'}",
+        secret_key=secrets.token_bytes(32),
+        audit_key=secrets.token_bytes(32),
     )
     try:
         server = create_server(

@@ -6,9 +6,10 @@ Each area keeps its fixtures in `tests/fixtures/<area>.py`, loaded here as plugi
 pytest_plugins = [
     "tests.fixtures.cli",
     "tests.fixtures.mcp",
+    # Before `engine` and `api`, which import its AUDIT_KEY.
+    "tests.fixtures.postgres",
     "tests.fixtures.engine",
     "tests.fixtures.sandbox",
-    "tests.fixtures.postgres",
     "tests.fixtures.jenkins",
     "tests.fixtures.ui",
     "tests.fixtures.api",

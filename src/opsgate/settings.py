@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Key for encrypting stored credentials, at least `MIN_KEY_BYTES`; generated into
     `data_dir` when unset. Security setting."""
+    audit_key: SecretStr | None = None
+    """HMAC key of the audit chain and its signed head record, at least `MIN_KEY_BYTES`;
+    generated into `data_dir` when unset. Every process writing the database must use the
+    same key (set it for replicas sharing PostgreSQL), and a store opened with another key
+    refuses to start. Security setting."""
     require_distinct_approver: bool = True
     """The requester of a change may not approve it (on by default). For a one-person setup
     turn it off with `OPSGATE_REQUIRE_DISTINCT_APPROVER=false`: the gate still pauses every
@@ -167,6 +172,7 @@ class Settings(BaseSettings):
         configured = {
             "secret_key": self.secret_key,
             "approval_key": self.approval_key,
+            "audit_key": self.audit_key,
             "session_key": None,
         }[name]
         variable = f"OPSGATE_{name.upper()}"
@@ -205,7 +211,7 @@ class Settings(BaseSettings):
             self.key(name)
 
 
-KeyName = Literal["secret_key", "approval_key", "session_key"]
+KeyName = Literal["secret_key", "approval_key", "audit_key", "session_key"]
 
 HOW_TO_MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
@@ -243,6 +249,7 @@ def _generate_key_file(path: Path) -> None:
 SECURITY_SETTINGS = (
     "approval_key",
     "secret_key",
+    "audit_key",
     "mcp_http_token",
     "require_distinct_approver",
     "database_url",

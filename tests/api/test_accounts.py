@@ -23,7 +23,11 @@ async def _payloads(store: Store, kind: str) -> list[dict[str, Any]]:
 
 async def _stored_payloads(data_dir: Path, kind: str) -> list[dict[str, Any]]:
     settings = api_settings(data_dir)
-    store = await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
+    store = await sql.open_store(
+        settings.sqlalchemy_url(),
+        secret_key=settings.key("secret_key"),
+        audit_key=settings.key("audit_key"),
+    )
     try:
         return await _payloads(store, kind)
     finally:
@@ -71,7 +75,11 @@ async def test_api_and_cli_tokens_share_one_format_and_display_prefix(
     cli_token = created.stdout.strip().splitlines()[-1]
 
     settings = api_settings(tmp_path / "data")
-    store = await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
+    store = await sql.open_store(
+        settings.sqlalchemy_url(),
+        secret_key=settings.key("secret_key"),
+        audit_key=settings.key("audit_key"),
+    )
     try:
         (cli_record,) = [t for t in await store.list_tokens() if t.name == "ci"]
         token_events = await _payloads(store, "token.created")

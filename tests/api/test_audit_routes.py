@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import sqlite3
+from pathlib import Path
 
+import pytest
+
+from opsgate.errors import StoreError
 from opsgate.store import audit_export
-from tests.fixtures.api import ApiEnv, wait_for
+from tests.fixtures.api import ApiEnv, running_app, wait_for
 
 
 async def _direct_read(env: ApiEnv) -> tuple[str, str]:
@@ -34,19 +40,24 @@ async def test_direct_read_is_audited_exported_verified_and_replayed(api_env: Ap
         verify = (await viewer.get("/api/v1/audit/verify")).json()
         assert verify["ok"] is True
         assert verify["checked"] > 0
+        assert (verify["head_seq"], verify["keyed"]) == (verify["checked"], True)
 
         jsonl = await viewer.get("/api/v1/audit/export", params={"format": "jsonl"})
         assert jsonl.status_code == 200
         assert "attachment" in jsonl.headers["content-disposition"]
-        offline = audit_export.verify_export_lines(jsonl.text.splitlines(), complete=True)
+        lines = jsonl.text.splitlines()
+        assert json.loads(lines[-1])["head"]["hash"] == verify["head_hash"]
+        key = api_env.settings.key("audit_key")
+        offline = audit_export.verify_export_lines(lines, complete=True, key=key)
         assert offline.ok, offline
         assert offline.checked == verify["checked"]
 
         exported = await viewer.get(
             "/api/v1/audit/export", params={"format": "csv", "conversation_id": conversation_id}
         )
-        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        *rows, head = list(csv.DictReader(io.StringIO(exported.text)))
         assert {row["conversation_id"] for row in rows} == {conversation_id}
+        assert (head["kind"], head["hash"]) == ("audit.head", verify["head_hash"])
         assert "tool.finished" in [row["kind"] for row in rows]
 
         replay = (await viewer.get(f"/api/v1/conversations/{conversation_id}/replay")).json()
@@ -73,3 +84,35 @@ async def test_conversation_detail_lists_messages_runs_and_calls(api_env: ApiEnv
     assert detail["approvals"] == []
     assert listed["total"] == 1
     assert listed["items"][0]["id"] == conversation_id
+
+
+async def test_verify_names_the_missing_range_when_the_tail_is_cut(api_env: ApiEnv) -> None:
+    await _direct_read(api_env)
+    async with api_env.client("viewer") as viewer:
+        before = (await viewer.get("/api/v1/audit/verify")).json()
+    last = before["head_seq"]
+    database = api_env.settings.data_dir / "opsgate.db"
+    with sqlite3.connect(database) as db:
+        for trigger in ("audit_log_no_delete", "audit_log_no_replace"):
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DELETE FROM audit_log WHERE seq > ?", (last - 2,))
+    async with api_env.client("viewer") as viewer:
+        after = (await viewer.get("/api/v1/audit/verify")).json()
+    assert after["ok"] is False
+    assert after["missing_range"] == [last - 1, last]
+    assert (after["first_broken_seq"], after["head_seq"]) == (last - 1, last)
+
+
+async def test_the_server_refuses_to_start_on_a_log_that_lost_its_tail(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with running_app(data_dir) as env:
+        await _direct_read(env)
+        async with env.client("viewer") as viewer:
+            head_seq = (await viewer.get("/api/v1/audit/verify")).json()["head_seq"]
+    assert head_seq > 0
+    with sqlite3.connect(data_dir / "opsgate.db") as db:
+        db.execute("DROP TRIGGER audit_log_no_delete")
+        db.execute("DELETE FROM audit_log WHERE seq = ?", (head_seq,))
+    with pytest.raises(StoreError, match=f"events {head_seq}..{head_seq} are missing"):
+        async with running_app(data_dir, with_users=False):
+            pass

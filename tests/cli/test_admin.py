@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 
 from opsgate.api import accounts
+from opsgate.settings import Settings
+from opsgate.store import audit_export, sql
 from tests.fixtures.api import ODD_USERNAMES, PASSWORD, live_server, running_app
 from tests.fixtures.cli import RunCli
 
@@ -114,11 +116,76 @@ def test_audit_verify_passes_then_detects_tampering_at_the_edited_event(
     assert "seq 2" in broken.stdout
 
 
-def test_audit_export_writes_jsonl_with_hashes(run_cli: RunCli, tmp_path: Path) -> None:
+def _drop_triggers_and_cut_the_tail(database: Path, keep: int) -> None:
+    with sqlite3.connect(database) as db:
+        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'"):
+            db.execute(f'DROP TRIGGER "{trigger}"')
+        db.execute("DELETE FROM audit_log WHERE seq > ?", (keep,))
+
+
+def test_audit_verify_names_the_missing_range_of_a_cut_tail_and_writes_stop(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    for name in ("ann", "ben", "cat"):
+        assert run_cli("users", "add", name, "--password", "correct horse").returncode == 0
+    _drop_triggers_and_cut_the_tail(tmp_path / "data" / "opsgate.db", keep=1)
+
+    broken = run_cli("audit", "verify")
+
+    assert broken.returncode == 1
+    assert "audit chain broken at seq 2" in broken.stdout
+    assert "missing events: 2..3" in broken.stdout
+    assert "head seq 3" in broken.stdout
+    refused = run_cli("users", "add", "dan", "--password", "correct horse")
+    assert refused.returncode == 1
+    assert "does not match its signed head record" in refused.stderr
+    assert "dan" not in run_cli("users", "list").stdout
+
+
+def test_audit_export_writes_jsonl_with_hashes_and_the_signed_head(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
     run_cli("users", "add", "ann", "--password", "correct horse")
     out = tmp_path / "audit.jsonl"
     result = run_cli("audit", "export", "--format", "jsonl", "-o", str(out))
     assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [line["kind"] for line in lines] == ["user.created"]
-    assert len(lines[0]["hash"]) == 64
+    assert "wrote 1 events" in result.stdout
+    lines = out.read_text().splitlines()
+    *events, head = [json.loads(line) for line in lines]
+    assert [line["kind"] for line in events] == ["user.created"]
+    assert len(events[0]["hash"]) == len(events[0]["mac"]) == 64
+    assert (head["head"]["seq"], head["head"]["hash"]) == (1, events[0]["hash"])
+    key = (tmp_path / "data" / "keys" / "audit_key").read_bytes().strip()
+    assert audit_export.verify_export_lines(lines, complete=True, key=key).ok
+
+
+_UNTRUSTED = "[/bold][conceal]eve[/conceal]\x1b[2J\u202e"
+
+
+def test_audit_tail_prints_untrusted_names_and_payloads_literally(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    async def append() -> None:
+        settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+        store = await sql.open_store(
+            settings.sqlalchemy_url(),
+            secret_key=settings.key("secret_key"),
+            audit_key=settings.key("audit_key"),
+        )
+        try:
+            await store.append_audit(
+                "user.login", {"note": _UNTRUSTED}, actor_id=None, actor_name=_UNTRUSTED
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(append())
+    tail = run_cli("audit", "tail", "-n", "5")
+
+    assert tail.returncode == 0, tail.stderr
+    assert "\x1b" not in tail.stdout
+    assert "\u202e" not in tail.stdout
+    (line,) = tail.stdout.splitlines()
+    assert "user.login" in line
+    assert "[/bold][conceal]eve[/conceal]\\x1b[2J<U+202E>" in line  # the actor, made visible
+    assert '"note": "[/bold][conceal]eve[/conceal]\\u001b[2J<U+202E>"' in line  # the payload

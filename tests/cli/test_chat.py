@@ -1,25 +1,20 @@
 """`opsgate chat` and `opsgate ask` against a real `opsgate serve`, as a user runs them.
 
-The server is started with the CLI itself (scripted model, the sandbox's kubeconfig); the
-token comes from `opsgate tokens login`; the interactive approval prompt is answered through
-a pseudo-terminal.
+The server runs the scripted model against the sandbox with the real kubectl; the approval
+prompt is answered through a pseudo-terminal, and what the cluster then holds is read back
+with kubectl, so each test sees what a decision really did.
 """
 
 from __future__ import annotations
 
-import subprocess
-import time
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-import httpx
 import pexpect
 import pytest
-import yaml
 
-from tests.fixtures.cli import OPSGATE, cli_env
-from tests.fixtures.net import free_port
+from tests.fixtures.cli import CliServer, serve_cli
 from tests.fixtures.sandbox import SandboxInfo, kubectl
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -39,104 +34,100 @@ spec:
   template:
     metadata: {{labels: {{app: web}}}}
     spec: {{containers: [{{name: web, image: "nginx:1.27"}}]}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: doomed, namespace: {NAMESPACE}}}
+data: {{a: b}}
 """
+PROMPT = re.escape("[a]pprove [r]eject [s]kip [d]iff [?]help: ")
 
 
-def scale_script(replicas: int) -> dict[str, object]:
+def call(tool: str, **args: Any) -> dict[str, Any]:
+    return {"name": tool, "args": {"namespace": NAMESPACE, **args}}
+
+
+def scale_script(replicas: int, last: str | None = None) -> dict[str, Any]:
     return {
-        "match": f"(?i)scale web to {replicas}",
+        "match": f"(?i)scale web to {replicas}$",
         "turns": [
             {
                 "text": "Checking the web deployment first.",
-                "tool_calls": [
-                    {
-                        "name": "k8s_get",
-                        "args": {"resource": "deployments", "name": "web", "namespace": NAMESPACE},
-                    }
-                ],
+                "tool_calls": [call("k8s_get", resource="deployments", name="web")],
             },
             {
                 "text": f"Scaling web to {replicas}.",
-                "tool_calls": [
-                    {
-                        "name": "k8s_scale",
-                        "args": {
-                            "resource": "deployment/web",
-                            "namespace": NAMESPACE,
-                            "replicas": replicas,
-                        },
-                    }
-                ],
+                "tool_calls": [call("k8s_scale", resource="deployment/web", replicas=replicas)],
             },
-            {"text": f"web now runs {replicas} replicas; the rollout finished."},
+            {"text": last or f"web now runs {replicas} replicas; the rollout finished."},
         ],
     }
 
 
-@dataclass
-class Server:
-    url: str
-    token: str
-    env: dict[str, str]
+SCRIPTS = [
+    scale_script(2),
+    scale_script(4),
+    scale_script(7, "I did not scale web."),
+    scale_script(8, "I did not scale web."),
+    {
+        "match": "(?i)delete the doomed config",
+        "turns": [
+            {
+                "text": "Deleting the doomed ConfigMap.",
+                "tool_calls": [call("k8s_delete", resource="configmap", name="doomed")],
+            },
+            {"text": "The ConfigMap is gone."},
+        ],
+    },
+    {
+        "match": "(?i)scale ghost",
+        "turns": [
+            {
+                "text": "Scaling ghost to 2.",
+                "tool_calls": [call("k8s_scale", resource="deployment/ghost", replicas=2)],
+            },
+            {"text": "ghost could not be scaled."},
+        ],
+    },
+    {
+        "match": "(?i)how is web",
+        "turns": [
+            {"text": "Looking.", "tool_calls": [call("k8s_get", resource="deployments")]},
+            {"text": "web is healthy."},
+        ],
+    },
+    {
+        "match": "(?i)get the ghost",
+        "turns": [
+            {
+                "text": "Looking for ghost.",
+                "tool_calls": [call("k8s_get", resource="deployments", name="ghost")],
+            },
+            {"text": "There is no deployment named ghost."},
+        ],
+    },
+]
 
 
 @pytest.fixture(scope="module")
-def server(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliServer]:
     applied = kubectl(sandbox, "apply", "-f", "-", stdin=WORKLOAD)
     assert applied.returncode == 0, applied.stderr
-    workdir = tmp_path_factory.mktemp("cli-server")
-    script = workdir / "model.yaml"
-    script.write_text(yaml.safe_dump({"scripts": [scale_script(2), scale_script(4)]}))
-    port = free_port()
-    env = cli_env(
-        workdir / "data",
-        OPSGATE_MODEL=f"scripted:{script}",
-        OPSGATE_KUBECONFIG=str(sandbox.kubeconfig),
-        OPSGATE_DEFAULT_CONTEXT=sandbox.context,
-        OPSGATE_PORT=str(port),
-        OPSGATE_LOG_LEVEL="WARNING",
-        # One admin asks and approves at the prompt; the distinct-approver rule is not tested here.
-        OPSGATE_REQUIRE_DISTINCT_APPROVER="false",
-    )
+    workdir = tmp_path_factory.mktemp("cli-chat")
+    with serve_cli(
+        sandbox.kubeconfig, sandbox.context, workdir, SCRIPTS, {"root": "admin"}
+    ) as running:
+        yield running
 
-    def cli(*args: str) -> str:
-        done = subprocess.run(
-            [str(OPSGATE), *args],
-            cwd=workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
 
-    cli("users", "add", "root", "--role", "admin", "--password", "correct horse battery")
-    log = (workdir / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [str(OPSGATE), "serve"], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
+@pytest.fixture
+def chat(server: CliServer) -> Iterator[pexpect.spawn[str]]:
+    child = server.spawn("chat")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (workdir / "serve.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "opsgate serve did not come up"
-            time.sleep(0.2)
-        # A token root makes signed in: one made on the database could not decide approvals.
-        login = ("tokens", "login", "root", "--name", "chat-test", "--server", url)
-        token = cli(*login, "--password", "correct horse battery").strip().splitlines()[-1]
-        yield Server(url=url, token=token, env=env)
+        child.expect("you> ")
+        yield child
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+        child.close(force=True)
 
 
 def replicas(sandbox: SandboxInfo) -> int:
@@ -147,55 +138,152 @@ def replicas(sandbox: SandboxInfo) -> int:
 
 
 def test_chat_reads_asks_for_approval_at_the_prompt_and_verifies(
-    server: Server, sandbox: SandboxInfo, tmp_path: Path
+    chat: pexpect.spawn[str], sandbox: SandboxInfo
 ) -> None:
-    child = pexpect.spawn(
-        str(OPSGATE),
-        ["chat", "--server", server.url, "--token", server.token],
-        env={**server.env, "TERM": "dumb"},
-        cwd=str(tmp_path),
-        encoding="utf-8",
-        timeout=90,
-        dimensions=(50, 200),
-    )
-    try:
-        child.expect("you> ")
-        child.sendline("please scale web to 2")
-        child.expect("k8s_get")
-        child.expect("succeeded")
-        child.expect(r"approve\? \[y/N/r=reason/s=skip\]")
-        assert replicas(sandbox) == 1, "nothing may change before the approval"
-        child.sendline("y")
-        child.expect("approved")
-        child.expect("verified")
-        child.expect("web now runs 2 replicas")
-        child.expect("you> ")
-        assert replicas(sandbox) == 2
-        child.sendeof()
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
+    chat.sendline("please scale web to 2")
+    chat.expect(re.escape("k8s_get deployments/web (cli-demo)"))
+    chat.expect("succeeded")
+    chat.expect("you proposed this change")
+    chat.expect(PROMPT)
+    assert replicas(sandbox) == 1, "nothing may change before the approval"
+    chat.sendline("a")
+    chat.expect(re.escape("approved k8s_scale deployment/web (cli-demo) by root"))
+    chat.expect(r"(✔ verified|○ not verified) k8s_scale deployment/web")
+    chat.expect("web now runs 2 replicas")
+    chat.expect(re.escape("run completed: 1 change run"))
+    after_decision = chat.before
+    chat.expect("you> ")
+    assert "waiting for approval" not in after_decision, "a stale status after the decision"
+    assert replicas(sandbox) == 2
 
 
-def test_ask_exits_3_while_awaiting_approval_and_prints_the_approval_id(
-    server: Server, sandbox: SandboxInfo, tmp_path: Path
+def test_typing_r_and_a_reason_rejects(
+    chat: pexpect.spawn[str], server: CliServer, sandbox: SandboxInfo
 ) -> None:
-    done = subprocess.run(
-        [str(OPSGATE), "ask", "scale web to 4", "--server", server.url, "--token", server.token],
-        cwd=tmp_path,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
+    before = replicas(sandbox)
+    chat.sendline("please scale web to 7")
+    chat.expect(PROMPT)
+    chat.sendline("r")
+    chat.expect(re.escape("Reason for REJECTING k8s_scale deployment/web in cli-demo: "))
+    chat.sendline("not during the freeze")
+    chat.expect(
+        re.escape("rejected k8s_scale deployment/web (cli-demo) by root: not during the freeze")
     )
+    chat.expect(re.escape("run rejected: nothing ran (1 call rejected"))
+    chat.expect("you> ")
+    assert replicas(sandbox) == before != 7
+
+
+def test_an_empty_or_unclear_answer_asks_again_and_decides_nothing(
+    chat: pexpect.spawn[str], server: CliServer, sandbox: SandboxInfo
+) -> None:
+    chat.sendline("please scale web to 8")
+    chat.expect(PROMPT)
+    chat.sendline("")
+    chat.expect(PROMPT)
+    chat.sendline("y")
+    chat.expect("type a to approve or r to reject")
+    chat.expect(PROMPT)
+    chat.sendline("r")
+    chat.expect("Reason for REJECTING")
+    chat.sendline("")
+    chat.expect("no reason given: nothing was decided")
+    chat.expect(PROMPT)
+    waiting = [
+        item for a in server.pending() for item in a["items"] if item["args"].get("replicas") == 8
+    ]
+    assert [item["status"] for item in waiting] == ["pending"]
+    assert replicas(sandbox) != 8
+    chat.sendline("r")
+    chat.expect("Reason for REJECTING")
+    chat.sendline("changed my mind")
+    chat.expect(re.escape("rejected k8s_scale deployment/web (cli-demo) by root: changed my mind"))
+    chat.expect("you> ")
+    assert replicas(sandbox) != 8
+
+
+def test_a_destructive_approval_needs_the_object_name_typed(
+    chat: pexpect.spawn[str], sandbox: SandboxInfo
+) -> None:
+    def configmaps() -> str:
+        return kubectl(sandbox, "get", "configmaps", "-n", NAMESPACE, "-o", "name").stdout
+
+    chat.sendline("delete the doomed config")
+    chat.expect("DESTRUCTIVE")
+    chat.expect(PROMPT)
+    chat.sendline("a")
+    chat.expect(re.escape("This change is destructive: type doomed to approve it: "))
+    chat.sendline("web")
+    chat.expect("that is not doomed: nothing was decided")
+    chat.expect(PROMPT)
+    assert "configmap/doomed" in configmaps()
+    chat.sendline("a")
+    chat.expect("type doomed to approve it: ")
+    chat.sendline("doomed")
+    chat.expect(re.escape("Reason for APPROVING k8s_delete configmap/doomed in cli-demo: "))
+    chat.sendline("cleanup")
+    chat.expect(re.escape("approved k8s_delete configmap/doomed (cli-demo) by root: cleanup"))
+    chat.expect("run ")
+    chat.expect("you> ")
+    assert "configmap/doomed" not in configmaps()
+
+
+def test_a_failed_dry_run_shows_a_banner_needs_an_override_and_ends_with_failures(
+    chat: pexpect.spawn[str],
+) -> None:
+    chat.sendline("please scale ghost")
+    chat.expect("THE DRY RUN FAILED")
+    chat.expect(PROMPT)
+    chat.sendline("a")
+    chat.expect(
+        re.escape(
+            "Override reason for APPROVING k8s_scale deployment/ghost in cli-demo "
+            "despite the failed dry run: "
+        )
+    )
+    chat.sendline("trying anyway")
+    chat.expect(re.escape("approved k8s_scale deployment/ghost (cli-demo) by root: trying anyway"))
+    chat.expect(re.escape("failed k8s_scale deployment/ghost (cli-demo)"))
+    chat.expect(re.escape("run completed with failures: 1 change run; 1 call failed"))
+    chat.expect("you> ")
+
+
+def test_ask_exits_3_while_awaiting_approval_and_prints_the_card_and_approval_id(
+    server: CliServer, sandbox: SandboxInfo
+) -> None:
+    done = server.run("ask", "scale web to 4")
     assert done.returncode == 3, done.stdout + done.stderr
+    assert "k8s_scale deployment/web (cli-demo)" in done.stdout
     assert "awaiting approval:" in done.stdout
     approval_id = done.stdout.split("awaiting approval:")[1].split()[0]
-    pending = httpx.get(
-        f"{server.url}/api/v1/approvals",
-        params={"status": "pending"},
-        headers={"Authorization": f"Bearer {server.token}"},
-    ).json()["items"]
-    assert approval_id in [item["id"] for item in pending]
+    assert approval_id in [item["id"] for item in server.pending()]
     assert replicas(sandbox) != 4
+
+
+def test_ask_exits_0_when_the_run_completed(server: CliServer) -> None:
+    done = server.run("ask", "how is web")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "web is healthy." in done.stdout
+    assert "run completed: 1 read" in done.stdout
+
+
+def test_ask_exits_1_and_says_why_when_a_call_failed(server: CliServer) -> None:
+    done = server.run("ask", "get the ghost")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "run completed with failures: 1 call failed; 1 read" in done.stdout
+    assert "failed k8s_get deployments/ghost (cli-demo)" in done.stdout
+
+
+def test_ask_help_documents_its_exit_codes(server: CliServer) -> None:
+    done = server.run("ask", "--help")
+    assert done.returncode == 0
+    assert "0 the run completed" in done.stdout
+    assert "3 it waits for approval" in done.stdout
+
+
+def test_ctrl_c_at_the_request_prompt_leaves_chat_cleanly(chat: pexpect.spawn[str]) -> None:
+    chat.sendintr()
+    chat.expect(pexpect.EOF)
+    chat.close()
+    assert chat.exitstatus == 0
+    assert "Aborted" not in (chat.before or "")

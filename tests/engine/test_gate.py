@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
 from typing import Any
 
 import pytest
 from langgraph.types import Command
 
+from opsgate.domain.canonical import call_hash
 from opsgate.engine.deps import Limits
 from opsgate.engine.models.base import ModelMessage
 from opsgate.errors import Conflict, DecisionRefused, Forbidden
@@ -335,3 +339,104 @@ async def test_a_context_repointed_at_another_cluster_after_approval_is_refused(
     ]
     assert [a.call_id for a in refused] == [item.call_id]
     assert (await h.store.get_run(run.id)).status == "completed_with_failures"
+
+
+def _raw_db(harnesses: HarnessFactory) -> sqlite3.Connection:
+    """The harness's database as an attacker with write access to it would open it."""
+    return sqlite3.connect(harnesses.data_dir / "opsgate.db", isolation_level=None)
+
+
+async def test_a_decision_written_only_in_the_database_does_not_run(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(None)
+    run = await h.engine.submit_call(
+        h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 6}
+    )
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    with contextlib.closing(_raw_db(harnesses)) as db:
+        db.execute(
+            "UPDATE approval_items SET status='approved', decision='approve', decided_by=?, "
+            "decided_by_name='arne', decided_at=created FROM (SELECT CURRENT_TIMESTAMP AS "
+            "created) WHERE call_id=?",
+            (h.approver.id, item.call_id),
+        )
+        db.execute("UPDATE tool_calls SET status='approved' WHERE id=?", (item.call_id,))
+    await h.engine._resume(run.id)  # whatever wakes the run: a restart, a sweep
+    await h.engine.wait_idle()
+    assert h.cluster.mutations() == []
+    call = await h.store.get_call(item.call_id)
+    assert call.status == "refused"
+    assert "the audit log holds no approval of this call" in (call.output or "")
+
+
+async def test_arguments_rewritten_in_the_database_and_the_checkpoint_do_not_run(
+    harnesses: HarnessFactory,
+) -> None:
+    """Approved `replicas=4`; an attacker rewrites every mutable copy to 9, hashes included."""
+    h = await harnesses.open(None)
+    run = await h.engine.submit_call(
+        h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 4}
+    )
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == [("scale", "api", "4")]
+
+    # A second change of the same run shape: proposed with 4, rewritten to 9 before it runs.
+    run = await h.engine.submit_call(
+        h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 5}
+    )
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    forged = {**item.args, "replicas": 9}
+    bound = (await h.store.get_call(item.call_id)).cluster
+    state = await h.engine.run_state(run.id)
+    [pending] = [dict(c) for c in state["pending"]]
+    fingerprint = pending["cluster"]["fingerprint"]
+    forged_hash = call_hash("k_scale", forged, item.context, fingerprint)
+    pending.pop("sealed")  # a state written as if by an engine before arguments were sealed
+    pending.update(args=forged, call_hash=forged_hash)
+    config = {"configurable": {"thread_id": run.id}}
+    tampered = Command(update={"run": {"pending": [pending]}}, goto="gate")
+    await h.engine.graph.aupdate_state(config, tampered, as_node="request_approval")  # type: ignore[arg-type]
+    with contextlib.closing(_raw_db(harnesses)) as db:
+        db.execute(
+            "UPDATE tool_calls SET args=?, call_hash=? WHERE id=?",
+            (json.dumps(forged), forged_hash, item.call_id),
+        )
+    assert bound is not None
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == [("scale", "api", "4")]  # nothing more ran
+    call = await h.store.get_call(item.call_id)
+    assert call.status == "refused"
+    assert "the audit log says was put up for approval" in (call.output or "")
+
+
+async def test_arguments_shown_for_approval_that_differ_from_the_sealed_ones_do_not_run(
+    harnesses: HarnessFactory,
+) -> None:
+    h = await harnesses.open(None)
+    run = await h.engine.submit_call(
+        h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 7}
+    )
+    await h.engine.wait_run(run.id)
+    approval_id = await h.pending_approval_id(run.id)
+    [item] = (await h.store.get_approval(approval_id)).items
+    with contextlib.closing(_raw_db(harnesses)) as db:  # the card would now show 2
+        db.execute(
+            "UPDATE tool_calls SET args=? WHERE id=?",
+            (json.dumps({**item.args, "replicas": 2}), item.call_id),
+        )
+    await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
+    await h.engine.wait_run(run.id)
+    assert h.cluster.mutations() == []
+    call = await h.store.get_call(item.call_id)
+    assert call.status == "refused"
+    assert "the arguments shown for approval differ" in (call.output or "")

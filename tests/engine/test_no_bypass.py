@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from opsgate.engine import factory
 from opsgate.engine.bus import EventBus
 from opsgate.engine.engine import Engine
 from opsgate.engine.factory import deps_from_settings
 from opsgate.settings import Settings
-from tests.fixtures.engine import APPROVAL_KEY, SECRET_KEY, HarnessFactory, engine_tools
+from tests.fixtures.engine import APPROVAL_KEY, SECRET_KEY, HarnessFactory
 
 _TEXT = [None, "", "off", "bypass", "*"]
 
@@ -94,7 +95,7 @@ async def test_no_setting_lets_a_mutation_run_without_approval(
             store=h.store,
             bus=EventBus(),
             tools=h.engine.deps.tools,
-            tool_specs=engine_tools(),
+            tool_specs=await factory.tool_specs(h.engine.deps.tools),
             approval_key=APPROVAL_KEY,
             secret_key=SECRET_KEY,
             engine_id="engine-under-test",

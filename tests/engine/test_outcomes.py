@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from opsgate.domain.calls import ToolSpec
 from opsgate.engine import policy
 from opsgate.engine.deps import Limits
 from opsgate.errors import DecisionRefused
-from opsgate.tools.base import Tool, ToolEnv, ToolOutput, ToolParams
+from opsgate.tools.base import ToolEnv, ToolOutput, ToolParams
 from tests.fixtures.engine import Harness, HarnessFactory, NameParams, engine_tools
 
 SCALE_THEN_ANSWER = """
@@ -253,8 +254,14 @@ def test_a_direct_call_takes_the_conversation_namespace_by_default() -> None:
         namespace: str | None = None
         all_namespaces: bool = False
 
-    tools: dict[str, Tool] = {
-        "t": dataclasses.replace(engine_tools()["k_get"], params=WithNamespace)
+    get = engine_tools()["k_get"]
+    tools = {
+        "t": ToolSpec(
+            name="t",
+            description="",
+            input_schema=WithNamespace.model_json_schema(),
+            annotations=get.annotations,
+        )
     }
     assert policy.with_default_namespace(tools, "t", {}, "shop") == {"namespace": "shop"}
     assert policy.with_default_namespace(tools, "t", {"namespace": "kube-system"}, "shop") == {

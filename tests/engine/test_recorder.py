@@ -15,13 +15,16 @@ from opsgate.engine.recorder import Recorder
 from opsgate.errors import NotFound, StoreError
 from opsgate.store import sql
 from opsgate.store.records import NewMessage, NewRecord, StreamEvent
+from tests.fixtures.postgres import AUDIT_KEY
 
 SECRET = b"recorder-test-secret-0123456789"
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[sql.SqlStore]:
-    opened = await sql.open_store(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", secret_key=SECRET)
+    opened = await sql.open_store(
+        f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", secret_key=SECRET, audit_key=AUDIT_KEY
+    )
     yield opened
     await opened.close()
 

@@ -107,5 +107,7 @@ scripts:
     assert (await h.store.get_run(run.id)).status == "completed"
     verify = [e.data for e in await h.events(run.id) if e.type == "verify"]
     assert [v["verdict"] for v in verify] == ["verified"]
+    # What the check proves comes from the tool server with its verdict.
+    assert verify[0]["proves"] == registry.all_tools()["k8s_scale"].verifies
     started = [a for a in await h.store.list_audit(limit=1000) if a.kind == "tool.started"]
     assert [a.payload["tool"] for a in started] == ["k8s_get", "k8s_scale"]

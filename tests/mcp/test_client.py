@@ -117,3 +117,39 @@ async def test_unknown_tool_is_an_error_result(client: ToolClient) -> None:
         result = await client.call("no_such_tool", {})
     assert not result.ok
     assert "no_such_tool" in result.text
+
+
+async def test_the_server_checks_planned_calls_as_running_them_would(client: ToolClient) -> None:
+    async with client:
+        checks = await client.classify(
+            [
+                ("demo_get", {"resource": "pods"}),
+                ("demo_scale", {"name": "web", "replicas": 3}),
+                ("demo_scale", {"name": "Bad Name!", "replicas": 3}),
+                ("demo_exec", {"command": ["ls"], "mode": "read"}),
+                ("demo_exec", {"command": ["rm"], "mode": "write"}),
+                ("demo_nuke", {}),
+            ]
+        )
+    assert [(c.valid, c.read_only, c.per_call) for c in checks] == [
+        (True, True, False),
+        (True, False, False),
+        (False, False, False),
+        (True, True, True),
+        (True, False, True),
+        (False, False, False),
+    ]
+    assert checks[2].error is not None
+    assert "name:" in checks[2].error
+    assert "Bad Name!" not in checks[2].error
+    assert checks[5].error == "no tool named 'demo_nuke'"
+
+
+async def test_the_listing_is_all_an_engine_needs_to_plan_with(client: ToolClient) -> None:
+    async with client:
+        specs = {spec.name: spec for spec in await client.list_tools()}
+    assert "opsgate_classify" not in specs  # internal tools stay out of the model's view
+    scale = specs["demo_scale"]
+    assert scale.reaches_cluster
+    assert scale.takes("replicas")
+    assert not scale.annotations.read_only

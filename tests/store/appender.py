@@ -11,8 +11,10 @@ from typing import Any
 from opsgate.store import sql
 
 
-async def _append(url: str, secret_key: bytes, worker: int, count: int, start: Any) -> None:
-    store = await sql.open_store(url, secret_key=secret_key)
+async def _append(
+    url: str, secret_key: bytes, audit_key: bytes, worker: int, count: int, start: Any
+) -> None:
+    store = await sql.open_store(url, secret_key=secret_key, audit_key=audit_key)
     try:
         # Every worker waits here so that the appends really interleave.
         await asyncio.to_thread(start.wait, 60)
@@ -24,6 +26,8 @@ async def _append(url: str, secret_key: bytes, worker: int, count: int, start: A
         await store.close()
 
 
-def append_events(url: str, secret_key: bytes, worker: int, count: int, start: Any) -> None:
+def append_events(
+    url: str, secret_key: bytes, audit_key: bytes, worker: int, count: int, start: Any
+) -> None:
     """Process entry point: append `count` events tagged with `worker`."""
-    asyncio.run(_append(url, secret_key, worker, count, start))
+    asyncio.run(_append(url, secret_key, audit_key, worker, count, start))

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from opsgate.domain.audit import GENESIS_HASH, chain_hash
+from opsgate.domain.audit import GENESIS_HASH, chain_hash, event_mac
 from opsgate.errors import InvalidInput
 from opsgate.store.records import AuditFilter, NewAuditEvent
 from opsgate.store.sql import SqlStore
-from tests.fixtures.postgres import SECRET_KEY, RawSql
+from tests.fixtures.postgres import AUDIT_KEY, SECRET_KEY, RawSql
 from tests.store import appender
 
 
@@ -57,9 +57,11 @@ async def test_appended_events_form_a_chain(store: SqlStore) -> None:
         conversation_id="cnv_1",
         run_id=None,
         call_id=None,
+        tool=None,
         payload=stored.payload,
         prev_hash=first.hash,
     )
+    assert stored.mac == event_mac(AUDIT_KEY, stored.hash)
     assert await store.verify_audit() == await store.verify_audit()
     verification = await store.verify_audit()
     assert (verification.ok, verification.checked) == (True, 2)
@@ -156,7 +158,8 @@ async def test_appends_from_several_processes_keep_one_chain(
     start = context.Barrier(workers)
     processes = [
         context.Process(
-            target=appender.append_events, args=(store_url, SECRET_KEY, w, per_worker, start)
+            target=appender.append_events,
+            args=(store_url, SECRET_KEY, AUDIT_KEY, w, per_worker, start),
         )
         for w in range(workers)
     ]

@@ -59,6 +59,9 @@ async def test_a_batch_writes_every_record_in_order(store: SqlStore) -> None:
     assert [m.role for m in await store.list_messages(conversation_id)] == ["assistant", "tool"]
     audit = await store.list_audit()
     assert [a.kind for a in audit] == ["plan", "tool.finished"]
+    head = await store.get_audit_head()
+    assert head is not None
+    assert (head.seq, head.hash) == (audit[-1].seq, audit[-1].hash)
     assert (await store.verify_audit()).ok
 
 
@@ -79,6 +82,7 @@ async def test_a_batch_with_a_change_that_does_not_apply_writes_nothing(store: S
 
     after = (len(await store.events_after(conversation_id, 0)), len(await store.list_audit()))
     assert after == before
+    assert (await store.verify_audit()).ok  # the head did not move with the lost batch
     assert "lost with the batch" not in [m.text for m in await store.list_messages(conversation_id)]
     assert (await store.get_call("c1")).status == "succeeded"
 

@@ -14,7 +14,7 @@ from opsgate.domain.events import PreviewOutcome
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import sql
 from opsgate.store.sql import SqlStore
-from tests.fixtures.postgres import SECRET_KEY, RawSql
+from tests.fixtures.postgres import AUDIT_KEY, SECRET_KEY, RawSql
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ async def test_two_concurrent_decisions_one_wins(store_url: str, store: SqlStore
         expires_at=datetime.now(UTC) + timedelta(minutes=5),
         items=[Item("call_a")],
     )
-    other = await sql.open_store(store_url, secret_key=SECRET_KEY)
+    other = await sql.open_store(store_url, secret_key=SECRET_KEY, audit_key=AUDIT_KEY)
     try:
         now = datetime.now(UTC)
         results = await asyncio.gather(

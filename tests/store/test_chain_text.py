@@ -1,4 +1,5 @@
-"""`audit_log.chain_text` is byte-identical to `canonical_json` of `chain_hash`'s fields.
+"""`audit_log.chain_text` is byte-identical to `canonical_json` of `chain_hash`'s fields
+(keyed events and the legacy text without `tool`).
 
 The store hashes and verifies the audit chain with `chain_text` (the payload's canonical text
 spliced in, not re-encoded); these tests compare it with the one definition in
@@ -83,7 +84,9 @@ def test_chain_text_is_canonical_json_byte_for_byte() -> None:
     for index in range(1, 5001):
         event = _event(rng, index)
         payload, payload_text = audit_log.normalise_payload(event["payload"])
-        fields = {**event, "payload": payload}
+        tool = audit_log.stored_tool(payload) if rng.random() < 0.8 else _text(rng)
+        legacy = rng.random() < 0.25
+        fields = {**event, "payload": payload, "tool": tool}
         spliced = audit_log.chain_text(
             seq=fields["seq"],
             at=event["at"].isoformat(),
@@ -93,12 +96,17 @@ def test_chain_text_is_canonical_json_byte_for_byte() -> None:
             conversation_id=fields["conversation_id"],
             run_id=fields["run_id"],
             call_id=fields["call_id"],
+            tool=tool,
             payload_text=payload_text,
             prev_hash=fields["prev_hash"],
+            legacy=legacy,
         )
-        reference = canonical_json({**fields, "at": event["at"].isoformat()})
+        hashed = {**fields, "at": event["at"].isoformat()}
+        if legacy:  # events older than the audit key: their text has no tool
+            del hashed["tool"]
+        reference = canonical_json(hashed)
         assert spliced.encode("utf-8") == reference.encode("utf-8")
-        assert sha256_hex(spliced) == chain_hash(**fields)
+        assert sha256_hex(spliced) == chain_hash(**fields, legacy=legacy)
 
 
 def test_chain_text_refuses_a_seq_that_would_encode_differently() -> None:
@@ -112,6 +120,7 @@ def test_chain_text_refuses_a_seq_that_would_encode_differently() -> None:
             conversation_id=None,
             run_id=None,
             call_id=None,
+            tool=None,
             payload_text="{}",
             prev_hash="0" * 64,
         )

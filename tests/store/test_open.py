@@ -10,11 +10,11 @@ import pytest
 from opsgate.errors import ConfigError, StoreError
 from opsgate.store import sql
 from opsgate.store.ids import IdFactory
-from tests.fixtures.postgres import SECRET_KEY
+from tests.fixtures.postgres import AUDIT_KEY, SECRET_KEY
 
 
 async def test_reopening_keeps_data_and_extends_the_chain(store_url: str) -> None:
-    first = await sql.open_store(store_url, secret_key=SECRET_KEY)
+    first = await sql.open_store(store_url, secret_key=SECRET_KEY, audit_key=AUDIT_KEY)
     try:
         await first.create_user("alice", "admin", None)
         await first.append_audit(
@@ -22,7 +22,7 @@ async def test_reopening_keeps_data_and_extends_the_chain(store_url: str) -> Non
         )
     finally:
         await first.close()
-    second = await sql.open_store(store_url, secret_key=SECRET_KEY)
+    second = await sql.open_store(store_url, secret_key=SECRET_KEY, audit_key=AUDIT_KEY)
     try:
         assert (await second.get_user_by_name("alice")).role == "admin"
         event = await second.append_audit("user.login", {}, actor_id=None, actor_name="alice")
@@ -34,7 +34,9 @@ async def test_reopening_keeps_data_and_extends_the_chain(store_url: str) -> Non
 
 async def test_sqlite_store_creates_its_directory(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "opsgate.db"
-    store = await sql.open_store(f"sqlite+aiosqlite:///{path}", secret_key=SECRET_KEY)
+    store = await sql.open_store(
+        f"sqlite+aiosqlite:///{path}", secret_key=SECRET_KEY, audit_key=AUDIT_KEY
+    )
     try:
         assert await store.count_users() == 0
     finally:
@@ -53,17 +55,21 @@ async def test_sqlite_store_creates_its_directory(tmp_path: Path) -> None:
 )
 async def test_unsupported_urls_are_config_errors(url: str) -> None:
     with pytest.raises(ConfigError):
-        await sql.open_store(url, secret_key=SECRET_KEY)
+        await sql.open_store(url, secret_key=SECRET_KEY, audit_key=AUDIT_KEY)
 
 
 async def test_short_secret_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="secret_key"):
-        await sql.open_store(f"sqlite+aiosqlite:///{tmp_path}/db", secret_key=b"short")
+        await sql.open_store(
+            f"sqlite+aiosqlite:///{tmp_path}/db", secret_key=b"short", audit_key=AUDIT_KEY
+        )
 
 
 async def test_jenkins_token_needs_the_same_key(store_url: str, store: sql.SqlStore) -> None:
     await store.upsert_jenkins_server("ci", "https://ci.example/", "bot", "tok")
-    other = await sql.open_store(store_url, secret_key=b"another-secret-key-0123456789")
+    other = await sql.open_store(
+        store_url, secret_key=b"another-secret-key-0123456789", audit_key=AUDIT_KEY
+    )
     try:
         with pytest.raises(StoreError, match="cannot be decrypted"):
             await other.get_jenkins_server("ci", reveal=True)

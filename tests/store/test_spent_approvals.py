@@ -11,7 +11,7 @@ from opsgate.errors import InvalidInput
 from opsgate.store import sql
 from opsgate.store.sql import SqlStore
 from opsgate.store.sql_spent import PRUNE_GRACE
-from tests.fixtures.postgres import SECRET_KEY, RawSql
+from tests.fixtures.postgres import AUDIT_KEY, SECRET_KEY, RawSql
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -26,7 +26,7 @@ async def test_an_approval_is_spent_once(store: SqlStore) -> None:
 async def test_two_processes_racing_for_one_approval_spend_it_once(
     store: SqlStore, store_url: str
 ) -> None:
-    other = await sql.open_store(store_url, secret_key=SECRET_KEY)
+    other = await sql.open_store(store_url, secret_key=SECRET_KEY, audit_key=AUDIT_KEY)
     try:
         later = NOW + timedelta(minutes=5)
         for attempt in range(10):

@@ -12,17 +12,25 @@ import csv
 import io
 import json
 import re
-import subprocess
-import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.fixtures.ui import NAMESPACE, PASSWORD, ROOT, UiServer
+from tests.fixtures.ui import NAMESPACE, PASSWORD, UiServer
+from tests.ui.pages import (
+    ask,
+    login,
+    replicas,
+    shown_verdict,
+    start_conversation,
+    tone,
+    tool_card,
+    wait_pending_approval,
+)
 
 # The first test's time includes starting the sandbox and two server processes (imports of
 # LangGraph, FastMCP, SQLAlchemy) on 2 shared cores: allow more than the default 120 s.
@@ -32,66 +40,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(300),
 ]
-
-
-def replicas(sandbox: Any, deployment: str = "web") -> int:
-    kubectl = getattr(sandbox, "kubectl", None) or ROOT / ".tools" / "bin" / "kubectl"
-    done = subprocess.run(
-        [
-            str(kubectl),
-            "--kubeconfig",
-            str(sandbox.kubeconfig),
-            "--context",
-            sandbox.context,
-            "-n",
-            NAMESPACE,
-            "get",
-            "deployment",
-            deployment,
-            "-o",
-            "jsonpath={.spec.replicas}",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return int(done.stdout)
-
-
-def login(page: Page, server: UiServer, username: str) -> None:
-    page.goto(f"{server.base_url}/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#whoami")).to_contain_text(username)
-
-
-def start_conversation(page: Page, title: str) -> str:
-    page.get_by_label("Title").fill(title)
-    page.get_by_role("button", name="Start conversation").click()
-    expect(page.locator(".chat-head h1")).to_have_text(title)
-    return page.url.rsplit("/", 1)[-1]
-
-
-def ask(page: Page, text: str) -> None:
-    page.get_by_label("Message").fill(text)
-    page.get_by_role("button", name="Send").click()
-
-
-def tool_card(page: Page, tool: str) -> Any:
-    return page.locator(f'.tool-card[data-tool="{tool}"]')
-
-
-def wait_pending_approval(client: Any, conversation_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        items = client.get(
-            "/approvals", params={"status": "pending", "conversation_id": conversation_id}
-        ).json()["items"]
-        if items:
-            return dict(items[0])
-        time.sleep(0.3)
-    raise AssertionError(f"no pending approval in conversation {conversation_id!r}")
 
 
 def test_question_reads_then_scales_after_approval_with_green_verification(
@@ -112,20 +60,26 @@ def test_question_reads_then_scales_after_approval_with_green_verification(
     expect(card.locator(".tool-name")).to_have_text("k8s_scale")
     expect(card.locator(".args-block")).to_contain_text('"replicas": 3')
     expect(card.locator(".facts")).to_contain_text(sandbox.context)
+    expect(card.locator(".facts")).to_contain_text(sandbox.api_url)
     expect(card.locator(".facts")).to_contain_text(NAMESPACE)
     # The preview is the diff of the server-side dry run of the exact call, highlighted.
-    expect(card.locator(".preview .hl-del")).to_contain_text("replicas: 1")
-    expect(card.locator(".preview .hl-add")).to_contain_text("replicas: 3")
+    expect(card.locator(".preview .hl-del").filter(has_text="replicas: 1")).to_have_count(1)
+    expect(card.locator(".preview .hl-add").filter(has_text="replicas: 3")).to_have_count(1)
     expect(card.locator(".proposer")).to_have_text("ada")
     expect(card.locator(".time-left")).to_contain_text("left")
+    # This server lets a requester approve their own change, and the card says both.
+    expect(card.locator(".self-note")).to_have_text("You proposed this change.")
+    expect(card.locator(".policy-note")).to_contain_text("the distinct-approver rule is off")
     assert replicas(sandbox) == 1, "nothing may change before the approval"
     card.screenshot(path=str(artifacts / "approval-card.png"))
 
     card.get_by_role("button", name="Approve").click()
     scale = tool_card(page, "k8s_scale")
-    expect(scale.locator(".verify-ok")).to_be_visible(timeout=60_000)
-    expect(scale).to_have_attribute("data-status", "succeeded")
-    expect(page.locator(".final-status")).to_contain_text("completed")
+    # The scale waits for its rollout: verified, in green.
+    assert shown_verdict(scale) == "verified"
+    final = page.locator(".final-status")
+    expect(final).to_contain_text("Run completed: 1 change run: 1 verified; 1 read")
+    assert tone(final.locator(".final-words")) == "green"
     expect(card.locator(".decided-by")).to_contain_text("Approved by ada")
     assert replicas(sandbox) == 3
     page.screenshot(path=str(artifacts / "chat.png"), full_page=True)
@@ -144,7 +98,9 @@ def test_question_reads_then_scales_after_approval_with_green_verification(
     with page.expect_download() as jsonl_download:
         page.get_by_role("link", name="Export JSONL").click()
     lines = Path(jsonl_download.value.path()).read_text().splitlines()
-    kinds = {json.loads(line)["kind"] for line in lines if line.strip()}
+    records = [json.loads(line) for line in lines if line.strip()]
+    assert "head" in records[-1], "the export ends with the signed head record"
+    kinds = {record["kind"] for record in records[:-1]}
     assert {"request", "approval.granted", "tool.finished"} <= kinds
     with page.expect_download() as csv_download:
         page.get_by_role("link", name="Export CSV").click()
@@ -155,7 +111,9 @@ def test_question_reads_then_scales_after_approval_with_green_verification(
     timeline = page.locator(".replay-item")
     expect(timeline.first).to_have_attribute("data-kind", "request")
     expect(timeline.filter(has_text="approval.granted")).to_have_count(1)
-    expect(page.locator('.replay-item[data-kind="verify"] summary')).to_contain_text("rolled out")
+    expect(page.locator('.replay-item[data-kind="verify"] summary')).to_have_text(
+        re.compile("^verified: ")
+    )
     assert page.js_errors == []
 
 
@@ -175,7 +133,8 @@ def test_viewer_sees_the_approval_card_without_buttons(
             card = page.locator(".approval-card")
             expect(card.locator(".tool-name")).to_have_text("k8s_scale")
             expect(card.locator(".no-approver")).to_be_visible()
-            expect(card.get_by_role("button")).to_have_count(0)
+            decisions = card.get_by_role("button", name=re.compile("Approve|Reject"))
+            expect(decisions).to_have_count(0)
             expect(page.get_by_role("button", name="Send")).to_have_count(0)
             card.screenshot(path=str(artifacts / "approval-card-viewer.png"))
             assert page.js_errors == []
@@ -209,38 +168,10 @@ def test_reload_during_a_run_resumes_the_stream_without_duplicates(
     assert any(re.search(r"[?&]after=[1-9]\d*", url) for url in stream_urls), stream_urls
 
     card.get_by_role("button", name="Approve").click()
-    expect(tool_card(page, "k8s_scale").locator(".verify-ok")).to_be_visible(timeout=60_000)
-    expect(page.locator(".final-status")).to_contain_text("completed")
+    assert shown_verdict(tool_card(page, "k8s_scale")) == "verified"
+    expect(page.locator(".final-status")).to_contain_text("Run completed: 1 change run: 1 verified")
     expect(tool_card(page, "k8s_get")).to_have_count(1)
     expect(page.locator(".msg-user")).to_have_count(1)
-    assert page.js_errors == []
-
-
-def test_tool_palette_flow_works_without_a_model(
-    ui_server_no_model: UiServer, sandbox: Any, new_page: Any, artifacts: Path
-) -> None:
-    page = new_page()
-    login(page, ui_server_no_model, "ada")
-    banner = page.locator("#model-banner")
-    expect(banner).to_contain_text("OPSGATE_MODEL")
-    expect(banner).to_contain_text("Ollama")
-    start_conversation(page, "Palette scale")
-
-    page.locator("summary", has_text="Tool palette").click()
-    page.get_by_label("Tool", exact=True).select_option("k8s_scale")
-    form = page.locator(".palette-form")
-    form.get_by_label("Resource (required)").fill("deployment/web")
-    form.get_by_label("Namespace").fill(NAMESPACE)
-    form.get_by_label("Replicas (required)").fill("2")
-    form.get_by_role("button", name="Propose change").click()
-
-    card = page.locator(".approval-card")
-    expect(card.locator(".args-block")).to_contain_text('"replicas": 2')
-    card.get_by_role("button", name="Approve").click()
-    expect(tool_card(page, "k8s_scale").locator(".verify-ok")).to_be_visible(timeout=60_000)
-    expect(page.locator(".final-status")).to_contain_text("completed")
-    assert replicas(sandbox) == 2
-    page.screenshot(path=str(artifacts / "palette.png"), full_page=True)
     assert page.js_errors == []
 
 
@@ -276,7 +207,9 @@ def test_stop_button_ends_a_run_waiting_for_approval(ui_server: UiServer, new_pa
     card = page.locator(".approval-card")
     expect(card).to_be_visible()
     page.get_by_role("button", name="Stop").click()
-    expect(page.locator(".final-status")).to_contain_text("stopped")
+    final = page.locator(".final-status")
+    expect(final).to_contain_text("Run stopped by ada: 1 call expired; 1 read")
+    assert tone(final.locator(".final-words")) == "grey"
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
     # The request closes with the run: no decision is left to take.
     expect(card.get_by_role("button", name="Approve")).to_have_count(0)
@@ -297,8 +230,12 @@ def test_approve_all_records_one_decision_per_call(
     expect(card.locator("h3")).to_have_text("Approval needed for 2 changes")
     card.get_by_label("Reason for all (one decision is recorded per call)").fill("load test")
     card.get_by_role("button", name="Approve all").click()
-    expect(page.locator(".verify-ok")).to_have_count(2, timeout=60_000)
-    expect(page.locator(".final-status")).to_contain_text("completed")
+    expect(page.locator(".verify")).to_have_count(2, timeout=60_000)
+    for tool in tool_card(page, "k8s_scale").all():
+        assert shown_verdict(tool) == "verified"
+    expect(page.locator(".final-status")).to_contain_text(
+        "Run completed: 2 changes run: 2 verified"
+    )
     assert (replicas(sandbox, "web"), replicas(sandbox, "api")) == (2, 2)
     with closing(ui_server.api("ada")) as client:
         granted = client.get(
@@ -343,7 +280,9 @@ def test_rejection_needs_a_reason_and_nothing_runs(
     card.get_by_label("Reason (required to reject)").fill("not during the freeze")
     card.get_by_role("button", name="Reject").click()
     expect(card.locator(".decided-by")).to_contain_text("Rejected by ada: not during the freeze")
-    expect(page.locator(".final-status")).to_be_visible(timeout=60_000)
+    final = page.locator(".final-status")
+    expect(final).to_contain_text("Run rejected: nothing ran: 1 call rejected; 1 read")
+    assert tone(final.locator(".final-words")) == "grey"
     expect(tool_card(page, "k8s_scale")).to_have_attribute("data-status", "rejected")
     assert replicas(sandbox) == before
     assert page.js_errors == []

@@ -23,7 +23,11 @@ from opsgate.tools.base import CommandRunner, Tool
 
 
 async def open_store(settings: Settings) -> Store:
-    return await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
+    return await sql.open_store(
+        settings.sqlalchemy_url(),
+        secret_key=settings.key("secret_key"),
+        audit_key=settings.key("audit_key"),
+    )
 
 
 def all_tools() -> dict[str, Tool]:
@@ -64,7 +68,6 @@ async def engine(
         store=store,
         bus=bus,
         tools=tool_client,
-        tool_specs=tools,
         approval_key=approval_key,
         secret_key=settings.key("secret_key"),
         engine_id=settings.engine_id(),

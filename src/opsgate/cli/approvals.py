@@ -1,4 +1,11 @@
-"""`opsgate approvals`: list and decide pending approvals on a running server."""
+"""`opsgate approvals`: list and decide pending approvals on a running server.
+
+`list` shows each pending change as an approver needs it (tool, object, namespace, context,
+cluster, proposer, expiry, whether it is destructive, what its dry run found, the exact
+command, every argument); `approve` and `reject` print each decided call's own outcome as
+the server answered it. Exit codes: 0 every targeted call got the decision, 1 the server
+refused it or could not be reached (the message says why), 2 usage.
+"""
 
 from __future__ import annotations
 
@@ -6,63 +13,44 @@ from typing import Annotated
 
 import typer
 
-from opsgate.cli.client import ApiClient, ServerOption, TokenOption, connect
-from opsgate.cli.common import args_json, console
+from opsgate.cli.options import ServerOption, TokenOption
 
-approvals_app = typer.Typer(help="List and decide pending approvals.", no_args_is_help=True)
+approvals_app = typer.Typer(
+    help="List and decide pending approvals.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @approvals_app.command("list")
 def approvals_list(server: ServerOption = None, token: TokenOption = None) -> None:
-    """List pending approvals.
+    """List pending approvals, each change with everything needed to decide it.
 
     Example: `opsgate approvals list`
     """
-    with connect(server, token) as client:
-        items = client.request("GET", "/approvals", params={"status": "pending"})["items"]
-    if not items:
-        console.print("no pending approvals")
-    for approval in items:
-        console.print(
-            f"[bold]{approval['id']}[/] run {approval['run_id']} expires {approval['expires_at']}",
-            highlight=False,
-        )
-        for item in approval["items"]:
-            flag = " [red]destructive[/]" if item["destructive"] else ""
-            console.print(
-                f"  {item['call_id']} {item['status']}: {item['tool']} "
-                f"{args_json(item['args'])}{flag}",
-                highlight=False,
-            )
+    from opsgate.cli import approval_views
 
-
-def _decide(
-    approval_id: str, call: str | None, approve: bool, reason: str | None, client: ApiClient
-) -> None:
-    if call:
-        body = {"call_id": call, "approve": approve, "reason": reason}
-        result = client.request("POST", f"/approvals/{approval_id}/decision", json=body)
-    else:
-        body = {"approve": approve, "reason": reason}
-        result = client.request("POST", f"/approvals/{approval_id}/decide-all", json=body)
-    approval = result.get("approval", result)
-    console.print(f"{approval['id']}: {approval['status']}", highlight=False)
+    approval_views.list_pending(server, token)
 
 
 @approvals_app.command("approve")
 def approvals_approve(
     approval_id: Annotated[str, typer.Argument(help="The approval request's id.")],
     call: Annotated[str | None, typer.Option(help="Only this call (default: every call).")] = None,
-    reason: Annotated[str | None, typer.Option(help="Required for destructive calls.")] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Required for destructive calls and for a change whose dry run failed."),
+    ] = None,
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Approve a pending request (each call gets its own decision record).
+    """Approve a pending request (each call gets its own decision record) and print each
+    decided call's outcome. Exit 0 when approved, 1 when the server refused.
 
     Example: `opsgate approvals approve apr_01H... --reason "scale for the sale"`
     """
-    with connect(server, token) as client:
-        _decide(approval_id, call, True, reason, client)
+    from opsgate.cli import approval_views, client
+
+    with client.connect(server, token) as api:
+        approval_views.decide(api, approval_id, call, "approve", reason)
 
 
 @approvals_app.command("reject")
@@ -73,9 +61,12 @@ def approvals_reject(
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Reject a pending request with a reason.
+    """Reject a pending request with a reason and print each decided call's outcome.
+    Exit 0 when rejected, 1 when the server refused.
 
     Example: `opsgate approvals reject apr_01H... --reason "not during the freeze"`
     """
-    with connect(server, token) as client:
-        _decide(approval_id, call, False, reason, client)
+    from opsgate.cli import approval_views, client
+
+    with client.connect(server, token) as api:
+        approval_views.decide(api, approval_id, call, "reject", reason)

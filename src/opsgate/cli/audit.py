@@ -2,42 +2,79 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import json
 import sys
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+from rich.text import Text
 
-from opsgate.cli.common import console, load_settings, local_store, run
-from opsgate.domain.audit import AuditEvent
+from opsgate.cli.common import console, load_settings, local_store, run, visible
 
-audit_app = typer.Typer(help="Verify, export and follow the audit log.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from opsgate.domain.audit import AuditEvent
+    from opsgate.store.records import ChainVerification
+
+audit_app = typer.Typer(
+    help="Verify, export and follow the audit log.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 at the first broken link.
+    """Recompute the keyed audit chain and check it against its signed head record; exit 1
+    naming the first bad seq or the missing range.
 
     Example: `opsgate audit verify`
     """
 
-    async def go() -> bool:
-        async with local_store(load_settings()) as store:
-            result = await store.verify_audit()
-        if result.ok:
-            console.print(f"[green]audit chain intact[/]: {result.checked} events verified")
-        else:
-            console.print(
-                f"[red]audit chain broken[/] at seq {result.first_broken_seq}: {result.reason}"
-            )
-        return result.ok
+    async def go() -> ChainVerification:
+        async with local_store(load_settings(), check_audit_head=False) as store:
+            return await store.verify_audit()
 
-    if not run(go()):
+    result = run(go())
+    for line in verification_lines(result):
+        console.print(line)
+    if not result.ok:
         raise typer.Exit(1)
+
+
+def verification_lines(result: ChainVerification) -> list[Text]:
+    """What `audit verify` prints; reasons may quote stored text, so none of it is markup."""
+    head = "no head record"
+    if result.head_seq is not None and result.head_hash is not None:
+        head = f"head seq {result.head_seq}, hash {result.head_hash}"
+    if result.ok:
+        lines = [
+            Text.assemble(
+                ("audit chain intact", "green"),
+                f": {result.checked} events verified with the audit key; {head}",
+            )
+        ]
+    else:
+        where = f"at seq {result.first_broken_seq}" if result.first_broken_seq else "at its head"
+        lines = [
+            Text.assemble(
+                ("audit chain broken", "red"), f" {where}: {visible(result.reason or '')}"
+            ),
+            Text(f"checked {result.checked} events before it; {head}"),
+        ]
+        if result.missing_range is not None:
+            first, last = result.missing_range
+            lines.append(Text(f"missing events: {first}..{last}"))
+    if result.unkeyed_range is not None:
+        first, last = result.unkeyed_range
+        lines.append(
+            Text(
+                f"events {first}..{last} predate the audit key: checked as a plain SHA-256 "
+                "chain only, which anyone with write access could have recomputed"
+            )
+        )
+    return lines
 
 
 @audit_app.command("export")
@@ -62,7 +99,7 @@ def audit_export_cmd(
     since_utc = since.replace(tzinfo=since.tzinfo or UTC) if since else None
 
     async def go() -> int:
-        async with local_store(load_settings()) as store:
+        async with local_store(load_settings(), check_audit_head=False) as store:
             if output is None:
                 return await audit_export.export_audit(
                     store, sys.stdout, fmt=fmt, since=since_utc, conversation_id=conversation
@@ -89,8 +126,10 @@ def audit_tail(
     Example: `opsgate audit tail -n 50 -f`
     """
 
+    import asyncio
+
     async def go() -> None:
-        async with local_store(load_settings()) as store:
+        async with local_store(load_settings(), check_audit_head=False) as store:
             events: deque[AuditEvent] = deque(maxlen=count)
             async for event in store.iter_audit():
                 events.append(event)
@@ -112,7 +151,12 @@ def audit_tail(
         run(go())
 
 
-def _print_event(event: AuditEvent) -> None:
+_PAYLOAD_CHARS = 160
+
+
+def event_text(event: AuditEvent) -> Text:
+    """One event as `audit tail` prints it. Names, ids and payloads are untrusted: they go
+    into a `Text` (never parsed as markup) with control characters made visible."""
     where = " ".join(
         f"{label}={value}"
         for label, value in (
@@ -122,8 +166,16 @@ def _print_event(event: AuditEvent) -> None:
         )
         if value
     )
-    console.print(
-        f"{event.seq:>6} {event.at.isoformat(timespec='seconds')} "
-        f"[bold]{event.kind:<20}[/] {event.actor_name:<10} {where}",
-        highlight=False,
+    payload = json.dumps(event.payload, ensure_ascii=False, sort_keys=True)
+    if len(payload) > _PAYLOAD_CHARS:
+        payload = payload[:_PAYLOAD_CHARS] + "…"
+    return Text.assemble(
+        f"{event.seq:>6} {event.at.isoformat(timespec='seconds')} ",
+        (f"{event.kind:<20}", "bold"),
+        " ",
+        visible(f"{event.actor_name:<10} {where} {payload}"),
     )
+
+
+def _print_event(event: AuditEvent) -> None:
+    console.print(event_text(event), highlight=False, emoji=False)

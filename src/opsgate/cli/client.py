@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import typer
@@ -17,13 +17,6 @@ import typer
 from opsgate.api.sessions import CSRF_COOKIE, CSRF_HEADER
 from opsgate.cli.common import load_settings
 from opsgate.errors import Conflict, Forbidden, NotFound, OpsgateError, Unauthenticated, truncate
-
-ServerOption = Annotated[
-    str | None, typer.Option("--server", help="Server URL (default OPSGATE_SERVER_URL).")
-]
-TokenOption = Annotated[
-    str | None, typer.Option("--token", help="API token (default OPSGATE_API_TOKEN).")
-]
 
 _BY_STATUS: dict[int, type[OpsgateError]] = {
     401: Unauthenticated,
@@ -75,18 +68,21 @@ class ApiClient:
         self._http.headers[CSRF_HEADER] = self._http.cookies.get(CSRF_COOKIE) or ""
 
     def events(self, conversation_id: str, after: int) -> Iterator[SseEvent]:
-        """Follow the conversation's event stream from after `after`, forever."""
-        with self._http.stream(
-            "GET",
-            f"/conversations/{conversation_id}/events",
-            params={"after": after},
-            headers={"Accept": "text/event-stream"},
-            timeout=httpx.Timeout(30.0, read=None),
-        ) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise _error_from(response)
-            yield from parse_sse(response.iter_lines())
+        """Follow the conversation's event stream from after `after` until the server ends it."""
+        try:
+            with self._http.stream(
+                "GET",
+                f"/conversations/{conversation_id}/events",
+                params={"after": after},
+                headers={"Accept": "text/event-stream"},
+                timeout=httpx.Timeout(30.0, read=None),
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error_from(response)
+                yield from parse_sse(response.iter_lines())
+        except httpx.HTTPError as e:
+            raise OpsgateError(f"lost the event stream of the opsgate server: {e}") from e
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[SseEvent]:

@@ -9,7 +9,9 @@ import typer
 
 from opsgate.cli.common import console, load_settings
 
-sandbox_app = typer.Typer(help="Run the local emulated cluster and Jenkins.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="Run the local emulated cluster and Jenkins.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 HostOption = Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")]

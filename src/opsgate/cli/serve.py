@@ -9,13 +9,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opsgate import settings as settings_module
 from opsgate.cli.common import console, err_console, load_settings, local_store, run
-from opsgate.settings import JenkinsServer, Settings
+
+if TYPE_CHECKING:
+    from opsgate.settings import Settings
 
 DEMO_SETS = ("kubeconfig", "contexts", "require_distinct_approver")
 """Security settings the demo sets itself (the sandbox's cluster, one admin approving)."""
@@ -37,6 +38,8 @@ DbOption = Annotated[
 def _warn_about_env_file(settings: Settings, given: Collection[str] = ()) -> None:
     """One line on stderr (never stdout: `opsgate mcp` speaks MCP there) per security setting
     taken from a `.env` file; `given` are the ones set here, whatever the sources say."""
+    from opsgate import settings as settings_module
+
     for line in settings_module.env_file_warnings(settings, given=given):
         err_console.print(line, highlight=False, markup=False, soft_wrap=True)
 
@@ -120,6 +123,8 @@ def demo(
 
     Example: `opsgate demo --port 8080`
     """
+    from opsgate.settings import JenkinsServer
+
     base = load_settings(port=port)
     _warn_about_env_file(base, given=DEMO_SETS)
     base.require_keys()

@@ -6,12 +6,12 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from opsgate.cli.common import console
-from opsgate.tools import registry
 
-tools_app = typer.Typer(help="Inspect the tools opsgate can call.", no_args_is_help=True)
+tools_app = typer.Typer(
+    help="Inspect the tools opsgate can call.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @tools_app.command("list")
@@ -25,6 +25,10 @@ def tools_list(
 
     Example: `opsgate tools list --family helm`
     """
+    from rich.table import Table
+
+    from opsgate.tools import registry
+
     tools = [t for t in registry.all_tools().values() if family in (None, t.family)]
     if family is not None and not tools:
         raise typer.BadParameter(f"no tools in family {family!r}", param_hint="--family")

@@ -15,16 +15,19 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from opsgate.cli.client import ServerOption
 from opsgate.cli.common import console, load_settings, local_store, run
+from opsgate.cli.options import ServerOption
 from opsgate.domain.roles import ROLES, Role
 
-users_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Manage users and their roles.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
-tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+tokens_app = typer.Typer(
+    help="Create, list and revoke API tokens.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 RoleOption = Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")]
@@ -81,6 +84,8 @@ def users_list() -> None:
 
     async def go() -> None:
         async with local_store(load_settings()) as store:
+            from rich.table import Table
+
             table = Table("id", "username", "role", "disabled", "created")
             for user in await store.list_users():
                 table.add_row(
@@ -209,6 +214,8 @@ def tokens_list() -> None:
     async def go() -> None:
         async with local_store(load_settings()) as store:
             names = {user.id: user.username for user in await store.list_users()}
+            from rich.table import Table
+
             table = Table(
                 "id", "user", "name", "prefix", "made by", "expires", "revoked", "last used"
             )

@@ -44,6 +44,50 @@ class ToolAnnotations(BaseModel):
         return self.model_dump(by_alias=True)
 
 
+CLUSTER_FAMILIES: frozenset[Family] = frozenset({"kubectl", "helm", "argo"})
+"""Families whose `context` parameter names a kubeconfig context (Jenkins names a server)."""
+
+
+class ToolSpec(BaseModel):
+    """A tool as the engine knows it: from the tool server's MCP listing, nothing else.
+
+    The engine plans, classifies and gates with this alone, so it works the same in front of
+    an in-process tool server and one running apart.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    annotations: ToolAnnotations
+    """Missing hints are filled fail-closed: a mutation, destructive, open world."""
+    family: Family | None = None
+
+    def takes(self, parameter: str) -> bool:
+        return parameter in self.input_schema.get("properties", {})
+
+    @property
+    def reaches_cluster(self) -> bool:
+        """Whether calls go to the cluster a kubeconfig context names (its `context` param);
+        approvals of its changes are bound to that cluster's identity."""
+        return self.family in CLUSTER_FAMILIES and self.takes("context")
+
+
+class CallCheck(BaseModel):
+    """The tool server's verdict on one planned call's arguments (`opsgate_classify`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    valid: bool
+    error: str | None = None
+    """Why the arguments are refused, naming each parameter, never echoing a value."""
+    read_only: bool = False
+    """Whether this very call only reads (for most tools, its `readOnlyHint`)."""
+    per_call: bool = False
+    """The tool decides read or change per call (`k8s_exec`'s allowlist), not by annotation."""
+
+
 class ToolCall(BaseModel):
     """One call of one tool with its arguments, as planned by the model or an operator."""
 

@@ -8,16 +8,17 @@ package's `ToolClient` satisfies it, and so does any small real test double.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from opsgate.domain.calls import CallCheck, ToolSpec
 from opsgate.engine.bus import EventBus
 from opsgate.engine.models.base import ChatModel
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
-from opsgate.tools.base import Progress, Tool
+from opsgate.tools.base import Progress
 
 
 class ToolResult(Protocol):
@@ -55,6 +56,8 @@ class ToolInvoker(Protocol):
         self, tool: str, args: dict[str, Any], *, on_progress: Progress | None = None
     ) -> ToolResult: ...
     async def cluster(self, context: str | None) -> ToolResult: ...
+    async def classify(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[CallCheck]: ...
+    async def list_tools(self) -> Sequence[ToolSpec]: ...
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,8 @@ class EngineDeps:
 
     model: ChatModel | None
     tools: ToolInvoker
-    tool_specs: Mapping[str, Tool]
-    """Tool name to its spec: schemas, annotations, preview/verify declarations."""
+    tool_specs: Mapping[str, ToolSpec]
+    """Tool name to what the tool server's MCP listing says of it (`factory.tool_specs`)."""
     store: Store
     bus: EventBus
     approval_key: bytes

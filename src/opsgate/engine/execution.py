@@ -18,15 +18,15 @@ from pydantic import BaseModel, ValidationError
 
 from opsgate.domain import approval_token
 from opsgate.domain import events as ev
-from opsgate.domain.calls import CallStatus, output_digest
+from opsgate.domain.calls import CallCheck, CallStatus, output_digest
 from opsgate.domain.canonical import call_hash
-from opsgate.engine import history
+from opsgate.engine import history, policy
 from opsgate.engine.deps import EngineDeps, ToolResult
 from opsgate.engine.recorder import Recorder
 from opsgate.engine.sealing import Sealer
 from opsgate.engine.state import RunState
 from opsgate.errors import Conflict, DecisionRefused, OpsgateError, truncate
-from opsgate.store.records import ApprovalItem
+from opsgate.store.records import ApprovalEvidence, ApprovalItem
 from opsgate.tools.base import PreviewReport, Progress, Verification
 
 
@@ -214,6 +214,12 @@ class CallRunner:
         recomputed = call_hash(call["tool"], exact, call["context"], fingerprint)
         if recomputed != item.call_hash:
             return await self.refuse_tampered(state, call), None
+        evidence = await self.deps.store.approval_evidence(
+            str(state["approval_id"]), call["call_id"]
+        )
+        why_not = _unproven(evidence, recomputed, shown, call, item)
+        if why_not is not None:
+            return await self.refuse_tampered(state, call, why_not), None
         if bound is not None:
             now = await self._identity(call["context"])
             if isinstance(now, str) or now["fingerprint"] != fingerprint:
@@ -294,6 +300,7 @@ class CallRunner:
                 "truncated": False,
                 "duration_ms": 0,
                 "refused": True,
+                "reason": why,
             },
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
@@ -340,11 +347,22 @@ class CallRunner:
             )
         return result.data
 
+    async def check(self, placed: list[policy.Placed]) -> list[CallCheck | None]:
+        """The tool server's check of each call that got through placement (None for the
+        others); if the server cannot check them, each becomes invalid, saying why."""
+        ready = [p for p in placed if p.error is None]
+        found: list[CallCheck] = []
+        if ready:
+            try:
+                found = await self.deps.tools.classify([(p.tool, p.args) for p in ready])
+            except OpsgateError as e:
+                why = f"the tool server could not check the arguments: {truncate(str(e), 300)}"
+                found = [CallCheck(valid=False, error=why) for _ in ready]
+        checks = iter(found)
+        return [next(checks) if p.error is None else None for p in placed]
+
     async def preview(self, call: dict[str, Any]) -> Preview:
         """The tool's dry run, bounded: what would change, nothing, or that it failed."""
-        spec = self.deps.tool_specs.get(call["tool"])
-        if spec is None or spec.preview is None:
-            return Preview(None, "unavailable")
         try:
             result = await asyncio.wait_for(
                 self.deps.tools.preview(call["tool"], self.sealer.open(call)),
@@ -355,6 +373,8 @@ class CallRunner:
                 str(e) or f"it did not finish in {self.deps.limits.preview_timeout_s:g} s"
             )
             return Preview(f"(no preview: {truncate(why, 300)})", "unavailable")
+        if result.error == "not_declared":
+            return Preview(None, "unavailable")
         text = history.cap_text(result.text, self.deps.limits.tool_result_cap_chars)
         report = _model_of(PreviewReport, result.data)
         if report is not None:
@@ -381,7 +401,6 @@ class CallRunner:
             verdict = Verdict(
                 "not_verified",
                 f"stopped by {who} before the check finished; the change ran but is not verified",
-                proves=self._proves(call),
             )
         finally:
             self.checking.pop(run_id, None)
@@ -389,14 +408,6 @@ class CallRunner:
         return verdict
 
     async def _check(self, state: RunState, call: dict[str, Any]) -> Verdict:
-        spec = self.deps.tool_specs.get(call["tool"])
-        proves = self._proves(call)
-        if spec is None or spec.verify is None:
-            return Verdict(
-                "not_verified",
-                f"{call['tool']} declares no check: the change ran, nothing verified its effect",
-                proves=proves,
-            )
         limit = self.deps.limits.verify_timeout_s
         try:
             result = await asyncio.wait_for(
@@ -410,14 +421,17 @@ class CallRunner:
                 "failed",
                 f"the check did not finish within {limit:g} s: the change did not reach the "
                 "intended state in time",
-                proves=proves,
                 next_step="look at the workload's pods and events, then fix or roll back",
             )
         except OpsgateError as e:
             return Verdict(
                 "not_verified",
                 f"the check could not run: {truncate(str(e), 300)}",
-                proves=proves,
+            )
+        if result.error == "not_declared":
+            return Verdict(
+                "not_verified",
+                f"{call['tool']} declares no check: the change ran, nothing verified its effect",
             )
         output = history.cap_text(result.text, 4000)
         found = _model_of(Verification, result.data)
@@ -425,8 +439,8 @@ class CallRunner:
             # A check that does not say what it proved proves nothing we can show as verified.
             line = _last_line(result.text)
             if result.ok:
-                return Verdict("not_verified", f"the check passed: {line}", output, proves=proves)
-            return Verdict("failed", f"the check failed: {line}", output, proves=proves)
+                return Verdict("not_verified", f"the check passed: {line}", output)
+            return Verdict("failed", f"the check failed: {line}", output)
         return Verdict(
             found.verdict,
             truncate(found.summary, 500),
@@ -434,12 +448,8 @@ class CallRunner:
             tuple(truncate(d, 500) for d in found.details[:10]),
             found.next_step,
             found.rollback.model_dump(mode="json") if found.rollback else None,
-            proves,
+            found.proves,
         )
-
-    def _proves(self, call: dict[str, Any]) -> str | None:
-        spec = self.deps.tool_specs.get(call["tool"])
-        return spec.verifies if spec is not None else None
 
     def report_verdict(self, state: RunState, call: dict[str, Any], verdict: Verdict) -> None:
         """Record the verdict as the call's state, on the stream and in the audit log."""
@@ -472,6 +482,37 @@ class CallRunner:
             run_id=state["run_id"],
             call_id=call["call_id"],
         )
+
+
+def _unproven(
+    evidence: ApprovalEvidence,
+    recomputed: str,
+    shown: dict[str, Any],
+    call: dict[str, Any],
+    item: ApprovalItem,
+) -> str | None:
+    """Why the audit log does not prove this exact change was approved, or None if it does.
+
+    The tamper-evident record decides, not the mutable rows: the `approval.requested` event
+    (HMAC-verified) must hold this very call hash, context and shown arguments, and an
+    authentic `approval.granted` by the approver the database names must follow it.
+    """
+    if evidence.forged:
+        seqs = ", ".join(str(seq) for seq in evidence.forged[:5])
+        return f"the audit log holds edited records of this approval (events {seqs})"
+    requested = evidence.requested
+    if requested is None:
+        return "the audit log holds no record of this call's approval request"
+    if requested.get("call_hash") != recomputed or requested.get("context") != call["context"]:
+        return "the call differs from the one the audit log says was put up for approval"
+    if requested.get("args") != shown:
+        return "the arguments differ from the ones the audit log says the approver was shown"
+    decision = evidence.decision
+    if decision is None or decision.kind != "approval.granted":
+        return "the audit log holds no approval of this call"
+    if item.decision is None or decision.actor_id != item.decision.decided_by:
+        return "the approver on record differs from the one in the audit log"
+    return None
 
 
 def model_note(verdict: Verdict) -> str:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 
+from opsgate.domain.calls import ToolSpec
 from opsgate.engine.bus import EventBus
 from opsgate.engine.deps import EngineDeps, Limits, ToolInvoker
 from opsgate.engine.engine import Engine
@@ -18,7 +19,6 @@ from opsgate.engine.graph import open_checkpointer
 from opsgate.engine.models.factory import model_from_settings
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
-from opsgate.tools.base import Tool
 
 
 def deps_from_settings(
@@ -27,7 +27,7 @@ def deps_from_settings(
     store: Store,
     bus: EventBus,
     tools: ToolInvoker,
-    tool_specs: Mapping[str, Tool],
+    tool_specs: Mapping[str, ToolSpec],
     approval_key: bytes,
     secret_key: bytes,
     engine_id: str,
@@ -48,6 +48,11 @@ def deps_from_settings(
     )
 
 
+async def tool_specs(tools: ToolInvoker) -> dict[str, ToolSpec]:
+    """What the engine knows of the tools: the tool server's MCP listing, by name."""
+    return {spec.name: spec for spec in await tools.list_tools()}
+
+
 async def open_engine(
     settings: Settings,
     stack: AsyncExitStack,
@@ -55,7 +60,6 @@ async def open_engine(
     store: Store,
     bus: EventBus,
     tools: ToolInvoker,
-    tool_specs: Mapping[str, Tool],
     approval_key: bytes,
     secret_key: bytes,
     engine_id: str,
@@ -67,7 +71,7 @@ async def open_engine(
         store=store,
         bus=bus,
         tools=tools,
-        tool_specs=tool_specs,
+        tool_specs=await tool_specs(tools),
         approval_key=approval_key,
         secret_key=secret_key,
         engine_id=engine_id,

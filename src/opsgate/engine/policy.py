@@ -1,9 +1,11 @@
 """Classification of planned calls: valid or not, read or mutation, destructive or not.
 
 Called by the graph's classify node for every call, from the model or from an operator's
-direct proposal. It fails closed: an unknown tool or bad arguments never reach the tool server
-(the error goes back to the model), anything not provably read-only is a mutation, and the
-cluster context is always the engine's choice from the conversation's allowed set.
+direct proposal, with what the engine knows of the tools: their MCP listing (`ToolSpec`) and
+the tool server's check of each call (`CallCheck`, from `opsgate_classify`). It fails closed:
+an unknown tool or bad arguments never run (the error goes back to the model), anything not
+provably read-only is a mutation, and the cluster context is always the engine's choice from
+the conversation's allowed set.
 """
 
 from __future__ import annotations
@@ -12,18 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
-from opsgate.domain.calls import Classification
+from opsgate.domain.calls import CallCheck, Classification, ToolSpec
 from opsgate.domain.canonical import call_hash
-from opsgate.tools.base import Tool
 
 CONTEXT_PARAM = "context"
 NAMESPACE_PARAM = "namespace"
 
 
 def with_default_namespace(
-    specs: Mapping[str, Tool], tool_name: str, args: Mapping[str, Any], namespace: str | None
+    specs: Mapping[str, ToolSpec], tool_name: str, args: Mapping[str, Any], namespace: str | None
 ) -> dict[str, Any]:
     """`args` with the conversation's namespace filled in when the tool takes one and the
     caller left it out (direct calls: the palette shows it as the default)."""
@@ -32,7 +31,7 @@ def with_default_namespace(
     if (
         namespace is None
         or tool is None
-        or NAMESPACE_PARAM not in tool.params.model_fields
+        or not tool.takes(NAMESPACE_PARAM)
         or filled.get(NAMESPACE_PARAM) is not None
         or filled.get("all_namespaces") is True
     ):
@@ -69,75 +68,84 @@ class ClassifiedCall:
         }
 
 
-def classify(
-    specs: Mapping[str, Tool],
-    call_id: str,
+@dataclass(frozen=True)
+class Placed:
+    """A planned call with the engine's choices made: the context filled in, or why not."""
+
+    tool: str
+    args: dict[str, Any]
+    context: str | None
+    error: str | None = None
+
+
+def place(
+    specs: Mapping[str, ToolSpec],
     tool_name: str,
     raw_args: Mapping[str, Any],
     allowed_contexts: Sequence[str],
-) -> ClassifiedCall:
-    """Validate and classify one call; never raises for bad input, returns `error` instead."""
+) -> Placed:
+    """Fill the call's `context` from the conversation's allowed set (never the model's
+    choice outside it); an unknown tool or a refused context is an error here already."""
     args = dict(raw_args)
-    tool = specs.get(tool_name)
-    if tool is None:
-        return _invalid(call_id, tool_name, args, None, f"no tool named {tool_name!r}")
-    context: str | None = None
-    if CONTEXT_PARAM in tool.params.model_fields:
-        chosen = args.get(CONTEXT_PARAM)
-        default = allowed_contexts[0] if allowed_contexts else None
-        if chosen is None:
-            context = default
-        elif isinstance(chosen, str) and chosen in allowed_contexts:
-            context = chosen
-        else:
-            return _invalid(
-                call_id,
-                tool_name,
-                args,
-                None,
-                f"context {chosen!r} is not allowed in this conversation "
-                f"(allowed: {', '.join(map(repr, allowed_contexts)) or 'none'}); "
-                "leave `context` out and the engine fills it",
-            )
-        if context is None:
-            args.pop(CONTEXT_PARAM, None)
-        else:
-            args[CONTEXT_PARAM] = context
-    try:
-        params = tool.parse(args)
-    except ValidationError as e:
-        return _invalid(call_id, tool_name, args, context, _describe(tool_name, e))
-    read_only = tool.is_read_only(params)
-    return ClassifiedCall(
-        call_id=call_id,
-        tool=tool_name,
-        args=args,
-        context=context,
-        classification="read" if read_only else "mutation",
-        destructive=not read_only and tool.annotations.destructive,
-        call_hash=call_hash(tool_name, args, context),
-    )
+    spec = specs.get(tool_name)
+    if spec is None:
+        return Placed(tool_name, args, None, f"no tool named {tool_name!r}")
+    if not spec.takes(CONTEXT_PARAM):
+        return Placed(tool_name, args, None)
+    chosen = args.get(CONTEXT_PARAM)
+    default = allowed_contexts[0] if allowed_contexts else None
+    if chosen is None:
+        context = default
+    elif isinstance(chosen, str) and chosen in allowed_contexts:
+        context = chosen
+    else:
+        return Placed(
+            tool_name,
+            args,
+            None,
+            f"context {chosen!r} is not allowed in this conversation "
+            f"(allowed: {', '.join(map(repr, allowed_contexts)) or 'none'}); "
+            "leave `context` out and the engine fills it",
+        )
+    if context is None:
+        args.pop(CONTEXT_PARAM, None)
+    else:
+        args[CONTEXT_PARAM] = context
+    return Placed(tool_name, args, context)
 
 
-def _invalid(
-    call_id: str, tool: str, args: dict[str, Any], context: str | None, error: str
+def classify(
+    specs: Mapping[str, ToolSpec], call_id: str, placed: Placed, check: CallCheck | None
 ) -> ClassifiedCall:
+    """Read or mutation, from the tool's MCP annotations and the tool server's check.
+
+    Fails closed: a call is a read only if the server says this very call only reads and
+    either the tool is annotated read-only or it decides per call (`k8s_exec`); anything
+    else, including missing annotations, is a mutation. `check` is None when `placed`
+    already carries an error.
+    """
+    spec = specs.get(placed.tool)
+    error = placed.error
+    if error is None and (check is None or not check.valid):
+        error = check.error if check is not None and check.error else "arguments not checked"
+    if spec is None or check is None or error is not None:
+        return ClassifiedCall(
+            call_id=call_id,
+            tool=placed.tool,
+            args=placed.args,
+            context=placed.context,
+            classification="mutation",
+            destructive=False,
+            call_hash=call_hash(placed.tool, placed.args, placed.context),
+            error=error,
+        )
+    read_only = check.read_only and (spec.annotations.read_only or check.per_call)
     return ClassifiedCall(
         call_id=call_id,
-        tool=tool,
-        args=args,
-        context=context,
-        classification="mutation",
-        destructive=False,
-        call_hash=call_hash(tool, args, context),
-        error=error,
+        tool=placed.tool,
+        args=placed.args,
+        context=placed.context,
+        classification="read" if read_only else "mutation",
+        destructive=not read_only and spec.annotations.destructive,
+        call_hash=call_hash(placed.tool, placed.args, placed.context),
     )
-
-
-def _describe(tool: str, error: ValidationError) -> str:
-    """Name every offending parameter without echoing the rejected values."""
-    problems = []
-    for item in error.errors(include_input=False, include_url=False):
-        location = ".".join(str(part) for part in item["loc"]) or "(arguments)"
-        problems.append(f"{location}: {item['msg']}")
-    return f"invalid arguments for {tool!r}: " + "; ".join(problems)

@@ -172,14 +172,16 @@ class Steps:
         used = state.get("tool_calls", 0)
         classified: list[dict[str, Any]] = []
         clusters: dict[str | None, dict[str, Any] | str] = {}
-        for raw in state.get("pending", []):
-            call = policy.classify(
-                self.deps.tool_specs,
-                raw["call_id"],
-                raw["tool"],
-                self.sealer.open(raw),
-                state.get("contexts", []),
-            ).as_state()
+        pending = state.get("pending", [])
+        placed = [
+            policy.place(
+                self.deps.tool_specs, raw["tool"], self.sealer.open(raw), state.get("contexts", [])
+            )
+            for raw in pending
+        ]
+        checks = await self.calls.check(placed)
+        for raw, where, check in zip(pending, placed, checks, strict=True):
+            call = policy.classify(self.deps.tool_specs, raw["call_id"], where, check).as_state()
             if raw.get("args_error"):
                 call["error"] = f"arguments were not a JSON object: {raw['args_error']}"
             elif call["error"] is None and used >= limit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from opsgate.domain.calls import ToolSpec
 from opsgate.engine import policy
 from opsgate.engine.state import RunState
 
@@ -42,9 +43,9 @@ class TokenBuffer:
         return text
 
 
-def model_schema(tool: Any) -> dict[str, Any]:
+def model_schema(tool: ToolSpec) -> dict[str, Any]:
     """The tool's JSON schema without `context`, which only the engine fills."""
-    schema: dict[str, Any] = dict(tool.input_schema())
+    schema: dict[str, Any] = dict(tool.input_schema)
     properties = dict(schema.get("properties", {}))
     properties.pop(policy.CONTEXT_PARAM, None)
     schema["properties"] = properties

@@ -10,6 +10,7 @@ Mutations carry their approval token in the request's `_meta`, never in the argu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -18,12 +19,18 @@ from fastmcp import Client, FastMCP
 from fastmcp.client.progress import ProgressHandler
 from fastmcp.client.transports import ClientTransport, StreamableHttpTransport
 from mcp.shared.exceptions import MCPError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from opsgate.domain.calls import Family, ToolAnnotations
+from opsgate.domain.calls import CallCheck, ToolAnnotations, ToolSpec
 from opsgate.errors import ToolFailed, truncate
 from opsgate.mcp.gate import APPROVAL_META_KEY
-from opsgate.mcp.server import CLUSTER_TOOL, INTERNAL_META_KEY, PREVIEW_TOOL, VERIFY_TOOL
+from opsgate.mcp.server import (
+    CLASSIFY_TOOL,
+    CLUSTER_TOOL,
+    INTERNAL_META_KEY,
+    PREVIEW_TOOL,
+    VERIFY_TOOL,
+)
 from opsgate.tools.base import Progress
 
 _FAIL_CLOSED: dict[str, bool] = {
@@ -32,19 +39,6 @@ _FAIL_CLOSED: dict[str, bool] = {
     "idempotentHint": False,
     "openWorldHint": True,
 }
-
-
-class ToolInfo(BaseModel):
-    """What the engine needs to know about one served tool."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    description: str
-    input_schema: dict[str, Any]
-    annotations: ToolAnnotations
-    """Missing hints are filled fail-closed: a mutation, destructive."""
-    family: Family | None = None
 
 
 class ToolCallResult(BaseModel):
@@ -103,7 +97,7 @@ class ToolClient:
     ) -> None:
         await self.close()
 
-    async def list_tools(self) -> list[ToolInfo]:
+    async def list_tools(self) -> list[ToolSpec]:
         """Every tool the model may plan with (the internal recipe tools left out)."""
         listed = await self._request(self._client.list_tools())
         return [_tool_info(tool) for tool in listed if not (tool.meta or {}).get(INTERNAL_META_KEY)]
@@ -122,6 +116,25 @@ class ToolClient:
             tool, args, progress_handler=_progress_handler(on_progress), meta=meta
         )
         return _call_result(await self._request(request))
+
+    async def classify(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[CallCheck]:
+        """The server's check of each planned `(tool, args)`: valid, and read-only or not.
+
+        Raises:
+            ToolFailed: the server did not answer with one check per call.
+        """
+        body = {"calls": [{"tool": tool, "args": args} for tool, args in calls]}
+        result = _call_result(await self._request(self._client.call_tool_mcp(CLASSIFY_TOOL, body)))
+        data = result.data if isinstance(result.data, dict) else {}
+        try:
+            checks = [CallCheck.model_validate(check) for check in data.get("calls", [])]
+        except ValidationError as e:
+            raise ToolFailed("the tool server's call checks did not parse") from e
+        if not result.ok or len(checks) != len(calls):
+            raise ToolFailed(
+                f"the tool server did not check the calls: {truncate(result.text, 300)}"
+            )
+        return checks
 
     async def preview(self, tool: str, args: dict[str, Any]) -> ToolCallResult:
         """The tool's dry run (server-side diff where it has one); never changes anything."""
@@ -168,7 +181,7 @@ def _progress_handler(on_progress: Progress | None) -> ProgressHandler | None:
     return handle
 
 
-def _tool_info(tool: mcp_types.Tool) -> ToolInfo:
+def _tool_info(tool: mcp_types.Tool) -> ToolSpec:
     hints = (
         tool.annotations.model_dump(by_alias=True, exclude_none=True) if tool.annotations else {}
     )
@@ -176,7 +189,7 @@ def _tool_info(tool: mcp_types.Tool) -> ToolInfo:
         {name: hints.get(name, default) for name, default in _FAIL_CLOSED.items()}
     )
     family = (tool.meta or {}).get("opsgate/family")
-    return ToolInfo(
+    return ToolSpec(
         name=tool.name,
         description=tool.description or "",
         input_schema=tool.input_schema,

@@ -52,7 +52,11 @@ async def tool_server(
     `env` and `tools` default to the real ones; spent approvals always go to the database.
     """
     approval_key = settings.key("approval_key")
-    store = await sql.open_store(settings.sqlalchemy_url(), secret_key=settings.key("secret_key"))
+    store = await sql.open_store(
+        settings.sqlalchemy_url(),
+        secret_key=settings.key("secret_key"),
+        audit_key=settings.key("audit_key"),
+    )
     try:
         yield create_server(
             env if env is not None else tool_env(settings, store),

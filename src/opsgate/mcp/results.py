@@ -56,10 +56,14 @@ def from_error(error: OpsgateError) -> ToolResult:
     return refusal(error.code, str(error))
 
 
-def from_validation_error(tool: str, error: ValidationError) -> ToolResult:
+def describe_invalid(tool: str, error: ValidationError) -> str:
     """Name every offending parameter; never echo the rejected values back."""
     problems = []
     for item in error.errors(include_input=False, include_url=False):
         location = ".".join(str(part) for part in item["loc"]) or "(arguments)"
         problems.append(f"{location}: {item['msg']}")
-    return refusal("invalid_input", f"invalid arguments for {tool!r}: " + "; ".join(problems))
+    return f"invalid arguments for {tool!r}: " + "; ".join(problems)
+
+
+def from_validation_error(tool: str, error: ValidationError) -> ToolResult:
+    return refusal("invalid_input", describe_invalid(tool, error))

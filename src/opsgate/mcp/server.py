@@ -6,12 +6,15 @@ validate the arguments with the tool's pydantic model (nothing runs on a bad val
 read or mutation, gate mutations (approval token when a key is configured, the client's
 confirmation otherwise), run, and return text plus structured content.
 
-Three extra read-only tools serve the engine: `opsgate_preview` runs a tool's dry-run recipe
-and `opsgate_verify` its post-change check, each taking `{tool, args}`; `opsgate_cluster`
-says which cluster a context resolves to (`{context}`), the identity approvals are bound to.
-They carry `_meta["opsgate/internal"] = true` so clients can leave them out of what the model
-sees. A preview's `structured_content["data"]` is a `tools.base.PreviewReport` (`state`,
-`command`, per-document states), a verify's a `tools.base.Verification`, both as JSON.
+Four extra read-only tools serve the engine, which knows the tools only from this server's
+listing: `opsgate_classify` checks planned calls (`{calls: [{tool, args}]}`: valid or not,
+naming each bad parameter, and whether each very call only reads); `opsgate_preview` runs a
+tool's dry-run recipe and `opsgate_verify` its post-change check, each taking `{tool, args}`;
+`opsgate_cluster` says which cluster a context resolves to (`{context}`), the identity
+approvals are bound to. They carry `_meta["opsgate/internal"] = true` so clients can leave them
+out of what the model sees. A preview's `structured_content["data"]` is a
+`tools.base.PreviewReport` (`state`, `command`, per-document states), a verify's a
+`tools.base.Verification` with `proves` (the tool's `verifies`), both as JSON.
 
 A mutation of a tool that reaches a cluster through a kubeconfig context is admitted only if
 its token was minted for the cluster its context resolves to now (`tools.kubectl.identity`).
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -30,13 +33,14 @@ from fastmcp import Context, FastMCP
 from fastmcp.server.dependencies import get_context
 from fastmcp.tools.base import Tool as McpTool
 from fastmcp.tools.base import ToolResult
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from opsgate.domain.calls import CallCheck
 from opsgate.errors import ApprovalRequired, ConfigError, OpsgateError, ToolNotFound, truncate
 from opsgate.mcp import confirm, results
 from opsgate.mcp.gate import ApprovalGate, SpentApprovals
 from opsgate.tools import redact
-from opsgate.tools.base import Tool, ToolEnv, ToolFn, ToolOutput
+from opsgate.tools.base import Tool, ToolEnv, ToolFn, ToolOutput, Verification
 from opsgate.tools.kubectl import identity
 
 INTERNAL_META_KEY = "opsgate/internal"
@@ -44,6 +48,8 @@ PROGRESS_CHARS = 300
 PREVIEW_TOOL = "opsgate_preview"
 VERIFY_TOOL = "opsgate_verify"
 CLUSTER_TOOL = "opsgate_cluster"
+CLASSIFY_TOOL = "opsgate_classify"
+MAX_CLASSIFIED_CALLS = 100
 
 _OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -67,6 +73,23 @@ class ClusterRequest(BaseModel):
 
     context: str | None = None
     """The kubeconfig context; None for the kubeconfig's current context."""
+
+
+class PlannedCall(BaseModel):
+    """One planned call to check."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tool: str
+    args: dict[str, Any]
+
+
+class ClassifyRequest(BaseModel):
+    """Arguments of `opsgate_classify`: the planned calls of one step."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    calls: list[PlannedCall] = Field(max_length=MAX_CLASSIFIED_CALLS)
 
 
 class RecipeRequest(BaseModel):
@@ -117,6 +140,32 @@ class ToolService:
             ToolOutput(ok=True, text=found.server, data=found.model_dump(mode="json"))
         )
 
+    async def classify(self, args: Mapping[str, Any]) -> ToolResult:
+        try:
+            request = ClassifyRequest.model_validate(dict(args))
+        except ValidationError as e:
+            return results.from_validation_error(CLASSIFY_TOOL, e)
+        checks = [self.check(call.tool, call.args) for call in request.calls]
+        data = {"calls": [check.model_dump(mode="json") for check in checks]}
+        return results.from_output(
+            ToolOutput(ok=True, text=f"{len(checks)} calls checked", data=data)
+        )
+
+    def check(self, name: str, args: Mapping[str, Any]) -> CallCheck:
+        """Validate one planned call as running it would, and say if this very call reads."""
+        tool = self.tools.get(name)
+        if tool is None:
+            return CallCheck(valid=False, error=f"no tool named {name!r}")
+        try:
+            params = tool.parse(args)
+        except ValidationError as e:
+            return CallCheck(valid=False, error=results.describe_invalid(name, e))
+        return CallCheck(
+            valid=True,
+            read_only=tool.is_read_only(params),
+            per_call=tool.read_only_when is not None,
+        )
+
     async def recipe(
         self, kind: Literal["preview", "verify"], args: Mapping[str, Any]
     ) -> ToolResult:
@@ -134,7 +183,7 @@ class ToolService:
         fn = tool.preview if kind == "preview" else tool.verify
         if fn is None:
             return results.refusal("not_declared", f"tool {request.tool!r} declares no {kind}")
-        return await self._run(_structured(fn), params)
+        return await self._run(_structured(fn, proves=tool.verifies), params)
 
     async def _admit(self, tool: Tool, args: Mapping[str, Any]) -> ToolResult | None:
         """None when the mutation may run; otherwise the refusal (or question) to return."""
@@ -212,12 +261,15 @@ class ToolService:
             await asyncio.gather(*beats, return_exceptions=True)
 
 
-def _structured(fn: ToolFn) -> ToolFn:
+def _structured(fn: ToolFn, *, proves: str | None) -> ToolFn:
     """A recipe whose report (`PreviewReport`, `Verification`) goes out as JSON in
-    `structured_content["data"]`, for the client to validate back into the same model."""
+    `structured_content["data"]`, for the client to validate back into the same model; a
+    `Verification` says what the check proves (the tool's `verifies`)."""
 
     async def run(params: Any, env: ToolEnv) -> ToolOutput:
         output = await fn(params, env)
+        if isinstance(output.data, Verification):
+            return replace(output, data={**output.data.model_dump(mode="json"), "proves": proves})
         if isinstance(output.data, BaseModel):
             return replace(output, data=output.data.model_dump(mode="json"))
         return output
@@ -234,13 +286,13 @@ class _ServedTool(McpTool):
         return await self._service.call(self.name, arguments)
 
 
-class _ClusterTool(McpTool):
-    """`opsgate_cluster`."""
+class _InternalTool(McpTool):
+    """`opsgate_classify` or `opsgate_cluster`: one `ToolService` handler."""
 
-    _service: ToolService = PrivateAttr()
+    _handle: Callable[[Mapping[str, Any]], Awaitable[ToolResult]] = PrivateAttr()
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
-        return await self._service.cluster(arguments)
+        return await self._handle(arguments)
 
 
 class _RecipeTool(McpTool):
@@ -308,14 +360,29 @@ def create_server(
         recipe._service = service
         recipe._kind = kind  # type: ignore[assignment]
         server.add_tool(recipe)
-    cluster = _ClusterTool(
-        name=CLUSTER_TOOL,
-        description="Which cluster a kubeconfig context resolves to (read-only). Internal.",
-        parameters=ClusterRequest.model_json_schema(),
-        output_schema=_OUTPUT_SCHEMA,
-        annotations=_READ_ONLY,
-        meta={INTERNAL_META_KEY: True},
-    )
-    cluster._service = service
-    server.add_tool(cluster)
+    internal: list[tuple[str, str, type[BaseModel], Callable[..., Awaitable[ToolResult]]]] = [
+        (
+            CLASSIFY_TOOL,
+            "Check planned calls' arguments and whether each only reads. Internal.",
+            ClassifyRequest,
+            service.classify,
+        ),
+        (
+            CLUSTER_TOOL,
+            "Which cluster a kubeconfig context resolves to (read-only). Internal.",
+            ClusterRequest,
+            service.cluster,
+        ),
+    ]
+    for name, description, request, handle in internal:
+        served_internal = _InternalTool(
+            name=name,
+            description=description,
+            parameters=request.model_json_schema(),
+            output_schema=_OUTPUT_SCHEMA,
+            annotations=_READ_ONLY,
+            meta={INTERNAL_META_KEY: True},
+        )
+        served_internal._handle = handle
+        server.add_tool(served_internal)
     return server

@@ -1,27 +1,29 @@
-"""The audit log on SQL: hash-chained appends under a database lock, filtered reads, verify.
+"""The audit log on SQL: keyed, hash-chained appends under a database lock, filtered reads.
 
-`SqlStore` delegates its audit methods here. Appends take the database-wide write lock
-(SQLite `BEGIN IMMEDIATE`; PostgreSQL `pg_advisory_xact_lock`) before reading the last hash,
-so appends from any number of processes extend one chain. Nothing here updates or deletes.
+`SqlStore` delegates its audit methods here (verification is `audit_verify`). Appends take the
+database-wide write lock (SQLite `BEGIN IMMEDIATE`; PostgreSQL `pg_advisory_xact_lock`), check
+the signed head record against the table's last event, insert, and move the head, all in one
+transaction: appends from any number of processes extend one chain, and a cut-off or forged
+tail is refused rather than signed over. Nothing here updates or deletes an event.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Connection, Row, and_, select
+from sqlalchemy import ColumnElement, Connection, and_, select
 
-from opsgate.domain.audit import GENESIS_HASH, AuditEvent, chain_hash
+from opsgate.domain.audit import AuditEvent, event_mac
 from opsgate.domain.canonical import canonical_json, sha256_hex
-from opsgate.errors import InvalidInput
-from opsgate.store import db, tables
-from opsgate.store.records import AuditFilter, ChainVerification, NewAuditEvent
+from opsgate.errors import InvalidInput, StoreError
+from opsgate.store import audit_head, db, tables
+from opsgate.store.driver_sql import DriverSql
+from opsgate.store.records import AuditFilter, NewAuditEvent
 
 BATCH = 2000
 T = tables.audit_log
@@ -63,14 +65,17 @@ def chain_text(
     conversation_id: str | None,
     run_id: str | None,
     call_id: str | None,
+    tool: str | None,
     payload_text: str,
     prev_hash: str,
+    legacy: bool = False,
 ) -> str:
     """`chain_hash`'s canonical JSON, byte for byte, around an already canonical payload text.
 
     Keys in sorted order, as `canonical_json` sorts them; the payload is spliced in instead of
     being parsed and encoded again (the bulk of the cost of appending and verifying).
     `tests/store/test_chain_text.py` proves it equal to `canonical_json` over many events.
+    `legacy`: the text of events older than the audit key, which left `tool` out.
     """
     if type(seq) is not int:  # bool or anything else would encode differently
         raise TypeError(f"seq must be an int, got {type(seq).__name__}")
@@ -96,12 +101,13 @@ def chain_text(
             _text(run_id),
             ',"seq":',
             int.__repr__(seq),
-            "}",
+            # "tool" sorts last, so the legacy text is this one without its final field.
+            "}" if legacy else ',"tool":' + _text(tool) + "}",
         )
     )
 
 
-_FIELDS = (
+COLUMNS = (
     "seq",
     "at",
     "actor_id",
@@ -114,74 +120,61 @@ _FIELDS = (
     "payload",
     "prev_hash",
     "hash",
+    "mac",
 )
-# Driver-level SQL: appends are the hot path, and building SQLAlchemy statements per call
-# costs more than the database work itself.
-_LAST_LINK = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+"""Every column of `audit_log`, in the order rows are written and read (also `audit_verify`)."""
 _INSERT = {
     "sqlite": (
         "INSERT INTO audit_log (seq, at, actor_id, actor_name, kind, conversation_id, run_id, "
-        "call_id, tool, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "call_id, tool, payload, prev_hash, hash, mac) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     "postgresql": (
         "INSERT INTO audit_log (seq, at, actor_id, actor_name, kind, conversation_id, run_id, "
-        "call_id, tool, payload, prev_hash, hash) VALUES (%(seq)s, %(at)s, %(actor_id)s, "
+        "call_id, tool, payload, prev_hash, hash, mac) VALUES (%(seq)s, %(at)s, %(actor_id)s, "
         "%(actor_name)s, %(kind)s, %(conversation_id)s, %(run_id)s, %(call_id)s, %(tool)s, "
-        "%(payload)s, %(prev_hash)s, %(hash)s)"
+        "%(payload)s, %(prev_hash)s, %(hash)s, %(mac)s)"
     ),
 }
 
 
-class DriverSql(Protocol):
-    """Driver-level statements inside one open transaction (SQLAlchemy or plain sqlite3)."""
-
-    def rows(self, statement: str) -> Sequence[Sequence[Any]]: ...
-    def insert(self, statement: str, rows: list[Any]) -> None: ...
-
-
-@dataclass(frozen=True)
-class SaDriverSql:
-    """`DriverSql` over a SQLAlchemy connection (PostgreSQL appends, verification)."""
-
-    conn: Connection
-
-    def rows(self, statement: str) -> Sequence[Sequence[Any]]:
-        result = self.conn.exec_driver_sql(statement)
-        return result.all() if result.returns_rows else []
-
-    def insert(self, statement: str, rows: list[Any]) -> None:
-        self.conn.exec_driver_sql(statement, rows[0] if len(rows) == 1 else rows)
-
-
-def _last_link(sql: DriverSql, backend: db.Backend) -> tuple[int, str]:
-    if backend == "postgresql":
-        sql.rows(f"SELECT pg_advisory_xact_lock({db.AUDIT_LOCK_KEY})")
-    found = sql.rows(_LAST_LINK)
-    return (0, GENESIS_HASH) if not found else (int(found[0][0]), str(found[0][1]))
-
-
-def _bind_at(at: datetime, backend: db.Backend) -> datetime | str:
+def stored_at(at: datetime, backend: db.Backend) -> datetime | str:
     # SQLite: the exact text SQLAlchemy's DateTime stores (naive UTC), so reads parse it back.
     if backend == "sqlite":
         return at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return at
 
 
-def append_many(
-    sql: DriverSql, backend: db.Backend, events: Sequence[NewAuditEvent]
-) -> list[AuditEvent]:
-    """Append `events` in order inside the caller's write transaction (holding the lock).
+def stored_tool(payload: Mapping[str, Any]) -> str | None:
+    """The `tool` column of an event with this payload."""
+    tool = payload.get("tool")
+    return tool if isinstance(tool, str) else None
 
+
+def append_many(
+    sql: DriverSql, backend: db.Backend, events: Sequence[NewAuditEvent], key: bytes
+) -> list[AuditEvent]:
+    """Append `events` in order inside the caller's write transaction, keyed with `key`.
+
+    Refuses (`StoreError`) when the signed head does not match the table's last event.
     Synchronous so that SQLite runs a whole append in one hop to a worker thread (see
     `sqlite_audit`); PostgreSQL calls it through `AsyncConnection.run_sync`.
     """
-    seq, prev_hash = _last_link(sql, backend)
+    if backend == "postgresql":
+        sql.rows(f"SELECT pg_advisory_xact_lock({db.AUDIT_LOCK_KEY})")
+    state = audit_head.read(sql)
+    trouble = audit_head.problem(state, key)
+    if trouble is not None or state.head is None:
+        reason = trouble.reason if trouble is not None else "no head record"
+        raise StoreError(f"audit append refused: {reason}; see `opsgate audit verify`")
+    seq, prev_hash = state.tail_seq, state.tail_hash
     appended: list[AuditEvent] = []
     rows: list[Any] = []
     for new in events:
         seq += 1
         payload, payload_text = normalise_payload(new.payload)
         at = datetime.now(UTC)
+        tool = stored_tool(payload)
         digest = sha256_hex(
             chain_text(
                 seq=seq,
@@ -192,26 +185,28 @@ def append_many(
                 conversation_id=new.conversation_id,
                 run_id=new.run_id,
                 call_id=new.call_id,
+                tool=tool,
                 payload_text=payload_text,
                 prev_hash=prev_hash,
             )
         )
-        tool = payload.get("tool")
+        mac = event_mac(key, digest)
         values = (
             seq,
-            _bind_at(at, backend),
+            stored_at(at, backend),
             new.actor_id,
             new.actor_name,
             new.kind,
             new.conversation_id,
             new.run_id,
             new.call_id,
-            tool if isinstance(tool, str) else None,
+            tool,
             payload_text,
             prev_hash,
             digest,
+            mac,
         )
-        rows.append(values if backend == "sqlite" else dict(zip(_FIELDS, values, strict=True)))
+        rows.append(values if backend == "sqlite" else dict(zip(COLUMNS, values, strict=True)))
         appended.append(
             AuditEvent(
                 seq=seq,
@@ -222,14 +217,19 @@ def append_many(
                 conversation_id=new.conversation_id,
                 run_id=new.run_id,
                 call_id=new.call_id,
+                tool=tool,
                 payload=payload,
                 prev_hash=prev_hash,
                 hash=digest,
+                mac=mac,
             )
         )
         prev_hash = digest
     if rows:
-        sql.insert(_INSERT[backend], rows)
+        sql.execute_many(_INSERT[backend], rows)
+        audit_head.move(
+            sql, backend, key, seq=seq, hash=prev_hash, keyed_from=state.head.keyed_from
+        )
     return appended
 
 
@@ -259,35 +259,22 @@ def _conditions(flt: AuditFilter | None) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _event(row: Row[Any, *tuple[Any, ...]]) -> AuditEvent:
-    return AuditEvent(
-        seq=row.seq,
-        at=row.at,
-        actor_id=row.actor_id,
-        actor_name=row.actor_name,
-        kind=row.kind,
-        conversation_id=row.conversation_id,
-        run_id=row.run_id,
-        call_id=row.call_id,
-        payload=json.loads(row.payload),
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
+def event_from_row(row: Sequence[Any]) -> AuditEvent:
+    """The event in a row of `COLUMNS` (read through SQLAlchemy, or as the driver's text)."""
+    values = dict(zip(COLUMNS, row, strict=True))
+    values["at"] = utc_at(values["at"])
+    values["payload"] = json.loads(values["payload"])
+    return AuditEvent.model_validate(values)
 
 
-_COLUMNS = (
-    T.c.seq,
-    T.c.at,
-    T.c.actor_id,
-    T.c.actor_name,
-    T.c.kind,
-    T.c.conversation_id,
-    T.c.run_id,
-    T.c.call_id,
-    T.c.payload,
-    T.c.prev_hash,
-    T.c.hash,
-)
+def utc_at(value: datetime | str) -> datetime:
+    """An event's time as stored: SQLite's driver hands back its text (naive UTC)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+SELECTED = tuple(T.c[name] for name in COLUMNS)
 
 
 def list_events(
@@ -295,101 +282,9 @@ def list_events(
 ) -> list[AuditEvent]:
     """Events matching `flt` with seq > `after_seq`, oldest first (in the caller's thread)."""
     stmt = (
-        select(*_COLUMNS)
+        select(*SELECTED)
         .where(and_(T.c.seq > after_seq, *_conditions(flt)))
         .order_by(T.c.seq)
         .limit(limit)
     )
-    return [_event(row) for row in conn.execute(stmt).all()]
-
-
-_VERIFY_PAGE = (
-    "SELECT seq, at, actor_id, actor_name, kind, conversation_id, run_id, call_id, payload, "
-    "prev_hash, hash FROM audit_log WHERE seq >= {mark} ORDER BY seq LIMIT {limit}"
-)
-
-
-def verify_chain(sql: DriverSql, batch: int = BATCH) -> ChainVerification:
-    """Recompute the chain page by page in one read transaction; report the first break.
-
-    Synchronous and on driver-level rows because it touches every event: SQLite runs it in a
-    worker thread (`sqlite_audit`), PostgreSQL through `AsyncConnection.run_sync`.
-    """
-    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-    while True:
-        statement = _VERIFY_PAGE.format(mark=int(expected_seq), limit=int(batch))
-        rows = sql.rows(statement)
-        for row in rows:
-            reason = _broken_link(row, expected_seq, prev_hash)
-            if reason is not None:
-                return ChainVerification(
-                    ok=False, checked=checked, first_broken_seq=expected_seq, reason=reason
-                )
-            checked += 1
-            expected_seq, prev_hash = row[0] + 1, row[10]
-        if len(rows) < batch:
-            return ChainVerification(ok=True, checked=checked)
-
-
-def _broken_link(row: Sequence[Any], expected_seq: int, prev_hash: str) -> str | None:
-    seq, at, actor_id, actor_name, kind, conversation_id, run_id, call_id = row[:8]
-    payload_text, stored_prev, stored_hash = row[8:]
-    if seq != expected_seq:
-        return f"event {expected_seq} is missing (next is {seq})"
-    if stored_prev != prev_hash:
-        return "prev_hash does not match the previous event's hash"
-    if _stored_text_hashes(row):
-        return None
-    # Not the exact text that was hashed: decide on the parsed payload, as `chain_hash` does.
-    try:
-        payload = json.loads(payload_text)
-    except ValueError:
-        return "payload is not valid JSON"
-    recomputed = chain_hash(
-        seq=seq,
-        at=_utc(at),
-        actor_id=actor_id,
-        actor_name=actor_name,
-        kind=kind,
-        conversation_id=conversation_id,
-        run_id=run_id,
-        call_id=call_id,
-        payload=payload,
-        prev_hash=stored_prev,
-    )
-    if recomputed != stored_hash:
-        return "hash does not match the event's contents"
-    return None
-
-
-def _stored_text_hashes(row: Sequence[Any]) -> bool:
-    """Whether the hash matches with the payload text as stored (the canonical text appended).
-
-    A match means the stored text is the very text that was hashed (short of a SHA-256
-    collision), so parsing and re-encoding it would only reach the same verdict, slower.
-    """
-    seq, at, actor_id, actor_name, kind, conversation_id, run_id, call_id = row[:8]
-    payload_text, stored_prev, stored_hash = row[8:]
-    try:
-        text = chain_text(
-            seq=seq,
-            at=_utc(at).isoformat(),
-            actor_id=actor_id,
-            actor_name=actor_name,
-            kind=kind,
-            conversation_id=conversation_id,
-            run_id=run_id,
-            call_id=call_id,
-            payload_text=payload_text,
-            prev_hash=stored_prev,
-        )
-    except (TypeError, ValueError):
-        return False
-    return bool(sha256_hex(text) == stored_hash)
-
-
-def _utc(value: datetime | str) -> datetime:
-    # SQLite hands back the stored text (naive UTC); PostgreSQL an aware datetime.
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return [event_from_row(row) for row in conn.execute(stmt).all()]

@@ -115,18 +115,20 @@ def make_engines(url: str) -> Engines:
     raise ConfigError(f"unsupported database backend {backend!r}")
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, audit_key: bytes) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
+    # Revision 0002 signs the audit head record it creates.
+    config.attributes["audit_key"] = audit_key
     command.upgrade(config, "head")
 
 
-async def migrate(engines: Engines) -> None:
+async def migrate(engines: Engines, audit_key: bytes) -> None:
     """Apply every pending revision; concurrent openers wait for each other."""
     async with engines.write.begin() as conn:
         if engines.backend == "postgresql":
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(_upgrade, audit_key)

@@ -8,7 +8,8 @@ Rules every implementation keeps:
 - `decide` is atomic: it changes an item only while it is `pending` and unexpired, else raises
   `Conflict` (so two approvers racing produce one decision and one 409).
 - `append_audit` (and `write_batch`) serialise appends with a database lock so concurrent
-  processes extend one chain.
+  processes extend one chain, key each event with the audit key, and move the signed head
+  record in the same transaction; they refuse to append when the head does not match the log.
 - Nothing updates or deletes audit rows; there is no method for it.
 """
 
@@ -18,13 +19,14 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from opsgate.domain.audit import AuditEvent, AuditKind
+from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import DecisionKind, RunStatus
 from opsgate.store.records import (
     ApiToken,
+    ApprovalEvidence,
     ApprovalRequest,
     AuditFilter,
     ChainVerification,
@@ -316,7 +318,23 @@ class Store(Protocol):
         """Every matching event in seq order (an async generator: `async for`, no `await`)."""
         ...
 
-    async def verify_audit(self) -> ChainVerification: ...
+    async def verify_audit(self) -> ChainVerification:
+        """Recompute the whole chain with the audit key and hold its end against the signed
+        head; the first bad seq or the missing range when it does not verify."""
+        ...
+
+    async def get_audit_head(self) -> AuditHead | None:
+        """The signed head record as stored, unchecked (None when its row is missing)."""
+        ...
+
+    async def approval_evidence(self, approval_id: str, call_id: str) -> ApprovalEvidence:
+        """What the audit log authentically records about this call of this approval.
+
+        An event counts only if its own hash and HMAC verify with the audit key (given its
+        stored prev_hash); the whole chain is not verified. Rows edited or written without the
+        key are listed in `forged`, never returned as evidence.
+        """
+        ...
 
     # spent approval tokens (every tool server, so a token is single use across processes)
     async def spend_approval(

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from opsgate.domain.audit import AuditKind
+from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
@@ -206,10 +206,40 @@ class AuditFilter(_Record):
 
 
 class ChainVerification(_Record):
+    """What `Store.verify_audit`, `GET /audit/verify` and the offline export check found."""
+
     ok: bool
     checked: int
+    """Events verified before the first problem (all of them when `ok`)."""
     first_broken_seq: int | None = None
     reason: str | None = None
+    missing_range: tuple[int, int] | None = None
+    """First and last seq of events that should be there and are not (a gap, a cut tail)."""
+    head_seq: int | None = None
+    """The last seq the signed head record names (None: no head record found)."""
+    head_hash: str | None = None
+    keyed: bool = False
+    """The events' HMACs and the head's signature were checked with the audit key (always in
+    the database; offline only when the key is given)."""
+    unkeyed_range: tuple[int, int] | None = None
+    """Events written before the chain was keyed: checked as a plain SHA-256 chain only, which
+    anyone could have recomputed."""
+
+
+class ApprovalEvidence(_Record):
+    """What the audit log authentically says about one call of one approval request.
+
+    Returned by `Store.approval_evidence` for the engine to check before it executes a change.
+    """
+
+    requested: dict[str, Any] | None
+    """This call's entry (call_id, tool, args, context, call_hash, destructive...) in the
+    authentic `approval.requested` event whose payload.approval_id == approval_id."""
+    decision: AuditEvent | None
+    """The authentic `approval.granted` or `approval.rejected` event for this call."""
+    forged: list[int]
+    """Seqs of events naming this approval/call whose HMAC does not verify. (Events older
+    than the audit key have no HMAC; they are neither evidence nor forged.)"""
 
 
 # --- what a batch writes (`Store.write_batch`) -----------------------------------------------

@@ -1,31 +1,28 @@
 """`SqlStore`: the `Store` protocol on SQLite (default) and PostgreSQL, via SQLAlchemy async.
 
-The CLI and tests open it with `open_store(url, secret_key=...)`, which runs the migrations;
-the engine, API and CLI then call its methods. Writes run in transactions that take the write
-lock up front (see `db`), so conditional updates (`decide`, `set_call_status(expected=...)`)
-are atomic across processes. Transactions live in `sql_base`, users and tokens in
-`sql_users`, calls and approvals in `sql_calls`, spent approval tokens in `sql_spent`, the
-audit log in `audit_log`; this module holds conversations, runs, stream events, the audit
-methods and Jenkins servers.
+The CLI and tests open it with `open_store(url, secret_key=..., audit_key=...)`, which runs
+the migrations and checks the audit head; the engine, API and CLI then call its methods.
+Writes run in transactions that take the write lock up front (see `db`), so conditional
+updates (`decide`, `set_call_status(expected=...)`) are atomic across processes.
+Transactions live in `sql_base`, users and tokens in `sql_users`, calls and approvals in
+`sql_calls`, spent approval tokens in `sql_spent`, the audit log in `sql_audit`; this module
+holds conversations, runs, stream events, batches and Jenkins servers.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.runs import FINAL_RUN_STATUSES, RunStatus
 from opsgate.errors import NotFound, StoreError
-from opsgate.store import audit_log, db, tables
+from opsgate.store import db, tables
 from opsgate.store.records import (
-    AuditFilter,
     CallChange,
-    ChainVerification,
     Conversation,
     JenkinsServerRecord,
     Message,
@@ -37,7 +34,8 @@ from opsgate.store.records import (
     Run,
     StreamEvent,
 )
-from opsgate.store.sql_base import brief
+from opsgate.store.sql_audit import AuditStore
+from opsgate.store.sql_base import brief, check_audit_key
 from opsgate.store.sql_calls import CallsStore
 from opsgate.store.sql_leases import LeasesStore
 from opsgate.store.sql_spent import SpentApprovalsStore
@@ -52,7 +50,7 @@ _INSERT_MESSAGE = insert(M)
 _INSERT_EVENTS = insert(EV).returning(EV.c.id, sort_by_parameter_order=True)
 
 
-class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore):
+class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditStore):
     """The store on one database; create it with `open_store`."""
 
     # --- conversations and messages ----------------------------------------------------
@@ -305,7 +303,7 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore):
             if messages:
                 self._insert_messages(conn, messages)
             if audit:
-                audit_log.append_many(audit_log.SaDriverSql(conn), self.backend, audit)
+                self._append_audit_in(conn, audit)
             return self._insert_events(conn, events) if events else []
 
         return await self._write(work)
@@ -321,59 +319,6 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore):
         )
         rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [StreamEvent.model_validate(dict(r._mapping)) for r in rows]
-
-    # --- audit -------------------------------------------------------------------------
-
-    async def append_audit(
-        self,
-        kind: AuditKind,
-        payload: dict[str, Any],
-        *,
-        actor_id: str | None,
-        actor_name: str,
-        conversation_id: str | None = None,
-        run_id: str | None = None,
-        call_id: str | None = None,
-    ) -> AuditEvent:
-        new = NewAuditEvent(kind, payload, actor_id, actor_name, conversation_id, run_id, call_id)
-        return (await self.append_audit_many([new]))[0]
-
-    async def append_audit_many(self, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
-        """Append several events in one transaction (one lock, one commit)."""
-        if self._sqlite_audit is not None:
-            return await self._sqlite_audit.append(events)
-        return await self._write(
-            lambda conn: audit_log.append_many(audit_log.SaDriverSql(conn), "postgresql", events)
-        )
-
-    async def list_audit(
-        self, flt: AuditFilter | None = None, *, limit: int = 100, after_seq: int = 0
-    ) -> list[AuditEvent]:
-        return await self._read(
-            lambda conn: audit_log.list_events(conn, flt, limit=limit, after_seq=after_seq)
-        )
-
-    async def iter_audit(self, flt: AuditFilter | None = None) -> AsyncIterator[AuditEvent]:
-        """Every matching event in seq order, fetched in keyset pages (never all at once)."""
-        after = 0
-        while True:
-            page = await self.list_audit(flt, limit=audit_log.BATCH, after_seq=after)
-            for event in page:
-                yield event
-            if len(page) < audit_log.BATCH:
-                return
-            after = page[-1].seq
-
-    async def verify_audit(self) -> ChainVerification:
-        if self._sqlite_audit is not None:
-            return await self._sqlite_audit.verify()
-        try:
-            async with self._engines.read.connect() as conn:
-                return await conn.run_sync(
-                    lambda sync: audit_log.verify_chain(audit_log.SaDriverSql(sync))
-                )
-        except SQLAlchemyError as e:
-            raise StoreError(f"database read failed: {brief(e)}") from e
 
     # --- jenkins servers ---------------------------------------------------------------
 
@@ -426,14 +371,30 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore):
             raise NotFound(f"no Jenkins server {name!r}")
 
 
-async def open_store(url: str, *, secret_key: bytes) -> SqlStore:
-    """Open (and migrate) the database at `url` and return a ready store."""
+async def open_store(
+    url: str, *, secret_key: bytes, audit_key: bytes, check_audit_head: bool = True
+) -> SqlStore:
+    """Open (and migrate) the database at `url` and return a ready store.
+
+    `audit_key` keys the audit chain (at least 32 bytes; every process on the database must
+    use the same one). The signed audit head is checked against the log at once: a log that
+    lost its tail or gained forged events is refused with `StoreError`, unless
+    `check_audit_head` is off (the `opsgate audit` commands, which report what is wrong).
+    """
+    check_audit_key(audit_key)
     engines = db.make_engines(url)
     try:
-        await db.migrate(engines)
-        return SqlStore(engines, secret_key)
+        await db.migrate(engines, audit_key)
+        store = SqlStore(engines, secret_key, audit_key)
     except BaseException as e:
         await engines.dispose()
         if isinstance(e, SQLAlchemyError):
             raise StoreError(f"could not open the database: {brief(e)}") from e
         raise
+    if check_audit_head:
+        try:
+            await store.check_audit_head()
+        except BaseException:
+            await store.close()
+            raise
+    return store

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -22,9 +22,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from opsgate.errors import Conflict, OpsgateError, StoreError, truncate
-from opsgate.store import db, sqlite_audit
+from opsgate.domain.audit import AuditEvent
+from opsgate.errors import ConfigError, Conflict, OpsgateError, StoreError, truncate
+from opsgate.settings import MIN_KEY_BYTES
+from opsgate.store import audit_log, db, sqlite_audit
+from opsgate.store.driver_sql import SaDriverSql
 from opsgate.store.ids import IdFactory
+from opsgate.store.records import NewAuditEvent
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -34,6 +38,17 @@ def brief(error: SQLAlchemyError) -> str:
     """The driver's one-line message; the statement and parameters may hold secrets."""
     origin = getattr(error, "orig", None)
     return truncate(str(origin if origin is not None else error).splitlines()[0], 300)
+
+
+def check_audit_key(audit_key: bytes) -> bytes:
+    """The audit key, refused when too short to stop anyone guessing it (for callers that do
+    not take it from `Settings.key`, which refuses short keys itself)."""
+    if len(audit_key) < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"audit_key must be at least {MIN_KEY_BYTES} bytes, got {len(audit_key)} "
+            "(leave OPSGATE_AUDIT_KEY unset to have one generated into the data directory)"
+        )
+    return audit_key
 
 
 def _fernet(secret_key: bytes) -> Fernet:
@@ -58,15 +73,18 @@ def _in_connection(engine: Engine, work: Work[T]) -> T:
 class SqlBase:
     """Holds the engines and runs units of work in read and write transactions."""
 
-    def __init__(self, engines: db.Engines, secret_key: bytes) -> None:
+    def __init__(self, engines: db.Engines, secret_key: bytes, audit_key: bytes) -> None:
         self._engines = engines
         self._fernet = _fernet(secret_key)
+        self._audit_key = audit_key
         self._ids = IdFactory()
         self._writer: ThreadPoolExecutor | None = None
         self._sqlite_audit: sqlite_audit.SqliteAuditLog | None = None
         if engines.sqlite_path is not None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsgate-db")
-            self._sqlite_audit = sqlite_audit.SqliteAuditLog(engines.sqlite_path, self._writer)
+            self._sqlite_audit = sqlite_audit.SqliteAuditLog(
+                engines.sqlite_path, self._writer, audit_key
+            )
 
     @property
     def backend(self) -> db.Backend:
@@ -107,6 +125,13 @@ class SqlBase:
             raise
         except SQLAlchemyError as e:
             raise StoreError(f"database read failed: {brief(e)}") from e
+
+    def _append_audit_in(
+        self, conn: Connection, events: Sequence[NewAuditEvent]
+    ) -> list[AuditEvent]:
+        """Append audit events inside the caller's write transaction, keyed with the audit key
+        (`write_batch`, `decide`, and PostgreSQL's `append_audit_many`)."""
+        return audit_log.append_many(SaDriverSql(conn), self.backend, events, self._audit_key)
 
     @staticmethod
     def _now() -> datetime:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, exists, insert, sel
 from opsgate.domain.calls import CallStatus, Classification, output_digest
 from opsgate.domain.runs import ApprovalStatus, DecisionKind
 from opsgate.errors import Conflict, NotFound
-from opsgate.store import audit_log, tables
+from opsgate.store import tables
 from opsgate.store.protocol import NewApprovalItem
 from opsgate.store.records import (
     ApprovalDecision,
@@ -337,7 +337,7 @@ class CallsStore(SqlBase):
                 .values(status=item_status)
             )
             if audit is not None:
-                audit_log.append_many(audit_log.SaDriverSql(conn), self.backend, [audit])
+                self._append_audit_in(conn, [audit])
             return self._approval(conn, approval_id)
 
         return await self._write(work)

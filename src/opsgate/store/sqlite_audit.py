@@ -18,12 +18,12 @@ from typing import Any
 
 from opsgate.domain.audit import AuditEvent
 from opsgate.errors import Conflict, OpsgateError, StoreError, truncate
-from opsgate.store import audit_log, db
+from opsgate.store import audit_log, audit_verify, db
 from opsgate.store.records import ChainVerification, NewAuditEvent
 
 
 class _Sqlite3Sql:
-    """`audit_log.DriverSql` over a sqlite3 cursor."""
+    """`driver_sql.DriverSql` over a sqlite3 cursor."""
 
     def __init__(self, cursor: sqlite3.Cursor) -> None:
         self._cursor = cursor
@@ -31,7 +31,10 @@ class _Sqlite3Sql:
     def rows(self, statement: str) -> Sequence[Sequence[Any]]:
         return self._cursor.execute(statement).fetchall()
 
-    def insert(self, statement: str, rows: list[Any]) -> None:
+    def execute(self, statement: str, params: Any) -> None:
+        self._cursor.execute(statement, params)
+
+    def execute_many(self, statement: str, rows: list[Any]) -> None:
         self._cursor.executemany(statement, rows)
 
 
@@ -49,8 +52,9 @@ def _connect(path: str) -> sqlite3.Connection:
 class SqliteAuditLog:
     """Audit operations for one SQLite file, run off the event loop."""
 
-    def __init__(self, path: str, writer: ThreadPoolExecutor) -> None:
+    def __init__(self, path: str, writer: ThreadPoolExecutor, audit_key: bytes) -> None:
         self._path = path
+        self._key = audit_key
         self._conn = _connect(path)
         self._lock = threading.Lock()
         # One thread (the store's writer, shut down by the store) runs every write of this
@@ -76,7 +80,9 @@ class SqliteAuditLog:
                 cursor = self._conn.cursor()
                 cursor.execute("BEGIN IMMEDIATE")
                 try:
-                    appended = audit_log.append_many(_Sqlite3Sql(cursor), "sqlite", events)
+                    appended = audit_log.append_many(
+                        _Sqlite3Sql(cursor), "sqlite", events, self._key
+                    )
                     cursor.execute("COMMIT")
                 except BaseException:
                     cursor.execute("ROLLBACK")
@@ -95,7 +101,7 @@ class SqliteAuditLog:
             try:
                 cursor = conn.cursor()
                 cursor.execute("BEGIN")
-                return audit_log.verify_chain(_Sqlite3Sql(cursor))
+                return audit_verify.verify_chain(_Sqlite3Sql(cursor), self._key)
             finally:
                 conn.close()
         except sqlite3.Error as e:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, cast
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     Dialect,
     ForeignKey,
@@ -253,7 +254,8 @@ class SpentApprovalRow(Base):
 
 
 class AuditRow(Base):
-    """The append-only log; triggers (see the first migration) refuse UPDATE and DELETE."""
+    """The append-only log; triggers refuse UPDATE, DELETE and inserts over an existing seq
+    (see the migrations). Every column is covered by `hash` (and so by `mac`)."""
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -264,12 +266,30 @@ class AuditRow(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(40), index=True)
     run_id: Mapped[str | None] = mapped_column(String(40), index=True)
     call_id: Mapped[str | None] = mapped_column(String(80))
-    # Copied from payload["tool"] for filtering; not hashed (the payload is).
+    # Copied from payload["tool"] for filtering, and hashed like every other column.
     tool: Mapped[str | None] = mapped_column(String(100), index=True)
     # Canonical JSON text, so the hashed bytes come back exactly on every backend.
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC of `hash` under the audit key; NULL only for events older than the key.
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The one signed record of where the audit log ends, updated with every append.
+
+    Triggers (second migration) allow a single row, no DELETE, and an UPDATE only forward
+    (seq never decreases, `keyed_from` never changes): no rollback to an older signed head.
+    """
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_single_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    keyed_from: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
 
 
 def _table(row_class: type[Base]) -> Table:
@@ -291,3 +311,4 @@ jenkins_servers = _table(JenkinsServerRow)
 spent_approvals = _table(SpentApprovalRow)
 engines = _table(EngineRow)
 audit_log = _table(AuditRow)
+audit_head = _table(AuditHeadRow)

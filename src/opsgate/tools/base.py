@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from opsgate.domain.calls import Family, ToolAnnotations
+from opsgate.domain.calls import CLUSTER_FAMILIES, Family, ToolAnnotations
 from opsgate.settings import JenkinsServer
 from opsgate.tools import validate
 
@@ -127,6 +127,8 @@ class Verification(BaseModel):
     details: list[str] = []
     next_step: str | None = None
     rollback: RollbackCall | None = None
+    proves: str | None = None
+    """What this check proves (the tool's `verifies`), filled in by the tool server."""
 
 
 PreviewState = Literal["changes", "no_change", "failed"]
@@ -254,7 +256,7 @@ class Tool:
     def reaches_cluster(self) -> bool:
         """Whether calls go to the cluster a kubeconfig context names (its `context` param);
         approvals of its changes are bound to that cluster's identity."""
-        return self.family in ("kubectl", "helm", "argo") and "context" in self.params.model_fields
+        return self.family in CLUSTER_FAMILIES and "context" in self.params.model_fields
 
     def input_schema(self) -> dict[str, Any]:
         return self.params.model_json_schema()

@@ -1,14 +1,11 @@
-"""The audit log over HTTP: filtered pages, export (JSONL with hashes, or CSV), chain check,
-and a conversation's replay timeline. Readable by every signed-in user.
+"""The audit log over HTTP: filtered pages, export (JSONL with hashes and the signed head, or
+CSV), chain check, and a conversation's replay timeline. Readable by every signed-in user.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -18,13 +15,10 @@ from opsgate.api import auth
 from opsgate.api.routes import RecordId
 from opsgate.api.state import app_state
 from opsgate.domain.audit import AuditEvent
-from opsgate.domain.canonical import canonical_json
 from opsgate.store import audit_export, replay
-from opsgate.store.protocol import Store
 from opsgate.store.records import AuditFilter, ChainVerification
 
 router = APIRouter(tags=["audit"])
-_PAGE = 1000
 
 
 class AuditPage(BaseModel):
@@ -71,32 +65,9 @@ async def list_audit(
 
 @router.get("/audit/verify", response_model=ChainVerification)
 async def verify_audit(request: Request, principal: auth.Viewer) -> ChainVerification:
-    """Recompute the whole hash chain and report the first broken event, if any."""
+    """Recompute the whole keyed chain and hold it against the signed head record: the first
+    broken event or the missing range, and the head (seq, hash) it was checked against."""
     return await app_state(request).store.verify_audit()
-
-
-async def _all_events(store: Store, flt: AuditFilter) -> AsyncIterator[AuditEvent]:
-    """Every matching event in order, fetched a page at a time."""
-    after = 0
-    while True:
-        page = await store.list_audit(flt, limit=_PAGE, after_seq=after)
-        for event in page:
-            yield event
-        if len(page) < _PAGE:
-            return
-        after = page[-1].seq
-
-
-def _csv_line(row: list[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(row)
-    return buffer.getvalue()
-
-
-def _csv_row(event: AuditEvent) -> list[Any]:
-    row = audit_export.event_json(event)
-    row["payload"] = canonical_json(row["payload"])
-    return ["" if row[column] is None else row[column] for column in audit_export.CSV_COLUMNS]
 
 
 @router.get("/audit/export", response_class=StreamingResponse)
@@ -107,22 +78,14 @@ async def export_audit(
     since: datetime | None = None,
     conversation_id: str | None = Query(default=None, max_length=100),
 ) -> StreamingResponse:
-    """The audit log as a download: JSONL keeps every hash so the chain can be checked offline."""
-    store = app_state(request).store
-    flt = AuditFilter(since=since, conversation_id=conversation_id)
-
-    async def lines() -> AsyncIterator[str]:
-        if format == "csv":
-            yield _csv_line(list(audit_export.CSV_COLUMNS))
-        async for event in _all_events(store, flt):
-            if format == "csv":
-                yield _csv_line(_csv_row(event))
-            else:
-                yield audit_export.event_line(event) + "\n"
-
+    """The audit log as a download: JSONL keeps every hash, HMAC and the signed head record,
+    so the chain can be checked offline (docs/audit.md)."""
+    lines = audit_export.export_lines(
+        app_state(request).store, fmt=format, since=since, conversation_id=conversation_id
+    )
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(
-        lines(),
+        lines,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="opsgate-audit.{format}"'},
     )

@@ -73,12 +73,15 @@ export function highlight(text, lang = detect(text)) {
   return out;
 }
 
-/** A <pre> block; long text folded behind a "show all" button. */
-export function codeBlock(text, { lang, foldLines = 40, label = "Output" } = {}) {
+/**
+ * A <pre> block; long text folded behind a "show all" button, unless `fold` is false (what an
+ * approver decides on is never folded). `wrap` wraps long lines instead of scrolling sideways.
+ */
+export function codeBlock(text, { lang, foldLines = 40, label = "Output", fold = true, wrap = false } = {}) {
   const value = text || "";
   const lines = value.split("\n");
-  const pre = h("pre", { class: "code", tabindex: "0", "aria-label": label });
-  if (lines.length <= foldLines) {
+  const pre = h("pre", { class: `code${wrap ? " wrap" : ""}`, tabindex: "0", "aria-label": label });
+  if (!fold || lines.length <= foldLines) {
     pre.append(...highlight(value, lang));
     return pre;
   }
@@ -99,6 +102,6 @@ export function codeBlock(text, { lang, foldLines = 40, label = "Output" } = {})
   return h("div", { class: "fold-wrap" }, pre, button);
 }
 
-export function jsonBlock(value, label = "Arguments") {
-  return codeBlock(JSON.stringify(value, null, 2), { lang: "json", label });
+export function jsonBlock(value, label = "Arguments", options = {}) {
+  return codeBlock(JSON.stringify(value, null, 2), { lang: "json", label, ...options });
 }

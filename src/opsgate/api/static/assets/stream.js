@@ -1,7 +1,9 @@
 // The live event stream of one conversation (SSE). Remembers the last event id and the
 // events already shown in sessionStorage, so a reload re-draws them and resumes with
 // `?after=<last id>` instead of replaying everything; on network drops EventSource
-// reconnects by itself and sends `Last-Event-ID`. Events are de-duplicated by id.
+// reconnects by itself and sends `Last-Event-ID`. Events are de-duplicated by id. The
+// connection state comes from the EventSource alone (its readyState on open and on its own
+// error events), never from what the engine sends.
 
 export const EVENT_TYPES = [
   "run.started", "token", "plan", "tool.started", "tool.progress", "tool.finished",
@@ -29,7 +31,8 @@ function loadCache(conversationId) {
 
 /**
  * Open the stream. `onEvent(type, data, id)` is called for cached events first (with
- * `replayed = true` as 4th argument), then for new ones; `onState` gets "live" or "reconnecting".
+ * `replayed = true` as 4th argument), then for new ones; `onState` gets "live",
+ * "reconnecting" or "closed".
  */
 export function openStream(conversationId, { onEvent, onState }) {
   const k = keys(conversationId);
@@ -62,7 +65,7 @@ export function openStream(conversationId, { onEvent, onState }) {
     }
   };
 
-  const handle = (message) => {
+  const handle = (message, named = null) => {
     const id = Number(message.lastEventId || 0);
     if (id && id <= last) return;
     let data;
@@ -71,14 +74,26 @@ export function openStream(conversationId, { onEvent, onState }) {
     } catch {
       return;
     }
-    const type = message.type === "message" ? data.type : message.type;
+    const type = named || (message.type === "message" ? data.type : message.type);
     if (id) remember(id, type, data, message.data);
     onEvent(type, data, id, false);
   };
   for (const type of EVENT_TYPES) source.addEventListener(type, handle);
   source.addEventListener("message", handle);
-  source.addEventListener("open", () => onState && onState("live"));
-  source.addEventListener("error", () => onState && onState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting"));
+  const connection = () => {
+    if (source.readyState === EventSource.OPEN) return "live";
+    return source.readyState === EventSource.CONNECTING ? "reconnecting" : "closed";
+  };
+  source.addEventListener("open", () => onState && onState(connection()));
+  source.addEventListener("error", (event) => {
+    // A server event named `error` (stored by versions before it became `run.error`) arrives
+    // here too, as a MessageEvent with data: it is a run's error, not the connection's.
+    if (event instanceof MessageEvent && typeof event.data === "string") {
+      handle(event, "run.error");
+      return;
+    }
+    if (onState) onState(connection());
+  });
 
   return { close: () => source.close(), lastId: () => last };
 }

@@ -7,7 +7,7 @@ before this revision keep `created_by` NULL, like tokens made by the CLI: their 
 unknown, so they cannot decide approvals (their owners make new ones).
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02 10:00:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

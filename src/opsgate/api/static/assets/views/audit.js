@@ -4,6 +4,7 @@
 import { enc, get, query } from "../api.js";
 import { codeBlock, jsonBlock } from "../highlight.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
+import { VERDICT_STATE, callLook, describeSummary, runLook } from "../outcomes.js";
 
 const KINDS = [
   "", "request", "plan", "approval.", "approval.requested", "approval.granted", "approval.rejected",
@@ -17,14 +18,26 @@ function toIso(local) {
   return Number.isNaN(date.getTime()) ? "" : date.toISOString();
 }
 
+// Words from the one outcome mapping: a verdict, a call's state, a run's status.
+function verdictWords(payload) {
+  // Events of older engines carry only `ok`, which never said what was proved (as replay reads it).
+  const verdict = payload.verdict || (payload.ok ? "not_verified" : "failed");
+  return callLook(VERDICT_STATE[verdict] || verdict).words;
+}
+
 function summary(event) {
   const payload = event.payload || {};
+  const kind = event.kind || payload.kind;
+  if (kind === "run.finished" && payload.status) {
+    const who = payload.stopped_by ? ` by ${payload.stopped_by}` : "";
+    return `${runLook(payload.status).words}${who}${payload.summary ? `: ${describeSummary(payload.summary)}` : ""}`;
+  }
   if (payload.text) return String(payload.text).slice(0, 160);
   if (payload.tool) {
     const parts = [payload.tool];
-    if (payload.status) parts.push(`→ ${payload.status}`);
+    if (kind === "verify" || payload.verdict || payload.ok !== undefined) parts.push(`${verdictWords(payload)}:`);
+    else if (payload.status) parts.push(`→ ${callLook(payload.status).words}`);
     if (payload.exit_code !== undefined && payload.exit_code !== null) parts.push(`exit ${payload.exit_code}`);
-    if (payload.ok !== undefined) parts.push(payload.ok ? "✔ ok" : "✘ failed");
     if (payload.summary) parts.push(String(payload.summary));
     if (payload.args) parts.push(JSON.stringify(payload.args).slice(0, 120));
     return parts.join(" ");
@@ -165,7 +178,7 @@ export async function renderReplay(ctx, conversationId) {
             "li",
             { class: "replay-item", dataset: { kind } },
             h("div", { class: "tool-head" }, h("code", { text: kind }), h("span", { class: "muted", text: `${formatTime(entry.at || entry.created_at)} · ${entry.actor_name || ""}` })),
-            h("details", {}, h("summary", { text: summary({ payload: entry.payload || entry.data || entry }) }), codeBlock(JSON.stringify(entry, null, 2), { lang: "json", label: "Timeline entry" })),
+            h("details", {}, h("summary", { text: summary({ kind, payload: entry.payload || entry.data || entry }) }), codeBlock(JSON.stringify(entry, null, 2), { lang: "json", label: "Timeline entry" })),
           );
         }),
       ),

@@ -1,29 +1,46 @@
 // The chat of one conversation: sends requests, draws the event stream (streamed text, tool
-// cards, approval cards, verification, final status), the stop button and the tool palette.
+// cards, approval cards, verification, the final status with its summary), the stop button
+// (which says "stopping…" until the run has ended), the connection indicator (the connection
+// only, never an engine event) and the tool palette (the conversation's namespace as default).
 
 import { enc, get, post, query } from "../api.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
+import { describeSummary, runLook, summaryNodes } from "../outcomes.js";
 import { openStream } from "../stream.js";
-import { createApprovalCard, createToolCard } from "./cards.js";
+import { createApprovalCard } from "./approval-card.js";
 import { conversationList } from "./conversations.js";
 import { createPalette } from "./palette.js";
+import { createToolCard } from "./tool-card.js";
 
-const RUN_STATUS_LABEL = {
-  running: "running",
-  awaiting_approval: "waiting for approval",
-  completed: "completed",
-  completed_with_failures: "completed with failures",
-  rejected: "rejected: nothing ran",
-  expired: "expired: nothing ran",
-  stopped: "stopped",
-  failed: "failed",
-};
+const CONNECTION_WORDS = { live: "live", reconnecting: "reconnecting…", closed: "disconnected" };
+
+/** The final status line of a run: its words in its colour, who stopped it, then why. */
+function finalStatus(el, data) {
+  const look = runLook(data.status);
+  const who = data.status === "stopped" && data.stopped_by ? ` by ${data.stopped_by}` : "";
+  const described = data.summary ? describeSummary(data.summary) : null;
+  const redundant = !data.reason || data.reason === described || (who && data.reason === `stopped${who}`);
+  el.hidden = false;
+  el.dataset.status = data.status;
+  el.className = `final-status tone-${look.tone}`;
+  mount(
+    el,
+    h("strong", { class: "final-words", text: `Run ${look.words}${who}` }),
+    data.summary ? [": ", h("span", { class: "final-summary" }, summaryNodes(data.summary))] : null,
+    h("span", { class: "muted", text: ` · ${formatTime(data.at)}` }),
+    redundant ? null : h("span", { class: "final-reason" }, h("br"), `Reason: ${data.reason}`),
+  );
+}
 
 export async function renderChat(ctx, conversationId) {
   const me = ctx.session.me;
   const canOperate = me.role !== "viewer";
   const canApprove = me.role === "approver" || me.role === "admin";
-  const detail = await get(`/conversations/${enc(conversationId)}`);
+  const [detail, policy] = await Promise.all([
+    get(`/conversations/${enc(conversationId)}`),
+    // Whether a requester may approve their own change; the cards say when it is unknown.
+    get("/policy").catch(() => null),
+  ]);
   const conversation = detail.conversation || detail;
 
   const timeline = h("div", { class: "timeline", role: "log", "aria-live": "polite", "aria-label": "Conversation events" });
@@ -35,19 +52,29 @@ export async function renderChat(ctx, conversationId) {
   const cards = new Map();
   const approvals = new Map();
   let activeRun = null;
+  let stopping = null;
+
+  const showStop = () => {
+    stopButton.hidden = !activeRun;
+    const waiting = activeRun !== null && stopping === activeRun;
+    stopButton.disabled = !canOperate || waiting;
+    stopButton.textContent = waiting ? "stopping…" : "Stop";
+  };
 
   const setActive = (runId, status) => {
-    runStatus.textContent = status ? `Run ${RUN_STATUS_LABEL[status] || status}` : "";
+    const look = runLook(status);
+    runStatus.textContent = status ? `Run ${look.words}` : "";
     runStatus.dataset.status = status || "";
+    runStatus.className = `run-status tone-${look.tone}`;
     const live = status === "running" || status === "awaiting_approval";
     activeRun = live ? runId : activeRun === runId ? null : activeRun;
-    stopButton.hidden = !activeRun;
+    showStop();
   };
 
   const ensureRun = (runId, data = {}) => {
     let run = runs.get(runId);
     if (run) return run;
-    const status = h("p", { class: "final-status", hidden: true });
+    const status = h("p", { class: "final-status", hidden: true, role: "status" });
     const body = h("div", { class: "run-body" });
     const el = h(
       "section",
@@ -63,7 +90,7 @@ export async function renderChat(ctx, conversationId) {
       body,
       status,
     );
-    run = { el, body, status, bubble: null, bubbleText: "" };
+    run = { el, body, status, bubble: null, bubbleText: "", cards: [] };
     runs.set(runId, run);
     timeline.append(el);
     return run;
@@ -78,12 +105,17 @@ export async function renderChat(ctx, conversationId) {
     return run.bubble;
   };
 
+  // An offered rollback is a direct call of its own: a new run, gated like any change.
+  const onRollback = (rollback) => post(`/conversations/${enc(conversationId)}/calls`, { tool: rollback.tool, args: rollback.args || {} });
+
   const cardFor = (runId, call) => {
     let card = cards.get(call.call_id);
     if (!card) {
-      card = createToolCard(call);
+      card = createToolCard(call, { onRollback: canOperate ? onRollback : null });
       cards.set(call.call_id, card);
-      ensureRun(runId).body.append(card.el);
+      const run = ensureRun(runId);
+      run.cards.push(card);
+      run.body.append(card.el);
     }
     return card;
   };
@@ -125,16 +157,13 @@ export async function renderChat(ctx, conversationId) {
       case "plan":
         if (data.text && !run.bubbleText) bubble(run).textContent = data.text;
         run.bubble = null;
-        for (const call of data.calls || []) {
-          const card = cardFor(runId, { ...call, status: call.error ? "invalid" : "planned" });
-          if (call.error) card.setStatus("invalid");
-        }
+        for (const call of data.calls || []) cardFor(runId, { ...call, status: call.error ? "invalid" : "planned" });
         break;
       case "tool.started": {
         const card = cardFor(runId, data);
         // An approved change runs after its approval card: move it there to keep the order.
         if (card.el.dataset.status === "approved") run.body.append(card.el);
-        card.started();
+        card.started(data);
         break;
       }
       case "tool.progress":
@@ -145,7 +174,7 @@ export async function renderChat(ctx, conversationId) {
         break;
       case "approval.requested": {
         setActive(runId, "awaiting_approval");
-        const card = createApprovalCard(data, { canApprove, proposer: null, handlers });
+        const card = createApprovalCard(data, { me, policy, canApprove, handlers });
         approvals.set(data.approval_id, card);
         run.bubble = null;
         run.body.append(card.el);
@@ -155,19 +184,12 @@ export async function renderChat(ctx, conversationId) {
         break;
       }
       case "approval.decided": {
-        const card = approvals.get(data.approval_id);
-        if (card) {
-          card.decided(data);
-          fillNames(card, data.approval_id);
-        }
-        const tool = cards.get(data.call_id);
-        if (tool) tool.setStatus(data.decision === "approve" ? "approved" : "rejected");
-        setActive(runId, "running");
+        approvals.get(data.approval_id)?.decided(data);
+        cards.get(data.call_id)?.setStatus(data.decision === "approve" ? "approved" : "rejected");
         break;
       }
       case "approval.expired": {
-        const card = approvals.get(data.approval_id);
-        if (card) card.expired(data.call_ids || []);
+        approvals.get(data.approval_id)?.expired(data.call_ids || []);
         for (const callId of data.call_ids || []) cards.get(callId)?.setStatus("expired");
         break;
       }
@@ -178,20 +200,20 @@ export async function renderChat(ctx, conversationId) {
         bubble(run).textContent = data.text;
         run.bubble = null;
         break;
-      case "run.finished":
-        run.status.hidden = false;
-        run.status.dataset.status = data.status;
-        run.status.textContent = `Run ${RUN_STATUS_LABEL[data.status] || data.status}${data.reason ? `: ${data.reason}` : ""} · ${formatTime(data.at)}`;
-        setActive(runId, data.status);
-        break;
       case "run.paused":
         setActive(runId, "awaiting_approval");
         break;
       case "run.resumed":
         setActive(runId, "running");
         break;
+      case "run.finished":
+        for (const card of run.cards) card.settle();
+        finalStatus(run.status, data);
+        if (stopping === runId) stopping = null;
+        setActive(runId, data.status);
+        break;
       case "run.error":
-        run.body.append(h("p", { class: "error", role: "alert", text: `${data.message} (${data.code})` }));
+        run.body.append(h("p", { class: "error run-error", role: "alert" }, h("strong", { text: "Error: " }), `${data.message} (${data.code})`));
         break;
       default:
         break;
@@ -201,13 +223,17 @@ export async function renderChat(ctx, conversationId) {
 
   stopButton.addEventListener("click", async () => {
     if (!activeRun) return;
-    stopButton.disabled = true;
+    const runId = activeRun;
+    // "stopping…" until the run's `run.finished` arrives: a check still waiting is cancelled
+    // and the run ends, which is what says it has stopped.
+    stopping = runId;
+    showStop();
     try {
-      await post(`/runs/${enc(activeRun)}/stop`);
+      await post(`/runs/${enc(runId)}/stop`);
     } catch (err) {
-      toast(err.message);
-    } finally {
-      stopButton.disabled = false;
+      toast(`The run could not be stopped: ${err.message}`);
+      if (stopping === runId) stopping = null;
+      showStop();
     }
   });
 
@@ -233,7 +259,7 @@ export async function renderChat(ctx, conversationId) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) composer.requestSubmit();
   });
 
-  const palette = canOperate ? createPalette(conversationId) : null;
+  const palette = canOperate ? createPalette(conversationId, conversation.namespace || null) : null;
 
   mount(
     ctx.main,
@@ -264,7 +290,7 @@ export async function renderChat(ctx, conversationId) {
   const stream = openStream(conversationId, {
     onEvent,
     onState: (state) => {
-      streamState.textContent = state === "live" ? "live" : state === "closed" ? "disconnected" : "reconnecting…";
+      streamState.textContent = CONNECTION_WORDS[state] || state;
       streamState.dataset.state = state;
     },
   });

@@ -1,5 +1,7 @@
 // The tool palette: pick a tool from GET /tools, fill a form generated from its JSON
-// schema, and submit it as a direct call; mutations go through the same approval gate.
+// schema, and submit it as a direct call; mutations go through the same approval gate. The
+// conversation's namespace is the default of every namespace field, shown as
+// "shop (from conversation)" and sent when the field is left empty.
 
 import { enc, get, post } from "../api.js";
 import { field, h, mount, toast } from "../dom.js";
@@ -51,7 +53,7 @@ function inputFor(name, rawSchema, root, required) {
   }
   if (type === "string") {
     const text = h("input", { type: "text", name, required, value: schema.default ?? null, pattern: null, maxlength: schema.maxLength ?? null });
-    return { el: field(label, text, hint), read: () => (text.value === "" ? undefined : text.value) };
+    return { el: field(label, text, hint), control: text, read: () => (text.value === "" ? undefined : text.value) };
   }
   const area = h("textarea", { name, rows: "3", required, placeholder: "JSON value" });
   if (schema.default !== undefined) area.value = JSON.stringify(schema.default);
@@ -68,13 +70,18 @@ function inputFor(name, rawSchema, root, required) {
   };
 }
 
-function formFor(tool, conversationId, onDone) {
+function formFor(tool, conversationId, namespace, onDone) {
   const schema = tool.input_schema || {};
   const required = new Set(schema.required || []);
   // The conversation fixes the kubeconfig context and the engine fills it on every call.
   const inputs = Object.entries(schema.properties || {})
     .filter(([name]) => name !== "context")
     .map(([name, prop]) => [name, inputFor(name, prop, schema, required.has(name))]);
+  const namespaceInput = inputs.find(([name]) => name === "namespace");
+  const defaultNamespace = namespaceInput && namespaceInput[1].control && namespace ? namespace : null;
+  if (defaultNamespace) {
+    namespaceInput[1].control.placeholder = `${defaultNamespace} (from conversation)`;
+  }
   const error = h("p", { class: "error", role: "alert", hidden: true });
   const form = h(
     "form",
@@ -94,6 +101,9 @@ function formFor(tool, conversationId, onDone) {
         const value = input.read();
         if (value !== undefined) args[name] = value;
       }
+      // Empty means the conversation's namespace (the engine fills it the same way), unless
+      // the call asks for every namespace.
+      if (defaultNamespace && args.namespace === undefined && args.all_namespaces !== true) args.namespace = defaultNamespace;
       await post(`/conversations/${enc(conversationId)}/calls`, { tool: tool.name, args });
       onDone();
     } catch (err) {
@@ -104,7 +114,7 @@ function formFor(tool, conversationId, onDone) {
   return form;
 }
 
-export function createPalette(conversationId) {
+export function createPalette(conversationId, namespace = null) {
   const select = h("select", { name: "tool" }, h("option", { value: "", text: "Choose a tool…" }));
   const formSlot = h("div", { class: "palette-slot" });
   const root = h(
@@ -130,7 +140,7 @@ export function createPalette(conversationId) {
     .catch((err) => toast(err.message));
   select.addEventListener("change", () => {
     const tool = tools.find((t) => t.name === select.value);
-    mount(formSlot, tool ? formFor(tool, conversationId, () => toast(`${tool.name} submitted`, "ok")) : null);
+    mount(formSlot, tool ? formFor(tool, conversationId, namespace, () => toast(`${tool.name} submitted`, "ok")) : null);
   });
   return root;
 }

@@ -1,0 +1,114 @@
+"""What `opsgate approvals` prints: each pending change as an approver needs it, and each
+decided call's own outcome. Imported by the commands in `opsgate.cli.approvals` when they run.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from opsgate.api.schemas import ApprovalAnswer, ApprovalItemOut, ApprovalList, ApprovalOut, Me
+from opsgate.cli import cards, words
+from opsgate.cli.client import ApiClient, connect
+from opsgate.cli.common import console, untrusted
+from opsgate.domain.runs import DecisionKind
+
+
+def item_lines(approval: ApprovalOut, item: ApprovalItemOut, me: Me) -> list[Text]:
+    head = Text("  ")
+    if item.destructive:
+        head.append("DESTRUCTIVE ", style="bold red")
+    head.append_text(untrusted(cards.label(item.tool, item.args), "bold"))
+    head.append("  ")
+    head.append_text(words.APPROVAL[item.status].text())
+    if item.call_status is not None:
+        head.append_text(Text.assemble(" · call ", words.CALL[item.call_status].text()))
+    where = Text.assemble(
+        "    namespace ",
+        untrusted(item.namespace or "(none given)"),
+        " · context ",
+        untrusted(item.context or "(the default context)"),
+        " · cluster ",
+        untrusted(item.cluster or "(not resolved)"),
+    )
+    command = (
+        untrusted(item.command)
+        if item.command
+        else Text("not given by the server; the arguments below are what will run", "dim")
+    )
+    lines = [
+        head,
+        where,
+        Text.assemble("    ", words.PREVIEW[item.preview_state].text()),
+        Text.assemble("    command ", command),
+        Text("    arguments"),
+        cards.args_text(item.args, indent="      "),
+        untrusted(f"    call {item.call_id}", "dim"),
+    ]
+    if approval.proposed_by == me.id:
+        lines.insert(1, Text("    you proposed this change", "bold yellow"))
+    return lines
+
+
+def list_pending(server: str | None, token: str | None) -> None:
+    """Print every pending approval as `opsgate approvals list` shows it."""
+    with connect(server, token) as client:
+        me = Me.model_validate(client.request("GET", "/auth/me"))
+        found = ApprovalList.model_validate(
+            client.request("GET", "/approvals", params={"status": "pending"})
+        )
+    if not found.items:
+        console.print("no pending approvals")
+    for approval in found.items:
+        console.print(
+            Text.assemble(
+                ("approval ", "bold"),
+                untrusted(approval.id, "bold"),
+                " proposed by ",
+                untrusted(approval.proposed_by_name),
+                f" · expires {cards.expiry(approval.expires_at)}",
+                untrusted(f" · run {approval.run_id}", "dim"),
+            )
+        )
+        for item in approval.items:
+            for line in item_lines(approval, item, me):
+                console.print(line)
+
+
+def decide(
+    client: ApiClient,
+    approval_id: str,
+    call: str | None,
+    decision: DecisionKind,
+    reason: str | None,
+) -> None:
+    body: dict[str, object] = {"approve": decision == "approve", "reason": reason}
+    if call:
+        path = f"/approvals/{approval_id}/decision"
+        body["call_id"] = call
+    else:
+        path = f"/approvals/{approval_id}/decide-all"
+    answer = ApprovalAnswer.model_validate(client.request("POST", path, json=body))
+    items = {item.call_id: item for item in answer.approval.items}
+    for call_id in answer.decided:
+        item = items.get(call_id)
+        if item is None:
+            console.print(untrusted(f"call {call_id}: decided, but the answer does not show it"))
+            continue
+        recorded = item.decision.decision if item.decision else decision
+        line = Text.assemble(
+            words.DECIDED[recorded].text(), " ", untrusted(cards.label(item.tool, item.args))
+        )
+        if item.decision is not None:
+            line.append_text(Text.assemble(" by ", untrusted(item.decision.decided_by_name)))
+        if item.call_status is not None:
+            line.append_text(Text.assemble(" · call ", words.CALL[item.call_status].text()))
+        line.append_text(untrusted(f"  call {call_id}, approval {approval_id}", "dim"))
+        console.print(line)
+    if answer.decided:
+        console.print(
+            Text(
+                "the run goes on on the server once every change of the request is decided; "
+                "`opsgate chat --conversation ID` or the Command Center follows it",
+                "dim",
+            )
+        )
