@@ -83,4 +83,5 @@ async def test_an_approved_trigger_runs_once_and_its_recipes_check_it(
         "details": [],
         "next_step": None,
         "rollback": None,
+        "proves": BY_NAME["jenkins_trigger_build"].verifies,
     }
