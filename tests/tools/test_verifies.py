@@ -118,7 +118,9 @@ async def test_a_good_change_verifies_once_every_new_replica_is_ready(
     )
     assert result.ok, result.text
     assert verification(result) == Verification(
-        verdict="verified", summary="deployment/web: 2 of 2 replicas updated, available and ready"
+        verdict="verified",
+        summary="deployment/web: 2 of 2 replicas updated, available and ready",
+        proves=TOOLS["k8s_set_image"].verifies,
     )
 
 
@@ -132,6 +134,7 @@ async def test_a_label_is_read_back_but_never_verified(
     assert verification(result) == Verification(
         verdict="not_verified",
         summary="object updated: labels read back as set; rollout not checked",
+        proves=TOOLS["k8s_label"].verifies,
     )
     unset = await served.verify("k8s_label", {**args, "labels": {"tier": "back"}})
     assert verification(unset).verdict == "failed"
