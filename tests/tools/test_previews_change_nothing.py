@@ -87,6 +87,8 @@ ARGS: dict[str, dict[str, Any]] = {
     },
     "helm_rollback": {"release": "cache", "namespace": "shop"},
     "helm_uninstall": {"release": "cache", "namespace": "shop"},
+    "helm_test": {"release": "cache", "namespace": "shop"},
+    "helm_dependency_build": {"chart": CHART},
     # `demo` is written into the tool env's helm configuration (`tool_env`); no network.
     "helm_repo_add": {"name": "other", "url": "https://charts.example.com/other"},
     "helm_repo_update": {"names": ["demo"]},
