@@ -160,6 +160,76 @@ CASES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
         ),
     ],
     "k8s_diff": [({"manifest": DEPLOYMENT}, ["diff", "--filename", "-"])],
+    "k8s_wait_for": [
+        (
+            {"resource": "deployment/web", "namespace": "shop", "condition": "Available"},
+            [
+                "wait",
+                "deployment/web",
+                "--namespace",
+                "shop",
+                "--for=condition=Available",
+                "--timeout=60s",
+            ],
+        ),
+        (
+            {
+                "resource": "pods",
+                "selector": "app=web",
+                "condition": "Ready",
+                "condition_value": "false",
+                "timeout_s": 30,
+            },
+            [
+                "wait",
+                "pods",
+                "--selector",
+                "app=web",
+                "--for=condition=Ready=false",
+                "--timeout=30s",
+            ],
+        ),
+        (
+            {
+                "resource": "pods",
+                "name": "web-1",
+                "jsonpath": '{.status.containerStatuses[?(@.name=="web")].ready}',
+                "value": "true",
+            },
+            [
+                "wait",
+                "pods",
+                "web-1",
+                '--for=jsonpath={.status.containerStatuses[?(@.name=="web")].ready}=true',
+                "--timeout=60s",
+            ],
+        ),
+        (
+            {"resource": "service/web", "jsonpath": "{.status.loadBalancer.ingress}"},
+            [
+                "wait",
+                "service/web",
+                "--for=jsonpath={.status.loadBalancer.ingress}",
+                "--timeout=60s",
+            ],
+        ),
+        (
+            {"resource": "jobs", "all": True, "namespace": "batch", "deleted": True},
+            ["wait", "jobs", "--namespace", "batch", "--all", "--for=delete", "--timeout=60s"],
+        ),
+        (
+            {
+                "resource": "customresourcedefinition/widgets.example.com",
+                "condition": "Established",
+            },
+            [
+                "wait",
+                "customresourcedefinition/widgets.example.com",
+                "--for=condition=Established",
+                "--timeout=60s",
+            ],
+        ),
+    ],
     "k8s_apply": [
         ({"manifest": DEPLOYMENT}, ["apply", "--filename", "-"]),
         (
@@ -294,6 +364,7 @@ CASES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
 }
 
 BUILDERS = {name: getattr(reads, name, None) or getattr(mutations, name) for name in CASES}
+BUILDERS["k8s_wait_for"] = reads.wait_for_argv  # the tool runs it with progress reports
 TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
 
 
@@ -320,6 +391,28 @@ def test_builder_produces_exact_argv(name: str, args: dict[str, Any], expected: 
 def test_auth_can_i_asks_exactly_one_question(args: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         TOOLS["k8s_auth_can_i"].parse(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"resource": "pods", "condition": "Ready"},
+        {"resource": "pod/web", "selector": "app=web", "condition": "Ready"},
+        {"resource": "pod/web"},
+        {"resource": "pod/web", "condition": "Ready", "deleted": True},
+        {"resource": "pod/web", "condition": "Ready", "value": "x"},
+        {"resource": "pod/web", "deleted": True, "condition_value": "false"},
+        {"resource": "pod/web", "jsonpath": "{.a}{.b}"},
+        {"resource": "pod/web", "jsonpath": "-{.a}"},
+        {"resource": "pod/web", "condition": "Ready", "timeout_s": 601},
+        {"resource": "pod/web", "condition": "Ready=true"},
+    ],
+)
+def test_wait_for_waits_for_one_thing_on_one_target_within_its_bound(
+    args: dict[str, Any],
+) -> None:
+    with pytest.raises(ValidationError):
+        TOOLS["k8s_wait_for"].parse(args)
 
 
 def test_every_kubectl_command_tool_has_argv_cases() -> None:
