@@ -36,6 +36,7 @@ EXPECTED_HINTS = {
     "k8s_wait_for": (True, False, True, False),
     "k8s_auth_can_i": (True, False, True, False),
     "helm_lint": (True, False, True, False),
+    "k8s_create_job_from_cronjob": (False, False, False, True),
     "helm_template": (True, False, True, True),
     "helm_test": (False, False, False, True),
     "helm_dependency_build": (False, False, True, True),

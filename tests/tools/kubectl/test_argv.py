@@ -160,6 +160,19 @@ CASES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
         ),
     ],
     "k8s_diff": [({"manifest": DEPLOYMENT}, ["diff", "--filename", "-"])],
+    "k8s_create_job_from_cronjob": [
+        (
+            {"cronjob": "nightly-report", "name": "nightly-report-manual-1", "namespace": "ops"},
+            [
+                "create",
+                "job",
+                "nightly-report-manual-1",
+                "--from=cronjob/nightly-report",
+                "--namespace",
+                "ops",
+            ],
+        )
+    ],
     "k8s_wait_for": [
         (
             {"resource": "deployment/web", "namespace": "shop", "condition": "Available"},

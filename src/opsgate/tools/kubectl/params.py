@@ -342,6 +342,13 @@ class DeleteParams(NamedParams):
         return self
 
 
+class CreateJobParams(NamespacedParams):
+    cronjob: validate.Name
+    """The CronJob whose job template to run now, e.g. `nightly-report`."""
+    name: validate.DnsLabel
+    """The new Job's name, e.g. `nightly-report-manual-1` (it must not exist yet)."""
+
+
 class NodeParams(ClusterParams):
     node: validate.Name
     """The node's name."""
