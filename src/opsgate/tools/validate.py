@@ -298,6 +298,23 @@ ContextName = Annotated[
 ]
 """A kubeconfig context name: what kubeconfigs use in practice, never a flag or a path trick."""
 
+LOCAL_PATH_PATTERN = r"/[A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*/?"
+"""An absolute path on the tool server (a chart, a kustomization): no spaces or quoting."""
+
+
+def _check_directory(value: str) -> str:
+    if ".." in value.split("/"):
+        raise ValueError("must not contain '..' segments")
+    return value
+
+
+LocalDirectory = Annotated[
+    str,
+    grammar(LOCAL_PATH_PATTERN, "an absolute path such as '/srv/deploy/overlays/prod'", 512),
+    AfterValidator(_check_directory),
+]
+"""A directory on the tool server, named by its absolute path."""
+
 MAX_JSONPATH = 1024
 
 

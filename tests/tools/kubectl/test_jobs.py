@@ -7,8 +7,6 @@ report): a schedule, a job template with one container and `restartPolicy: Never
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from opsgate.tools.base import ToolEnv
@@ -39,18 +37,17 @@ spec:
 
 
 @pytest.fixture
-def namespace(sandbox: SandboxInfo) -> str:
-    name = f"jobs-{uuid.uuid4().hex[:8]}"
+def cronjobs(sandbox: SandboxInfo, namespace: str) -> str:
+    """A fresh namespace holding a CronJob that works and one whose image cannot be pulled."""
     manifest = "---\n".join(
         [
-            f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n",
-            cronjob(name, "nightly-report", "busybox:1.36"),
-            cronjob(name, "broken-report", "busybox:bad-tag"),
+            cronjob(namespace, "nightly-report", "busybox:1.36"),
+            cronjob(namespace, "broken-report", "busybox:bad-tag"),
         ]
     )
     applied = kubectl(sandbox, "apply", "-f", "-", stdin=manifest)
     assert applied.returncode == 0, applied.stderr
-    return name
+    return namespace
 
 
 def jobs(sandbox: SandboxInfo, namespace: str) -> str:
@@ -60,15 +57,15 @@ def jobs(sandbox: SandboxInfo, namespace: str) -> str:
 
 
 async def test_a_job_from_a_cronjob_previews_runs_and_completes(
-    tool_env: ToolEnv, sandbox: SandboxInfo, namespace: str
+    tool_env: ToolEnv, sandbox: SandboxInfo, cronjobs: str
 ) -> None:
-    args = {"cronjob": "nightly-report", "name": "nightly-report-manual-1", "namespace": namespace}
+    args = {"cronjob": "nightly-report", "name": "nightly-report-manual-1", "namespace": cronjobs}
     preview = await call(tool_env, "k8s_create_job_from_cronjob", args, "preview")
     assert preview.ok, preview.text
     assert preview.data.state == "changes"
     assert "kind: Job" in preview.text
     assert "cronjob.kubernetes.io/instantiate: manual" in preview.text
-    assert jobs(sandbox, namespace) == ""
+    assert jobs(sandbox, cronjobs) == ""
 
     created = await call(tool_env, "k8s_create_job_from_cronjob", args)
     assert created.ok, created.text
@@ -83,9 +80,9 @@ async def test_a_job_from_a_cronjob_previews_runs_and_completes(
 
 
 async def test_a_job_whose_image_cannot_be_pulled_fails_its_verify_with_the_reason(
-    tool_env: ToolEnv, namespace: str
+    tool_env: ToolEnv, cronjobs: str
 ) -> None:
-    args = {"cronjob": "broken-report", "name": "broken-report-manual", "namespace": namespace}
+    args = {"cronjob": "broken-report", "name": "broken-report-manual", "namespace": cronjobs}
     created = await call(tool_env, "k8s_create_job_from_cronjob", args)
     assert created.ok, created.text
     verified = await call(tool_env, "k8s_create_job_from_cronjob", args, "verify")
@@ -94,8 +91,8 @@ async def test_a_job_whose_image_cannot_be_pulled_fails_its_verify_with_the_reas
     assert "ErrImagePull" in verified.data.summary or "ImagePullBackOff" in verified.data.summary
 
 
-async def test_a_missing_cronjob_fails_the_preview(tool_env: ToolEnv, namespace: str) -> None:
-    args = {"cronjob": "absent", "name": "absent-manual", "namespace": namespace}
+async def test_a_missing_cronjob_fails_the_preview(tool_env: ToolEnv, cronjobs: str) -> None:
+    args = {"cronjob": "absent", "name": "absent-manual", "namespace": cronjobs}
     preview = await call(tool_env, "k8s_create_job_from_cronjob", args, "preview")
     assert preview.data.state == "failed"
     assert 'cronjobs.batch "absent" not found' in preview.text

@@ -34,7 +34,7 @@ RepoName = Annotated[
 _CHART_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _REPO_CHART = rf"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?/{_CHART_NAME}"
 _OCI_CHART = r"oci://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]+)?(/[A-Za-z0-9][A-Za-z0-9_.-]*)+"
-_LOCAL_PATH = r"/[A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*/?"
+_LOCAL_PATH = validate.LOCAL_PATH_PATTERN
 
 ChartRef = Annotated[
     str,

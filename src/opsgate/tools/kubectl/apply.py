@@ -21,8 +21,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsgate.tools.base import DocumentPreview, PreviewReport, PreviewState, ToolEnv, ToolOutput
-from opsgate.tools.command import WHOLE_OUTPUT_BYTES, Argv, Target, capped, run_argv
-from opsgate.tools.kubectl import manifests, previews
+from opsgate.tools.command import (
+    WHOLE_OUTPUT_BYTES,
+    Argv,
+    Target,
+    capped,
+    deadline,
+    display,
+    run_argv,
+)
+from opsgate.tools.kubectl import kustomize, manifests, previews
 from opsgate.tools.kubectl import params as p
 
 PARALLEL_DIFFS = 4
@@ -74,10 +82,12 @@ async def _diff_one(
 
 async def preview_documents(params: p.ApplyParams, env: ToolEnv) -> ToolOutput:
     """Preview of `k8s_apply`: a server-side diff of each document on its own; any document that
-    fails makes the whole preview `failed` (the apply would then change nothing)."""
-    argv = previews.diff_argv(params, Target.of(env, "kubectl", params.context))
+    fails makes the whole preview `failed` (the apply would then change nothing). A
+    kustomization is rendered first, and the card says by what."""
+    target = Target.of(env, "kubectl", params.context)
+    argv = previews.diff_argv(params, target)
     limit = asyncio.Semaphore(PARALLEL_DIFFS)
-    objects = manifests.parse_objects(params.manifest)
+    objects = manifests.parse_objects(await kustomize.manifest_of(params, env))
     found = await asyncio.gather(
         *(_diff_one(env, argv, index, obj, limit) for index, obj in enumerate(objects, start=1))
     )
@@ -87,6 +97,9 @@ async def preview_documents(params: p.ApplyParams, env: ToolEnv) -> ToolOutput:
         "failed" if "failed" in states else "changes" if "changes" in states else "no_change"
     )
     parts = []
+    if params.manifest is None:
+        shown = kustomize.shown_render(params, target)
+        parts.append(f"rendered by {shown}: {len(objects)} objects")
     for document, text in found:
         parts.append(f"== document {document.index}: {document.name} ({document.state})")
         if text:
@@ -104,14 +117,21 @@ class AllOrNothing(Argv):
     succeeds; otherwise nothing is applied and the failing documents are named."""
 
     async def run(self, params: Any, env: ToolEnv) -> ToolOutput:
+        manifest = await kustomize.manifest_of(params, env)
         dry = await run_argv(
             env,
             previews.dry_run_argv(self.argv(params, env)),
-            stdin=params.manifest,
+            stdin=manifest,
             timeout_s=env.command_timeout_s,
         )
         if dry.ok:
-            return await super().run(params, env)
+            return await run_argv(
+                env,
+                self.argv(params, env),
+                stdin=manifest,
+                timeout_s=deadline(env, self.timeout(params)),
+                ok_exit_codes=self.ok_exit_codes,
+            )
         checked = await preview_documents(params, env)
         report = checked.data
         failing = (
@@ -131,3 +151,10 @@ class AllOrNothing(Argv):
             duration_ms=dry.duration_ms,
             command=dry.command,
         )
+
+    async def command(self, params: Any, env: ToolEnv) -> str:
+        """`kubectl apply --filename - < manifest`, or the render piped into it."""
+        if params.manifest is not None:
+            return await super().command(params, env)
+        render = kustomize.shown_render(params, self.target(params, env))
+        return f"{render} | {display(self.argv(params, env))}"

@@ -33,9 +33,10 @@ def _workload(params: p.RolloutRefParams) -> list[str]:
 
 
 def k8s_apply(params: p.ApplyParams, target: Target) -> list[str]:
-    """Create or update objects from a YAML/JSON manifest (kubectl apply). Set `server_side`
-    for server-side apply. The preview shows the server-side diff; workloads are verified by
-    waiting for their rollout."""
+    """Create or update objects (kubectl apply) from a YAML/JSON manifest, or from a
+    kustomization (a directory, or its files' content) rendered with `kubectl kustomize`. Set
+    `server_side` for server-side apply. The preview shows the server-side diff of each object;
+    workloads are verified by waiting for their rollout."""
     argv = [*target.head(), "apply", "--filename", "-", *namespace_args(params.namespace)]
     if params.server_side:
         argv += ["--server-side", "--field-manager=opsgate"]

@@ -13,10 +13,11 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 
 from opsgate.tools import validate
 from opsgate.tools.base import ClusterParams, NamespacedParams, ToolParams
-from opsgate.tools.kubectl import manifests
+from opsgate.tools.kubectl import kustomize, manifests
 
 Manifest = Annotated[str, AfterValidator(manifests.check_manifest)]
 PatchBody = Annotated[str, AfterValidator(manifests.check_patch_body)]
+KustomizationFiles = Annotated[dict[str, str], AfterValidator(kustomize.check_files)]
 
 MAX_WAIT_S = 300
 MAX_ROLLOUT_TIMEOUT_S = 600
@@ -251,13 +252,32 @@ class WaitParams(ToolParams):
     """How long to pause before the next step (at most 300 s)."""
 
 
-class ApplyParams(ManifestParams):
+class ApplyParams(NamespacedParams):
+    manifest: Manifest | None = None
+    """YAML or JSON Kubernetes objects (several documents allowed; each object up to 1.5 MiB,
+    the manifest up to 8 MiB)."""
+    kustomize_dir: validate.LocalDirectory | None = None
+    """Instead of `manifest`: a kustomization directory on the tool server, e.g.
+    `/srv/deploy/overlays/prod`, rendered with `kubectl kustomize` when the call runs."""
+    kustomization: KustomizationFiles | None = None
+    """Instead of `manifest`: a kustomization's files, relative name to content, with
+    `kustomization.yaml` at the top, e.g. `{"kustomization.yaml": "resources: [app.yaml]",
+    "app.yaml": "..."}`; no remote bases or resources (URL-free)."""
     server_side: bool = False
     """Server-side apply (field manager `opsgate`); needed for objects over 256 KiB (big CRDs)."""
 
     @model_validator(mode="after")
+    def _one_source(self) -> ApplyParams:
+        given = (self.manifest, self.kustomize_dir, self.kustomization)
+        if sum(source is not None for source in given) != 1:
+            raise ValueError("give exactly one of 'manifest', 'kustomize_dir' or 'kustomization'")
+        return self
+
+    @model_validator(mode="after")
     def _big_objects_apply_server_side(self) -> ApplyParams:
-        big = [] if self.server_side else manifests.too_big_for_client_side(self.manifest)
+        # A kustomization's objects are checked once rendered (`kustomize.manifest_of`).
+        given = self.manifest if not self.server_side else None
+        big = manifests.too_big_for_client_side(given) if given is not None else []
         if big:
             raise ValueError(
                 f"{', '.join(big)} is over {manifests.CLIENT_SIDE_APPLY_MAX_BYTES} bytes: "

@@ -19,6 +19,7 @@ from opsgate.tools import pods, rollout
 from opsgate.tools.base import RollbackCall, ToolEnv, ToolOutput, Verification
 from opsgate.tools.command import Target, namespace_args, run_argv
 from opsgate.tools.define import concluded
+from opsgate.tools.kubectl import kustomize
 from opsgate.tools.kubectl import params as p
 
 POLL_S = 0.5
@@ -107,11 +108,12 @@ async def verify_apply(params: p.ApplyParams, env: ToolEnv) -> ToolOutput:
     """Verify of `k8s_apply`: every object exists; the manifest's workloads roll out."""
     target = _target(env, params.context)
     argv = [*target.head(), "get", "--filename", "-", *namespace_args(params.namespace)]
-    found = await run_argv(env, argv, stdin=params.manifest)
+    manifest = await kustomize.manifest_of(params, env)
+    found = await run_argv(env, argv, stdin=manifest)
     if not found.ok:
         summary = "objects of the manifest are missing after the apply"
         return concluded(Verification(verdict="failed", summary=summary, details=[found.text]))
-    workloads = rollout.workloads_in(params.manifest, params.namespace)
+    workloads = rollout.workloads_in(manifest, params.namespace)
     if not workloads:
         summary = "objects applied and read back; no workload in the manifest, rollout not checked"
         return concluded(Verification(verdict="not_verified", summary=summary))
