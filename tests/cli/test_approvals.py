@@ -12,32 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.cli import CliServer, serve_cli
+from tests.fixtures.cli import CliServer, serve_cli, workload
 from tests.fixtures.sandbox import SandboxInfo, kubectl
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 NAMESPACE = "cli-approvals"
-WORKLOAD = f"""
-apiVersion: v1
-kind: Namespace
-metadata: {{name: {NAMESPACE}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: api, namespace: {NAMESPACE}, labels: {{app: api}}}}
-spec:
-  replicas: 1
-  selector: {{matchLabels: {{app: api}}}}
-  template:
-    metadata: {{labels: {{app: api}}}}
-    spec: {{containers: [{{name: api, image: "nginx:1.27"}}]}}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: old, namespace: {NAMESPACE}}}
-data: {{a: b}}
-"""
+WORKLOAD = workload(NAMESPACE, "api", "nginx:1.27", configmap="old")
 
 
 def one_change(match: str, tool: str, **args: Any) -> dict[str, Any]:

@@ -14,32 +14,13 @@ from typing import Any
 import pexpect
 import pytest
 
-from tests.fixtures.cli import CliServer, serve_cli
+from tests.fixtures.cli import CliServer, serve_cli, workload
 from tests.fixtures.sandbox import SandboxInfo, kubectl
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 NAMESPACE = "cli-demo"
-WORKLOAD = f"""
-apiVersion: v1
-kind: Namespace
-metadata: {{name: {NAMESPACE}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web, namespace: {NAMESPACE}, labels: {{app: web}}}}
-spec:
-  replicas: 1
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec: {{containers: [{{name: web, image: "nginx:1.27"}}]}}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: doomed, namespace: {NAMESPACE}}}
-data: {{a: b}}
-"""
+WORKLOAD = workload(NAMESPACE, "web", "nginx:1.27", configmap="doomed")
 PROMPT = re.escape("[a]pprove [r]eject [s]kip [d]iff [?]help: ")
 
 

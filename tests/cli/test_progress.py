@@ -10,28 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fixtures.cli import CliServer, screen, serve_cli
+from tests.fixtures.cli import CliServer, screen, serve_cli, workload
 from tests.fixtures.sandbox import SandboxInfo, kubectl
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 NAMESPACE = "cli-progress"
 ROWS, COLUMNS = 50, 120
-WORKLOAD = f"""
-apiVersion: v1
-kind: Namespace
-metadata: {{name: {NAMESPACE}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: stuck, namespace: {NAMESPACE}, labels: {{app: stuck}}}}
-spec:
-  replicas: 1
-  selector: {{matchLabels: {{app: stuck}}}}
-  template:
-    metadata: {{labels: {{app: stuck}}}}
-    spec: {{containers: [{{name: stuck, image: "nginx:bad-tag"}}]}}
-"""
+WORKLOAD = workload(NAMESPACE, "stuck", "nginx:bad-tag")
 SCRIPTS = [
     {
         "match": "(?i)watch the stuck rollout",
