@@ -180,11 +180,8 @@ async def test_template_validate_checks_the_objects_against_the_cluster(
     rendered = await call(helm_env, "helm_template", args)
     assert rendered.ok, rendered.text
     assert "kind: ConfigMap" in rendered.text
-    unknown = write_chart(
-        tmp_path / "unknown",
-        {**TESTED, "templates/widget.yaml": "apiVersion: example.com/v9\nkind: Widget\n"
-         "metadata:\n  name: w\n"},
-    )  # fmt: skip
+    widget = "apiVersion: example.com/v9\nkind: Widget\nmetadata:\n  name: w\n"
+    unknown = write_chart(tmp_path / "unknown", {**TESTED, "templates/widget.yaml": widget})
     offline = await call(
         helm_env, "helm_template", {**args, "chart": str(unknown), "validate": False}
     )

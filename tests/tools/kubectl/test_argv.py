@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from opsgate.tools import kubectl
 from opsgate.tools.command import Target
-from opsgate.tools.kubectl import mutations, previews, reads
+from opsgate.tools.kubectl import mutations, previews, reads, wait_for
 from tests.tools.fakes import ScriptedRunner, env_with
 
 TARGET = Target(binary="kubectl", path="/opt/kubectl", kubeconfig="/cfg/kc", context="demo")
@@ -376,8 +376,12 @@ CASES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
     ],
 }
 
-BUILDERS = {name: getattr(reads, name, None) or getattr(mutations, name) for name in CASES}
-BUILDERS["k8s_wait_for"] = reads.wait_for_argv  # the tool runs it with progress reports
+BUILDERS = {
+    name: getattr(reads, name, None) or getattr(mutations, name)
+    for name in CASES
+    if name != "k8s_wait_for"
+}
+BUILDERS["k8s_wait_for"] = wait_for.wait_for_argv  # the tool runs it with progress reports
 TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
 
 

@@ -102,67 +102,6 @@ class RolloutStatusParams(RolloutRefParams):
     """How long to wait for the rollout to finish (at most 600 s)."""
 
 
-ConditionType = Annotated[
-    str,
-    validate.grammar(
-        r"([a-z0-9.-]+/)?[A-Za-z][A-Za-z0-9_.-]*",
-        "a condition type such as 'Ready', 'Available', 'Complete' or 'example.com/Synced'",
-        316,
-    ),
-]
-"""A status condition's type: CamelCase, optionally prefixed by a domain (CRDs' conditions)."""
-
-WaitValue = Annotated[
-    str,
-    validate.grammar(
-        r"[A-Za-z0-9]([A-Za-z0-9_.:/+-]*[A-Za-z0-9])?", "a value such as 'Running' or '3'", 253
-    ),
-]
-
-
-class WaitForParams(NamedParams):
-    resource: validate.ResourceOrRef
-    """`type/name` (`deployment/web`, `job/migrate`), or a type (`pods`) with `name`,
-    `selector` or `all`."""
-    name: validate.ObjectName | None = None
-    """One object's name when `resource` is only a type."""
-    selector: validate.LabelSelector | None = None
-    """Wait for every object matching this label selector, e.g. `app=web`."""
-    all: bool = False
-    """Wait for every object of the type in the namespace."""
-    condition: ConditionType | None = None
-    """Wait until this status condition holds, e.g. `Ready` (pods), `Available` (deployments),
-    `Complete` (jobs), `Established` (CRDs)."""
-    condition_value: Literal["true", "false"] = "true"
-    """The status `condition` must reach (`false` to wait for it to turn false)."""
-    jsonpath: validate.WaitJsonPath | None = None
-    """Wait until this field has `value` (or, without `value`, exists), e.g. `{.status.phase}`."""
-    value: WaitValue | None = None
-    """The value `jsonpath` must have, e.g. `Running`."""
-    deleted: bool = False
-    """Wait until the objects are gone (objects already gone count as deleted)."""
-    timeout_s: int = Field(default=60, ge=1, le=MAX_ROLLOUT_TIMEOUT_S)
-    """How long to wait before giving up (at most 600 s)."""
-
-    @model_validator(mode="after")
-    def _one_target_one_condition(self) -> WaitForParams:
-        targets = (
-            ("/" in self.resource)
-            + (self.name is not None)
-            + (self.selector is not None)
-            + self.all
-        )
-        if targets != 1:
-            raise ValueError("name exactly one target: 'type/name', 'name', 'selector' or 'all'")
-        if (self.condition is not None) + (self.jsonpath is not None) + self.deleted != 1:
-            raise ValueError("wait for exactly one of 'condition', 'jsonpath' or 'deleted'")
-        if self.value is not None and self.jsonpath is None:
-            raise ValueError("'value' is what 'jsonpath' must equal: give it with 'jsonpath'")
-        if self.condition_value != "true" and self.condition is None:
-            raise ValueError("'condition_value' needs 'condition'")
-        return self
-
-
 class RolloutHistoryParams(RolloutRefParams):
     revision: int | None = Field(default=None, ge=1)
     """Show this revision's pod template in detail."""

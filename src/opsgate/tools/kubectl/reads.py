@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 
 from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools import redact
 from opsgate.tools.base import Tool, ToolEnv, ToolOutput
-from opsgate.tools.command import Argv, Target, deadline, namespace_args, run_argv
+from opsgate.tools.command import Argv, Target, namespace_args
 from opsgate.tools.define import Function, define
 from opsgate.tools.kubectl import params as p
+from opsgate.tools.kubectl import wait_for
 
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
 """Reads of the configured cluster: no side effects, a closed world."""
-
-PROGRESS_EVERY_S = 5.0
-"""How often `k8s_wait_for` says it is still waiting."""
 
 
 def k8s_get(params: p.GetParams, target: Target) -> list[str]:
@@ -175,59 +172,6 @@ def k8s_diff(params: p.DiffParams, target: Target) -> list[str]:
     return [*target.head(), "diff", "--filename", "-", *namespace_args(params.namespace)]
 
 
-def awaited(params: p.WaitForParams) -> str:
-    """What `k8s_wait_for` waits for, as kubectl's `--for` value."""
-    if params.condition is not None:
-        suffix = "" if params.condition_value == "true" else "=false"
-        return f"condition={params.condition}{suffix}"
-    if params.jsonpath is not None:
-        return f"jsonpath={params.jsonpath}" + (f"={params.value}" if params.value else "")
-    return "delete"
-
-
-def wait_for_argv(params: p.WaitForParams, target: Target) -> list[str]:
-    argv = [*target.head(), "wait", params.resource]
-    if params.name is not None:
-        argv.append(params.name)
-    argv += namespace_args(params.namespace)
-    if params.selector is not None:
-        argv += ["--selector", params.selector]
-    if params.all:
-        argv.append("--all")
-    return [*argv, f"--for={awaited(params)}", f"--timeout={params.timeout_s}s"]
-
-
-async def k8s_wait_for(params: p.WaitForParams, env: ToolEnv) -> ToolOutput:
-    """Wait (at most `timeout_s`) until objects meet a condition (kubectl wait): a status
-    condition (`Ready`, `Available`, `Complete`), a JSONPath field with a value, or deletion.
-    Changes nothing; says every few seconds that it is still waiting."""
-    argv = wait_for_argv(params, Target.of(env, "kubectl", params.context))
-    target = params.resource if params.name is None else f"{params.resource}/{params.name}"
-    if params.selector is not None or params.all:
-        target = f"{params.resource} ({params.selector or 'all'})"
-    started = time.monotonic()
-    waiting = asyncio.ensure_future(run_argv(env, argv, timeout_s=deadline(env, params.timeout_s)))
-    try:
-        while not waiting.done():
-            await asyncio.wait({waiting}, timeout=PROGRESS_EVERY_S)
-            if not waiting.done():
-                elapsed = round(time.monotonic() - started)
-                await env.report(
-                    f"waiting for {target}: {awaited(params)} ({elapsed} of {params.timeout_s} s)"
-                )
-    finally:
-        waiting.cancel()  # a no-op once it finished; stops kubectl if this call is cancelled
-    output = waiting.result()
-    if output.ok and not output.text.strip():
-        # kubectl prints nothing when the objects to wait for deletion are already gone.
-        met = "gone" if params.deleted else f"{awaited(params)} met"
-        return dataclasses.replace(output, text=f"{target}: {met}")
-    if not output.ok and "timed out waiting for the condition" in output.text:
-        text = f"{output.text}\nnot met within {params.timeout_s} s: {awaited(params)}"
-        return dataclasses.replace(output, text=text)
-    return output
-
-
 async def k8s_wait_seconds(params: p.WaitParams, env: ToolEnv) -> ToolOutput:
     """Pause for a number of seconds (at most 300) before the next step, e.g. to let a rollout
     progress before checking it again. Touches nothing."""
@@ -250,5 +194,5 @@ TOOLS: list[Tool] = [
     define("kubectl", Argv(k8s_auth_can_i, ok_exit_codes=(0, 1)), p.AuthCanIParams, READ),
     define("kubectl", Argv(k8s_diff, stdin="manifest", ok_exit_codes=(0, 1)), p.DiffParams, READ),
     define("kubectl", Function(k8s_wait_seconds), p.WaitParams, READ),
-    define("kubectl", Function(k8s_wait_for), p.WaitForParams, READ),
+    define("kubectl", Function(wait_for.k8s_wait_for), wait_for.WaitForParams, READ),
 ]
