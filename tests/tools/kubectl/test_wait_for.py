@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 
+from opsgate.mcp.client import ToolClient
 from opsgate.tools.base import ToolEnv
 from tests.tools.kubectl.helpers import call
 
@@ -65,3 +66,15 @@ async def test_an_object_that_does_not_exist_fails_at_once(tool_env: ToolEnv) ->
     output = await call(tool_env, "k8s_wait_for", args)
     assert not output.ok
     assert 'deployments.apps "nope" not found' in output.text
+
+
+async def test_the_wait_reports_reach_an_mcp_client_as_progress(served: ToolClient) -> None:
+    heard: list[str] = []
+
+    async def hear(message: str) -> None:
+        heard.append(message)
+
+    args = {"resource": "deployment/api", "namespace": "shop", "condition": "Available"}
+    result = await served.call("k8s_wait_for", {**args, "timeout_s": 6}, on_progress=hear)
+    assert not result.ok
+    assert "waiting for deployment/api: condition=Available (5 of 6 s)" in heard
