@@ -9,6 +9,7 @@ as a Job rather than a bare pod). Nothing is fetched from a network.
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from opsgate.tools.base import ToolEnv
 from tests.fixtures.sandbox import SandboxInfo, helm, kubectl
+from tests.tools.fakes import ScriptedRunner, env_with
 from tests.tools.helm.helpers import call
 
 pytestmark = [pytest.mark.sandbox]
@@ -191,3 +193,30 @@ async def test_template_validate_checks_the_objects_against_the_cluster(
     assert "unable to build kubernetes objects" in refused.text
     assert refused.command is not None
     assert refused.command.endswith("--dry-run=server")
+
+
+async def test_a_test_hook_that_failed_fails_the_verify_naming_it() -> None:
+    """The sandbox's Jobs always complete, so `helm status` of a failed test run is scripted:
+    its JSON in the shape helm 4 prints (hooks with `events` and `last_run.phase`)."""
+    status = {
+        "name": "hello",
+        "hooks": [
+            {"name": "hello-test-connection", "kind": "Job", "events": ["test"],
+             "last_run": {"phase": "Failed"}},
+            {"name": "hello-test-auth", "kind": "Pod", "events": ["test"],
+             "last_run": {"phase": "Succeeded"}},
+            {"name": "hello-migrate", "kind": "Job", "events": ["pre-upgrade"],
+             "last_run": {"phase": "Failed"}},
+        ],
+    }  # fmt: skip
+    runner = ScriptedRunner()
+    runner.script(stdout=json.dumps(status))
+    verified = await call(env_with(runner), "helm_test", {"release": "hello"}, "verify")
+    assert not verified.ok
+    assert verified.data.verdict == "failed"
+    assert verified.data.summary == "1 of 2 test hooks of 'hello' did not succeed"
+    assert verified.data.details == [
+        "Job/hello-test-connection: Failed",
+        "Pod/hello-test-auth: Succeeded",
+    ]
+    assert runner.calls[0].argv[5:] == ("status", "hello", "--output", "json")
