@@ -74,7 +74,14 @@ def test_create_answers_the_new_object_and_keeps_nothing(
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"generateName": "once-", "namespace": ns},
-        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}},
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "c", "image": "busybox:1.36"}],
+                }
+            }
+        },
     }
     job = unchanged(
         quiet_sandbox,

@@ -297,7 +297,16 @@ def test_custom_resource_definition_serves_a_new_kind(sandbox: SandboxInfo, name
 def test_statefulset_and_daemonset_get_pods(sandbox: SandboxInfo, namespace: str) -> None:
     template = {
         "metadata": {"labels": {"app": "db"}},
-        "spec": {"containers": [{"name": "db", "image": "postgres:16"}]},
+        # postgres exits at once without a password, as the real image does.
+        "spec": {
+            "containers": [
+                {
+                    "name": "db",
+                    "image": "postgres:16",
+                    "env": [{"name": "POSTGRES_PASSWORD", "value": "example"}],
+                }
+            ]
+        },
     }
     for kind, extra in (("StatefulSet", {"replicas": 2, "serviceName": "db"}), ("DaemonSet", {})):
         body = {

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from opsgate.sandbox import containers, kubelet
-from opsgate.sandbox.store import Obj, Store
+from opsgate.sandbox.apiserver.store import Obj, Store
+from opsgate.sandbox.containers import kubelet, states
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -28,9 +28,7 @@ def _pod(container: dict[str, Any], annotations: dict[str, str] | None = None, *
     }
 
 
-def _at(
-    store: Store, pod: Obj, node: Obj, seconds: float
-) -> tuple[Obj, list[containers.Occurrence]]:
+def _at(store: Store, pod: Obj, node: Obj, seconds: float) -> tuple[Obj, list[states.Occurrence]]:
     """The pod's status `seconds` after START, having been synced at START first."""
     status, _ = kubelet.pod_status(store, pod, node, START)
     return kubelet.pod_status(
@@ -39,20 +37,20 @@ def _at(
 
 
 def test_back_off_doubles_from_10_s_to_at_most_5_min() -> None:
-    assert [containers.backoff_s(n) for n in range(1, 9)] == [10, 20, 40, 80, 160, 300, 300, 300]
-    assert [containers.go_duration(s) for s in (10, 80, 160, 300)] == [
+    assert [states.backoff_s(n) for n in range(1, 9)] == [10, 20, 40, 80, 160, 300, 300, 300]
+    assert [states.go_duration(s) for s in (10, 80, 160, 300)] == [
         "10s",
         "1m20s",
         "2m40s",
         "5m0s",
     ]
     # Attempts at 0, 10, 30, 70, 150, 310, 610 s...
-    assert containers.retries(1, START, START + timedelta(seconds=9)) == (1, START)
-    assert containers.retries(1, START, START + timedelta(seconds=75)) == (
+    assert states.retries(1, START, START + timedelta(seconds=9)) == (1, START)
+    assert states.retries(1, START, START + timedelta(seconds=75)) == (
         4,
         START + timedelta(seconds=70),
     )
-    two_hours = containers.retries(1, START, START + timedelta(hours=2))
+    two_hours = states.retries(1, START, START + timedelta(hours=2))
     assert two_hours == (28, START + timedelta(seconds=310 + 22 * 300))
 
 
@@ -75,7 +73,7 @@ def test_a_bad_image_shows_err_image_pull_first_then_backs_off() -> None:
 
 def test_a_crash_loop_restarts_after_each_back_off() -> None:
     store, node = _world()
-    pod = _pod({"image": "api:1"}, {containers.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"})
+    pod = _pod({"image": "api:1"}, {states.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"})
     later, owed = _at(store, pod, node, 75)
     container = later["containerStatuses"][0]
     assert container["restartCount"] == 4  # restarts at 0, 10, 30 and 70 s

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from opsgate.sandbox import apply, patch, protobuf, selectors
-from opsgate.sandbox.store import Store, StoreFrozen
+from opsgate.sandbox.apiserver import apply, patch, selectors
+from opsgate.sandbox.apiserver.store import Store, StoreFrozen
+from opsgate.sandbox.http import protobuf
 
 
 def test_strategic_merge_merges_lists_by_key_and_honours_directives() -> None:

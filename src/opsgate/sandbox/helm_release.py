@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from opsgate.sandbox.cluster import Cluster
+from opsgate.sandbox.apiserver.cluster import Cluster
 
 CHART_DIR = Path(__file__).parent / "charts" / "cache"
 _PLACEHOLDER = re.compile(r"\{\{\s*\.(Release|Values)\.([\w.]+)\s*\}\}")

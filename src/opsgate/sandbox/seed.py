@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from opsgate.sandbox import containers
-from opsgate.sandbox.cluster import Cluster
+from opsgate.sandbox.apiserver.cluster import Cluster
+from opsgate.sandbox.containers import states
 
 Seed = Literal["demo", "empty"]
 SECRET_VALUES = {
@@ -80,6 +80,108 @@ def _node(name: str, index: int, role: str | None) -> dict[str, Any]:
     }
 
 
+STANDARD_CLASS: dict[str, Any] = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "StorageClass",
+    "metadata": {
+        "name": "standard",
+        "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+    },
+    "provisioner": "rancher.io/local-path",
+    "reclaimPolicy": "Delete",
+    # kind's class waits for the first consumer; it does not expand, ours does, so that
+    # resize tasks work without a second class.
+    "volumeBindingMode": "WaitForFirstConsumer",
+    "allowVolumeExpansion": True,
+}
+"""The default StorageClass, as kind ships it (`standard`, local-path provisioner)."""
+
+
+_READ = ["get", "list", "watch"]
+_WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+_NAMESPACED = {
+    "": [
+        "pods",
+        "pods/log",
+        "pods/status",
+        "services",
+        "endpoints",
+        "configmaps",
+        "persistentvolumeclaims",
+        "replicationcontrollers",
+        "events",
+        "serviceaccounts",
+        "resourcequotas",
+        "limitranges",
+    ],
+    "apps": ["deployments", "deployments/scale", "replicasets", "statefulsets", "daemonsets"],
+    "batch": ["jobs", "cronjobs"],
+    "autoscaling": ["horizontalpodautoscalers"],
+    "networking.k8s.io": ["ingresses", "networkpolicies"],
+    "policy": ["poddisruptionbudgets"],
+    "discovery.k8s.io": ["endpointslices"],
+}
+
+
+def _role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    labels = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name, "labels": labels},
+        "rules": rules,
+    }
+
+
+def default_roles() -> list[dict[str, Any]]:
+    """The user-facing ClusterRoles every cluster has (rules abridged to the kinds served),
+    and the binding that makes `system:masters` cluster admins."""
+    view = [{"apiGroups": [g], "resources": r, "verbs": _READ} for g, r in _NAMESPACED.items()]
+    view.append({"apiGroups": [""], "resources": ["namespaces"], "verbs": _READ})
+    edit = [
+        *view,
+        *({"apiGroups": [g], "resources": r, "verbs": _WRITE} for g, r in _NAMESPACED.items()),
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": [*_READ, *_WRITE]},
+        {
+            "apiGroups": [""],
+            "resources": ["pods/exec", "pods/attach", "pods/portforward"],
+            "verbs": ["create", "get"],
+        },
+    ]
+    rbac_kinds = {
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["roles", "rolebindings"],
+        "verbs": [*_READ, *_WRITE],
+    }
+    everything = [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+        {"nonResourceURLs": ["*"], "verbs": ["*"]},
+    ]
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {
+            "name": "cluster-admin",
+            "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+        },
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "cluster-admin",
+        },
+        "subjects": [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}
+        ],
+    }
+    return [
+        _role("cluster-admin", everything),
+        _role("admin", [*edit, rbac_kinds]),
+        _role("edit", edit),
+        _role("view", view),
+        binding,
+    ]
+
+
 def _namespace(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
@@ -132,12 +234,13 @@ def base(cluster: Cluster) -> None:
     cluster.apply_many(
         [_namespace(n) for n in ("default", "kube-system", "kube-public", "kube-node-lease")]
     )
+    cluster.apply_many([STANDARD_CLASS, *default_roles()])
 
 
 def demo(cluster: Cluster) -> None:
     """The shop world of issue 3 (the Rollout and the Helm release are added by their modules)."""
     cluster.apply_many([_namespace("shop")])
-    crash = {containers.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"}
+    crash = {states.BEHAVIOR_ANNOTATION: "CrashLoopBackOff"}
     cluster.apply_many(
         [
             deployment("frontend", "ghcr.io/opsgate-demo/frontend:1.8.2", 3),

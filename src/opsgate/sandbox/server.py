@@ -23,8 +23,9 @@ from typing import Any
 import uvicorn
 
 from opsgate.errors import SandboxError
-from opsgate.sandbox import api, seed
-from opsgate.sandbox.cluster import Cluster
+from opsgate.sandbox import seed
+from opsgate.sandbox.apiserver.cluster import Cluster
+from opsgate.sandbox.http import api
 
 CONTEXT = "opsgate-sandbox"
 HOST = "127.0.0.1"
@@ -78,14 +79,12 @@ def _bind(port: int) -> socket.socket:
 def build_cluster(seed_name: seed.Seed, state: Path | None) -> Cluster:
     """A seeded (or restored) cluster."""
     cluster = Cluster()
-    from opsgate.sandbox import rollouts
+    from opsgate.sandbox.controllers import rollouts
 
     cluster.extra_controllers.append(rollouts.reconcile_all)
     if state is not None and state.exists():
         cluster.store.load(state)
-        for _, obj in cluster.store.all_objects():
-            if obj.get("kind") == "CustomResourceDefinition":
-                cluster.catalog.add_crd(obj)
+        cluster.restore_crds()
     else:
         seed.apply_seed(cluster, seed_name)
         if seed_name == "demo":
@@ -112,7 +111,11 @@ async def _serve(
     sock = _bind(port)
     api_url = f"http://{HOST}:{sock.getsockname()[1]}"
     config = uvicorn.Config(
-        api.create_app(cluster), log_level="warning", ws="none", lifespan="off", access_log=False
+        api.create_app(cluster),
+        log_level="warning",
+        ws="websockets-sansio",
+        lifespan="off",
+        access_log=False,
     )
     servers = [uvicorn.Server(config)]
     tasks = [servers[0].serve(sockets=[sock])]

@@ -1,0 +1,1 @@
+"""The container simulation: the kubelet, container states, programs, probes, logs and exec."""

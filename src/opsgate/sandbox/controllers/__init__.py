@@ -1,0 +1,1 @@
+"""The sandbox's controllers, one module per controller, run by `loop.reconcile`."""

@@ -1,0 +1,2 @@
+"""What the sandbox serves, as data: one module per API group (resources, table columns,
+defaults, validation)."""
