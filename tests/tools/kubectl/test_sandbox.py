@@ -303,16 +303,9 @@ async def test_get_with_quoted_literals_and_escaped_keys(tool_env: ToolEnv) -> N
     assert all(revision.isdigit() for revision in rows.values())
 
 
-def _serves(sandbox: SandboxInfo, group: str, resource: str) -> bool:
-    listed = run_kubectl(sandbox, "api-resources", f"--api-group={group}", "--output=name")
-    return listed.returncode == 0 and resource in listed.stdout.split()
-
-
 async def test_rbac_objects_with_system_names_apply_and_read_back(
     tool_env: ToolEnv, sandbox: SandboxInfo
 ) -> None:
-    if not _serves(sandbox, "rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io"):
-        pytest.skip("the sandbox does not serve ClusterRole (rbac.authorization.k8s.io/v1) yet")
     # In the shape of the built-in aggregated role `system:aggregate-to-view`.
     name = "system:opsgate-test-aggregate-to-view"
     manifest = f"""apiVersion: rbac.authorization.k8s.io/v1
@@ -342,8 +335,6 @@ rules:
 async def test_auth_can_i_as_a_service_account_answers_per_its_role_binding(
     tool_env: ToolEnv, sandbox: SandboxInfo, namespace: str
 ) -> None:
-    if not _serves(sandbox, "rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io"):
-        pytest.skip("the sandbox does not serve Role/RoleBinding (rbac.authorization.k8s.io) yet")
     # In the shape of the Kubernetes docs' `pod-reader` Role bound to a ServiceAccount.
     rbac = f"""apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
