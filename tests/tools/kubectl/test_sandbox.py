@@ -68,6 +68,48 @@ async def test_secret_values_never_come_out_of_get(tool_env: ToolEnv, args: dict
         assert secret not in output.text
 
 
+@pytest.mark.parametrize("output_format", ["yaml", "json"])
+async def test_a_service_account_that_mounts_no_token_reads_back_as_it_is(
+    tool_env: ToolEnv, sandbox: SandboxInfo, namespace: str, output_format: str
+) -> None:
+    """Issue 23: `automountServiceAccountToken: false` came back as `**REDACTED**` (the key
+    ends in "token"); read from the cluster it must stay as it is, with a token Secret's
+    value beside it still hidden. In the shape of the Kubernetes docs' `build-robot`."""
+    token = "eyJhbGciOiJSUzI1NiJ9.build-robot-token-value.c2lnbmF0dXJl"
+    manifest = f"""apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: build-robot, namespace: {namespace}}}
+automountServiceAccountToken: false
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: build-robot-token, namespace: {namespace}}}
+stringData: {{token: {token}}}
+"""
+    applied = run_kubectl(sandbox, "apply", "-f", "-", stdin=manifest)
+    assert applied.returncode == 0, applied.stderr
+    account = await call(
+        tool_env,
+        "k8s_get",
+        {"resource": "serviceaccount/build-robot", "namespace": namespace, "output": output_format},
+    )
+    assert account.ok, account.text
+    shown = (
+        "automountServiceAccountToken: false"
+        if output_format == "yaml"
+        else ('"automountServiceAccountToken": false')
+    )
+    assert shown in account.text
+    secret = await call(
+        tool_env,
+        "k8s_get",
+        {"resource": "secret/build-robot-token", "namespace": namespace, "output": output_format},
+    )
+    assert secret.ok, secret.text
+    assert token not in secret.text
+    assert base64.b64encode(token.encode()).decode() not in secret.text
+
+
 async def test_describe_secret_shows_sizes_not_values(tool_env: ToolEnv) -> None:
     output = await call(
         tool_env, "k8s_describe", {"resource": "secret/payment-gateway", "namespace": "shop"}
