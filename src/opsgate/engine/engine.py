@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
@@ -98,9 +99,19 @@ class Engine:
         return run
 
     async def submit_call(
-        self, conversation_id: str, user: User, tool: str, args: dict[str, Any]
+        self,
+        conversation_id: str,
+        user: User,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        client: Mapping[str, str] | None = None,
     ) -> Run:
-        """Start a direct run of one tool call (no model): same classify/gate/execute/verify."""
+        """Start a direct run of one tool call (no model): same classify/gate/execute/verify.
+
+        `client` names the program that asked on the user's behalf (an MCP client's `name` and
+        `version` from `initialize`); it goes into the run's `request` audit event and text.
+        """
         _require_operator(user)
         conversation = await self.deps.store.get_conversation(conversation_id)
         run = await self.deps.store.create_run(
@@ -113,7 +124,10 @@ class Engine:
             **self._base_state(run, user, conversation),
             "pending": [{"call_id": _new_id(), "tool": tool, **self.steps.sealer.hold(tool, args)}],
         }
-        await self._announce(run, user, f"direct call of {tool!r}")
+        text = f"direct call of {tool!r}"
+        if client is not None:
+            text += f" from MCP client {client.get('name', '')!r} {client.get('version', '')}"
+        await self._announce(run, user, text.rstrip(), client=client)
         self._launch(run.id, {"run": state})
         return run
 
@@ -138,7 +152,9 @@ class Engine:
             "plan_text": None,
         }
 
-    async def _announce(self, run: Run, user: User, text: str) -> None:
+    async def _announce(
+        self, run: Run, user: User, text: str, *, client: Mapping[str, str] | None = None
+    ) -> None:
         self.recorder.emit(
             run.conversation_id,
             ev.RunStarted(
@@ -148,9 +164,12 @@ class Engine:
                 text=text,
             ),
         )
+        payload: dict[str, Any] = {"text": text}
+        if client is not None:
+            payload["client"] = dict(client)
         self.recorder.audit(
             "request",
-            {"text": text},
+            payload,
             conversation_id=run.conversation_id,
             run_id=run.id,
             actor_id=user.id,
