@@ -315,13 +315,17 @@ class Gateway:
         )
 
     def _hide(self, text: str) -> str:
-        """`text` with every local path replaced by its last part (`/opt/bin/kubectl` ->
-        `kubectl`): a client learns nothing of this machine's layout."""
-        for path in sorted(self.hidden_paths, key=len, reverse=True):
-            path = path.rstrip("/")
-            if path:
-                text = text.replace(f"{path}/", "").replace(path, path.rsplit("/", 1)[-1])
-        return text
+        return hide_paths(text, self.hidden_paths)
+
+
+def hide_paths(text: str, paths: Sequence[str]) -> str:
+    """`text` with each of `paths` cut to its last part (`/opt/bin/kubectl` -> `kubectl`, and
+    `/srv/data/x.log` -> `x.log` for a hidden `/srv/data`): a client learns nothing of where
+    things are on this machine."""
+    for path in sorted((p.rstrip("/") for p in paths), key=len, reverse=True):
+        if path:
+            text = text.replace(f"{path}/", "").replace(path, path.rsplit("/", 1)[-1])
+    return text
 
 
 def _describe(
