@@ -41,21 +41,23 @@ async def test_an_approver_calling_through_mcp_cannot_approve_their_own_change(
 ) -> None:
     wanted = replicas(sandbox) + 1
     results: list[Any] = []
-    async with connect(gateway_server, "http", user="ada") as client:
-        async with anyio.create_task_group() as group:
+    async with (
+        connect(gateway_server, "http", user="ada") as client,
+        anyio.create_task_group() as group,
+    ):
 
-            async def call() -> None:
-                results.append(await client.call_tool("k8s_scale", scale(wanted)))
+        async def call() -> None:
+            results.append(await client.call_tool("k8s_scale", scale(wanted)))
 
-            group.start_soon(call)
-            approval = await pending_approval(gateway_server.api, "k8s_scale")
-            assert approval["proposed_by_name"] == "ada"
-            own = decide(gateway_server, "ada", approval)
-            assert own.status_code == 403
-            assert "the requester of a change may not approve it" in own.text
-            assert replicas(sandbox) != wanted
-            other = decide(gateway_server, "root", approval)
-            assert other.status_code == 200, other.text
+        group.start_soon(call)
+        approval = await pending_approval(gateway_server.api, "k8s_scale")
+        assert approval["proposed_by_name"] == "ada"
+        own = decide(gateway_server, "ada", approval)
+        assert own.status_code == 403
+        assert "the requester of a change may not approve it" in own.text
+        assert replicas(sandbox) != wanted
+        other = decide(gateway_server, "root", approval)
+        assert other.status_code == 200, other.text
     assert results[0].structured_content["outcome"] == "verified"
     assert results[0].structured_content["decided_by"] == "root"
     assert replicas(sandbox) == wanted
