@@ -139,8 +139,9 @@ class Settings(BaseSettings):
     change, the Command Center's approval card says that self-approval is allowed, and
     `opsgate demo` (one admin) turns it off itself. Security setting."""
     mcp_http_token: SecretStr | None = None
-    """Bearer token required by `opsgate mcp --http`: 32 or more random characters (a short
-    or repetitive one is refused at start). Security setting."""
+    """Bearer token the engine's tool server requires over HTTP (`opsgate.mcp.entry`): 32 or
+    more random characters (a short or repetitive one is refused at start). `opsgate mcp
+    --http` (the gateway) takes opsgate API tokens instead. Security setting."""
     mcp_user: str | None = None
     """The opsgate user an MCP client on stdio (`opsgate mcp`) acts as: its calls are requested
     by this user (an operator or above). Over HTTP the bearer API token names the user.

@@ -84,16 +84,20 @@ def mcp(
 
     stdio: calls are made as OPSGATE_MCP_USER (an operator). A client config:
 
+    \b
         {"mcpServers": {"opsgate": {"command": "opsgate", "args": ["mcp"],
           "env": {"OPSGATE_MCP_USER": "alice", "OPSGATE_DATA_DIR": "/srv/opsgate"}}}}
 
     HTTP (`--http`, at http://HOST:PORT/mcp): each client sends an opsgate API token of its
-    user (`opsgate tokens create`) as a bearer token:
+    user (`opsgate tokens login`) as a bearer token:
 
+    \b
         {"mcpServers": {"opsgate": {"type": "http", "url": "http://127.0.0.1:8765/mcp",
           "headers": {"Authorization": "Bearer og_..."}}}}
 
     More clients and settings: docs/mcp.md.
+
+    Example: `OPSGATE_MCP_USER=alice opsgate mcp` (stdio) or `opsgate mcp --http --port 8765`
     """
     from opsgate.api.gateway import serve as gateway
 
