@@ -12,7 +12,6 @@ import asyncio
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ SDK = "@modelcontextprotocol/sdk"
 
 
 @pytest.fixture(scope="module")
-def sdk_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def sdk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("node and npm are needed to run the MCP TypeScript SDK client")
@@ -44,7 +43,7 @@ def sdk_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         check=False,
     )
     assert installed.returncode == 0, installed.stderr[-2000:]
-    yield directory
+    return directory
 
 
 @pytest.mark.timeout(240)
