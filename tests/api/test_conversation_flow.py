@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from opsgate.store.records import NewStreamEvent
 from tests.fixtures.api import ApiEnv, live_server, running_app, wait_for
 
 FINAL = ("completed", "stopped", "failed")
@@ -256,8 +257,12 @@ async def test_events_persisted_by_another_replica_reach_the_stream(
         stream = asyncio.create_task(collect_until(viewer, events_url, "answer"))
         await wait_for(lambda: _subscribed(env, conversation["id"]))
         # Another process wrote it: persisted in the shared database, never on this bus.
-        stored = await env.state.store.append_event(
-            conversation["id"], "run_elsewhere", "answer", {"text": "from replica two"}
+        [stored] = await env.state.store.write_batch(
+            [
+                NewStreamEvent(
+                    conversation["id"], "run_elsewhere", "answer", {"text": "from replica two"}
+                )
+            ]
         )
         events = await asyncio.wait_for(stream, 20)
     assert [(e["id"], e["data"]["text"]) for e in events] == [(stored.id, "from replica two")]

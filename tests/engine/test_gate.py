@@ -15,6 +15,7 @@ from opsgate.engine.deps import Limits
 from opsgate.engine.models.base import ModelMessage
 from opsgate.errors import Conflict, DecisionRefused, Forbidden
 from opsgate.store.records import ApprovalRequest
+from tests.fixtures.calls import stored_call
 from tests.fixtures.engine import HarnessFactory
 
 INVESTIGATE = """
@@ -77,7 +78,7 @@ async def test_scale_pauses_runs_once_after_approval_and_is_verified(
     assert h.cluster.mutations() == [("scale", "frontend", "3")]
     assert h.cluster.replicas["frontend"] == 3
     assert ("status", "frontend") in h.cluster.calls
-    assert (await h.store.get_call(item.call_id)).status == "verified"
+    assert (await stored_call(h.store, item.call_id)).status == "verified"
     verify = [e for e in await h.events(run.id) if e.type == "verify"]
     assert [e.data["verdict"] for e in verify] == ["verified"]
     kinds = [a.kind for a in await h.store.list_audit(limit=1000)]
@@ -104,7 +105,7 @@ async def test_rejection_reaches_the_model_with_its_reason(harnesses: HarnessFac
     rejected = [m for m in seen if m.role == "tool" and "freeze until Monday" in m.content]
     assert rejected
     assert "rejected by 'arne'" in rejected[0].content or "rejected by arne" in rejected[0].content
-    assert (await h.store.get_call(item.call_id)).status == "rejected"
+    assert (await stored_call(h.store, item.call_id)).status == "rejected"
 
 
 async def test_second_approval_of_the_same_call_is_refused(harnesses: HarnessFactory) -> None:
@@ -145,7 +146,7 @@ async def test_expired_approval_is_refused_and_nothing_runs(harnesses: HarnessFa
     await h.engine.expire_due()
     await h.engine.wait_run(run.id)
     assert h.cluster.mutations() == []
-    assert (await h.store.get_call(item.call_id)).status == "expired"
+    assert (await stored_call(h.store, item.call_id)).status == "expired"
     assert "approval.expired" in await h.event_types(run.id)
 
 
@@ -169,7 +170,7 @@ async def test_tampered_arguments_after_approval_are_refused(harnesses: HarnessF
 
     assert h.cluster.mutations() == []
     assert h.cluster.replicas["frontend"] == 2
-    assert (await h.store.get_call(item.call_id)).status == "refused"
+    assert (await stored_call(h.store, item.call_id)).status == "refused"
     refused = [a for a in await h.store.list_audit(limit=1000) if a.payload.get("refused")]
     assert [a.call_id for a in refused] == [item.call_id]
 
@@ -256,9 +257,9 @@ scripts:
     await h.engine.decide(approval_id, scale_api.call_id, h.approver, True, None)
     await h.engine.wait_run(run.id)
     assert h.cluster.mutations() == [("scale", "frontend", "5"), ("scale", "api", "2")]
-    statuses = [(await h.store.get_call(i.call_id)).status for i in (scale_frontend, scale_api)]
+    statuses = [(await stored_call(h.store, i.call_id)).status for i in (scale_frontend, scale_api)]
     assert statuses == ["verified", "verified"]
-    assert (await h.store.get_call(delete_api.call_id)).status == "rejected"
+    assert (await stored_call(h.store, delete_api.call_id)).status == "rejected"
     assert (await h.store.get_run(run.id)).status == "completed"
 
 
@@ -311,7 +312,7 @@ async def test_a_change_without_a_context_is_bound_to_the_cluster_current_when_p
     await h.engine.decide(request.id, item.call_id, h.approver, approve=True, reason=None)
     await h.engine.wait_run(run.id)
     assert h.cluster.mutations() == [("scale", "api", "2")]
-    assert (await h.store.get_call(item.call_id)).status == "verified"
+    assert (await stored_call(h.store, item.call_id)).status == "verified"
 
 
 async def test_a_context_repointed_at_another_cluster_after_approval_is_refused(
@@ -328,7 +329,7 @@ async def test_a_context_repointed_at_another_cluster_after_approval_is_refused(
     await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
     await h.engine.wait_run(run.id)
     assert h.cluster.mutations() == []
-    call = await h.store.get_call(item.call_id)
+    call = await stored_call(h.store, item.call_id)
     assert call.status == "refused"
     assert "no longer resolves to the approved cluster" in (call.output or "")
     assert "https://prod.example" in (call.output or "")
@@ -367,7 +368,7 @@ async def test_a_decision_written_only_in_the_database_does_not_run(
     await h.engine._resume(run.id)  # whatever wakes the run: a restart, a sweep
     await h.engine.wait_idle()
     assert h.cluster.mutations() == []
-    call = await h.store.get_call(item.call_id)
+    call = await stored_call(h.store, item.call_id)
     assert call.status == "refused"
     assert "the audit log holds no approval of this call" in (call.output or "")
 
@@ -395,7 +396,7 @@ async def test_arguments_rewritten_in_the_database_and_the_checkpoint_do_not_run
     approval_id = await h.pending_approval_id(run.id)
     [item] = (await h.store.get_approval(approval_id)).items
     forged = {**item.args, "replicas": 9}
-    bound = (await h.store.get_call(item.call_id)).cluster
+    bound = (await stored_call(h.store, item.call_id)).cluster
     state = await h.engine.run_state(run.id)
     [pending] = [dict(c) for c in state["pending"]]
     fingerprint = pending["cluster"]["fingerprint"]
@@ -414,7 +415,7 @@ async def test_arguments_rewritten_in_the_database_and_the_checkpoint_do_not_run
     await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
     await h.engine.wait_run(run.id)
     assert h.cluster.mutations() == [("scale", "api", "4")]  # nothing more ran
-    call = await h.store.get_call(item.call_id)
+    call = await stored_call(h.store, item.call_id)
     assert call.status == "refused"
     assert "the audit log says was put up for approval" in (call.output or "")
 
@@ -437,6 +438,6 @@ async def test_arguments_shown_for_approval_that_differ_from_the_sealed_ones_do_
     await h.engine.decide(approval_id, item.call_id, h.approver, approve=True, reason=None)
     await h.engine.wait_run(run.id)
     assert h.cluster.mutations() == []
-    call = await h.store.get_call(item.call_id)
+    call = await stored_call(h.store, item.call_id)
     assert call.status == "refused"
     assert "the arguments shown for approval differ" in (call.output or "")

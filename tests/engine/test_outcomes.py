@@ -17,6 +17,7 @@ from opsgate.engine import policy
 from opsgate.engine.deps import Limits
 from opsgate.errors import DecisionRefused
 from opsgate.tools.base import ToolEnv, ToolOutput, ToolParams
+from tests.fixtures.calls import stored_call
 from tests.fixtures.engine import Harness, HarnessFactory, NameParams, engine_tools
 
 SCALE_THEN_ANSWER = """
@@ -95,7 +96,7 @@ async def test_a_check_that_does_not_say_what_it_proved_is_not_verified(
     approval_id, call_id = await _pending_item(h, run.id)
     await h.engine.decide(approval_id, call_id, h.approver, approve=True, reason=None)
     await h.engine.wait_run(run.id)
-    assert (await h.store.get_call(call_id)).status == "not_verified"
+    assert (await stored_call(h.store, call_id)).status == "not_verified"
     [verify] = [e.data for e in await h.events(run.id) if e.type == "verify"]
     assert verify["verdict"] == "not_verified"
     assert verify["summary"].startswith("the check passed: deployment/api replicas=4")
@@ -117,7 +118,7 @@ async def test_a_change_without_a_declared_check_is_not_verified(
     approval_id, call_id = await _pending_item(h, run.id)
     await h.engine.decide(approval_id, call_id, h.approver, approve=True, reason="retired")
     await h.engine.wait_run(run.id)
-    assert (await h.store.get_call(call_id)).status == "not_verified"
+    assert (await stored_call(h.store, call_id)).status == "not_verified"
     [verify] = [e.data for e in await h.events(run.id) if e.type == "verify"]
     assert verify["summary"] == (
         "k_delete declares no check: the change ran, nothing verified its effect"
@@ -148,7 +149,7 @@ async def test_stop_during_verification_cancels_it_and_ends_the_run_stopped(
     finished = await h.store.get_run(run.id)
     assert (finished.status, finished.reason) == ("stopped", "stopped by olga")
     assert h.cluster.mutations() == [("scale", "api", "4")]  # the change itself had finished
-    assert (await h.store.get_call(call_id)).status == "not_verified"
+    assert (await stored_call(h.store, call_id)).status == "not_verified"
     [verify] = [e.data for e in await h.events(run.id) if e.type == "verify"]
     assert verify["summary"].startswith("stopped by olga before the check finished")
     event = await _finished(h, run.id)
@@ -178,7 +179,7 @@ async def test_an_approval_in_the_last_moment_of_its_ttl_runs(harnesses: Harness
     await h.engine.decide(approval_id, call_id, h.approver, approve=True, reason=None)
     await h.engine.wait_idle()
     assert h.cluster.mutations() == [("scale", "api", "3")]
-    assert (await h.store.get_call(call_id)).status == "verified"
+    assert (await stored_call(h.store, call_id)).status == "verified"
     assert (await h.store.get_run(run.id)).status == "completed"
 
 

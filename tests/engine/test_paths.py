@@ -10,6 +10,7 @@ from opsgate.engine.deps import Limits
 from opsgate.engine.models.base import ModelChunk, ModelMessage, ToolSchema
 from opsgate.engine.models.scripted import ScriptedModel
 from opsgate.errors import Conflict, DecisionRefused, Forbidden
+from tests.fixtures.calls import stored_call
 from tests.fixtures.engine import Harness, HarnessFactory
 
 
@@ -200,7 +201,7 @@ scripts:
     assert "verification FAILED: deployment 'api' exceeded its progress deadline" in result
     assert 'To undo it, propose k_scale with {"name": "api"} (it needs approval).' in result
     assert "Do not claim success." in result
-    assert (await h.store.get_call(item.call_id)).status == "verification_failed"
+    assert (await stored_call(h.store, item.call_id)).status == "verification_failed"
     finished = await h.store.get_run(run.id)
     assert finished.status == "completed_with_failures"
     assert finished.reason == "1 change run: 1 verification failed"

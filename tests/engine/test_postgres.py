@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.calls import stored_call
 from tests.fixtures.engine import HarnessFactory
 
 pytestmark = [pytest.mark.postgres]
@@ -40,5 +41,5 @@ async def test_a_second_engine_on_the_same_postgres_resumes_a_pending_approval(
         await h.engine.wait_run(run.id)
         assert second.cluster.mutations() == [("scale", "frontend", "4")]
         assert (await h.store.get_run(run.id)).status == "completed"
-        assert (await h.store.get_call(item.call_id)).status == "verified"
+        assert (await stored_call(h.store, item.call_id)).status == "verified"
         assert (await h.store.verify_audit()).ok

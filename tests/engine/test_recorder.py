@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.engine.bus import EventBus
 from opsgate.engine.recorder import Recorder
@@ -44,7 +45,7 @@ async def test_records_are_stored_in_order_then_published(store: sql.SqlStore) -
 
     for n in range(7):
         recorder.emit(conversation_id, ev.Token(run_id=run_id, text=f"t{n}"))
-    recorder.audit("request", {"text": "hi"}, conversation_id=conversation_id, run_id=run_id)
+    recorder.audit(audit.Request(text="hi"), conversation_id=conversation_id, run_id=run_id)
     await recorder.flush()
 
     stored = await store.events_after(conversation_id, 0)

@@ -14,6 +14,7 @@ import pytest
 
 from opsgate.engine.deps import Limits
 from opsgate.errors import Conflict
+from tests.fixtures.calls import stored_call
 from tests.fixtures.engine import HarnessFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +100,7 @@ async def test_kill_during_a_mutation_leaves_outcome_unknown_and_no_second_run(
         assert call.status == "running"
         await h.engine.recover()
         await h.engine.wait_idle()
-        assert (await h.store.get_call(call.id)).status == "outcome_unknown"
+        assert (await stored_call(h.store, call.id)).status == "outcome_unknown"
         assert (await h.store.get_run(run.id)).status == "failed"
         kinds = [a.kind for a in await h.store.list_audit(limit=1000)]
         assert "tool.outcome_unknown" in kinds
@@ -110,7 +111,7 @@ async def test_kill_during_a_mutation_leaves_outcome_unknown_and_no_second_run(
         await h.engine.recover()
         await h.engine.wait_idle()
         assert h.cluster.calls == []
-        assert (await h.store.get_call(call.id)).status == "outcome_unknown"
+        assert (await stored_call(h.store, call.id)).status == "outcome_unknown"
 
 
 @pytest.mark.slow
@@ -132,7 +133,7 @@ async def test_kill_after_opening_an_approval_fails_the_run_and_closes_the_reque
         assert (await h.store.get_run(run.id)).status == "failed"
         closed = await h.store.get_approval(request.id)
         assert closed.status == "expired"
-        assert [(await h.store.get_call(i.call_id)).status for i in closed.items] == ["expired"]
+        assert [(await stored_call(h.store, i.call_id)).status for i in closed.items] == ["expired"]
         with pytest.raises(Conflict):
             await h.engine.decide(
                 request.id, closed.items[0].call_id, h.approver, approve=True, reason=None
@@ -223,13 +224,13 @@ async def test_a_second_engine_never_settles_a_live_engines_running_change(
         b = await second.open(None)
         b.clock.now = a.clock.now
         await b.engine.recover()  # a second replica starts while A's change runs
-        assert (await b.store.get_call(item.call_id)).status == "running"
+        assert (await stored_call(b.store, item.call_id)).status == "running"
         assert (await b.store.get_run(run.id)).status == "running"
 
         # Engine A stops renewing its lease (its process is gone); B's sweep takes over.
         b.clock.now += Limits().lease_s + 1
         await b.engine.sweep()
-        assert (await b.store.get_call(item.call_id)).status == "outcome_unknown"
+        assert (await stored_call(b.store, item.call_id)).status == "outcome_unknown"
         finished = await b.store.get_run(run.id)
         assert (finished.status, finished.owner_id) == ("failed", "engine-b")
         released.set()

@@ -16,6 +16,7 @@ import pytest
 from opsgate.tools import registry
 from opsgate.tools.base import ToolEnv
 from opsgate.tools.runner import SubprocessRunner, child_env
+from tests.fixtures.calls import stored_call
 from tests.fixtures.engine import HarnessFactory
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
 
@@ -102,7 +103,7 @@ scripts:
     await h.engine.wait_run(run.id)
 
     assert replicas() == 3
-    call = await h.store.get_call(item.call_id)
+    call = await stored_call(h.store, item.call_id)
     assert call.status == "verified"
     assert (await h.store.get_run(run.id)).status == "completed"
     verify = [e.data for e in await h.events(run.id) if e.type == "verify"]

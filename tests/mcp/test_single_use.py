@@ -22,6 +22,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from pydantic import SecretStr
 from tests.fixtures.api import running_app, wait_for
+from tests.fixtures.calls import stored_call
 from tests.fixtures.net import free_port
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
 
@@ -81,7 +82,7 @@ async def approve_and_run_scale(
         assert decided.status_code == 200, decided.text
 
         async def succeeded() -> ToolCallRecord | None:
-            call = await env.state.store.get_call(call_id)
+            call = await stored_call(env.state.store, call_id)
             return call if call.status in ("succeeded", "verified") else None
 
         call = await wait_for(succeeded)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from opsgate.domain.audit import AuditEvent, chain_hash
 from opsgate.domain.canonical import call_hash, canonical_json
 from opsgate.domain.events import PreviewOutcome
+from opsgate.store.records import NewCall
 from opsgate.store.sql import SqlStore
 from tests.fixtures.postgres import RawSql
 
@@ -40,16 +41,20 @@ async def _request(store: SqlStore, *call_ids: str) -> Approval:
     conversation = await store.create_conversation("t", user.id, ["prod"])
     run = await store.create_run(conversation.id, "chat", user.id)
     for call_id in call_ids:
-        await store.record_call(
-            call_id=call_id,
-            run_id=run.id,
-            tool="k8s_scale",
-            args=ARGS,
-            context="prod",
-            classification="mutation",
-            destructive=False,
-            call_hash=call_hash("k8s_scale", ARGS, "prod"),
-            status="planned",
+        await store.write_batch(
+            [
+                NewCall(
+                    call_id=call_id,
+                    run_id=run.id,
+                    tool="k8s_scale",
+                    args=ARGS,
+                    context="prod",
+                    classification="mutation",
+                    destructive=False,
+                    call_hash=call_hash("k8s_scale", ARGS, "prod"),
+                    status="planned",
+                )
+            ]
         )
     expires_at = datetime.now(UTC) + timedelta(minutes=5)
     approval = await store.create_approval(

@@ -14,6 +14,7 @@ from opsgate.store.records import (
     NewStreamEvent,
 )
 from opsgate.store.sql import SqlStore
+from tests.fixtures.calls import stored_call
 
 
 async def _run(store: SqlStore) -> tuple[str, str]:
@@ -51,7 +52,7 @@ async def test_a_batch_writes_every_record_in_order(store: SqlStore) -> None:
     assert [e.type for e in stored] == ["plan", "tool_started", "tool_finished"]
     assert [e.id for e in stored] == sorted(e.id for e in stored)
     assert await store.events_after(conversation_id, 0) == stored
-    call = await store.get_call("c1")
+    call = await stored_call(store, "c1")
     assert (call.status, call.output, call.exit_code) == ("succeeded", "3 pods", 0)
     assert call.started_at is not None
     assert call.finished_at is not None
@@ -84,7 +85,7 @@ async def test_a_batch_with_a_change_that_does_not_apply_writes_nothing(store: S
     assert after == before
     assert (await store.verify_audit()).ok  # the head did not move with the lost batch
     assert "lost with the batch" not in [m.text for m in await store.list_messages(conversation_id)]
-    assert (await store.get_call("c1")).status == "succeeded"
+    assert (await stored_call(store, "c1")).status == "succeeded"
 
 
 async def test_a_batch_refuses_a_call_recorded_twice_and_an_unknown_run(store: SqlStore) -> None:

@@ -13,7 +13,9 @@ from opsgate.domain.canonical import call_hash
 from opsgate.domain.events import PreviewOutcome
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import sql
+from opsgate.store.records import NewCall
 from opsgate.store.sql import SqlStore
+from tests.fixtures.calls import stored_call
 from tests.fixtures.postgres import AUDIT_KEY, SECRET_KEY, RawSql
 
 
@@ -31,23 +33,27 @@ async def _run_with_calls(store: SqlStore, *call_ids: str) -> tuple[str, str]:
     run = await store.create_run(conversation.id, "chat", user.id)
     for call_id in call_ids:
         args = {"namespace": "shop", "name": "web", "replicas": 3}
-        await store.record_call(
-            call_id=call_id,
-            run_id=run.id,
-            tool="k8s_scale",
-            args=args,
-            context="prod",
-            classification="mutation",
-            destructive=False,
-            call_hash=call_hash("k8s_scale", args, "prod"),
-            status="planned",
+        await store.write_batch(
+            [
+                NewCall(
+                    call_id=call_id,
+                    run_id=run.id,
+                    tool="k8s_scale",
+                    args=args,
+                    context="prod",
+                    classification="mutation",
+                    destructive=False,
+                    call_hash=call_hash("k8s_scale", args, "prod"),
+                    status="planned",
+                )
+            ]
         )
     return run.id, user.id
 
 
 async def test_recorded_call_reads_back(store: SqlStore) -> None:
     run_id, _ = await _run_with_calls(store, "call_a")
-    call = await store.get_call("call_a")
+    call = await stored_call(store, "call_a")
     assert call.args == {"namespace": "shop", "name": "web", "replicas": 3}
     assert call.call_hash == call_hash("k8s_scale", call.args, "prod")
     assert (call.status, call.approval_id, call.started_at) == ("planned", None, None)
@@ -57,21 +63,23 @@ async def test_recorded_call_reads_back(store: SqlStore) -> None:
     ]
     with pytest.raises(Conflict):
         await _record_again(store, run_id)
-    with pytest.raises(NotFound):
-        await store.get_call("call_missing")
 
 
 async def _record_again(store: SqlStore, run_id: str) -> None:
-    await store.record_call(
-        call_id="call_a",
-        run_id=run_id,
-        tool="k8s_get",
-        args={},
-        context=None,
-        classification="read",
-        destructive=False,
-        call_hash="0" * 64,
-        status="planned",
+    await store.write_batch(
+        [
+            NewCall(
+                call_id="call_a",
+                run_id=run_id,
+                tool="k8s_get",
+                args={},
+                context=None,
+                classification="read",
+                destructive=False,
+                call_hash="0" * 64,
+                status="planned",
+            )
+        ]
     )
 
 
@@ -97,7 +105,7 @@ async def test_interrupted_running_calls_become_outcome_unknown(store: SqlStore)
     assert await store.mark_interrupted_calls(["run_of_someone_else"]) == []
     marked = await store.mark_interrupted_calls([run_id])
     assert [(c.id, c.status) for c in marked] == [("call_a", "outcome_unknown")]
-    assert (await store.get_call("call_b")).status == "planned"
+    assert (await stored_call(store, "call_b")).status == "planned"
     assert await store.mark_interrupted_calls([run_id]) == []
 
 
@@ -156,7 +164,7 @@ async def test_approval_request_holds_calls_until_decided(store: SqlStore) -> No
     assert request.items[0].preview == "replicas 1 -> 3"
     assert request.items[0].tool == "k8s_scale"
     assert request.expires_at == expires
-    call = await store.get_call("call_a")
+    call = await stored_call(store, "call_a")
     assert (call.status, call.approval_id) == ("awaiting_approval", request.id)
 
     now = datetime.now(UTC)
@@ -171,8 +179,8 @@ async def test_approval_request_holds_calls_until_decided(store: SqlStore) -> No
         request.id, "call_b", "reject", user_id="u1", user_name="ann", reason="no", now=now
     )
     assert after_two.status == "rejected"
-    assert (await store.get_call("call_a")).status == "approved"
-    assert (await store.get_call("call_b")).status == "rejected"
+    assert (await stored_call(store, "call_a")).status == "approved"
+    assert (await stored_call(store, "call_b")).status == "rejected"
     assert [a.id for a in await store.list_approvals(status="rejected")] == [request.id]
     assert await store.list_approvals(status="pending") == []
     with pytest.raises(Conflict, match="already"):
@@ -209,7 +217,7 @@ async def test_two_concurrent_decisions_one_wins(store_url: str, store: SqlStore
     assert len(decided) == 1
     final = await store.get_approval(request.id)
     assert final.status == decided[0].status
-    assert (await store.get_call("call_a")).status == final.status
+    assert (await stored_call(store, "call_a")).status == final.status
 
 
 async def test_expired_items_cannot_be_decided_and_expire(store: SqlStore) -> None:
@@ -226,7 +234,7 @@ async def test_expired_items_cannot_be_decided_and_expire(store: SqlStore) -> No
     assert await store.expire_approvals(expires - timedelta(seconds=1)) == []
     touched = await store.expire_approvals(later)
     assert [(r.id, r.status) for r in touched] == [(request.id, "expired")]
-    assert (await store.get_call("call_a")).status == "expired"
+    assert (await stored_call(store, "call_a")).status == "expired"
     assert [a.id for a in await store.list_approvals(status="expired")] == [request.id]
     assert await store.expire_approvals(later) == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from opsgate.errors import NotFound
+from opsgate.store.records import NewMessage, NewStreamEvent
 from opsgate.store.sql import SqlStore
 
 
@@ -28,7 +29,7 @@ async def test_list_conversations_newest_first_with_search(store: SqlStore) -> N
     first = await store.create_conversation("Checkout 100% down", user.id, ["prod"])
     second = await store.create_conversation("Scale payments", user.id, ["prod"])
     assert [c.id for c in await store.list_conversations()] == [second.id, first.id]
-    await store.add_message(first.id, "user", "hello")
+    await store.write_batch([NewMessage(first.id, "user", "hello")])
     assert [c.id for c in await store.list_conversations()] == [first.id, second.id]
     assert [c.id for c in await store.list_conversations(query="checkout")] == [first.id]
     assert [c.id for c in await store.list_conversations(query="100%")] == [first.id]
@@ -41,23 +42,28 @@ async def test_messages_keep_order_and_data(store: SqlStore) -> None:
     conversation = await store.create_conversation("t", user.id, ["prod"])
     run = await store.create_run(conversation.id, "chat", user.id)
     texts = [f"message {i}" for i in range(5)]
-    for text in texts:
-        await store.add_message(conversation.id, "user", text, author_id=user.id)
-    await store.add_message(
-        conversation.id, "assistant", "calling", run_id=run.id, data={"calls": [{"id": "c1"}]}
+    await store.write_batch(
+        [NewMessage(conversation.id, "user", text, author_id=user.id) for text in texts]
+    )
+    await store.write_batch(
+        [
+            NewMessage(
+                conversation.id, "assistant", "calling", run.id, data={"calls": [{"id": "c1"}]}
+            )
+        ]
     )
     messages = await store.list_messages(conversation.id)
     assert [m.text for m in messages] == [*texts, "calling"]
     assert messages[-1].data == {"calls": [{"id": "c1"}]}
     assert messages[-1].run_id == run.id
-    await store.add_message(conversation.id, "tool", "3 pods", run_id=run.id)
+    await store.write_batch([NewMessage(conversation.id, "tool", "3 pods", run_id=run.id)])
     spoken = await store.list_messages(conversation.id, roles=("user", "assistant"))
     assert [m.text for m in spoken] == [*texts, "calling"]
     assert [m.text for m in await store.list_messages(conversation.id, roles=("tool",))] == [
         "3 pods"
     ]
     with pytest.raises(NotFound):
-        await store.add_message("cnv_missing", "user", "x")
+        await store.write_batch([NewMessage("cnv_missing", "user", "x")])
 
 
 async def test_run_status_and_usage_counters(store: SqlStore) -> None:
@@ -89,7 +95,9 @@ async def test_stream_events_increase_and_page(store: SqlStore) -> None:
     ids = []
     for i in range(6):
         conversation, run = (one, run_one) if i % 2 == 0 else (two, run_two)
-        event = await store.append_event(conversation.id, run.id, "token", {"i": i})
+        [event] = await store.write_batch(
+            [NewStreamEvent(conversation.id, run.id, "token", {"i": i})]
+        )
         ids.append(event.id)
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)

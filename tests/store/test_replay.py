@@ -316,3 +316,31 @@ async def test_request_wide_expiry_spares_decided_calls(store: SqlStore) -> None
 async def test_replay_of_unknown_conversation_is_empty(store: SqlStore) -> None:
     timeline = await replay.replay(store, "cnv_none")
     assert (timeline.entries, timeline.calls, timeline.runs) == ([], [], [])
+
+
+async def test_a_payload_that_does_not_fit_its_kind_shows_as_unreadable_and_changes_nothing(
+    store: SqlStore,
+) -> None:
+    c, r = "cnv_z", "run_z"
+    await _audit(store, "request", {"text": "get pods"}, conversation_id=c, run_id=r)
+    # An edited record: a finished call with no status and a verdict no engine writes.
+    await _audit(
+        store, "tool.finished", {"tool": "k8s_get"}, conversation_id=c, run_id=r, call_id="c1"
+    )
+    await _audit(
+        store,
+        "verify",
+        {"tool": "k8s_get", "verdict": "fine"},
+        conversation_id=c,
+        run_id=r,
+        call_id="c1",
+    )
+
+    timeline = await replay.replay(store, c)
+
+    assert [e.kind for e in timeline.entries] == ["request", "tool.finished", "verify"]
+    assert timeline.entries[0].summary == "engine asked: get pods"
+    assert timeline.entries[1].summary.startswith("unreadable tool.finished record: ")
+    assert timeline.entries[2].summary.startswith("unreadable verify record: ")
+    assert timeline.calls == []
+    assert timeline.runs[0].request == "get pods"

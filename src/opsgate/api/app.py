@@ -42,6 +42,7 @@ from opsgate.api.state import AppState, EngineApi
 from opsgate.engine.bus import EventBus
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
+from opsgate.tools import registry
 from opsgate.tools.base import CommandRunner, Tool
 
 log = logging.getLogger("opsgate.api")
@@ -101,7 +102,7 @@ def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
                 stack.push_async_callback(store.close)
             bus = deps.bus or MeteredBus(metrics)
             stack.callback(bus.close)
-            tools = deps.tools if deps.tools is not None else build.all_tools()
+            tools = deps.tools if deps.tools is not None else registry.all_tools()
             engine = deps.engine
             if engine is None:
                 engine = await build.engine(settings, store, bus, tools, stack, runner=deps.runner)
@@ -118,7 +119,7 @@ def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
                 sessions=SessionCodec(settings.key("session_key")),
                 limiter=deps.limiter or LoginLimiter(),
                 clock=deps.clock or _utcnow,
-                model_name=build.model_name(settings),
+                model_name=(settings.model or "").strip() or None,
                 heartbeat_s=deps.heartbeat_s or 15.0,
                 contexts=allowed,
                 default_context=default_context,

@@ -18,7 +18,7 @@ from opsgate.settings import Settings
 from opsgate.store import sql
 from opsgate.store.jenkins_directory import JenkinsDirectory
 from opsgate.store.protocol import Store
-from opsgate.tools import binaries, registry
+from opsgate.tools import binaries
 from opsgate.tools.base import CommandRunner, Tool
 
 
@@ -28,14 +28,6 @@ async def open_store(settings: Settings) -> Store:
         secret_key=settings.key("secret_key"),
         audit_key=settings.key("audit_key"),
     )
-
-
-def all_tools() -> dict[str, Tool]:
-    return registry.all_tools()
-
-
-def model_name(settings: Settings) -> str | None:
-    return (settings.model or "").strip() or None
 
 
 async def engine(

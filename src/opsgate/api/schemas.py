@@ -16,6 +16,7 @@ from opsgate.domain.calls import CallStatus
 from opsgate.domain.canonical import canonical_json
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
+from opsgate.domain.runs import ApprovalStatus
 from opsgate.store.records import (
     ApiToken,
     ApprovalDecision,
@@ -182,7 +183,7 @@ class ApprovalItemOut(BaseModel):
     """What the dry run found: a `failed` one needs an override reason to approve."""
     command: str | None
     """The exact command the approved call will run (secrets masked)."""
-    status: Literal["pending", "approved", "rejected", "expired"]
+    status: ApprovalStatus
     """The decision on this item."""
     call_status: CallStatus | None = None
     """Where the call itself is now (running, verified, verification_failed...)."""
@@ -197,7 +198,7 @@ class ApprovalOut(BaseModel):
     proposed_by_name: str
     created_at: datetime
     expires_at: datetime
-    status: Literal["pending", "approved", "rejected", "expired"]
+    status: ApprovalStatus
     items: list[ApprovalItemOut]
 
 

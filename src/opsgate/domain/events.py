@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.outcomes import RunSummary
-from opsgate.domain.runs import RunStatus
+from opsgate.domain.runs import DecisionKind, RunStatus
 
 
 def _now() -> datetime:
@@ -122,7 +122,7 @@ class ApprovalDecided(_Event):
     type: Literal["approval.decided"] = "approval.decided"
     approval_id: str
     call_id: str
-    decision: Literal["approve", "reject"]
+    decision: DecisionKind
     decided_by: str
     reason: str | None = None
 

@@ -1,4 +1,4 @@
-"""Run and approval statuses.
+"""The fixed strings of runs: kinds, statuses, approval statuses and decisions, message roles.
 
 A run's final status is derived from its calls and how it ended (`domain.outcomes`), never
 set by hand; docs/outcomes.md says what each means and how every surface shows it.
@@ -7,6 +7,9 @@ set by hand; docs/outcomes.md says what each means and how every surface shows i
 from __future__ import annotations
 
 from typing import Literal
+
+RunKind = Literal["chat", "direct"]
+"""A chat run plans with the model; a direct run is one tool call a person proposed."""
 
 RunStatus = Literal[
     "running",
@@ -24,3 +27,6 @@ FINAL_RUN_STATUSES: frozenset[RunStatus] = frozenset(
 
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
 DecisionKind = Literal["approve", "reject"]
+
+MessageRole = Literal["system", "user", "assistant", "tool"]
+"""Who a conversation message is from (`system` only ever in a model prompt)."""

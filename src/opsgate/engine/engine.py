@@ -10,21 +10,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
+from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain.roles import can_approve, can_operate
-from opsgate.domain.runs import FINAL_RUN_STATUSES
+from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind
 from opsgate.engine import policy
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
-from opsgate.engine.state import GraphState, RunState
+from opsgate.engine.recorder import audit_record
+from opsgate.engine.state import GraphState, ProposedCall, RunState
 from opsgate.engine.steps import Steps
 from opsgate.errors import (
     DecisionRefused,
@@ -37,7 +38,6 @@ from opsgate.errors import (
 from opsgate.store.records import (
     ApprovalRequest,
     Conversation,
-    NewAuditEvent,
     NewMessage,
     Run,
     ToolCallRecord,
@@ -105,7 +105,7 @@ class Engine:
         tool: str,
         args: dict[str, Any],
         *,
-        client: Mapping[str, str] | None = None,
+        client: audit.RequestClient | None = None,
     ) -> Run:
         """Start a direct run of one tool call (no model): same classify/gate/execute/verify.
 
@@ -122,11 +122,15 @@ class Engine:
         )
         state: RunState = {
             **self._base_state(run, user, conversation),
-            "pending": [{"call_id": _new_id(), "tool": tool, **self.steps.sealer.hold(tool, args)}],
+            "pending": [
+                ProposedCall(
+                    call_id=_new_id(), tool=tool, **self.steps.sealer.hold(tool, args)
+                ).state()
+            ],
         }
         text = f"direct call of {tool!r}"
         if client is not None:
-            text += f" from MCP client {client.get('name', '')!r} {client.get('version', '')}"
+            text += f" from MCP client {client.name!r} {client.version}"
         await self._announce(run, user, text.rstrip(), client=client)
         self._launch(run.id, {"run": state})
         return run
@@ -153,7 +157,7 @@ class Engine:
         }
 
     async def _announce(
-        self, run: Run, user: User, text: str, *, client: Mapping[str, str] | None = None
+        self, run: Run, user: User, text: str, *, client: audit.RequestClient | None = None
     ) -> None:
         self.recorder.emit(
             run.conversation_id,
@@ -164,12 +168,8 @@ class Engine:
                 text=text,
             ),
         )
-        payload: dict[str, Any] = {"text": text}
-        if client is not None:
-            payload["client"] = dict(client)
         self.recorder.audit(
-            "request",
-            payload,
+            audit.Request(text=text, client=client),
             conversation_id=run.conversation_id,
             run_id=run.id,
             actor_id=user.id,
@@ -312,26 +312,18 @@ class Engine:
                 "the dry run of this change failed; approving it anyway needs a reason "
                 "(the override is recorded)"
             )
-        kind: Literal["approve", "reject"] = "approve" if approve else "reject"
+        kind: DecisionKind = "approve" if approve else "reject"
         namespace = item.args.get("namespace")
-        audit = NewAuditEvent(
-            "approval.granted" if approve else "approval.rejected",
-            {
-                "approval_id": approval_id,
-                "call_id": call_id,
-                "reason": reason,
-                "tool": item.tool,
-                "context": item.context,
-                "namespace": namespace if isinstance(namespace, str) else None,
-                "call_hash": item.call_hash,
-                "preview_state": item.preview_state,
-                "override": override,
-            },
-            user.id,
-            user.username,
-            request.conversation_id,
-            request.run_id,
-            call_id,
+        decision = (audit.ApprovalGranted if approve else audit.ApprovalRejected)(
+            approval_id=approval_id,
+            call_id=call_id,
+            reason=reason,
+            tool=item.tool,
+            context=item.context,
+            namespace=namespace if isinstance(namespace, str) else None,
+            call_hash=item.call_hash,
+            preview_state=item.preview_state,
+            override=override,
         )
         # The decision and its audit event commit together: a run never resumes on a
         # decision the audit log lacks, whatever happens to this process.
@@ -343,7 +335,14 @@ class Engine:
             user_name=user.username,
             reason=reason,
             now=self.deps.now(),
-            audit=audit,
+            audit=audit_record(
+                decision,
+                conversation_id=request.conversation_id,
+                run_id=request.run_id,
+                call_id=call_id,
+                actor_id=user.id,
+                actor_name=user.username,
+            ),
         )
         self.recorder.emit(
             decided.conversation_id,
@@ -373,12 +372,8 @@ class Engine:
     async def _report_expired(self, requests: list[ApprovalRequest], reason: str | None) -> None:
         for request in requests:
             call_ids = [i.call_id for i in request.items if i.status == "expired"]
-            payload: dict[str, Any] = {"approval_id": request.id, "call_ids": call_ids}
-            if reason is not None:
-                payload["reason"] = reason
             self.recorder.audit(
-                "approval.expired",
-                payload,
+                audit.ApprovalExpired(approval_id=request.id, call_ids=call_ids, reason=reason),
                 conversation_id=request.conversation_id,
                 run_id=request.run_id,
             )
@@ -464,13 +459,12 @@ class Engine:
     async def _report_outcome_unknown(self, interrupted: list[ToolCallRecord]) -> None:
         for call in interrupted:
             self.recorder.audit(
-                "tool.outcome_unknown",
-                {
-                    "tool": call.tool,
-                    "args": call.args,
-                    "context": call.context,
-                    "reason": "the process stopped while the call ran; it is never re-run",
-                },
+                audit.ToolOutcomeUnknown(
+                    tool=call.tool,
+                    args=call.args,
+                    context=call.context,
+                    reason="the process stopped while the call ran; it is never re-run",
+                ),
                 conversation_id=call.conversation_id,
                 run_id=call.run_id,
                 call_id=call.id,

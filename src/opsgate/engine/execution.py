@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from opsgate.domain import approval_token
+from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain.calls import CallCheck, CallStatus, output_digest
 from opsgate.domain.canonical import call_hash
@@ -24,7 +25,7 @@ from opsgate.engine import history, policy
 from opsgate.engine.deps import EngineDeps, ToolResult
 from opsgate.engine.recorder import Recorder
 from opsgate.engine.sealing import Sealer
-from opsgate.engine.state import RunState
+from opsgate.engine.state import CheckpointedCall, ClusterBinding, RunState
 from opsgate.errors import Conflict, DecisionRefused, OpsgateError, truncate
 from opsgate.store.records import ApprovalEvidence, ApprovalItem
 from opsgate.tools.base import PreviewReport, Progress, Verification
@@ -76,31 +77,30 @@ class CallRunner:
     def _emit(self, state: RunState, event: ev.EngineEvent) -> None:
         self.recorder.emit(state["conversation_id"], event)
 
-    def _progress(self, state: RunState, call: dict[str, Any]) -> Progress:
+    def _progress(self, state: RunState, call: CheckpointedCall) -> Progress:
         """Streams what the tool server says of a running call as `tool.progress` events."""
 
         async def report(text: str) -> None:
             self._emit(
-                state, ev.ToolProgress(run_id=state["run_id"], call_id=call["call_id"], text=text)
+                state, ev.ToolProgress(run_id=state["run_id"], call_id=call.call_id, text=text)
             )
 
         return report
 
     async def run_call(
-        self, state: RunState, call: dict[str, Any], approval: str | None
+        self, state: RunState, call: CheckpointedCall, approval: str | None
     ) -> ToolResult | OpsgateError:
         """Run one call through the tool server, recording start and result."""
-        run_id, call_id = state["run_id"], call["call_id"]
+        run_id, call_id = state["run_id"], call.call_id
         audit_ids = {"conversation_id": state["conversation_id"], "run_id": run_id}
         self.recorder.audit(
-            "tool.started",
-            {
-                "tool": call["tool"],
-                "args": call["args"],
-                "context": call["context"],
-                "classification": call["classification"],
-                "command": call.get("command"),
-            },
+            audit.ToolStarted(
+                tool=call.tool,
+                args=call.args,
+                context=call.context,
+                classification=call.classification,
+                command=call.command,
+            ),
             call_id=call_id,
             **audit_ids,
         )
@@ -109,10 +109,10 @@ class CallRunner:
             ev.ToolStarted(
                 run_id=run_id,
                 call_id=call_id,
-                tool=call["tool"],
-                args=call["args"],
-                classification=call["classification"],
-                command=call.get("command"),
+                tool=call.tool,
+                args=call.args,
+                classification=call.classification,
+                command=call.command,
             ),
         )
         if approval is None:
@@ -124,7 +124,7 @@ class CallRunner:
         outcome: ToolResult | OpsgateError
         try:
             outcome = await self.deps.tools.call(
-                call["tool"],
+                call.tool,
                 self.sealer.open(call),
                 approval_token=approval,
                 on_progress=self._progress(state, call),
@@ -149,17 +149,16 @@ class CallRunner:
         )
         sha256, size = output_digest(text)
         self.recorder.audit(
-            "tool.finished",
-            {
-                "tool": call["tool"],
-                "status": status,
-                "exit_code": exit_code,
-                "output": text,
-                "output_sha256": sha256,
-                "output_size": size,
-                "truncated": truncated,
-                "duration_ms": duration_ms,
-            },
+            audit.ToolFinished(
+                tool=call.tool,
+                status=status,
+                exit_code=exit_code,
+                output=text,
+                output_sha256=sha256,
+                output_size=size,
+                truncated=truncated,
+                duration_ms=duration_ms,
+            ),
             call_id=call_id,
             **audit_ids,
         )
@@ -168,7 +167,7 @@ class CallRunner:
             ev.ToolFinished(
                 run_id=run_id,
                 call_id=call_id,
-                tool=call["tool"],
+                tool=call.tool,
                 status=status,
                 output=text,
                 truncated=truncated,
@@ -181,7 +180,7 @@ class CallRunner:
         return outcome
 
     async def execute_approved(
-        self, state: RunState, call: dict[str, Any], item: ApprovalItem | None, expires: float
+        self, state: RunState, call: CheckpointedCall, item: ApprovalItem | None, expires: float
     ) -> tuple[str, bool | None]:
         """Run one approved mutation exactly once; the text for the model, and ok if it ran."""
         if item is None or item.status != "approved":
@@ -198,35 +197,33 @@ class CallRunner:
             final: CallStatus = "rejected" if status == "rejected" else "expired"
             with contextlib.suppress(Conflict):
                 await self.deps.store.set_call_status(
-                    call["call_id"], final, expected=["awaiting_approval", final]
+                    call.call_id, final, expected=["awaiting_approval", final]
                 )
             return text, None
         try:
             exact = self.sealer.open(call)
         except DecisionRefused as e:
             return await self.refuse_tampered(state, call, str(e)), None
-        shown = self.sealer.display(call["tool"], exact)
-        if shown != call["args"] or shown != item.args:
+        shown = self.sealer.display(call.tool, exact)
+        if shown != call.args or shown != item.args:
             why = "the arguments shown for approval differ from the ones that would run"
             return await self.refuse_tampered(state, call, why), None
-        bound = call.get("cluster")
-        fingerprint = bound["fingerprint"] if bound else None
-        recomputed = call_hash(call["tool"], exact, call["context"], fingerprint)
+        bound = call.cluster
+        fingerprint = bound.fingerprint if bound else None
+        recomputed = call_hash(call.tool, exact, call.context, fingerprint)
         if recomputed != item.call_hash:
             return await self.refuse_tampered(state, call), None
-        evidence = await self.deps.store.approval_evidence(
-            str(state["approval_id"]), call["call_id"]
-        )
+        evidence = await self.deps.store.approval_evidence(str(state["approval_id"]), call.call_id)
         why_not = _unproven(evidence, recomputed, shown, call, item)
         if why_not is not None:
             return await self.refuse_tampered(state, call, why_not), None
         if bound is not None:
-            now = await self._identity(call["context"])
+            now = await self._identity(call.context)
             if isinstance(now, str) or now["fingerprint"] != fingerprint:
                 server = now if isinstance(now, str) else f"now {now['server']}"
                 why = (
-                    f"context {call['context']!r} no longer resolves to the approved cluster "
-                    f"({bound['server']}; {server})"
+                    f"context {call.context!r} no longer resolves to the approved cluster "
+                    f"({bound.server}; {server})"
                 )
                 return await self.refuse_tampered(state, call, why), None
         # The store accepts a decision only before the request expires; the grace covers the
@@ -237,19 +234,19 @@ class CallRunner:
             # covered a moment that has passed, so the change needs a fresh one.
             with contextlib.suppress(Conflict):
                 await self.deps.store.set_call_status(
-                    call["call_id"], "expired", expected=["approved"]
+                    call.call_id, "expired", expected=["approved"]
                 )
             self.report_lapsed(state, call)
             return "the approval expired before the change could run; it was not run.", None
         try:
-            await self.deps.store.set_call_status(call["call_id"], "running", expected=["approved"])
+            await self.deps.store.set_call_status(call.call_id, "running", expected=["approved"])
         except Conflict:
             return "this approved change was already started once; it is not run again.", None
         token = approval_token.mint(
             self.deps.approval_key,
             approval_token.ApprovalClaim(
                 call_hash=item.call_hash,
-                approval_id=f"{state['approval_id']}:{call['call_id']}",
+                approval_id=f"{state['approval_id']}:{call.call_id}",
                 expires_at=min(deadline, self.deps.clock() + self.deps.limits.token_ttl_s),
             ),
         )
@@ -257,54 +254,52 @@ class CallRunner:
         ok = not isinstance(outcome, OpsgateError) and outcome.ok
         return result_text(outcome), ok
 
-    def report_lapsed(self, state: RunState, call: dict[str, Any]) -> None:
+    def report_lapsed(self, state: RunState, call: CheckpointedCall) -> None:
         """Audit and stream that an approved call's approval ran out before it could run."""
         approval_id = str(state["approval_id"])
         self.recorder.audit(
-            "approval.expired",
-            {
-                "approval_id": approval_id,
-                "call_ids": [call["call_id"]],
-                "reason": "approved, but the approval expired before the change could run",
-            },
+            audit.ApprovalExpired(
+                approval_id=approval_id,
+                call_ids=[call.call_id],
+                reason="approved, but the approval expired before the change could run",
+            ),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
-            call_id=call["call_id"],
+            call_id=call.call_id,
         )
         self._emit(
             state,
             ev.ApprovalExpired(
-                run_id=state["run_id"], approval_id=approval_id, call_ids=[call["call_id"]]
+                run_id=state["run_id"], approval_id=approval_id, call_ids=[call.call_id]
             ),
         )
 
     async def refuse_tampered(
         self,
         state: RunState,
-        call: dict[str, Any],
+        call: CheckpointedCall,
         why: str = "the arguments differ from the approved ones",
     ) -> str:
         message = f"refused: {why}; nothing was run"
         record = await self.deps.store.set_call_status(
-            call["call_id"], "refused", expected=["approved"], output=message
+            call.call_id, "refused", expected=["approved"], output=message
         )
         self.recorder.audit(
-            "tool.finished",
-            {
-                "tool": call["tool"],
-                "status": record.status,
-                "exit_code": None,
-                "output": record.output,
-                "output_sha256": record.output_sha256,
-                "output_size": record.output_size,
-                "truncated": False,
-                "duration_ms": 0,
-                "refused": True,
-                "reason": why,
-            },
+            audit.ToolFinished(
+                tool=call.tool,
+                status=record.status,
+                exit_code=None,
+                output=record.output,
+                output_sha256=record.output_sha256,
+                output_size=record.output_size,
+                truncated=False,
+                duration_ms=0,
+                refused=True,
+                reason=why,
+            ),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
-            call_id=call["call_id"],
+            call_id=call.call_id,
         )
         self._emit(
             state, ev.ErrorEvent(run_id=state["run_id"], code="decision_refused", message=message)
@@ -312,7 +307,7 @@ class CallRunner:
         return message
 
     async def bind_cluster(
-        self, call: dict[str, Any], resolved: dict[str | None, dict[str, Any] | str]
+        self, call: CheckpointedCall, resolved: dict[str | None, dict[str, Any] | str]
     ) -> None:
         """Bind a change to the cluster its context resolves to now (filling a missing context
         with the kubeconfig's current one), so its approval cannot run anywhere else.
@@ -320,20 +315,18 @@ class CallRunner:
         `resolved` caches identities per context for one step; a context that does not resolve
         makes the call invalid (its error goes back to the model).
         """
-        context = call["context"]
+        context = call.context
         if context not in resolved:
             resolved[context] = await self._identity(context)
         found = resolved[context]
         if isinstance(found, str):
-            call["error"] = found
+            call.error = found
             return
         if context is None:
-            call["context"] = found["context"]
-            call["args"] = {**call["args"], "context": found["context"]}
-        call["cluster"] = {"server": found["server"], "fingerprint": found["fingerprint"]}
-        call["call_hash"] = call_hash(
-            call["tool"], call["args"], call["context"], found["fingerprint"]
-        )
+            call.context = found["context"]
+            call.args = {**call.args, "context": found["context"]}
+        call.cluster = ClusterBinding(server=found["server"], fingerprint=found["fingerprint"])
+        call.call_hash = call_hash(call.tool, call.args, call.context, found["fingerprint"])
 
     async def _identity(self, context: str | None) -> dict[str, Any] | str:
         """The identity (`tools.kubectl.identity.ClusterIdentity` as JSON), or why there is none."""
@@ -361,11 +354,11 @@ class CallRunner:
         checks = iter(found)
         return [next(checks) if p.error is None else None for p in placed]
 
-    async def preview(self, call: dict[str, Any]) -> Preview:
+    async def preview(self, call: CheckpointedCall) -> Preview:
         """The tool's dry run, bounded: what would change, nothing, or that it failed."""
         try:
             result = await asyncio.wait_for(
-                self.deps.tools.preview(call["tool"], self.sealer.open(call)),
+                self.deps.tools.preview(call.tool, self.sealer.open(call)),
                 self.deps.limits.preview_timeout_s,
             )
         except (OpsgateError, TimeoutError) as e:
@@ -381,7 +374,7 @@ class CallRunner:
             return Preview(text, report.state, report.command)
         return Preview(text, "changes" if result.ok else "failed")
 
-    async def verify(self, state: RunState, call: dict[str, Any]) -> Verdict:
+    async def verify(self, state: RunState, call: CheckpointedCall) -> Verdict:
         """Check one change that ran (bounded), then report the verdict everywhere.
 
         A stop request cancels a check that is still waiting: the change then stays
@@ -407,12 +400,12 @@ class CallRunner:
         self.report_verdict(state, call, verdict)
         return verdict
 
-    async def _check(self, state: RunState, call: dict[str, Any]) -> Verdict:
+    async def _check(self, state: RunState, call: CheckpointedCall) -> Verdict:
         limit = self.deps.limits.verify_timeout_s
         try:
             result = await asyncio.wait_for(
                 self.deps.tools.verify(
-                    call["tool"], self.sealer.open(call), on_progress=self._progress(state, call)
+                    call.tool, self.sealer.open(call), on_progress=self._progress(state, call)
                 ),
                 limit,
             )
@@ -431,7 +424,7 @@ class CallRunner:
         if result.error == "not_declared":
             return Verdict(
                 "not_verified",
-                f"{call['tool']} declares no check: the change ran, nothing verified its effect",
+                f"{call.tool} declares no check: the change ran, nothing verified its effect",
             )
         output = history.cap_text(result.text, 4000)
         found = _model_of(Verification, result.data)
@@ -451,15 +444,15 @@ class CallRunner:
             found.proves,
         )
 
-    def report_verdict(self, state: RunState, call: dict[str, Any], verdict: Verdict) -> None:
+    def report_verdict(self, state: RunState, call: CheckpointedCall, verdict: Verdict) -> None:
         """Record the verdict as the call's state, on the stream and in the audit log."""
-        self.recorder.call_status(call["call_id"], verdict.status, expected=("succeeded",))
+        self.recorder.call_status(call.call_id, verdict.status, expected=("succeeded",))
         self._emit(
             state,
             ev.VerifyOutcome(
                 run_id=state["run_id"],
-                call_id=call["call_id"],
-                tool=call["tool"],
+                call_id=call.call_id,
+                tool=call.tool,
                 verdict=verdict.verdict,
                 summary=verdict.summary,
                 proves=verdict.proves,
@@ -470,17 +463,16 @@ class CallRunner:
             ),
         )
         self.recorder.audit(
-            "verify",
-            {
-                "tool": call["tool"],
-                "verdict": verdict.verdict,
-                "summary": verdict.summary,
-                "details": list(verdict.details),
-                "rollback": verdict.rollback,
-            },
+            audit.VerifyOutcome(
+                tool=call.tool,
+                verdict=verdict.verdict,
+                summary=verdict.summary,
+                details=list(verdict.details),
+                rollback=verdict.rollback,
+            ),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
-            call_id=call["call_id"],
+            call_id=call.call_id,
         )
 
 
@@ -488,7 +480,7 @@ def _unproven(
     evidence: ApprovalEvidence,
     recomputed: str,
     shown: dict[str, Any],
-    call: dict[str, Any],
+    call: CheckpointedCall,
     item: ApprovalItem,
 ) -> str | None:
     """Why the audit log does not prove this exact change was approved, or None if it does.
@@ -503,7 +495,7 @@ def _unproven(
     requested = evidence.requested
     if requested is None:
         return "the audit log holds no record of this call's approval request"
-    if requested.get("call_hash") != recomputed or requested.get("context") != call["context"]:
+    if requested.get("call_hash") != recomputed or requested.get("context") != call.context:
         return "the call differs from the one the audit log says was put up for approval"
     if requested.get("args") != shown:
         return "the arguments differ from the ones the audit log says the approver was shown"

@@ -55,18 +55,6 @@ class ClassifiedCall:
     error: str | None = None
     """Why the call is invalid; such a call never runs and its error goes back to the model."""
 
-    def as_state(self) -> dict[str, Any]:
-        return {
-            "call_id": self.call_id,
-            "tool": self.tool,
-            "args": self.args,
-            "context": self.context,
-            "classification": self.classification,
-            "destructive": self.destructive,
-            "call_hash": self.call_hash,
-            "error": self.error,
-        }
-
 
 @dataclass(frozen=True)
 class Placed:

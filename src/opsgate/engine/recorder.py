@@ -1,4 +1,4 @@
-"""The one way the engine reports what happens: stream events, audit events, messages, calls.
+"""The one way the engine reports what happens: stream events, typed audit events, messages, calls.
 
 Records are queued in order and written by one background writer, a batch per transaction
 (`Store.write_batch`), then the batch's stream events are published on the bus: persist, then
@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-from opsgate.domain.audit import AuditKind
+from opsgate.domain.audit_payloads import AuditPayload
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import EngineEvent
 from opsgate.engine.bus import EventBus
@@ -72,8 +71,7 @@ class Recorder:
 
     def audit(
         self,
-        kind: AuditKind,
-        payload: dict[str, Any],
+        payload: AuditPayload,
         *,
         conversation_id: str,
         run_id: str,
@@ -81,8 +79,16 @@ class Recorder:
         actor_id: str | None = None,
         actor_name: str = ENGINE_ACTOR,
     ) -> None:
+        """An audit event of `payload`'s kind, by the engine unless an actor is named."""
         self._add(
-            NewAuditEvent(kind, payload, actor_id, actor_name, conversation_id, run_id, call_id)
+            audit_record(
+                payload,
+                conversation_id=conversation_id,
+                run_id=run_id,
+                call_id=call_id,
+                actor_id=actor_id,
+                actor_name=actor_name,
+            )
         )
 
     def message(self, message: NewMessage) -> None:
@@ -184,6 +190,22 @@ class Recorder:
     def _publish(self, events: list[StreamEvent]) -> None:
         for event in events:
             self.bus.publish(event.conversation_id, event)
+
+
+def audit_record(
+    payload: AuditPayload,
+    *,
+    conversation_id: str,
+    run_id: str,
+    call_id: str | None = None,
+    actor_id: str | None = None,
+    actor_name: str = ENGINE_ACTOR,
+) -> NewAuditEvent:
+    """The audit record of `payload`: what `Recorder.audit` queues, and what a write that must
+    commit with something else (a decision, `Engine.decide`) hands the store itself."""
+    return NewAuditEvent(
+        payload.kind, payload.payload(), actor_id, actor_name, conversation_id, run_id, call_id
+    )
 
 
 def _brief(error: Exception) -> str:

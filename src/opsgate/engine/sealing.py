@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -24,6 +24,17 @@ from opsgate.domain.canonical import canonical_json
 from opsgate.errors import ConfigError, DecisionRefused
 from opsgate.tools import redact
 from opsgate.tools.redact.masks import Mask
+
+
+class Held(Protocol):
+    """A call as the run's state holds it (`state.ProposedCall`, `state.CheckpointedCall`)."""
+
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def args(self) -> dict[str, Any]: ...
+    @property
+    def sealed(self) -> str | None: ...
 
 
 def _derive(secret_key: bytes, purpose: bytes) -> bytes:
@@ -54,7 +65,7 @@ class Sealer:
         sealed = self.fernet.encrypt(canonical_json(args).encode("utf-8")).decode("ascii")
         return {"args": self.display(tool, args), "sealed": sealed}
 
-    def open(self, call: dict[str, Any]) -> dict[str, Any]:
+    def open(self, call: Held) -> dict[str, Any]:
         """The exact arguments of a call held with `hold`.
 
         A call without `sealed` is from a run checkpointed before arguments were sealed; its
@@ -64,16 +75,12 @@ class Sealer:
             DecisionRefused: the sealed arguments were not sealed by this server (a state
                 written elsewhere, or edited): nothing may run from them.
         """
-        sealed = call.get("sealed")
-        if sealed is None:
-            legacy: dict[str, Any] = call["args"]
-            return legacy
-        if not isinstance(sealed, str):
-            raise DecisionRefused(f"call {call.get('call_id')!r} carries no sealed arguments")
+        if call.sealed is None:
+            return call.args
         try:
-            opened: dict[str, Any] = json.loads(self.fernet.decrypt(sealed.encode("ascii")))
+            opened: dict[str, Any] = json.loads(self.fernet.decrypt(call.sealed.encode("ascii")))
         except (InvalidToken, ValueError) as e:
             raise DecisionRefused(
-                f"the sealed arguments of call {call.get('call_id')!r} do not open"
+                f"the sealed arguments of call {call.call_id!r} do not open"
             ) from e
         return opened

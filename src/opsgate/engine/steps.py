@@ -15,6 +15,7 @@ from typing import Any
 
 from langgraph.types import interrupt
 
+from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain import outcomes
 from opsgate.domain.runs import FINAL_RUN_STATUSES
@@ -23,7 +24,14 @@ from opsgate.engine.deps import EngineDeps
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
 from opsgate.engine.recorder import Recorder
-from opsgate.engine.state import Route, RunState, end
+from opsgate.engine.state import (
+    CheckpointedCall,
+    ProposedCall,
+    Route,
+    RunState,
+    end,
+    load_call,
+)
 from opsgate.errors import ModelError
 from opsgate.store.records import NewCall, NewMessage, User
 
@@ -69,15 +77,15 @@ class Steps:
         return {"summary": lines} if state["kind"] == "direct" else {}
 
     def _tool_message(
-        self, state: RunState, call: dict[str, Any], text: str, messages: list[dict[str, Any]]
+        self, state: RunState, call: CheckpointedCall, text: str, messages: list[dict[str, Any]]
     ) -> None:
         capped = history.cap_text(text, self.deps.limits.tool_result_cap_chars)
         messages.append(
             ModelMessage(
                 role="tool",
                 content=capped,
-                tool_call_id=call.get("model_call_id") or call["call_id"],
-                name=call["tool"],
+                tool_call_id=call.model_call_id or call.call_id,
+                name=call.tool,
             ).model_dump(mode="json")
         )
         self.recorder.message(
@@ -86,7 +94,7 @@ class Steps:
                 "tool",
                 capped,
                 run_id=state["run_id"],
-                data={"call_id": call["call_id"], "tool": call["tool"]},
+                data={"call_id": call.call_id, "tool": call.tool},
             )
         )
 
@@ -149,13 +157,13 @@ class Steps:
             update["next"] = "answer"
             return update
         pending = [
-            {
-                "call_id": str(uuid.uuid4()),
-                "model_call_id": c.id,
-                "tool": c.name,
+            ProposedCall(
+                call_id=str(uuid.uuid4()),
+                model_call_id=c.id,
+                tool=c.name,
                 **h,
-                "args_error": c.args_error,
-            }
+                args_error=c.args_error,
+            ).state()
             for c, h in zip(calls, held, strict=True)
         ]
         update["pending"] = pending
@@ -170,71 +178,69 @@ class Steps:
             return self._stop(state)
         limit = self.deps.limits.max_tool_calls
         used = state.get("tool_calls", 0)
-        classified: list[dict[str, Any]] = []
+        classified: list[CheckpointedCall] = []
         clusters: dict[str | None, dict[str, Any] | str] = {}
-        pending = state.get("pending", [])
+        pending = [load_call(ProposedCall, raw) for raw in state.get("pending", [])]
         placed = [
             policy.place(
-                self.deps.tool_specs, raw["tool"], self.sealer.open(raw), state.get("contexts", [])
+                self.deps.tool_specs, raw.tool, self.sealer.open(raw), state.get("contexts", [])
             )
             for raw in pending
         ]
         checks = await self.calls.check(placed)
         for raw, where, check in zip(pending, placed, checks, strict=True):
-            call = policy.classify(self.deps.tool_specs, raw["call_id"], where, check).as_state()
-            if raw.get("args_error"):
-                call["error"] = f"arguments were not a JSON object: {raw['args_error']}"
-            elif call["error"] is None and used >= limit:
-                call["error"] = f"the run reached its limit of {limit} tool calls"
-            if call["error"] is None:
+            decided = policy.classify(self.deps.tool_specs, raw.call_id, where, check)
+            call = CheckpointedCall.model_validate(decided, from_attributes=True)
+            if raw.args_error:
+                call.error = f"arguments were not a JSON object: {raw.args_error}"
+            elif call.error is None and used >= limit:
+                call.error = f"the run reached its limit of {limit} tool calls"
+            if call.error is None:
                 used += 1
-                spec = self.deps.tool_specs.get(call["tool"])
-                if (
-                    call["classification"] == "mutation"
-                    and spec is not None
-                    and spec.reaches_cluster
-                ):
+                spec = self.deps.tool_specs.get(call.tool)
+                if call.classification == "mutation" and spec is not None and spec.reaches_cluster:
                     await self.calls.bind_cluster(call, clusters)
-            call.update(self.sealer.hold(call["tool"], call["args"]))
-            call["model_call_id"] = raw.get("model_call_id")
+            held = self.sealer.hold(call.tool, call.args)
+            call.args, call.sealed = held["args"], held["sealed"]
+            call.model_call_id = raw.model_call_id
             classified.append(call)
             self.recorder.call(
                 NewCall(
-                    call_id=call["call_id"],
+                    call_id=call.call_id,
                     run_id=state["run_id"],
-                    tool=call["tool"],
-                    args=call["args"],
-                    context=call["context"],
-                    classification=call["classification"],
-                    destructive=call["destructive"],
-                    call_hash=call["call_hash"],
-                    status="invalid" if call["error"] else "planned",
-                    cluster=(call.get("cluster") or {}).get("server"),
+                    tool=call.tool,
+                    args=call.args,
+                    context=call.context,
+                    classification=call.classification,
+                    destructive=call.destructive,
+                    call_hash=call.call_hash,
+                    status="invalid" if call.error else "planned",
+                    cluster=call.cluster.server if call.cluster else None,
                 )
             )
         planned = [
             ev.PlannedCall(
-                call_id=c["call_id"],
-                tool=c["tool"],
-                args=c["args"],
-                context=c["context"],
-                classification=c["classification"],
-                destructive=c["destructive"],
-                error=c["error"],
+                call_id=c.call_id,
+                tool=c.tool,
+                args=c.args,
+                context=c.context,
+                classification=c.classification,
+                destructive=c.destructive,
+                error=c.error,
             )
             for c in classified
         ]
         plan_text = state.get("plan_text")
         self._emit(state, ev.Plan(run_id=state["run_id"], text=plan_text, calls=planned))
         self.recorder.audit(
-            "plan",
-            {"calls": [p.model_dump(mode="json") for p in planned], "text": plan_text},
+            audit.Plan(calls=planned, text=plan_text),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
         )
-        if used > limit or (used == limit and all(c["error"] for c in classified)):
-            return {"pending": classified, "tool_calls": used, **end("failed", "tool call limit")}
-        return {"pending": classified, "tool_calls": used, "next": "execute_reads"}
+        stored = [c.state() for c in classified]
+        if used > limit or (used == limit and all(c.error for c in classified)):
+            return {"pending": stored, "tool_calls": used, **end("failed", "tool call limit")}
+        return {"pending": stored, "tool_calls": used, "next": "execute_reads"}
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -242,18 +248,18 @@ class Steps:
         messages = list(state.get("messages", []))
         summary = list(state.get("summary", []))
         has_mutation = False
-        for call in state.get("pending", []):
+        for call in _pending(state):
             if self._stopping(state):
                 return {"messages": messages, **self._stop(state)}
-            if call["error"]:
-                summary.append(f"{call['tool']}: not run: {call['error']}")
-                self._tool_message(state, call, f"error: {call['error']}", messages)
+            if call.error:
+                summary.append(f"{call.tool}: not run: {call.error}")
+                self._tool_message(state, call, f"error: {call.error}", messages)
                 continue
-            if call["classification"] == "mutation":
+            if call.classification == "mutation":
                 has_mutation = True
                 continue
             result = await self.calls.run_call(state, call, approval=None)
-            summary.append(execution.summary_line(call["tool"], result))
+            summary.append(execution.summary_line(call.tool, result))
             self._tool_message(state, call, execution.result_text(result), messages)
         route: Route = "request_approval" if has_mutation else self._after_step(state)
         return {"messages": messages, **self._summary(state, summary), "next": route}
@@ -263,11 +269,11 @@ class Steps:
     async def request_approval(self, state: RunState) -> RunState:
         if self._stopping(state):
             return self._stop(state)
-        mutations = [c for c in state["pending"] if c["classification"] == "mutation"]
-        mutations = [c for c in mutations if not c["error"]]
+        pending = _pending(state)
+        mutations = [c for c in pending if c.classification == "mutation" and not c.error]
         previews = [await self.calls.preview(c) for c in mutations]
         items = [
-            _NewItem(c["call_id"], p.text, p.state, p.command)
+            _NewItem(c.call_id, p.text, p.state, p.command)
             for c, p in zip(mutations, previews, strict=True)
         ]
         await self.recorder.flush()  # the request is opened over calls already recorded
@@ -277,29 +283,26 @@ class Steps:
         )
         calls = [
             ev.ApprovalCall(
-                call_id=c["call_id"],
-                tool=c["tool"],
-                args=c["args"],
-                context=c["context"],
-                namespace=c["args"].get("namespace"),
-                destructive=c["destructive"],
-                call_hash=c["call_hash"],
+                call_id=c.call_id,
+                tool=c.tool,
+                args=c.args,
+                context=c.context,
+                namespace=c.args.get("namespace"),
+                destructive=c.destructive,
+                call_hash=c.call_hash,
                 preview=item.preview,
                 preview_state=item.preview_state,
                 command=item.command,
-                cluster=(c.get("cluster") or {}).get("server"),
+                cluster=c.cluster.server if c.cluster else None,
             )
             for c, item in zip(mutations, items, strict=True)
         ]
         self.recorder.audit(
-            "approval.requested",
-            {
-                "approval_id": request.id,
-                "calls": [
-                    {k: c.model_dump(mode="json")[k] for k in _APPROVAL_AUDIT_KEYS} for c in calls
-                ],
-                "expires_at": expires_at.isoformat(),
-            },
+            audit.ApprovalRequested(
+                approval_id=request.id,
+                calls=[audit.RequestedCall.model_validate(c, from_attributes=True) for c in calls],
+                expires_at=expires_at,
+            ),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
         )
@@ -318,11 +321,15 @@ class Steps:
         self._emit(state, ev.RunPaused(run_id=state["run_id"], approval_id=request.id))
         await self.recorder.flush()  # paused: the run's records are all written
         commands = {item.call_id: item.command for item in items}
-        pending = [
-            {**c, "command": commands[c["call_id"]]} if c["call_id"] in commands else c
-            for c in state["pending"]
-        ]
-        return {"approval_id": request.id, "pending": pending, "next": "gate", **reported}
+        for call in pending:
+            if call.call_id in commands:
+                call.command = commands[call.call_id]
+        return {
+            "approval_id": request.id,
+            "pending": [c.state() for c in pending],
+            "next": "gate",
+            **reported,
+        }
 
     async def gate(self, state: RunState) -> RunState:
         """Pause until every item of the approval request is decided (or expired)."""
@@ -345,18 +352,18 @@ class Steps:
         messages = list(state.get("messages", []))
         summary = list(state.get("summary", []))
         executed: list[dict[str, Any]] = []
-        for call in state["pending"]:
-            if call["classification"] != "mutation" or call["error"]:
+        for call in _pending(state):
+            if call.classification != "mutation" or call.error:
                 continue
             if self._stopping(state):
                 return {"messages": messages, **self._stop(state)}
-            item = items.get(call["call_id"])
+            item = items.get(call.call_id)
             text, ok = await self.calls.execute_approved(
                 state, call, item, approval.expires_at.timestamp()
             )
-            summary.append(f"{call['tool']}: {text.splitlines()[0] if text else ''}")
+            summary.append(f"{call.tool}: {text.splitlines()[0] if text else ''}")
             if ok is not None:
-                executed.append({**call, "ok": ok})
+                executed.append(call.model_copy(update={"ok": ok}).state())
             self._tool_message(state, call, text, messages)
         return {
             "messages": messages,
@@ -371,8 +378,8 @@ class Steps:
         """Check every change of the step that ran; a stop leaves the rest not verified."""
         messages = list(state.get("messages", []))
         summary = list(state.get("summary", []))
-        for call in state.get("executed", []):
-            if not call["ok"]:
+        for call in [load_call(CheckpointedCall, raw) for raw in state.get("executed", [])]:
+            if not call.ok:
                 continue
             if self._stopping(state):
                 who = self.stop_requested.get(state["run_id"], "someone")
@@ -382,24 +389,18 @@ class Steps:
                 self.calls.report_verdict(state, call, verdict)
             else:
                 verdict = await self.calls.verify(state, call)
-            summary.append(
-                f"{call['tool']}: {verdict.verdict.replace('_', ' ')}: {verdict.summary}"
-            )
+            summary.append(f"{call.tool}: {verdict.verdict.replace('_', ' ')}: {verdict.summary}")
             note = execution.model_note(verdict)
             if verdict.output:
                 note += f"\nCheck output:\n{history.cap_text(verdict.output, 1500)}"
-            turns.append_to_result(messages, call.get("model_call_id") or call["call_id"], note)
+            turns.append_to_result(messages, call.model_call_id or call.call_id, note)
             self.recorder.message(
                 NewMessage(
                     state["conversation_id"],
                     "tool",
                     note,
                     run_id=state["run_id"],
-                    data={
-                        "call_id": call["call_id"],
-                        "tool": call["tool"],
-                        "verdict": verdict.verdict,
-                    },
+                    data={"call_id": call.call_id, "tool": call.tool, "verdict": verdict.verdict},
                 )
             )
         update: RunState = {"messages": messages, **self._summary(state, summary), "executed": []}
@@ -494,18 +495,12 @@ class Steps:
                 run_id=run_id, status=status, reason=reason, summary=summary, stopped_by=stopped_by
             ),
         )
-        payload: dict[str, Any] = {
-            "status": status,
-            "reason": reason,
-            "summary": summary.model_dump(),
-            "stopped_by": stopped_by,
-        }
-        if answer is not None:
-            # What the person was told is part of what happened (replay shows it).
-            payload["answer"] = history.cap_text(answer, _AUDIT_ANSWER_CHARS)
+        # What the person was told is part of what happened (replay shows it).
+        told = history.cap_text(answer, _AUDIT_ANSWER_CHARS) if answer is not None else None
         self.recorder.audit(
-            "run.finished",
-            payload,
+            audit.RunFinished(
+                status=status, reason=reason, summary=summary, stopped_by=stopped_by, answer=told
+            ),
             conversation_id=conversation_id,
             run_id=run_id,
             **({"actor_id": actor.id, "actor_name": actor.username} if actor else {}),
@@ -514,19 +509,10 @@ class Steps:
 
 
 _AUDIT_ANSWER_CHARS = 20_000
-_APPROVAL_AUDIT_KEYS = (
-    "call_id",
-    "tool",
-    "args",
-    "context",
-    "call_hash",
-    "destructive",
-    "preview",
-    "preview_state",
-    "command",
-    "cluster",
-)
-"""What the approver was shown of each call, kept in `approval.requested`."""
+
+
+def _pending(state: RunState) -> list[CheckpointedCall]:
+    return [load_call(CheckpointedCall, raw) for raw in state.get("pending", [])]
 
 
 @dataclass

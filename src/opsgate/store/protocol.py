@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
-from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
-from opsgate.domain.runs import DecisionKind, RunStatus
+from opsgate.domain.runs import ApprovalStatus, DecisionKind, MessageRole, RunKind, RunStatus
 from opsgate.store.records import (
     ApiToken,
     ApprovalEvidence,
@@ -121,21 +121,11 @@ class Store(Protocol):
         self, *, query: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[Conversation]: ...
     async def rename_conversation(self, conversation_id: str, title: str) -> Conversation: ...
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: Literal["user", "assistant", "tool", "system"],
-        text: str,
-        *,
-        run_id: str | None = None,
-        author_id: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> Message: ...
     async def list_messages(
         self,
         conversation_id: str,
         *,
-        roles: Sequence[Literal["user", "assistant", "tool", "system"]] | None = None,
+        roles: Sequence[MessageRole] | None = None,
     ) -> list[Message]:
         """The conversation's messages, oldest first; only those of `roles` when given."""
         ...
@@ -144,7 +134,7 @@ class Store(Protocol):
     async def create_run(
         self,
         conversation_id: str,
-        kind: Literal["chat", "direct"],
+        kind: RunKind,
         requested_by: str,
         owner_id: str | None = None,
     ) -> Run:
@@ -153,10 +143,6 @@ class Store(Protocol):
 
     async def get_run(self, run_id: str) -> Run: ...
     async def list_runs(self, conversation_id: str) -> list[Run]: ...
-    async def list_active_runs(self) -> list[Run]:
-        """Every run not yet ended (`running` or `awaiting_approval`), oldest first."""
-        ...
-
     async def set_run_status(
         self, run_id: str, status: RunStatus, reason: str | None = None
     ) -> Run: ...
@@ -165,20 +151,6 @@ class Store(Protocol):
         ...
 
     # tool calls
-    async def record_call(
-        self,
-        *,
-        call_id: str,
-        run_id: str,
-        tool: str,
-        args: dict[str, Any],
-        context: str | None,
-        classification: Classification,
-        destructive: bool,
-        call_hash: str,
-        status: CallStatus,
-    ) -> ToolCallRecord: ...
-    async def get_call(self, call_id: str) -> ToolCallRecord: ...
     async def list_calls(
         self, *, run_id: str | None = None, conversation_id: str | None = None
     ) -> list[ToolCallRecord]: ...
@@ -247,7 +219,7 @@ class Store(Protocol):
     async def list_approvals(
         self,
         *,
-        status: Literal["pending", "approved", "rejected", "expired"] | None = None,
+        status: ApprovalStatus | None = None,
         conversation_id: str | None = None,
         limit: int = 100,
     ) -> list[ApprovalRequest]: ...
@@ -281,9 +253,6 @@ class Store(Protocol):
         ...
 
     # stream events (SSE replay)
-    async def append_event(
-        self, conversation_id: str, run_id: str, type: str, data: dict[str, Any]
-    ) -> StreamEvent: ...
     async def events_after(
         self, conversation_id: str, after_id: int, limit: int = 500
     ) -> list[StreamEvent]: ...

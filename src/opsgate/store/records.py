@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,7 +18,7 @@ from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
-from opsgate.domain.runs import ApprovalStatus, DecisionKind, RunStatus
+from opsgate.domain.runs import ApprovalStatus, DecisionKind, MessageRole, RunKind, RunStatus
 
 
 class _Record(BaseModel):
@@ -72,7 +72,7 @@ class Message(_Record):
     id: str
     conversation_id: str
     run_id: str | None
-    role: Literal["user", "assistant", "tool", "system"]
+    role: MessageRole
     text: str
     author_id: str | None
     created_at: datetime
@@ -83,7 +83,7 @@ class Message(_Record):
 class Run(_Record):
     id: str
     conversation_id: str
-    kind: Literal["chat", "direct"]
+    kind: RunKind
     requested_by: str
     """User id of the person who asked."""
     status: RunStatus
@@ -260,7 +260,7 @@ class NewAuditEvent:
 
 @dataclass(frozen=True)
 class NewCall:
-    """A tool call to record (as `Store.record_call`)."""
+    """A tool call to record (through `Store.write_batch`)."""
 
     call_id: str
     run_id: str
@@ -290,10 +290,10 @@ class CallChange:
 
 @dataclass(frozen=True)
 class NewMessage:
-    """A conversation message to add (as `Store.add_message`)."""
+    """A conversation message to add (through `Store.write_batch`)."""
 
     conversation_id: str
-    role: Literal["user", "assistant", "tool", "system"]
+    role: MessageRole
     text: str
     run_id: str | None = None
     author_id: str | None = None
@@ -302,7 +302,7 @@ class NewMessage:
 
 @dataclass(frozen=True)
 class NewStreamEvent:
-    """A stream event to append (as `Store.append_event`); its id comes from the store."""
+    """A stream event to append (through `Store.write_batch`); its id comes from the store."""
 
     conversation_id: str
     run_id: str

@@ -4,28 +4,10 @@ The API (`GET /conversations/{id}/replay`) and the UI call `replay(store, conver
 Nothing but the audit log is read, so the timeline shows what was recorded, even if other
 tables were changed or a conversation was deleted.
 
-Payload keys each kind carries (the engine emits them; every event also has `conversation_id`,
-`run_id` and, for per-call events, `call_id` in its own columns):
-
-- `request`: `text` (what the person asked).
-- `plan`: `text` (the model's words), `calls`: list of `{call_id, tool, args, context,
-  classification, destructive, error}` (`error` set: the call was invalid and never ran).
-- `approval.requested`: `approval_id`, `expires_at` (ISO 8601), `calls`: list of `{call_id,
-  tool, args, context, call_hash, destructive}`.
-- `approval.granted` / `approval.rejected`: `approval_id`, `reason` (may be null); the
-  deciding person is the event's actor, the call is the event's `call_id` (or payload
-  `call_id`).
-- `approval.expired`: `approval_id`, optionally `call_ids` and `reason`; per call via
-  `call_id`, else every call of the request that had no decision yet. On a call that was
-  approved but not run in time, the approver's decision stays and the call becomes `expired`.
-- `tool.started`: `tool`, `args`, `context`, `classification`.
-- `tool.finished`: `tool`, `status`, `exit_code`, `output` (redacted, capped),
-  `output_sha256`, `output_size`, `truncated`, `duration_ms`.
-- `tool.outcome_unknown`: `tool`, `reason` (the process died while the call ran).
-- `verify`: `tool`, `verdict` (`verified`, `failed`, `not_verified`), `summary`, `details`,
-  `rollback` (`{tool, args}` or null). Events written before verdicts existed carry `ok`.
-- `run.finished`: `status` (derived, see `domain.outcomes`), `reason`, `summary` (the counts
-  behind the status), `stopped_by`, and `answer` (what the person was told) when it answered.
+Each event's payload is read through the model the engine wrote it with
+(`domain.audit_payloads.AUDIT_PAYLOADS`); one that does not fit its model (an edited record)
+shows as an unreadable entry and changes nothing else of the timeline. Every event also has
+`conversation_id`, `run_id` and, for per-call events, `call_id` in its own columns.
 """
 
 from __future__ import annotations
@@ -33,10 +15,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from opsgate.domain import audit_payloads as ap
 from opsgate.domain.audit import AuditEvent
 from opsgate.domain.events import Verdict
+from opsgate.errors import truncate
 from opsgate.store.protocol import Store
 from opsgate.store.records import AuditFilter
 
@@ -76,15 +60,6 @@ _VERDICT_STATUS: dict[Verdict, str] = {
     "failed": "verification_failed",
     "not_verified": "not_verified",
 }
-
-
-def _verdict(payload: dict[str, Any]) -> Verdict:
-    """The verdict of a `verify` event; events of wave-1 engines carry only `ok`, which never
-    said what the check proved, so a passing one reads as not verified."""
-    verdict = payload.get("verdict")
-    if verdict in ("verified", "failed", "not_verified"):
-        return verdict  # type: ignore[no-any-return]
-    return "not_verified" if payload.get("ok") else "failed"
 
 
 class ToolCall(_View):
@@ -174,8 +149,16 @@ class _Builder:
         return self.calls[call_id]
 
     def add(self, event: AuditEvent) -> None:
+        model = ap.AUDIT_PAYLOADS.get(event.kind)
         handler = getattr(self, "on_" + event.kind.replace(".", "_"), None)
-        summary = handler(event, event.payload) if handler is not None else event.kind
+        summary: str = event.kind
+        if model is not None and handler is not None:
+            try:
+                payload = model.model_validate(event.payload)
+            except ValidationError as e:
+                summary = f"unreadable {event.kind} record: {truncate(str(e), 200)}"
+            else:
+                summary = handler(event, payload)
         self.timeline.entries.append(
             Entry(
                 seq=event.seq,
@@ -188,40 +171,39 @@ class _Builder:
             )
         )
 
-    def on_request(self, event: AuditEvent, payload: dict[str, Any]) -> str:
+    def on_request(self, event: AuditEvent, payload: ap.Request) -> str:
         run = self.run(event.run_id)
         if run is not None:
             run.requested_by, run.requested_at = event.actor_name, event.at
-            run.request = payload.get("text")
-        return f"{event.actor_name} asked: {payload.get('text', '')}"
+            run.request = payload.text
+        return f"{event.actor_name} asked: {payload.text}"
 
-    def on_plan(self, event: AuditEvent, payload: dict[str, Any]) -> str:
+    def on_plan(self, event: AuditEvent, payload: ap.Plan) -> str:
         ids = []
-        for planned in payload.get("calls", []):
-            call = self.call(planned["call_id"], event.run_id, planned.get("tool"))
-            call.args = planned.get("args", {})
-            call.context = planned.get("context")
-            call.classification = planned.get("classification")
-            call.destructive = bool(planned.get("destructive", False))
-            if planned.get("error"):
-                call.status, call.error = "invalid", str(planned["error"])
+        for planned in payload.calls:
+            call = self.call(planned.call_id, event.run_id, planned.tool)
+            call.args = planned.args
+            call.context = planned.context
+            call.classification = planned.classification
+            call.destructive = planned.destructive
+            if planned.error:
+                call.status, call.error = "invalid", planned.error
             ids.append(call.call_id)
         run = self.run(event.run_id)
         if run is not None:
-            run.plans.append(
-                Plan(seq=event.seq, at=event.at, text=payload.get("text"), call_ids=ids)
-            )
+            run.plans.append(Plan(seq=event.seq, at=event.at, text=payload.text, call_ids=ids))
         return f"planned {len(ids)} call(s)"
 
-    def on_approval_requested(self, event: AuditEvent, payload: dict[str, Any]) -> str:
-        approval_id = str(payload.get("approval_id"))
+    def on_approval_requested(self, event: AuditEvent, payload: ap.ApprovalRequested) -> str:
+        approval_id = payload.approval_id
         ids = []
-        for requested in payload.get("calls", []):
-            call = self.call(requested["call_id"], event.run_id, requested.get("tool"))
-            call.args = requested.get("args", call.args)
-            call.context = requested.get("context", call.context)
-            call.call_hash = requested.get("call_hash")
-            call.destructive = bool(requested.get("destructive", call.destructive))
+        for requested in payload.calls:
+            call = self.call(requested.call_id, event.run_id, requested.tool)
+            given = requested.model_fields_set
+            call.args = requested.args
+            call.context = requested.context if "context" in given else call.context
+            call.call_hash = requested.call_hash
+            call.destructive = requested.destructive if "destructive" in given else call.destructive
             call.status, call.approval_id = "awaiting_approval", approval_id
             ids.append(call.call_id)
         approval = Approval(
@@ -229,22 +211,23 @@ class _Builder:
             run_id=event.run_id,
             requested_at=event.at,
             requested_by=event.actor_name,
-            expires_at=payload.get("expires_at"),
+            expires_at=payload.expires_at.isoformat() if payload.expires_at else None,
             call_ids=ids,
         )
         self.approvals[approval_id] = approval
         self.timeline.approvals.append(approval)
         return f"approval {approval_id} requested for {len(ids)} call(s)"
 
-    def _decide(self, event: AuditEvent, payload: dict[str, Any], decision: str) -> str:
-        approval_id = str(payload.get("approval_id"))
+    def _decide(
+        self,
+        event: AuditEvent,
+        approval_id: str,
+        call_ids: list[str] | None,
+        reason: str | None,
+        decision: str,
+    ) -> str:
         approval = self.approvals.get(approval_id)
-        call_id = event.call_id or payload.get("call_id")
-        if call_id:
-            call_ids = [call_id]
-        elif isinstance(payload.get("call_ids"), list):
-            call_ids = [str(one) for one in payload["call_ids"]]
-        else:
+        if call_ids is None:
             # A request-wide event touches only the calls still waiting for a decision.
             waiting = approval.call_ids if approval else []
             call_ids = [one for one in waiting if self.calls[one].decision is None]
@@ -261,65 +244,72 @@ class _Builder:
                 by=event.actor_name,
                 by_id=event.actor_id,
                 at=event.at,
-                reason=payload.get("reason"),
+                reason=reason,
             )
             if approval is not None:
                 approval.decisions.append(record)
             call.decision = record
             call.status = {"approve": "approved", "reject": "rejected"}.get(decision, decision)
-        reason = f" ({payload['reason']})" if payload.get("reason") else ""
-        return f"{event.actor_name}: {decision} {', '.join(call_ids)}{reason}"
+        because = f" ({reason})" if reason else ""
+        return f"{event.actor_name}: {decision} {', '.join(call_ids)}{because}"
 
-    def on_approval_granted(self, event: AuditEvent, payload: dict[str, Any]) -> str:
-        return self._decide(event, payload, "approve")
+    def _decided(self, event: AuditEvent, payload: ap.ApprovalGranted | ap.ApprovalRejected) -> str:
+        call_id = event.call_id or payload.call_id
+        decision = "approve" if isinstance(payload, ap.ApprovalGranted) else "reject"
+        ids = [call_id] if call_id else None
+        return self._decide(event, payload.approval_id, ids, payload.reason, decision)
 
-    def on_approval_rejected(self, event: AuditEvent, payload: dict[str, Any]) -> str:
-        return self._decide(event, payload, "reject")
+    def on_approval_granted(self, event: AuditEvent, payload: ap.ApprovalGranted) -> str:
+        return self._decided(event, payload)
 
-    def on_approval_expired(self, event: AuditEvent, payload: dict[str, Any]) -> str:
-        return self._decide(event, payload, "expired")
+    def on_approval_rejected(self, event: AuditEvent, payload: ap.ApprovalRejected) -> str:
+        return self._decided(event, payload)
 
-    def on_tool_started(self, event: AuditEvent, payload: dict[str, Any]) -> str:
-        call = self.call(event.call_id or "", event.run_id, payload.get("tool"))
-        call.args = payload.get("args", call.args)
-        call.context = payload.get("context", call.context)
-        call.classification = payload.get("classification", call.classification)
+    def on_approval_expired(self, event: AuditEvent, payload: ap.ApprovalExpired) -> str:
+        ids = [event.call_id] if event.call_id else payload.call_ids
+        return self._decide(event, payload.approval_id, ids, payload.reason, "expired")
+
+    def on_tool_started(self, event: AuditEvent, payload: ap.ToolStarted) -> str:
+        call = self.call(event.call_id or "", event.run_id, payload.tool)
+        given = payload.model_fields_set
+        call.args = payload.args if "args" in given else call.args
+        call.context = payload.context if "context" in given else call.context
+        if "classification" in given:
+            call.classification = payload.classification
         call.status, call.started_at = "running", event.at
         return f"{call.tool} started"
 
-    def on_tool_finished(self, event: AuditEvent, payload: dict[str, Any]) -> str:
-        call = self.call(event.call_id or "", event.run_id, payload.get("tool"))
-        call.status = str(payload.get("status", "succeeded"))
+    def on_tool_finished(self, event: AuditEvent, payload: ap.ToolFinished) -> str:
+        call = self.call(event.call_id or "", event.run_id, payload.tool)
+        call.status = payload.status
         call.finished_at = event.at
-        call.exit_code = payload.get("exit_code")
-        call.output = payload.get("output")
-        call.output_sha256 = payload.get("output_sha256")
-        call.output_size = payload.get("output_size")
-        call.truncated = bool(payload.get("truncated", False))
-        call.duration_ms = payload.get("duration_ms")
+        call.exit_code = payload.exit_code
+        call.output = payload.output
+        call.output_sha256 = payload.output_sha256
+        call.output_size = payload.output_size
+        call.truncated = payload.truncated
+        call.duration_ms = payload.duration_ms
         return f"{call.tool} {call.status} (exit {call.exit_code})"
 
-    def on_tool_outcome_unknown(self, event: AuditEvent, payload: dict[str, Any]) -> str:
-        call = self.call(event.call_id or "", event.run_id, payload.get("tool"))
+    def on_tool_outcome_unknown(self, event: AuditEvent, payload: ap.ToolOutcomeUnknown) -> str:
+        call = self.call(event.call_id or "", event.run_id, payload.tool)
         call.status, call.finished_at = "outcome_unknown", event.at
         return f"{call.tool}: outcome unknown"
 
-    def on_verify(self, event: AuditEvent, payload: dict[str, Any]) -> str:
-        verdict = _verdict(payload)
-        summary = payload.get("summary")
+    def on_verify(self, event: AuditEvent, payload: ap.VerifyOutcome) -> str:
+        verdict, summary = payload.verdict, payload.summary
         if event.call_id:
-            call = self.call(event.call_id, event.run_id, payload.get("tool"))
+            call = self.call(event.call_id, event.run_id, payload.tool)
             call.verification = Verification(verdict=verdict, summary=summary, at=event.at)
             call.status = _VERDICT_STATUS[verdict]
         return f"{verdict.replace('_', ' ')}: {summary or ''}".rstrip(": ")
 
-    def on_run_finished(self, event: AuditEvent, payload: dict[str, Any]) -> str:
+    def on_run_finished(self, event: AuditEvent, payload: ap.RunFinished) -> str:
         run = self.run(event.run_id)
-        status = str(payload.get("status", "completed"))
         if run is not None:
-            run.status, run.reason, run.finished_at = status, payload.get("reason"), event.at
-            run.answer = payload.get("answer")
-        return f"run {status}"
+            run.status, run.reason, run.finished_at = payload.status, payload.reason, event.at
+            run.answer = payload.answer
+        return f"run {payload.status}"
 
 
 async def replay(store: Store, conversation_id: str) -> Timeline:

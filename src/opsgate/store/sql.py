@@ -12,13 +12,13 @@ holds conversations, runs, stream events, batches and Jenkins servers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from opsgate.domain.runs import FINAL_RUN_STATUSES, RunStatus
+from opsgate.domain.runs import FINAL_RUN_STATUSES, MessageRole, RunKind, RunStatus
 from opsgate.errors import NotFound, StoreError
 from opsgate.store import db, tables
 from opsgate.store.records import (
@@ -108,19 +108,6 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
 
         return await self._write(work)
 
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: Literal["user", "assistant", "tool", "system"],
-        text: str,
-        *,
-        run_id: str | None = None,
-        author_id: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> Message:
-        new = NewMessage(conversation_id, role, text, run_id, author_id, data)
-        return (await self._write(lambda conn: self._insert_messages(conn, [new])))[0]
-
     def _insert_messages(self, conn: Connection, messages: Sequence[NewMessage]) -> list[Message]:
         now = self._now()
         rows = [
@@ -149,7 +136,7 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
         self,
         conversation_id: str,
         *,
-        roles: Sequence[Literal["user", "assistant", "tool", "system"]] | None = None,
+        roles: Sequence[MessageRole] | None = None,
     ) -> list[Message]:
         stmt = (
             select(M).where(M.c.conversation_id == conversation_id).order_by(M.c.created_at, M.c.id)
@@ -164,7 +151,7 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
     async def create_run(
         self,
         conversation_id: str,
-        kind: Literal["chat", "direct"],
+        kind: RunKind,
         requested_by: str,
         owner_id: str | None = None,
     ) -> Run:
@@ -213,15 +200,6 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
         rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [Run.model_validate(dict(r._mapping)) for r in rows]
 
-    async def list_active_runs(self) -> list[Run]:
-        stmt = (
-            select(R)
-            .where(R.c.status.not_in(sorted(FINAL_RUN_STATUSES)))
-            .order_by(R.c.created_at, R.c.id)
-        )
-        rows = await self._read(lambda conn: conn.execute(stmt).all())
-        return [Run.model_validate(dict(r._mapping)) for r in rows]
-
     async def set_run_status(
         self, run_id: str, status: RunStatus, reason: str | None = None
     ) -> Run:
@@ -251,12 +229,6 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
         return await self._write(work)
 
     # --- stream events -----------------------------------------------------------------
-
-    async def append_event(
-        self, conversation_id: str, run_id: str, type: str, data: dict[str, Any]
-    ) -> StreamEvent:
-        new = NewStreamEvent(conversation_id, run_id, type, data)
-        return (await self._write(lambda conn: self._insert_events(conn, [new])))[0]
 
     def _insert_events(
         self, conn: Connection, events: Sequence[NewStreamEvent]

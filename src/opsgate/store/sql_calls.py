@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, insert, select, update
 
-from opsgate.domain.calls import CallStatus, Classification, output_digest
+from opsgate.domain.calls import CallStatus, output_digest
 from opsgate.domain.runs import ApprovalStatus, DecisionKind
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import tables
@@ -51,29 +51,6 @@ class CallsStore(SqlBase):
 
     # --- tool calls --------------------------------------------------------------------
 
-    async def record_call(
-        self,
-        *,
-        call_id: str,
-        run_id: str,
-        tool: str,
-        args: dict[str, Any],
-        context: str | None,
-        classification: Classification,
-        destructive: bool,
-        call_hash: str,
-        status: CallStatus,
-    ) -> ToolCallRecord:
-        new = NewCall(
-            call_id, run_id, tool, args, context, classification, destructive, call_hash, status
-        )
-
-        def work(conn: Connection) -> ToolCallRecord:
-            self._insert_calls(conn, [new])
-            return self._call(conn, call_id)
-
-        return await self._write(work)
-
     def _insert_calls(self, conn: Connection, calls: Sequence[NewCall]) -> None:
         now = self._now()
         conversations: dict[str, str] = {}
@@ -110,9 +87,6 @@ class CallsStore(SqlBase):
         if row is None:
             raise NotFound(f"no call {call_id!r}")
         return ToolCallRecord.model_validate(dict(row._mapping))
-
-    async def get_call(self, call_id: str) -> ToolCallRecord:
-        return await self._read(lambda conn: self._call(conn, call_id))
 
     async def list_calls(
         self, *, run_id: str | None = None, conversation_id: str | None = None
@@ -281,7 +255,7 @@ class CallsStore(SqlBase):
     async def list_approvals(
         self,
         *,
-        status: Literal["pending", "approved", "rejected", "expired"] | None = None,
+        status: ApprovalStatus | None = None,
         conversation_id: str | None = None,
         limit: int = 100,
     ) -> list[ApprovalRequest]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -67,11 +68,13 @@ class Function:
 
 
 def description_of(fn: Callable[..., Any]) -> str:
-    """The docstring of `fn` as one paragraph: line breaks of the source mean nothing to a model."""
+    """The docstring of `fn`, its paragraphs apart ("\n\n") and each folded to one line: the
+    source's wrapping means nothing to a model, a paragraph break does."""
     doc = inspect.getdoc(fn)
     if not doc:
         raise ValueError(f"{fn.__name__!r} has no docstring to describe its tool")
-    return " ".join(doc.split())
+    paragraphs = (" ".join(part.split()) for part in re.split(r"\n\s*\n", doc))
+    return "\n\n".join(part for part in paragraphs if part)
 
 
 def previewed(output: ToolOutput, state: PreviewState) -> ToolOutput:

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from opsgate.domain.audit_payloads import RequestClient
 from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.errors import truncate
 from opsgate.store.protocol import Store
@@ -72,8 +73,8 @@ class ClientInfo:
     name: str = "unknown"
     version: str = ""
 
-    def as_audit(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version}
+    def as_audit(self) -> RequestClient:
+        return RequestClient(name=self.name, version=self.version)
 
 
 class GatewayEngine(Protocol):
@@ -86,7 +87,7 @@ class GatewayEngine(Protocol):
         tool: str,
         args: dict[str, Any],
         *,
-        client: Mapping[str, str] | None = None,
+        client: RequestClient | None = None,
     ) -> Run: ...
 
     async def wait_run(self, run_id: str) -> None: ...

@@ -37,6 +37,7 @@ from opsgate.errors import ConfigError, NotFound, Unauthenticated
 from opsgate.settings import PROJECT_ROOT, Settings
 from opsgate.store.protocol import Store
 from opsgate.store.records import User
+from opsgate.tools import registry
 
 MCP_PATH = "/mcp"
 SWEEP_EVERY_S = 5.0
@@ -126,7 +127,7 @@ async def open_gateway(settings: Settings, transport: Transport) -> AsyncIterato
             settings,
             store,
             bus,
-            build.all_tools(),
+            registry.all_tools(),
             stack,
             engine_id=f"{settings.engine_id()}-mcp-{secrets.token_hex(4)}",
         )

@@ -7,8 +7,6 @@ distinct-approver policy. Deciding a call that is no longer pending answers 409.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Query, Request
 
 from opsgate.api import auth
@@ -22,6 +20,7 @@ from opsgate.api.schemas import (
     DecisionBody,
 )
 from opsgate.api.state import app_state
+from opsgate.domain.runs import ApprovalStatus
 from opsgate.errors import Conflict, InvalidInput, NotFound
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApprovalRequest
@@ -91,7 +90,7 @@ def _check_reason(approve: bool, reason: str | None, *, destructive: bool) -> No
 async def list_approvals(
     request: Request,
     principal: auth.Viewer,
-    status: Literal["pending", "approved", "rejected", "expired"] | None = None,
+    status: ApprovalStatus | None = None,
     conversation_id: str | None = Query(default=None, max_length=100),
     limit: int = Query(default=100, ge=1, le=500),
 ) -> ApprovalList:

@@ -7,9 +7,11 @@ graph's plan node calls `stream()` once per model turn.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from opsgate.domain.runs import MessageRole
 
 
 class ModelToolCall(BaseModel):
@@ -29,7 +31,7 @@ class ModelMessage(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    role: Literal["system", "user", "assistant", "tool"]
+    role: MessageRole
     content: str = ""
     tool_calls: list[ModelToolCall] = Field(default_factory=list)
     tool_call_id: str | None = None

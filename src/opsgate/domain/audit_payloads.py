@@ -1,0 +1,218 @@
+"""The payload of each audit event the engine writes, one pydantic model per kind.
+
+The engine's recorder (`engine.recorder.Recorder.audit`) writes these and nothing else;
+`store.replay` reads them back through the same models (`AUDIT_PAYLOADS`). `payload()` is the
+JSON stored (as canonical JSON) under the event's hash and HMAC, so a field's name, type and
+presence are part of the audit chain: change them only with a new kind, never in place. Every
+event also carries `conversation_id`, `run_id` and, for per-call events, `call_id` in its own
+columns.
+
+Fields named in `OMITTED_WHEN_NONE` are left out of the payload when unset (they were written
+only when they applied); every other field is always present, null or not. Defaults on
+fields the engine always writes let replay read events of earlier versions that lacked them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, field_serializer, model_validator
+
+from opsgate.domain.audit import AuditKind
+from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.events import PlannedCall, PreviewOutcome, Verdict
+from opsgate.domain.outcomes import RunSummary
+from opsgate.domain.runs import RunStatus
+
+
+class AuditPayload(BaseModel):
+    """What one audit event says; `kind` names the event it is the payload of."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ClassVar[AuditKind]
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset()
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON object stored (and hashed) as the event's payload."""
+        data = self.model_dump(mode="json")
+        return {k: v for k, v in data.items() if v is not None or k not in self.OMITTED_WHEN_NONE}
+
+
+class RequestClient(BaseModel):
+    """The program that asked on the person's behalf (an MCP client, from `initialize`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str
+
+
+class Request(AuditPayload):
+    """Who asked what (the person is the event's actor), and through which client program."""
+
+    kind: ClassVar[AuditKind] = "request"
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"client"})
+    text: str
+    client: RequestClient | None = None
+    """Set for calls from an outside MCP client (`opsgate mcp`); absent otherwise."""
+
+
+class Plan(AuditPayload):
+    """The calls a model turn (or a direct run) proposed; a call with `error` never ran."""
+
+    kind: ClassVar[AuditKind] = "plan"
+    calls: list[PlannedCall]
+    text: str | None = None
+
+
+class RequestedCall(BaseModel):
+    """What the approver was shown of one call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    call_id: str
+    tool: str
+    args: dict[str, Any]
+    context: str | None = None
+    call_hash: str | None = None
+    destructive: bool = False
+    preview: str | None = None
+    preview_state: PreviewOutcome = "unavailable"
+    command: str | None = None
+    cluster: str | None = None
+
+
+class ApprovalRequested(AuditPayload):
+    kind: ClassVar[AuditKind] = "approval.requested"
+    approval_id: str
+    calls: list[RequestedCall]
+    expires_at: datetime | None = None
+
+    @field_serializer("expires_at")
+    def _iso(self, expires_at: datetime | None) -> str | None:
+        # `isoformat()` (`+00:00`), as the chain has always held it, not pydantic's `Z`.
+        return expires_at.isoformat() if expires_at is not None else None
+
+
+class _Decision(AuditPayload):
+    """One person's decision on one call (the person is the event's actor)."""
+
+    approval_id: str
+    call_id: str | None = None
+    reason: str | None = None
+    tool: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    call_hash: str | None = None
+    preview_state: PreviewOutcome | None = None
+    override: bool = False
+    """Approved although the dry run failed (a reason is required then)."""
+
+
+class ApprovalGranted(_Decision):
+    kind: ClassVar[AuditKind] = "approval.granted"
+
+
+class ApprovalRejected(_Decision):
+    kind: ClassVar[AuditKind] = "approval.rejected"
+
+
+class ApprovalExpired(AuditPayload):
+    """Calls of a request that lapsed without a decision, or approved but not run in time;
+    without `call_ids`, every call of the request that had no decision yet."""
+
+    kind: ClassVar[AuditKind] = "approval.expired"
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"call_ids", "reason"})
+    approval_id: str
+    call_ids: list[str] | None = None
+    reason: str | None = None
+
+
+class ToolStarted(AuditPayload):
+    kind: ClassVar[AuditKind] = "tool.started"
+    tool: str
+    args: dict[str, Any] = {}
+    context: str | None = None
+    classification: Classification | None = None
+    command: str | None = None
+
+
+class ToolFinished(AuditPayload):
+    """A call's result; `refused` (with its `reason`) when the gate refused to run it."""
+
+    kind: ClassVar[AuditKind] = "tool.finished"
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"refused", "reason"})
+    tool: str
+    status: CallStatus
+    exit_code: int | None = None
+    output: str | None = None
+    """Redacted, capped."""
+    output_sha256: str | None = None
+    output_size: int | None = None
+    truncated: bool = False
+    duration_ms: int | None = None
+    refused: bool | None = None
+    reason: str | None = None
+
+
+class ToolOutcomeUnknown(AuditPayload):
+    """The process died while the call ran; it is never re-run."""
+
+    kind: ClassVar[AuditKind] = "tool.outcome_unknown"
+    tool: str
+    args: dict[str, Any] = {}
+    context: str | None = None
+    reason: str | None = None
+
+
+class VerifyOutcome(AuditPayload):
+    kind: ClassVar[AuditKind] = "verify"
+    tool: str | None = None
+    verdict: Verdict
+    summary: str | None = None
+    details: list[str] = []
+    rollback: dict[str, Any] | None = None
+    """`{tool, args}` of a call that would undo the change, or null."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _verdict_of_wave_one(cls, data: Any) -> Any:
+        """Events of wave-1 engines carry only `ok`, which never said what the check proved:
+        a passing one reads as not verified."""
+        if isinstance(data, dict) and "verdict" not in data and "ok" in data:
+            return {**data, "verdict": "not_verified" if data["ok"] else "failed"}
+        return data
+
+
+class RunFinished(AuditPayload):
+    """The run ended; `answer` is what the person was told, when it answered."""
+
+    kind: ClassVar[AuditKind] = "run.finished"
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"answer"})
+    status: RunStatus
+    reason: str | None = None
+    summary: RunSummary | None = None
+    stopped_by: str | None = None
+    answer: str | None = None
+
+
+AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
+    model.kind: model
+    for model in (
+        Request,
+        Plan,
+        ApprovalRequested,
+        ApprovalGranted,
+        ApprovalRejected,
+        ApprovalExpired,
+        ToolStarted,
+        ToolFinished,
+        ToolOutcomeUnknown,
+        VerifyOutcome,
+        RunFinished,
+    )
+}
+"""The payload model of each kind the engine writes (accounts and settings events are the
+API's, `api.accounts`)."""
