@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
+from opsgate.domain import audit_payloads as ap
+from opsgate.domain.audit import AuditKind
+from opsgate.domain.canonical import canonical_json
 from tests.fixtures.api import ODD_USERNAMES, PASSWORD, ApiEnv
 
 
@@ -127,3 +132,62 @@ async def test_non_admins_cannot_reach_admin_routes(api_env: ApiEnv) -> None:
         async with api_env.client(role) as client:
             assert (await client.get("/api/v1/users")).status_code == 403
             assert (await client.get("/api/v1/jenkins-servers")).status_code == 403
+
+
+ACCOUNT_KEYS = {
+    "user.created": {"user_id", "username", "role", "via"},
+    "user.updated": {"user_id", "username", "changes", "via"},
+    "user.disabled": {"user_id", "username", "changes", "via"},
+    "user.login": {"address"},
+    "token.created": {
+        "token_id",
+        "name",
+        "user_id",
+        "username",
+        "prefix",
+        "expires_at",
+        "created_by",
+        "via",
+    },
+    "token.revoked": {"token_id", "name", "user_id", "via"},
+    "settings.changed": {"jenkins_server", "action", "url", "user"},
+}
+
+
+async def test_every_account_and_settings_event_is_its_models_dump(api_env: ApiEnv) -> None:
+    async with api_env.client("admin") as admin:
+        user = (
+            await admin.post(
+                "/api/v1/users", json={"username": "gus", "role": "viewer", "password": PASSWORD}
+            )
+        ).json()
+        await admin.patch(f"/api/v1/users/{user['id']}", json={"role": "operator"})
+        async with api_env.client() as gus:
+            signed_in = await gus.post(
+                "/api/v1/auth/login", json={"username": "gus", "password": PASSWORD}
+            )
+            assert signed_in.status_code == 200, signed_in.text
+        token = (await admin.post("/api/v1/tokens", json={"name": "t"})).json()
+        await admin.delete(f"/api/v1/tokens/{token['record']['id']}")
+        body = {"url": "http://127.0.0.1:9/", "user": "bot", "token": "jenkins-token-value-1"}
+        await admin.put("/api/v1/jenkins-servers/ci", json=body)
+        await admin.delete("/api/v1/jenkins-servers/ci")
+        await admin.patch(f"/api/v1/users/{user['id']}", json={"disabled": True})
+        events = (await admin.get("/api/v1/audit", params={"limit": 500})).json()["items"]
+    seen: set[str] = set()
+    for event in events:
+        model = ap.AUDIT_PAYLOADS[event["kind"]]
+        typed = model.model_validate(event["payload"])
+        assert canonical_json(typed.payload()) == canonical_json(event["payload"]), event["kind"]
+        if event["kind"] in ACCOUNT_KEYS:
+            expected = ACCOUNT_KEYS[event["kind"]]
+            if event["payload"].get("action") == "delete":
+                expected = {"jenkins_server", "action"}
+            assert set(event["payload"]) == expected, event["kind"]
+            seen.add(event["kind"])
+    assert seen == set(ACCOUNT_KEYS)
+
+
+def test_every_audit_kind_has_a_payload_model() -> None:
+    assert set(ap.AUDIT_PAYLOADS) == set(get_args(AuditKind))
+    assert all(kind == model.kind for kind, model in ap.AUDIT_PAYLOADS.items())

@@ -82,6 +82,20 @@ def test_every_state_has_its_word() -> None:
             "a",
         ),
         ("k8s_apply", {"manifest": "not: [a manifest"}, "a manifest that does not parse", None),
+        (
+            "k8s_create_job_from_cronjob",
+            {"cronjob": "nightly-report", "name": "nightly-report-1"},
+            "job/nightly-report-1 from cronjob/nightly-report",
+            "job/nightly-report-1 from cronjob/nightly-report",
+        ),
+        ("k8s_apply", {"kustomize_dir": "/srv/app"}, "the kustomization in /srv/app", None),
+        (
+            "k8s_apply",
+            {"kustomization": {"kustomization.yaml": "resources: [a.yaml]", "a.yaml": "x"}},
+            "a kustomization of 2 files",
+            None,
+        ),
+        ("helm_dependency_build", {"chart": "./charts/shop"}, "chart ./charts/shop", None),
         ("k8s_rollout_status", {}, "(no object named)", None),
     ],
 )

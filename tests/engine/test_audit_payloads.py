@@ -85,7 +85,7 @@ async def test_every_audit_event_of_a_run_is_its_models_dump(
         assert set(event.payload) in KEYS[event.kind], event.kind
         seen.add(event.kind)
     # The crash-only kind is pinned below; everything else the engine writes occurred here.
-    assert seen == set(ap.AUDIT_PAYLOADS) - {"tool.outcome_unknown"}
+    assert seen == set(ap.ENGINE_PAYLOADS) - {"tool.outcome_unknown"}
 
 
 SUMMARY = RunSummary(reads=1)

@@ -22,6 +22,9 @@ async def _append(
             await store.append_audit(
                 "verify", {"worker": worker, "i": i}, actor_id=None, actor_name=f"w{worker}"
             )
+            # A pause between appends: SQLite's busy handler makes waiting writers sleep, so a
+            # worker appending back to back could finish before the others get the lock once.
+            await asyncio.sleep(0.002)
     finally:
         await store.close()
 

@@ -18,6 +18,7 @@ class Call:
     argv: tuple[str, ...]
     stdin: bytes | None
     timeout_s: float | None
+    stdout_cap_bytes: int | None = None
 
 
 @dataclass
@@ -48,8 +49,9 @@ class ScriptedRunner:
         stdin: bytes | None = None,
         timeout_s: float | None = None,
         env: Mapping[str, str] | None = None,
+        stdout_cap_bytes: int | None = None,
     ) -> CommandResult:
-        self.calls.append(Call(tuple(argv), stdin, timeout_s))
+        self.calls.append(Call(tuple(argv), stdin, timeout_s, stdout_cap_bytes))
         scripted = self.results.pop(0) if self.results else None
         if scripted is None:
             return CommandResult(argv=tuple(argv), exit_code=0, stdout="", stderr="", duration_ms=1)

@@ -21,7 +21,7 @@ from opsgate.sandbox.helm_release import CHART_DIR
 from opsgate.settings import JenkinsServer, Settings
 from opsgate.tools import binaries, registry
 from opsgate.tools.base import ConfiguredJenkins, ToolEnv
-from tests.fixtures.sandbox import SandboxInfo, get_json, helm, snapshot
+from tests.fixtures.sandbox import SandboxInfo, get_json, helm, kubectl, snapshot
 
 pytestmark = pytest.mark.sandbox
 
@@ -75,6 +75,12 @@ ARGS: dict[str, dict[str, Any]] = {
         "image": "busybox:1.36",
         "command": ["sleep", "3600"],
     },
+    # The CronJob is created by the `cronjob` fixture (the demo world has none).
+    "k8s_create_job_from_cronjob": {
+        "cronjob": "nightly-report",
+        "name": "nightly-report-manual",
+        "namespace": "shop",
+    },
     # The pod's generated name is read from the sandbox (`_resolved`).
     "k8s_exec": {"pod": FRONTEND_POD, "namespace": "shop", "command": ["touch", "/tmp/x"]},
     # helm
@@ -87,6 +93,8 @@ ARGS: dict[str, dict[str, Any]] = {
     },
     "helm_rollback": {"release": "cache", "namespace": "shop"},
     "helm_uninstall": {"release": "cache", "namespace": "shop"},
+    "helm_test": {"release": "cache", "namespace": "shop"},
+    "helm_dependency_build": {"chart": CHART},
     # `demo` is written into the tool env's helm configuration (`tool_env`); no network.
     "helm_repo_add": {"name": "other", "url": "https://charts.example.com/other"},
     "helm_repo_update": {"names": ["demo"]},
@@ -175,6 +183,19 @@ def history(quiet_sandbox: SandboxInfo) -> None:
     assert upgraded.returncode == 0, upgraded.stderr
 
 
+@pytest.fixture(scope="module")
+def cronjob(quiet_sandbox: SandboxInfo) -> None:
+    """A CronJob in `shop` for `k8s_create_job_from_cronjob` to run a Job of."""
+    manifest = (
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly-report, namespace: shop}\n"
+        "spec:\n  schedule: '30 2 * * *'\n  jobTemplate:\n    spec:\n      template:\n"
+        "        spec:\n          restartPolicy: Never\n"
+        "          containers: [{name: report, image: 'busybox:1.36'}]\n"
+    )
+    applied = kubectl(quiet_sandbox, "apply", "-f", "-", stdin=manifest)
+    assert applied.returncode == 0, applied.stderr
+
+
 def _jenkins_state(sandbox: SandboxInfo) -> Any:
     assert sandbox.jenkins_url is not None
     auth = (sandbox.jenkins_user or "", sandbox.jenkins_token or "")
@@ -212,7 +233,7 @@ def test_every_mutating_tool_has_preview_arguments() -> None:
 
 @pytest.mark.parametrize("name", MUTATING)
 async def test_the_preview_changes_nothing(
-    name: str, tool_env: ToolEnv, quiet_sandbox: SandboxInfo, history: None
+    name: str, tool_env: ToolEnv, quiet_sandbox: SandboxInfo, history: None, cronjob: None
 ) -> None:
     if name not in ARGS:
         pytest.fail(f"{name!r} is a mutating tool without preview arguments in ARGS")

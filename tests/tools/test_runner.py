@@ -144,3 +144,12 @@ async def test_cancelling_a_run_kills_the_child(tmp_path: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert not _alive(int(pid_file.read_text()))
+
+
+async def test_a_call_may_keep_more_stdout_than_the_runner_caps_at() -> None:
+    script = "import sys; sys.stdout.write('a' * 200000); sys.stderr.write('b' * 5000)"
+    result = await _runner(output_cap_bytes=1024).run([PY, "-c", script], stdout_cap_bytes=300000)
+    assert result.stdout == "a" * 200000
+    assert not result.stdout_truncated
+    assert result.stderr == "b" * 1024
+    assert result.stderr_truncated

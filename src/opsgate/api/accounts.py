@@ -18,12 +18,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator
 
 from opsgate.api.passwords import Passwords
-from opsgate.domain.audit import AuditKind
+from opsgate.domain import audit_payloads as ap
+from opsgate.domain.audit_payloads import Via
 from opsgate.domain.roles import Role
 from opsgate.errors import Conflict, Forbidden, InvalidInput
 from opsgate.store.protocol import Store
@@ -37,9 +38,6 @@ USERNAME_RULE = (
 # ASCII only on purpose: look-alike letters (Cyrillic 'а'), invisible characters and spaces
 # would let two accounts read the same on an approval card or in the audit log.
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
-
-Via = Literal["api", "cli", "setup", "demo"]
-"""Through which door a change came: the admin API, the CLI, first-admin setup, `opsgate demo`."""
 
 
 @dataclass(frozen=True)
@@ -94,72 +92,17 @@ def display_prefix(token: str) -> str:
     return token[:DISPLAY_PREFIX_LENGTH]
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class UserCreated(_Payload):
-    """`user.created`."""
-
-    user_id: str
-    username: str
-    role: Role
-    via: Via
-
-
-class UserChanged(_Payload):
-    """`user.updated` and `user.disabled`."""
-
-    user_id: str
-    username: str
-    changes: dict[str, Any]
-    """`role: {from, to}`, `disabled: bool`, `password: "changed"`: only what changed."""
-    via: Via
-
-
-class TokenCreated(_Payload):
-    """`token.created` (never the token itself)."""
-
-    token_id: str
-    name: str
-    user_id: str
-    username: str
-    prefix: str
-    expires_at: datetime | None
-    created_by: str | None
-    """The signed-in user who made it; None when made on the database (the CLI)."""
-    via: Via
-
-
-class TokenRevoked(_Payload):
-    """`token.revoked`."""
-
-    token_id: str
-    name: str
-    user_id: str
-    via: Via
-
-
-class DecisionRefused(_Payload):
-    """`approval.refused`: a decision refused before it reached the engine."""
-
-    approval_id: str
-    token_id: str
-    reason: str
-
-
 async def _audit(
     store: Store,
-    kind: AuditKind,
-    payload: _Payload,
+    payload: ap.AuditPayload,
     actor: Actor,
     *,
     conversation_id: str | None = None,
     run_id: str | None = None,
 ) -> None:
     await store.append_audit(
-        kind,
-        payload.model_dump(mode="json"),
+        payload.kind,
+        payload.payload(),
         actor_id=actor.id,
         actor_name=actor.name,
         conversation_id=conversation_id,
@@ -188,8 +131,8 @@ async def create_user(
             raise Conflict(f"a user named {existing.username!r} exists")
     password_hash = await passwords.hash_async(password) if password is not None else None
     user = await store.create_user(username, role, password_hash)
-    payload = UserCreated(user_id=user.id, username=user.username, role=user.role, via=via)
-    await _audit(store, "user.created", payload, actor or Actor.of(user))
+    payload = ap.UserCreated(user_id=user.id, username=user.username, role=user.role, via=via)
+    await _audit(store, payload, actor or Actor.of(user))
     return user
 
 
@@ -223,9 +166,9 @@ async def update_user(
         changes["disabled"] = disabled
     if password_hash is not None:
         changes["password"] = "changed"  # noqa: S105 - a label
-    kind: AuditKind = "user.disabled" if disabled else "user.updated"
-    payload = UserChanged(user_id=user.id, username=user.username, changes=changes, via=via)
-    await _audit(store, kind, payload, actor)
+    model = ap.UserDisabled if disabled else ap.UserUpdated
+    payload = model(user_id=user.id, username=user.username, changes=changes, via=via)
+    await _audit(store, payload, actor)
     return user
 
 
@@ -256,7 +199,7 @@ async def create_token(
         expires_at,
         created_by=actor.id,
     )
-    payload = TokenCreated(
+    payload = ap.TokenCreated(
         token_id=record.id,
         name=record.name,
         user_id=owner.id,
@@ -266,14 +209,14 @@ async def create_token(
         created_by=record.created_by,
         via=via,
     )
-    await _audit(store, "token.created", payload, actor)
+    await _audit(store, payload, actor)
     return token, record
 
 
 async def revoke_token(store: Store, token_id: str, *, actor: Actor, via: Via) -> ApiToken:
     record = await store.revoke_token(token_id)
-    payload = TokenRevoked(token_id=record.id, name=record.name, user_id=record.user_id, via=via)
-    await _audit(store, "token.revoked", payload, actor)
+    payload = ap.TokenRevoked(token_id=record.id, name=record.name, user_id=record.user_id, via=via)
+    await _audit(store, payload, actor)
     return record
 
 
@@ -287,10 +230,9 @@ async def audit_refused_decision(
     conversation_id: str | None,
     run_id: str | None,
 ) -> None:
-    payload = DecisionRefused(approval_id=approval_id, token_id=token.id, reason=reason)
+    payload = ap.ApprovalRefused(approval_id=approval_id, token_id=token.id, reason=reason)
     await _audit(
         store,
-        "approval.refused",
         payload,
         actor,
         conversation_id=conversation_id,

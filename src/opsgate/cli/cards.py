@@ -85,11 +85,23 @@ def target_of(tool: str, args: Mapping[str, Any]) -> str:
         if value is not None:
             build = args.get("build") if key == "job" else None
             return f"{key}/{value}" + (f" #{build}" if build is not None else "")
+    cronjob = _text(args.get("cronjob"))
+    if cronjob is not None:
+        return f"job/{name} from cronjob/{cronjob}" if name else f"cronjob/{cronjob}"
     if name is not None:
         return f"rollout/{name}" if tool.startswith("argo_") else name
     manifest = _text(args.get("manifest"))
     if manifest is not None:
         return _manifest_objects(manifest)
+    directory = _text(args.get("kustomize_dir"))
+    if directory is not None:
+        return f"the kustomization in {directory}"
+    files = args.get("kustomization")
+    if isinstance(files, Mapping) and files:
+        return f"a kustomization of {len(files)} file{'s' if len(files) != 1 else ''}"
+    chart = _text(args.get("chart"))
+    if chart is not None:
+        return f"chart {chart}"
     return "(no object named)"
 
 

@@ -1,7 +1,9 @@
-"""The payload of each audit event the engine writes, one pydantic model per kind.
+"""The payload of each audit event, one pydantic model per kind.
 
-The engine's recorder (`engine.recorder.Recorder.audit`) writes these and nothing else;
-`store.replay` reads them back through the same models (`AUDIT_PAYLOADS`). `payload()` is the
+The engine's recorder (`engine.recorder.Recorder.audit`) writes the engine's kinds
+(`ENGINE_PAYLOADS`); `api.accounts` and the admin and login routes write the accounts and
+settings kinds; `store.replay` reads them back through the same models (`AUDIT_PAYLOADS`,
+every kind). `payload()` is the
 JSON stored (as canonical JSON) under the event's hash and HMAC, so a field's name, type and
 presence are part of the audit chain: change them only with a new kind, never in place. Every
 event also carries `conversation_id`, `run_id` and, for per-call events, `call_id` in its own
@@ -15,7 +17,7 @@ fields the engine always writes let replay read events of earlier versions that 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, field_serializer, model_validator
 
@@ -23,7 +25,12 @@ from opsgate.domain.audit import AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PlannedCall, PreviewOutcome, Verdict
 from opsgate.domain.outcomes import RunSummary
+from opsgate.domain.roles import Role
 from opsgate.domain.runs import RunStatus
+
+Via = Literal["api", "cli", "setup", "demo"]
+"""Through which door an account change came: the admin API, the CLI, first-admin setup,
+`opsgate demo`."""
 
 
 class AuditPayload(BaseModel):
@@ -198,7 +205,81 @@ class RunFinished(AuditPayload):
     answer: str | None = None
 
 
-AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
+class UserCreated(AuditPayload):
+    kind: ClassVar[AuditKind] = "user.created"
+    user_id: str
+    username: str
+    role: Role
+    via: Via
+
+
+class _UserChanged(AuditPayload):
+    user_id: str
+    username: str
+    changes: dict[str, Any]
+    """`role: {from, to}`, `disabled: bool`, `password: "changed"`: only what changed."""
+    via: Via
+
+
+class UserUpdated(_UserChanged):
+    kind: ClassVar[AuditKind] = "user.updated"
+
+
+class UserDisabled(_UserChanged):
+    kind: ClassVar[AuditKind] = "user.disabled"
+
+
+class UserLogin(AuditPayload):
+    """A password sign-in (the user is the event's actor)."""
+
+    kind: ClassVar[AuditKind] = "user.login"
+    address: str
+
+
+class TokenCreated(AuditPayload):
+    """Never the token itself: its id, name, owner and display prefix."""
+
+    kind: ClassVar[AuditKind] = "token.created"
+    token_id: str
+    name: str
+    user_id: str
+    username: str
+    prefix: str
+    expires_at: datetime | None
+    created_by: str | None
+    """The signed-in user who made it; None when made on the database (the CLI)."""
+    via: Via
+
+
+class TokenRevoked(AuditPayload):
+    kind: ClassVar[AuditKind] = "token.revoked"
+    token_id: str
+    name: str
+    user_id: str
+    via: Via
+
+
+class ApprovalRefused(AuditPayload):
+    """A decision refused before it reached the engine (e.g. a token not made by its owner)."""
+
+    kind: ClassVar[AuditKind] = "approval.refused"
+    approval_id: str
+    token_id: str
+    reason: str
+
+
+class SettingsChanged(AuditPayload):
+    """An admin changed a Jenkins server (`upsert` names its URL and user, never its token)."""
+
+    kind: ClassVar[AuditKind] = "settings.changed"
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"url", "user"})
+    jenkins_server: str
+    action: Literal["upsert", "delete"]
+    url: str | None = None
+    user: str | None = None
+
+
+ENGINE_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
     model.kind: model
     for model in (
         Request,
@@ -214,5 +295,22 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
         RunFinished,
     )
 }
-"""The payload model of each kind the engine writes (accounts and settings events are the
-API's, `api.accounts`)."""
+"""The payload model of each kind the engine writes."""
+
+AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
+    **ENGINE_PAYLOADS,
+    **{
+        model.kind: model
+        for model in (
+            UserCreated,
+            UserUpdated,
+            UserDisabled,
+            UserLogin,
+            TokenCreated,
+            TokenRevoked,
+            ApprovalRefused,
+            SettingsChanged,
+        )
+    },
+}
+"""The payload model of every audit kind (`tests/api/test_admin.py` checks none is missing)."""

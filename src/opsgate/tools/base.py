@@ -66,7 +66,12 @@ class CommandResult:
 
 
 class CommandRunner(Protocol):
-    """Runs one argv without a shell. The real one uses `create_subprocess_exec`."""
+    """Runs one argv without a shell. The real one uses `create_subprocess_exec`.
+
+    `stdout_cap_bytes` replaces the runner's own cap on stdout for one call, for output a tool
+    reads whole to work out what it shows (a release's manifest it diffs), never for output
+    shown as it is.
+    """
 
     async def run(
         self,
@@ -75,6 +80,7 @@ class CommandRunner(Protocol):
         stdin: bytes | None = None,
         timeout_s: float | None = None,
         env: Mapping[str, str] | None = None,
+        stdout_cap_bytes: int | None = None,
     ) -> CommandResult: ...
 
 

@@ -39,6 +39,12 @@ FILE_PLACEHOLDER = "<private temp file>"
 """How the path of a private temp file (helm's `--values`) is shown: it exists only while the
 command runs, so its real path says nothing to the person approving."""
 
+WHOLE_OUTPUT_BYTES = 16 * 1024 * 1024
+"""How much stdout a tool keeps of a command it reads whole to work out what it shows (a
+release's manifest it diffs, a kustomization it renders), instead of the output cap on what it
+shows: far above one release (Helm keeps a release in one Secret of at most 1 MiB, compressed)
+or one manifest `k8s_apply` takes. Output beyond it fails the call rather than being cut."""
+
 _CONTEXT_FLAGS: dict[Binary, str] = {"kubectl": "--context", "helm": "--kube-context"}
 
 
@@ -106,6 +112,16 @@ def environment(env: ToolEnv, binary: Binary) -> dict[str, str] | None:
     }
 
 
+def capped(text: str, limit_bytes: int, what: str = "output") -> tuple[str, bool]:
+    """`text` cut to at most `limit_bytes` of UTF-8 plus a line saying so, and whether it was."""
+    encoded = text.encode()
+    if len(encoded) <= limit_bytes:
+        return text, False
+    kept = encoded[:limit_bytes].decode(errors="ignore")
+    shown = len(kept.encode())
+    return f"{kept}\n[{what} truncated: showing {shown} of {len(encoded)} bytes]", True
+
+
 def output_from(result: CommandResult, *, ok_exit_codes: Sequence[int] = (0,)) -> ToolOutput:
     """A `ToolOutput` from a finished command: stdout, then stderr, then any failure marker.
 
@@ -144,13 +160,26 @@ async def run_result(
     binary: Binary = "kubectl",
     stdin: str | None = None,
     timeout_s: float | None = None,
+    stdout_cap_bytes: int | None = None,
 ) -> CommandResult:
-    """Run one argv through the injected runner; the raw (capped, redacted) result."""
+    """Run one argv through the injected runner; the raw (capped, redacted) result.
+
+    `stdout_cap_bytes` (e.g. `WHOLE_OUTPUT_BYTES`) is for output the caller reads whole.
+    """
+    data = stdin.encode("utf-8") if stdin is not None else None
+    timeout = timeout_s if timeout_s is not None else env.command_timeout_s
+    if stdout_cap_bytes is None:
+        # Named only by callers that read output whole; every other call is the call runners
+        # have always served.
+        return await env.runner.run(
+            argv, stdin=data, timeout_s=timeout, env=environment(env, binary)
+        )
     return await env.runner.run(
         argv,
-        stdin=stdin.encode("utf-8") if stdin is not None else None,
-        timeout_s=timeout_s if timeout_s is not None else env.command_timeout_s,
+        stdin=data,
+        timeout_s=timeout,
         env=environment(env, binary),
+        stdout_cap_bytes=stdout_cap_bytes,
     )
 
 
@@ -162,13 +191,21 @@ async def run_argv(
     stdin: str | None = None,
     timeout_s: float | None = None,
     ok_exit_codes: Sequence[int] = (0,),
+    stdout_cap_bytes: int | None = None,
 ) -> ToolOutput:
     """Run one argv through the injected runner into a `ToolOutput`.
 
     Raises:
         ToolTimeout: the command was killed at its deadline.
     """
-    result = await run_result(env, argv, binary=binary, stdin=stdin, timeout_s=timeout_s)
+    result = await run_result(
+        env,
+        argv,
+        binary=binary,
+        stdin=stdin,
+        timeout_s=timeout_s,
+        stdout_cap_bytes=stdout_cap_bytes,
+    )
     return output_from(result, ok_exit_codes=ok_exit_codes)
 
 

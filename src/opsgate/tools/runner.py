@@ -101,8 +101,10 @@ class SubprocessRunner:
         stdin: bytes | None = None,
         timeout_s: float | None = None,
         env: Mapping[str, str] | None = None,
+        stdout_cap_bytes: int | None = None,
     ) -> CommandResult:
-        """Run `argv` to completion or until the deadline; output capped per stream and redacted.
+        """Run `argv` to completion or until the deadline; output capped per stream (stdout at
+        `stdout_cap_bytes` when given) and redacted.
 
         Raises:
             ToolFailed: the program could not be started.
@@ -122,7 +124,7 @@ class SubprocessRunner:
             )
         except OSError as e:
             raise ToolFailed(f"could not start {argv[0]!r}: {truncate(str(e), 200)}") from e
-        stdout = _Capture(self.output_cap_bytes)
+        stdout = _Capture(self.output_cap_bytes if stdout_cap_bytes is None else stdout_cap_bytes)
         stderr = _Capture(self.output_cap_bytes)
         assert process.stdout is not None
         assert process.stderr is not None

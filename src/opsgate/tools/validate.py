@@ -14,12 +14,14 @@ from typing import Annotated
 from pydantic import AfterValidator, ValidationError
 
 from opsgate.errors import InvalidInput
+from opsgate.tools import jsonpath
 
 _SHELL_METACHARACTERS = frozenset(";|&$`<>\\\"'{}")
 
 
-def _check_common(value: str, *, allow_spaces: bool = False) -> str:
-    """The rules every value obeys, whatever its grammar."""
+def _check_common(value: str, *, allow_spaces: bool = False, dots: bool = False) -> str:
+    """The rules every value obeys, whatever its grammar (`dots`: a grammar that refuses `..`
+    in its own terms, as JSONPath's recursive descent, and says why)."""
     if not value:
         raise ValueError("must not be empty")
     if value.startswith("-"):
@@ -31,7 +33,7 @@ def _check_common(value: str, *, allow_spaces: bool = False) -> str:
             if allow_spaces:
                 raise ValueError("must not contain control characters, newlines or tabs")
             raise ValueError("must not contain spaces, control characters or newlines")
-    if ".." in value:
+    if ".." in value and not dots:
         raise ValueError("must not contain '..'")
     return value
 
@@ -83,23 +85,82 @@ ResourceType = Annotated[
 ]
 """A resource type, optionally qualified by its API group (`deployments.apps`)."""
 
+_TYPE = r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?"
+_OBJECT_NAME = r"[A-Za-z0-9]([-A-Za-z0-9._:@]*[A-Za-z0-9])?"
+
+PATH_SEGMENT_NAMED = frozenset(
+    {"role", "clusterrole", "rolebinding", "clusterrolebinding"}
+    | {"roles", "clusterroles", "rolebindings", "clusterrolebindings"}
+)
+"""Resource types whose object names are "path segment" names, not DNS-1123 subdomains: the
+RBAC kinds (`ValidateRBACName` in Kubernetes), hence `system:node`, `system:controller:...`,
+`system::leader-locking-kube-scheduler`. Every other built-in kind, and every custom resource,
+has DNS-1123 names."""
+
+_RBAC_GROUP = ("", ".rbac.authorization.k8s.io", ".v1.rbac.authorization.k8s.io")
+
+
+def names_are_path_segments(resource_type: str) -> bool:
+    """Whether objects of `resource_type` (`clusterroles`, `roles.rbac.authorization.k8s.io`)
+    may have names with `:`, `@` and capitals."""
+    plural, _, group = resource_type.partition(".")
+    return plural in PATH_SEGMENT_NAMED and (f".{group}" if group else "") in _RBAC_GROUP
+
+
+def check_object_name(resource_type: str, name: str) -> str:
+    """`name` as a name of a `resource_type` object: a DNS-1123 subdomain, or for RBAC kinds
+    letters, digits and `-._:@` (Kubernetes allows more there; these are what names use).
+
+    Raises:
+        ValueError: the kind's grammar refuses it.
+    """
+    if names_are_path_segments(resource_type):
+        if len(name) > 253 or not re.fullmatch(_OBJECT_NAME, name):
+            raise ValueError(f"must be a {resource_type} name (letters, digits, '-._:@')")
+        return name
+    if len(name) > 253 or not re.fullmatch(_SUBDOMAIN, name):
+        raise ValueError(
+            f"must be a DNS-1123 subdomain (lowercase letters, digits, '-', '.'), as names of "
+            f"{resource_type!r} are; only RBAC kinds (roles, clusterroles, rolebindings, "
+            "clusterrolebindings) have names such as 'system:node'"
+        )
+    return name
+
+
+def _check_ref(value: str) -> str:
+    """The name of a `type/name` reference fits its type's grammar."""
+    resource_type, _, name = value.partition("/")
+    if name:
+        check_object_name(resource_type, name)
+    return value
+
+
+ObjectName = Annotated[
+    str,
+    grammar(_OBJECT_NAME, "an object name (letters, digits, '-._:@')", 253),
+]
+"""Any kind's object name as far as characters go; the parameter model checks it against its
+kind (`check_object_name`), since only RBAC kinds allow `:`, `@` and capitals."""
+
 ResourceRef = Annotated[
     str,
     grammar(
-        rf"[a-z0-9]([a-z0-9.-]*[a-z0-9])?/{_SUBDOMAIN}",
+        rf"{_TYPE}/{_OBJECT_NAME}",
         "a 'type/name' reference such as 'deployment/web'",
         253 + 64,
     ),
+    AfterValidator(_check_ref),
 ]
-"""A `type/name` reference, e.g. `deployment/web`."""
+"""A `type/name` reference, e.g. `deployment/web`, `clusterrole/system:node`."""
 
 ResourceOrRef = Annotated[
     str,
     grammar(
-        rf"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(/{_SUBDOMAIN})?",
+        rf"{_TYPE}(/{_OBJECT_NAME})?",
         "a resource type ('pods') or a 'type/name' reference ('deployment/web')",
         253 + 64,
     ),
+    AfterValidator(_check_ref),
 ]
 
 _QUALIFIED_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
@@ -237,16 +298,56 @@ ContextName = Annotated[
 ]
 """A kubeconfig context name: what kubeconfigs use in practice, never a flag or a path trick."""
 
-JsonPath = Annotated[
+LOCAL_PATH_PATTERN = r"/[A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*/?"
+"""An absolute path on the tool server (a chart, a kustomization): no spaces or quoting."""
+
+
+def _check_directory(value: str) -> str:
+    if ".." in value.split("/"):
+        raise ValueError("must not contain '..' segments")
+    return value
+
+
+LocalDirectory = Annotated[
+    str,
+    grammar(LOCAL_PATH_PATTERN, "an absolute path such as '/srv/deploy/overlays/prod'", 512),
+    AfterValidator(_check_directory),
+]
+"""A directory on the tool server, named by its absolute path."""
+
+MAX_JSONPATH = 1024
+
+
+def _check_jsonpath(value: str) -> str:
+    _check_common(value, allow_spaces=True, dots=True)
+    if len(value) > MAX_JSONPATH:
+        raise ValueError(f"must be at most {MAX_JSONPATH} characters")
+    jsonpath.check_template(value)
+    return value
+
+
+def _check_wait_jsonpath(value: str) -> str:
+    _check_jsonpath(value)
+    jsonpath.check_single_path(value)
+    return value
+
+
+Subject = Annotated[
     str,
     grammar(
-        r"\{[A-Za-z0-9_.\[\]{}*@?()=!<>, :\-]*\}",
-        "a JSONPath template such as '{.items[*].metadata.name}'",
-        512,
-        allow_spaces=True,
+        r"[A-Za-z0-9_]([A-Za-z0-9_.:@+=#/-]*[A-Za-z0-9_])?",
+        "a user or group name such as 'system:serviceaccount:shop:api' or 'jane@example.com'",
+        253,
     ),
 ]
-"""A kubectl JSONPath template (no quotes, no recursive descent)."""
+"""A Kubernetes user or group name, as RBAC subjects and impersonation name them."""
+
+JsonPath = Annotated[str, AfterValidator(_check_jsonpath)]
+"""A kubectl JSONPath template: fields, brackets, filters, quoted literals, range/end (the
+grammar is `jsonpath`'s); no recursive descent."""
+
+WaitJsonPath = Annotated[str, AfterValidator(_check_wait_jsonpath)]
+"""One JSONPath expression, e.g. `{.status.phase}` (what `kubectl wait --for=jsonpath=` takes)."""
 
 
 def _check_exec_argument(value: str) -> str:

@@ -36,6 +36,7 @@ class ValuesSpy:
         stdin: bytes | None = None,
         timeout_s: float | None = None,
         env: Mapping[str, str] | None = None,
+        stdout_cap_bytes: int | None = None,
     ) -> CommandResult:
         self.argv.append(tuple(argv))
         self.envs.append(dict(env or {}))
@@ -53,7 +54,7 @@ def _exists(path: Path) -> bool:
     return path.exists()
 
 
-def test_the_family_has_the_sixteen_tools_with_deliberate_annotations() -> None:
+def test_the_family_has_the_nineteen_tools_with_deliberate_annotations() -> None:
     reads = {name for name, tool in TOOLS.items() if tool.annotations.read_only}
     assert reads == {
         "helm_list",
@@ -65,12 +66,27 @@ def test_the_family_has_the_sixteen_tools_with_deliberate_annotations() -> None:
         "helm_search_repo",
         "helm_template",
         "helm_diff",
+        "helm_lint",
     }
     destructive = {name for name, tool in TOOLS.items() if tool.annotations.destructive}
     assert destructive == {"helm_uninstall", "helm_rollback"}
-    assert len(TOOLS) == 16
+    assert len(TOOLS) == 19
     assert all(tool.family == "helm" for tool in TOOLS.values())
-    for name in ("helm_install", "helm_upgrade", "helm_rollback", "helm_uninstall"):
+    # helm_lint reads local files only; helm_test starts pods (images pulled);
+    # helm_dependency_build writes into the chart directory what it fetches.
+    assert not TOOLS["helm_lint"].annotations.open_world
+    assert TOOLS["helm_test"].annotations.open_world
+    assert not TOOLS["helm_test"].annotations.idempotent
+    assert TOOLS["helm_dependency_build"].annotations.open_world
+    assert TOOLS["helm_dependency_build"].annotations.idempotent
+    for name in (
+        "helm_install",
+        "helm_upgrade",
+        "helm_rollback",
+        "helm_uninstall",
+        "helm_test",
+        "helm_dependency_build",
+    ):
         assert TOOLS[name].preview is not None, name
         assert TOOLS[name].verify is not None, name
 
@@ -201,6 +217,67 @@ def test_install_uninstall_rollback_repo_argv() -> None:
         "acme",
         "https://charts.example.com/stable",
     ]
+
+
+def test_lint_test_dependency_build_and_validating_template_argv() -> None:
+    lint = p.LintParams(chart="/srv/charts/web", set={"image.tag": "1.27"}, strict=True)
+    assert a.helm_lint(lint, TARGET, "/tmp/v/values.yaml") == [
+        *HEAD,
+        "lint",
+        "/srv/charts/web",
+        "--values",
+        "/tmp/v/values.yaml",
+        "--set",
+        "image.tag=1.27",
+        "--strict",
+    ]
+    tested = p.ReleaseTestParams(release="web", namespace="shop", timeout_s=120, logs=True)
+    assert a.helm_test(tested, TARGET) == [
+        *HEAD,
+        "test",
+        "web",
+        "--namespace",
+        "shop",
+        "--timeout",
+        "120s",
+        "--logs",
+    ]
+    build = p.DependencyBuildParams(chart="/srv/charts/web", skip_refresh=True)
+    assert a.helm_dependency_build(build, TARGET) == [
+        *HEAD,
+        "dependency",
+        "build",
+        "/srv/charts/web",
+        "--skip-refresh",
+    ]
+    template = p.TemplateParams.model_validate(
+        {"release": "web", "chart": "/srv/charts/web", "validate": True}
+    )
+    assert a.helm_template(template, TARGET, None) == [
+        *HEAD,
+        "template",
+        "web",
+        "/srv/charts/web",
+        "--dry-run=server",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "args", "parameter"),
+    [
+        (p.LintParams, {"chart": "stable/web"}, "chart"),
+        (p.LintParams, {"chart": "oci://registry.example.com/web"}, "chart"),
+        (p.DependencyBuildParams, {"chart": "charts/web"}, "chart"),
+        (p.ReleaseTestParams, {"release": "web", "timeout_s": 0}, "timeout_s"),
+        (p.ReleaseTestParams, {"release": "web", "timeout_s": 901}, "timeout_s"),
+    ],
+)
+def test_chart_directories_and_test_bounds_are_checked(
+    model: type[p.ToolParams], args: dict[str, Any], parameter: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(args)
+    assert any(error["loc"][0] == parameter for error in caught.value.errors())
 
 
 def test_diff_dry_run_is_server_side_and_never_persists() -> None:

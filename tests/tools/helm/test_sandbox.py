@@ -8,21 +8,17 @@ step is checked with kubectl or helm run by the fixture, not by the tool under t
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from opsgate.tools import helm
-from opsgate.tools.base import Tool, ToolEnv, ToolOutput
-from opsgate.tools.runner import SubprocessRunner, child_env
+from opsgate.tools.base import ToolEnv
 from tests.fixtures.sandbox import SandboxInfo, kubectl
+from tests.tools.helm.helpers import call
 
 pytestmark = [pytest.mark.sandbox]
 
-TOOLS: dict[str, Tool] = {tool.name: tool for tool in helm.TOOLS}
 PASSWORD = "s3cr3t-helm-value-91"
 
 CHART_FILES = {
@@ -64,26 +60,6 @@ def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     return root
-
-
-@pytest.fixture(scope="module")
-def helm_env(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> ToolEnv:
-    base = child_env({**os.environ, "HOME": str(sandbox.home)})
-    return ToolEnv(
-        runner=SubprocessRunner(env=base, timeout_s=60),
-        kubectl=sandbox.kubectl,
-        helm=sandbox.helm,
-        kubeconfig=sandbox.kubeconfig,
-        default_context=sandbox.context,
-        helm_home=tmp_path_factory.mktemp("helm-home"),
-    )
-
-
-async def call(env: ToolEnv, name: str, args: dict[str, Any], recipe: str = "run") -> ToolOutput:
-    tool = TOOLS[name]
-    fn = {"run": tool.run, "preview": tool.preview, "verify": tool.verify}[recipe]
-    assert fn is not None
-    return await fn(tool.parse(args), env)
 
 
 def replicas(sandbox: SandboxInfo, namespace: str, name: str) -> int | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from opsgate.tools import kubectl
 from opsgate.tools.command import Target
-from opsgate.tools.kubectl import mutations, previews, reads
+from opsgate.tools.kubectl import mutations, previews, reads, wait_for
 from tests.tools.fakes import ScriptedRunner, env_with
 
 TARGET = Target(binary="kubectl", path="/opt/kubectl", kubeconfig="/cfg/kc", context="demo")
@@ -129,8 +130,119 @@ CASES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
             {"verb": "delete", "resource": "pods", "namespace": "shop"},
             ["auth", "can-i", "delete", "pods", "--namespace", "shop"],
         ),
+        (
+            {
+                "verb": "get",
+                "resource": "secrets/api-db",
+                "namespace": "shop",
+                "as": "system:serviceaccount:shop:api",
+                "as_groups": ["system:serviceaccounts", "system:authenticated"],
+            },
+            [
+                "auth",
+                "can-i",
+                "get",
+                "secrets/api-db",
+                "--namespace",
+                "shop",
+                "--as=system:serviceaccount:shop:api",
+                "--as-group=system:serviceaccounts",
+                "--as-group=system:authenticated",
+            ],
+        ),
+        (
+            {"list_all": True, "namespace": "shop", "as": "jane@example.com"},
+            ["auth", "can-i", "--list", "--namespace", "shop", "--as=jane@example.com"],
+        ),
+        (
+            {"verb": "create", "resource": "deployments", "all_namespaces": True},
+            ["auth", "can-i", "create", "deployments", "--all-namespaces"],
+        ),
     ],
     "k8s_diff": [({"manifest": DEPLOYMENT}, ["diff", "--filename", "-"])],
+    "k8s_create_job_from_cronjob": [
+        (
+            {"cronjob": "nightly-report", "name": "nightly-report-manual-1", "namespace": "ops"},
+            [
+                "create",
+                "job",
+                "nightly-report-manual-1",
+                "--from=cronjob/nightly-report",
+                "--namespace",
+                "ops",
+            ],
+        )
+    ],
+    "k8s_wait_for": [
+        (
+            {"resource": "deployment/web", "namespace": "shop", "condition": "Available"},
+            [
+                "wait",
+                "deployment/web",
+                "--namespace",
+                "shop",
+                "--for=condition=Available",
+                "--timeout=60s",
+            ],
+        ),
+        (
+            {
+                "resource": "pods",
+                "selector": "app=web",
+                "condition": "Ready",
+                "condition_value": "false",
+                "timeout_s": 30,
+            },
+            [
+                "wait",
+                "pods",
+                "--selector",
+                "app=web",
+                "--for=condition=Ready=false",
+                "--timeout=30s",
+            ],
+        ),
+        (
+            {
+                "resource": "pods",
+                "name": "web-1",
+                "jsonpath": '{.status.containerStatuses[?(@.name=="web")].ready}',
+                "value": "true",
+            },
+            [
+                "wait",
+                "pods",
+                "web-1",
+                '--for=jsonpath={.status.containerStatuses[?(@.name=="web")].ready}=true',
+                "--timeout=60s",
+            ],
+        ),
+        (
+            {"resource": "service/web", "jsonpath": "{.status.loadBalancer.ingress}"},
+            [
+                "wait",
+                "service/web",
+                "--for=jsonpath={.status.loadBalancer.ingress}",
+                "--timeout=60s",
+            ],
+        ),
+        (
+            {"resource": "jobs", "all": True, "namespace": "batch", "deleted": True},
+            ["wait", "jobs", "--namespace", "batch", "--all", "--for=delete", "--timeout=60s"],
+        ),
+        (
+            {
+                "resource": "customresourcedefinition/widgets.example.com",
+                "condition": "Established",
+            },
+            [
+                "wait",
+                "customresourcedefinition/widgets.example.com",
+                "--for=condition=Established",
+                "--timeout=60s",
+            ],
+        ),
+    ],
     "k8s_apply": [
         ({"manifest": DEPLOYMENT}, ["apply", "--filename", "-"]),
         (
@@ -264,7 +376,12 @@ CASES: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
     ],
 }
 
-BUILDERS = {name: getattr(reads, name, None) or getattr(mutations, name) for name in CASES}
+BUILDERS = {
+    name: getattr(reads, name, None) or getattr(mutations, name)
+    for name in CASES
+    if name != "k8s_wait_for"
+}
+BUILDERS["k8s_wait_for"] = wait_for.wait_for_argv  # the tool runs it with progress reports
 TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
 
 
@@ -275,6 +392,44 @@ TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
 def test_builder_produces_exact_argv(name: str, args: dict[str, Any], expected: list[str]) -> None:
     params = TOOLS[name].parse(args)
     assert BUILDERS[name](params, TARGET) == [*HEAD, *expected]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"verb": "get"},
+        {"resource": "pods"},
+        {"list_all": True, "verb": "get", "resource": "pods"},
+        {"list_all": True, "all_namespaces": True},
+        {"verb": "get", "resource": "pods", "as_groups": ["devs"]},
+        {"verb": "get", "resource": "pods", "as_user": "jane"},
+    ],
+)
+def test_auth_can_i_asks_exactly_one_question(args: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        TOOLS["k8s_auth_can_i"].parse(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"resource": "pods", "condition": "Ready"},
+        {"resource": "pod/web", "selector": "app=web", "condition": "Ready"},
+        {"resource": "pod/web"},
+        {"resource": "pod/web", "condition": "Ready", "deleted": True},
+        {"resource": "pod/web", "condition": "Ready", "value": "x"},
+        {"resource": "pod/web", "deleted": True, "condition_value": "false"},
+        {"resource": "pod/web", "jsonpath": "{.a}{.b}"},
+        {"resource": "pod/web", "jsonpath": "-{.a}"},
+        {"resource": "pod/web", "condition": "Ready", "timeout_s": 601},
+        {"resource": "pod/web", "condition": "Ready=true"},
+    ],
+)
+def test_wait_for_waits_for_one_thing_on_one_target_within_its_bound(
+    args: dict[str, Any],
+) -> None:
+    with pytest.raises(ValidationError):
+        TOOLS["k8s_wait_for"].parse(args)
 
 
 def test_every_kubectl_command_tool_has_argv_cases() -> None:

@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 
 from opsgate.sandbox.seed import SECRET_VALUES
-from opsgate.settings import Settings
-from opsgate.tools import binaries, kubectl
-from opsgate.tools.base import ConfiguredJenkins, ToolEnv, ToolOutput
-from tests.fixtures.sandbox import SandboxInfo
+from opsgate.tools.base import ToolEnv
+from tests.fixtures.sandbox import SandboxInfo, get_json
+from tests.fixtures.sandbox import kubectl as run_kubectl
+from tests.tools.kubectl.helpers import call
 
 pytestmark = pytest.mark.sandbox
 
-TOOLS = {tool.name: tool for tool in kubectl.TOOLS}
 NAMESPACE = "tools-it"
 NAMESPACE_MANIFEST = f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NAMESPACE}}}\n"
 APP = f"""
@@ -34,32 +33,6 @@ spec:
     metadata: {{labels: {{app: hello}}}}
     spec: {{containers: [{{name: hello, image: "nginx:1.27"}}]}}
 """
-
-
-@pytest.fixture(scope="module")
-def tool_env(sandbox: SandboxInfo) -> ToolEnv:
-    settings = Settings(
-        kubeconfig=sandbox.kubeconfig,
-        default_context=sandbox.context,
-        tools_dir=sandbox.kubectl.parent,
-        command_timeout_s=30,
-        data_dir=sandbox.home / "opsgate",
-    )
-    runner = binaries.runner_from_settings(
-        settings,
-        inherited={"PATH": "/usr/bin:/bin", "HOME": str(sandbox.home), "LANG": "C.UTF-8"},
-    )
-    return binaries.tool_env_from_settings(
-        settings, runner, jenkins=ConfiguredJenkins(), search_path=""
-    )
-
-
-async def call(env: ToolEnv, name: str, args: dict[str, Any], what: str = "run") -> ToolOutput:
-    tool = TOOLS[name]
-    fn = getattr(tool, what)
-    assert fn is not None
-    output: ToolOutput = await fn(tool.parse(args), env)
-    return output
 
 
 def _secret_forms() -> list[str]:
@@ -300,3 +273,123 @@ async def test_run_pod_preview_renders_the_pod(tool_env: ToolEnv) -> None:
     assert "sleep" in output.text
     missing = await call(tool_env, "k8s_get", {"resource": "pod/dbg", "namespace": NAMESPACE})
     assert not missing.ok
+
+
+async def test_get_with_a_jsonpath_filter_lists_the_running_pods(
+    tool_env: ToolEnv, sandbox: SandboxInfo
+) -> None:
+    template = '{.items[?(@.status.phase=="Running")].metadata.name}'
+    output = await call(
+        tool_env, "k8s_get", {"resource": "pods", "namespace": "shop", "jsonpath": template}
+    )
+    assert output.ok, output.text
+    pods = get_json(sandbox, "pods", "-n", "shop")["items"]
+    running = {p["metadata"]["name"] for p in pods if p["status"].get("phase") == "Running"}
+    assert running
+    assert set(output.text.split()) == running
+
+
+async def test_get_with_quoted_literals_and_escaped_keys(tool_env: ToolEnv) -> None:
+    template = (
+        '{range .items[*]}{.metadata.name}{"\\t"}'
+        '{.metadata.annotations.deployment\\.kubernetes\\.io/revision}{"\\n"}{end}'
+    )
+    output = await call(
+        tool_env, "k8s_get", {"resource": "deployments", "namespace": "shop", "jsonpath": template}
+    )
+    assert output.ok, output.text
+    rows = dict(line.split("\t") for line in output.text.strip().splitlines())
+    assert set(rows) >= {"frontend", "api", "worker"}
+    assert all(revision.isdigit() for revision in rows.values())
+
+
+def _serves(sandbox: SandboxInfo, group: str, resource: str) -> bool:
+    listed = run_kubectl(sandbox, "api-resources", f"--api-group={group}", "--output=name")
+    return listed.returncode == 0 and resource in listed.stdout.split()
+
+
+async def test_rbac_objects_with_system_names_apply_and_read_back(
+    tool_env: ToolEnv, sandbox: SandboxInfo
+) -> None:
+    if not _serves(sandbox, "rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io"):
+        pytest.skip("the sandbox does not serve ClusterRole (rbac.authorization.k8s.io/v1) yet")
+    # In the shape of the built-in aggregated role `system:aggregate-to-view`.
+    name = "system:opsgate-test-aggregate-to-view"
+    manifest = f"""apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: "{name}"
+  labels: {{rbac.authorization.k8s.io/aggregate-to-view: "true"}}
+rules:
+- apiGroups: [""]
+  resources: [configmaps, endpoints, persistentvolumeclaims]
+  verbs: [get, list, watch]
+"""
+    applied = await call(tool_env, "k8s_apply", {"manifest": manifest})
+    assert applied.ok, applied.text
+    got = await call(
+        tool_env,
+        "k8s_get",
+        {"resource": "clusterrole", "name": name, "jsonpath": "{.rules[0].verbs}"},
+    )
+    assert got.ok, got.text
+    assert "watch" in got.text
+    described = await call(tool_env, "k8s_describe", {"resource": f"clusterroles/{name}"})
+    assert described.ok, described.text
+    assert name in described.text
+
+
+async def test_auth_can_i_as_a_service_account_answers_per_its_role_binding(
+    tool_env: ToolEnv, sandbox: SandboxInfo, namespace: str
+) -> None:
+    if not _serves(sandbox, "rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io"):
+        pytest.skip("the sandbox does not serve Role/RoleBinding (rbac.authorization.k8s.io) yet")
+    # In the shape of the Kubernetes docs' `pod-reader` Role bound to a ServiceAccount.
+    rbac = f"""apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: config-reader, namespace: {namespace}}}
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: read-config, namespace: {namespace}}}
+subjects:
+- kind: ServiceAccount
+  name: default
+  namespace: {namespace}
+roleRef: {{kind: Role, name: config-reader, apiGroup: rbac.authorization.k8s.io}}
+"""
+    applied = run_kubectl(sandbox, "apply", "-f", "-", stdin=rbac)
+    assert applied.returncode == 0, applied.stderr
+    subject = {
+        "namespace": namespace,
+        "as": f"system:serviceaccount:{namespace}:default",
+        "as_groups": ["system:serviceaccounts", "system:authenticated"],
+    }
+    allowed = await call(
+        tool_env, "k8s_auth_can_i", {**subject, "verb": "list", "resource": "configmaps"}
+    )
+    assert (allowed.ok, allowed.text) == (True, "yes")
+    denied = await call(
+        tool_env, "k8s_auth_can_i", {**subject, "verb": "delete", "resource": "secrets"}
+    )
+    assert (denied.ok, denied.text) == (True, "no")
+    listed = await call(tool_env, "k8s_auth_can_i", {**subject, "list_all": True})
+    assert listed.ok, listed.text
+    assert "configmaps" in listed.text
+    assert f"--as=system:serviceaccount:{namespace}:default" in (listed.command or "")
+
+
+async def test_auth_can_i_answers_for_an_impersonated_user_without_rbac_objects(
+    tool_env: ToolEnv,
+) -> None:
+    args = {"verb": "get", "resource": "pods", "namespace": "shop", "as": "jane@example.com"}
+    output = await call(tool_env, "k8s_auth_can_i", args)
+    assert output.ok, output.text
+    assert output.text in ("yes", "no")
+    listed = await call(tool_env, "k8s_auth_can_i", {"list_all": True, "namespace": "shop"})
+    assert listed.ok, listed.text
+    assert listed.text.split()[0] == "Resources"

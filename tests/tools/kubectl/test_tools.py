@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from opsgate.errors import ToolTimeout
 from opsgate.tools import kubectl
 from opsgate.tools.base import PreviewReport, Tool
+from opsgate.tools.command import WHOLE_OUTPUT_BYTES
+from opsgate.tools.kubectl import apply
 from opsgate.tools.redact import REDACTED
 from tests.tools.fakes import ScriptedRunner, env_with
 
@@ -110,7 +112,21 @@ async def test_apply_preview_diffs_each_document_where_differences_are_ok() -> N
     assert output.ok
     assert output.data.state == "changes"
     assert runner.calls[0].argv == (*HEAD, "diff", "--filename", "-")
-    assert b"name: cfg" in (runner.calls[0].stdin or b"")
+    assert b'"name": "cfg"' in (runner.calls[0].stdin or b"")
+    # The diff is read whole and made readable here, not cut by the runner.
+    assert runner.calls[0].stdout_cap_bytes == WHOLE_OUTPUT_BYTES
+
+
+def test_a_new_objects_diff_is_collapsed_and_a_changes_is_shown() -> None:
+    header = ["diff -u -N /tmp/LIVE/x /tmp/MERGED/x", "--- /tmp/LIVE/x", "+++ /tmp/MERGED/x"]
+    new = "\n".join([*header, "@@ -0,0 +1,500 @@", *(f"+  key{i}: v" for i in range(500))])
+    shown = apply.readable(new).splitlines()
+    assert len(shown) == apply.NEW_OBJECT_LINES + 1
+    assert shown[-1].startswith(f"… {504 - apply.NEW_OBJECT_LINES} more lines of the new object")
+    change = "\n".join([*header, "@@ -1,3 +1,3 @@", "   a: 1", "-  b: " + "x" * 1000, "+  b: y"])
+    shown = apply.readable(change).splitlines()
+    assert shown[-1] == "+  b: y"
+    assert shown[-2] == f"-  b: {'x' * (apply.LINE_CHARS - 6)}… (766 more characters)"
 
 
 async def test_apply_verify_without_workloads_reads_the_objects_back_and_is_not_verified() -> None:

@@ -10,8 +10,6 @@ API tokens have their own routes (`routes.tokens`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Path, Request, Response
 
 from opsgate.api import accounts, auth
@@ -24,7 +22,7 @@ from opsgate.api.schemas import (
     UserPatch,
 )
 from opsgate.api.state import AppState, app_state
-from opsgate.domain.audit import AuditKind
+from opsgate.domain import audit_payloads as ap
 from opsgate.errors import Conflict, NotFound
 from opsgate.store.jenkins_directory import JenkinsDirectory, JenkinsEntry
 from opsgate.store.records import User
@@ -33,11 +31,12 @@ router = APIRouter(tags=["admin"])
 SERVER_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
-async def _audit(
-    state: AppState, kind: AuditKind, payload: dict[str, Any], principal: auth.Principal
-) -> None:
+async def _audit(state: AppState, payload: ap.AuditPayload, principal: auth.Principal) -> None:
     await state.store.append_audit(
-        kind, payload, actor_id=principal.user.id, actor_name=principal.user.username
+        payload.kind,
+        payload.payload(),
+        actor_id=principal.user.id,
+        actor_name=principal.user.username,
     )
 
 
@@ -150,8 +149,7 @@ async def put_jenkins_server(
     )
     await _audit(
         state,
-        "settings.changed",
-        {"jenkins_server": name, "action": "upsert", "url": body.url, "user": body.user},
+        ap.SettingsChanged(jenkins_server=name, action="upsert", url=body.url, user=body.user),
         principal,
     )
     return _jenkins_out(
@@ -179,5 +177,5 @@ async def delete_jenkins_server(
         # A record hidden by a settings server of the same name may still be removed.
         _refuse_settings_server(_jenkins_directory(state), name)
     await state.store.delete_jenkins_server(name)
-    await _audit(state, "settings.changed", {"jenkins_server": name, "action": "delete"}, principal)
+    await _audit(state, ap.SettingsChanged(jenkins_server=name, action="delete"), principal)
     return Response(status_code=204)

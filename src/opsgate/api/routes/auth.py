@@ -17,6 +17,7 @@ from opsgate.api import accounts, auth
 from opsgate.api.schemas import LoginAnswer, LoginBody, Me, SetupBody, SetupStatus
 from opsgate.api.sessions import CSRF_COOKIE, SESSION_COOKIE, session_hash
 from opsgate.api.state import AppState, app_state
+from opsgate.domain import audit_payloads as ap
 from opsgate.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from opsgate.store.records import User, UserWithSecret
 
@@ -68,8 +69,9 @@ async def login(body: LoginBody, request: Request, response: Response) -> LoginA
         raise Unauthenticated("wrong username or password")
     state.limiter.succeeded(body.username, address, known=known)
     await _open_session(response, state, user, address)
+    login = ap.UserLogin(address=address)
     await state.store.append_audit(
-        "user.login", {"address": address}, actor_id=user.id, actor_name=user.username
+        login.kind, login.payload(), actor_id=user.id, actor_name=user.username
     )
     return LoginAnswer(user=_me(user))
 

@@ -20,7 +20,7 @@ def _version(version: str | None) -> list[str]:
     return ["--version", version] if version is not None else []
 
 
-def _values(params: p.ValuesParams, values_file: str | None) -> list[str]:
+def _values(params: p.ValuesParams | p.LintParams, values_file: str | None) -> list[str]:
     argv = ["--values", values_file] if values_file is not None else []
     for key, value in params.set.items():
         argv += ["--set", f"{key}={value}"]
@@ -108,7 +108,8 @@ def helm_search_repo(params: p.SearchParams, target: Target) -> list[str]:
 
 
 def helm_template(params: p.TemplateParams, target: Target, values_file: str | None) -> list[str]:
-    """Render a chart's manifests locally with the given values, without touching the cluster."""
+    """Render a chart's manifests with the given values, locally; with `validate`, also check
+    them against the cluster as an install would (nothing is created)."""
     return [
         *target.head(),
         "template",
@@ -117,7 +118,28 @@ def helm_template(params: p.TemplateParams, target: Target, values_file: str | N
         *namespace_args(params.namespace),
         *_version(params.version),
         *_values(params, values_file),
+        *(["--dry-run=server"] if params.validate_objects else []),
     ]
+
+
+def helm_lint(params: p.LintParams, target: Target, values_file: str | None) -> list[str]:
+    """Check a local chart for problems (helm lint): malformed Chart.yaml or templates, missing
+    values; with `strict`, warnings fail too. Reads files only."""
+    return [
+        *target.head(),
+        "lint",
+        params.chart,
+        *_values(params, values_file),
+        *(["--strict"] if params.strict else []),
+    ]
+
+
+def dependency_list(chart: str, target: Target) -> list[str]:
+    return [*target.head(), "dependency", "list", chart]
+
+
+def release_hooks(release: str, namespace: str | None, target: Target) -> list[str]:
+    return [*target.head(), "get", "hooks", release, *namespace_args(namespace)]
 
 
 def upgrade_dry_run(params: p.ValuesParams, target: Target, values_file: str | None) -> list[str]:
@@ -188,6 +210,27 @@ def helm_upgrade(params: p.UpgradeParams, target: Target, values_file: str | Non
     ]
 
 
+def helm_test(params: p.ReleaseTestParams, target: Target) -> list[str]:
+    """Run a release's test hooks (helm test): the pods or jobs its chart marks
+    `helm.sh/hook: test` are created and must succeed, bounded by `timeout_s`."""
+    return [
+        *target.head(),
+        "test",
+        params.release,
+        *namespace_args(params.namespace),
+        "--timeout",
+        f"{params.timeout_s}s",
+        *(["--logs"] if params.logs else []),
+    ]
+
+
+def helm_dependency_build(params: p.DependencyBuildParams, target: Target) -> list[str]:
+    """Download a local chart's dependencies into its `charts/` directory (helm dependency
+    build), the versions `Chart.lock` pins (writing `Chart.lock` when there is none)."""
+    refresh = ["--skip-refresh"] if params.skip_refresh else []
+    return [*target.head(), "dependency", "build", params.chart, *refresh]
+
+
 def helm_uninstall(params: p.UninstallParams, target: Target) -> list[str]:
     """Uninstall a release, deleting every Kubernetes object it created."""
     return [
@@ -227,6 +270,10 @@ def helm_repo_update(params: p.RepoUpdateParams, target: Target) -> list[str]:
 def helm_repo_remove(params: p.RepoRemoveParams, target: Target) -> list[str]:
     """Remove a chart repository from opsgate's helm configuration."""
     return [*target.head(), "repo", "remove", params.name]
+
+
+def status_json(release: str, namespace: str | None, target: Target) -> list[str]:
+    return [*target.head(), "status", release, *namespace_args(namespace), "--output", "json"]
 
 
 def repo_list(target: Target) -> list[str]:

@@ -1,9 +1,11 @@
-"""The helm mutations: install, upgrade, rollback, uninstall, and chart repositories.
+"""The helm mutations: install, upgrade, rollback, uninstall, test, chart repositories and
+chart dependencies.
 
 Collected into `opsgate.tools.helm.TOOLS`. Every one waits for approval; release changes carry a
 preview (a manifest diff from a server-side dry run or from the release's own revisions) and a
 verify (`helm history` read back, and the rollout of the release's workloads). Uninstall and
-rollback are marked destructive.
+rollback are marked destructive. `helm_test` creates the chart's test pods; `helm_dependency_build`
+writes archives into a chart directory on the tool server (`dependencies.py`, `hooks.py`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from opsgate.tools.base import Tool
 from opsgate.tools.command import Argv
 from opsgate.tools.define import define
 from opsgate.tools.helm import argv as a
+from opsgate.tools.helm import dependencies, hooks, previews, verifies
 from opsgate.tools.helm import params as p
-from opsgate.tools.helm import previews, verifies
 
 _DEPLOYED = (
     "reads `helm history` (the release's current revision must be deployed), then waits (bounded) "
@@ -84,5 +86,28 @@ TOOLS: list[Tool] = [
         preview=previews.rollback_diff,
         verify=verifies.verify_rolled_back,
         verifies=_DEPLOYED,
+    ),
+    define(
+        "helm",
+        Argv(a.helm_test, binary="helm"),
+        p.ReleaseTestParams,
+        # Creates pods (the chart's test hooks), which pull images: not a read.
+        ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
+        preview=hooks.preview_tests,
+        verify=hooks.verify_tested,
+        verifies="reads `helm status`: the latest run of every test hook must have succeeded",
+    ),
+    define(
+        "helm",
+        Argv(a.helm_dependency_build, binary="helm"),
+        p.DependencyBuildParams,
+        # Writes archives (and Chart.lock) into the chart directory that later installs and
+        # templates read, fetched from repositories: a change, though not of the cluster.
+        # Building again from the same lock writes the same files, and it deletes only
+        # archives of versions the chart no longer asks for.
+        ToolAnnotations(read_only=False, destructive=False, idempotent=True, open_world=True),
+        preview=dependencies.dependency_build_preview,
+        verify=dependencies.verify_dependencies_built,
+        verifies="reads `helm dependency list`: every dependency must be in the chart's charts/",
     ),
 ]

@@ -34,7 +34,7 @@ RepoName = Annotated[
 _CHART_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _REPO_CHART = rf"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?/{_CHART_NAME}"
 _OCI_CHART = r"oci://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]+)?(/[A-Za-z0-9][A-Za-z0-9_.-]*)+"
-_LOCAL_PATH = r"/[A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*/?"
+_LOCAL_PATH = validate.LOCAL_PATH_PATTERN
 
 ChartRef = Annotated[
     str,
@@ -45,6 +45,12 @@ ChartRef = Annotated[
     ),
 ]
 """Where a chart comes from: an added repository, an OCI registry, or a directory/archive."""
+
+LocalChart = Annotated[
+    str,
+    grammar(_LOCAL_PATH, "an absolute path to a chart directory, e.g. '/srv/charts/web'", 512),
+]
+"""A chart directory on the tool server (what `helm lint` and `helm dependency` work on)."""
 
 ChartVersion = Annotated[
     str,
@@ -194,7 +200,28 @@ class ValuesParams(ReleaseParams):
 
 
 class TemplateParams(ValuesParams):
-    pass
+    validate_objects: bool = Field(default=False, alias="validate")
+    """Also check the rendered objects against the cluster, as an install would (helm's
+    `--validate`, spelled `--dry-run=server` since helm 4: reads the API server, changes
+    nothing)."""
+
+
+class LintParams(ToolParams):
+    chart: LocalChart
+    """The chart directory to lint, e.g. `/srv/charts/web`."""
+    values_yaml: ValuesYaml | None = None
+    """Values as a YAML mapping to lint with (passed through a private temp file)."""
+    set: dict[SetKey, SetValue] = Field(default_factory=dict, max_length=64)
+    """Single values by path to lint with, e.g. `{"image.tag": "1.27"}`."""
+    strict: bool = False
+    """Fail on lint warnings too, not only on errors."""
+
+
+class DependencyBuildParams(ToolParams):
+    chart: LocalChart
+    """The chart directory whose `charts/` to fill from its `Chart.yaml` or `Chart.lock`."""
+    skip_refresh: bool = False
+    """Use the cached repository indexes instead of fetching them first."""
 
 
 class DiffParams(ValuesParams):
@@ -218,6 +245,13 @@ class UpgradeParams(InstallParams):
     """Install the release if it does not exist yet."""
     reuse_values: bool = False
     """Start from the release's current values instead of the chart defaults."""
+
+
+class ReleaseTestParams(ReleaseParams):
+    timeout_s: int = Field(default=300, ge=1, le=MAX_WAIT_S)
+    """Seconds each test hook may take to finish."""
+    logs: bool = False
+    """Print the test pods' logs after they ran."""
 
 
 class UninstallParams(ReleaseParams):

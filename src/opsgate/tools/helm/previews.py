@@ -2,7 +2,9 @@
 
 `upgrade_diff` compares `helm get manifest` (the release as it is) with the manifest of
 `helm upgrade --install --dry-run=server` (what an upgrade or install would apply), as a unified
-diff; nothing changes on the cluster. Rollback and uninstall previews diff against the target
+diff; nothing changes on the cluster. Both are read whole (a chart's dry run is often larger
+than the output cap: its JSON carries the chart's templates and files); only the diff is cut to
+the cap, and says so. Rollback and uninstall previews diff against the target
 revision and against nothing; repository previews read `helm repo list`. Secret data is redacted
 on both sides before diffing. Each says how it turned out: `changes`, `no_change` (identical
 manifests, a repository already there) or `failed` (the dry run or a read errored).
@@ -25,19 +27,25 @@ from opsgate.tools.helm import releases
 
 
 def _diff_output(
-    before: str, after: str, before_label: str, after_label: str, shown: str
+    env: ToolEnv, before: str, after: str, before_label: str, after_label: str, shown: str
 ) -> ToolOutput:
     lines = list(
         difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
+            _lines(before),
+            _lines(after),
             fromfile=before_label,
             tofile=after_label,
         )
     )
-    text = "".join(lines) if lines else "No changes: the manifests are identical."
-    output = ToolOutput(ok=True, text=text, exit_code=0, command=shown)
+    whole = "".join(lines) if lines else "No changes: the manifests are identical."
+    text, cut = command.capped(whole, env.output_cap_bytes, "diff")
+    output = ToolOutput(ok=True, text=text, exit_code=0, truncated=cut, command=shown)
     return previewed(output, "changes" if lines else "no_change")
+
+
+def _lines(manifest: str) -> list[str]:
+    """A manifest's lines; `helm get manifest` ends with a blank line the dry run's lacks."""
+    return [f"{line}\n" for line in manifest.rstrip("\n").splitlines()]
 
 
 def _failed(text: str) -> ToolOutput:
@@ -48,9 +56,7 @@ def _dry_run_manifest(stdout: str) -> str:
     try:
         release: Any = json.loads(stdout)
     except ValueError as e:
-        raise ToolFailed(
-            f"helm dry-run output is not JSON (output cap reached?): {truncate(stdout, 200)!r}"
-        ) from e
+        raise ToolFailed(f"helm dry-run output is not JSON: {truncate(stdout, 200)!r}") from e
     manifest = release.get("manifest", "") if isinstance(release, dict) else ""
     return redact.redact_text(manifest if isinstance(manifest, str) else "")
 
@@ -61,7 +67,7 @@ async def upgrade_diff(params: p.ValuesParams, env: ToolEnv) -> ToolOutput:
     with command.private_file(params.values_yaml) as path:
         dry_argv = a.upgrade_dry_run(params, target, path)
         timeout_s = command.deadline(env, command.own_timeout(params))
-        dry = await releases.run_result(env, dry_argv, timeout_s=timeout_s)
+        dry = await releases.run_result(env, dry_argv, timeout_s=timeout_s, whole=True)
         if dry.exit_code != 0 or dry.timed_out:
             return previewed(output_from(dry), "failed")
     after = _dry_run_manifest(dry.stdout)
@@ -71,7 +77,7 @@ async def upgrade_diff(params: p.ValuesParams, env: ToolEnv) -> ToolOutput:
     if isinstance(current, ToolOutput):
         return previewed(current, "failed")
     label = f"release {params.release!r} now" if current else "(no release yet)"
-    return _diff_output(current, after, label, "after upgrade", display(dry_argv))
+    return _diff_output(env, current, after, label, "after upgrade", display(dry_argv))
 
 
 async def rollback_diff(params: p.RollbackParams, env: ToolEnv) -> ToolOutput:
@@ -95,7 +101,9 @@ async def rollback_diff(params: p.RollbackParams, env: ToolEnv) -> ToolOutput:
     wanted = await releases.manifest(env, wanted_argv, missing_ok=False)
     if isinstance(wanted, ToolOutput):
         return previewed(wanted, "failed")
-    return _diff_output(current, wanted, "current", f"revision {revision}", display(wanted_argv))
+    return _diff_output(
+        env, current, wanted, "current", f"revision {revision}", display(wanted_argv)
+    )
 
 
 async def uninstall_diff(params: p.UninstallParams, env: ToolEnv) -> ToolOutput:
@@ -106,7 +114,7 @@ async def uninstall_diff(params: p.UninstallParams, env: ToolEnv) -> ToolOutput:
     current = await releases.manifest(env, argv, missing_ok=False)
     if isinstance(current, ToolOutput):
         return previewed(current, "failed")
-    return _diff_output(current, "", "current", "after uninstall", display(argv))
+    return _diff_output(env, current, "", "current", "after uninstall", display(argv))
 
 
 async def repo_add_preview(params: p.RepoAddParams, env: ToolEnv) -> ToolOutput:

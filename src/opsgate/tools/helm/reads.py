@@ -18,6 +18,8 @@ CLUSTER_READ = ToolAnnotations(read_only=True, destructive=False, idempotent=Tru
 """Reads of the configured cluster."""
 CHART_READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=True)
 """Reads that may fetch charts or indexes from repositories outside the cluster."""
+FILE_READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
+"""Reads of a chart directory on the tool server only."""
 
 
 async def helm_diff(params: p.DiffParams, env: ToolEnv) -> ToolOutput:
@@ -42,4 +44,5 @@ TOOLS: list[Tool] = [
         CHART_READ,
     ),
     define("helm", Function(helm_diff), p.DiffParams, CHART_READ),
+    define("helm", Argv(a.helm_lint, binary="helm", file="values_yaml"), p.LintParams, FILE_READ),
 ]

@@ -23,10 +23,26 @@ def target(env: ToolEnv, context: str | None = None) -> Target:
 
 
 async def run_result(
-    env: ToolEnv, argv: list[str], *, timeout_s: float | None = None
+    env: ToolEnv, argv: list[str], *, timeout_s: float | None = None, whole: bool = False
 ) -> CommandResult:
-    """Run one helm argv with helm's environment; the raw (redacted) result."""
-    return await command.run_result(env, argv, binary="helm", timeout_s=timeout_s)
+    """Run one helm argv with helm's environment; the raw (redacted) result.
+
+    With `whole`, stdout is kept up to `command.WHOLE_OUTPUT_BYTES` (a manifest to diff or
+    read workloads from), and a larger one fails rather than being cut.
+
+    Raises:
+        ToolFailed: `whole` output was larger than that.
+    """
+    cap = command.WHOLE_OUTPUT_BYTES if whole else None
+    result = await command.run_result(
+        env, argv, binary="helm", timeout_s=timeout_s, stdout_cap_bytes=cap
+    )
+    if whole and result.stdout_truncated:
+        raise ToolFailed(
+            f"helm printed {result.stdout_size} bytes, more than the "
+            f"{command.WHOLE_OUTPUT_BYTES} opsgate reads: {truncate(command.display(argv), 300)}"
+        )
+    return result
 
 
 def not_found(stderr: str) -> bool:
@@ -34,8 +50,9 @@ def not_found(stderr: str) -> bool:
 
 
 async def manifest(env: ToolEnv, argv: list[str], *, missing_ok: bool) -> str | ToolOutput:
-    """A release manifest, "" for a missing release when allowed, else the failing output."""
-    result = await run_result(env, argv)
+    """A release manifest (read whole), "" for a missing release when allowed, else the
+    failing output."""
+    result = await run_result(env, argv, whole=True)
     if result.exit_code == 0:
         return redact.redact_text(result.stdout)
     if missing_ok and not_found(result.stderr):

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opsgate.domain.calls import ToolAnnotations
-from opsgate.tools import redact
+from opsgate.tools import command, redact
 from opsgate.tools.base import ToolEnv, ToolFn, ToolOutput
 from opsgate.tools.jenkins.client import JenkinsClient, JenkinsStatusError
 
@@ -51,15 +51,6 @@ class Reply:
 Body = Callable[[Any, JenkinsClient, ToolEnv], Awaitable[Reply]]
 
 
-def cap(text: str, limit_bytes: int) -> tuple[str, bool]:
-    """Cut text to at most `limit_bytes` of UTF-8, marking the cut."""
-    encoded = text.encode()
-    if len(encoded) <= limit_bytes:
-        return text, False
-    kept = encoded[:limit_bytes].decode(errors="ignore")
-    return f"{kept}\n… [output truncated at {limit_bytes} bytes]", True
-
-
 def explain_status(error: JenkinsStatusError, server: str) -> str:
     """What an HTTP error from Jenkins means, in words the model can act on."""
     if error.status == 404:
@@ -87,7 +78,7 @@ async def run_body(body: Body, params: Any, env: ToolEnv) -> ToolOutput:
             data={"status": e.status, "url": e.url},
             ok=False,
         )
-    text, capped = cap(redact.redact_text(reply.text), env.output_cap_bytes)
+    text, capped = command.capped(redact.redact_text(reply.text), env.output_cap_bytes)
     return ToolOutput(
         ok=reply.ok,
         text=text,

@@ -17,7 +17,7 @@ from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.base import Tool
 from opsgate.tools.command import Argv, Target, namespace_args
 from opsgate.tools.define import define
-from opsgate.tools.kubectl import apply, exec_policy, previews, verifies
+from opsgate.tools.kubectl import apply, exec_policy, jobs, previews, verifies
 from opsgate.tools.kubectl import params as p
 
 DELETE_TIMEOUT_S = 60
@@ -33,9 +33,10 @@ def _workload(params: p.RolloutRefParams) -> list[str]:
 
 
 def k8s_apply(params: p.ApplyParams, target: Target) -> list[str]:
-    """Create or update objects from a YAML/JSON manifest (kubectl apply). Set `server_side`
-    for server-side apply. The preview shows the server-side diff; workloads are verified by
-    waiting for their rollout."""
+    """Create or update objects (kubectl apply) from a YAML/JSON manifest, or from a
+    kustomization (a directory, or its files' content) rendered with `kubectl kustomize`. Set
+    `server_side` for server-side apply. The preview shows the server-side diff of each object;
+    workloads are verified by waiting for their rollout."""
     argv = [*target.head(), "apply", "--filename", "-", *namespace_args(params.namespace)]
     if params.server_side:
         argv += ["--server-side", "--field-manager=opsgate"]
@@ -185,6 +186,20 @@ def k8s_run_pod(params: p.RunPodParams, target: Target) -> list[str]:
     return argv
 
 
+def k8s_create_job_from_cronjob(params: p.CreateJobParams, target: Target) -> list[str]:
+    """Run a CronJob's job now, outside its schedule (kubectl create job --from=cronjob/...):
+    creates a Job named `name` from the CronJob's template; verified by waiting for it to
+    complete."""
+    return [
+        *target.head(),
+        "create",
+        "job",
+        params.name,
+        f"--from=cronjob/{params.cronjob}",
+        *namespace_args(params.namespace),
+    ]
+
+
 def k8s_exec(params: p.ExecParams, target: Target) -> list[str]:
     """Run a program in a container (kubectl exec), `command` as an argv list with no shell.
     Inspecting commands (cat, ls, ps, df...) that read no environment, secret path or network
@@ -331,6 +346,19 @@ TOOLS: list[Tool] = [
         verifies=(
             "waits (bounded) until the pod runs and is ready, or completes; an image or "
             "configuration error fails it at once"
+        ),
+    ),
+    define(
+        "kubectl",
+        Argv(k8s_create_job_from_cronjob),
+        p.CreateJobParams,
+        # A new Job (and its pods) each time; the second call with the same name fails.
+        ToolAnnotations(read_only=False, destructive=False, idempotent=False, open_world=True),
+        preview=previews.dry_run(k8s_create_job_from_cronjob, output="yaml"),
+        verify=jobs.verify_job_completed,
+        verifies=(
+            "waits (bounded) for the Job to complete; a failed Job or a pod that cannot start "
+            "fails it at once with its reason"
         ),
     ),
     define(

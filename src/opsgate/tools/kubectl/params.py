@@ -9,24 +9,44 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from opsgate.tools import validate
 from opsgate.tools.base import ClusterParams, NamespacedParams, ToolParams
-from opsgate.tools.kubectl import manifests
+from opsgate.tools.kubectl import kustomize, manifests
 
 Manifest = Annotated[str, AfterValidator(manifests.check_manifest)]
 PatchBody = Annotated[str, AfterValidator(manifests.check_patch_body)]
+KustomizationFiles = Annotated[dict[str, str], AfterValidator(kustomize.check_files)]
 
 MAX_WAIT_S = 300
 MAX_ROLLOUT_TIMEOUT_S = 600
 
 
-class GetParams(NamespacedParams):
+class NamedParams(NamespacedParams):
+    """Objects named by a resource type (or `type/name`) and an optional name; the name is
+    checked against its kind's grammar (`system:node` is a ClusterRole's, never a Pod's)."""
+
     resource: validate.ResourceOrRef
-    """Resource type (`pods`, `deployments.apps`) or `type/name` (`deployment/web`)."""
-    name: validate.Name | None = None
-    """One object's name (omit to list)."""
+    """Resource type (`pods`) or `type/name` (`deployment/web`)."""
+    name: validate.ObjectName | None = None
+    """The object's name when `resource` is only a type."""
+
+    @field_validator("name")
+    @classmethod
+    def _name_fits_its_kind(cls, name: str | None, info: ValidationInfo) -> str | None:
+        resource = info.data.get("resource")
+        if name is not None and isinstance(resource, str):
+            validate.check_object_name(resource.partition("/")[0], name)
+        return name
+
+
+class GetParams(NamedParams):
+    resource: validate.ResourceOrRef
+    """Resource type (`pods`, `deployments.apps`) or `type/name` (`deployment/web`,
+    `clusterrole/system:node`)."""
+    name: validate.ObjectName | None = None
+    """One object's name (omit to list); RBAC objects' may hold `:` (`system:node`)."""
     all_namespaces: bool = False
     """List across every namespace."""
     selector: validate.LabelSelector | None = None
@@ -39,10 +59,10 @@ class GetParams(NamespacedParams):
     """A JSONPath template instead of `output`, e.g. `{.items[*].metadata.name}`."""
 
 
-class DescribeParams(NamespacedParams):
+class DescribeParams(NamedParams):
     resource: validate.ResourceOrRef
     """Resource type (`pods`) or `type/name` (`deployment/web`)."""
-    name: validate.Name | None = None
+    name: validate.ObjectName | None = None
     """One object's name when `resource` is only a type."""
     selector: validate.LabelSelector | None = None
     """Label selector, e.g. `app=web`."""
@@ -116,15 +136,43 @@ class ApiResourcesParams(ClusterParams):
     """Only this API group, e.g. `apps`."""
 
 
+Verb = Literal[
+    "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "*"
+]
+
+
 class AuthCanIParams(NamespacedParams):
-    verb: Literal[
-        "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "*"
-    ]
-    """The verb to check."""
-    resource: validate.ResourceOrRef
-    """Resource type (`pods`) or `type/name`."""
+    verb: Verb | None = None
+    """The verb to check (with `resource`; omit both with `list_all`)."""
+    resource: validate.ResourceOrRef | None = None
+    """Resource type (`pods`) or `type/name` (`secrets/api-db`)."""
     subresource: validate.DnsLabel | None = None
     """A subresource such as `log` or `scale`."""
+    list_all: bool = False
+    """List everything the subject may do in the namespace (`--list`) instead of one check."""
+    all_namespaces: bool = False
+    """Check in every namespace (with a verb), not only one."""
+    as_user: validate.Subject | None = Field(default=None, alias="as")
+    """Check as this user instead of the caller, e.g. `system:serviceaccount:shop:api` for a
+    ServiceAccount or `jane@example.com` (kubectl's `--as`; the caller must be allowed to
+    impersonate)."""
+    as_groups: list[validate.Subject] = Field(default_factory=list, max_length=16)
+    """Groups to check as, e.g. `system:authenticated` (`--as-group`; needs `as`)."""
+
+    @model_validator(mode="after")
+    def _one_question(self) -> AuthCanIParams:
+        if self.list_all and (
+            self.verb or self.resource or self.subresource or self.all_namespaces
+        ):
+            raise ValueError(
+                "list_all lists every permission: give no verb, resource, "
+                "subresource or all_namespaces with it"
+            )
+        if not self.list_all and (self.verb is None or self.resource is None):
+            raise ValueError("give a verb and a resource to check, or list_all")
+        if self.as_groups and self.as_user is None:
+            raise ValueError("as_groups needs 'as' (kubectl impersonates groups only with a user)")
+        return self
 
 
 class ManifestParams(NamespacedParams):
@@ -143,15 +191,45 @@ class WaitParams(ToolParams):
     """How long to pause before the next step (at most 300 s)."""
 
 
-class ApplyParams(ManifestParams):
+class ApplyParams(NamespacedParams):
+    manifest: Manifest | None = None
+    """YAML or JSON Kubernetes objects (several documents allowed; each object up to 1.5 MiB,
+    the manifest up to 8 MiB)."""
+    kustomize_dir: validate.LocalDirectory | None = None
+    """Instead of `manifest`: a kustomization directory on the tool server, e.g.
+    `/srv/deploy/overlays/prod`, rendered with `kubectl kustomize` when the call runs."""
+    kustomization: KustomizationFiles | None = None
+    """Instead of `manifest`: a kustomization's files, relative name to content, with
+    `kustomization.yaml` at the top, e.g. `{"kustomization.yaml": "resources: [app.yaml]",
+    "app.yaml": "..."}`; no remote bases or resources (URL-free)."""
     server_side: bool = False
-    """Server-side apply (field manager `opsgate`)."""
+    """Server-side apply (field manager `opsgate`); needed for objects over 256 KiB (big CRDs)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ApplyParams:
+        given = (self.manifest, self.kustomize_dir, self.kustomization)
+        if sum(source is not None for source in given) != 1:
+            raise ValueError("give exactly one of 'manifest', 'kustomize_dir' or 'kustomization'")
+        return self
+
+    @model_validator(mode="after")
+    def _big_objects_apply_server_side(self) -> ApplyParams:
+        # A kustomization's objects are checked once rendered (`kustomize.manifest_of`).
+        given = self.manifest if not self.server_side else None
+        big = manifests.too_big_for_client_side(given) if given is not None else []
+        if big:
+            raise ValueError(
+                f"{', '.join(big)} is over {manifests.CLIENT_SIDE_APPLY_MAX_BYTES} bytes: "
+                "client-side apply keeps a copy of each object in an annotation, and the API "
+                "server refuses annotations that large; set server_side: true"
+            )
+        return self
 
 
-class ObjectParams(NamespacedParams):
+class ObjectParams(NamedParams):
     resource: validate.ResourceOrRef
     """Resource type (`deployment`) or `type/name` (`deployment/web`)."""
-    name: validate.Name | None = None
+    name: validate.ObjectName | None = None
     """The object's name when `resource` is only a type."""
 
     @model_validator(mode="after")
@@ -205,10 +283,10 @@ class RolloutUndoParams(RolloutRefParams):
     """Revision to return to; the previous one when omitted."""
 
 
-class DeleteParams(NamespacedParams):
+class DeleteParams(NamedParams):
     resource: validate.ResourceOrRef
     """Resource type (`pods`) or `type/name` (`pod/web-1`)."""
-    name: validate.Name | None = None
+    name: validate.ObjectName | None = None
     """The object's name when `resource` is only a type."""
     selector: validate.LabelSelector | None = None
     """Delete every object matching this selector (instead of one name)."""
@@ -221,6 +299,13 @@ class DeleteParams(NamespacedParams):
         if targets != 1:
             raise ValueError("name exactly one target: 'type/name', 'name' or 'selector'")
         return self
+
+
+class CreateJobParams(NamespacedParams):
+    cronjob: validate.Name
+    """The CronJob whose job template to run now, e.g. `nightly-report`."""
+    name: validate.DnsLabel
+    """The new Job's name, e.g. `nightly-report-manual-1` (it must not exist yet)."""
 
 
 class NodeParams(ClusterParams):

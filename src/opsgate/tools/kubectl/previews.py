@@ -149,7 +149,7 @@ def restart_as_patch_argv(params: p.RolloutRefParams, target: Target) -> list[st
     ]
 
 
-def diff_argv(params: p.ManifestParams, target: Target) -> list[str]:
+def diff_argv(params: p.ManifestParams | p.ApplyParams, target: Target) -> list[str]:
     return [*target.head(), "diff", "--filename", "-", *namespace_args(params.namespace)]
 
 

@@ -15,6 +15,7 @@ from opsgate.tools.base import Tool, ToolEnv, ToolOutput
 from opsgate.tools.command import Argv, Target, namespace_args
 from opsgate.tools.define import Function, define
 from opsgate.tools.kubectl import params as p
+from opsgate.tools.kubectl import wait_for
 
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
 """Reads of the configured cluster: no side effects, a closed world."""
@@ -151,12 +152,17 @@ def k8s_api_resources(params: p.ApiResourcesParams, target: Target) -> list[str]
 
 
 def k8s_auth_can_i(params: p.AuthCanIParams, target: Target) -> list[str]:
-    """Check whether the current credentials may perform a verb on a resource
-    (kubectl auth can-i); answers yes or no."""
-    argv = [*target.head(), "auth", "can-i", params.verb, params.resource]
-    argv += namespace_args(params.namespace)
+    """Check whether the current credentials, or a user, ServiceAccount or group given in `as`
+    and `as_groups`, may perform a verb on a resource (kubectl auth can-i; answers yes or no),
+    or list everything they may do in a namespace (`list_all`)."""
+    question = ["--list"] if params.list_all else [str(params.verb), str(params.resource)]
+    argv = [*target.head(), "auth", "can-i", *question]
+    argv += namespace_args(params.namespace, params.all_namespaces)
     if params.subresource is not None:
         argv.append(f"--subresource={params.subresource}")
+    if params.as_user is not None:
+        argv.append(f"--as={params.as_user}")
+    argv += [f"--as-group={group}" for group in params.as_groups]
     return argv
 
 
@@ -188,4 +194,5 @@ TOOLS: list[Tool] = [
     define("kubectl", Argv(k8s_auth_can_i, ok_exit_codes=(0, 1)), p.AuthCanIParams, READ),
     define("kubectl", Argv(k8s_diff, stdin="manifest", ok_exit_codes=(0, 1)), p.DiffParams, READ),
     define("kubectl", Function(k8s_wait_seconds), p.WaitParams, READ),
+    define("kubectl", Function(wait_for.k8s_wait_for), wait_for.WaitForParams, READ),
 ]

@@ -19,6 +19,7 @@ from opsgate.tools import pods, rollout
 from opsgate.tools.base import RollbackCall, ToolEnv, ToolOutput, Verification
 from opsgate.tools.command import Target, namespace_args, run_argv
 from opsgate.tools.define import concluded
+from opsgate.tools.kubectl import kustomize
 from opsgate.tools.kubectl import params as p
 
 POLL_S = 0.5
@@ -65,7 +66,7 @@ def _object_argv(
     return [*target.head(), "get", resource, *named, *namespace_args(namespace), "--output=json"]
 
 
-async def _read_json(env: ToolEnv, argv: list[str]) -> dict[str, Any]:
+async def read_json(env: ToolEnv, argv: list[str]) -> dict[str, Any]:
     output = await run_argv(env, argv)
     if not output.ok:
         raise ToolFailed(truncate(output.text, 500))
@@ -80,7 +81,7 @@ async def _read_back(env: ToolEnv, params: Any, what: str) -> ToolOutput:
     """Read the changed object back: it exists, and nothing more is known."""
     target = _target(env, params.context)
     argv = _object_argv(target, params.resource, getattr(params, "name", None), params.namespace)
-    await _read_json(env, argv)
+    await read_json(env, argv)
     return concluded(Verification(verdict="not_verified", summary=f"{what}; rollout not checked"))
 
 
@@ -107,11 +108,12 @@ async def verify_apply(params: p.ApplyParams, env: ToolEnv) -> ToolOutput:
     """Verify of `k8s_apply`: every object exists; the manifest's workloads roll out."""
     target = _target(env, params.context)
     argv = [*target.head(), "get", "--filename", "-", *namespace_args(params.namespace)]
-    found = await run_argv(env, argv, stdin=params.manifest)
+    manifest = await kustomize.manifest_of(params, env)
+    found = await run_argv(env, argv, stdin=manifest)
     if not found.ok:
         summary = "objects of the manifest are missing after the apply"
         return concluded(Verification(verdict="failed", summary=summary, details=[found.text]))
-    workloads = rollout.workloads_in(params.manifest, params.namespace)
+    workloads = rollout.workloads_in(manifest, params.namespace)
     if not workloads:
         summary = "objects applied and read back; no workload in the manifest, rollout not checked"
         return concluded(Verification(verdict="not_verified", summary=summary))
@@ -124,9 +126,7 @@ async def verify_metadata(params: p.LabelParams | p.AnnotateParams, env: ToolEnv
     field = "labels" if isinstance(params, p.LabelParams) else "annotations"
     wanted = params.labels if isinstance(params, p.LabelParams) else params.annotations
     target = _target(env, params.context)
-    obj = await _read_json(
-        env, _object_argv(target, params.resource, params.name, params.namespace)
-    )
+    obj = await read_json(env, _object_argv(target, params.resource, params.name, params.namespace))
     actual = obj.get("metadata", {}).get(field) or {}
     wrong = [key for key, value in wanted.items() if actual.get(key) != value]
     if wrong:
@@ -175,7 +175,7 @@ async def verify_uncordon(params: p.NodeParams, env: ToolEnv) -> ToolOutput:
 
 async def _schedulable(params: p.NodeParams, env: ToolEnv, *, wanted: bool) -> ToolOutput:
     target = _target(env, params.context)
-    node = await _read_json(env, [*target.head(), "get", "node", params.node, "--output=json"])
+    node = await read_json(env, [*target.head(), "get", "node", params.node, "--output=json"])
     schedulable = not node.get("spec", {}).get("unschedulable", False)
     state = "schedulable" if schedulable else "unschedulable (cordoned)"
     verdict = "verified" if schedulable == wanted else "failed"
@@ -207,7 +207,7 @@ def _stays(pod: dict[str, Any]) -> bool:
 async def verify_drained(params: p.DrainParams, env: ToolEnv) -> ToolOutput:
     """Verify of `k8s_drain`: the node is cordoned and only pods a drain leaves remain."""
     target = _target(env, params.context)
-    listed = await _read_json(env, pods_on_node_argv(params, target))
+    listed = await read_json(env, pods_on_node_argv(params, target))
     left = [
         f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
         for pod in listed.get("items") or []
@@ -230,7 +230,7 @@ async def verify_pod_started(params: p.RunPodParams, env: ToolEnv) -> ToolOutput
     argv = _object_argv(target, "pod", params.name, params.namespace)
     deadline = asyncio.get_running_loop().time() + env.verify_timeout_s
     while True:
-        found = pods.problem(await _read_json(env, argv))
+        found = pods.problem(await read_json(env, argv))
         if found is None:
             summary = f"pod {params.name} is running and ready (or completed)"
             return concluded(Verification(verdict="verified", summary=summary))
