@@ -13,4 +13,6 @@ pytest_plugins = [
     "tests.fixtures.jenkins",
     "tests.fixtures.ui",
     "tests.fixtures.api",
+    # Last: it imports the cli and sandbox fixtures.
+    "tests.fixtures.gateway",
 ]

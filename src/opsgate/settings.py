@@ -139,8 +139,25 @@ class Settings(BaseSettings):
     change, the Command Center's approval card says that self-approval is allowed, and
     `opsgate demo` (one admin) turns it off itself. Security setting."""
     mcp_http_token: SecretStr | None = None
-    """Bearer token required by `opsgate mcp --http`: 32 or more random characters (a short
-    or repetitive one is refused at start). Security setting."""
+    """Bearer token the engine's tool server requires over HTTP (`opsgate.mcp.entry`): 32 or
+    more random characters (a short or repetitive one is refused at start). `opsgate mcp
+    --http` (the gateway) takes opsgate API tokens instead. Security setting."""
+    mcp_user: str | None = None
+    """The opsgate user an MCP client on stdio (`opsgate mcp`) acts as: its calls are requested
+    by this user (an operator or above). Over HTTP the bearer API token names the user.
+    Security setting."""
+    mcp_allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"]
+    )
+    """Host names `opsgate mcp --http` answers to (any port); others get 403 (DNS-rebinding
+    protection). Security setting."""
+    mcp_allowed_origins: list[str] = Field(default_factory=list)
+    """Browser origins (`https://app.example`) allowed to call `opsgate mcp --http`; a request
+    with any other `Origin` gets 403. Requests without `Origin` (non-browser clients) pass.
+    Security setting."""
+    mcp_wait_s: float = Field(default=0.0, ge=0)
+    """How long an MCP call waits for its approval and the change (0: the approval TTL plus
+    time to execute and verify); after it, the call returns and the request stays open."""
 
     jenkins: dict[str, JenkinsServer] = Field(default_factory=dict)
     """Jenkins servers by name, beside those admins add through the API (which cannot change
@@ -251,6 +268,9 @@ SECURITY_SETTINGS = (
     "secret_key",
     "audit_key",
     "mcp_http_token",
+    "mcp_user",
+    "mcp_allowed_hosts",
+    "mcp_allowed_origins",
     "require_distinct_approver",
     "database_url",
     "kubeconfig",

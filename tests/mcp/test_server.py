@@ -296,3 +296,26 @@ async def test_a_token_is_refused_once_its_context_points_at_another_cluster(
     assert result.structured_content["error"] == "approval_required"
     assert recording_runner.calls == []
     assert recording_runner.config_views  # the server looked the cluster up itself
+
+
+def _allows_null(node: Any) -> bool:
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if kind == "null" or (isinstance(kind, list) and "null" in kind):
+            return True
+        return any(_allows_null(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_allows_null(value) for value in node)
+    return False
+
+
+async def test_output_schemas_have_no_nullable_types_and_refusals_send_no_nulls(
+    server: FastMCP,
+) -> None:
+    async with Client(server) as client:
+        listed = await client.list_tools()
+        refused = await client.call_tool_mcp("demo_scale", SCALE_ARGS)
+    assert [tool.name for tool in listed if _allows_null(tool.output_schema)] == []
+    assert refused.structured_content is not None
+    typed = {"exit_code", "command", "ok", "truncated", "duration_ms", "error"}
+    assert [k for k, v in refused.structured_content.items() if k in typed and v is None] == []

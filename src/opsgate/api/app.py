@@ -79,8 +79,10 @@ def _setup_url(settings: Settings, token: str) -> str:
     return f"{base.rstrip('/')}/setup#token={token}"
 
 
-async def _sweep_forever(engine: EngineApi, every_s: float) -> None:
-    """Renew the engine's lease, take over runs of gone engines, expire overdue approvals."""
+async def sweep_forever(engine: EngineApi, every_s: float) -> None:
+    """Renew the engine's lease, take over runs of gone engines, expire overdue approvals.
+
+    Run by the app's lifespan and by the MCP gateway (`opsgate.api.gateway.serve`)."""
     while True:
         await asyncio.sleep(every_s)
         try:
@@ -130,7 +132,7 @@ def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
                     _setup_url(settings, token),
                 )
             app.state.opsgate = state
-            expiry = asyncio.create_task(_sweep_forever(engine, deps.expire_every_s))
+            expiry = asyncio.create_task(sweep_forever(engine, deps.expire_every_s))
             try:
                 yield
             finally:

@@ -23,6 +23,7 @@ from opsgate.api.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, sessi
 from opsgate.api.state import AppState, app_state
 from opsgate.domain import roles
 from opsgate.errors import Forbidden, Unauthenticated
+from opsgate.store.protocol import Store
 from opsgate.store.records import ApiToken, User
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -63,11 +64,15 @@ def refuse_borrowed_token(principal: Principal, action: str) -> None:
         raise _borrowed_refusal(token, principal.user, action)
 
 
-async def _token_principal(state: AppState, authorization: str) -> Principal:
+async def token_principal(store: Store, authorization: str) -> Principal:
+    """The user of an `Authorization: Bearer <API token>` header; else `Unauthenticated`.
+
+    Also used by the MCP gateway (`opsgate.api.gateway`), whose HTTP clients send API tokens.
+    """
     scheme, _, credential = authorization.partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
-    found = await state.store.find_token(accounts.token_hash(credential.strip()))
+    found = await store.find_token(accounts.token_hash(credential.strip()))
     if found is None:
         raise Unauthenticated("the API token is unknown, revoked or expired")
     token, user = found
@@ -100,7 +105,7 @@ async def current_principal(request: Request) -> Principal:
     state = app_state(request)
     authorization = request.headers.get("authorization")
     if authorization:
-        return await _token_principal(state, authorization)
+        return await token_principal(state.store, authorization)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise Unauthenticated("sign in or send an API token")

@@ -38,8 +38,12 @@ async def engine(
     stack: AsyncExitStack,
     *,
     runner: CommandRunner | None = None,
+    engine_id: str | None = None,
 ) -> engine_module.Engine:
     """The engine over an in-process tool server; closed with `stack`.
+
+    `engine_id` names its lease (default: this deployment's, `Settings.engine_id`); a second
+    engine on the same data directory (the MCP gateway) needs a name of its own.
 
     The tool server spends approval tokens in `store` and resolves Jenkins servers through it,
     like every other tool server on the same database.
@@ -62,5 +66,5 @@ async def engine(
         tools=tool_client,
         approval_key=approval_key,
         secret_key=settings.key("secret_key"),
-        engine_id=settings.engine_id(),
+        engine_id=engine_id or settings.engine_id(),
     )

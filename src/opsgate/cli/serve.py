@@ -75,19 +75,36 @@ def mcp(
     host: HostOption = None,
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8765,
 ) -> None:
-    """Serve every opsgate tool over MCP (stdio by default; HTTP needs OPSGATE_MCP_HTTP_TOKEN).
+    """Serve opsgate's tools to any MCP client; every change waits for a person's approval.
 
-    Example: `opsgate mcp` (stdio) or `opsgate mcp --http --port 8765`
+    Reads answer at once. A change opens an approval request in the Command Center (as the
+    calling user, naming the client program), waits for the decision with progress messages,
+    and returns what happened: verified, rejected, expired or failed. Run `opsgate serve` on
+    the same data directory or database so approvers can decide.
+
+    stdio: calls are made as OPSGATE_MCP_USER (an operator). A client config:
+
+    \b
+        {"mcpServers": {"opsgate": {"command": "opsgate", "args": ["mcp"],
+          "env": {"OPSGATE_MCP_USER": "alice", "OPSGATE_DATA_DIR": "/srv/opsgate"}}}}
+
+    HTTP (`--http`, at http://HOST:PORT/mcp): each client sends an opsgate API token of its
+    user (`opsgate tokens login`) as a bearer token:
+
+    \b
+        {"mcpServers": {"opsgate": {"type": "http", "url": "http://127.0.0.1:8765/mcp",
+          "headers": {"Authorization": "Bearer og_..."}}}}
+
+    More clients and settings: docs/mcp.md.
+
+    Example: `OPSGATE_MCP_USER=alice opsgate mcp` (stdio) or `opsgate mcp --http --port 8765`
     """
-    from opsgate.mcp import entry
+    from opsgate.api.gateway import serve as gateway
 
     settings = load_settings()
     _warn_about_env_file(settings)
     settings.require_keys()
-    if http:
-        entry.run_http(settings, host or settings.host, port)
-    else:
-        entry.run_stdio(settings)
+    gateway.run(settings, "http" if http else "stdio", host or settings.host, port)
 
 
 def _ensure_demo_admin(settings: Settings) -> str:

@@ -47,11 +47,23 @@ class AuditPayload(BaseModel):
         return {k: v for k, v in data.items() if v is not None or k not in self.OMITTED_WHEN_NONE}
 
 
+class RequestClient(BaseModel):
+    """The program that asked on the person's behalf (an MCP client, from `initialize`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str
+
+
 class Request(AuditPayload):
-    """Who asked what (the person is the event's actor)."""
+    """Who asked what (the person is the event's actor), and through which client program."""
 
     kind: ClassVar[AuditKind] = "request"
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"client"})
     text: str
+    client: RequestClient | None = None
+    """Set for calls from an outside MCP client (`opsgate mcp`); absent otherwise."""
 
 
 class Plan(AuditPayload):

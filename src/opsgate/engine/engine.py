@@ -99,9 +99,19 @@ class Engine:
         return run
 
     async def submit_call(
-        self, conversation_id: str, user: User, tool: str, args: dict[str, Any]
+        self,
+        conversation_id: str,
+        user: User,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        client: audit.RequestClient | None = None,
     ) -> Run:
-        """Start a direct run of one tool call (no model): same classify/gate/execute/verify."""
+        """Start a direct run of one tool call (no model): same classify/gate/execute/verify.
+
+        `client` names the program that asked on the user's behalf (an MCP client's `name` and
+        `version` from `initialize`); it goes into the run's `request` audit event and text.
+        """
         _require_operator(user)
         conversation = await self.deps.store.get_conversation(conversation_id)
         run = await self.deps.store.create_run(
@@ -118,7 +128,10 @@ class Engine:
                 ).state()
             ],
         }
-        await self._announce(run, user, f"direct call of {tool!r}")
+        text = f"direct call of {tool!r}"
+        if client is not None:
+            text += f" from MCP client {client.name!r} {client.version}"
+        await self._announce(run, user, text.rstrip(), client=client)
         self._launch(run.id, {"run": state})
         return run
 
@@ -143,7 +156,9 @@ class Engine:
             "plan_text": None,
         }
 
-    async def _announce(self, run: Run, user: User, text: str) -> None:
+    async def _announce(
+        self, run: Run, user: User, text: str, *, client: audit.RequestClient | None = None
+    ) -> None:
         self.recorder.emit(
             run.conversation_id,
             ev.RunStarted(
@@ -154,7 +169,7 @@ class Engine:
             ),
         )
         self.recorder.audit(
-            audit.Request(text=text),
+            audit.Request(text=text, client=client),
             conversation_id=run.conversation_id,
             run_id=run.id,
             actor_id=user.id,

@@ -8,5 +8,6 @@
 - `confirm`: standalone mode (no key) asks the client's user through elicitation.
 - `client.ToolClient`: one pooled session (in-memory or streamable HTTP with a bearer token).
 - `entry.tool_server(settings)`, `entry.run_stdio(settings)` / `entry.run_http(settings, host,
-  port)`: `opsgate mcp`.
+  port)`: the tool server on its own (`python -m opsgate.mcp`); `opsgate mcp` is the gateway
+  (`opsgate.api.gateway`) in front of the engine.
 """

@@ -1,6 +1,8 @@
-"""`python -m opsgate.mcp`: serve every tool over stdio with settings from the environment.
+"""`python -m opsgate.mcp`: the engine's tool server over stdio, settings from the environment.
 
-The same as `opsgate mcp`; MCP clients that launch servers by command line use it. Warnings
+Mutations run only with an approval token the engine minted, so an outside MCP client can read
+but never change anything here; outside clients connect to `opsgate mcp` (the gateway in
+`opsgate.api.gateway`), whose changes wait for a person's approval. Warnings
 about security settings taken from a `.env` file go to stderr; a configuration error (a short
 approval key, say) ends it with the message and exit code 1.
 """

@@ -1,12 +1,12 @@
 """Entry points of the standalone tool server: stdio and streamable HTTP.
 
-Called by `opsgate mcp` (the CLI) and `python -m opsgate.mcp`. Both build the server from
-the one `Settings` object: every tool of the registry, the real subprocess runner, the
-binaries found by `opsgate.tools.binaries`, the approval key from `Settings.key`, and the
-database (the same one `opsgate serve` uses) for the two things every tool server must
-share: which approval tokens were spent, and which Jenkins servers an admin added.
-HTTP refuses to start without a strong `settings.mcp_http_token` and refuses every request
-without it.
+Called by `python -m opsgate.mcp` and tests; outside MCP clients use `opsgate mcp` instead (the
+gateway, `opsgate.api.gateway`, which runs this server in-process behind its engine). Both build
+the server from the one `Settings` object: every tool of the registry, the real subprocess
+runner, the binaries found by `opsgate.tools.binaries`, the approval key from `Settings.key`,
+and the database (the same one `opsgate serve` uses) for the two things every tool server must
+share: which approval tokens were spent, and which Jenkins servers an admin added. HTTP refuses
+to start without a strong `settings.mcp_http_token` and refuses every request without it.
 """
 
 from __future__ import annotations

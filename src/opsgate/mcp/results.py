@@ -1,8 +1,9 @@
 """How tool outcomes and refusals look on the MCP wire.
 
 Used by `opsgate.mcp.server` to build results and by `opsgate.mcp.client` to read them back,
-so both sides agree on one structured shape: `ok`, `exit_code`, `truncated`, `duration_ms`,
-`command`, `data`, plus `error` (a code from `opsgate.errors`) on refusals.
+so both sides agree on one structured shape: `ok`, `truncated`, `duration_ms`, `data`, plus
+`exit_code` and `command` when there is one, and `error` (a code from `opsgate.errors`) on
+refusals. Nothing is sent as null where the output schema names a type.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ def from_output(output: ToolOutput) -> ToolResult:
     """The MCP result of a tool that ran: its text plus the structured fields."""
     structured: dict[str, Any] = {
         "ok": output.ok,
-        "exit_code": output.exit_code,
         "truncated": output.truncated,
         "duration_ms": output.duration_ms,
-        "command": output.command,
         "data": output.data,
     }
+    if output.exit_code is not None:
+        structured["exit_code"] = output.exit_code
+    if output.command is not None:
+        structured["command"] = output.command
     return ToolResult(
         content=[TextContent(type="text", text=output.text)],
         structured_content=structured,
@@ -38,10 +41,8 @@ def refusal(code: str, message: str) -> ToolResult:
     """An error result for a call that did not run (bad arguments, no approval...)."""
     structured: dict[str, Any] = {
         "ok": False,
-        "exit_code": None,
         "truncated": False,
         "duration_ms": 0,
-        "command": None,
         "data": None,
         "error": code,
     }

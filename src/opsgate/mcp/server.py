@@ -55,15 +55,17 @@ _OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "ok": {"type": "boolean"},
-        "exit_code": {"type": ["integer", "null"]},
+        "exit_code": {"type": "integer"},
         "truncated": {"type": "boolean"},
         "duration_ms": {"type": "integer"},
-        "command": {"type": ["string", "null"]},
+        "command": {"type": "string"},
         "data": {},
         "error": {"type": "string"},
     },
-    "required": ["ok", "exit_code", "truncated", "duration_ms", "command", "data"],
+    "required": ["ok", "truncated", "duration_ms", "data"],
 }
+"""Every result's shape; `exit_code` and `command` are left out when there is none (no
+nullable types, which strict MCP clients warn about)."""
 
 
 class ClusterRequest(BaseModel):
