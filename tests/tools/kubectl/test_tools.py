@@ -117,16 +117,31 @@ async def test_apply_preview_diffs_each_document_where_differences_are_ok() -> N
     assert runner.calls[0].stdout_cap_bytes == WHOLE_OUTPUT_BYTES
 
 
-def test_a_new_objects_diff_is_collapsed_and_a_changes_is_shown() -> None:
-    header = ["diff -u -N /tmp/LIVE/x /tmp/MERGED/x", "--- /tmp/LIVE/x", "+++ /tmp/MERGED/x"]
-    new = "\n".join([*header, "@@ -0,0 +1,500 @@", *(f"+  key{i}: v" for i in range(500))])
+HEADER = ["diff -u -N /tmp/LIVE/x /tmp/MERGED/x", "--- /tmp/LIVE/x", "+++ /tmp/MERGED/x"]
+
+
+def test_an_ordinary_diff_is_shown_whole_with_its_long_lines() -> None:
+    new = "\n".join([*HEADER, "@@ -0,0 +1,500 @@", *(f"+  key{i}: v" for i in range(500))])
+    assert apply.readable(new) == new
+    change = "\n".join([*HEADER, "@@ -1,3 +1,3 @@", "   a: 1", "-  b: " + "x" * 12_000, "+  b: y"])
+    assert apply.readable(change) == change
+
+
+def test_a_diff_too_large_for_a_card_is_collapsed_saying_what_it_left_out() -> None:
+    lines = 1500
+    body = (f"+  key{i}: {'v' * 60}" for i in range(lines))
+    new = "\n".join([*HEADER, f"@@ -0,0 +1,{lines} @@", *body])
+    assert len(new.encode()) > apply.WHOLE_DIFF_BYTES
     shown = apply.readable(new).splitlines()
     assert len(shown) == apply.NEW_OBJECT_LINES + 1
-    assert shown[-1].startswith(f"… {504 - apply.NEW_OBJECT_LINES} more lines of the new object")
-    change = "\n".join([*header, "@@ -1,3 +1,3 @@", "   a: 1", "-  b: " + "x" * 1000, "+  b: y"])
+    left = lines + 4 - apply.NEW_OBJECT_LINES
+    assert shown[-1].startswith(f"… {left} more lines of the new object")
+    long = "x" * apply.WHOLE_DIFF_BYTES
+    change = "\n".join([*HEADER, "@@ -1,3 +1,3 @@", "   a: 1", "-  b: " + long, "+  b: y"])
     shown = apply.readable(change).splitlines()
     assert shown[-1] == "+  b: y"
-    assert shown[-2] == f"-  b: {'x' * (apply.LINE_CHARS - 6)}… (766 more characters)"
+    cut = len(long) + 6 - apply.LINE_CHARS
+    assert shown[-2] == f"-  b: {'x' * (apply.LINE_CHARS - 6)}… ({cut} more characters)"
 
 
 async def test_apply_verify_without_workloads_reads_the_objects_back_and_is_not_verified() -> None:

@@ -7,10 +7,11 @@ would be half applied. `AllOrNothing` first runs the whole manifest as one `--dr
 apply and applies nothing unless it succeeds; `preview_documents` diffs each document alone,
 so the card shows which one would change, stay as it is, or fail.
 
-A card must stay readable with an 800 KB CRD in the manifest: each document's diff is read
-whole, then a new object (a diff of additions only) is collapsed to its first lines, a change
-shows its diff up to `CHANGE_LINES` lines, and no line is longer than `LINE_CHARS` (the
-`last-applied-configuration` annotation is one line of the whole object).
+A card must stay readable with an 800 KB CRD in the manifest, and must show everything an
+approver decides on for any ordinary one: each document's diff is read whole and shown whole
+up to `WHOLE_DIFF_BYTES`; only a larger one is cut: a new object (a diff of additions only) to
+its first lines, a change to `CHANGE_LINES` lines, and no line longer than `LINE_CHARS` (the
+`last-applied-configuration` annotation is one line of the whole object). Each cut says so.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from opsgate.tools.kubectl import params as p
 
 PARALLEL_DIFFS = 4
 """How many documents are diffed at once (each is one kubectl process)."""
+WHOLE_DIFF_BYTES = 64 * 1024
+"""A document's diff up to this size is shown whole: nothing of it is folded or cut."""
 NEW_OBJECT_LINES = 40
 """How many lines of a new object's diff the card shows before collapsing the rest."""
 CHANGE_LINES = 300
@@ -49,8 +52,11 @@ def _line(line: str) -> str:
 
 
 def readable(diff: str) -> str:
-    """One document's diff as the card shows it: a new object collapsed to its first lines,
-    a change up to `CHANGE_LINES` lines, long lines cut; each cut says what it left out."""
+    """One document's diff as the card shows it: whole up to `WHOLE_DIFF_BYTES`; beyond, a
+    new object collapsed to its first lines, a change up to `CHANGE_LINES` lines, long lines
+    cut; each cut says what it left out."""
+    if len(diff.encode()) <= WHOLE_DIFF_BYTES:
+        return diff
     lines = diff.splitlines()
     body = [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     new = bool(body) and all(line.startswith("+") for line in body)
