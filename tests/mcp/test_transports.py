@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +163,13 @@ def test_http_refuses_a_weak_bearer_token_saying_why_and_how(demo_env: ToolEnv, 
     assert token not in message
 
 
-@pytest.mark.parametrize("token", [secrets.token_urlsafe(32), secrets.token_hex(16)])
-def test_http_accepts_a_random_bearer_token(demo_env: ToolEnv, token: str) -> None:
+@pytest.mark.parametrize(
+    "make",
+    [lambda: secrets.token_urlsafe(32), lambda: secrets.token_hex(16)],
+    ids=["urlsafe", "hex"],
+)
+def test_http_accepts_a_random_bearer_token(demo_env: ToolEnv, make: Callable[[], str]) -> None:
+    token = make()
     server = create_server(demo_env, demo_tools(), APPROVAL_KEY, spent=MemorySpentApprovals())
     assert entry.http_app(Settings(mcp_http_token=SecretStr(token)), server) is not None
 
