@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import os
 import shlex
 import shutil
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from opsgate.errors import ToolTimeout, truncate
+from opsgate.errors import ToolFailed, ToolTimeout, truncate
 from opsgate.tools import redact
 from opsgate.tools.base import CommandResult, ToolEnv, ToolOutput
 
@@ -207,6 +208,18 @@ async def run_argv(
         stdout_cap_bytes=stdout_cap_bytes,
     )
     return output_from(result, ok_exit_codes=ok_exit_codes)
+
+
+async def read_json(env: ToolEnv, argv: list[str]) -> dict[str, Any]:
+    """Run a kubectl read that prints JSON and parse it; `ToolFailed` saying why otherwise."""
+    output = await run_argv(env, argv)
+    if not output.ok:
+        raise ToolFailed(truncate(output.text, 500))
+    try:
+        data: dict[str, Any] = json.loads(output.text)
+    except ValueError as e:
+        raise ToolFailed(f"kubectl returned no JSON: {truncate(output.text, 200)!r}") from e
+    return data
 
 
 @contextlib.contextmanager

@@ -13,16 +13,15 @@ the wait at once with its reason and latest Warning events.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
 
-from opsgate.errors import ToolFailed, truncate
+from opsgate.errors import ToolFailed
 from opsgate.tools import pods
 from opsgate.tools.base import ToolEnv, Verification
-from opsgate.tools.command import Target, namespace_args, run_argv
+from opsgate.tools.command import Target, namespace_args, read_json
 
 WorkloadKind = Literal["deployment", "statefulset", "daemonset"]
 
@@ -198,17 +197,6 @@ def selector_of(obj: dict[str, Any]) -> str | None:
     return ",".join(parts) or None
 
 
-async def _json(env: ToolEnv, argv: list[str]) -> dict[str, Any]:
-    output = await run_argv(env, argv)
-    if not output.ok:
-        raise ToolFailed(truncate(output.text, 500))
-    try:
-        data: dict[str, Any] = json.loads(output.text)
-    except ValueError as e:
-        raise ToolFailed(f"kubectl returned no JSON: {truncate(output.text, 200)!r}") from e
-    return data
-
-
 @dataclass(frozen=True)
 class Outcome:
     """How waiting for some rollouts ended."""
@@ -256,7 +244,7 @@ async def _wait_one(
     reported = ""
     while True:
         try:
-            obj = await _json(
+            obj = await read_json(
                 env, [*target.head(), "get", workload.ref, *namespace, "--output=json"]
             )
         except ToolFailed as e:
@@ -266,7 +254,7 @@ async def _wait_one(
             return Outcome(Verification(verdict="verified", summary=state.text))
         selector = selector_of(obj)
         listing = [*target.head(), "get", "replicasets.apps,pods", *namespace, "--output=json"]
-        listed = await _json(env, [*listing, "--selector", selector] if selector else listing)
+        listed = await read_json(env, [*listing, "--selector", selector] if selector else listing)
         problems = [
             p
             for p in map(pods.problem, new_pods(workload.kind, obj, listed.get("items") or []))

@@ -1,17 +1,15 @@
 """Running kubectl for the Argo tools: reading Rollouts and ReplicaSets as JSON, sending patches.
 
-Used by `reads.py` and `mutations.py`. The argv builders here are pure; `get_json` and
+Used by `reads.py` and `mutations.py`. The argv builders here are pure; `read_json` and
 `patch` run them through the injected runner.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
-from opsgate.errors import ToolFailed, truncate
 from opsgate.tools.base import ToolEnv, ToolOutput
-from opsgate.tools.command import Target, namespace_args, run_argv
+from opsgate.tools.command import Target, namespace_args, read_json, run_argv
 
 ROLLOUTS = "rollouts.argoproj.io"
 REPLICASETS = "replicasets.apps"
@@ -55,22 +53,11 @@ def patch_argv(
     return argv
 
 
-async def get_json(env: ToolEnv, argv: list[str]) -> dict[str, Any]:
-    output = await run_argv(env, argv)
-    if not output.ok:
-        raise ToolFailed(truncate(output.text, 500))
-    try:
-        data: dict[str, Any] = json.loads(output.text)
-    except ValueError as e:
-        raise ToolFailed(f"kubectl returned no JSON: {truncate(output.text, 200)!r}") from e
-    return data
-
-
 async def rollout_and_replicasets(
     env: ToolEnv, target: Target, name: str, namespace: str | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    rollout = await get_json(env, get_argv(target, ROLLOUTS, name, namespace))
-    rs_list = await get_json(env, get_argv(target, REPLICASETS, None, namespace))
+    rollout = await read_json(env, get_argv(target, ROLLOUTS, name, namespace))
+    rs_list = await read_json(env, get_argv(target, REPLICASETS, None, namespace))
     return rollout, list(rs_list.get("items") or [])
 
 

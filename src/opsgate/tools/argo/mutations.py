@@ -21,14 +21,13 @@ from opsgate.tools.argo.kube import (
     ROLLOUTS,
     PatchType,
     get_argv,
-    get_json,
     patch,
     patch_argv,
     rollout_and_replicasets,
     target,
 )
 from opsgate.tools.base import Tool, ToolEnv, ToolOutput
-from opsgate.tools.command import Target, display
+from opsgate.tools.command import Target, display, read_json
 from opsgate.tools.define import define, previewed
 
 
@@ -105,7 +104,7 @@ class Patches:
 async def argo_promote(params: p.PromoteParams, env: ToolEnv, target: Target) -> list[Patch]:
     """Promote an Argo Rollout: continue past the current pause/step, or with full=true skip all
     remaining steps and analysis and go to 100% at once."""
-    rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
+    rollout = await read_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
     status_patch, spec_patch = rollouts.promote_patches(rollout, full=params.full)
     # Status first, as the plugin does: the spec patch could otherwise let the controller
     # act on a stale pause condition.
@@ -139,7 +138,7 @@ async def argo_retry(params: p.RolloutParams, env: ToolEnv, target: Target) -> l
 
 async def argo_set_image(params: p.SetImageParams, env: ToolEnv, target: Target) -> list[Patch]:
     """Set a container's image in an Argo Rollout's pod template, starting a new canary."""
-    rollout = await get_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
+    rollout = await read_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
     return [Patch(rollouts.set_image_patch(rollout, params.container, params.image), "json")]
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.argo import params as p
 from opsgate.tools.argo import rollouts
-from opsgate.tools.argo.kube import ROLLOUTS, get_argv, get_json, rollout_and_replicasets, target
+from opsgate.tools.argo.kube import ROLLOUTS, get_argv, rollout_and_replicasets, target
 from opsgate.tools.base import Tool, ToolEnv, ToolOutput
-from opsgate.tools.command import namespace_args, run_argv
+from opsgate.tools.command import namespace_args, read_json, run_argv
 from opsgate.tools.define import Function, define
 
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
@@ -28,7 +28,7 @@ async def _list_items(env: ToolEnv, params: p.ListParams, resource: str) -> list
         all_namespaces=params.all_namespaces,
         selector=params.selector,
     )
-    return list((await get_json(env, argv)).get("items") or [])
+    return list((await read_json(env, argv)).get("items") or [])
 
 
 async def argo_list_rollouts(params: p.ListParams, env: ToolEnv) -> ToolOutput:

@@ -16,7 +16,7 @@ from typing import Any
 from opsgate.tools import pods
 from opsgate.tools.argo import params as p
 from opsgate.tools.argo import rollouts
-from opsgate.tools.argo.kube import ROLLOUTS, get_argv, get_json, target
+from opsgate.tools.argo.kube import ROLLOUTS, get_argv, target
 from opsgate.tools.base import (
     RollbackCall,
     ToolEnv,
@@ -25,7 +25,7 @@ from opsgate.tools.base import (
     Verification,
     VerifyVerdict,
 )
-from opsgate.tools.command import Target
+from opsgate.tools.command import Target, read_json
 from opsgate.tools.define import concluded
 
 VERIFY_TIMEOUT_S = 20.0
@@ -57,7 +57,7 @@ def verifier(check: Check, *, starts_pods: bool = False) -> ToolFn:
         deadline = loop.time() + VERIFY_TIMEOUT_S
         while True:
             argv = get_argv(where_to, ROLLOUTS, params.name, params.namespace)
-            rollout = await get_json(env, argv)
+            rollout = await read_json(env, argv)
             ok, summary = check(params, rollout, since)
             # Only the controller's side can still change; a spec the patch did not set won't.
             phase = rollout.get("status", {}).get("phase", "Unknown")
@@ -90,7 +90,7 @@ async def _failing_pod(
     argv = get_argv(
         where_to, "pods", None, params.namespace, selector=f"{rollouts.HASH_LABEL}={pod_hash}"
     )
-    listed = await get_json(env, argv)
+    listed = await read_json(env, argv)
     found = [problem for problem in map(pods.problem, listed.get("items") or []) if problem]
     fatal = next((problem for problem in found if problem.fatal), None)
     return await pods.explain(env, where_to, fatal, params.namespace) if fatal else None

@@ -13,10 +13,10 @@ from typing import Any
 
 from opsgate.tools import pods, rollout
 from opsgate.tools.base import ToolEnv, ToolOutput, Verification
-from opsgate.tools.command import Target, namespace_args
+from opsgate.tools.command import Target, namespace_args, read_json
 from opsgate.tools.define import concluded
 from opsgate.tools.kubectl import params as p
-from opsgate.tools.kubectl.verifies import POLL_S, read_json
+from opsgate.tools.kubectl.verifies import POLL_S
 
 
 def _condition(job: dict[str, Any], kind: str) -> dict[str, Any] | None:

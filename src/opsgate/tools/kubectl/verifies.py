@@ -11,13 +11,12 @@ back (a label, a patch of a ConfigMap) is `not_verified`, never `verified`. Each
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from opsgate.errors import ToolFailed, truncate
 from opsgate.tools import pods, rollout
 from opsgate.tools.base import RollbackCall, ToolEnv, ToolOutput, Verification
-from opsgate.tools.command import Target, namespace_args, run_argv
+from opsgate.tools.command import Target, namespace_args, read_json, run_argv
 from opsgate.tools.define import concluded
 from opsgate.tools.kubectl import kustomize
 from opsgate.tools.kubectl import params as p
@@ -64,17 +63,6 @@ def _object_argv(
 ) -> list[str]:
     named = [name] if name is not None else []
     return [*target.head(), "get", resource, *named, *namespace_args(namespace), "--output=json"]
-
-
-async def read_json(env: ToolEnv, argv: list[str]) -> dict[str, Any]:
-    output = await run_argv(env, argv)
-    if not output.ok:
-        raise ToolFailed(truncate(output.text, 500))
-    try:
-        data: dict[str, Any] = json.loads(output.text)
-    except ValueError as e:
-        raise ToolFailed(f"kubectl returned no JSON: {truncate(output.text, 200)!r}") from e
-    return data
 
 
 async def _read_back(env: ToolEnv, params: Any, what: str) -> ToolOutput:
