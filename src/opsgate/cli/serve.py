@@ -45,13 +45,22 @@ def _warn_about_env_file(settings: Settings, given: Collection[str] = ()) -> Non
 
 
 def _serve_app(settings: Settings) -> None:
-    """Serve the app with uvicorn, with the slow-client limits of `opsgate.api.server`."""
+    """Serve the app with uvicorn, with the slow-client limits of `opsgate.api.server`.
+
+    On SQLite, only while no other server holds the database (`store.sqlite_lock`).
+    """
     import uvicorn
 
     from opsgate.api import server
     from opsgate.api.app import create_app
+    from opsgate.store import sqlite_lock
 
-    uvicorn.Server(server.uvicorn_config(create_app(settings), settings)).run()
+    lock = sqlite_lock.hold_single_server(settings.sqlalchemy_url())
+    try:
+        uvicorn.Server(server.uvicorn_config(create_app(settings), settings)).run()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def serve(
