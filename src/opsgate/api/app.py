@@ -1,7 +1,8 @@
 """The API application: `create_app(settings)` builds the FastAPI app the CLI serves.
 
 Dependencies are built once in `lifespan` and kept on `app.state.opsgate` (`AppState`): the
-store (migrations applied on open), the event bus (metered), the tool server and its
+store (migrations applied on open), the event bus (metered; on PostgreSQL it also follows
+what other replicas write, `Store.follow_events`), the tool server and its
 in-process client, the engine (recovered at start: interrupted calls become
 `outcome_unknown`), a periodic expiry of overdue approvals, the login limiter, and, while no
 user exists, a one-time setup token logged once at WARNING (only its hash is kept).
@@ -91,6 +92,12 @@ async def sweep_forever(engine: EngineApi, every_s: float) -> None:
             log.exception("the engine's sweep failed")
 
 
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,8 +107,12 @@ def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
             if store is None:
                 store = await build.open_store(settings)
                 stack.push_async_callback(store.close)
-            bus = deps.bus or MeteredBus(metrics)
+            bus = deps.bus or MeteredBus(metrics, source=store if store.shared else None)
             stack.callback(bus.close)
+            if bus.source is not None:
+                # Replicas share the database: follow what every one of them writes.
+                follower = asyncio.create_task(bus.source.follow_events(bus.notice, bus.catch_up))
+                stack.push_async_callback(_cancelled, follower)
             tools = deps.tools if deps.tools is not None else registry.all_tools()
             engine = deps.engine
             if engine is None:

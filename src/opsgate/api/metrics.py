@@ -1,7 +1,8 @@
 """Prometheus metrics of one app, on its own `CollectorRegistry` (never the global one).
 
 `Metrics.observe_event` is fed every stream event by `MeteredBus` (so runs, tool calls and
-approvals are counted where the engine publishes them); the HTTP middleware and the SSE route
+approvals are counted where this replica's engine publishes them, never twice for events
+another replica wrote); the HTTP middleware and the SSE route
 update request latency and stream clients. `/metrics` renders `Metrics.render()`.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from opsgate.engine.bus import EventBus
+from opsgate.store.protocol import Store
 from opsgate.store.records import StreamEvent
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -81,11 +83,13 @@ class Metrics:
 class MeteredBus(EventBus):
     """The engine's event bus, counting each published event into `Metrics` on the way."""
 
-    def __init__(self, metrics: Metrics, queue_size: int | None = None) -> None:
+    def __init__(
+        self, metrics: Metrics, queue_size: int | None = None, source: Store | None = None
+    ) -> None:
         if queue_size is None:
-            super().__init__()
+            super().__init__(source=source)
         else:
-            super().__init__(queue_size=queue_size)
+            super().__init__(queue_size=queue_size, source=source)
         self.metrics = metrics
 
     def publish(self, conversation_id: str, event: StreamEvent) -> None:

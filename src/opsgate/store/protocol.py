@@ -15,7 +15,7 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -256,6 +256,22 @@ class Store(Protocol):
     async def events_after(
         self, conversation_id: str, after_id: int, limit: int = 500
     ) -> list[StreamEvent]: ...
+
+    @property
+    def shared(self) -> bool:
+        """Several opsgate processes may write this database (PostgreSQL); SQLite: one."""
+        ...
+
+    async def follow_events(
+        self,
+        on_notice: Callable[[str, int], None],
+        on_connected: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Until cancelled, call `on_notice(conversation_id, event_id)` as any process commits
+        stream events (the last id of each transaction's events of that conversation), and
+        `on_connected()` each time listening (re)starts, after which notices may have been
+        missed. Only on a `shared` store (PostgreSQL `LISTEN`); `ConfigError` otherwise."""
+        ...
 
     # batches
     async def write_batch(self, records: Sequence[NewRecord]) -> list[StreamEvent]:

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select,
 from sqlalchemy.exc import SQLAlchemyError
 
 from opsgate.domain.runs import FINAL_RUN_STATUSES, MessageRole, RunKind, RunStatus
-from opsgate.errors import NotFound, StoreError
-from opsgate.store import db, tables
+from opsgate.errors import ConfigError, NotFound, StoreError
+from opsgate.store import db, event_notices, tables
 from opsgate.store.records import (
     CallChange,
     Conversation,
@@ -48,6 +48,7 @@ EV, J = tables.stream_events, tables.jenkins_servers
 _TOUCH_CONVERSATION = update(C).where(C.c.id == bindparam("b_id"))
 _INSERT_MESSAGE = insert(M)
 _INSERT_EVENTS = insert(EV).returning(EV.c.id, sort_by_parameter_order=True)
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
 class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditStore):
@@ -248,9 +249,20 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
             for new in events
         ]
         ids = conn.execute(_INSERT_EVENTS, rows).scalars().all()
-        return [
+        stored = [
             StreamEvent.model_validate({**row, "id": i}) for row, i in zip(rows, ids, strict=True)
         ]
+        if self.backend == "postgresql":
+            # Delivered at commit: other replicas' buses then read these from the table.
+            last = {event.conversation_id: event.id for event in stored}
+            conn.execute(
+                _NOTIFY,
+                [
+                    {"channel": event_notices.CHANNEL, "payload": event_notices.payload(c, i)}
+                    for c, i in last.items()
+                ],
+            )
+        return stored
 
     # --- batches -----------------------------------------------------------------------
 
@@ -291,6 +303,14 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
         )
         rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [StreamEvent.model_validate(dict(r._mapping)) for r in rows]
+
+    async def follow_events(
+        self, on_notice: event_notices.OnNotice, on_connected: event_notices.OnConnected
+    ) -> None:
+        if self.backend != "postgresql":
+            raise ConfigError("only PostgreSQL tells other processes of new stream events")
+        url = self._engines.write.url.render_as_string(hide_password=False)
+        await event_notices.listen(event_notices.libpq_url(url), on_notice, on_connected)
 
     # --- jenkins servers ---------------------------------------------------------------
 

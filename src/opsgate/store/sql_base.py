@@ -90,6 +90,11 @@ class SqlBase:
     def backend(self) -> db.Backend:
         return self._engines.backend
 
+    @property
+    def shared(self) -> bool:
+        """Several opsgate processes may write this database (PostgreSQL)."""
+        return self._engines.backend == "postgresql"
+
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.shutdown(wait=True)

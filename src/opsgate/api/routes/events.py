@@ -2,9 +2,10 @@
 
 Subscribes to the bus first, then replays what the store holds after the client's last id
 (`Last-Event-ID` or `?after=`), then follows the bus, skipping ids already sent; a subscriber
-the bus dropped for lagging replays from the store again. Comments keep idle streams alive,
-and each idle period ends with a look at the store (so events persisted by another API replica
-reach this stream within one heartbeat even without a shared bus).
+the bus dropped for lagging replays from the store again. On PostgreSQL the bus follows what
+every replica writes (`engine.bus`), so a stream opened on any replica sees every event.
+Comments keep idle streams alive, and each idle period ends with a look at the store too (a
+safety net should the bus's database listener be down).
 Runs never depend on the stream: closing it only ends this subscription.
 """
 
