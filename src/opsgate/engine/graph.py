@@ -29,6 +29,7 @@ from opsgate.engine.recorder import Recorder
 from opsgate.engine.saver import ThreadedSqliteSaver
 from opsgate.engine.state import GraphState, Route, RunState
 from opsgate.engine.steps import Steps
+from opsgate.store import db
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 
@@ -97,7 +98,10 @@ async def open_checkpointer(
     if database_url and database_url.startswith("postgresql"):
         conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
         async with AsyncPostgresSaver.from_conn_string(conninfo) as saver:
-            await saver.setup()
+            # Replicas starting together would each run LangGraph's migrations and collide
+            # on its migrations table: one at a time.
+            async with db.session_lock(conninfo, db.CHECKPOINT_SETUP_LOCK_KEY):
+                await saver.setup()
             yield saver
         return
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)

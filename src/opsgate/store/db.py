@@ -10,16 +10,21 @@ with advisory locks taken by the callers that need them.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+import psycopg
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from opsgate.errors import ConfigError
+from opsgate.errors import ConfigError, StoreError, truncate
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -27,7 +32,9 @@ Backend = Literal["sqlite", "postgresql"]
 AUDIT_LOCK_KEY = 0x6F70_7367_6175_6469  # "opsgaudi"
 EVENTS_LOCK_KEY = 0x6F70_7367_6576_6E74  # "opsgevnt"
 MIGRATION_LOCK_KEY = 0x6F70_7367_6D69_6772  # "opsgmigr"
+CHECKPOINT_SETUP_LOCK_KEY = 0x6F70_7367_636B_7074  # "opsgckpt": the engine's checkpointer
 
+SESSION_LOCK_POLL_S = 0.1
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -132,3 +139,28 @@ async def migrate(engines: Engines, audit_key: bytes) -> None:
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
         await conn.run_sync(_upgrade, audit_key)
+
+
+@asynccontextmanager
+async def session_lock(conninfo: str, key: int) -> AsyncIterator[None]:
+    """Hold PostgreSQL advisory lock `key` on a connection of its own while the body runs.
+
+    Waiters poll `pg_try_advisory_lock` instead of blocking in `pg_advisory_lock`: a
+    statement blocked inside a transaction would stall a `CREATE INDEX CONCURRENTLY` the
+    holder runs (it waits for every open transaction), a deadlock PostgreSQL then breaks.
+    """
+    try:
+        conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+    except psycopg.Error as e:
+        raise StoreError(f"could not connect to PostgreSQL: {truncate(str(e), 300)}") from e
+    async with conn:
+        while True:
+            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            row = await cursor.fetchone()
+            if row is not None and row[0]:
+                break
+            await asyncio.sleep(SESSION_LOCK_POLL_S)
+        try:
+            yield
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
