@@ -63,7 +63,9 @@ def start_replica(name: str, workdir: Path, env: dict[str, str], *, wait: bool =
     port = free_port()
     data_dir = workdir / name
     log = workdir / f"{name}.log"
-    full_env = cli_env(data_dir, **{"OPSGATE_LOG_LEVEL": "WARNING", **env, "OPSGATE_PORT": str(port)})
+    full_env = cli_env(
+        data_dir, **{"OPSGATE_LOG_LEVEL": "WARNING", **env, "OPSGATE_PORT": str(port)}
+    )
     with log.open("w") as out:
         proc = subprocess.Popen(
             [str(OPSGATE), "serve"], cwd=workdir, env=full_env, stdout=out, stderr=out

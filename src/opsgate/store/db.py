@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
