@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         help="no one-second tick: time-based changes (back-offs, deadlines, timed pauses) "
         "happen only when a request writes, so a test can prove a read or dry run wrote nothing",
     )
+    up.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a self-signed certificate made at start (ca.crt beside the "
+        "kubeconfig): kubectl sends bearer tokens only over TLS",
+    )
     sub.add_parser("down", help="stop a detached sandbox")
     sub.add_parser("status", help="show the detached sandbox")
     args = parser.parse_args(argv)
@@ -52,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             kubeconfig=args.kubeconfig or folder / "kubeconfig",
             info=args.info,
             tick=not args.no_tick,
+            tls=args.tls,
         )
         return 0
     if args.command == "down":

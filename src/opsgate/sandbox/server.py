@@ -3,12 +3,17 @@
 `__main__` and the `opsgate sandbox` CLI call `serve`/`serve_foreground` (blocking), `up`
 (detached), `down` and `status`. `up` records a runtime file `sandbox.json` under
 `<data_dir>/sandbox/`; the kubeconfig written there has the context `opsgate-sandbox`.
+With `tls` (`up --tls`) the API answers HTTPS with a self-signed certificate for 127.0.0.1
+made at start (`ca.crt` beside the kubeconfig, which trusts it): kubectl sends bearer tokens
+only over TLS, so ServiceAccount tokens (in-cluster identity) need it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import importlib.util
+import ipaddress
 import json
 import os
 import signal
@@ -21,6 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from opsgate.errors import SandboxError
 from opsgate.sandbox import seed
@@ -43,6 +52,8 @@ class SandboxInfo:
     jenkins_user: str | None = None
     jenkins_token: str | None = None
     state: str | None = None
+    ca_file: str | None = None
+    """With TLS: the certificate (its own CA) that clients must trust."""
 
 
 def runtime_dir(data_dir: Path) -> Path:
@@ -50,17 +61,64 @@ def runtime_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "sandbox"
 
 
-def write_kubeconfig(path: Path, api_url: str) -> None:
-    """A kubeconfig with one context, `opsgate-sandbox`, pointing at the sandbox."""
+def write_kubeconfig(
+    path: Path, api_url: str, ca_file: Path | None = None, key_file: Path | None = None
+) -> None:
+    """A kubeconfig with one context, `opsgate-sandbox`, pointing at the sandbox.
+
+    Over TLS the admin user names a client certificate (the server's own): kubectl asks for
+    a username and password on a terminal when a user has no credentials at all. The sandbox
+    does not ask for client certificates; a request without a bearer token is the admin.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    trust = f"    certificate-authority: {ca_file}\n" if ca_file is not None else ""
+    user = "{}"
+    if ca_file is not None and key_file is not None:
+        user = f"{{client-certificate: {ca_file}, client-key: {key_file}}}"
     path.write_text(
         "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: {CONTEXT}\n  cluster:\n    server: {api_url}\n"
-        f"users:\n- name: {CONTEXT}\n  user: {{}}\n"
+        f"clusters:\n- name: {CONTEXT}\n  cluster:\n    server: {api_url}\n{trust}"
+        f"users:\n- name: {CONTEXT}\n  user: {user}\n"
         f"contexts:\n- name: {CONTEXT}\n  context:\n    cluster: {CONTEXT}\n"
         f"    user: {CONTEXT}\n    namespace: default\n"
         f"current-context: {CONTEXT}\n"
     )
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that is its own CA, and its key (0600), written to `folder`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "opsgate-sandbox")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(HOST)), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = folder / "ca.crt", folder / "tls.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
 
 
 def _bind(port: int) -> socket.socket:
@@ -106,16 +164,24 @@ async def _serve(
     kubeconfig: Path,
     info: Path | None,
     tick: bool,
+    tls: bool = False,
 ) -> None:
     cluster = build_cluster(seed_name, state)
     sock = _bind(port)
-    api_url = f"http://{HOST}:{sock.getsockname()[1]}"
+    ca_file: Path | None = None
+    key_file: Path | None = None
+    if tls:
+        ca_file, key_file = self_signed_certificate(kubeconfig.parent)
+    scheme = "https" if tls else "http"
+    api_url = f"{scheme}://{HOST}:{sock.getsockname()[1]}"
     config = uvicorn.Config(
         api.create_app(cluster),
         log_level="warning",
         ws="websockets-sansio",
         lifespan="off",
         access_log=False,
+        ssl_certfile=str(ca_file) if ca_file else None,
+        ssl_keyfile=str(key_file) if key_file else None,
     )
     servers = [uvicorn.Server(config)]
     tasks = [servers[0].serve(sockets=[sock])]
@@ -124,6 +190,7 @@ async def _serve(
         api_url=api_url,
         kubeconfig=str(kubeconfig),
         state=str(state) if state else None,
+        ca_file=str(ca_file) if ca_file else None,
     )
     if jenkins_port is not None and importlib.util.find_spec("opsgate.sandbox.jenkins") is not None:
         from opsgate.sandbox import jenkins
@@ -137,7 +204,7 @@ async def _serve(
         result.jenkins_url = f"http://{HOST}:{jsock.getsockname()[1]}/"
         result.jenkins_user = jenkins.SANDBOX_JENKINS_USER
         result.jenkins_token = jenkins.SANDBOX_JENKINS_TOKEN
-    write_kubeconfig(kubeconfig, api_url)
+    write_kubeconfig(kubeconfig, api_url, ca_file, key_file)
 
     async def announce() -> None:
         while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn exposes only a flag
@@ -171,10 +238,11 @@ def serve(
     kubeconfig: Path = Path(".opsgate/sandbox/kubeconfig"),
     info: Path | None = None,
     tick: bool = True,
+    tls: bool = False,
 ) -> None:
     """Serve until interrupted (Jenkins too, unless `jenkins_port` is None); with `tick`
-    False, time-based changes wait for the next write."""
-    asyncio.run(_serve(port, jenkins_port, seed_name, state, kubeconfig, info, tick))
+    False, time-based changes wait for the next write; with `tls`, HTTPS."""
+    asyncio.run(_serve(port, jenkins_port, seed_name, state, kubeconfig, info, tick, tls))
 
 
 def serve_foreground(
