@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     """Contexts conversations may use; empty means every context of the kubeconfig.
     Security setting."""
     default_context: str | None = None
+    serviceaccount_dir: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+    """Where a pod's ServiceAccount is mounted (`token`, `ca.crt`, `namespace`). With it and
+    `KUBERNETES_SERVICE_HOST`/`_PORT` present, opsgate offers the context `in-cluster`, acting
+    as that ServiceAccount (`tools.in_cluster`). Security setting."""
 
     # Tool runner limits
     command_timeout_s: float = 60.0
@@ -274,6 +278,7 @@ SECURITY_SETTINGS = (
     "require_distinct_approver",
     "database_url",
     "kubeconfig",
+    "serviceaccount_dir",
     "contexts",
     "jenkins",
 )
@@ -357,3 +362,11 @@ def process_environment() -> dict[str, str]:
     The tool runner passes only allowlisted names (PATH, HOME, LANG...) on to kubectl and helm.
     """
     return dict(os.environ)
+
+
+def kubernetes_service() -> tuple[str, str] | None:
+    """The API server address Kubernetes gives every pod (`KUBERNETES_SERVICE_HOST`/`_PORT`),
+    or None outside a pod."""
+    host = os.environ.get("KUBERNETES_SERVICE_HOST", "").strip()
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "").strip()
+    return (host, port) if host and port else None

@@ -43,7 +43,7 @@ from opsgate.api.state import AppState, EngineApi
 from opsgate.engine.bus import EventBus
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
-from opsgate.tools import registry
+from opsgate.tools import in_cluster, registry
 from opsgate.tools.base import CommandRunner, Tool
 
 log = logging.getLogger("opsgate.api")
@@ -98,10 +98,12 @@ async def _cancelled(task: asyncio.Task[None]) -> None:
         await task
 
 
-def _lifespan(settings: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
+def _lifespan(configured: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            # In a pod: the ServiceAccount's `in-cluster` context joins the kubeconfig's.
+            settings = stack.enter_context(in_cluster.pod_settings(configured))
             metrics: Metrics = app.state.metrics
             store = deps.store
             if store is None:

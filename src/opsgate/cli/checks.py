@@ -1,4 +1,5 @@
-"""The checks behind `opsgate doctor`: binaries, kubeconfig contexts, model, database, where each
+"""The checks behind `opsgate doctor`: binaries, kubeconfig contexts (each one's identity and
+permissions, `opsgate.cli.identity`), model, database, where each
 security setting came from (environment, `.env` file, generated key file, default), and
 Jenkins servers. Each returns `Check`s; none prints keys or tokens. Imported by
 `opsgate.cli.doctor` when the command runs (its help must not pay for these imports).
@@ -14,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from opsgate import settings as settings_module
+from opsgate.cli import identity
 from opsgate.cli.common import local_store, run
 from opsgate.errors import ConfigError, OpsgateError, truncate
 from opsgate.mcp import http_auth
@@ -89,8 +91,13 @@ def check_contexts(settings: Settings, kubectl: Path | None) -> list[Check]:
         return [
             Check("kubeconfig", False, f"{kubeconfig}: {truncate(str(e), 200)}", "fix the file")
         ]
-    names = [c.get("name") for c in config.get("contexts") or [] if isinstance(c, dict)]
-    wanted = settings.contexts or [n for n in names if n]
+    entries = {
+        str(c["name"]): c.get("context") or {}
+        for c in config.get("contexts") or []
+        if isinstance(c, dict) and c.get("name")
+    }
+    names = list(entries)
+    wanted = settings.contexts or names
     checks = [Check("kubeconfig", True, f"{kubeconfig} ({len(names)} contexts)")]
     for context in wanted:
         if context not in names:
@@ -122,6 +129,23 @@ def check_contexts(settings: Settings, kubectl: Path | None) -> list[Check]:
                 None if ok else "check the cluster is up and the kubeconfig's server address",
             )
         )
+        if ok:
+            entry = entries[context] if isinstance(entries[context], dict) else {}
+            known, said = identity.identity(
+                kubectl,
+                Path(kubeconfig),
+                context,
+                str(entry.get("namespace") or "default"),
+                str(entry["user"]) if entry.get("user") else None,
+            )
+            checks.append(
+                Check(
+                    f"identity {context}",
+                    known,
+                    said,
+                    None if known else "check the context's credentials and RBAC",
+                )
+            )
     return checks
 
 
