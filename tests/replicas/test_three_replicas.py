@@ -91,7 +91,14 @@ def _script(namespace: str) -> dict[str, Any]:
             ],
         }
 
-    return {"scripts": [scale("alpha", 3), scale("bravo", 2), scale("charlie", 4)]}
+    def wait(seconds: int) -> dict[str, Any]:
+        return {
+            "text": "Waiting.",
+            "tool_calls": [{"name": "k8s_wait_seconds", "args": {"seconds": seconds}}],
+        }
+
+    slow = {"match": "wait twice", "turns": [wait(4), wait(30), {"text": "Done waiting."}]}
+    return {"scripts": [scale("alpha", 3), scale("bravo", 2), scale("charlie", 4), slow]}
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +298,27 @@ def _all_events(api: httpx.Client, cid: str) -> list[dict[str, Any]]:
             elif line.startswith(": keep-alive"):
                 break
     return events
+
+
+def test_a_stop_asked_on_another_replica_stops_the_run_where_it_is_driven(
+    deployment: Deployment,
+) -> None:
+    cid, run_id = _start(deployment, "a", "wait twice")
+
+    def waiting() -> bool | None:
+        with deployment.api("c", "olga") as api:
+            calls = api.get(f"/runs/{run_id}").json()["calls"]
+        return True if any(c["status"] == "running" for c in calls) else None
+
+    _eventually(waiting, 30, "the first wait to run on A")
+    with deployment.api("c", "olga") as api:
+        answer = api.post(f"/runs/{run_id}/stop")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["run"]["status"] == "running"  # A stops it at its next step
+    detail = _finished(deployment, "b", run_id)
+    assert detail["run"]["status"] == "stopped", detail["run"]
+    assert "olga" in (detail["run"]["reason"] or "")
+    assert [c["tool"] for c in detail["calls"]] == ["k8s_wait_seconds"]
 
 
 def test_sigkill_of_the_replica_that_drove_a_paused_run_then_a_decision_elsewhere_runs_it_once(

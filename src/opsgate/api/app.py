@@ -111,14 +111,17 @@ def _lifespan(configured: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
                 stack.push_async_callback(store.close)
             bus = deps.bus or MeteredBus(metrics, source=store if store.shared else None)
             stack.callback(bus.close)
-            if bus.source is not None:
-                # Replicas share the database: follow what every one of them writes.
-                follower = asyncio.create_task(bus.source.follow_events(bus.notice, bus.catch_up))
-                stack.push_async_callback(_cancelled, follower)
             tools = deps.tools if deps.tools is not None else registry.all_tools()
             engine = deps.engine
             if engine is None:
                 engine = await build.engine(settings, store, bus, tools, stack, runner=deps.runner)
+            if bus.source is not None:
+                # Replicas share the database: follow what every one of them writes, and
+                # the stop requests for runs this replica drives.
+                follower = asyncio.create_task(
+                    bus.source.follow_events(bus.notice, bus.catch_up, engine.stop_noticed)
+                )
+                stack.push_async_callback(_cancelled, follower)
             await engine.recover()
             allowed, default_context = contexts.allowed_contexts(settings)
             state = AppState(

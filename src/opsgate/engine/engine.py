@@ -392,25 +392,40 @@ class Engine:
 
         A change already running is not killed half-way (no tool can undo a half-applied
         change safely); it finishes, stays unverified, and the run ends `stopped`, naming who
-        stopped it. A run paused at the gate ends at once and its open approvals expire.
+        stopped it. A run paused at the gate ends at once and its open approvals expire. A run
+        another live replica drives is asked to stop there (`Store.request_stop`); the answer
+        is the run as it is now, still running until that replica's next step.
         """
         _require_operator(user)
         run = await self.deps.store.get_run(run_id)
         if run.status in FINAL_RUN_STATUSES:
             return run
-        self.steps.stop_requested[run_id] = user.username
+        if run_id in self._tasks:
+            self.stop_noticed(run_id, user.username)
+            return await self.deps.store.get_run(run_id)
+        me, lease = self.deps.engine_id, self.deps.limits.lease_s
+        if not await self.deps.store.claim_run(run_id, me, now=self.deps.now(), lease_s=lease):
+            # Another live replica drives it: it stops there at its next step.
+            await self.deps.store.request_stop(run_id, user.username)
+            return await self.deps.store.get_run(run_id)
+        # Paused at the gate (or orphaned), now held here: nothing is executing, so end it
+        # here. Nobody should be asked to approve a change of a run that has ended.
+        closed = await self.deps.store.expire_approvals(self.deps.now(), run_id=run_id)
+        await self._report_expired(closed, reason=f"the run was stopped by {user.username}")
+        await self.steps.close_run(
+            run_id, run.conversation_id, "stopped", f"stopped by {user.username}", actor=user
+        )
+        return await self.deps.store.get_run(run_id)
+
+    def stop_noticed(self, run_id: str, user_name: str) -> None:
+        """Stop a run this engine drives at its next step (a check still waiting is cancelled);
+        also what another replica's `stop` reaches through `Store.request_stop`."""
+        if run_id not in self._tasks:
+            return
+        self.steps.stop_requested[run_id] = user_name
         check = self.steps.calls.checking.get(run_id)
         if check is not None:
             check.cancel()
-        if run_id not in self._tasks:
-            # Paused at the gate (or orphaned): nothing is executing, so end it here.
-            # Nobody should be asked to approve a change of a run that has ended.
-            closed = await self.deps.store.expire_approvals(self.deps.now(), run_id=run_id)
-            await self._report_expired(closed, reason=f"the run was stopped by {user.username}")
-            await self.steps.close_run(
-                run_id, run.conversation_id, "stopped", f"stopped by {user.username}", actor=user
-            )
-        return await self.deps.store.get_run(run_id)
 
     async def recover(self) -> None:
         """At start-up: take up what this engine (or a dead one) left behind, then expire.

@@ -7,7 +7,8 @@ carries ids only: listeners read the events themselves from the table (`events_a
 lost or merged notice loses nothing but time. `listen` is what `SqlStore.follow_events` runs
 for the API's shared bus (`engine.bus.EventBus` with a store): one dedicated autocommit
 connection, re-opened after any failure, with `on_connected` called after each (re)connect
-so the caller can catch up on what it missed while it was not listening.
+so the caller can catch up on what it missed while it was not listening. The same connection
+carries stop requests (`STOP_CHANNEL`) for runs another replica drives (`SqlStore.request_stop`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sqlalchemy import make_url
 from opsgate.errors import truncate
 
 CHANNEL = "opsgate_events"
+STOP_CHANNEL = "opsgate_stops"
+"""Stop requests for a run another replica drives: `'<run id>:<user name>'`."""
 RECONNECT_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 """Waits between attempts to re-open the listening connection (the last one repeats)."""
 
@@ -29,6 +32,7 @@ _log = logging.getLogger(__name__)
 
 OnNotice = Callable[[str, int], None]
 OnConnected = Callable[[], Awaitable[None]]
+OnStop = Callable[[str, str], None]
 
 
 def payload(conversation_id: str, event_id: int) -> str:
@@ -44,21 +48,37 @@ def parse(text: str) -> tuple[str, int] | None:
     return conversation_id, int(number)
 
 
+def parse_stop(text: str) -> tuple[str, str] | None:
+    """The run id and the name of who asked, of a stop request; None for anything else."""
+    run_id, sep, user_name = text.partition(":")
+    return (run_id, user_name) if sep and run_id and user_name else None
+
+
 def libpq_url(sqlalchemy_url: str) -> str:
     """The libpq URL of a `postgresql+psycopg://` SQLAlchemy URL (password kept)."""
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
 
 
-async def listen(url: str, on_notice: OnNotice, on_connected: OnConnected) -> None:
-    """LISTEN on `CHANNEL` at `url` until cancelled, handing each notice to `on_notice`."""
+async def listen(
+    url: str, on_notice: OnNotice, on_connected: OnConnected, on_stop: OnStop | None = None
+) -> None:
+    """LISTEN at `url` until cancelled: event notices to `on_notice`, stop requests (when
+    `on_stop` is given) to `on_stop`."""
     attempt = 0
     while True:
         try:
             async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
                 await conn.execute(f"LISTEN {CHANNEL}")
+                if on_stop is not None:
+                    await conn.execute(f"LISTEN {STOP_CHANNEL}")
                 attempt = 0
                 await on_connected()
                 async for notice in conn.notifies():
+                    if notice.channel == STOP_CHANNEL and on_stop is not None:
+                        stop = parse_stop(notice.payload)
+                        if stop is not None:
+                            on_stop(*stop)
+                        continue
                     parsed = parse(notice.payload)
                     if parsed is not None:
                         on_notice(*parsed)

@@ -266,11 +266,18 @@ class Store(Protocol):
         self,
         on_notice: Callable[[str, int], None],
         on_connected: Callable[[], Awaitable[None]],
+        on_stop: Callable[[str, str], None] | None = None,
     ) -> None:
         """Until cancelled, call `on_notice(conversation_id, event_id)` as any process commits
         stream events (the last id of each transaction's events of that conversation), and
         `on_connected()` each time listening (re)starts, after which notices may have been
-        missed. Only on a `shared` store (PostgreSQL `LISTEN`); `ConfigError` otherwise."""
+        missed; `on_stop(run_id, user_name)` for each `request_stop` of any process. Only on
+        a `shared` store (PostgreSQL `LISTEN`); `ConfigError` otherwise."""
+        ...
+
+    async def request_stop(self, run_id: str, user_name: str) -> None:
+        """Ask whichever process drives `run_id` to stop it at its next step (best effort:
+        a process not listening at that moment misses it). SQLite: `Conflict`."""
         ...
 
     # batches

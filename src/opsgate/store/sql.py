@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select,
 from sqlalchemy.exc import SQLAlchemyError
 
 from opsgate.domain.runs import FINAL_RUN_STATUSES, MessageRole, RunKind, RunStatus
-from opsgate.errors import ConfigError, NotFound, StoreError
+from opsgate.errors import ConfigError, Conflict, NotFound, StoreError
 from opsgate.store import db, event_notices, tables
 from opsgate.store.records import (
     CallChange,
@@ -305,12 +305,28 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
         return [StreamEvent.model_validate(dict(r._mapping)) for r in rows]
 
     async def follow_events(
-        self, on_notice: event_notices.OnNotice, on_connected: event_notices.OnConnected
+        self,
+        on_notice: event_notices.OnNotice,
+        on_connected: event_notices.OnConnected,
+        on_stop: event_notices.OnStop | None = None,
     ) -> None:
         if self.backend != "postgresql":
             raise ConfigError("only PostgreSQL tells other processes of new stream events")
         url = self._engines.write.url.render_as_string(hide_password=False)
-        await event_notices.listen(event_notices.libpq_url(url), on_notice, on_connected)
+        await event_notices.listen(event_notices.libpq_url(url), on_notice, on_connected, on_stop)
+
+    async def request_stop(self, run_id: str, user_name: str) -> None:
+        if self.backend != "postgresql":
+            raise Conflict(
+                f"run {run_id!r} is driven by another opsgate process on this SQLite "
+                "database, which cannot be told to stop it; stop it where it was started"
+            )
+        payload = f"{run_id}:{user_name}"
+
+        def work(conn: Connection) -> None:
+            conn.execute(_NOTIFY, {"channel": event_notices.STOP_CHANNEL, "payload": payload})
+
+        await self._write(work)
 
     # --- jenkins servers ---------------------------------------------------------------
 
