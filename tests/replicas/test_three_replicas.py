@@ -303,7 +303,7 @@ def _all_events(api: httpx.Client, cid: str) -> list[dict[str, Any]]:
 def test_a_stop_asked_on_another_replica_stops_the_run_where_it_is_driven(
     deployment: Deployment,
 ) -> None:
-    cid, run_id = _start(deployment, "a", "wait twice")
+    _, run_id = _start(deployment, "a", "wait twice")
 
     def waiting() -> bool | None:
         with deployment.api("c", "olga") as api:
