@@ -126,6 +126,9 @@ class Settings(BaseSettings):
 
     # Approvals and security
     approval_ttl_s: int = 15 * 60
+    lease_s: float = Field(default=30.0, ge=10.0, le=600.0)
+    """How long an engine's lease lasts without renewal (each replica renews it every 5 s);
+    after that a killed replica's runs are taken over by another (docs/replicas.md)."""
     approval_key: SecretStr | None = None
     """HMAC key for approval tokens, at least `MIN_KEY_BYTES`; generated into `data_dir` when
     unset. Security setting (see the module docstring), like every field marked so below."""

@@ -10,15 +10,51 @@ import secrets
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
+from opsgate.api import accounts
+from opsgate.cli.common import local_store
+from opsgate.domain.roles import Role
+from opsgate.settings import Settings
 from tests.fixtures.cli import OPSGATE, cli_env
 from tests.fixtures.net import free_port
 
 START_TIMEOUT_S = 60
+T = TypeVar("T")
+
+
+async def add_users(settings: Settings, users: Mapping[str, Role]) -> dict[str, str]:
+    """Token-only users made on the database of `settings`, each with an API token."""
+    tokens: dict[str, str] = {}
+    async with local_store(settings) as store:
+        for username, role in users.items():
+            user = await store.create_user(username, role, None)
+            token = accounts.new_token()
+            await store.create_token(
+                user.id,
+                "replicas",
+                accounts.token_hash(token),
+                accounts.display_prefix(token),
+                None,
+                created_by=user.id,
+            )
+            tokens[username] = token
+    return tokens
+
+
+def eventually(probe: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value is not None:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
 
 
 def shared_keys() -> dict[str, str]:

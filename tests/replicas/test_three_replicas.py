@@ -13,7 +13,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,14 +23,19 @@ import httpx
 import pytest
 import yaml
 
-from opsgate.api import accounts
-from opsgate.cli.common import local_store
 from opsgate.domain.roles import Role
 from opsgate.settings import Settings
 from tests.fixtures.cli import OPSGATE, cli_env
 from tests.fixtures.postgres import AUDIT_KEY, TEMPLATE_DB, PostgresServer
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
-from tests.replicas.servers import Replica, shared_keys, start_replica, wait_healthy
+from tests.replicas.servers import (
+    Replica,
+    add_users,
+    eventually,
+    shared_keys,
+    start_replica,
+    wait_healthy,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -49,24 +54,6 @@ class Deployment:
 
     def api(self, replica: str, user: str) -> httpx.Client:
         return self.replicas[replica].api(self.tokens[user])
-
-
-async def _add_users(settings: Settings) -> dict[str, str]:
-    tokens: dict[str, str] = {}
-    async with local_store(settings) as store:
-        for username, role in USERS.items():
-            user = await store.create_user(username, role, None)
-            token = accounts.new_token()
-            await store.create_token(
-                user.id,
-                "replicas",
-                accounts.token_hash(token),
-                accounts.display_prefix(token),
-                None,
-                created_by=user.id,
-            )
-            tokens[username] = token
-    return tokens
 
 
 def _script(namespace: str) -> dict[str, Any]:
@@ -137,7 +124,7 @@ def deployment(
         secret_key=env["OPSGATE_SECRET_KEY"],
         audit_key=env["OPSGATE_AUDIT_KEY"],
     )
-    tokens = asyncio.run(_add_users(settings))
+    tokens = asyncio.run(add_users(settings, USERS))
     replicas: dict[str, Replica] = {}
     try:
         for name in ("a", "b", "c"):
@@ -151,16 +138,6 @@ def deployment(
         kubectl(sandbox, "delete", "namespace", namespace, "--wait=false")
         with postgres_server.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-def _eventually(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value is not None:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def _start(deployment: Deployment, replica: str, text: str) -> tuple[str, str]:
@@ -181,7 +158,7 @@ def _pending(deployment: Deployment, replica: str, cid: str) -> dict[str, Any]:
             ).json()["items"]
         return items[0] if items else None
 
-    return _eventually(probe, 60, "the approval request")
+    return eventually(probe, 60, "the approval request")
 
 
 def _paused(deployment: Deployment, replica: str, run_id: str) -> None:
@@ -193,7 +170,7 @@ def _paused(deployment: Deployment, replica: str, run_id: str) -> None:
             run = api.get(f"/runs/{run_id}").json()["run"]
         return True if run["status"] == "awaiting_approval" and run["owner_id"] is None else None
 
-    _eventually(probe, 30, f"run {run_id} to pause")
+    eventually(probe, 30, f"run {run_id} to pause")
 
 
 def _finished(deployment: Deployment, replica: str, run_id: str) -> dict[str, Any]:
@@ -202,7 +179,7 @@ def _finished(deployment: Deployment, replica: str, run_id: str) -> dict[str, An
             detail: dict[str, Any] = api.get(f"/runs/{run_id}").json()
         return detail if detail["run"]["status"] not in ("running", "awaiting_approval") else None
 
-    return _eventually(probe, 60, f"run {run_id} to end")
+    return eventually(probe, 60, f"run {run_id} to end")
 
 
 def _started_count(deployment: Deployment, replica: str, run_id: str) -> int:
@@ -310,7 +287,7 @@ def test_a_stop_asked_on_another_replica_stops_the_run_where_it_is_driven(
             calls = api.get(f"/runs/{run_id}").json()["calls"]
         return True if any(c["status"] == "running" for c in calls) else None
 
-    _eventually(waiting, 30, "the first wait to run on A")
+    eventually(waiting, 30, "the first wait to run on A")
     with deployment.api("c", "olga") as api:
         answer = api.post(f"/runs/{run_id}/stop")
     assert answer.status_code == 200, answer.text

@@ -91,6 +91,7 @@ class Limits:
             model_context_tokens=settings.model_context_tokens,
             verify_timeout_s=max(settings.command_timeout_s * 2, 1.0),
             preview_timeout_s=max(settings.command_timeout_s, 1.0),
+            lease_s=settings.lease_s,
         )
 
 
