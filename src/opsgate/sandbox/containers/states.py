@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from opsgate.sandbox.apiserver.store import Obj, Store, parse_time
-from opsgate.sandbox.containers import images, programs, references
+from opsgate.sandbox.containers import addons, images, programs, references
 from opsgate.sandbox.controllers import events
 
 BEHAVIOR_ANNOTATION = programs.BEHAVIOR_ANNOTATION
@@ -271,6 +271,8 @@ def _runs(ctx: PodContext, container: Obj, old: Obj | None) -> tuple[Obj, list[O
     if end.fate == "serve":
         status.update(ready=True, started=True, state={"running": {"startedAt": started}})
     else:
+        if end.fate == "complete":
+            addons.completed(ctx.store, ctx.pod, container)
         status["state"] = {
             "terminated": {
                 "exitCode": end.exit_code,
