@@ -100,3 +100,72 @@ def test_a_startup_probe_gates_readiness_and_kills_when_it_fails(
     assert ":9999: connect: connection refused" in text
     assert "Container web failed startup probe, will be restarted" in text
     assert _container(sandbox, namespace, "noboot")["ready"] is False
+
+
+def _job(name: str, backoff_limit: int, restart_policy: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "backoffLimit": backoff_limit,
+            "template": {
+                "spec": {
+                    "restartPolicy": restart_policy,
+                    "containers": [
+                        {"name": "step", "image": "busybox:1.36", "command": ["sh", "-c", "exit 1"]}
+                    ],
+                }
+            },
+        },
+    }
+
+
+def _condition(sandbox: SandboxInfo, namespace: str, job: str, kind: str) -> dict[str, Any] | None:
+    conditions = get_json(sandbox, "job", job, "-n", namespace)["status"].get("conditions") or []
+    return next((c for c in conditions if c["type"] == kind), None)
+
+
+def test_a_failing_job_is_retried_up_to_its_backoff_limit(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
+    _apply(sandbox, namespace, _job("migrate", 1, "Never"))
+    pods = get_json(sandbox, "pods", "-n", namespace, "-l", "job-name=migrate")["items"]
+    # The first pod failed at once; its replacement waits for the 10 s back-off.
+    assert [p["status"]["phase"] for p in pods] == ["Failed"]
+    failed = eventually(
+        lambda: _condition(sandbox, namespace, "migrate", "Failed"),
+        timeout=25,
+        what="the Job to fail after its retry",
+    )
+    assert (failed["status"], failed["reason"], failed["message"]) == (
+        "True",
+        "BackoffLimitExceeded",
+        "Job has reached the specified backoff limit",
+    )
+    assert _condition(sandbox, namespace, "migrate", "FailureTarget") is not None
+    listed = kubectl(sandbox, "get", "job", "migrate", "-n", namespace, "--no-headers")
+    assert listed.stdout.split()[1:3] == ["Failed", "0/1"]
+    described = kubectl(sandbox, "describe", "job", "migrate", "-n", namespace).stdout
+    assert "Pods Statuses:    0 Active (0 Ready) / 0 Succeeded / 2 Failed" in described
+    assert "BackoffLimitExceeded" in described
+    assert "Job has reached the specified backoff limit" in described
+    pods_listed = kubectl(sandbox, "get", "pods", "-n", namespace, "--no-headers").stdout
+    assert [line.split()[2] for line in pods_listed.splitlines()] == ["Error", "Error"]
+
+
+def test_an_on_failure_job_counts_restarts_and_deletes_its_pod(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
+    _apply(sandbox, namespace, _job("once", 0, "OnFailure"))
+    eventually(
+        lambda: _condition(sandbox, namespace, "once", "Failed"), what="the Job to fail at once"
+    )
+    status = get_json(sandbox, "job", "once", "-n", namespace)["status"]
+    assert (status.get("failed"), status.get("active")) == (1, None)
+    assert get_json(sandbox, "pods", "-n", namespace)["items"] == []
+    events = kubectl(
+        sandbox, "get", "events", "-n", namespace, "--field-selector", "involvedObject.name=once"
+    ).stdout
+    assert "SuccessfulDelete" in events
+    assert "BackoffLimitExceeded" in events
