@@ -292,7 +292,7 @@ def test_create_deployment_service_job_from_protobuf_bodies(
     assert done["status"]["succeeded"] == 1
     assert {c["type"] for c in done["status"]["conditions"]} >= {"Complete"}
     logs = kubectl(sandbox, "logs", "job/once", "-n", namespace)
-    assert "running: echo hi" in logs.stdout
+    assert logs.stdout == "hi\n"  # what `echo hi` printed
 
 
 CRD = """apiVersion: apiextensions.k8s.io/v1

@@ -2,7 +2,8 @@
 
 Called by `subresources` for the `pods/<name>/log` subresource. The lines follow what the
 container does (see `programs`): a crashing container prints its image's or the demo's error
-each time it starts, a known server its startup lines, healthy containers an access log, and a
+each time it starts, a one-shot command (`oneshot`) what it printed, a known server its
+startup lines, healthy containers an access log, and a
 container that never started has no logs (the API server's "is waiting to start" error).
 """
 
@@ -30,6 +31,10 @@ def _lines(store: Store, pod: Obj, container: Obj, previous: bool) -> list[tuple
     if end.fate == "crash":
         start = datetime.now(UTC) - timedelta(seconds=40 if previous else 5)
         return [(start + timedelta(milliseconds=10 * i), line) for i, line in enumerate(end.lines)]
+    if end.fate == "complete" and end.lines:
+        return [
+            (started + timedelta(milliseconds=10 * i), line) for i, line in enumerate(end.lines)
+        ]
     if end.fate == "complete":
         command = " ".join([*container.get("command", []), *container.get("args", [])]) or image
         return [
