@@ -97,3 +97,47 @@ def test_a_job_prints_its_script_output(sandbox: SandboxInfo, namespace: str) ->
     logs = kubectl(sandbox, "logs", "job/hello", "-n", namespace).stdout.splitlines()
     assert logs[-1] == "Hello from the Kubernetes cluster"
     assert re.fullmatch(r"\w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2} UTC \d{4}", logs[0])
+
+
+def test_the_server_logs_the_requests_it_answered(sandbox: SandboxInfo, namespace: str) -> None:
+    made = kubectl(sandbox, "create", "deployment", "web", "--image=nginx:1.27", "-n", namespace)
+    assert made.returncode == 0, made.stderr
+    assert (
+        kubectl(sandbox, "expose", "deployment", "web", "--port=80", "-n", namespace).returncode
+        == 0
+    )
+    status = kubectl(
+        sandbox, "rollout", "status", "deployment/web", "-n", namespace, "--timeout=10s"
+    )
+    assert status.returncode == 0, status.stderr
+    _run(sandbox, namespace, "check", "wget", "-qO-", "http://web")
+    assert eventually(lambda: _phase(sandbox, namespace, "check")) == "Succeeded"
+    client = kubectl(
+        sandbox,
+        "run",
+        "client",
+        "-n",
+        namespace,
+        "--image=curlimages/curl:8.5.0",
+        "--",
+        "sleep",
+        "3600",
+    )
+    assert client.returncode == 0, client.stderr
+    eventually(lambda: _phase(sandbox, namespace, "client"), what="the client pod to run")
+    fetched = kubectl(
+        sandbox, "exec", "client", "-n", namespace, "--", "curl", "-s", "http://web/missing"
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    ips = {
+        pod: get_json(sandbox, "pod", pod, "-n", namespace)["status"]["podIP"]
+        for pod in ("check", "client")
+    }
+    logs = kubectl(sandbox, "logs", "deployment/web", "-n", namespace).stdout.splitlines()
+    served = [line for line in logs if '"-" "' in line]
+    assert len(served) == 2
+    assert served[0].startswith(f"{ips['check']} - - [")
+    assert served[0].endswith('] "GET / HTTP/1.1" 200 315 "-" "Wget" "-"')
+    assert served[1].startswith(f"{ips['client']} - - [")
+    assert '"GET /missing HTTP/1.1" 404 ' in served[1]
+    assert served[1].endswith(' "-" "curl/8.5.0" "-"')

@@ -93,12 +93,14 @@ def pod_status(
     anchor = now
     if ready_before is not None and ready_before.get("status") != "True":
         anchor = parse_time(ready_before.get("lastTransitionTime"))
-    ctx = states.PodContext(store, pod, now, anchor)
     previous = {s.get("name"): s for s in old.get("containerStatuses", [])}
     started = any(s.get("containerID") for s in previous.values())
     # Volumes are set up once, before any container starts.
     mount = None if started else references.mount_error(store, pod)
     ip = "" if mount is not None else _pod_ip(pod, node)
+    # Its containers see the pod's IP from their first run (/etc/hosts, the peers they call).
+    running = {**pod, "status": {**old, "podIP": ip, "podIPs": [{"ip": ip}]}} if ip else pod
+    ctx = states.PodContext(store, running, now, anchor)
     statuses, owed = [], []
     for container in pod.get("spec", {}).get("containers", []):
         before = previous.get(container.get("name"))

@@ -340,7 +340,7 @@ def _curl(ctx: Context, args: list[str]) -> Result:
             stderr="" if silent and not show else f"curl: ({code}) {message}\n", code=code
         )
 
-    answer = network.http_get(ctx.store, ctx.pod, urls[0])
+    answer = network.http_get(ctx.store, ctx.pod, urls[0], "curl/8.5.0")
     if answer.failure == "unresolved":
         return fail(6, f"Could not resolve host: {answer.host}")
     if answer.failure == "refused":
