@@ -141,3 +141,23 @@ def test_the_server_logs_the_requests_it_answered(sandbox: SandboxInfo, namespac
     assert served[1].startswith(f"{ips['client']} - - [")
     assert '"GET /missing HTTP/1.1" 404 ' in served[1]
     assert served[1].endswith(' "-" "curl/8.5.0" "-"')
+
+
+def test_kubernetes_default_resolves_as_on_every_cluster(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
+    # The Kubernetes docs' "Debugging DNS Resolution" first check.
+    _run(sandbox, namespace, "dns", "nslookup", "kubernetes.default")
+    assert eventually(lambda: _phase(sandbox, namespace, "dns")) == "Succeeded"
+    logs = kubectl(sandbox, "logs", "dns", "-n", namespace).stdout
+    assert "Name:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1" in logs
+    listed = kubectl(sandbox, "get", "service", "kubernetes", "-n", "default", "--no-headers")
+    assert listed.stdout.split()[:5] == [
+        "kubernetes",
+        "ClusterIP",
+        "10.96.0.1",
+        "<none>",
+        "443/TCP",
+    ]
+    ends = kubectl(sandbox, "get", "endpoints", "kubernetes", "-n", "default", "--no-headers")
+    assert ends.stdout.split()[1] == "172.18.0.2:6443"
