@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     generated into `data_dir` when unset. Every process writing the database must use the
     same key (set it for replicas sharing PostgreSQL), and a store opened with another key
     refuses to start. Security setting."""
+    session_key: SecretStr | None = None
+    """Key signing the Command Center's session cookies, at least `MIN_KEY_BYTES`; generated
+    into `data_dir` when unset. Replicas behind one address must share it (set it), or a
+    session opened on one is refused by the others. Security setting."""
     require_distinct_approver: bool = True
     """The requester of a change may not approve it (on by default). For a one-person setup
     turn it off with `OPSGATE_REQUIRE_DISTINCT_APPROVER=false`: the gate still pauses every
@@ -190,7 +194,7 @@ class Settings(BaseSettings):
             "secret_key": self.secret_key,
             "approval_key": self.approval_key,
             "audit_key": self.audit_key,
-            "session_key": None,
+            "session_key": self.session_key,
         }[name]
         variable = f"OPSGATE_{name.upper()}"
         if configured is not None:
@@ -267,6 +271,7 @@ SECURITY_SETTINGS = (
     "approval_key",
     "secret_key",
     "audit_key",
+    "session_key",
     "mcp_http_token",
     "mcp_user",
     "mcp_allowed_hosts",
