@@ -168,6 +168,10 @@ class Settings(BaseSettings):
     these). Security setting."""
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """`text`: lines for people (the default); `json`: one JSON object per line for a log
+    collector, with the run, call, approval and conversation ids where known (the Helm chart
+    sets it)."""
 
     # Client side (`opsgate chat`, `ask`, `approvals`)
     server_url: str = "http://127.0.0.1:8080"
