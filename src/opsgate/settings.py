@@ -20,7 +20,7 @@ import os
 import secrets
 import tempfile
 import typing
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -358,6 +358,23 @@ def env_file_warnings(
         for origin in setting_origins(settings, given=given, env_file=env_file)
         if origin.origin == "env file"
     ]
+
+
+OTEL_EXPORTER_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def otel_traces_configured(environment: Mapping[str, str] | None = None) -> bool:
+    """Whether the standard `OTEL_*` variables ask for traces (`api.tracing` then exports them
+    over OTLP/HTTP, the SDK reading every other `OTEL_*` variable itself): an OTLP endpoint or
+    `OTEL_TRACES_EXPORTER=otlp`, and neither `OTEL_SDK_DISABLED=true` nor
+    `OTEL_TRACES_EXPORTER=none`."""
+    env = os.environ if environment is None else environment
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter == "none":
+        return False
+    return exporter == "otlp" or any(env.get(name, "").strip() for name in OTEL_EXPORTER_VARIABLES)
 
 
 def process_environment() -> dict[str, str]:
