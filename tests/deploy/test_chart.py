@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,3 +220,30 @@ def test_helm_install_succeeds_and_an_upgrade_keeps_the_keys(
     kept = kubectl(sandbox, "get", "secret", "og-opsgate-keys", "-n", namespace, "-o", "json")
     assert kept.returncode == 0, "the keys Secret must outlive an uninstall"
     assert json.loads(kept.stdout)["data"] == json.loads(first.stdout)["data"]
+
+
+def test_the_readme_values_example_renders_what_the_readme_says(
+    sandbox: SandboxInfo, tmp_path: Path
+) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    example = re.search(r"```yaml\n# values-prod.yaml\n(.*?)```", readme, flags=re.DOTALL)
+    assert example, "README lost its values example"
+    values = tmp_path / "values-prod.yaml"
+    values.write_text(example.group(1))
+    rendered = helm(
+        sandbox, "template", "opsgate", str(CHART), "--namespace", "opsgate", "-f", str(values)
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    objects = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+    (deployment,) = by_kind(objects, "Deployment")
+    assert deployment["metadata"]["name"] == "opsgate"
+    assert "deployment/opsgate" in readme
+    assert deployment["spec"]["replicas"] == 3
+    assert {s["metadata"]["name"] for s in by_kind(objects, "Secret")} == {"opsgate-keys"}
+    assert "`opsgate-keys`" in readme
+    assert sorted(r["metadata"]["namespace"] for r in by_kind(objects, "Role")) == [
+        "payments",
+        "shop",
+    ]
+    (ingress,) = by_kind(objects, "Ingress")
+    assert ingress["spec"]["rules"][0]["host"] == "opsgate.example.com"

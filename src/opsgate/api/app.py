@@ -7,7 +7,9 @@ in-process client, the engine (recovered at start: interrupted calls become
 user exists, a one-time setup token logged once at WARNING (only its hash is kept).
 `AppDeps` lets tests inject any of these pieces; injected pieces are not closed by the app.
 In front of the routes: the catch-all 500, security headers, `guards.RequestGuard` (odd
-targets, body size and time), then CORS when configured. `api.server` says how it is served.
+targets, body size and time), then CORS when configured; outermost, when traces are on, a span
+per request (`api.tracing`, whose tracer the engine gets too). `api.server` says how it is
+served.
 """
 
 from __future__ import annotations

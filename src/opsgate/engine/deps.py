@@ -84,9 +84,7 @@ class Tracer(Protocol):
     that already happened (an approval wait, known only once it ends)."""
 
     def span(self, name: str, attributes: Attributes) -> AbstractContextManager[Span]: ...
-    def record(
-        self, name: str, start: datetime, end: datetime, attributes: Attributes
-    ) -> None: ...
+    def record(self, name: str, start: datetime, end: datetime, attributes: Attributes) -> None: ...
 
 
 class _NoSpan:
