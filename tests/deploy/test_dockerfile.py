@@ -182,3 +182,18 @@ def test_every_copied_path_exists_and_is_in_the_build_context(source: str) -> No
 )
 def test_local_state_and_keys_stay_out_of_the_build_context(path: str) -> None:
     assert ignored(path)
+
+
+def test_the_image_uses_the_uv_and_python_the_setup_pins() -> None:
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    pinned_uv = re.search(r"^UV_VERSION := (\S+)$", makefile, flags=re.MULTILINE)
+    assert pinned_uv
+    installs = [c.value[0] for c in stages()[0] if c.cmd == "RUN" and "pip install" in c.value[0]]
+    assert installs == [f"pip install --no-cache-dir uv=={pinned_uv.group(1)}"]
+    requires = re.search(
+        r'^requires-python = "(.*)"$',
+        (PROJECT_ROOT / "pyproject.toml").read_text(),
+        flags=re.MULTILINE,
+    )
+    assert requires
+    assert requires.group(1) == ">=3.11,<3.12", "a new Python range needs a new base image"
