@@ -119,8 +119,10 @@ async def test_a_run_is_traced_request_run_step_tool_and_approval_wait(
     def parent(span: ReadableSpan) -> ReadableSpan | None:
         return by_id.get(span.parent.span_id) if span.parent else None
 
+    # One stretch up to the gate and one after the decision; or one alone, when the decision
+    # landed before the first stretch reached the gate (it then resumes the run itself).
     runs = [s for s in finished_spans if s.name == "opsgate.run"]
-    assert len(runs) == 2, "one stretch up to the gate, one after the decision"
+    assert 1 <= len(runs) <= 2
     assert all(s.attributes["opsgate.run_id"] == run_id for s in runs)
 
     steps = [s for s in finished_spans if s.name == "opsgate.step"]

@@ -178,6 +178,7 @@ def test_an_existing_keys_secret_is_used_instead(sandbox: SandboxInfo) -> None:
     [
         (["rbac.preset=admin"], "/rbac/preset"),
         (["replicaCount=2"], "/replicaCount"),
+        (["replicaCount=2", POSTGRES, "persistence.enabled=true"], "/replicaCount"),
         (["rbac.preset=namespaceOperator"], "namespaces"),
         (["config.logFormat=xml"], "/config/logFormat"),
         (["database.url=mysql://db/opsgate"], "/database/url"),
