@@ -137,7 +137,7 @@ async def test_metrics_need_an_admin_session_or_a_token(api_env: ApiEnv) -> None
 async def test_conversations_only_use_contexts_the_server_allows(api_env: ApiEnv) -> None:
     async with api_env.client("operator") as client:
         listed = (await client.get("/api/v1/contexts")).json()
-        assert listed == {"contexts": ["sandbox"], "default": "sandbox"}
+        assert listed == {"contexts": ["sandbox"], "default": "sandbox", "jenkins": []}
         for context in ("nope", "other"):
             refused = await client.post("/api/v1/conversations", json={"context": context})
             assert refused.status_code == 422

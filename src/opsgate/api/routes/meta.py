@@ -21,6 +21,7 @@ from opsgate.domain import roles
 from opsgate.errors import BinaryNotFound, Forbidden
 from opsgate.settings import Settings
 from opsgate.store import db
+from opsgate.store.jenkins_directory import JenkinsDirectory
 from opsgate.tools import binaries
 
 router = APIRouter(tags=["meta"])
@@ -53,7 +54,12 @@ async def list_tools(request: Request, principal: auth.Viewer) -> list[ToolOut]:
 @router.get("/contexts", response_model=Contexts)
 async def list_contexts(request: Request, principal: auth.Viewer) -> Contexts:
     state = app_state(request)
-    return Contexts(contexts=state.contexts, default=state.default_context)
+    servers = await JenkinsDirectory(state.store, state.settings.jenkins).entries()
+    return Contexts(
+        contexts=state.contexts,
+        default=state.default_context,
+        jenkins=[server.name for server in servers],
+    )
 
 
 @router.get("/model", response_model=ModelInfo)
