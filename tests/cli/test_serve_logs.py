@@ -136,3 +136,10 @@ def test_text_stays_the_default_and_appends_the_ids() -> None:
     assert (
         logs.TextFormatter().format(record).endswith("opsgate.events: plan [run=run-1 call=call-2]")
     )
+
+
+def test_event_lines_stay_off_a_terminal_unless_debugging() -> None:
+    quiet = logs.dict_config(Settings())["loggers"]
+    assert quiet[logs.EVENTS_LOGGER] == {"level": "WARNING"}
+    assert logs.EVENTS_LOGGER not in logs.dict_config(Settings(log_level="DEBUG"))["loggers"]
+    assert logs.EVENTS_LOGGER not in logs.dict_config(Settings(log_format="json"))["loggers"]

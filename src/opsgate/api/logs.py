@@ -28,6 +28,8 @@ ID_FIELDS = ("conversation_id", "run_id", "call_id", "approval_id")
 EVENT_FIELDS = ("event", "tool", "status")
 """More attributes of the engine's event lines (`engine.recorder`)."""
 MAX_TRACEBACK_CHARS = 8000
+EVENTS_LOGGER = "opsgate.events"
+"""The engine's one line per stream event (`engine.recorder`): in JSON logs, or text at DEBUG."""
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -71,6 +73,15 @@ def dict_config(settings: Settings) -> dict[str, Any]:
     """The logging configuration for `settings.log_format` and `settings.log_level`."""
     formatter = JsonFormatter if settings.log_format == "json" else TextFormatter
     via_root = {"handlers": [], "propagate": True}
+    loggers: dict[str, Any] = {
+        "uvicorn": via_root,
+        "uvicorn.error": via_root,
+        "uvicorn.access": via_root,
+    }
+    if settings.log_format == "text" and settings.log_level.lower() != "debug":
+        # One line per stream event is for log collectors; at a terminal (`make run`) the
+        # Command Center shows the events, and the lines would bury the setup URL.
+        loggers[EVENTS_LOGGER] = {"level": "WARNING"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -83,5 +94,5 @@ def dict_config(settings: Settings) -> dict[str, Any]:
             }
         },
         "root": {"handlers": ["stderr"], "level": settings.log_level.upper()},
-        "loggers": {"uvicorn": via_root, "uvicorn.error": via_root, "uvicorn.access": via_root},
+        "loggers": loggers,
     }
