@@ -187,11 +187,24 @@ class Gateway:
         self, user: User, client: ClientInfo, tool: str, args: dict[str, Any], report: Report
     ) -> CallOutcome:
         """Submit `tool(args)` as `user` on behalf of `client`; its outcome once known."""
+        return await self.follow(await self.start(user, client, tool, args), tool, report)
+
+    async def start(self, user: User, client: ClientInfo, tool: str, args: dict[str, Any]) -> Run:
+        """Submit `tool(args)` as `user` on behalf of `client`; the run once it has ended (a
+        read) or paused at the gate (a change)."""
         conversation = await self.conversation_for(user, client)
         run = await self.engine.submit_call(
             conversation.id, user, tool, args, client=client.as_audit()
         )
-        return await self._follow(run, tool, report)
+        await self.engine.wait_run(run.id)
+        return await self.store.get_run(run.id)
+
+    async def awaiting(self, run: Run) -> ToolCallRecord | None:
+        """The run's call while it waits for its approval, else None."""
+        call = await self._call_of(run.id)
+        if call is None or call.status != "awaiting_approval" or call.approval_id is None:
+            return None
+        return call
 
     async def conversation_for(self, user: User, client: ClientInfo) -> Conversation:
         """The conversation of this user and client program, created on its first call."""
@@ -217,7 +230,8 @@ class Gateway:
     def link(self, conversation_id: str) -> str:
         return f"{self.public_url.rstrip('/')}/#/c/{conversation_id}"
 
-    async def _follow(self, run: Run, tool: str, report: Report) -> CallOutcome:
+    async def follow(self, run: Run, tool: str, report: Report) -> CallOutcome:
+        """Wait for `run`'s outcome (or `wait_s`), telling the client where it stands."""
         await self.engine.wait_run(run.id)  # a read ends here; a change pauses at the gate
         deadline = self.clock() + self.wait_s
         announced: str | None = None
