@@ -201,7 +201,7 @@ class Gateway:
 
     async def awaiting(self, run: Run) -> ToolCallRecord | None:
         """The run's call while it waits for its approval, else None."""
-        call = await self._call_of(run.id)
+        call = await self.call_of(run.id)
         if call is None or call.status != "awaiting_approval" or call.approval_id is None:
             return None
         return call
@@ -239,18 +239,13 @@ class Gateway:
         while True:
             current = await self.store.get_run(run.id)
             if current.status in FINAL_RUN_STATUSES:
-                return await self._outcome(current, tool)
-            call = await self._call_of(run.id)
+                return await self.outcome(current, tool)
+            call = await self.call_of(run.id)
             approval_id = call.approval_id if call is not None else None
             now = self.clock()
             if approval_id is not None and approval_id != announced:
                 announced = approval_id
-                approval = await self.store.get_approval(approval_id)
-                await report(
-                    f"waiting for approval {approval_id} of {tool!r} (expires "
-                    f"{approval.expires_at:%Y-%m-%d %H:%M:%S} UTC); decide in the Command "
-                    f"Center: {self.link(run.conversation_id)}"
-                )
+                await report(await self.standing(current, tool, call))
                 last_report = now
             elif now - last_report >= self.heartbeat_s:
                 what = f"approval {announced}" if current.status == "awaiting_approval" else "it"
@@ -260,7 +255,21 @@ class Gateway:
                 return self._pending(current, tool, call)
             await asyncio.sleep(self.poll_s)
 
-    async def _call_of(self, run_id: str) -> ToolCallRecord | None:
+    async def standing(self, run: Run, tool: str, call: ToolCallRecord | None) -> str:
+        """Where an unfinished call stands, in one line (the approval to decide, and where)."""
+        if call is None:
+            return f"{tool!r} is {run.status.replace('_', ' ')}"
+        if call.approval_id is None or call.status != "awaiting_approval":
+            approval = f" (approval {call.approval_id})" if call.approval_id else ""
+            return f"{tool!r} is {call.status.replace('_', ' ')}{approval}"
+        request = await self.store.get_approval(call.approval_id)
+        return (
+            f"waiting for approval {request.id} of {tool!r} (expires "
+            f"{request.expires_at:%Y-%m-%d %H:%M:%S} UTC); decide in the Command "
+            f"Center: {self.link(run.conversation_id)}"
+        )
+
+    async def call_of(self, run_id: str) -> ToolCallRecord | None:
         calls = await self.store.list_calls(run_id=run_id)
         return calls[0] if calls else None
 
@@ -282,8 +291,8 @@ class Gateway:
             approval_id=approval,
         )
 
-    async def _outcome(self, run: Run, tool: str) -> CallOutcome:
-        call = await self._call_of(run.id)
+    async def outcome(self, run: Run, tool: str) -> CallOutcome:
+        call = await self.call_of(run.id)
         events = await self.store.list_audit(AuditFilter(run_id=run.id), limit=500)
         link = self.link(run.conversation_id)
         if call is None:

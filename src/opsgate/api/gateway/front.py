@@ -55,17 +55,17 @@ class _GatewayTool(McpTool):
             outcome: CallOutcome | InputRequiredToolResult
             if self._elicitation is not None and confirm.can_elicit(ctx):
                 outcome = await self._elicitation.call(
-                    ctx, user, client_of(ctx), self.name, dict(arguments), _reporter(ctx)
+                    ctx, user, client_of(ctx), self.name, dict(arguments), reporter(ctx)
                 )
             else:
                 outcome = await self._gateway.call(
-                    user, client_of(ctx), self.name, dict(arguments), _reporter(ctx)
+                    user, client_of(ctx), self.name, dict(arguments), reporter(ctx)
                 )
         except OpsgateError as e:
-            return _refusal(e)
+            return refusal(e)
         if isinstance(outcome, InputRequiredToolResult):
             return outcome
-        return _result(outcome)
+        return tool_result(outcome)
 
 
 def client_of(ctx: Context) -> ClientInfo:
@@ -80,7 +80,7 @@ def client_of(ctx: Context) -> ClientInfo:
     return ClientInfo(name=truncate(info.name, 100), version=truncate(info.version or "", 50))
 
 
-def _reporter(ctx: Context) -> Callable[[str], Awaitable[None]]:
+def reporter(ctx: Context) -> Callable[[str], Awaitable[None]]:
     counter = itertools.count(1)
 
     async def report(text: str) -> None:
@@ -89,7 +89,7 @@ def _reporter(ctx: Context) -> Callable[[str], Awaitable[None]]:
     return report
 
 
-def _result(outcome: CallOutcome) -> ToolResult:
+def tool_result(outcome: CallOutcome) -> ToolResult:
     return ToolResult(
         content=[mcp_types.TextContent(type="text", text=outcome.text())],
         structured_content=outcome.structured(),
@@ -97,7 +97,7 @@ def _result(outcome: CallOutcome) -> ToolResult:
     )
 
 
-def _refusal(error: OpsgateError) -> ToolResult:
+def refusal(error: OpsgateError) -> ToolResult:
     """A call the gateway could not even start (who is calling, or what they may do)."""
     return ToolResult(
         content=[mcp_types.TextContent(type="text", text=f"not run: {error}")],

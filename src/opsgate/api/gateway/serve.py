@@ -35,6 +35,7 @@ from opsgate.api.gateway import http_guard
 from opsgate.api.gateway.calls import Gateway
 from opsgate.api.gateway.elicit import Elicitation, single_user_refusal
 from opsgate.api.gateway.front import Identify, create_front
+from opsgate.api.gateway.tasks import GatewayTasks
 from opsgate.domain.roles import can_approve
 from opsgate.engine.bus import EventBus
 from opsgate.errors import ConfigError, NotFound, Unauthenticated
@@ -169,6 +170,10 @@ async def open_gateway(settings: Settings, transport: Transport) -> AsyncIterato
         else:
             identify = bearer_identity
         front = create_front(engine.deps.tool_specs, gateway, identify, elicitation)
+        if elicitation is None:
+            # Asking the local user and handing out a task handle are two answers to one
+            # call; the elicitation mode keeps the call, so it offers no tasks.
+            front.add_extension(GatewayTasks(gateway, engine, identify))
         yield Opened(front=front, store=store)
 
 
