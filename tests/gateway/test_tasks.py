@@ -137,9 +137,11 @@ async def test_a_read_from_a_tasks_client_is_answered_at_once(
 ) -> None:
     tasks = mcp_tasks.TasksRequester()
     async with connect(gateway_server, "http", extensions=[tasks]) as client:
+        capabilities = client.server_capabilities
         result = await client.call_tool(
             "k8s_get", {"resource": "deployments", "name": "web", "namespace": NAMESPACE}
         )
+    assert mcp_tasks.TASKS_EXTENSION in (capabilities.extensions or {})
     assert tasks.handles == []
     assert result.structured_content["outcome"] == "succeeded"
 
