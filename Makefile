@@ -5,6 +5,10 @@ UV := .tools/uv/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Two workers, each taking whole files (module fixtures start once). The browser tests run in
+# a second, serial pass: Playwright's sync API keeps its event loop running for the rest of
+# the session, so an async test that came after it on the same worker could not start its own.
+PYTEST_WORKERS ?= 2
 
 .PHONY: setup system tools venv run test check lint fmt bench clean
 
@@ -36,7 +40,8 @@ run: setup
 # lint, type or layering error as it does on a failing test.
 test: setup check
 	@$(BIN)/python -m compileall -q src >/dev/null
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 check:
 	$(BIN)/ruff check src tests bench scripts

@@ -67,7 +67,7 @@ def test_reads_and_mutations_split_as_the_issue_lists() -> None:
         "k8s_get", "k8s_describe", "k8s_logs", "k8s_events", "k8s_rollout_status",
         "k8s_rollout_history", "k8s_cluster_info", "k8s_contexts", "k8s_top_pods",
         "k8s_top_nodes", "k8s_api_resources", "k8s_auth_can_i", "k8s_diff", "k8s_wait_seconds",
-        "k8s_wait_for",
+        "k8s_wait_for", "k8s_diagnose",
     }  # fmt: skip
     for tool in kubectl.TOOLS:
         assert tool.annotations.read_only is (tool.name in reads), tool.name

@@ -185,8 +185,8 @@ async def test_a_queue_location_outside_the_server_is_refused() -> None:
         await run(env, TRIGGER, job="app")
 
 
-def test_the_family_has_thirteen_tools_with_deliberate_annotations() -> None:
-    assert len(BY_NAME) == 13
+def test_the_family_has_fourteen_tools_with_deliberate_annotations() -> None:
+    assert len(BY_NAME) == 14
     for tool in BY_NAME.values():
         assert tool.family == "jenkins"
         assert tool.annotations.open_world

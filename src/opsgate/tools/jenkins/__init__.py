@@ -1,4 +1,4 @@
-"""The Jenkins tool family: 10 reads and 3 mutations over Jenkins's REST API (httpx).
+"""The Jenkins tool family: 11 reads and 3 mutations over Jenkins's REST API (httpx).
 
 `opsgate.tools.registry` imports `TOOLS`. Every tool takes `server`, the name of a Jenkins
 server an admin configured (`ToolEnv.jenkins`), never a URL or credentials. Request URLs are
@@ -8,8 +8,8 @@ built by the pure functions of `urls.py` and always stay under the server's base
 from __future__ import annotations
 
 from opsgate.tools.base import Tool
-from opsgate.tools.jenkins import mutations, reads
+from opsgate.tools.jenkins import diagnose, mutations, reads
 
-TOOLS: list[Tool] = [*reads.TOOLS, *mutations.TOOLS]
+TOOLS: list[Tool] = [*reads.TOOLS, *diagnose.TOOLS, *mutations.TOOLS]
 
 __all__ = ["TOOLS"]
