@@ -27,6 +27,7 @@ from fastmcp.server.extensions import MethodBinding, ServerExtension, ToolCallCo
 from fastmcp.tools.base import ToolResult
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -40,6 +41,8 @@ TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 POLL_INTERVAL_MS = 2_000
 MISSING_CAPABILITY = -32021
 INVALID_PARAMS = -32602
+MODERN = frozenset(MODERN_PROTOCOL_VERSIONS)
+"""The protocol revisions the extension is defined for (2026-07-28 and later)."""
 
 TaskStatus = Literal["working", "input_required", "completed", "cancelled", "failed"]
 
@@ -107,9 +110,9 @@ class GatewayTasks(ServerExtension):
 
     def methods(self) -> Sequence[MethodBinding]:
         return (
-            MethodBinding("tasks/get", TaskParams, self._get),
-            MethodBinding("tasks/update", UpdateParams, self._update),
-            MethodBinding("tasks/cancel", TaskParams, self._cancel),
+            MethodBinding("tasks/get", TaskParams, self._get, MODERN),
+            MethodBinding("tasks/update", UpdateParams, self._update, MODERN),
+            MethodBinding("tasks/cancel", TaskParams, self._cancel, MODERN),
         )
 
     async def intercept_tool_call(
@@ -118,7 +121,11 @@ class GatewayTasks(ServerExtension):
         context: Context,
         call_next: ToolCallContinuation,
     ) -> ToolResult | BaseModel:
-        if not context.client_supports_extension(TASKS_EXTENSION):
+        request_context = context.request_context
+        modern = request_context is not None and request_context.protocol_version in MODERN
+        # SEP-2663 tasks are a 2026-07-28 extension: a handshake-era session has no wire shape
+        # for them, so its calls are held as before.
+        if not modern or not context.client_supports_extension(TASKS_EXTENSION):
             return await call_next()
         tool = params.name
         try:
