@@ -44,6 +44,8 @@ def _values(annotation: Any, tmp: Path) -> list[Any]:
         return [0.0, -1.0, 1e9]
     if annotation is str:
         return _TEXT
+    if origin is typing.Literal:
+        return list(args)
     if origin is list:
         return [[], ["*"], ["sandbox"], ["all", "none"]]
     if annotation is Path:

@@ -240,6 +240,8 @@ class ToolOut(BaseModel):
 class Contexts(BaseModel):
     contexts: list[str]
     default: str | None
+    jenkins: list[str] = Field(default_factory=list)
+    """The names of the Jenkins servers tools may name (never their URLs or users)."""
 
 
 class ModelInfo(BaseModel):

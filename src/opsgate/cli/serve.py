@@ -45,13 +45,17 @@ def _warn_about_env_file(settings: Settings, given: Collection[str] = ()) -> Non
 
 
 def _serve_app(settings: Settings) -> None:
-    """Serve the app with uvicorn, with the slow-client limits of `opsgate.api.server`."""
+    """Serve the app with uvicorn, with the slow-client limits of `opsgate.api.server` and the
+    log format of the settings (`opsgate.api.logs`)."""
     import uvicorn
 
-    from opsgate.api import server
+    from opsgate.api import logs, server
     from opsgate.api.app import create_app
 
-    uvicorn.Server(server.uvicorn_config(create_app(settings), settings)).run()
+    config = server.uvicorn_config(
+        create_app(settings), settings, log_config=logs.dict_config(settings)
+    )
+    uvicorn.Server(config).run()
 
 
 def serve(

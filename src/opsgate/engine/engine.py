@@ -193,7 +193,7 @@ class Engine:
     # -- background execution --------------------------------------------------------------
 
     def _launch(self, run_id: str, graph_input: GraphState | Command[Any]) -> None:
-        task = asyncio.create_task(self._drive(run_id, graph_input), name=f"run-{run_id}")
+        task = asyncio.create_task(self._traced(run_id, graph_input), name=f"run-{run_id}")
         self._tasks[run_id] = task
         # A task cancelled before it ever ran cannot remove itself.
         task.add_done_callback(lambda done: self._forget(run_id, done))
@@ -201,6 +201,11 @@ class Engine:
     def _forget(self, run_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(run_id) is task:
             del self._tasks[run_id]
+
+    async def _traced(self, run_id: str, graph_input: GraphState | Command[Any]) -> None:
+        """`_drive` in a span (`opsgate.run`): one per stretch this engine drives the run."""
+        with self.deps.tracer.span("opsgate.run", {"opsgate.run_id": run_id}):
+            await self._drive(run_id, graph_input)
 
     async def _drive(self, run_id: str, graph_input: GraphState | Command[Any]) -> None:
         config: RunnableConfig = {"configurable": {"thread_id": run_id}}

@@ -62,6 +62,9 @@ class NewApprovalItem(Protocol):
 class Store(Protocol):
     # lifecycle
     async def close(self) -> None: ...
+    async def schema_revision(self) -> str | None:
+        """The migration revision the database is at (None: never migrated)."""
+        ...
 
     # users and tokens
     async def create_user(self, username: str, role: Role, password_hash: str | None) -> User: ...
