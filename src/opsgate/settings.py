@@ -159,6 +159,14 @@ class Settings(BaseSettings):
     """Browser origins (`https://app.example`) allowed to call `opsgate mcp --http`; a request
     with any other `Origin` gets 403. Requests without `Origin` (non-browser clients) pass.
     Security setting."""
+    mcp_confirm: Literal["approval", "elicit"] = "approval"
+    """How an MCP client's change is decided. `approval` (the default): an approver decides in
+    the Command Center, the CLI or the API. `elicit`: a lower-assurance mode for one person on
+    their own machine: `opsgate mcp` on stdio asks that user to confirm in the MCP client
+    (elicitation), and records the answer as their approval or rejection, marked
+    `via elicitation`. Refused over HTTP, with more than one enabled user, unless
+    `OPSGATE_MCP_USER` may approve, and while `require_distinct_approver` is on. Security
+    setting."""
     mcp_wait_s: float = Field(default=0.0, ge=0)
     """How long an MCP call waits for its approval and the change (0: the approval TTL plus
     time to execute and verify); after it, the call returns and the request stays open."""
@@ -280,6 +288,7 @@ SECURITY_SETTINGS = (
     "mcp_user",
     "mcp_allowed_hosts",
     "mcp_allowed_origins",
+    "mcp_confirm",
     "require_distinct_approver",
     "database_url",
     "kubeconfig",

@@ -34,6 +34,8 @@ def _values(annotation: Any, tmp: Path) -> list[Any]:
             if arg is not type(None):
                 values += _values(arg, tmp)
         return values
+    if origin is typing.Literal:
+        return list(args)
     if annotation is bool:
         return [True, False]
     if annotation is int:

@@ -200,6 +200,10 @@ class ApprovalOut(BaseModel):
     expires_at: datetime
     status: ApprovalStatus
     items: list[ApprovalItemOut]
+    client_name: str | None = None
+    """The outside MCP client program that asked (`clientInfo.name` of `initialize`), for
+    calls through `opsgate mcp`; None for the Command Center, the CLI and the agent."""
+    client_version: str | None = None
 
 
 class ApprovalList(BaseModel):

@@ -99,7 +99,9 @@ def mcp(
         {"mcpServers": {"opsgate": {"type": "http", "url": "http://127.0.0.1:8765/mcp",
           "headers": {"Authorization": "Bearer og_..."}}}}
 
-    More clients and settings: docs/mcp.md.
+    A client that declares the MCP tasks extension gets a change as a task to poll instead.
+    One person on stdio may set OPSGATE_MCP_CONFIRM=elicit to confirm changes in the client
+    (lower assurance, off by default). More clients and settings: docs/mcp.md.
 
     Example: `OPSGATE_MCP_USER=alice opsgate mcp` (stdio) or `opsgate mcp --http --port 8765`
     """
