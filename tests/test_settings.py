@@ -34,7 +34,7 @@ def test_an_empty_or_short_configured_key_is_refused(tmp_path: Path, name: str, 
         assert value not in message
 
 
-@pytest.mark.parametrize("name", ["approval_key", "secret_key"])
+@pytest.mark.parametrize("name", ["approval_key", "secret_key", "session_key"])
 def test_a_configured_key_of_the_minimum_length_is_used_as_is(tmp_path: Path, name: str) -> None:
     value = "0123456789abcdefghijklmnopqrstuv"
     assert len(value) == MIN_KEY_BYTES

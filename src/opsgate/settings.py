@@ -20,7 +20,7 @@ import os
 import secrets
 import tempfile
 import typing
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     generated into `data_dir` when unset. Every process writing the database must use the
     same key (set it for replicas sharing PostgreSQL), and a store opened with another key
     refuses to start. Security setting."""
+    session_key: SecretStr | None = None
+    """Key signing the Command Center's session cookies, at least `MIN_KEY_BYTES`; generated
+    into `data_dir` when unset. Replicas behind one address must share it (set it), or a
+    session opened on one is refused by the others. Security setting."""
     require_distinct_approver: bool = True
     """The requester of a change may not approve it (on by default). For a one-person setup
     turn it off with `OPSGATE_REQUIRE_DISTINCT_APPROVER=false`: the gate still pauses every
@@ -162,6 +166,14 @@ class Settings(BaseSettings):
     """Browser origins (`https://app.example`) allowed to call `opsgate mcp --http`; a request
     with any other `Origin` gets 403. Requests without `Origin` (non-browser clients) pass.
     Security setting."""
+    mcp_confirm: Literal["approval", "elicit"] = "approval"
+    """How an MCP client's change is decided. `approval` (the default): an approver decides in
+    the Command Center, the CLI or the API. `elicit`: a lower-assurance mode for one person on
+    their own machine: `opsgate mcp` on stdio asks that user to confirm in the MCP client
+    (elicitation), and records the answer as their approval or rejection, marked
+    `via elicitation`. Refused over HTTP, with more than one enabled user, unless
+    `OPSGATE_MCP_USER` may approve, and while `require_distinct_approver` is on. Security
+    setting."""
     mcp_wait_s: float = Field(default=0.0, ge=0)
     """How long an MCP call waits for its approval and the change (0: the approval TTL plus
     time to execute and verify); after it, the call returns and the request stays open."""
@@ -171,6 +183,10 @@ class Settings(BaseSettings):
     these). Security setting."""
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """`text`: lines for people (the default); `json`: one JSON object per line for a log
+    collector, with the run, call, approval and conversation ids where known (the Helm chart
+    sets it)."""
 
     # Client side (`opsgate chat`, `ask`, `approvals`)
     server_url: str = "http://127.0.0.1:8080"
@@ -197,7 +213,7 @@ class Settings(BaseSettings):
             "secret_key": self.secret_key,
             "approval_key": self.approval_key,
             "audit_key": self.audit_key,
-            "session_key": None,
+            "session_key": self.session_key,
         }[name]
         variable = f"OPSGATE_{name.upper()}"
         if configured is not None:
@@ -274,10 +290,12 @@ SECURITY_SETTINGS = (
     "approval_key",
     "secret_key",
     "audit_key",
+    "session_key",
     "mcp_http_token",
     "mcp_user",
     "mcp_allowed_hosts",
     "mcp_allowed_origins",
+    "mcp_confirm",
     "require_distinct_approver",
     "database_url",
     "kubeconfig",
@@ -357,6 +375,23 @@ def env_file_warnings(
         for origin in setting_origins(settings, given=given, env_file=env_file)
         if origin.origin == "env file"
     ]
+
+
+OTEL_EXPORTER_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def otel_traces_configured(environment: Mapping[str, str] | None = None) -> bool:
+    """Whether the standard `OTEL_*` variables ask for traces (`api.tracing` then exports them
+    over OTLP/HTTP, the SDK reading every other `OTEL_*` variable itself): an OTLP endpoint or
+    `OTEL_TRACES_EXPORTER=otlp`, and neither `OTEL_SDK_DISABLED=true` nor
+    `OTEL_TRACES_EXPORTER=none`."""
+    env = os.environ if environment is None else environment
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter == "none":
+        return False
+    return exporter == "otlp" or any(env.get(name, "").strip() for name in OTEL_EXPORTER_VARIABLES)
 
 
 def process_environment() -> dict[str, str]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 from opsgate.api.security import CSP
+from opsgate.store import db
 from tests.fixtures.api import ApiEnv, running_app
 
 PUBLIC = {
@@ -51,6 +53,21 @@ async def test_public_routes_reveal_nothing_private(api_env: ApiEnv) -> None:
         assert ready.status_code == 200
         assert ready.json()["checks"]["database"]["ok"] is True
         assert ready.json()["checks"]["kubectl"]["ok"] is True
+        assert ready.json()["checks"]["migrations"]["ok"] is True
+
+
+async def test_readyz_reports_a_schema_behind_this_version_as_not_ready(api_env: ApiEnv) -> None:
+    database = sqlite3.connect(api_env.settings.data_dir / "opsgate.db")
+    with database:
+        database.execute("UPDATE opsgate_schema_version SET version_num = '0001'")
+    database.close()
+    async with api_env.client() as anonymous:
+        ready = await anonymous.get("/readyz")
+    assert ready.status_code == 503
+    migrations = ready.json()["checks"]["migrations"]
+    assert migrations["ok"] is False
+    assert migrations["revision"] == "0001"
+    assert migrations["head"] == db.head_revision() != "0001"
 
 
 async def test_readyz_reports_missing_binaries_as_not_ready(api_env: ApiEnv) -> None:
@@ -120,7 +137,7 @@ async def test_metrics_need_an_admin_session_or_a_token(api_env: ApiEnv) -> None
 async def test_conversations_only_use_contexts_the_server_allows(api_env: ApiEnv) -> None:
     async with api_env.client("operator") as client:
         listed = (await client.get("/api/v1/contexts")).json()
-        assert listed == {"contexts": ["sandbox"], "default": "sandbox"}
+        assert listed == {"contexts": ["sandbox"], "default": "sandbox", "jenkins": []}
         for context in ("nope", "other"):
             refused = await client.post("/api/v1/conversations", json={"context": context})
             assert refused.status_code == 422

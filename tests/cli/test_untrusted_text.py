@@ -141,7 +141,7 @@ def test_ask_shows_markup_and_controls_in_model_text_arguments_and_logs_literall
     done = server.run("ask", "show the evil logs")
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Reading the logs. {EVIL_SHOWN}" in done.stdout  # the model's text
-    assert f"running: echo {EVIL_SHOWN}" in done.stdout  # the pod's log
+    assert f"│ {EVIL_SHOWN} │" in done.stdout  # the pod's log: what `echo` printed
     assert "invalid k8s_get deployments/web[conceal]hidden[/conceal]" in done.stdout  # arguments
     assert f"The logs say: {EVIL_SHOWN}" in done.stdout
     assert "run completed" in done.stdout
@@ -176,7 +176,7 @@ def test_chat_shows_untrusted_text_literally_in_a_terminal(server: CliServer) ->
     try:
         child.expect("you> ")
         child.sendline("show the evil logs")
-        child.expect(re.escape(f"running: echo {EVIL_SHOWN}"))
+        child.expect(re.escape(f"│ {EVIL_SHOWN}"))
         child.expect("run completed")
         child.expect("you> ")
         child.sendline("scale the evil web")

@@ -34,6 +34,8 @@ def _values(annotation: Any, tmp: Path) -> list[Any]:
             if arg is not type(None):
                 values += _values(arg, tmp)
         return values
+    if origin is typing.Literal:
+        return list(args)
     if annotation is bool:
         return [True, False]
     if annotation is int:
@@ -42,6 +44,8 @@ def _values(annotation: Any, tmp: Path) -> list[Any]:
         return [0.0, -1.0, 1e9]
     if annotation is str:
         return _TEXT
+    if origin is typing.Literal:
+        return list(args)
     if origin is list:
         return [[], ["*"], ["sandbox"], ["all", "none"]]
     if annotation is Path:

@@ -20,7 +20,7 @@ from opsgate.mcp.client import ToolClient
 from opsgate.mcp.server import create_server
 from opsgate.tools import registry
 from opsgate.tools.base import ConfiguredJenkins, ToolEnv
-from tests.fixtures.mcp import RecordingRunner
+from tests.fixtures.mcp import APPROVAL_KEY, MemorySpentApprovals, RecordingRunner
 
 ALLOWED = ["prod-eu", "staging"]
 Classify = Callable[[str, dict[str, Any]], Awaitable[policy.ClassifiedCall]]
@@ -34,7 +34,9 @@ async def classify_call() -> AsyncIterator[Classify]:
         helm=Path("/nonexistent/helm"),
         jenkins=ConfiguredJenkins({}),
     )
-    async with ToolClient.in_memory(create_server(env, registry.all_tools(), None)) as client:
+    async with ToolClient.in_memory(
+        create_server(env, registry.all_tools(), APPROVAL_KEY, spent=MemorySpentApprovals())
+    ) as client:
         specs = await factory.tool_specs(client)
 
         async def classify(tool: str, args: dict[str, Any]) -> policy.ClassifiedCall:

@@ -55,6 +55,17 @@ async def test_scale_waits_for_approval_and_returns_the_verified_result(
         approval = await pending_approval(api, "k8s_scale")
         item = approval["items"][0]
         assert approval["proposed_by_name"] == "oscar"
+        assert (approval["client_name"], approval["client_version"]) == (
+            CLIENT.name,
+            CLIENT.version,
+        )
+        with api.api("ada") as ada:
+            one = ada.get(f"/approvals/{approval['id']}").json()
+        assert (one["client_name"], one["client_version"]) == (CLIENT.name, CLIENT.version)
+        listed = await anyio.to_thread.run_sync(lambda: api.run("approvals", "list", user="ada"))
+        assert listed.returncode == 0, listed.stderr
+        header = next(line for line in listed.stdout.splitlines() if approval["id"] in line)
+        assert f"proposed by oscar via {CLIENT.name} {CLIENT.version}" in header
         assert item["args"]["replicas"] == wanted
         assert replicas(sandbox) != wanted  # nothing ran before the decision
         with api.api("oscar") as oscar:

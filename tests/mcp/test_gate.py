@@ -58,11 +58,6 @@ def test_a_tool_server_refuses_an_empty_or_short_approval_key(
         create_server(demo_env, demo_tools(), key, spent=MemorySpentApprovals())
 
 
-def test_a_gated_tool_server_needs_a_spent_approval_record(demo_env: ToolEnv) -> None:
-    with pytest.raises(ConfigError, match="spent approvals"):
-        create_server(demo_env, demo_tools(), KEY)
-
-
 async def test_a_token_with_an_expiry_beyond_any_date_is_refused() -> None:
     args = {"name": "web"}
     claim = approval_token.ApprovalClaim(call_hash("t", args, None), "far", 1e12)

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from pydantic import Field
-from tests.fixtures.mcp import RecordingRunner
+from tests.fixtures.mcp import APPROVAL_KEY, MemorySpentApprovals, RecordingRunner
 
 from opsgate.domain.calls import ToolAnnotations
 from opsgate.mcp.client import ToolClient
@@ -33,7 +33,11 @@ async def _wait(params: WaitParams, env: ToolEnv) -> ToolOutput:
 def _client(heartbeat_s: float) -> ToolClient:
     env = ToolEnv(runner=RecordingRunner(), kubectl=Path("/nonexistent"), helm=Path("/x"))
     tools = {"wait": Tool("wait", "argo", "Wait a little.", WaitParams, HINTS, _wait)}
-    return ToolClient.in_memory(create_server(env, tools, None, heartbeat_s=heartbeat_s))
+    return ToolClient.in_memory(
+        create_server(
+            env, tools, APPROVAL_KEY, heartbeat_s=heartbeat_s, spent=MemorySpentApprovals()
+        )
+    )
 
 
 async def test_a_followed_call_hears_the_tools_reports_and_the_heartbeat() -> None:

@@ -109,6 +109,12 @@ def test_helm_create_chart_lifecycle(sandbox: SandboxInfo, namespace: str) -> No
         sandbox, "rollout", "status", "deployment/web", "-n", namespace, "--timeout=10s"
     )
     assert status.returncode == 0, status.stderr
+    # The chart's test hook: a busybox pod that runs `wget web:80` once and exits 0.
+    tested = helm(sandbox, "test", "web", "-n", namespace, "--timeout=20s")
+    assert tested.returncode == 0, tested.stderr
+    assert "Phase:          Succeeded" in tested.stdout
+    fetched = kubectl(sandbox, "logs", "web-test-connection", "-n", namespace)
+    assert "Connecting to web (" in fetched.stdout
     upgraded = helm(
         sandbox,
         "upgrade",

@@ -99,6 +99,36 @@ def test_strategic_merge_patch_merges_containers_by_name(
     ]
 
 
+_TWO_PORTS = """
+apiVersion: v1
+kind: Service
+metadata:
+  name: two-ports
+spec:
+  selector: {app: two-ports}
+  ports:
+  - {name: http, port: 9898, targetPort: http}
+  - {name: grpc, port: 9999, targetPort: grpc}
+"""
+
+
+@pytest.mark.parametrize("mode", ["--server-side", "--server-side=false"])
+def test_reapplying_a_service_keeps_its_ports_apart(
+    sandbox: SandboxInfo, namespace: str, mode: str
+) -> None:
+    # A Service's ports merge by `port` (a container's by containerPort): helm upgrade reapplies
+    # podinfo's two-port Service this way and must not see "Duplicate value".
+    _apply(sandbox, _TWO_PORTS, "-n", namespace, mode)
+    _apply(
+        sandbox, _TWO_PORTS.replace("targetPort: grpc", "targetPort: 9000"), "-n", namespace, mode
+    )
+    ports = get_json(sandbox, "service", "two-ports", "-n", namespace)["spec"]["ports"]
+    assert [(p["name"], p["port"], p["targetPort"]) for p in ports] == [
+        ("http", 9898, "http"),
+        ("grpc", 9999, 9000),
+    ]
+
+
 def test_merge_and_json_patches(sandbox: SandboxInfo, namespace: str) -> None:
     _apply(sandbox, deployment_manifest("mp", namespace, "nginx:1.27"))
     merge = kubectl(
@@ -262,7 +292,7 @@ def test_create_deployment_service_job_from_protobuf_bodies(
     assert done["status"]["succeeded"] == 1
     assert {c["type"] for c in done["status"]["conditions"]} >= {"Complete"}
     logs = kubectl(sandbox, "logs", "job/once", "-n", namespace)
-    assert "running: echo hi" in logs.stdout
+    assert logs.stdout == "hi\n"  # what `echo hi` printed
 
 
 CRD = """apiVersion: apiextensions.k8s.io/v1

@@ -141,3 +141,72 @@ def test_a_running_container_keeps_running_when_its_secret_goes() -> None:
     )
     assert later == status
     assert owed == []
+
+
+def test_a_failing_liveness_probe_kills_each_run_and_backs_off() -> None:
+    store, node = _world()
+    # Default period 10 s and threshold 3: each run is killed 20 s after it starts.
+    pod = _pod(
+        {"image": "nginx:1.27", "livenessProbe": {"httpGet": {"path": "/healthz", "port": 80}}}
+    )
+    running, owed = _at(store, pod, node, 15)
+    container = running["containerStatuses"][0]
+    assert (container["restartCount"], container["ready"]) == (0, True)
+    assert {o.message: o.count for o in owed}[
+        "Liveness probe failed: HTTP probe failed with statuscode: 404"
+    ] == 2
+    # Starts at 0, 20 (at once), 40 (20 s run > 10 s back-off), 60, 100 (40 s back-off)...
+    later, owed = _at(store, pod, node, 85)
+    container = later["containerStatuses"][0]
+    assert container["restartCount"] == 3
+    assert container["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert container["lastState"]["terminated"] == {
+        "exitCode": 137,
+        "reason": "Error",
+        "startedAt": "2026-01-01T12:01:00Z",
+        "finishedAt": "2026-01-01T12:01:20Z",
+        "containerID": container["containerID"],
+    }
+    counts = {o.message: o.count for o in owed}
+    assert counts["Container c failed liveness probe, will be restarted"] == 4
+    assert counts["Liveness probe failed: HTTP probe failed with statuscode: 404"] == 12
+    again, _ = _at(store, pod, node, 105)
+    assert again["containerStatuses"][0]["restartCount"] == 4
+    assert "running" in again["containerStatuses"][0]["state"]
+
+
+def test_a_startup_probe_holds_readiness_and_a_failing_one_kills() -> None:
+    store, node = _world()
+    probe = {"httpGet": {"path": "/", "port": 80}}
+    pod = _pod(
+        {
+            "image": "nginx:1.27",
+            "startupProbe": {**probe, "initialDelaySeconds": 30},
+            "readinessProbe": probe,
+            # Would kill at once, but liveness only counts once the startup probe succeeded.
+            "livenessProbe": {"httpGet": {"path": "/", "port": 80}, "initialDelaySeconds": 5},
+        }
+    )
+    early, _ = _at(store, pod, node, 10)
+    container = early["containerStatuses"][0]
+    assert (container["started"], container["ready"], container["restartCount"]) == (
+        False,
+        False,
+        0,
+    )
+    up, _ = _at(store, pod, node, 31)
+    assert (up["containerStatuses"][0]["started"], up["containerStatuses"][0]["ready"]) == (
+        True,
+        True,
+    )
+    failing = _pod({"image": "nginx:1.27", "startupProbe": {"tcpSocket": {"port": 9999}}})
+    killed, owed = _at(store, failing, node, 25)
+    container = killed["containerStatuses"][0]
+    assert (container["started"], container["ready"], container["restartCount"]) == (
+        False,
+        False,
+        1,
+    )
+    messages = {o.message for o in owed}
+    assert "Container c failed startup probe, will be restarted" in messages
+    assert any(m.startswith("Startup probe failed: dial tcp ") for m in messages)

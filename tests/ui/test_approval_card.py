@@ -9,14 +9,21 @@ top.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import threading
+import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import anyio
+import mcp_types
 import pytest
 from playwright.sync_api import expect
 
+from mcp import Client, StdioServerParameters
+from tests.fixtures.cli import OPSGATE
 from tests.fixtures.ui import NAMESPACE, UiServer
 from tests.ui.pages import (
     direct_call,
@@ -231,4 +238,47 @@ def test_a_no_op_says_nothing_will_change_and_the_command_can_be_copied(
     card.get_by_label("Reason (required to reject)").fill("nothing to do")
     card.get_by_role("button", name="Reject").click()
     expect(page.locator(".final-status")).to_contain_text("Run rejected: nothing ran")
+    assert page.js_errors == []
+
+
+def test_a_change_from_an_outside_mcp_client_names_the_client_on_the_card(
+    ui_server_no_model: UiServer, sandbox: Any, new_page: Any
+) -> None:
+    """`opsgate mcp` (stdio, the official MCP Python client, as oscar) proposes a change; the
+    card an approver sees says which client program asked."""
+    server = ui_server_no_model
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")},
+        "OPSGATE_DATA_DIR": str(server.data_dir),
+        "OPSGATE_KUBECONFIG": str(sandbox.kubeconfig),
+        "OPSGATE_DEFAULT_CONTEXT": sandbox.context,
+        "OPSGATE_MCP_USER": "oscar",
+    }
+    before = replicas(sandbox, "api")
+    outcome: list[Any] = []
+
+    async def call() -> None:
+        target = StdioServerParameters(command=str(OPSGATE), args=["mcp"], env=env)
+        client_info = mcp_types.Implementation(name="test-agent", version="9.8.7")
+        async with Client(target, client_info=client_info) as client:
+            args = {"resource": "deployment/api", "namespace": NAMESPACE, "replicas": before + 2}
+            outcome.append(await client.call_tool("k8s_scale", args))
+
+    caller = threading.Thread(target=anyio.run, args=(call,))
+    caller.start()
+    with closing(server.api("admin")) as api:
+        deadline = time.monotonic() + 90
+        while not (found := api.get("/approvals", params={"status": "pending"}).json()["items"]):
+            assert time.monotonic() < deadline, "the MCP client's change opened no approval"
+            time.sleep(0.3)
+    page = new_page()
+    login(page, server, "admin")
+    page.goto(f"{server.base_url}/#/c/{found[0]['conversation_id']}")
+    card = page.locator(".approval-card")
+    expect(card.locator(".client")).to_have_text("via test-agent 9.8.7")
+    card.get_by_label("Reason (required to reject)").fill("only checking the card")
+    card.get_by_role("button", name="Reject").click()
+    caller.join(timeout=60)
+    assert outcome[0].structured_content["outcome"] == "rejected"
+    assert replicas(sandbox, "api") == before
     assert page.js_errors == []

@@ -8,7 +8,9 @@ in-process client, the engine (recovered at start: interrupted calls become
 user exists, a one-time setup token logged once at WARNING (only its hash is kept).
 `AppDeps` lets tests inject any of these pieces; injected pieces are not closed by the app.
 In front of the routes: the catch-all 500, security headers, `guards.RequestGuard` (odd
-targets, body size and time), then CORS when configured. `api.server` says how it is served.
+targets, body size and time), then CORS when configured; outermost, when traces are on, a span
+per request (`api.tracing`, whose tracer the engine gets too). `api.server` says how it is
+served.
 """
 
 from __future__ import annotations
@@ -23,14 +25,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
 import opsgate
-from opsgate.api import auth, build, contexts, errors, guards, ui
+from opsgate.api import auth, build, contexts, errors, guards, tracing, ui
 from opsgate.api.metrics import MeteredBus, Metrics
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
@@ -41,10 +43,14 @@ from opsgate.api.security import SecurityHeadersMiddleware
 from opsgate.api.sessions import SessionCodec
 from opsgate.api.state import AppState, EngineApi
 from opsgate.engine.bus import EventBus
+from opsgate.engine.deps import NO_TRACER
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.tools import in_cluster, registry
 from opsgate.tools.base import CommandRunner, Tool
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger("opsgate.api")
 API_PREFIX = "/api/v1"
@@ -69,6 +75,8 @@ class AppDeps:
     heartbeat_s: float | None = None
     expire_every_s: float = 5.0
     static_dir: Path | None = None
+    tracer_provider: TracerProvider | None = None
+    """An OpenTelemetry SDK provider to trace to, instead of the one `OTEL_*` may configure."""
 
 
 def _utcnow() -> datetime:
@@ -98,10 +106,14 @@ async def _cancelled(task: asyncio.Task[None]) -> None:
         await task
 
 
-def _lifespan(configured: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
+def _lifespan(
+    configured: Settings, deps: AppDeps, traces: tracing.Tracing | None
+) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            if traces is not None:
+                stack.callback(traces.shutdown)
             # In a pod: the ServiceAccount's `in-cluster` context joins the kubeconfig's.
             settings = stack.enter_context(in_cluster.pod_settings(configured))
             metrics: Metrics = app.state.metrics
@@ -114,7 +126,10 @@ def _lifespan(configured: Settings, deps: AppDeps) -> Callable[[FastAPI], Any]:
             tools = deps.tools if deps.tools is not None else registry.all_tools()
             engine = deps.engine
             if engine is None:
-                engine = await build.engine(settings, store, bus, tools, stack, runner=deps.runner)
+                tracer = NO_TRACER if traces is None else traces.tracer
+                engine = await build.engine(
+                    settings, store, bus, tools, stack, runner=deps.runner, tracer=tracer
+                )
             if bus.source is not None:
                 # Replicas share the database: follow what every one of them writes, and
                 # the stop requests for runs this replica drives.
@@ -167,11 +182,16 @@ async def _openapi(request: Request, _: auth.Viewer) -> JSONResponse:
 def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
     """The opsgate API and Command Center as one ASGI app."""
     deps = deps or AppDeps()
+    traces = (
+        tracing.from_environment()
+        if deps.tracer_provider is None
+        else tracing.Tracing(deps.tracer_provider, owned=False)
+    )
     app = FastAPI(
         title="opsgate",
         version=opsgate.__version__,
         description="AI operations agent for Kubernetes and CI/CD with an approval gate.",
-        lifespan=_lifespan(settings, deps),
+        lifespan=_lifespan(settings, deps, traces),
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -214,4 +234,6 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
     hsts = bool(settings.public_url and settings.public_url.startswith("https://"))
     app.add_middleware(SecurityHeadersMiddleware, hsts=hsts, metrics=app.state.metrics)
     app.add_middleware(errors.CatchAllMiddleware)
+    if traces is not None:
+        traces.install(app)
     return app

@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 from opsgate.engine import engine as engine_module
 from opsgate.engine import factory as engine_factory
 from opsgate.engine.bus import EventBus
+from opsgate.engine.deps import NO_TRACER, Tracer
 from opsgate.mcp import client as mcp_client
 from opsgate.mcp import server as mcp_server
 from opsgate.settings import Settings
@@ -39,6 +40,7 @@ async def engine(
     *,
     runner: CommandRunner | None = None,
     engine_id: str | None = None,
+    tracer: Tracer = NO_TRACER,
 ) -> engine_module.Engine:
     """The engine over an in-process tool server; closed with `stack`.
 
@@ -67,4 +69,5 @@ async def engine(
         approval_key=approval_key,
         secret_key=settings.key("secret_key"),
         engine_id=engine_id or settings.engine_id(),
+        tracer=tracer,
     )

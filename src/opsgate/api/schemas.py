@@ -200,6 +200,10 @@ class ApprovalOut(BaseModel):
     expires_at: datetime
     status: ApprovalStatus
     items: list[ApprovalItemOut]
+    client_name: str | None = None
+    """The outside MCP client program that asked (`clientInfo.name` of `initialize`), for
+    calls through `opsgate mcp`; None for the Command Center, the CLI and the agent."""
+    client_version: str | None = None
 
 
 class ApprovalList(BaseModel):
@@ -236,6 +240,8 @@ class ToolOut(BaseModel):
 class Contexts(BaseModel):
     contexts: list[str]
     default: str | None
+    jenkins: list[str] = Field(default_factory=list)
+    """The names of the Jenkins servers tools may name (never their URLs or users)."""
 
 
 class ModelInfo(BaseModel):

@@ -13,7 +13,7 @@ after its previous response) is closed. Body size and body time are the app's ow
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Any, Literal
 
 import h11
 import uvicorn
@@ -67,13 +67,19 @@ def uvicorn_config(
     *,
     port: int | None = None,
     lifespan: Literal["auto", "on", "off"] = "auto",
+    log_config: dict[str, Any] | None = None,
 ) -> uvicorn.Config:
-    """The server for `app` on `settings.host` and `port` (default `settings.port`)."""
+    """The server for `app` on `settings.host` and `port` (default `settings.port`).
+
+    `log_config` (`api.logs.dict_config`) replaces uvicorn's own logging set-up; without it,
+    uvicorn configures only its loggers, as it does for the tests' servers.
+    """
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port if port is None else port,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn.config.LOGGING_CONFIG if log_config is None else log_config,
         lifespan=lifespan,
         proxy_headers=False,
         http=header_deadline_protocol(settings.header_timeout_s),

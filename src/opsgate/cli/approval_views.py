@@ -49,6 +49,14 @@ def item_lines(approval: ApprovalOut, item: ApprovalItemOut, me: Me) -> list[Tex
     return lines
 
 
+def via_client(approval: ApprovalOut) -> Text:
+    """` via NAME VERSION` for a change an outside MCP client asked for, else nothing."""
+    if not approval.client_name:
+        return Text()
+    version = f" {approval.client_version}" if approval.client_version else ""
+    return Text.assemble(" via ", untrusted(f"{approval.client_name}{version}"))
+
+
 def list_pending(server: str | None, token: str | None) -> None:
     """Print every pending approval as `opsgate approvals list` shows it."""
     with connect(server, token) as client:
@@ -65,6 +73,7 @@ def list_pending(server: str | None, token: str | None) -> None:
                 untrusted(approval.id, "bold"),
                 " proposed by ",
                 untrusted(approval.proposed_by_name),
+                via_client(approval),
                 f" · expires {cards.expiry(approval.expires_at)}",
                 untrusted(f" · run {approval.run_id}", "dim"),
             )
@@ -100,6 +109,8 @@ def decide(
         )
         if item.decision is not None:
             line.append_text(Text.assemble(" by ", untrusted(item.decision.decided_by_name)))
+            if item.decision.decided_via == "elicitation":
+                line.append(" via elicitation in the MCP client (lower assurance)", style="yellow")
         if item.call_status is not None:
             line.append_text(Text.assemble(" · call ", words.CALL[item.call_status].text()))
         line.append_text(untrusted(f"  call {call_id}, approval {approval_id}", "dim"))

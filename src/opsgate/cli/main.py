@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "users": ("users", "users_app", "Manage users and their roles."),
     "tokens": ("users", "tokens_app", "Create, list and revoke API tokens."),
     "tools": ("tools", "tools_app", "Inspect the tools opsgate can call."),
+    "diagnose": (
+        "diagnose",
+        "diagnose",
+        "Find what is broken in the cluster and CI, no model needed.",
+    ),
     "doctor": ("doctor", "doctor", "Say what is missing or broken, and how to fix it."),
 }
 """Command name -> (module in `opsgate.cli`, its command function or Typer app, one-line help)."""

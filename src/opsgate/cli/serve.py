@@ -45,19 +45,21 @@ def _warn_about_env_file(settings: Settings, given: Collection[str] = ()) -> Non
 
 
 def _serve_app(settings: Settings) -> None:
-    """Serve the app with uvicorn, with the slow-client limits of `opsgate.api.server`.
-
-    On SQLite, only while no other server holds the database (`store.sqlite_lock`).
-    """
+    """Serve the app with uvicorn, with the slow-client limits of `opsgate.api.server` and the
+    log format of the settings (`opsgate.api.logs`); on SQLite, only while no other server
+    holds the database (`store.sqlite_lock`)."""
     import uvicorn
 
-    from opsgate.api import server
+    from opsgate.api import logs, server
     from opsgate.api.app import create_app
     from opsgate.store import sqlite_lock
 
     lock = sqlite_lock.hold_single_server(settings.sqlalchemy_url())
     try:
-        uvicorn.Server(server.uvicorn_config(create_app(settings), settings)).run()
+        config = server.uvicorn_config(
+            create_app(settings), settings, log_config=logs.dict_config(settings)
+        )
+        uvicorn.Server(config).run()
     finally:
         if lock is not None:
             lock.release()
@@ -104,7 +106,9 @@ def mcp(
         {"mcpServers": {"opsgate": {"type": "http", "url": "http://127.0.0.1:8765/mcp",
           "headers": {"Authorization": "Bearer og_..."}}}}
 
-    More clients and settings: docs/mcp.md.
+    A client that declares the MCP tasks extension gets a change as a task to poll instead.
+    One person on stdio may set OPSGATE_MCP_CONFIRM=elicit to confirm changes in the client
+    (lower assurance, off by default). More clients and settings: docs/mcp.md.
 
     Example: `OPSGATE_MCP_USER=alice opsgate mcp` (stdio) or `opsgate mcp --http --port 8765`
     """

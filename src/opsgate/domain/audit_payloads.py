@@ -26,7 +26,7 @@ from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PlannedCall, PreviewOutcome, Verdict
 from opsgate.domain.outcomes import RunSummary
 from opsgate.domain.roles import Role
-from opsgate.domain.runs import RunStatus
+from opsgate.domain.runs import DecisionVia, RunStatus
 
 Via = Literal["api", "cli", "setup", "demo"]
 """Through which door an account change came: the admin API, the CLI, first-admin setup,
@@ -106,6 +106,7 @@ class ApprovalRequested(AuditPayload):
 class _Decision(AuditPayload):
     """One person's decision on one call (the person is the event's actor)."""
 
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"via"})
     approval_id: str
     call_id: str | None = None
     reason: str | None = None
@@ -116,6 +117,9 @@ class _Decision(AuditPayload):
     preview_state: PreviewOutcome | None = None
     override: bool = False
     """Approved although the dry run failed (a reason is required then)."""
+    via: DecisionVia | None = None
+    """`elicitation`: the local user answered in the MCP client (`OPSGATE_MCP_CONFIRM=elicit`,
+    lower assurance); absent for decisions made in opsgate."""
 
 
 class ApprovalGranted(_Decision):

@@ -76,6 +76,10 @@ class ToolProgress(_Event):
     text: str
 
 
+STREAMED_DATA_BYTES = 32 * 1024
+"""The largest structured result a `tool.finished` event carries."""
+
+
 class ToolFinished(_Event):
     type: Literal["tool.finished"] = "tool.finished"
     call_id: str
@@ -86,6 +90,9 @@ class ToolFinished(_Event):
     truncated: bool = False
     exit_code: int | None = None
     duration_ms: int = 0
+    data: Any = None
+    """The tool's structured result (e.g. a diagnosis), redacted, when it is at most
+    `STREAMED_DATA_BYTES` of JSON; otherwise None (the output text is always there)."""
 
 
 PreviewOutcome = Literal["changes", "no_change", "failed", "unavailable"]

@@ -72,7 +72,8 @@ class Diagnosis(BaseModel):
 
     context: str | None = None
     namespace: str | None = None
-    """None: every namespace."""
+    """None: every namespace (`all_namespaces`), or the context's own."""
+    all_namespaces: bool = False
     findings: list[Finding] = Field(default_factory=list)
     checked: list[str] = Field(default_factory=list)
     """The analyzers that ran over the state they needed."""

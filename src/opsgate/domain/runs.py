@@ -27,6 +27,9 @@ FINAL_RUN_STATUSES: frozenset[RunStatus] = frozenset(
 
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
 DecisionKind = Literal["approve", "reject"]
+DecisionVia = Literal["elicitation"]
+"""How a decision was given outside opsgate's own surfaces (None: the Command Center, the
+CLI or the API): `elicitation`, the local user's answer in the MCP client (lower assurance)."""
 
 MessageRole = Literal["system", "user", "assistant", "tool"]
 """Who a conversation message is from (`system` only ever in a model prompt)."""

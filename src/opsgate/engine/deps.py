@@ -3,12 +3,20 @@
 Built by the API's lifespan (or the CLI, or tests) and passed to `Engine`. The tool client is
 described by a protocol here because the engine and the MCP layer are siblings: the MCP
 package's `ToolClient` satisfies it, and so does any small real test double.
+
+So is the tracer: the engine never imports OpenTelemetry (an optional dependency). It is
+handed a `Tracer` (`api.tracing.OtelTracer` when traces are configured, `NO_TRACER`
+otherwise) and opens spans for each run it drives (`Engine._launch`), each graph step
+(`graph._node`), each tool call (`tracing.TracedTools`) and each approval wait (`Steps.gate`,
+recorded once decided). Attributes are ids, names and outcomes only, never a call's arguments
+or output, which may hold secrets; a failure is recorded by its type alone.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -58,6 +66,47 @@ class ToolInvoker(Protocol):
     async def cluster(self, context: str | None) -> ToolResult: ...
     async def classify(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[CallCheck]: ...
     async def list_tools(self) -> Sequence[ToolSpec]: ...
+
+
+AttributeValue = str | int | bool
+Attributes = Mapping[str, AttributeValue]
+
+
+class Span(Protocol):
+    """An open span: more attributes as they become known, and how it failed."""
+
+    def set(self, key: str, value: AttributeValue) -> None: ...
+    def fail(self, error_type: str) -> None: ...
+
+
+class Tracer(Protocol):
+    """Opens spans as children of the current one (a context manager each), or records one
+    that already happened (an approval wait, known only once it ends)."""
+
+    def span(self, name: str, attributes: Attributes) -> AbstractContextManager[Span]: ...
+    def record(self, name: str, start: datetime, end: datetime, attributes: Attributes) -> None: ...
+
+
+class _NoSpan:
+    def set(self, key: str, value: AttributeValue) -> None:
+        pass
+
+    def fail(self, error_type: str) -> None:
+        pass
+
+
+class NoTracer:
+    """Traces nothing: the engine's default when no tracer is configured."""
+
+    @contextmanager
+    def span(self, name: str, attributes: Attributes) -> Iterator[Span]:
+        yield _NoSpan()
+
+    def record(self, name: str, start: datetime, end: datetime, attributes: Attributes) -> None:
+        pass
+
+
+NO_TRACER = NoTracer()
 
 
 @dataclass(frozen=True)
@@ -114,6 +163,8 @@ class EngineDeps:
     engine_id: str = field(default_factory=lambda: f"engine-{uuid.uuid4().hex[:16]}")
     """Names this engine's lease and the runs it drives; stable across restarts of one
     deployment (the factory keeps it in the data directory) so a restart takes its runs back."""
+    tracer: Tracer = NO_TRACER
+    """Spans of runs, steps, tool calls and approval waits (none by default)."""
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

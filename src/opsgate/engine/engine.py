@@ -19,7 +19,7 @@ from langgraph.types import Command
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain.roles import can_approve, can_operate
-from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind
+from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind, DecisionVia
 from opsgate.engine import policy
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
@@ -115,7 +115,11 @@ class Engine:
         _require_operator(user)
         conversation = await self.deps.store.get_conversation(conversation_id)
         run = await self.deps.store.create_run(
-            conversation_id, "direct", user.id, owner_id=self.deps.engine_id
+            conversation_id,
+            "direct",
+            user.id,
+            owner_id=self.deps.engine_id,
+            client=(client.name, client.version) if client is not None else None,
         )
         args = policy.with_default_namespace(
             self.deps.tool_specs, tool, args, conversation.namespace
@@ -189,7 +193,7 @@ class Engine:
     # -- background execution --------------------------------------------------------------
 
     def _launch(self, run_id: str, graph_input: GraphState | Command[Any]) -> None:
-        task = asyncio.create_task(self._drive(run_id, graph_input), name=f"run-{run_id}")
+        task = asyncio.create_task(self._traced(run_id, graph_input), name=f"run-{run_id}")
         self._tasks[run_id] = task
         # A task cancelled before it ever ran cannot remove itself.
         task.add_done_callback(lambda done: self._forget(run_id, done))
@@ -197,6 +201,11 @@ class Engine:
     def _forget(self, run_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(run_id) is task:
             del self._tasks[run_id]
+
+    async def _traced(self, run_id: str, graph_input: GraphState | Command[Any]) -> None:
+        """`_drive` in a span (`opsgate.run`): one per stretch this engine drives the run."""
+        with self.deps.tracer.span("opsgate.run", {"opsgate.run_id": run_id}):
+            await self._drive(run_id, graph_input)
 
     async def _drive(self, run_id: str, graph_input: GraphState | Command[Any]) -> None:
         config: RunnableConfig = {"configurable": {"thread_id": run_id}}
@@ -292,8 +301,14 @@ class Engine:
         user: User,
         approve: bool,
         reason: str | None,
+        *,
+        via: DecisionVia | None = None,
     ) -> ApprovalRequest:
-        """Record one decision on one call; resume the run when nothing is left pending."""
+        """Record one decision on one call; resume the run when nothing is left pending.
+
+        `via` records a decision given outside opsgate (`elicitation`: the local user's answer
+        in the MCP client); every rule here applies to it all the same.
+        """
         if user.disabled or not can_approve(user.role):
             raise Forbidden(f"user {user.username!r} may not decide on approvals")
         request = await self.deps.store.get_approval(approval_id)
@@ -324,6 +339,7 @@ class Engine:
             call_hash=item.call_hash,
             preview_state=item.preview_state,
             override=override,
+            via=via,
         )
         # The decision and its audit event commit together: a run never resumes on a
         # decision the audit log lacks, whatever happens to this process.
@@ -335,6 +351,7 @@ class Engine:
             user_name=user.username,
             reason=reason,
             now=self.deps.now(),
+            via=via,
             audit=audit_record(
                 decision,
                 conversation_id=request.conversation_id,

@@ -28,7 +28,20 @@ from opsgate.engine.sealing import Sealer
 from opsgate.engine.state import CheckpointedCall, ClusterBinding, RunState
 from opsgate.errors import Conflict, DecisionRefused, OpsgateError, truncate
 from opsgate.store.records import ApprovalEvidence, ApprovalItem
+from opsgate.tools import redact
 from opsgate.tools.base import PreviewReport, Progress, Verification
+
+
+def streamed_data(data: Any) -> Any:
+    """A result's structured data for the stream: redacted once more (the tool server
+    redacts it; the stream is where a miss would be seen), and only when it is small."""
+    if data is None:
+        return None
+    try:
+        size = len(json.dumps(data, separators=(",", ":")))
+    except (TypeError, ValueError):
+        return None
+    return redact.redact_value(data) if size <= ev.STREAMED_DATA_BYTES else None
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,7 @@ class CallRunner:
                 truncated=truncated,
                 exit_code=exit_code,
                 duration_ms=duration_ms,
+                data=None if isinstance(outcome, OpsgateError) else streamed_data(outcome.data),
             ),
         )
         if approval is not None:

@@ -13,10 +13,11 @@ from contextlib import AsyncExitStack
 
 from opsgate.domain.calls import ToolSpec
 from opsgate.engine.bus import EventBus
-from opsgate.engine.deps import EngineDeps, Limits, ToolInvoker
+from opsgate.engine.deps import NO_TRACER, EngineDeps, Limits, ToolInvoker, Tracer
 from opsgate.engine.engine import Engine
 from opsgate.engine.graph import open_checkpointer
 from opsgate.engine.models.factory import model_from_settings
+from opsgate.engine.tracing import TracedTools
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 
@@ -32,11 +33,15 @@ def deps_from_settings(
     secret_key: bytes,
     engine_id: str,
     clock: Callable[[], float] = time.time,
+    tracer: Tracer = NO_TRACER,
 ) -> EngineDeps:
-    """The engine's dependencies; limits and model come from settings, the gate does not."""
+    """The engine's dependencies; limits and model come from settings, the gate does not.
+
+    With a `tracer`, every call, preview and verify through `tools` gets a span.
+    """
     return EngineDeps(
         model=model_from_settings(settings),
-        tools=tools,
+        tools=tools if tracer is NO_TRACER else TracedTools(tools, tracer),
         tool_specs=tool_specs,
         store=store,
         bus=bus,
@@ -45,6 +50,7 @@ def deps_from_settings(
         clock=clock,
         limits=Limits.from_settings(settings),
         engine_id=engine_id,
+        tracer=tracer,
     )
 
 
@@ -64,6 +70,7 @@ async def open_engine(
     secret_key: bytes,
     engine_id: str,
     clock: Callable[[], float] = time.time,
+    tracer: Tracer = NO_TRACER,
 ) -> Engine:
     """An engine and its checkpointer (SQLite in the data dir, or PostgreSQL), closed by `stack`."""
     deps = deps_from_settings(
@@ -76,6 +83,7 @@ async def open_engine(
         secret_key=secret_key,
         engine_id=engine_id,
         clock=clock,
+        tracer=tracer,
     )
     checkpointer = await stack.enter_async_context(
         open_checkpointer(settings.database_url, settings.data_dir)

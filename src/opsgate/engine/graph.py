@@ -21,10 +21,12 @@ from typing import Protocol, get_args
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from opsgate.engine.deps import Tracer
 from opsgate.engine.recorder import Recorder
 from opsgate.engine.saver import ThreadedSqliteSaver
 from opsgate.engine.state import GraphState, Route, RunState
@@ -47,22 +49,36 @@ class _GraphNode(Protocol):
     def __call__(self, state: GraphState) -> Awaitable[GraphState | Command[Route]]: ...
 
 
-def _node(node: Node, routed: bool, recorder: Recorder) -> _GraphNode:
+def _node(node: Node, routed: bool, recorder: Recorder, tracer: Tracer) -> _GraphNode:
     """The step as a graph node: run it on the run's state and merge its update back in.
 
     A routed step names the next node in its update's `next`; it travels with the update in
     one `Command`, so LangGraph evaluates no branch over the state after every node. Before
-    each step the engine waits for its record writer if that has fallen behind.
+    each step the engine waits for its record writer if that has fallen behind. Each step is
+    a span (`opsgate.step`) saying where it went next, or that it paused the run at the gate.
     """
+    name = getattr(node, "__name__", "step")
 
     async def step(state: GraphState) -> GraphState | Command[Route]:
         await recorder.keep_up()
-        update = await node(state["run"])
+        attributes = {"opsgate.step": name, "opsgate.run_id": state["run"]["run_id"]}
+        with tracer.span("opsgate.step", attributes) as span:
+            try:
+                update = await node(state["run"])
+            except GraphBubbleUp:
+                # LangGraph's interrupt: the run waits at the gate, nothing failed.
+                span.set("opsgate.step.outcome", "paused")
+                raise
+            except Exception as e:
+                span.fail(type(e).__name__)
+                raise
+            span.set("opsgate.step.outcome", "ok")
+            span.set("opsgate.step.next", str(update.get("next", "end")))
         if routed:
             return Command(update={"run": update}, goto=update["next"])
         return {"run": update}
 
-    step.__name__ = getattr(node, "__name__", "step")
+    step.__name__ = name
     return step
 
 
@@ -81,9 +97,11 @@ def build_graph(
         "verify": steps.verify,
     }
     for name, node in routed.items():
-        builder.add_node(name, _node(node, True, steps.recorder), destinations=NODES)
-    builder.add_node("answer", _node(steps.answer, False, steps.recorder))
-    builder.add_node("finish", _node(steps.finish, False, steps.recorder))
+        builder.add_node(
+            name, _node(node, True, steps.recorder, steps.deps.tracer), destinations=NODES
+        )
+    builder.add_node("answer", _node(steps.answer, False, steps.recorder, steps.deps.tracer))
+    builder.add_node("finish", _node(steps.finish, False, steps.recorder, steps.deps.tracer))
     builder.add_conditional_edges(START, _start, ["plan", "classify"])
     builder.add_edge("answer", END)
     builder.add_edge("finish", END)

@@ -41,6 +41,11 @@ from opsgate.store.records import (
 ENGINE_ACTOR = "engine"
 
 _log = logging.getLogger(__name__)
+_events = logging.getLogger("opsgate.events")
+"""One INFO line per stream event once written (`api.logs` formats it), with the event's ids,
+and its tool and status where it has them: never its text, arguments or output."""
+UNLOGGED_EVENTS = frozenset({"token", "tool.progress"})
+"""Stream events too frequent to log: pieces of the model's text, a tool's progress lines."""
 
 
 class Recorder:
@@ -190,6 +195,19 @@ class Recorder:
     def _publish(self, events: list[StreamEvent]) -> None:
         for event in events:
             self.bus.publish(event.conversation_id, event)
+            if event.type not in UNLOGGED_EVENTS and _events.isEnabledFor(logging.INFO):
+                _events.info("%s", event.type, extra=log_fields(event))
+
+
+def log_fields(event: StreamEvent) -> dict[str, str]:
+    """The ids (and tool name and status) of `event` for its log line."""
+    fields = {"event": event.type, "conversation_id": event.conversation_id}
+    fields["run_id"] = event.run_id
+    for name in ("call_id", "approval_id", "tool", "status"):
+        value = event.data.get(name)
+        if isinstance(value, str):
+            fields[name] = value
+    return fields
 
 
 def audit_record(

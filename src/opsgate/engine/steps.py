@@ -20,7 +20,7 @@ from opsgate.domain import events as ev
 from opsgate.domain import outcomes
 from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.engine import execution, history, policy, sealing, turns
-from opsgate.engine.deps import EngineDeps
+from opsgate.engine.deps import NO_TRACER, EngineDeps
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
 from opsgate.engine.recorder import Recorder
@@ -335,10 +335,29 @@ class Steps:
         """Pause until every item of the approval request is decided (or expired)."""
         interrupt({"approval_id": state["approval_id"], "run_id": state["run_id"]})
         # Resumed: every item is decided (or expired).
+        await self._trace_approval_wait(state)
         self._emit(
             state, ev.RunResumed(run_id=state["run_id"], approval_id=str(state["approval_id"]))
         )
         return {"next": "execute"}
+
+    async def _trace_approval_wait(self, state: RunState) -> None:
+        """The wait at the gate as a span, from the request to its last decision."""
+        if self.deps.tracer is NO_TRACER:
+            return
+        approval = await self.deps.store.get_approval(str(state["approval_id"]))
+        decided = [i.decision.decided_at for i in approval.items if i.decision is not None]
+        self.deps.tracer.record(
+            "opsgate.approval.wait",
+            approval.created_at,
+            max(decided, default=self.deps.now()),
+            {
+                "opsgate.approval_id": approval.id,
+                "opsgate.run_id": approval.run_id,
+                "opsgate.approval.status": approval.status,
+                "opsgate.approval.calls": len(approval.items),
+            },
+        )
 
     # -- execute ---------------------------------------------------------------------------
 

@@ -1,19 +1,20 @@
-"""Standalone-mode confirmation: ask the MCP client's user before a mutation runs.
+"""Asking an MCP client's user to confirm one change, through elicitation.
 
-Used by `opsgate.mcp.server` only when no approval key is configured (another MCP client
-drives opsgate directly). The call runs only if the user explicitly accepts; a decline, a
-cancel, or a client that cannot elicit all refuse it.
+Used by the gateway (`opsgate.api.gateway.elicit`) in its lower-assurance mode
+(`OPSGATE_MCP_CONFIRM=elicit`), where the answer becomes the local user's decision on an
+approval request that is already open. This module only asks and reads the answer; deciding
+is the engine's (`Engine.decide`, with the same rules as any approval).
 
 Two protocol eras are handled: on 2026-07-28 connections the tool answers with an
-`InputRequiredResult` and reads the answer when the client retries (SEP-2322); on older
-connections it sends a server-initiated `elicitation/create` request.
+`InputRequiredResult` and reads the answer when the client retries the call (SEP-2322; the
+request state, sealed by FastMCP, names the approval); on older connections it sends a
+server-initiated `elicitation/create` request and waits for the answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import mcp_types
 from fastmcp.server.context import Context
@@ -21,81 +22,78 @@ from fastmcp.server.elicitation import AcceptedElicitation
 from fastmcp.tools.base import InputRequiredToolResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from opsgate.domain.canonical import call_hash, canonical_json
 from opsgate.errors import truncate
 
 CONFIRM_KEY = "opsgate_confirm"
-_SCHEMA: dict[str, Any] = {
+_SCHEMA: dict[str, object] = {
     "type": "object",
-    "properties": {"confirm": {"type": "boolean", "title": "Run this change"}},
+    "properties": {"confirm": {"type": "boolean", "title": "Approve this change"}},
     "required": ["confirm"],
 }
 
 
 @dataclass(frozen=True)
-class Decision:
-    """Where the confirmation stands for one call."""
+class Answer:
+    """What the client's user said."""
 
-    state: Literal["accepted", "refused", "asking"]
-    reason: str = ""
-    ask: InputRequiredToolResult | None = None
-    """On `asking`: the result to return so the client asks its user and retries."""
-
-
-def prompt(tool: str, args: Mapping[str, Any]) -> str:
-    return (
-        f"opsgate wants to run {tool!r}, which changes state, with arguments "
-        f"{truncate(canonical_json(dict(args)), 1500)}. Run it?"
-    )
+    state: Literal["accepted", "declined", "dismissed"]
+    """`accepted`: confirmed; `declined`: said no; `dismissed`: gave no answer (cancelled,
+    or the client could not ask), so nothing is decided."""
+    detail: str
 
 
-async def confirm(ctx: Context, tool: str, args: Mapping[str, Any]) -> Decision:
-    """Ask (or read the answer to) the confirmation for this exact call."""
-    binding = call_hash(tool, args, None)
+def can_elicit(ctx: Context) -> bool:
+    """Whether the client declared the elicitation capability (on this request or session)."""
+    try:
+        capabilities = ctx.session.client_capabilities
+    except RuntimeError:
+        return False
+    return capabilities is not None and capabilities.elicitation is not None
+
+
+def _modern(ctx: Context) -> bool:
     request_context = ctx.request_context
-    modern = (
+    return (
         request_context is not None and request_context.protocol_version in MODERN_PROTOCOL_VERSIONS
     )
-    if modern:
-        return _modern(ctx, tool, args, binding)
-    return await _legacy(ctx, tool, args)
 
 
-def _modern(ctx: Context, tool: str, args: Mapping[str, Any], binding: str) -> Decision:
-    responses = ctx.input_responses
-    if not responses:
-        request = mcp_types.ElicitRequest(
-            params=mcp_types.ElicitRequestFormParams(
-                message=prompt(tool, args), requested_schema=_SCHEMA
-            )
-        )
-        asked = mcp_types.InputRequiredResult(
-            input_requests={CONFIRM_KEY: request}, request_state=binding
-        )
-        return Decision("asking", ask=InputRequiredToolResult(asked))
-    # The request state is sealed by FastMCP; it must name this very call, so an answer
-    # given for other arguments cannot be carried over to these.
-    if ctx.request_state != binding:
-        return Decision("refused", "the confirmation was given for a different call")
+def answered(ctx: Context) -> tuple[str, Answer] | None:
+    """On a 2026-07-28 retry, the sealed state given with the question and the answer;
+    None on a first round (nothing was asked yet)."""
+    if not _modern(ctx) or ctx.request_state is None:
+        return None
+    state = ctx.request_state
+    responses = ctx.input_responses or {}
     answer = responses.get(CONFIRM_KEY)
     if not isinstance(answer, mcp_types.ElicitResult):
-        return Decision("refused", "no confirmation was given")
-    return _judge(answer.action, (answer.content or {}).get("confirm"))
+        return state, Answer("dismissed", "the client retried without an answer")
+    return state, _judge(answer.action, (answer.content or {}).get("confirm"))
 
 
-async def _legacy(ctx: Context, tool: str, args: Mapping[str, Any]) -> Decision:
+async def ask(ctx: Context, prompt: str, state: str) -> Answer | InputRequiredToolResult:
+    """Ask the user: on 2026-07-28 the result to return (the client asks and retries with the
+    answer and `state`); on older connections the answer itself."""
+    if _modern(ctx):
+        request = mcp_types.ElicitRequest(
+            params=mcp_types.ElicitRequestFormParams(message=prompt, requested_schema=_SCHEMA)
+        )
+        asked = mcp_types.InputRequiredResult(
+            input_requests={CONFIRM_KEY: request}, request_state=state
+        )
+        return InputRequiredToolResult(asked)
     try:
-        answer = await ctx.elicit(prompt(tool, args), bool, response_title="Run this change")
-    except Exception as e:  # any failure to ask means no confirmation
-        return Decision("refused", f"the client could not confirm: {truncate(str(e), 200)}")
+        answer = await ctx.elicit(prompt, bool, response_title="Approve this change")
+    except Exception as e:  # any failure to ask leaves the decision to an approver
+        return Answer("dismissed", f"the client could not ask: {truncate(str(e), 200)}")
     if isinstance(answer, AcceptedElicitation):
         return _judge("accept", answer.data)
     return _judge(answer.action, None)
 
 
-def _judge(action: str, confirmed: object) -> Decision:
+def _judge(action: str, confirmed: object) -> Answer:
     if action == "accept" and confirmed is True:
-        return Decision("accepted")
-    if action == "accept":
-        return Decision("refused", "the user did not confirm the change")
-    return Decision("refused", f"the user chose {action!r}")
+        return Answer("accepted", "confirmed")
+    if action in ("accept", "decline"):
+        return Answer("declined", "declined")
+    return Answer("dismissed", f"the user chose {action!r}")

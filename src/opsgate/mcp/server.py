@@ -3,8 +3,8 @@
 `create_server` is called by the entry points (`opsgate.mcp.serve`), by `ToolClient.in_memory`
 for the engine's in-process use, and by tests. Each call is handled in this order:
 validate the arguments with the tool's pydantic model (nothing runs on a bad value), decide
-read or mutation, gate mutations (approval token when a key is configured, the client's
-confirmation otherwise), run, and return text plus structured content.
+read or mutation, gate mutations (a single-use approval token minted by the engine), run,
+and return text plus structured content.
 
 Four extra read-only tools serve the engine, which knows the tools only from this server's
 listing: `opsgate_classify` checks planned calls (`{calls: [{tool, args}]}`: valid or not,
@@ -36,8 +36,8 @@ from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from opsgate.domain.calls import CallCheck
-from opsgate.errors import ApprovalRequired, ConfigError, OpsgateError, ToolNotFound, truncate
-from opsgate.mcp import confirm, results
+from opsgate.errors import ApprovalRequired, OpsgateError, ToolNotFound, truncate
+from opsgate.mcp import results
 from opsgate.mcp.gate import ApprovalGate, SpentApprovals
 from opsgate.tools import redact
 from opsgate.tools.base import Tool, ToolEnv, ToolFn, ToolOutput, Verification
@@ -115,7 +115,7 @@ class ToolService:
 
     env: ToolEnv
     tools: Mapping[str, Tool]
-    gate: ApprovalGate | None
+    gate: ApprovalGate
     heartbeat_s: float = HEARTBEAT_S
 
     async def call(self, name: str, args: Mapping[str, Any]) -> ToolResult:
@@ -188,25 +188,17 @@ class ToolService:
         return await self._run(_structured(fn, proves=tool.verifies), params)
 
     async def _admit(self, tool: Tool, args: Mapping[str, Any]) -> ToolResult | None:
-        """None when the mutation may run; otherwise the refusal (or question) to return."""
+        """None when the mutation may run; otherwise the refusal to return."""
         name = tool.name
-        ctx = get_context()
-        if self.gate is not None:
-            request_context = ctx.request_context
-            meta = request_context.meta if request_context is not None else None
-            try:
-                self.gate.token_of(name, meta)
-                cluster = await self._cluster_of(tool, args)
-                await self.gate.admit(name, args, meta, cluster)
-            except OpsgateError as e:
-                return results.from_error(e)
-            return None
-        decision = await confirm.confirm(ctx, name, args)
-        if decision.state == "accepted":
-            return None
-        if decision.ask is not None:
-            return decision.ask
-        return results.refusal("approval_required", f"{name!r} was not run: {decision.reason}")
+        request_context = get_context().request_context
+        meta = request_context.meta if request_context is not None else None
+        try:
+            self.gate.token_of(name, meta)
+            cluster = await self._cluster_of(tool, args)
+            await self.gate.admit(name, args, meta, cluster)
+        except OpsgateError as e:
+            return results.from_error(e)
+        return None
 
     async def _cluster_of(self, tool: Tool, args: Mapping[str, Any]) -> str | None:
         """The fingerprint of the cluster this call's context resolves to now (None for tools
@@ -315,22 +307,18 @@ _READ_ONLY = mcp_types.ToolAnnotations(
 def create_server(
     env: ToolEnv,
     tools: Mapping[str, Tool],
-    approval_key: bytes | None,
+    approval_key: bytes,
     clock: Callable[[], float] = time.time,
     heartbeat_s: float = HEARTBEAT_S,
     *,
-    spent: SpentApprovals | None = None,
+    spent: SpentApprovals,
 ) -> FastMCP:
-    """A FastMCP server exposing `tools`; mutations gated by `approval_key` when given.
+    """A FastMCP server exposing `tools`; every mutation needs a token of `approval_key`.
 
-    With a key, `spent` is required: the shared record (the database) that makes each
-    approval token single use across every tool server process.
+    `spent` is the shared record (the database) that makes each approval token single use
+    across every tool server process.
     """
-    gate: ApprovalGate | None = None
-    if approval_key is not None:
-        if spent is None:
-            raise ConfigError("a tool server with an approval key needs its spent approvals")
-        gate = ApprovalGate(key=approval_key, clock=clock, spent=spent)
+    gate = ApprovalGate(key=approval_key, clock=clock, spent=spent)
     service = ToolService(env=env, tools=dict(tools), gate=gate, heartbeat_s=heartbeat_s)
     server: FastMCP = FastMCP(
         "opsgate",

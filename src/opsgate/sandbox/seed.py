@@ -222,8 +222,48 @@ def _service(name: str) -> dict[str, Any]:
     }
 
 
+def _api_service() -> list[dict[str, Any]]:
+    """`default/kubernetes`, the API server's Service every cluster has (a kind cluster's
+    address: the control plane's InternalIP, port 6443), so `nslookup kubernetes.default`
+    resolves in pods as it does on a real cluster."""
+    meta = {"name": "kubernetes", "namespace": "default"}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                **meta,
+                "labels": {"component": "apiserver", "provider": "kubernetes"},
+            },
+            "spec": {
+                "clusterIP": "10.96.0.1",
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {**meta, "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [
+                {
+                    "addresses": [{"ip": "172.18.0.2"}],
+                    "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+                }
+            ],
+        },
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {**meta, "labels": {"kubernetes.io/service-name": "kubernetes"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["172.18.0.2"], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+        },
+    ]
+
+
 def base(cluster: Cluster) -> None:
-    """Nodes and the system namespaces every seed has."""
+    """Nodes, the system namespaces and the API server's Service every seed has."""
     cluster.apply_many(
         [
             _node("sandbox-control-plane", 0, "control-plane"),
@@ -235,6 +275,7 @@ def base(cluster: Cluster) -> None:
         [_namespace(n) for n in ("default", "kube-system", "kube-public", "kube-node-lease")]
     )
     cluster.apply_many([STANDARD_CLASS, *default_roles()])
+    cluster.apply_many(_api_service())
 
 
 def demo(cluster: Cluster) -> None:

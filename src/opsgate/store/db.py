@@ -20,6 +20,8 @@ from typing import Any, Literal
 import psycopg
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -36,6 +38,8 @@ CHECKPOINT_SETUP_LOCK_KEY = 0x6F70_7367_636B_7074  # "opsgckpt": the engine's ch
 SESSION_LOCK_POLL_S = 0.1
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "opsgate_schema_version"
+"""The table Alembic keeps the database's revision in (`migrations/env.py`)."""
 
 
 @dataclass(frozen=True)
@@ -121,9 +125,25 @@ def make_engines(url: str) -> Engines:
     raise ConfigError(f"unsupported database backend {backend!r}")
 
 
-def _upgrade(connection: Connection, audit_key: bytes) -> None:
+def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration revision this version of opsgate ships."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The migration revision the database is at (None: never migrated)."""
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def _upgrade(connection: Connection, audit_key: bytes) -> None:
+    config = _config()
     config.attributes["connection"] = connection
     # Revision 0002 signs the audit head record it creates.
     config.attributes["audit_key"] = audit_key

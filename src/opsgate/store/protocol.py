@@ -23,7 +23,14 @@ from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
-from opsgate.domain.runs import ApprovalStatus, DecisionKind, MessageRole, RunKind, RunStatus
+from opsgate.domain.runs import (
+    ApprovalStatus,
+    DecisionKind,
+    DecisionVia,
+    MessageRole,
+    RunKind,
+    RunStatus,
+)
 from opsgate.store.records import (
     ApiToken,
     ApprovalEvidence,
@@ -55,6 +62,9 @@ class NewApprovalItem(Protocol):
 class Store(Protocol):
     # lifecycle
     async def close(self) -> None: ...
+    async def schema_revision(self) -> str | None:
+        """The migration revision the database is at (None: never migrated)."""
+        ...
 
     # users and tokens
     async def create_user(self, username: str, role: Role, password_hash: str | None) -> User: ...
@@ -137,8 +147,10 @@ class Store(Protocol):
         kind: RunKind,
         requested_by: str,
         owner_id: str | None = None,
+        client: tuple[str, str] | None = None,
     ) -> Run:
-        """A new `running` run, driven by the engine `owner_id`."""
+        """A new `running` run, driven by the engine `owner_id`; `client` is the (name,
+        version) of the outside MCP client program it came from."""
         ...
 
     async def get_run(self, run_id: str) -> Run: ...
@@ -234,8 +246,11 @@ class Store(Protocol):
         reason: str | None,
         now: datetime,
         audit: NewAuditEvent | None = None,
+        via: DecisionVia | None = None,
     ) -> ApprovalRequest:
         """Record one decision atomically; `Conflict` if the item is not pending or has expired.
+
+        `via` says how it was given when not in opsgate (`elicitation`, in the MCP client).
 
         `audit` (the decision's audit event) is appended in the same transaction: a decision
         the run could act on is never without its `approval.granted`/`approval.rejected`.

@@ -18,7 +18,14 @@ from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.roles import Role
-from opsgate.domain.runs import ApprovalStatus, DecisionKind, MessageRole, RunKind, RunStatus
+from opsgate.domain.runs import (
+    ApprovalStatus,
+    DecisionKind,
+    DecisionVia,
+    MessageRole,
+    RunKind,
+    RunStatus,
+)
 
 
 class _Record(BaseModel):
@@ -94,6 +101,9 @@ class Run(_Record):
     tool_calls: int
     owner_id: str | None = None
     """The engine driving the run; None while it waits at the gate."""
+    client_name: str | None = None
+    """The outside MCP client program the run came from (`clientInfo` of `initialize`)."""
+    client_version: str | None = None
 
 
 class ToolCallRecord(_Record):
@@ -130,6 +140,8 @@ class ApprovalDecision(_Record):
     decided_by_name: str
     reason: str | None
     decided_at: datetime
+    decided_via: DecisionVia | None = None
+    """`elicitation`: confirmed in the MCP client, not in opsgate (lower assurance)."""
 
 
 class ApprovalItem(_Record):
@@ -164,6 +176,9 @@ class ApprovalRequest(_Record):
     created_at: datetime
     expires_at: datetime
     items: list[ApprovalItem]
+    client_name: str | None = None
+    """The outside MCP client program the run came from (its `Run.client_name`)."""
+    client_version: str | None = None
 
     @property
     def status(self) -> ApprovalStatus:

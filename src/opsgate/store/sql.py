@@ -155,6 +155,7 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
         kind: RunKind,
         requested_by: str,
         owner_id: str | None = None,
+        client: tuple[str, str] | None = None,
     ) -> Run:
         values = {
             "id": self._ids.new("run"),
@@ -168,6 +169,8 @@ class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditSt
             "model_turns": 0,
             "tool_calls": 0,
             "owner_id": owner_id,
+            "client_name": client[0] if client is not None else None,
+            "client_version": client[1] if client is not None else None,
         }
 
         def work(conn: Connection) -> None:

@@ -102,6 +102,10 @@ class SqlBase:
             self._sqlite_audit.close()
         await self._engines.dispose()
 
+    async def schema_revision(self) -> str | None:
+        """The migration revision the database is at (`db.head_revision()` once migrated)."""
+        return await self._read(db.current_revision)
+
     async def _write(self, work: Work[T]) -> T:
         """Run `work` in a transaction holding the write lock (SQLite: BEGIN IMMEDIATE)."""
         try:

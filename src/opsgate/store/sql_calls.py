@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, insert, select, update
 
 from opsgate.domain.calls import CallStatus, output_digest
-from opsgate.domain.runs import ApprovalStatus, DecisionKind
+from opsgate.domain.runs import ApprovalStatus, DecisionKind, DecisionVia
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import tables
 from opsgate.store.protocol import NewApprovalItem
@@ -228,7 +228,11 @@ class CallsStore(SqlBase):
 
     @staticmethod
     def _approval(conn: Connection, approval_id: str) -> ApprovalRequest:
-        head = conn.execute(select(A).where(A.c.id == approval_id)).first()
+        head = conn.execute(
+            select(A, R.c.client_name, R.c.client_version)
+            .join(R, R.c.id == A.c.run_id)
+            .where(A.c.id == approval_id)
+        ).first()
         if head is None:
             raise NotFound(f"no approval request {approval_id!r}")
         stmt = (
@@ -282,6 +286,7 @@ class CallsStore(SqlBase):
         reason: str | None,
         now: datetime,
         audit: NewAuditEvent | None = None,
+        via: DecisionVia | None = None,
     ) -> ApprovalRequest:
         item_status: ApprovalStatus = "approved" if decision == "approve" else "rejected"
 
@@ -301,6 +306,7 @@ class CallsStore(SqlBase):
                     decided_by_name=user_name,
                     reason=reason,
                     decided_at=now,
+                    decided_via=via,
                 )
             )
             if result.rowcount == 0:
@@ -361,6 +367,7 @@ def _item(row: Any) -> ApprovalItem:
             decided_by_name=row["decided_by_name"],
             reason=row["reason"],
             decided_at=row["decided_at"],
+            decided_via=row["decided_via"],
         )
     return ApprovalItem(
         call_id=row["call_id"],

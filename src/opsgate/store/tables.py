@@ -152,6 +152,9 @@ class RunRow(Base):
     tool_calls: Mapped[int] = mapped_column(Integer, default=0)
     owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
     """The engine driving the run; None while it waits at the gate (any engine may resume)."""
+    client_name: Mapped[str | None] = mapped_column(String(100))
+    """The outside MCP client program the run came from (`clientInfo.name`), if any."""
+    client_version: Mapped[str | None] = mapped_column(String(50))
 
 
 class EngineRow(Base):
@@ -217,6 +220,8 @@ class ApprovalItemRow(Base):
     decided_by_name: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None]
+    decided_via: Mapped[str | None] = mapped_column(String(20))
+    """`elicitation` when confirmed in the MCP client (lower assurance); None in opsgate."""
 
 
 class StreamEventRow(Base):

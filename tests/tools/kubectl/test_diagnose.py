@@ -23,13 +23,11 @@ from opsgate.tools import registry
 from opsgate.tools.base import ToolEnv
 from opsgate.tools.diagnose.analyzers import ANALYZERS
 from tests.fixtures.sandbox import (
-    TOOLS,
     SandboxInfo,
     deployment_manifest,
     helm,
     kubectl,
-    start_sandbox,
-    stop_sandbox,
+    own_sandbox,
     tool_env_for,
 )
 
@@ -86,24 +84,7 @@ def about(finding: Finding, name: str) -> bool:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxInfo]:
     """The demo world untouched by other tests."""
-    workdir = tmp_path_factory.mktemp("diagnose-demo")
-    proc, info = start_sandbox(workdir, extra=["--no-jenkins"])
-    home = workdir / "home"
-    home.mkdir()
-    try:
-        yield SandboxInfo(
-            kubeconfig=workdir / "kubeconfig",
-            context=info["context"],
-            api_url=info["api_url"],
-            jenkins_url=None,
-            jenkins_user=None,
-            jenkins_token=None,
-            kubectl=TOOLS / "kubectl",
-            helm=TOOLS / "helm",
-            home=home,
-        )
-    finally:
-        stop_sandbox(proc)
+    yield from own_sandbox(tmp_path_factory.mktemp("diagnose-demo"), ["--no-jenkins"])
 
 
 async def test_the_demo_problems_are_found_with_evidence_and_frontend_is_not(

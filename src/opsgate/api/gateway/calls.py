@@ -187,11 +187,24 @@ class Gateway:
         self, user: User, client: ClientInfo, tool: str, args: dict[str, Any], report: Report
     ) -> CallOutcome:
         """Submit `tool(args)` as `user` on behalf of `client`; its outcome once known."""
+        return await self.follow(await self.start(user, client, tool, args), tool, report)
+
+    async def start(self, user: User, client: ClientInfo, tool: str, args: dict[str, Any]) -> Run:
+        """Submit `tool(args)` as `user` on behalf of `client`; the run once it has ended (a
+        read) or paused at the gate (a change)."""
         conversation = await self.conversation_for(user, client)
         run = await self.engine.submit_call(
             conversation.id, user, tool, args, client=client.as_audit()
         )
-        return await self._follow(run, tool, report)
+        await self.engine.wait_run(run.id)
+        return await self.store.get_run(run.id)
+
+    async def awaiting(self, run: Run) -> ToolCallRecord | None:
+        """The run's call while it waits for its approval, else None."""
+        call = await self.call_of(run.id)
+        if call is None or call.status != "awaiting_approval" or call.approval_id is None:
+            return None
+        return call
 
     async def conversation_for(self, user: User, client: ClientInfo) -> Conversation:
         """The conversation of this user and client program, created on its first call."""
@@ -217,7 +230,8 @@ class Gateway:
     def link(self, conversation_id: str) -> str:
         return f"{self.public_url.rstrip('/')}/#/c/{conversation_id}"
 
-    async def _follow(self, run: Run, tool: str, report: Report) -> CallOutcome:
+    async def follow(self, run: Run, tool: str, report: Report) -> CallOutcome:
+        """Wait for `run`'s outcome (or `wait_s`), telling the client where it stands."""
         await self.engine.wait_run(run.id)  # a read ends here; a change pauses at the gate
         deadline = self.clock() + self.wait_s
         announced: str | None = None
@@ -225,18 +239,13 @@ class Gateway:
         while True:
             current = await self.store.get_run(run.id)
             if current.status in FINAL_RUN_STATUSES:
-                return await self._outcome(current, tool)
-            call = await self._call_of(run.id)
+                return await self.outcome(current, tool)
+            call = await self.call_of(run.id)
             approval_id = call.approval_id if call is not None else None
             now = self.clock()
             if approval_id is not None and approval_id != announced:
                 announced = approval_id
-                approval = await self.store.get_approval(approval_id)
-                await report(
-                    f"waiting for approval {approval_id} of {tool!r} (expires "
-                    f"{approval.expires_at:%Y-%m-%d %H:%M:%S} UTC); decide in the Command "
-                    f"Center: {self.link(run.conversation_id)}"
-                )
+                await report(await self.standing(current, tool, call))
                 last_report = now
             elif now - last_report >= self.heartbeat_s:
                 what = f"approval {announced}" if current.status == "awaiting_approval" else "it"
@@ -246,7 +255,21 @@ class Gateway:
                 return self._pending(current, tool, call)
             await asyncio.sleep(self.poll_s)
 
-    async def _call_of(self, run_id: str) -> ToolCallRecord | None:
+    async def standing(self, run: Run, tool: str, call: ToolCallRecord | None) -> str:
+        """Where an unfinished call stands, in one line (the approval to decide, and where)."""
+        if call is None:
+            return f"{tool!r} is {run.status.replace('_', ' ')}"
+        if call.approval_id is None or call.status != "awaiting_approval":
+            approval = f" (approval {call.approval_id})" if call.approval_id else ""
+            return f"{tool!r} is {call.status.replace('_', ' ')}{approval}"
+        request = await self.store.get_approval(call.approval_id)
+        return (
+            f"waiting for approval {request.id} of {tool!r} (expires "
+            f"{request.expires_at:%Y-%m-%d %H:%M:%S} UTC); decide in the Command "
+            f"Center: {self.link(run.conversation_id)}"
+        )
+
+    async def call_of(self, run_id: str) -> ToolCallRecord | None:
         calls = await self.store.list_calls(run_id=run_id)
         return calls[0] if calls else None
 
@@ -268,8 +291,8 @@ class Gateway:
             approval_id=approval,
         )
 
-    async def _outcome(self, run: Run, tool: str) -> CallOutcome:
-        call = await self._call_of(run.id)
+    async def outcome(self, run: Run, tool: str) -> CallOutcome:
+        call = await self.call_of(run.id)
         events = await self.store.list_audit(AuditFilter(run_id=run.id), limit=500)
         link = self.link(run.conversation_id)
         if call is None:

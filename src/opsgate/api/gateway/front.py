@@ -4,7 +4,9 @@ Built by `gateway.serve` from the tools the engine knows (`EngineDeps.tool_specs
 server's listing without its internal recipe tools): the same names, descriptions, input
 schemas and annotations, with the gateway's own output schema (`calls.OUTPUT_SCHEMA`). It
 reports opsgate's name and version. Who is calling comes from `identify` (the configured user
-on stdio, the bearer token's user over HTTP); which program, from `initialize`.
+on stdio, the bearer token's user over HTTP); which program, from `initialize`. With
+`elicitation` (the lower-assurance mode), a client that can elicit is asked to confirm each
+change (`elicit.Elicitation`); any other client waits for a decision in opsgate.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from typing import Any
 import mcp_types
 from fastmcp import Context, FastMCP
 from fastmcp.server.dependencies import get_context
+from fastmcp.tools.base import InputRequiredToolResult, ToolResult
 from fastmcp.tools.base import Tool as McpTool
-from fastmcp.tools.base import ToolResult
 from pydantic import PrivateAttr
 
 import opsgate
 from opsgate.api.gateway.calls import OUTPUT_SCHEMA, CallOutcome, ClientInfo, Gateway
+from opsgate.api.gateway.elicit import Elicitation
 from opsgate.domain.calls import ToolSpec
 from opsgate.errors import OpsgateError, truncate
+from opsgate.mcp import confirm
 from opsgate.store.records import User
 
 Identify = Callable[[], Awaitable[User]]
@@ -42,17 +46,26 @@ class _GatewayTool(McpTool):
 
     _gateway: Gateway = PrivateAttr()
     _identify: Identify = PrivateAttr()
+    _elicitation: Elicitation | None = PrivateAttr(default=None)
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
         ctx = get_context()
         try:
             user = await self._identify()
-            outcome = await self._gateway.call(
-                user, client_of(ctx), self.name, dict(arguments), _reporter(ctx)
-            )
+            outcome: CallOutcome | InputRequiredToolResult
+            if self._elicitation is not None and confirm.can_elicit(ctx):
+                outcome = await self._elicitation.call(
+                    ctx, user, client_of(ctx), self.name, dict(arguments), reporter(ctx)
+                )
+            else:
+                outcome = await self._gateway.call(
+                    user, client_of(ctx), self.name, dict(arguments), reporter(ctx)
+                )
         except OpsgateError as e:
-            return _refusal(e)
-        return _result(outcome)
+            return refusal(e)
+        if isinstance(outcome, InputRequiredToolResult):
+            return outcome
+        return tool_result(outcome)
 
 
 def client_of(ctx: Context) -> ClientInfo:
@@ -67,7 +80,7 @@ def client_of(ctx: Context) -> ClientInfo:
     return ClientInfo(name=truncate(info.name, 100), version=truncate(info.version or "", 50))
 
 
-def _reporter(ctx: Context) -> Callable[[str], Awaitable[None]]:
+def reporter(ctx: Context) -> Callable[[str], Awaitable[None]]:
     counter = itertools.count(1)
 
     async def report(text: str) -> None:
@@ -76,7 +89,7 @@ def _reporter(ctx: Context) -> Callable[[str], Awaitable[None]]:
     return report
 
 
-def _result(outcome: CallOutcome) -> ToolResult:
+def tool_result(outcome: CallOutcome) -> ToolResult:
     return ToolResult(
         content=[mcp_types.TextContent(type="text", text=outcome.text())],
         structured_content=outcome.structured(),
@@ -84,7 +97,7 @@ def _result(outcome: CallOutcome) -> ToolResult:
     )
 
 
-def _refusal(error: OpsgateError) -> ToolResult:
+def refusal(error: OpsgateError) -> ToolResult:
     """A call the gateway could not even start (who is calling, or what they may do)."""
     return ToolResult(
         content=[mcp_types.TextContent(type="text", text=f"not run: {error}")],
@@ -92,8 +105,13 @@ def _refusal(error: OpsgateError) -> ToolResult:
     )
 
 
-def create_front(specs: Mapping[str, ToolSpec], gateway: Gateway, identify: Identify) -> FastMCP:
-    """The gateway's FastMCP server over `specs`."""
+def create_front(
+    specs: Mapping[str, ToolSpec],
+    gateway: Gateway,
+    identify: Identify,
+    elicitation: Elicitation | None = None,
+) -> FastMCP:
+    """The gateway's FastMCP server over `specs`; `elicitation` only in that mode."""
     server: FastMCP = FastMCP(
         "opsgate",
         instructions=INSTRUCTIONS,
@@ -113,5 +131,6 @@ def create_front(specs: Mapping[str, ToolSpec], gateway: Gateway, identify: Iden
         )
         tool._gateway = gateway
         tool._identify = identify
+        tool._elicitation = elicitation
         server.add_tool(tool)
     return server

@@ -7,7 +7,9 @@ process's runs for its own) over an in-process tool server, exactly as `opsgate 
 `opsgate serve` resumes the paused run there; this process sees the outcome in the store.
 
 Identity: on stdio every call is requested by `settings.mcp_user`; over HTTP by the user of
-the request's bearer API token (`http_guard`).
+the request's bearer API token (`http_guard`). `settings.mcp_confirm == "elicit"` (the
+lower-assurance mode, `gateway.elicit`) is checked here before anything is served: stdio only,
+one enabled user, who may approve, and no distinct-approver rule (one person cannot meet it).
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ from opsgate.api import build, contexts
 from opsgate.api.app import sweep_forever
 from opsgate.api.gateway import http_guard
 from opsgate.api.gateway.calls import Gateway
+from opsgate.api.gateway.elicit import Elicitation, single_user_refusal
 from opsgate.api.gateway.front import Identify, create_front
+from opsgate.api.gateway.tasks import GatewayTasks
+from opsgate.domain.roles import can_approve
 from opsgate.engine.bus import EventBus
 from opsgate.errors import ConfigError, NotFound, Unauthenticated
 from opsgate.settings import PROJECT_ROOT, Settings
@@ -113,6 +118,12 @@ async def bearer_identity() -> User:
 @asynccontextmanager
 async def open_gateway(settings: Settings, transport: Transport) -> AsyncIterator[Opened]:
     """The store, an engine of this process, its sweep, and the gateway's MCP server."""
+    if transport == "http" and settings.mcp_confirm == "elicit":
+        raise ConfigError(
+            "OPSGATE_MCP_CONFIRM=elicit is refused over HTTP: confirmation by elicitation is "
+            "only for one person's stdio client on their own machine; over HTTP every change "
+            "is approved in the Command Center, the CLI or the API"
+        )
     if transport == "stdio" and not settings.mcp_user:
         raise ConfigError(
             "OPSGATE_MCP_USER must name the opsgate user a stdio MCP client acts as "
@@ -145,16 +156,48 @@ async def open_gateway(settings: Settings, transport: Transport) -> AsyncIterato
             hidden_paths=hidden_paths(settings),
         )
         identify: Identify
+        elicitation: Elicitation | None = None
         if transport == "stdio":
             assert settings.mcp_user is not None
             try:
-                await _local_user(store, settings.mcp_user)
+                local = await _local_user(store, settings.mcp_user)
             except Unauthenticated as e:
                 raise ConfigError(str(e)) from e
             identify = local_identity(store, settings.mcp_user)
+            if settings.mcp_confirm == "elicit":
+                await _check_elicitation(settings, store, local)
+                elicitation = Elicitation(gateway=gateway, engine=engine, store=store)
         else:
             identify = bearer_identity
-        yield Opened(front=create_front(engine.deps.tool_specs, gateway, identify), store=store)
+        front = create_front(engine.deps.tool_specs, gateway, identify, elicitation)
+        if elicitation is None:
+            # Asking the local user and handing out a task handle are two answers to one
+            # call; the elicitation mode keeps the call, so it offers no tasks.
+            front.add_extension(GatewayTasks(gateway, engine, identify))
+        yield Opened(front=front, store=store)
+
+
+async def _check_elicitation(settings: Settings, store: Store, local: User) -> None:
+    """Refuse `OPSGATE_MCP_CONFIRM=elicit` where it would weaken a real approval."""
+    why = (
+        await single_user_refusal(store)
+        or (
+            None
+            if can_approve(local.role)
+            else f"OPSGATE_MCP_USER {local.username!r} is a {local.role}, who may not approve"
+        )
+        or (
+            "the distinct-approver rule is on, and the one user cannot be a second person "
+            "(set OPSGATE_REQUIRE_DISTINCT_APPROVER=false for a one-person setup)"
+            if settings.require_distinct_approver
+            else None
+        )
+    )
+    if why is not None:
+        raise ConfigError(
+            f"OPSGATE_MCP_CONFIRM=elicit is refused: {why}. Leave it unset (approval in the "
+            "Command Center or the CLI) or see docs/mcp.md"
+        )
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

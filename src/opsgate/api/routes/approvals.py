@@ -53,6 +53,8 @@ async def approval_out(
         created_at=request.created_at,
         expires_at=request.expires_at,
         status=request.status,
+        client_name=request.client_name,
+        client_version=request.client_version,
         items=[
             ApprovalItemOut(
                 call_id=item.call_id,

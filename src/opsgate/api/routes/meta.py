@@ -20,6 +20,8 @@ from opsgate.api.state import app_state
 from opsgate.domain import roles
 from opsgate.errors import BinaryNotFound, Forbidden
 from opsgate.settings import Settings
+from opsgate.store import db
+from opsgate.store.jenkins_directory import JenkinsDirectory
 from opsgate.tools import binaries
 
 router = APIRouter(tags=["meta"])
@@ -52,7 +54,12 @@ async def list_tools(request: Request, principal: auth.Viewer) -> list[ToolOut]:
 @router.get("/contexts", response_model=Contexts)
 async def list_contexts(request: Request, principal: auth.Viewer) -> Contexts:
     state = app_state(request)
-    return Contexts(contexts=state.contexts, default=state.default_context)
+    servers = await JenkinsDirectory(state.store, state.settings.jenkins).entries()
+    return Contexts(
+        contexts=state.contexts,
+        default=state.default_context,
+        jenkins=[server.name for server in servers],
+    )
 
 
 @router.get("/model", response_model=ModelInfo)
@@ -93,14 +100,22 @@ def binary_ok(settings: Settings, name: Literal["kubectl", "helm"]) -> bool:
 
 @root_router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Public readiness: database and tool binaries (the model is reported, not required)."""
+    """Public readiness: database reachable with its schema at this version's newest migration,
+    and tool binaries (the model is reported, not required).
+
+    A replica whose database was migrated by a newer version (or not at all) is not ready:
+    it would read and write tables it does not know.
+    """
     state = app_state(request)
     checks: dict[str, Any] = {}
     try:
-        await state.store.count_users()
+        revision = await state.store.schema_revision()
         checks["database"] = {"ok": True}
+        head = db.head_revision()
+        checks["migrations"] = {"ok": revision == head, "revision": revision, "head": head}
     except Exception as e:  # readiness reports any database failure
         checks["database"] = {"ok": False, "error": type(e).__name__}
+        checks["migrations"] = {"ok": False, "revision": None, "head": db.head_revision()}
     checks["kubectl"] = {"ok": binary_ok(state.settings, "kubectl")}
     checks["helm"] = {"ok": binary_ok(state.settings, "helm")}
     checks["model"] = {"ok": state.model_name is not None, "required": False}

@@ -12,24 +12,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from opsgate.sandbox.apiserver.patch import MERGE_KEYS, strategic_merge
+from opsgate.sandbox.apiserver.patch import merge_key, strategic_merge
 from opsgate.sandbox.apiserver.store import Obj, now_iso
 
 Fields = dict[str, Any]
 
 
-def fields_of(config: Any, name: str = "") -> Fields:
-    """The FieldsV1 set of an applied configuration."""
+def fields_of(config: Any, name: str = "", parent: str = "") -> Fields:
+    """The FieldsV1 set of an applied configuration (`name` holds it, `parent` holds `name`)."""
     if isinstance(config, dict):
-        return {f"f:{key}": fields_of(value, key) for key, value in config.items()}
-    merge_key = MERGE_KEYS.get(name)
-    if (
-        isinstance(config, list)
-        and merge_key
-        and all(isinstance(i, dict) and merge_key in i for i in config)
-    ):
+        return {f"f:{key}": fields_of(value, key, name) for key, value in config.items()}
+    key = merge_key(name, parent)
+    if isinstance(config, list) and key and all(isinstance(i, dict) and key in i for i in config):
         return {
-            "k:" + json.dumps({merge_key: item[merge_key]}, separators=(",", ":")): fields_of(item)
+            "k:" + json.dumps({key: item[key]}, separators=(",", ":")): fields_of(item, name)
             for item in config
         }
     return {}

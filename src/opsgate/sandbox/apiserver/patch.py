@@ -1,7 +1,8 @@
 """The four PATCH flavours of the Kubernetes API: JSON merge, JSON patch, strategic merge, apply.
 
 Called by `api` for PATCH requests. Strategic merge knows the list merge keys of the built-in
-kinds the sandbox serves (containers by name, ports by containerPort, ...).
+kinds the sandbox serves (containers by name, a container's ports by containerPort, a Service's
+by port, ...).
 """
 
 from __future__ import annotations
@@ -17,13 +18,29 @@ MERGE_KEYS: dict[str, str] = {
     "volumes": "name",
     "env": "name",
     "volumeMounts": "mountPath",
-    "ports": "containerPort",
     "imagePullSecrets": "name",
     "ownerReferences": "uid",
     "conditions": "type",
     "hostAliases": "ip",
     "topologySpreadConstraints": "topologyKey",
 }
+
+
+_PORT_KEYS = {
+    "containers": "containerPort",
+    "initContainers": "containerPort",
+    "ephemeralContainers": "containerPort",
+    "spec": "port",
+}
+"""`ports` is keyed by where it sits: a container's by containerPort, a Service's (`spec.ports`)
+by port; elsewhere (NetworkPolicy rules, EndpointSlices) it is replaced whole."""
+
+
+def merge_key(field_name: str, parent: str) -> str | None:
+    """The merge key of the list `field_name` in an object held under `parent` (None: atomic)."""
+    if field_name == "ports":
+        return _PORT_KEYS.get(parent)
+    return MERGE_KEYS.get(field_name)
 
 
 class PatchError(ValueError):
@@ -128,8 +145,8 @@ def json_patch(target: Any, operations: Any) -> Any:
     return doc
 
 
-def _merge_list(field_name: str, target: list[Any], patch: list[Any]) -> list[Any]:
-    key = MERGE_KEYS.get(field_name)
+def _merge_list(field_name: str, target: list[Any], patch: list[Any], parent: str) -> list[Any]:
+    key = merge_key(field_name, parent)
     if key is None or not all(isinstance(item, dict) for item in patch):
         return [
             copy.deepcopy(item)
@@ -152,14 +169,18 @@ def _merge_list(field_name: str, target: list[Any], patch: list[Any]) -> list[An
             if index is not None:
                 result.pop(index)
         elif index is None:
-            result.append(strategic_merge({}, item))
+            result.append(strategic_merge({}, item, field_name))
         else:
-            result[index] = strategic_merge(result[index], item)
+            result[index] = strategic_merge(result[index], item, field_name)
     return result
 
 
-def strategic_merge(target: Any, patch: Any) -> Any:
-    """Kubernetes strategic merge patch for the built-in kinds (merge keys, `$patch` directives)."""
+def strategic_merge(target: Any, patch: Any, parent: str = "") -> Any:
+    """Kubernetes strategic merge patch for the built-in kinds (merge keys, `$patch` directives).
+
+    `parent` is the field that holds `target` (a list's name for its items): merge keys depend
+    on it (`merge_key`).
+    """
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
@@ -178,11 +199,11 @@ def strategic_merge(target: Any, patch: Any) -> Any:
         if value is None:
             result.pop(key, None)
         elif isinstance(value, list) and isinstance(result.get(key), list):
-            result[key] = _merge_list(key, result[key], value)
+            result[key] = _merge_list(key, result[key], value, parent)
         elif isinstance(value, list):
-            result[key] = _merge_list(key, [], value)
+            result[key] = _merge_list(key, [], value, parent)
         elif isinstance(value, dict):
-            merged = strategic_merge(result.get(key), value)
+            merged = strategic_merge(result.get(key), value, key)
             if merged is None:
                 result.pop(key, None)
             else:

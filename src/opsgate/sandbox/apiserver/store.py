@@ -68,6 +68,9 @@ class Store:
     watchers: list[asyncio.Queue[WatchEvent]] = field(default_factory=list)
     frozen: bool = False
     """Set by `read_only`: every write raises `StoreFrozen`."""
+    served: dict[tuple[str, str], deque[tuple[datetime, str]]] = field(default_factory=dict)
+    """Access-log lines of requests simulated containers answered (`containers.network`), by
+    pod uid and container name, for their logs; not objects, so never watched or saved."""
 
     def get(self, key: str, namespace: str, name: str) -> Obj | None:
         """A deep copy of one object, or None."""

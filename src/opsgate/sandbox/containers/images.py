@@ -142,6 +142,21 @@ PROFILES: tuple[Profile, ...] = (
             "    - MYSQL_RANDOM_ROOT_PASSWORD",
         ),
     ),
+    # Cluster add-ons whose charts probe a port they do not declare as a container port.
+    Profile(
+        "kube-state-metrics/kube-state-metrics",
+        (8080, 8081),
+        paths=("/", "/metrics", "/livez", "/readyz", "/healthz"),
+        memory_mi=30,
+        startup=("Starting kube-state-metrics", "Started metrics server"),
+        shell=False,
+    ),
+    Profile(
+        "ingress-nginx/controller",
+        (80, 443, 8443, 10254),
+        memory_mi=90,
+        startup=("NGINX Ingress controller", "Starting NGINX Ingress controller"),
+    ),
     Profile("mongo", tcp_ports=(27017,), memory_mi=90),
     Profile("memcached", tcp_ports=(11211,), memory_mi=4),
     Profile("rabbitmq", tcp_ports=(5672, 15672), memory_mi=130),

@@ -16,7 +16,8 @@ time as on a real node. The problems it meets, in the kubelet's order:
   (`restartCount` grows, `lastState` holds the exit code and reason, `BackOff` warnings); with
   `restartPolicy: Never` the pod fails instead;
 - Job pods run to completion; every other container runs, and is Ready unless its readiness
-  probe fails (`probes`: a path or port the simulated process does not serve).
+  probe fails (`probes`: a path or port the simulated process does not serve); a failing
+  liveness or startup probe kills each run and the container is restarted (`restarts`).
 
 A pass derives the state from the pod, the world and the clock (back-offs count from the Ready
 condition's last transition), writes only what moved, and fixing the cause (creating the Secret,
@@ -29,7 +30,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from opsgate.sandbox.apiserver.store import Obj, Store, clone, parse_time
-from opsgate.sandbox.containers import probes, references, states
+from opsgate.sandbox.containers import probes, references, restarts, states
 from opsgate.sandbox.controllers import events
 
 
@@ -92,20 +93,26 @@ def pod_status(
     anchor = now
     if ready_before is not None and ready_before.get("status") != "True":
         anchor = parse_time(ready_before.get("lastTransitionTime"))
-    ctx = states.PodContext(store, pod, now, anchor)
     previous = {s.get("name"): s for s in old.get("containerStatuses", [])}
     started = any(s.get("containerID") for s in previous.values())
     # Volumes are set up once, before any container starts.
     mount = None if started else references.mount_error(store, pod)
     ip = "" if mount is not None else _pod_ip(pod, node)
+    # Its containers see the pod's IP from their first run (/etc/hosts, the peers they call).
+    running = {**pod, "status": {**old, "podIP": ip, "podIPs": [{"ip": ip}]}} if ip else pod
+    ctx = states.PodContext(store, running, now, anchor)
     statuses, owed = [], []
     for container in pod.get("spec", {}).get("containers", []):
-        state, more = states.container_status(
-            ctx, container, previous.get(container.get("name")), mount
-        )
+        before = previous.get(container.get("name"))
+        state, more = states.container_status(ctx, container, before, mount)
+        kill = probes.kill(container, ip) if "running" in state["state"] else None
+        if kill is not None:
+            state, more = restarts.cycle(ctx, container, before, kill)
         if "running" in state["state"]:
-            ready, warnings = probes.readiness(container, state, ip, now)
-            state, more = {**state, "ready": ready}, [*more, *warnings]
+            up = kill is None or kill.kind == "Liveness"
+            ready, warnings = probes.readiness(container, state, ip, now) if up else (False, [])
+            up = up and probes.started(container, state, now)
+            state, more = {**state, "ready": ready, "started": up}, [*more, *warnings]
         statuses.append(state)
         owed += more
     if mount is not None:

@@ -2,8 +2,10 @@
 
 Called by `subresources` for the `pods/<name>/log` subresource. The lines follow what the
 container does (see `programs`): a crashing container prints its image's or the demo's error
-each time it starts, a known server its startup lines, healthy containers an access log, and a
-container that never started has no logs (the API server's "is waiting to start" error).
+each time it starts, a one-shot command (`oneshot`) what it printed, a known server its startup
+lines, healthy containers an access log (with the requests other pods made through exec
+`wget`/`curl`), and a container that never started has no logs (the API server's "is waiting to
+start" error).
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ def _lines(store: Store, pod: Obj, container: Obj, previous: bool) -> list[tuple
     if end.fate == "crash":
         start = datetime.now(UTC) - timedelta(seconds=40 if previous else 5)
         return [(start + timedelta(milliseconds=10 * i), line) for i, line in enumerate(end.lines)]
+    if end.fate == "complete" and end.lines:
+        return [
+            (started + timedelta(milliseconds=10 * i), line) for i, line in enumerate(end.lines)
+        ]
     if end.fate == "complete":
         command = " ".join([*container.get("command", []), *container.get("args", [])]) or image
         return [
@@ -46,7 +52,9 @@ def _lines(store: Store, pod: Obj, container: Obj, previous: bool) -> list[tuple
     for i in range(1, 11):
         when = started + timedelta(seconds=2 + (span - 2) * i // 10)
         out.append((min(when, now), f'10.244.0.{i} - - "GET /healthz HTTP/1.1" 200 2'))
-    return out
+    # Requests made from other pods (exec `wget`/`curl`), as the server logged them.
+    out += store.served.get((str(pod["metadata"].get("uid", "")), name), ())
+    return sorted(out, key=lambda entry: entry[0])
 
 
 def _never_started(pod: Obj, container_name: str) -> str | None:

@@ -8,11 +8,15 @@ its first ready endpoint, a pod IP to that pod. The answering pod serves what it
 welcome page, `http-echo` its `-text`, an unknown application 200 with its pod name, so routing
 checks can tell pods apart. A NetworkPolicy selecting the target pod for Ingress (or the
 client for Egress) that no rule allows makes the connection time out, as dropped packets do.
+Each answered request is added to the serving container's access log (`Store.served`, read by
+`logs`).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -35,6 +39,10 @@ class Answer:
     host: str = ""
     ip: str = ""
     port: int = 80
+
+
+_KEPT_REQUESTS = 1000
+"""Access-log lines kept per container (the oldest go first)."""
 
 
 def resolve(store: Store, client: Obj, name: str) -> tuple[str, str] | None:
@@ -137,34 +145,56 @@ def allowed(store: Store, client: Obj, target: Obj, port: int) -> bool:
     return True
 
 
-def _serve(store: Store, pod: Obj, port: int, path: str) -> tuple[int, str] | None:
-    """What the pod answers on `port` (None: nothing listens there)."""
+def _answer(store: Store, pod: Obj, container: Obj, port: int, path: str) -> tuple[int, str] | None:
+    """What one container answers on `port` (None: it does not listen there)."""
+    profile = images.profile(container.get("image", ""))
+    declared = [int(p.get("containerPort", 0)) for p in container.get("ports") or []]
+    served = profile.http_ports or tuple(declared)
+    if profile is images.GENERIC and not declared:
+        served = (port,)
+    if port not in served:
+        return None
+    if profile.docroot:
+        mounted = files.container_files(store, pod, container)
+        page = path.rstrip("/") + "/index.html" if path.endswith("/") else path
+        found = mounted.get(profile.docroot + page)
+        if found is not None:
+            return 200, found
+    if profile.paths is not None and path not in profile.paths:
+        return 404, images.not_found_page(profile)
+    args = [*container.get("command", []), *container.get("args", [])]
+    text = next((a.split("=", 1)[1] for a in args if str(a).startswith("-text=")), None)
+    if text is not None:
+        return 200, text + "\n"
+    return 200, profile.page or f"Hello from {pod['metadata']['name']}\n"
+
+
+def _serve(store: Store, pod: Obj, port: int, path: str) -> tuple[int, str, str] | None:
+    """What the pod answers on `port`, and which container answers (None: nothing listens)."""
     for container in (pod.get("spec") or {}).get("containers") or []:
-        profile = images.profile(container.get("image", ""))
-        declared = [int(p.get("containerPort", 0)) for p in container.get("ports") or []]
-        served = profile.http_ports or tuple(declared)
-        if profile is images.GENERIC and not declared:
-            served = (port,)
-        if port not in served:
-            continue
-        if profile.docroot:
-            mounted = files.container_files(store, pod, container)
-            page = path.rstrip("/") + "/index.html" if path.endswith("/") else path
-            found = mounted.get(profile.docroot + page)
-            if found is not None:
-                return 200, found
-        if profile.paths is not None and path not in profile.paths:
-            return 404, images.not_found_page(profile)
-        args = [*container.get("command", []), *container.get("args", [])]
-        text = next((a.split("=", 1)[1] for a in args if str(a).startswith("-text=")), None)
-        if text is not None:
-            return 200, text + "\n"
-        return 200, profile.page or f"Hello from {pod['metadata']['name']}\n"
+        answer = _answer(store, pod, container, port, path)
+        if answer is not None:
+            return (*answer, str(container.get("name", "")))
     return None
 
 
-def http_get(store: Store, client: Obj, url: str) -> Answer:
-    """GET `url` from inside `client`."""
+def _log_request(
+    store: Store, client: Obj, target: Obj, container: str, line: tuple[str, int, str, str]
+) -> None:
+    """Add the request to the serving container's access log (nginx's `main` format)."""
+    path, status, body, agent = line
+    now = datetime.now(UTC)
+    source = (client.get("status") or {}).get("podIP", "")
+    text = (
+        f'{source} - - [{now.strftime("%d/%b/%Y:%H:%M:%S")} +0000] "GET {path} HTTP/1.1" '
+        f'{status} {len(body.encode())} "-" "{agent}" "-"'
+    )
+    key = (str(target["metadata"].get("uid", "")), container)
+    store.served.setdefault(key, deque(maxlen=_KEPT_REQUESTS)).append((now, text))
+
+
+def http_get(store: Store, client: Obj, url: str, agent: str = "Wget") -> Answer:
+    """GET `url` from inside `client` (`agent` is the User-Agent the server logs)."""
     parts = urlsplit(url if "://" in url else f"http://{url}")
     host, port = parts.hostname or "", parts.port or 80
     path = parts.path or "/"
@@ -200,4 +230,6 @@ def http_get(store: Store, client: Obj, url: str) -> Answer:
     served = _serve(store, target, target_port, path)
     if served is None:
         return Answer(failure="refused", host=host, ip=ip, port=port)
-    return Answer(served[0], served[1], host=host, ip=ip, port=port)
+    status, body, container = served
+    _log_request(store, client, target, container, (path, status, body, agent))
+    return Answer(status, body, host=host, ip=ip, port=port)

@@ -10,6 +10,9 @@ rules, first match wins:
 - a known image that needs one of some variables (`postgres`: `POSTGRES_PASSWORD`) set none of
   them: prints the image's own error and exits 1;
 - its command ends in `exit N` with N > 0 (`sh -c "exit 1"`): exits N;
+- it is not restarted after a clean exit (`restartPolicy` Never or OnFailure) and its command
+  is a one-shot script of the exec vocabulary (`oneshot`): prints its output, exits with its
+  status;
 - it belongs to a Job: runs to completion (exit 0);
 - anything else runs until stopped.
 """
@@ -23,7 +26,7 @@ from typing import Literal
 
 from opsgate.sandbox.apiserver import quantity
 from opsgate.sandbox.apiserver.store import Obj, Store
-from opsgate.sandbox.containers import images, references
+from opsgate.sandbox.containers import images, oneshot, references
 
 BEHAVIOR_ANNOTATION = "sandbox.opsgate.dev/behavior"
 MEMORY_ANNOTATION = "sandbox.opsgate.dev/memory-need"
@@ -108,6 +111,13 @@ def outcome(store: Store, pod: Obj, container: Obj) -> Outcome:
     exited = _EXIT.search(" ".join(_command(container)))
     if exited and int(exited.group(1)) > 0:
         return Outcome("crash", int(exited.group(1)), "Error")
+    if pod.get("spec", {}).get("restartPolicy") in ("Never", "OnFailure"):
+        ran = oneshot.run(store, pod, container)
+        if ran is not None:
+            lines = tuple((ran.stdout + ran.stderr).splitlines())
+            if ran.code == 0:
+                return Outcome("complete", lines=lines)
+            return Outcome("crash", ran.code, "Error", lines)
     if any(ref.get("kind") == "Job" for ref in meta.get("ownerReferences") or []):
         return Outcome("complete")
     return Outcome("serve", lines=profile.startup)

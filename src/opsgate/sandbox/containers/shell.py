@@ -41,7 +41,7 @@ class Context:
     env: dict[str, str]
 
 
-def _env(store: Store, pod: Obj, container: Obj) -> dict[str, str]:
+def environment(store: Store, pod: Obj, container: Obj) -> dict[str, str]:
     """The environment the container started with, as `env` prints it (order kept)."""
     namespace = pod["metadata"].get("namespace", "")
     out = {
@@ -114,7 +114,7 @@ def _not_found(ctx: Context, program: str, in_script: bool) -> Result:
 def run(store: Store, pod: Obj, container: Obj, argv: list[str]) -> Result:
     """Run one exec command in the container."""
     profile = images.profile(container.get("image", ""))
-    ctx = Context(store, pod, container, profile, _env(store, pod, container))
+    ctx = Context(store, pod, container, profile, environment(store, pod, container))
     if not argv:
         return Result(stderr="you must specify at least one command for the container\n", code=1)
     if not profile.shell:
@@ -340,7 +340,7 @@ def _curl(ctx: Context, args: list[str]) -> Result:
             stderr="" if silent and not show else f"curl: ({code}) {message}\n", code=code
         )
 
-    answer = network.http_get(ctx.store, ctx.pod, urls[0])
+    answer = network.http_get(ctx.store, ctx.pod, urls[0], "curl/8.5.0")
     if answer.failure == "unresolved":
         return fail(6, f"Could not resolve host: {answer.host}")
     if answer.failure == "refused":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from opsgate.sandbox.apiserver.store import Obj, Store, parse_time
-from opsgate.sandbox.containers import images, programs, references
+from opsgate.sandbox.containers import addons, images, programs, references
 from opsgate.sandbox.controllers import events
 
 BEHAVIOR_ANNOTATION = programs.BEHAVIOR_ANNOTATION
@@ -106,7 +106,7 @@ def _image_id(image: str) -> str:
     return f"{repository}@sha256:{digest(image)}"
 
 
-def _blank(container: Obj, restarts: int = 0) -> Obj:
+def blank(container: Obj, restarts: int = 0) -> Obj:
     return {
         "name": container.get("name", ""),
         "image": container.get("image", ""),
@@ -119,7 +119,7 @@ def _blank(container: Obj, restarts: int = 0) -> Obj:
     }
 
 
-def _created(ctx: PodContext, container: Obj, status: Obj, run: int) -> Obj:
+def created(ctx: PodContext, container: Obj, status: Obj, run: int) -> Obj:
     status["imageID"] = _image_id(status["image"])
     uid = ctx.pod["metadata"].get("uid", "")
     status["containerID"] = f"containerd://{digest(uid, status['name'], str(run))}"
@@ -172,7 +172,7 @@ def _pull_failure(ctx: PodContext, container: Obj, restarts: int) -> tuple[Obj, 
         f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
         f'failed to resolve reference "{image}": {image}: not found'
     )
-    status = _blank(container, restarts)
+    status = blank(container, restarts)
     back_off = f'Back-off pulling image "{image}"'
     if backing_off:
         status["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": back_off}}
@@ -195,7 +195,7 @@ def _config_failure(
     ctx: PodContext, container: Obj, restarts: int, message: str
 ) -> tuple[Obj, list[Occurrence]]:
     episode = Episode.of(ctx)
-    status = _blank(container, restarts)
+    status = blank(container, restarts)
     status["state"] = {"waiting": {"reason": "CreateContainerConfigError", "message": message}}
     image = container.get("image", "")
     return status, [
@@ -221,7 +221,7 @@ def _crash_loop(
     else:
         # The first run crashes and its immediate restart too: the back-off starts at once.
         restarts, latest = 1, ctx.now
-    status = _created(ctx, container, _blank(container, restarts), restarts)
+    status = created(ctx, container, blank(container, restarts), restarts)
     pod_ref = f"{meta['name']}_{meta.get('namespace', '')}({meta.get('uid', '')})"
     status["state"] = {
         "waiting": {
@@ -267,10 +267,12 @@ def _runs(ctx: PodContext, container: Obj, old: Obj | None) -> tuple[Obj, list[O
     if end.fate == "crash" and ctx.pod.get("spec", {}).get("restartPolicy") != "Never":
         return _crash_loop(ctx, container, old, end)
     started = iso(ctx.now)
-    status = _created(ctx, container, _blank(container, (old or {}).get("restartCount", 0)), 0)
+    status = created(ctx, container, blank(container, (old or {}).get("restartCount", 0)), 0)
     if end.fate == "serve":
         status.update(ready=True, started=True, state={"running": {"startedAt": started}})
     else:
+        if end.fate == "complete":
+            addons.completed(ctx.store, ctx.pod, container)
         status["state"] = {
             "terminated": {
                 "exitCode": end.exit_code,
@@ -288,7 +290,7 @@ def container_status(
 ) -> tuple[Obj, list[Occurrence]]:
     """One container's status this pass, and the events it owes."""
     if mount is not None:
-        status = _blank(container)
+        status = blank(container)
         status["state"] = {"waiting": {"reason": "ContainerCreating"}}
         return status, []
     image = container.get("image", "")

@@ -1,6 +1,6 @@
 """Ownership and change helpers shared by the sandbox's controllers.
 
-Used by `controllers`, `workloads` and `rollouts`: who owns what (ownerReferences), the
+Used by `controllers`, `workloads`, `jobs` and `rollouts`: who owns what (ownerReferences), the
 pod-template-hash, and writing an object only when it really changed.
 """
 

@@ -1,13 +1,14 @@
 """The scheduler, and pods built from workload templates.
 
-Called by the workload controllers (`replicasets`, `workloads`, `rollouts`), `apiserver.cluster`
-(generated names) and `loop` (`reconcile_pods`). A node fits a pod when it is schedulable, the
-pod tolerates its taints, matches its node selector and required node affinity, and the node's
-allocatable CPU and memory cover the pod's requests beside those already placed; the claims
-the pod mounts must exist and be bound, or wait for their first consumer. The least-loaded
-node that fits wins; the kubelet (`containers.kubelet`) then starts the pod. A pod nothing can
-take stays Pending with the scheduler's own message (`0/3 nodes are available: 1 node(s) had
-untolerated taint {...}, 2 Insufficient memory. preemption: ...`) and is retried on each pass.
+Called by the workload controllers (`replicasets`, `workloads`, `jobs`, `rollouts`),
+`apiserver.cluster` (generated names) and `loop` (`reconcile_pods`). A node fits a pod when it
+is schedulable, the pod tolerates its taints, matches its node selector and required node
+affinity, and the node's allocatable CPU and memory cover the pod's requests beside those
+already placed; the claims the pod mounts must exist and be bound, or wait for their first
+consumer. The least-loaded node that fits wins; the kubelet (`containers.kubelet`) then starts
+the pod. A pod nothing can take stays Pending with the scheduler's own message (`0/3 nodes are
+available: 1 node(s) had untolerated taint {...}, 2 Insufficient memory. preemption: ...`) and
+is retried on each pass.
 """
 
 from __future__ import annotations

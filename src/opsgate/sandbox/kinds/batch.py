@@ -29,14 +29,17 @@ _WIDE = (("Containers", _S, 1), ("Images", _S, 1), ("Selector", _S, 1))
 
 
 def job_condition(job: Obj) -> str:
-    """Complete, Failed, Suspended or Running, as the STATUS column says."""
-    for condition in status(job).get("conditions") or []:
-        if condition.get("status") != "True":
-            continue
-        if condition.get("type") in ("Complete", "Failed", "Suspended"):
-            return str(condition["type"])
-        if condition.get("type") == "FailureTarget":
-            return "FailureTarget"
+    """The STATUS column, in kube-apiserver's precedence: Complete, Failed, Terminating,
+    Suspended, FailureTarget, SuccessCriteriaMet, else Running."""
+    true = {c.get("type") for c in status(job).get("conditions") or [] if c.get("status") == "True"}
+    for kind in ("Complete", "Failed"):
+        if kind in true:
+            return kind
+    if job.get("metadata", {}).get("deletionTimestamp"):
+        return "Terminating"
+    for kind in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
+        if kind in true:
+            return kind
     return "Running"
 
 

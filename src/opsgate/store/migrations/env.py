@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from opsgate.store.db import VERSION_TABLE
 from opsgate.store.tables import Base
-
-VERSION_TABLE = "opsgate_schema_version"
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -48,9 +48,11 @@ def _missing(state: ClusterState, needs: tuple[str, ...]) -> str | None:
     return None
 
 
-def diagnose(state: ClusterState, *, context: str | None, namespace: str | None) -> Diagnosis:
+def diagnose(
+    state: ClusterState, *, context: str | None, namespace: str | None, all_namespaces: bool
+) -> Diagnosis:
     """Run every analyzer over `state`; findings most severe first."""
-    diagnosis = Diagnosis(context=context, namespace=namespace)
+    diagnosis = Diagnosis(context=context, namespace=namespace, all_namespaces=all_namespaces)
     findings: list[Finding] = []
     for analyzer in ANALYZERS:
         reason = _missing(state, analyzer.needs)
@@ -75,9 +77,15 @@ def diagnose(state: ClusterState, *, context: str | None, namespace: str | None)
     return diagnosis
 
 
+def where_of(diagnosis: Diagnosis) -> str:
+    if diagnosis.namespace:
+        return f"namespace {diagnosis.namespace}"
+    return "every namespace" if diagnosis.all_namespaces else "the context's namespace"
+
+
 def render(diagnosis: Diagnosis) -> str:
     """The diagnosis as text for the model and the terminal: a few lines per finding."""
-    where = f"namespace {diagnosis.namespace}" if diagnosis.namespace else "every namespace"
+    where = where_of(diagnosis)
     lines = []
     if not diagnosis.findings:
         lines.append(

@@ -36,7 +36,9 @@ async def k8s_diagnose(params: DiagnoseParams, env: ToolEnv) -> ToolOutput:
     context = params.context if params.context is not None else env.default_context
     state = await read_state(env, context, params.namespace, all_namespaces=params.all_namespaces)
     namespace = None if params.all_namespaces else params.namespace
-    diagnosis = diagnose(state, context=context, namespace=namespace)
+    diagnosis = diagnose(
+        state, context=context, namespace=namespace, all_namespaces=params.all_namespaces
+    )
     return ToolOutput(ok=True, text=render(diagnosis), data=diagnosis.model_dump(mode="json"))
 
 

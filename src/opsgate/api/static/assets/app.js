@@ -7,6 +7,7 @@ import { renderAdmin } from "./views/admin.js";
 import { renderAudit, renderReplay } from "./views/audit.js";
 import { renderChat } from "./views/chat.js";
 import { renderConversations } from "./views/conversations.js";
+import { renderHealth } from "./views/health.js";
 import { renderLogin, renderSetup } from "./views/login.js";
 
 const session = { me: null, model: null, setupToken: "" };
@@ -16,6 +17,7 @@ const routes = [
   [/^#\/login$/, (ctx) => renderLogin(ctx), false],
   [/^#\/setup$/, (ctx) => renderSetup(ctx, session.setupToken), false],
   [/^#\/c\/([^/]+)$/, (ctx, m) => renderChat(ctx, decodeURIComponent(m[1])), true],
+  [/^#\/health$/, (ctx) => renderHealth(ctx), true],
   [/^#\/audit$/, (ctx) => renderAudit(ctx), true],
   [/^#\/replay\/([^/]+)$/, (ctx, m) => renderReplay(ctx, decodeURIComponent(m[1])), true],
   [/^#\/admin$/, (ctx) => renderAdmin(ctx), true],

@@ -244,6 +244,7 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       {},
       h("h3", { id: headingId, text: event.calls.length > 1 ? `Approval needed for ${event.calls.length} changes` : "Approval needed" }),
       h("p", { class: "muted" }, "Proposed by ", h("strong", { class: "proposer", text: event.proposed_by }), ` at ${formatTime(event.at)} · `, timeLeft),
+      h("p", { class: "muted client", hidden: true }),
       mine ? h("p", { class: "self-note", role: "note", text: "You proposed this change." }) : null,
       policyNote,
       canApprove ? null : h("p", { class: "muted no-approver", text: "You can see this request but only an approver can decide it." }),
@@ -277,13 +278,22 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       const slot = el.querySelector(".proposer");
       if (slot && name) slot.textContent = name;
     },
+    // The outside MCP client program that asked, as it named itself (`opsgate mcp`).
+    setClient(name, version) {
+      const slot = el.querySelector(".client");
+      if (!slot || !name) return;
+      slot.textContent = `via ${name}${version ? ` ${version}` : ""}`;
+      slot.hidden = false;
+    },
     decided(decision) {
       const item = items.get(decision.call_id);
       if (!item) return;
       const approved = decision.decision === "approve";
       mount(item.state, statusBadge(approved ? "approved" : "rejected"));
       const how = approved ? (item.override ? "Approved despite the failed dry run" : "Approved") : "Rejected";
-      item.decidedBy.textContent = `${how} by ${decision.decided_by_name || decision.decided_by}${decision.reason ? `: ${decision.reason}` : ""}`;
+      // An elicitation answer was given in the MCP client, not here: say so (lower assurance).
+      const via = decision.decided_via === "elicitation" ? " via elicitation in the MCP client (lower assurance)" : "";
+      item.decidedBy.textContent = `${how} by ${decision.decided_by_name || decision.decided_by}${via}${decision.reason ? `: ${decision.reason}` : ""}`;
       close(item);
       finishIfDone();
     },

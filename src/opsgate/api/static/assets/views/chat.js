@@ -127,6 +127,7 @@ export async function renderChat(ctx, conversationId) {
       const found = ((data && data.items) || []).find((item) => item.id === approvalId);
       if (!found) return;
       if (found.proposed_by_name) card.setProposer(found.proposed_by_name);
+      if (found.client_name) card.setClient(found.client_name, found.client_version);
       for (const item of found.items || []) if (item.decision) card.decided(item.decision);
     } catch {
       /* names are a nicety; the ids are already shown */
