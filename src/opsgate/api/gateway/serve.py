@@ -42,7 +42,7 @@ from opsgate.errors import ConfigError, NotFound, Unauthenticated
 from opsgate.settings import PROJECT_ROOT, Settings
 from opsgate.store.protocol import Store
 from opsgate.store.records import User
-from opsgate.tools import registry
+from opsgate.tools import in_cluster, registry
 
 MCP_PATH = "/mcp"
 SWEEP_EVERY_S = 5.0
@@ -130,6 +130,9 @@ async def open_gateway(settings: Settings, transport: Transport) -> AsyncIterato
             "(an operator; `opsgate users add NAME --role operator`)"
         )
     async with AsyncExitStack() as stack:
+        # In a pod: the ServiceAccount's `in-cluster` context joins the kubeconfig's, as for
+        # `opsgate serve`.
+        settings = stack.enter_context(in_cluster.pod_settings(settings))
         store = await build.open_store(settings)
         stack.push_async_callback(store.close)
         bus = EventBus()
