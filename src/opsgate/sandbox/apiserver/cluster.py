@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsgate.sandbox.apiserver import admission, crds, defaults, validation
+from opsgate.sandbox.apiserver import admission, crds, defaults, typed, validation
 from opsgate.sandbox.apiserver.errors import ApiError
 from opsgate.sandbox.apiserver.resources import Catalog, Resource
 from opsgate.sandbox.apiserver.store import Obj, Store, clone
@@ -105,8 +105,10 @@ class Cluster:
 
     def _admit(self, res: Resource, obj: Obj, old: Obj | None, strict: bool) -> Obj:
         """Defaults, validation and admission of a new (`old` None) or replaced object."""
-        defaults.apply_defaults(res, obj)
         crd = self.crd_of(res)
+        if crd is None:
+            typed.check(res, obj, strict)  # decoding comes before defaults on a real server
+        defaults.apply_defaults(res, obj)
         if crd is not None:
             obj = crds.admit(crd, obj, strict)
         else:
