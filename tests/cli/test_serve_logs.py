@@ -143,3 +143,4 @@ def test_event_lines_stay_off_a_terminal_unless_debugging() -> None:
     assert quiet[logs.EVENTS_LOGGER] == {"level": "WARNING"}
     assert logs.EVENTS_LOGGER not in logs.dict_config(Settings(log_level="DEBUG"))["loggers"]
     assert logs.EVENTS_LOGGER not in logs.dict_config(Settings(log_format="json"))["loggers"]
+    assert quiet["alembic"] == {"level": "WARNING"}

@@ -77,6 +77,8 @@ def dict_config(settings: Settings) -> dict[str, Any]:
         "uvicorn": via_root,
         "uvicorn.error": via_root,
         "uvicorn.access": via_root,
+        # Alembic says which dialect it drives at every start; only its warnings matter.
+        "alembic": {"level": "WARNING"},
     }
     if settings.log_format == "text" and settings.log_level.lower() != "debug":
         # One line per stream event is for log collectors; at a terminal (`make run`) the
