@@ -3,6 +3,7 @@ client sees: opsgate's name and version, portable output schemas, no path of thi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 import opsgate
 from opsgate.settings import PROJECT_ROOT
 from tests.fixtures.cli import OPSGATE
-from tests.fixtures.gateway import NAMESPACE, GatewayServer, Transport, connect
+from tests.fixtures.gateway import NAMESPACE, GatewayServer, Transport, connect, http_gateway
 from tests.fixtures.sandbox import SandboxInfo
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -144,3 +145,16 @@ async def test_no_path_of_this_machine_reaches_a_client(
     assert missing.structured_content["outcome"] == "failed"
     leaked = [path for path in _machine_paths(sandbox, gateway_server) if path in seen]
     assert leaked == []
+
+
+def test_json_logs_cover_the_http_gateway_too(gateway_server: GatewayServer) -> None:
+    api = gateway_server.api
+    with http_gateway(api, OPSGATE_LOG_FORMAT="json", OPSGATE_LOG_LEVEL="INFO") as url:
+        refused = httpx.post(url, json=LIST_TOOLS, headers=MCP_HEADERS, timeout=10)
+        assert refused.status_code == 401
+        port = url.removesuffix("/mcp").rsplit(":", 1)[1]
+    lines = (api.workdir / f"mcp-http-{port}.log").read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    assert records, "the gateway logged nothing"
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    assert any(r["logger"] == "uvicorn.access" and "401" in r["message"] for r in records)

@@ -29,7 +29,7 @@ from fastmcp.server.dependencies import get_http_request
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from opsgate.api import build, contexts
+from opsgate.api import build, contexts, logs
 from opsgate.api.app import sweep_forever
 from opsgate.api.gateway import http_guard
 from opsgate.api.gateway.calls import Gateway
@@ -236,6 +236,8 @@ async def serve_http(settings: Settings, host: str, port: int) -> None:
             host=host,
             port=port,
             log_level=settings.log_level.lower(),
+            # The same log format as `opsgate serve` (OPSGATE_LOG_FORMAT=json for a collector).
+            log_config=logs.dict_config(settings),
         )
         await uvicorn.Server(config).serve()
 
