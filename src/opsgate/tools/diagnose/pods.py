@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from opsgate.domain.findings import Finding, ObjectRef, ProposedFix, Severity
+from opsgate.domain.findings import Finding, ObjectRef, ProposedFix
 from opsgate.tools.diagnose.state import ClusterState, Obj
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -50,14 +50,6 @@ def owner_of(state: ClusterState, pod: Obj) -> ObjectRef:
 def _ready(pod: Obj) -> bool:
     conditions = pod.get("status", {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
-def _pods_of(state: ClusterState, owner: ObjectRef) -> list[Obj]:
-    return [pod for pod in state.of("pods") if owner_of(state, pod) == owner]
-
-
-def _severity(state: ClusterState, owner: ObjectRef) -> Severity:
-    return "warning" if any(_ready(pod) for pod in _pods_of(state, owner)) else "critical"
 
 
 def _last_event(state: ClusterState, pod: Obj, reasons: tuple[str, ...]) -> str | None:
@@ -154,8 +146,11 @@ def _pending(state: ClusterState, pod: Obj) -> Iterator[tuple[str, str, list[str
 def pod_findings(state: ClusterState) -> list[Finding]:
     """Every pod-level problem, one finding per workload and kind of failure."""
     problems: dict[tuple[str, ObjectRef], _Problem] = {}
+    serving: set[ObjectRef] = set()  # workloads with a ready pod: warnings, not critical
     for pod in state.of("pods"):
         owner = owner_of(state, pod)
+        if _ready(pod):
+            serving.add(owner)
         for analyzer, problem, evidence in [
             *_container_problems(state, pod),
             *_pending(state, pod),
@@ -169,7 +164,7 @@ def pod_findings(state: ClusterState) -> list[Finding]:
         findings.append(
             Finding(
                 analyzer=entry.analyzer,
-                severity=_severity(state, entry.owner),
+                severity="warning" if entry.owner in serving else "critical",
                 object=entry.owner,
                 problem=f"{entry.problem} ({count} pod{'s' if count != 1 else ''})",
                 evidence=entry.evidence,
