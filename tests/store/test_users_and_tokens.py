@@ -52,6 +52,16 @@ async def test_update_user_changes_only_given_fields(store: SqlStore) -> None:
     assert [u.username for u in await store.list_users()] == ["bob"]
 
 
+async def test_user_groups_start_empty_and_read_back_in_order(store: SqlStore) -> None:
+    user = await store.create_user("dana", "operator", None)
+    assert user.groups == ()
+    await store.update_user(user.id, groups=("sre-prod", "payments"))
+    assert (await store.get_user(user.id)).groups == ("sre-prod", "payments")
+    assert (await store.get_user_by_name("dana")).groups == ("sre-prod", "payments")
+    await store.update_user(user.id, role="viewer")
+    assert (await store.get_user(user.id)).groups == ("sre-prod", "payments")
+
+
 async def test_find_token_returns_live_token_and_marks_it_used(store: SqlStore) -> None:
     user = await store.create_user("carol", "operator", None)
     token = await store.create_token(user.id, "ci", _hash("secret-1"), "og_abc", None)

@@ -79,6 +79,7 @@ class Store(Protocol):
         role: Role | None = None,
         disabled: bool | None = None,
         password_hash: str | None = None,
+        groups: tuple[str, ...] | None = None,
     ) -> User:
         """Change the given fields; a new password or disabling also ends the user's sessions."""
         ...

@@ -38,6 +38,8 @@ class User(_Record):
     role: Role
     disabled: bool
     created_at: datetime
+    groups: tuple[str, ...] = ()
+    """The identity provider's groups for the user at their last sign-in; empty for local users."""
 
 
 class UserWithSecret(User):

@@ -23,7 +23,7 @@ U, TK = tables.users, tables.api_tokens
 S, LA = tables.sessions, tables.login_addresses
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 """`find_token` refreshes `last_used_at` at most this often."""
-_USER_COLUMNS = (U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.created_at)
+_USER_COLUMNS = (U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.created_at, U.c.groups)
 
 
 class UsersStore(SqlBase):
@@ -37,6 +37,7 @@ class UsersStore(SqlBase):
             "disabled": False,
             "password_hash": password_hash,
             "created_at": self._now(),
+            "groups": [],
         }
         try:
             await self._write(lambda conn: conn.execute(insert(U).values(values)))
@@ -79,8 +80,11 @@ class UsersStore(SqlBase):
         role: Role | None = None,
         disabled: bool | None = None,
         password_hash: str | None = None,
+        groups: tuple[str, ...] | None = None,
     ) -> User:
         changes: dict[str, Any] = {}
+        if groups is not None:
+            changes["groups"] = list(groups)
         if role is not None:
             changes["role"] = role
         if disabled is not None:

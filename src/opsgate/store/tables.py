@@ -76,6 +76,8 @@ class UserRow(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     password_hash: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    groups: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    """The groups the identity provider last said the user is in (empty for local users)."""
 
 
 class ApiTokenRow(Base):
