@@ -29,6 +29,7 @@ AuditKind = Literal[
     "approval.rejected",
     "approval.expired",
     "approval.refused",
+    "approval.break_glass",
     "tool.started",
     "tool.finished",
     "tool.outcome_unknown",
@@ -41,6 +42,7 @@ AuditKind = Literal[
     "token.created",
     "token.revoked",
     "settings.changed",
+    "policy.changed",
 ]
 
 GENESIS_HASH = "0" * 64

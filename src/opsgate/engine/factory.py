@@ -16,6 +16,7 @@ from opsgate.engine.bus import EventBus
 from opsgate.engine.deps import NO_TRACER, EngineDeps, Limits, ToolInvoker, Tracer
 from opsgate.engine.engine import Engine
 from opsgate.engine.graph import open_checkpointer
+from opsgate.engine import policy_source
 from opsgate.engine.models.factory import model_from_settings
 from opsgate.engine.tracing import TracedTools
 from opsgate.settings import Settings
@@ -51,6 +52,11 @@ def deps_from_settings(
         limits=Limits.from_settings(settings),
         engine_id=engine_id,
         tracer=tracer,
+        policy_file=(
+            policy_source.read_policy_file(settings.policy_file)
+            if settings.policy_file is not None
+            else None
+        ),
     )
 
 
