@@ -518,6 +518,13 @@ def _unproven(
         return "the audit log holds no approval of this call"
     if item.decision is None or decision.actor_id != item.decision.decided_by:
         return "the approver on record differs from the one in the audit log"
+    stored = item.requirement.model_dump(mode="json") if item.requirement else None
+    if evidence.requirement != stored:
+        return "the policy's requirement differs from the one the audit log recorded"
+    counted = {e.actor_id for e in evidence.counted if e.kind == "approval.granted"}
+    approvers = {d.decided_by for d in item.decisions if d.decision == "approve"}
+    if not approvers - {item.decision.decided_by} <= counted:
+        return "an approval the policy counted is missing from the audit log"
     return None
 
 

@@ -276,8 +276,13 @@ class ApprovalEvidence(_Record):
     requested: dict[str, Any] | None
     """This call's entry (call_id, tool, args, context, call_hash, destructive...) in the
     authentic `approval.requested` event whose payload.approval_id == approval_id."""
+    requirement: dict[str, Any] | None = None
+    """The approval policy's requirement for this call in that same event; None under the
+    built-in gate."""
     decision: AuditEvent | None
-    """The authentic `approval.granted` or `approval.rejected` event for this call."""
+    """The authentic `approval.granted` or `approval.rejected` event that settled this call."""
+    counted: list[AuditEvent] = []
+    """Authentic approvals a policy's quorum counted before the settling one."""
     forged: list[int]
     """Seqs of events naming this approval/call whose HMAC does not verify. (Events older
     than the audit key have no HMAC; they are neither evidence nor forged.)"""
