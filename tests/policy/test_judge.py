@@ -71,7 +71,13 @@ def test_the_second_distinct_approver_settles_and_progress_says_who_gave_what() 
         "2 of 2 approvals from group sre-prod needed; 1 given (ada) [rule prod-two-person]"
     ]
     second = judge(
-        requirement, votes, BOB, approve=True, reason=None, requester_id="u-olga", now=TUESDAY_NOON_NY
+        requirement,
+        votes,
+        BOB,
+        approve=True,
+        reason=None,
+        requester_id="u-olga",
+        now=TUESDAY_NOON_NY,
     )
     assert second.final
 

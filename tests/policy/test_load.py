@@ -21,11 +21,7 @@ def test_no_text_is_the_built_in_gate() -> None:
 
 def test_approvals_zero_is_refused_naming_its_line() -> None:
     error = _refused(
-        "rules:\n"
-        "  - id: prod\n"
-        "    match: {context: prod}\n"
-        "    require:\n"
-        "      approvals: 0\n"
+        "rules:\n  - id: prod\n    match: {context: prod}\n    require:\n      approvals: 0\n"
     )
     assert error.line == 5
     assert "approvals: must be at least 1" in str(error)

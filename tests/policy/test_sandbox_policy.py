@@ -152,7 +152,9 @@ async def test_two_distinct_approvers_from_the_group_run_the_change_only_after_t
         ("ada", ["prod-two-person"], False),
         ("bob", ["prod-two-person"], True),
     ]
-    [requested] = [e for e in await h.store.list_audit(limit=1000) if e.kind == "approval.requested"]
+    [requested] = [
+        e for e in await h.store.list_audit(limit=1000) if e.kind == "approval.requested"
+    ]
     assert requested.payload["requirements"][call_id]["rules"][0]["rule_id"] == "prod-two-person"
 
 
@@ -242,4 +244,3 @@ async def test_a_policy_edit_does_not_loosen_an_open_request(
     await h.engine.decide(new_approval, new_call, h.approver, approve=True, reason=None)
     await h.engine.wait_run(new_run)
     assert _replicas(sandbox, namespace) == 5
-
