@@ -53,7 +53,8 @@ async def test_without_a_policy_items_carry_no_requirement_and_one_approval_runs
     await h.engine.wait_run(run_id)
     assert h.cluster.replicas["api"] == 3
     [granted] = [e for e in await h.store.list_audit(limit=100) if e.kind == "approval.granted"]
-    assert "rule_ids" not in granted.payload and "settled" not in granted.payload
+    assert "rule_ids" not in granted.payload
+    assert "settled" not in granted.payload
 
 
 async def test_a_rejection_by_an_eligible_approver_rejects_and_an_ineligible_one_is_refused(

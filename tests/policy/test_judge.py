@@ -28,7 +28,9 @@ rules:
   - id: office-hours
     match: {namespace: payments}
     require:
-      windows: [{days: [mon, tue, wed, thu, fri], after: 09:00, before: 17:00, timezone: America/New_York}]
+      windows:
+        - {days: [mon, tue, wed, thu, fri], after: 09:00, before: 17:00,
+           timezone: America/New_York}
 """
 )
 ADA = Decider("u-ada", "ada", "approver", ("sre-prod",))

@@ -67,4 +67,5 @@ def test_times_of_day_need_no_quotes() -> None:
         "rules:\n  - id: f\n    require:\n      freezes: [{days: fri, after: 16:00}]\n"
     )
     [freeze] = policy.rules[0].require.freezes
-    assert freeze.after.hour == 16 and freeze.days == ("fri",)
+    assert freeze.after.hour == 16
+    assert freeze.days == ("fri",)

@@ -195,8 +195,7 @@ def why_not(rule: Rule, subject: Subject) -> str | None:
         ),
         (not m.kind or _kind_matches(subject.kind, m.kind), f"kind {subject.kind!r}"),
         (
-            subject.labels is None
-            or all(subject.labels.get(k) == v for k, v in m.labels.items()),
+            subject.labels is None or all(subject.labels.get(k) == v for k, v in m.labels.items()),
             f"labels {dict(subject.labels or {})!r}",
         ),
         (
@@ -277,7 +276,7 @@ class Judgement:
     """Rules whose freeze or window it overrode through the break-glass role."""
 
 
-class PolicyRefusal(Exception):  # noqa: N818 - domain-level, turned into DecisionRefused
+class PolicyRefusal(Exception):
     """The policy does not allow this decision; the message says which rule and why."""
 
 
@@ -313,8 +312,7 @@ def _time_check(rule: RuleRequirement, decider: Decider, reason: str | None, now
     why = (
         f"changes are frozen ({frozen.describe()})"
         if frozen is not None
-        else "approvals are allowed only "
-        + "; ".join(w.describe() for w in require.windows)
+        else "approvals are allowed only " + "; ".join(w.describe() for w in require.windows)
     )
     glass = require.break_glass_role
     if glass is None or (decider.role != glass and glass not in decider.groups):

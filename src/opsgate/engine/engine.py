@@ -25,6 +25,7 @@ from opsgate.engine import policy
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
+from opsgate.engine.policy_source import ActivePolicy
 from opsgate.engine.recorder import audit_record
 from opsgate.engine.state import GraphState, ProposedCall, RunState
 from opsgate.engine.steps import Steps
@@ -437,6 +438,10 @@ class Engine:
             )
         except approval_policy.PolicyRefusal as e:
             raise DecisionRefused(str(e)) from e
+
+    async def active_policy(self) -> ActivePolicy:
+        """The approval policy new requests get now (saved version, else file, else built-in)."""
+        return await self.steps.policies.active()
 
     async def expire_due(self) -> list[ApprovalRequest]:
         """Expire overdue approval items (expired means rejected) and resume their runs."""

@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 
 from opsgate.domain.calls import ToolSpec
+from opsgate.engine import policy_source
 from opsgate.engine.bus import EventBus
 from opsgate.engine.deps import NO_TRACER, EngineDeps, Limits, ToolInvoker, Tracer
 from opsgate.engine.engine import Engine
 from opsgate.engine.graph import open_checkpointer
-from opsgate.engine import policy_source
 from opsgate.engine.models.factory import model_from_settings
 from opsgate.engine.tracing import TracedTools
 from opsgate.settings import Settings

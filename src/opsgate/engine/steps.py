@@ -18,8 +18,8 @@ from langgraph.types import interrupt
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain import outcomes
-from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.domain.policy import Requirement, requirement_for
+from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.engine import execution, history, policy, policy_source, sealing, turns
 from opsgate.engine.deps import NO_TRACER, EngineDeps
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage

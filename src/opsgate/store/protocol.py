@@ -360,9 +360,11 @@ class Store(Protocol):
 
     # approval policies saved by admins (the newest is the active one)
     async def save_policy_version(
-        self, text: str, *, user_id: str, user_name: str, audit: NewAuditEvent
+        self, text: str, *, user_id: str, user_name: str, previous: str, diff: str
     ) -> PolicyVersion:
-        """Append a version (already validated by the caller) with its audit event."""
+        """Append a version (already validated by the caller) and, in the same transaction,
+        its `policy.changed` audit event (`previous`: the version it replaces; `diff`:
+        unified, from that one)."""
         ...
 
     async def latest_policy_version(self) -> PolicyVersion | None: ...

@@ -307,11 +307,14 @@ class CallsStore(SqlBase):
         def work(conn: Connection) -> ApprovalRequest:
             # The row lock (PostgreSQL; SQLite's write lock already serialises) makes the
             # count below the one every concurrent decider of this item sees in turn.
-            if conn.execute(select(AI.c.call_id).where(*open_item).with_for_update()).first() is None:
+            locked = select(AI.c.call_id).where(*open_item).with_for_update()
+            if conn.execute(locked).first() is None:
                 raise self._undecidable(conn, approval_id, call_id)
             if seen_decisions is not None:
-                count = select(AD.c.id).where(AD.c.approval_id == approval_id, AD.c.call_id == call_id)
-                if len(conn.execute(count).all()) != seen_decisions:
+                given = select(AD.c.id).where(
+                    AD.c.approval_id == approval_id, AD.c.call_id == call_id
+                )
+                if len(conn.execute(given).all()) != seen_decisions:
                     raise Conflict(
                         f"another decision on call {call_id!r} landed first; look again and retry"
                     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, insert, select
 
+from opsgate.domain import audit_payloads as ap
 from opsgate.store import tables
 from opsgate.store.records import NewAuditEvent, PolicyVersion
 from opsgate.store.sql_base import SqlBase
@@ -19,7 +20,7 @@ class PolicyStore(SqlBase):
     """Policy versions; see `Store.save_policy_version`."""
 
     async def save_policy_version(
-        self, text: str, *, user_id: str, user_name: str, audit: NewAuditEvent
+        self, text: str, *, user_id: str, user_name: str, previous: str, diff: str
     ) -> PolicyVersion:
         version = PolicyVersion(
             id=self._ids.new("pol"),
@@ -27,6 +28,11 @@ class PolicyStore(SqlBase):
             saved_by=user_id,
             saved_by_name=user_name,
             saved_at=self._now(),
+        )
+
+        changed = ap.PolicyChanged(version_id=version.id, previous=previous, diff=diff)
+        audit = NewAuditEvent(
+            kind=changed.kind, payload=changed.payload(), actor_id=user_id, actor_name=user_name
         )
 
         def work(conn: Connection) -> PolicyVersion:
