@@ -141,7 +141,8 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
     const reason = h("textarea", { name: "reason", rows: "2" });
     const itemState = h("span", { class: "item-state" }, statusBadge("awaiting_approval"));
     const decidedBy = h("p", { class: "decided-by muted" });
-    const progress = h("ul", { class: "policy-progress", "aria-label": "What the approval policy requires", hidden: true });
+    const progressLines = h("ul", { class: "policy-progress", "aria-label": "What the approval policy requires" });
+    const progress = h("div", { class: "policy-block", hidden: true }, h("h4", { text: "Approval policy" }), progressLines);
     const approve = h("button", { type: "button", class: APPROVE_CLASS[state] || "btn-approve", text: APPROVE_LABEL[state] || "Approve", disabled: blocked });
     const reject = h("button", { type: "button", class: "btn-reject", text: "Reject", disabled: blocked });
     const buttons = canApprove ? h("div", { class: "actions" }, approve, reject, blocked ? h("p", { class: "blocked-note", text: blockedWhy }) : null) : null;
@@ -181,6 +182,7 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       "li",
       { class: `approval-item${call.destructive ? " destructive" : ""}`, dataset: { callId: call.call_id, previewState: state } },
       h("div", { class: "tool-head" }, h("code", { class: "tool-name", text: call.tool }), classBadge("mutation", call.destructive), itemState),
+      progress,
       securitySummary(call),
       call.destructive ? h("p", { class: "destructive-note", text: "Destructive: this change cannot simply be undone." }) : null,
       commandBlock(call),
@@ -194,12 +196,11 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       ),
       previewBlock(call),
       argumentsBlock(call.args),
-      progress,
       canApprove && !blocked ? field(reasonLabel, reason) : null,
       buttons,
       decidedBy,
     );
-    items.set(call.call_id, { el, state: itemState, decidedBy, progress, approve, reject, buttons, reason, decided: false, override: state === "failed" });
+    items.set(call.call_id, { el, state: itemState, decidedBy, progress, progressLines, approve, reject, buttons, reason, decided: false, override: state === "failed" });
     return el;
   });
 
@@ -293,7 +294,7 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
     setProgress(callId, lines) {
       const item = items.get(callId);
       if (!item || !lines) return;
-      mount(item.progress, lines.map((line) => h("li", { text: line })));
+      mount(item.progressLines, lines.map((line) => h("li", { text: line })));
       item.progress.hidden = lines.length === 0;
     },
     decided(decision) {
@@ -303,8 +304,10 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
         // Counted toward a quorum: the call still waits for more approvals.
         this.setProgress(decision.call_id, decision.progress);
         item.decidedBy.textContent = `Approval by ${decision.decided_by} counted; the policy needs more before the change runs.`;
-        item.approve.disabled = false;
-        item.reject.disabled = false;
+        // Another approver may still decide; the one just counted may not count twice.
+        const mineNow = Boolean(me && decision.decided_by === me.username);
+        item.approve.disabled = blocked || mineNow;
+        item.reject.disabled = blocked;
         return;
       }
       const approved = decision.decision === "approve";
