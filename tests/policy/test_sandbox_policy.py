@@ -238,3 +238,32 @@ async def test_a_policy_edit_does_not_loosen_an_open_request(
     await h.engine.decide(new_approval, new_call, h.approver, approve=True, reason=None)
     await h.engine.wait_run(new_run)
     assert _replicas(sandbox, namespace) == 5
+
+
+async def test_a_rule_on_labels_matches_the_labels_the_preview_read(
+    sandbox_factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+) -> None:
+    _web(sandbox, namespace)
+    labelled = kubectl(sandbox, "label", "deployment/web", "tier=critical", "-n", namespace)
+    assert labelled.returncode == 0, labelled.stderr
+    plain = deployment_manifest("plain", namespace, "nginx:1.27", 1)
+    assert kubectl(sandbox, "apply", "-f", "-", stdin=plain).returncode == 0
+    h = await _open(
+        sandbox_factory,
+        "rules:\n  - id: critical\n    match: {labels: {tier: critical}}\n"
+        "    require: {approvals: 2}\n",
+    )
+    _, critical_approval, _ = await _scale(h, namespace, 3)
+    run = await h.engine.submit_call(
+        h.conversation.id,
+        h.operator,
+        "k8s_scale",
+        {"resource": "deployment/plain", "replicas": 2, "namespace": namespace},
+    )
+    await h.engine.wait_run(run.id)
+    [plain_item] = (await h.store.get_approval(await h.pending_approval_id(run.id))).items
+    [critical_item] = (await h.store.get_approval(critical_approval)).items
+    assert critical_item.requirement is not None
+    assert critical_item.requirement.rule_ids == ["critical"]
+    assert plain_item.requirement is not None
+    assert plain_item.requirement.rule_ids == []

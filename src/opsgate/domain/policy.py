@@ -88,7 +88,7 @@ class Match(_Strict):
     kind: Patterns = ()
     """The resource kind the call targets (`deployment`; plurals match too)."""
     labels: dict[str, str] = Field(default_factory=dict)
-    """Labels of the target object (read during preview); unknown labels match (fail closed)."""
+    """Labels of the target object (read by its preview); unknown labels match (fail closed)."""
     requester_role: Annotated[tuple[Role, ...], BeforeValidator(_listed)] = ()
     requester_group: Patterns = ()
 

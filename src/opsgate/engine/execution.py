@@ -51,6 +51,8 @@ class Preview:
     text: str | None
     state: ev.PreviewOutcome
     command: str | None = None
+    labels: dict[str, str] | None = None
+    """The target's labels as the preview read them; None when it read none."""
 
 
 @dataclass(frozen=True)
@@ -385,7 +387,7 @@ class CallRunner:
         text = history.cap_text(result.text, self.deps.limits.tool_result_cap_chars)
         report = _model_of(PreviewReport, result.data)
         if report is not None:
-            return Preview(text, report.state, report.command)
+            return Preview(text, report.state, report.command, report.labels)
         return Preview(text, "changes" if result.ok else "failed")
 
     async def verify(self, state: RunState, call: CheckpointedCall) -> Verdict:

@@ -76,9 +76,10 @@ def subject(
     context: str | None,
     destructive: bool,
     requester: User,
+    labels: Mapping[str, str] | None,
 ) -> policy.Subject:
-    """A planned mutation as rules match it. The target's labels are not read (None), so a
-    rule on labels applies to every call it could concern (fail closed)."""
+    """A planned mutation as rules match it. `labels`: the target's, as its preview read
+    them; None when it read none, and then a rule on labels applies (fail closed)."""
     namespace = args.get("namespace")
     kind = next((args[p] for p in KIND_PARAMS if isinstance(args.get(p), str)), None)
     return policy.Subject(
@@ -88,7 +89,7 @@ def subject(
         context=context,
         namespace=namespace if isinstance(namespace, str) else None,
         kind=kind.split("/", 1)[0].split(".", 1)[0] if kind else None,
-        labels=None,
+        labels=labels,
         requester_role=requester.role,
         requester_groups=requester.groups,
     )

@@ -279,7 +279,8 @@ class Steps:
             for c, p in zip(mutations, previews, strict=True)
         ]
         await self.recorder.flush()  # the request is opened over calls already recorded
-        requirements = await self._requirements(state, mutations)
+        labels = {c.call_id: p.labels for c, p in zip(mutations, previews, strict=True)}
+        requirements = await self._requirements(state, mutations, labels)
         ttl_s = min(
             [r.ttl_s(self.deps.limits.approval_ttl_s) for r in requirements.values()]
             or [self.deps.limits.approval_ttl_s]
@@ -347,7 +348,10 @@ class Steps:
         }
 
     async def _requirements(
-        self, state: RunState, mutations: list[CheckpointedCall]
+        self,
+        state: RunState,
+        mutations: list[CheckpointedCall],
+        labels: dict[str, dict[str, str] | None],
     ) -> dict[str, Requirement]:
         """What the active policy requires of each mutation, fixed now for the request's life;
         empty under the built-in gate (its items need the one approval they always did)."""
@@ -365,6 +369,7 @@ class Steps:
                     c.context,
                     c.destructive,
                     requester,
+                    labels[c.call_id],
                 ),
                 active.version,
             )
