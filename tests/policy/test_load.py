@@ -53,7 +53,9 @@ def test_a_rule_that_tries_to_exempt_a_tool_is_refused_naming_its_line(key: str)
             "unknown timezone",
         ),
         ("rules: [\n", 2, "not valid YAML"),
+        ("rules: []\n# \x05\n", 2, "not valid YAML: unacceptable character"),
         ("- just a list\n", 1, "mapping"),
+        ("x: &a [1]\nrules:\n  - id: a\n    match: {tool: *a}\n", 4, "aliases are not allowed"),
     ],
 )
 def test_bad_files_are_refused_whole_naming_the_line(text: str, line: int, words: str) -> None:
@@ -69,3 +71,8 @@ def test_times_of_day_need_no_quotes() -> None:
     [freeze] = policy.rules[0].require.freezes
     assert freeze.after.hour == 16
     assert freeze.days == ("fri",)
+
+
+def test_a_file_nested_too_deeply_is_refused_not_crashed_on() -> None:
+    error = _refused("rules: " + "[" * 1500 + "]" * 1500 + "\n")
+    assert "nested too deeply" in str(error)

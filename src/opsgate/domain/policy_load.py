@@ -29,20 +29,22 @@ _LOOSENING = "rules can only add requirements to the gate, never exempt a call f
 
 def load_policy(text: str) -> Policy:
     """The policy in `text` (empty text: no rules); `PolicyError` names the offending line."""
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        # The reader checks the characters as it is built: a bad one raises already here.
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return Policy()
         lines: dict[Path, int] = {}
-        data = _plain(loader, node, (), lines)
+        data = _plain(loader, node, (), lines, set())
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(e, "problem", None) or "not valid YAML"
-        raise PolicyError(f"not valid YAML: {problem}", line) from e
+        raise PolicyError(f"not valid YAML: {_problem(e)}", _error_line(e, text)) from e
+    except RecursionError as e:
+        raise PolicyError("nested too deeply to be a policy") from e
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise PolicyError("a policy is a mapping with a `rules` list", node.start_mark.line + 1)
     try:
@@ -54,9 +56,29 @@ def load_policy(text: str) -> Policy:
         raise PolicyError(message, _line(lines, where)) from e
 
 
-def _plain(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
-    """The node as plain data, each path's line noted; duplicate and loosening keys refused."""
-    lines[path] = node.start_mark.line + 1
+def _problem(error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.reader.ReaderError):
+        return f"unacceptable character #x{error.character:04x}"
+    return str(getattr(error, "problem", None) or "cannot be parsed")
+
+
+def _error_line(error: yaml.YAMLError, text: str) -> int | None:
+    if isinstance(error, yaml.reader.ReaderError):
+        return text[: error.position].count("\n") + 1
+    mark = getattr(error, "problem_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def _plain(
+    loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int], seen: set[int]
+) -> Any:
+    """The node as plain data, each path's line noted; duplicate and loosening keys refused,
+    and aliases too (a value in two places hides what a rule says, and nested aliases grow
+    without bound)."""
+    lines.setdefault(path, node.start_mark.line + 1)  # a key's own line when it has one
+    if id(node) in seen:
+        raise PolicyError("anchors and aliases are not allowed; write each value out", lines[path])
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -68,11 +90,11 @@ def _plain(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Pat
                 raise PolicyError(f"{key!r} is given twice", line)
             if key in LOOSENING_KEYS:
                 raise PolicyError(f"{key!r} is not allowed: {_LOOSENING}", line)
-            mapping[key] = _plain(loader, value_node, (*path, key), lines)
             lines[(*path, key)] = line
+            mapping[key] = _plain(loader, value_node, (*path, key), lines, seen)
         return mapping
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(loader, item, (*path, i), lines) for i, item in enumerate(node.value)]
+        return [_plain(loader, item, (*path, i), lines, seen) for i, item in enumerate(node.value)]
     if node.tag.endswith((":timestamp", ":int", ":float")) and ":" in str(node.value):
         # YAML 1.1 reads `16:00` as the number 960; times of day stay text for pydantic.
         return node.value
