@@ -18,10 +18,9 @@ from langgraph.types import Command
 
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
-from opsgate.domain import policy as approval_policy
 from opsgate.domain.roles import can_approve, can_operate
 from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind, DecisionVia
-from opsgate.engine import policy
+from opsgate.engine import policy, policy_gate
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
@@ -38,10 +37,8 @@ from opsgate.errors import (
     truncate,
 )
 from opsgate.store.records import (
-    ApprovalItem,
     ApprovalRequest,
     Conversation,
-    NewAuditEvent,
     NewMessage,
     Run,
     ToolCallRecord,
@@ -332,7 +329,9 @@ class Engine:
                 "(the override is recorded)"
             )
         kind: DecisionKind = "approve" if approve else "reject"
-        judgement = self._judge(request, item, user, approve, reason)
+        judgement = policy_gate.judge(
+            request, item, user, approve=approve, reason=reason, now=self.deps.now()
+        )
         namespace = item.args.get("namespace")
         decision = (audit.ApprovalGranted if approve else audit.ApprovalRejected)(
             approval_id=approval_id,
@@ -345,32 +344,9 @@ class Engine:
             preview_state=item.preview_state,
             override=override,
             via=via,
-            **_policy_fields(item, judgement),
+            **policy_gate.decision_fields(item, judgement),
         )
-        loud: list[NewAuditEvent] = []
-        if judgement.break_glass:
-            # Approved inside a freeze: its own event, so the log shows it at a glance.
-            _log.warning(
-                "break-glass approval by %s of call %s (rules %s)",
-                user.username,
-                call_id,
-                ", ".join(judgement.break_glass),
-            )
-            loud.append(
-                audit_record(
-                    audit.ApprovalBreakGlass(
-                        approval_id=approval_id,
-                        call_id=call_id,
-                        rule_ids=list(judgement.break_glass),
-                        reason=reason or "",
-                    ),
-                    conversation_id=request.conversation_id,
-                    run_id=request.run_id,
-                    call_id=call_id,
-                    actor_id=user.id,
-                    actor_name=user.username,
-                )
-            )
+        loud = policy_gate.break_glass_events(request, call_id, user, judgement, reason)
         # The decision and its audit event commit together: a run never resumes on a
         # decision the audit log lacks, whatever happens to this process.
         decided = await self.deps.store.decide(
@@ -405,39 +381,13 @@ class Engine:
                 decided_by=user.username,
                 reason=reason,
                 settled=judgement.final,
-                progress=_progress(decided, call_id),
+                progress=policy_gate.progress(decided, call_id),
             ),
         )
         await self.recorder.flush()
         if decided.status != "pending":
             await self._resume(decided.run_id)
         return decided
-
-    def _judge(
-        self,
-        request: ApprovalRequest,
-        item: ApprovalItem,
-        user: User,
-        approve: bool,
-        reason: str | None,
-    ) -> approval_policy.Judgement:
-        """What the item's stored requirement says of this decision (the policy in force
-        when the request opened, never a later one); the built-in gate settles at once."""
-        if item.requirement is None:
-            return approval_policy.Judgement(rule_ids=(), final=True)
-        decider = approval_policy.Decider(user.id, user.username, user.role, user.groups)
-        try:
-            return approval_policy.judge(
-                item.requirement,
-                item.votes(),
-                decider,
-                approve=approve,
-                reason=reason,
-                requester_id=request.proposed_by,
-                now=self.deps.now(),
-            )
-        except approval_policy.PolicyRefusal as e:
-            raise DecisionRefused(str(e)) from e
 
     async def active_policy(self) -> ActivePolicy:
         """The approval policy new requests get now (saved version, else file, else built-in)."""
@@ -600,24 +550,6 @@ class Engine:
         await self.recorder.flush()
         # What this engine still owns was cut off: any engine may take it over now.
         await self.deps.store.release_lease(self.deps.engine_id)
-
-
-def _policy_fields(item: ApprovalItem, judgement: approval_policy.Judgement) -> dict[str, Any]:
-    """The decision's policy fields for its audit event; none under the built-in gate."""
-    if item.requirement is None:
-        return {}
-    return {
-        "rule_ids": list(judgement.rule_ids),
-        "settled": judgement.final,
-        "break_glass": list(judgement.break_glass) or None,
-    }
-
-
-def _progress(request: ApprovalRequest, call_id: str) -> list[str]:
-    item = next(i for i in request.items if i.call_id == call_id)
-    if item.requirement is None:
-        return []
-    return approval_policy.progress(item.requirement, item.votes())
 
 
 class _Interrupted(OpsgateError):
