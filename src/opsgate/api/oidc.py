@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
@@ -155,8 +156,6 @@ class OidcClient:
     http: httpx.AsyncClient
     """For discovery and JWKS (the app's; closed by its owner)."""
     clock: Callable[[], float] = time.time
-    transport: httpx.AsyncBaseTransport | None = None
-    """For the token exchange client (None: httpx's default)."""
     _metadata: ProviderMetadata | None = field(default=None, init=False)
     _metadata_at: float = field(default=0.0, init=False)
     _keys: KeySet | None = field(default=None, init=False)
@@ -206,7 +205,6 @@ class OidcClient:
             redirect_uri=self.redirect_uri,
             code_challenge_method="S256",
             timeout=HTTP_TIMEOUT_S,
-            transport=self.transport,
         )
 
     async def begin(self, attempt: LoginAttempt) -> str:
@@ -243,10 +241,10 @@ class OidcClient:
             raise Unauthenticated(
                 f"the identity provider refused the sign-in: {truncate(str(e), 300)}"
             ) from e
-        except httpx.HTTPError as e:
+        except (httpx2.HTTPError, ValueError) as e:
+            # Authlib's client speaks httpx2 (a maintained httpx fork).
             raise IdentityProviderError(
-                f"the identity provider's token endpoint could not be reached: "
-                f"{truncate(str(e), 300)}"
+                f"the identity provider's token endpoint failed: {truncate(str(e), 300)}"
             ) from e
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
