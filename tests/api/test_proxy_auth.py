@@ -89,3 +89,12 @@ async def test_sign_in_methods_offer_the_proxy(proxy_env: ApiEnv) -> None:
     async with proxy_env.client() as browser:
         methods = (await browser.get("/api/v1/auth/methods")).json()
     assert methods == {"local": True, "oidc": None, "proxy": True}
+
+
+async def test_an_overlong_user_header_is_refused(proxy_env: ApiEnv) -> None:
+    async with proxy_env.client(
+        address=PROXY, headers=identity("u" * 256, "ops-oncall")
+    ) as browser:
+        answer = await browser.get("/api/v1/auth/proxy")
+    assert answer.status_code == 422
+    assert "1 to 255 characters" in answer.text

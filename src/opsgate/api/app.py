@@ -144,6 +144,12 @@ def _lifespan(
             clock = deps.clock or _utcnow
             oidc_client = None
             if settings.oidc is not None:
+                if settings.public_url is None:
+                    log.warning(
+                        "single sign-on is configured without OPSGATE_PUBLIC_URL: the redirect "
+                        "URI is %s; set OPSGATE_PUBLIC_URL to the address people use",
+                        sso.public_base(settings) + oidc.CALLBACK_PATH,
+                    )
                 http = httpx.AsyncClient(follow_redirects=False)
                 stack.push_async_callback(http.aclose)
                 oidc_client = oidc.OidcClient(

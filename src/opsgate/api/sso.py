@@ -27,12 +27,14 @@ from opsgate.domain import audit_payloads as ap
 from opsgate.domain.audit_payloads import Via
 from opsgate.domain.roles import Role
 from opsgate.domain.sign_in import SignIn, role_for_groups
-from opsgate.errors import Conflict, SignInRefused
+from opsgate.errors import Conflict, InvalidInput, SignInRefused
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.store.records import User
 
 LOCAL_LOGIN_OPTION = "local_login"
+MAX_SUBJECT_CHARS = 255
+"""OpenID Connect's limit on `sub` (and the `users.subject` column's)."""
 MAX_GROUPS = 200
 """Groups kept per person (a provider listing thousands would bloat every user row)."""
 _NOT_USERNAME = re.compile(r"[^A-Za-z0-9_.@-]+")
@@ -90,9 +92,14 @@ async def sign_in(
     """The opsgate user for a proven identity, made at first sign-in, with its role re-derived.
 
     Raises:
+        InvalidInput: the subject is empty or longer than `MAX_SUBJECT_CHARS`.
         SignInRefused: none of the person's groups is mapped to a role, or their account is
             disabled (audited as `user.sso_refused`).
     """
+    if not 0 < len(identity.subject) <= MAX_SUBJECT_CHARS:
+        raise InvalidInput(
+            "subject", f"an identity provider's subject holds 1 to {MAX_SUBJECT_CHARS} characters"
+        )
     groups = tuple(dict.fromkeys(identity.groups))[:MAX_GROUPS]
     identity = ExternalIdentity(identity.sign_in, identity.subject, identity.preferred_name, groups)
     role = role_for_groups(groups, mapping)

@@ -44,7 +44,9 @@ function usersSection() {
             disabled.checked = user.disabled;
           }
         });
-        return h("tr", {}, h("td", { text: user.username }), h("td", {}, role), h("td", {}, disabled), h("td", { text: formatTime(user.created_at) }));
+        // Single sign-on and proxy users get their role from their groups again at each sign-in.
+        const signIn = user.sign_in && user.sign_in !== "local" ? `${user.sign_in} (role from groups)` : "local";
+        return h("tr", {}, h("td", { text: user.username }), h("td", {}, role), h("td", { text: signIn }), h("td", {}, disabled), h("td", { text: formatTime(user.created_at) }));
       }),
     );
   };
@@ -63,7 +65,7 @@ function usersSection() {
     }
   });
   load().catch((err) => toast(err.message));
-  return tableSection("users", "Users and roles", ["User", "Role", "Disabled", "Created"], tbody, form);
+  return tableSection("users", "Users and roles", ["User", "Role", "Sign-in", "Disabled", "Created"], tbody, form);
 }
 
 function tokensSection() {
