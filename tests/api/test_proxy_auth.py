@@ -98,3 +98,13 @@ async def test_an_overlong_user_header_is_refused(proxy_env: ApiEnv) -> None:
         answer = await browser.get("/api/v1/auth/proxy")
     assert answer.status_code == 422
     assert "1 to 255 characters" in answer.text
+
+
+async def test_a_session_ends_when_the_proxy_names_someone_else(proxy_env: ApiEnv) -> None:
+    async with proxy_env.client(address=PROXY, headers=identity("kim", "ops-devs")) as browser:
+        assert (await browser.get("/api/v1/auth/proxy")).status_code == 200
+        assert (await browser.get("/api/v1/auth/me")).json()["username"] == "kim"
+        browser.headers.update(identity("lee", "ops-oncall"))
+        switched = await browser.get("/api/v1/auth/me")
+    assert switched.status_code == 401
+    assert "the proxy now names someone else" in switched.json()["error"]["message"]

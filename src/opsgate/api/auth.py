@@ -114,7 +114,9 @@ async def current_principal(request: Request) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise Unauthenticated("sign in or send an API token")
-    return await _session_principal(state, request, cookie)
+    principal = await _session_principal(state, request, cookie)
+    proxy_auth.refuse_switched(state.settings.proxy_auth, request, principal.user)
+    return principal
 
 
 async def require_viewer(

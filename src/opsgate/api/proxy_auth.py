@@ -4,8 +4,8 @@ For teams behind oauth2-proxy or an ingress that authenticates. `identity` reads
 groups headers (`Settings.proxy_auth`) only when the TCP peer is one of the configured proxy
 networks; from any other peer the same headers are refused with `Unauthenticated` (someone
 is trying to name themselves) and never trusted. `api.auth` calls `refuse_forged` on every
-request, the proxy sign-in route (`routes.sso`) calls `identity`, then opens an ordinary
-session (with CSRF) for the person.
+request (and `refuse_switched` on a proxy user's session), the proxy sign-in route
+(`routes.sso`) calls `identity`, then opens an ordinary session (with CSRF) for the person.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fastapi import Request
 from opsgate.api.sso import ExternalIdentity
 from opsgate.errors import InvalidInput, Unauthenticated
 from opsgate.settings import ProxyAuthSettings
+from opsgate.store.records import User
 
 MAX_HEADER_CHARS = 4096
 
@@ -48,6 +49,19 @@ def refuse_forged(settings: ProxyAuthSettings | None, request: Request) -> None:
             f"the {' and '.join(present)} header came from {_peer(request)}, which is not a "
             "trusted proxy (OPSGATE_PROXY_AUTH__TRUSTED_CIDRS): identity headers are accepted "
             "only from the proxy; sign in instead"
+        )
+
+
+def refuse_switched(settings: ProxyAuthSettings | None, request: Request, user: User) -> None:
+    """`Unauthenticated` when a proxy user's session arrives with the proxy naming someone
+    else (another person signed in at the proxy in the same browser): they sign in anew."""
+    if settings is None or user.sign_in != "proxy":
+        return
+    named = request.headers.get(settings.user_header)
+    if named is not None and named.strip() != user.subject:
+        raise Unauthenticated(
+            f"this session belongs to {user.username!r}, but the proxy now names someone else: "
+            "sign in again"
         )
 
 
