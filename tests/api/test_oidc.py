@@ -183,18 +183,21 @@ async def test_the_request_carries_state_nonce_and_an_s256_challenge_of_the_atte
     assert "openid" in query["scope"][0].split()
 
 
+@pytest.mark.parametrize("forged", ["state-of-another-browser", "\u00e9t\u00e9"])
 async def test_a_callback_with_another_state_is_refused(
-    sso_env: ApiEnv, oidc_provider: Provider
+    sso_env: ApiEnv, oidc_provider: Provider, forged: str
 ) -> None:
     oidc_provider.set_user("u-carol", groups=["ops-oncall"])
     async with sso_env.client() as browser:
         back = await oidc_provider.authorize(await start(browser), "u-carol")
         parts = urlsplit(back)
-        query = parse_qs(parts.query)
-        forged = httpx.QueryParams(code=query["code"][0], state="state-of-another-browser")
-        answer = await browser.get(f"{parts.path}?{forged}")
+        query = httpx.QueryParams(code=parse_qs(parts.query)["code"][0], state=forged)
+        answer = await browser.get(f"{parts.path}?{query}")
+        # The attempt is spent: replaying the genuine redirect afterwards fails too.
+        replay = await browser.get(f"{parts.path}?{parts.query}")
     assert answer.status_code == 401
     assert "state does not match" in answer.text
+    assert replay.status_code == 401
     assert await sso_env.state.store.find_external_user("oidc", "u-carol") is None
 
 

@@ -134,7 +134,7 @@ async def oidc_callback(
                 "this sign-in was not started in this browser or took longer than "
                 f"{oidc.ATTEMPT_TTL_S // 60} minutes: start again"
             )
-        if state is None or not hmac.compare_digest(state, attempt.state):
+        if state is None or not hmac.compare_digest(state.encode(), attempt.state.encode()):
             raise Unauthenticated(
                 "the sign-in's state does not match the one this browser started "
                 "(a forged or replayed redirect): start again"
