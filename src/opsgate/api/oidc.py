@@ -129,7 +129,7 @@ def _claim_problem(error: ClaimError, settings: OidcSettings) -> str:
         "iss": f"the ID token was not issued by {settings.issuer!r}",
         "aud": f"the ID token was issued for another client, not {settings.client_id!r}",
         "azp": f"the ID token was issued for another client, not {settings.client_id!r}",
-        "nonce": "the ID token's nonce is not the one this sign-in sent (a replayed token?)",
+        "nonce": "the ID token's nonce is missing or not the one this sign-in sent (replayed?)",
         "at_hash": "the ID token does not belong to the access token issued with it",
         "exp": "the ID token has expired",
         "iat": "the ID token's issue time is not valid",
@@ -282,8 +282,6 @@ class OidcClient:
             claims.validate(now=int(self.clock()), leeway=CLOCK_SKEW_S)
         except ClaimError as e:
             raise Unauthenticated(_claim_problem(e, self.settings)) from e
-        if "nonce" not in claims:
-            raise Unauthenticated("the ID token carries no nonce")
         return dict(claims)
 
     async def _signing_key(self, metadata: ProviderMetadata, kid: Any) -> Any:
