@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.fixtures.ui import NAMESPACE, UiServer, _launch, _ready, _stop
+from tests.fixtures.ui import NAMESPACE, UiServer, launch_server, server_ready, stop_server
 from tests.ui.pages import direct_call, login, replicas
 
 pytestmark = [
@@ -37,11 +37,13 @@ def policy_server(
     root = tmp_path_factory.mktemp("ui-policy")
     policy = Path(root / "policy.yaml")
     policy.write_text(POLICY)
-    launch = _launch(sandbox, root, model=False, extra_env={"OPSGATE_POLICY_FILE": str(policy)})
+    launch = launch_server(
+        sandbox, root, model=False, extra_env={"OPSGATE_POLICY_FILE": str(policy)}
+    )
     try:
-        yield _ready(launch)
+        yield server_ready(launch)
     finally:
-        _stop(launch)
+        stop_server(launch)
 
 
 def test_the_card_shows_progress_and_stays_open_until_the_second_approval(

@@ -39,9 +39,12 @@ AuditKind = Literal[
     "user.updated",
     "user.disabled",
     "user.login",
+    "user.sso_login",
+    "user.sso_refused",
     "token.created",
     "token.revoked",
     "settings.changed",
+    "settings.local_login",
     "policy.changed",
 ]
 

@@ -7,7 +7,7 @@ an item's own `decided_*` columns keep meaning its final outcome. `policy_versio
 policies admins saved in the Command Center; the newest is the active one.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01 21:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
