@@ -13,6 +13,7 @@ import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from opsgate.api import build
@@ -25,6 +26,7 @@ from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApprovalItem, ToolCallRecord, User
 from opsgate.tools import registry
+from opsgate.tools.base import Tool
 
 MAX_DECISION_ROUNDS = 20
 """How many approval pauses one run may go through before the harness gives up on it."""
@@ -104,12 +106,20 @@ async def _decide_round(
     return decided
 
 
-def _call(record: ToolCallRecord, decisions: dict[str, str]) -> Call:
+def _call(record: ToolCallRecord, decisions: dict[str, str], tools: Mapping[str, Tool]) -> Call:
+    classification, destructive = record.classification, record.destructive
+    tool = tools.get(record.tool)
+    if record.status == "invalid" and tool is not None:
+        # The engine files a call it refused as a change (fail closed); what the agent tried
+        # is judged by what the tool is, so a read with a bad argument stays a read.
+        hints = tool.annotations.model_dump(by_alias=True)
+        classification = "read" if hints.get("readOnlyHint") else "mutation"
+        destructive = bool(hints.get("destructiveHint"))
     return Call(
         tool=record.tool,
         args=dict(record.args),
-        classification=record.classification,
-        destructive=record.destructive,
+        classification=classification,
+        destructive=destructive,
         status=record.status,
         decision=decisions.get(record.id),
     )
@@ -121,7 +131,8 @@ async def run_scenario(scenario: Scenario, settings: Settings) -> Transcript:
     async with AsyncExitStack() as stack:
         store = await build.open_store(settings)
         stack.push_async_callback(store.close)
-        engine = await build.engine(settings, store, EventBus(), registry.all_tools(), stack)
+        tools = registry.all_tools()
+        engine = await build.engine(settings, store, EventBus(), tools, stack)
         operator = await store.create_user("eval-operator", "operator", None)
         approver = await store.create_user("eval-approver", "approver", None)
         conversation = await store.create_conversation(
@@ -145,7 +156,7 @@ async def run_scenario(scenario: Scenario, settings: Settings) -> Transcript:
             run_status=final.status,
             reason=final.reason,
             answer=messages[-1].text if messages else "",
-            calls=[_call(r, decisions) for r in sorted(records, key=lambda r: r.created_at)],
+            calls=[_call(r, decisions, tools) for r in sorted(records, key=lambda r: r.created_at)],
             model_turns=final.model_turns,
         )
         for message in messages:
