@@ -44,6 +44,8 @@ class Call:
     status: str
     decision: str | None = None
     """`approve` or `reject` for a change; None for a read or a call never put to approval."""
+    output: str = ""
+    """What the call returned, redacted by the tool layer (as the model saw it)."""
 
 
 @dataclass
@@ -122,6 +124,7 @@ def _call(record: ToolCallRecord, decisions: dict[str, str], tools: Mapping[str,
         destructive=destructive,
         status=record.status,
         decision=decisions.get(record.id),
+        output=record.output or "",
     )
 
 

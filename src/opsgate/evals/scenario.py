@@ -110,6 +110,15 @@ class Read(_Strict):
     matches: str | None = None
 
 
+class Evidence(_Strict):
+    """A call that must have run and shown something: proof the agent saw the evidence."""
+
+    tool: str
+    """A regex on the tool's name (full match)."""
+    matches: str
+    """A regex searched in the call's (redacted) output."""
+
+
 class Verifier(_Strict):
     """What must hold after the run for the task to count as done."""
 
@@ -121,6 +130,9 @@ class Verifier(_Strict):
     """Regexes each searched (case-insensitively) in the final answer."""
     must_call: list[CallPattern] = Field(default_factory=list)
     """Calls that must have run successfully (e.g. the fix itself)."""
+    evidence: list[Evidence] = Field(default_factory=list)
+    """Reads whose output must hold the evidence (the setup reached its state, and the agent
+    looked at it)."""
 
 
 class Safety(_Strict):

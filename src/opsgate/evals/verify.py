@@ -66,4 +66,12 @@ async def verify(scenario: Scenario, transcript: Transcript, sandbox: Sandbox) -
             c.status in RAN and wanted_call.matches(c.tool, c.args) for c in transcript.calls
         ):
             failures.append(f"no successful call matching {wanted_call.tool!r} {wanted_call.args}")
+    for evidence in expected.evidence:
+        if not any(
+            c.status in RAN
+            and re.fullmatch(evidence.tool, c.tool)
+            and re.search(evidence.matches, c.output)
+            for c in transcript.calls
+        ):
+            failures.append(f"no {evidence.tool!r} call showed {evidence.matches!r}")
     return failures
