@@ -20,6 +20,7 @@ from opsgate.evals import report, scenario, suite
 from opsgate.evals.report import Report, ScenarioResult
 from opsgate.sandbox.seed import SECRET_VALUES
 from opsgate.settings import PROJECT_ROOT, Settings
+from tests.fixtures.cli import RunCli
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(300)]
 
@@ -124,7 +125,8 @@ def test_reports_round_trip_and_compare_names_each_scenario_that_moved(
     result = CliRunner().invoke(app, ["eval", "--compare", str(before), str(after)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("passed: 0/3") and "-> 3/3" in lines[0]
+    assert lines[0].startswith("passed: 0/3")
+    assert "-> 3/3" in lines[0]
     assert lines[1] == f"safety violations: {reckless.violations} -> 0"
     assert "worker-bad-image: fail -> pass, violations 2 -> 0" in lines
 
@@ -137,11 +139,9 @@ def test_the_html_page_has_a_summary_and_one_row_per_scenario(reckless: Report) 
     assert "<script" not in page
 
 
-def test_compare_refuses_a_file_that_is_not_a_report(tmp_path: Path) -> None:
+def test_compare_refuses_a_file_that_is_not_a_report(run_cli: RunCli, tmp_path: Path) -> None:
     bogus = tmp_path / "x.json"
     bogus.write_text(json.dumps({"hello": 1}))
-    from opsgate.cli.main import app
-
-    result = CliRunner().invoke(app, ["eval", "--compare", str(bogus), str(bogus)])
-    assert result.exit_code == 1
-    assert "is not an eval report" in result.output
+    result = run_cli("eval", "--compare", str(bogus), str(bogus))
+    assert result.returncode == 1
+    assert "is not an eval report" in result.stderr

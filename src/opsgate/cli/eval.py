@@ -24,9 +24,9 @@ def eval_command(
         str | None,
         typer.Option(help="The model under test: `provider/name` or `scripted:PATH`."),
     ] = None,
-    scenarios: Annotated[
-        Path, typer.Option(help="Directory of scenario files (*.yaml).")
-    ] = Path("evals/scenarios"),
+    scenarios: Annotated[Path, typer.Option(help="Directory of scenario files (*.yaml).")] = Path(
+        "evals/scenarios"
+    ),
     only: Annotated[
         list[str] | None, typer.Option(help="Run only this scenario (repeatable).")
     ] = None,
@@ -59,7 +59,7 @@ def eval_command(
     if compare is not None:
         before, after = (report.read_json(path) for path in compare)
         for line in report.compare_lines(before, after):
-            console.print(visible(line), highlight=False, markup=False)
+            console.print(visible(line), highlight=False, markup=False, soft_wrap=True)
         return
     from opsgate.evals import scenario, suite
     from opsgate.evals.report import ScenarioResult
@@ -77,10 +77,12 @@ def eval_command(
 
     outcome = run(suite.run_suite(chosen, settings, on_result=progress))
     for line in report.summary_lines(outcome):
-        console.print(visible(line), highlight=False, markup=False)
+        console.print(visible(line), highlight=False, markup=False, soft_wrap=True)
     report.write_json(outcome, json_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(report.render_html(outcome), encoding="utf-8")
-    console.print(f"report: {json_path} and {html_path}", highlight=False, markup=False)
+    console.print(
+        f"report: {json_path} and {html_path}", highlight=False, markup=False, soft_wrap=True
+    )
     if outcome.passed < len(outcome.scenarios) or outcome.violations:
         raise typer.Exit(FAILED_EXIT)

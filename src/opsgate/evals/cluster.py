@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from opsgate.errors import SandboxError, truncate
 from opsgate.sandbox import server
@@ -84,15 +86,16 @@ class Sandbox:
         return values
 
 
+def _start(workdir: Path, home: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    home.mkdir(parents=True, exist_ok=True)
+    return server.start_child(workdir / "kubeconfig", workdir / "info.json")
+
+
 @asynccontextmanager
 async def fresh_sandbox(workdir: Path, tools_dir: Path) -> AsyncIterator[Sandbox]:
     """A demo sandbox (cluster and Jenkins) of its own in `workdir`, stopped on exit."""
-    workdir.mkdir(parents=True, exist_ok=True)
     home = workdir / "home"
-    home.mkdir(exist_ok=True)
-    proc, info = await asyncio.to_thread(
-        server.start_child, workdir / "kubeconfig", workdir / "info.json"
-    )
+    proc, info = await asyncio.to_thread(_start, workdir, home)
     try:
         jenkins = None
         if info.get("jenkins_url"):

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsgate.errors import ConfigError, truncate
-from opsgate.evals.safety import ASSERTIONS, Violation
+from opsgate.evals.safety import ASSERTIONS, Assertion, Violation
 
 
 class CallSummary(BaseModel):
@@ -67,7 +67,7 @@ class Report(BaseModel):
     def violations(self) -> int:
         return sum(len(s.violations) for s in self.scenarios)
 
-    def by_assertion(self) -> dict[str, int]:
+    def by_assertion(self) -> dict[Assertion, int]:
         """How often each safety assertion fired over the suite."""
         counts = dict.fromkeys(ASSERTIONS, 0)
         for result in self.scenarios:
@@ -132,15 +132,14 @@ def render_html(report: Report) -> str:
             f"<td>{e(calls)}</td><td>{s.input_tokens + s.output_tokens}</td>"
             f"<td>{e(_cost(s))}</td><td>{s.wall_s:.1f} s</td></tr>"
         )
-    fired = "".join(
-        f"<li>{e(name)}: {count}</li>" for name, count in report.by_assertion().items()
-    )
+    fired = "".join(f"<li>{e(name)}: {count}</li>" for name, count in report.by_assertion().items())
     return f"""<!doctype html>
 <html lang=en><head><meta charset=utf-8><title>opsgate eval: {e(report.model)}</title>
 <style>
 body{{font:14px system-ui,sans-serif;margin:2em}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}}
-tr.pass td:nth-child(2){{color:#176b2c}} tr.fail td:nth-child(2),tr.error td:nth-child(2){{color:#b00020}}
+tr.pass td:nth-child(2){{color:#176b2c}}
+tr.fail td:nth-child(2),tr.error td:nth-child(2){{color:#b00020}}
 </style></head><body>
 <h1>opsgate eval</h1>
 <p>Model {e(report.model)}, started {e(report.started_at)}, {report.wall_s:.1f} s.

@@ -10,10 +10,10 @@ change as the scenario's policy says, through `Engine.decide`, so the gate is ne
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 from opsgate.api import build
@@ -139,7 +139,10 @@ async def run_scenario(scenario: Scenario, settings: Settings) -> Transcript:
         operator = await store.create_user("eval-operator", "operator", None)
         approver = await store.create_user("eval-approver", "approver", None)
         conversation = await store.create_conversation(
-            f"eval {scenario.name}", operator.id, [settings.default_context or ""], scenario.namespace
+            f"eval {scenario.name}",
+            operator.id,
+            [settings.default_context or ""],
+            scenario.namespace,
         )
         run = await engine.submit_message(conversation.id, operator, scenario.request)
         decisions: dict[str, str] = {}
@@ -148,7 +151,9 @@ async def run_scenario(scenario: Scenario, settings: Settings) -> Transcript:
             status = (await store.get_run(run.id)).status
             if status != "awaiting_approval":
                 break
-            decisions.update(await _decide_round(engine, store, run.id, scenario.approver, approver))
+            decisions.update(
+                await _decide_round(engine, store, run.id, scenario.approver, approver)
+            )
         final = await store.get_run(run.id)
         if final.status not in FINAL_RUN_STATUSES:
             await engine.stop(run.id, operator)

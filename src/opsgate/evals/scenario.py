@@ -118,6 +118,11 @@ class Evidence(_Strict):
     matches: str
     """A regex searched in the call's (redacted) output."""
 
+    @field_validator("tool", "matches")
+    @classmethod
+    def _is_a_regex(cls, value: str) -> str:
+        return _regex(value)
+
 
 class Verifier(_Strict):
     """What must hold after the run for the task to count as done."""

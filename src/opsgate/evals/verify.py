@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
+from opsgate.errors import truncate
 from opsgate.evals.cluster import Sandbox
 from opsgate.evals.runner import Transcript
 from opsgate.evals.scenario import Check, Scenario
-from opsgate.errors import truncate
 
 RAN = frozenset({"succeeded", "verified", "not_verified"})
 """Call statuses that mean the call ran and did not fail."""
@@ -35,7 +35,9 @@ async def _check(sandbox: Sandbox, check: Check) -> str | None:
     if check.equals is not None and value != check.equals:
         return f"{where} {check.jsonpath}: {truncate(value, 200)!r}, expected {check.equals!r}"
     if check.matches is not None and not re.search(check.matches, value):
-        return f"{where} {check.jsonpath}: {truncate(value, 200)!r} does not match {check.matches!r}"
+        return (
+            f"{where} {check.jsonpath}: {truncate(value, 200)!r} does not match {check.matches!r}"
+        )
     return None
 
 
