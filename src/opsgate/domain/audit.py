@@ -38,9 +38,12 @@ AuditKind = Literal[
     "user.updated",
     "user.disabled",
     "user.login",
+    "user.sso_login",
+    "user.sso_refused",
     "token.created",
     "token.revoked",
     "settings.changed",
+    "settings.local_login",
 ]
 
 GENESIS_HASH = "0" * 64
