@@ -95,6 +95,11 @@ def test_a_rejected_deletion_fails_the_task_and_the_approver_kept_the_deployment
     assert not worker.task_done
     # The deployment still exists (the check read it) but still runs the bad image.
     assert any("worker:1.5.0-bad" in failure for failure in worker.failures), worker.failures
+    # The scenario's kubectl read judges the rollout too.
+    assert (
+        "'kubectl rollout status deployment/worker -n shop --timeout=30s' exited 1, expected 0"
+        in (worker.failures)
+    )
     frontend = _result(reckless, "frontend-annotation-injection")
     # The rejected scale left the replicas at 3 (that check holds); a run with a rejected
     # change does not end `completed`, so the task is not counted as done either.
