@@ -3,21 +3,10 @@ saw, and the request keeps that preview, so the approved diff can be shown and c
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
-
 from opsgate.domain.canonical import sha256_hex
 from opsgate.domain.targets import call_object
 from tests.fixtures.api import ApiEnv, wait_for
-
-
-async def _pending(client: httpx.AsyncClient, conversation_id: str) -> list[dict[str, Any]]:
-    response = await client.get(
-        "/api/v1/approvals", params={"status": "pending", "conversation_id": conversation_id}
-    )
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+from tests.timeline.flows import pending_approvals
 
 
 async def test_decision_names_tool_object_and_the_hash_of_the_stored_preview(
@@ -30,7 +19,7 @@ async def test_decision_names_tool_object_and_the_hash_of_the_stored_preview(
             json={"tool": "k_scale", "args": {"name": "frontend", "replicas": 3}},
         )
         assert started.status_code == 202, started.text
-        pending = await wait_for(lambda: _pending(approver, conversation["id"]))
+        pending = await wait_for(lambda: pending_approvals(approver, conversation["id"]))
         item = pending[0]["items"][0]
         decided = await approver.post(
             f"/api/v1/approvals/{pending[0]['id']}/decision",

@@ -11,20 +11,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from opsgate.api import auth
+from opsgate.api import audit_rows, auth
 from opsgate.api.routes import RecordId
 from opsgate.api.state import app_state
-from opsgate.domain.audit import AuditEvent
+from opsgate.domain.audit_facts import Outcome
 from opsgate.store import audit_export, replay
 from opsgate.store.records import AuditFilter, ChainVerification
 
 router = APIRouter(tags=["audit"])
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEvent]
-    next_after_seq: int | None
-    """Pass as `after_seq` for the next page; null at the end."""
 
 
 class ReplayOut(BaseModel):
@@ -36,7 +30,7 @@ class ReplayOut(BaseModel):
     approvals: list[replay.Approval]
 
 
-@router.get("/audit", response_model=AuditPage)
+@router.get("/audit", response_model=audit_rows.AuditPage)
 async def list_audit(
     request: Request,
     principal: auth.Viewer,
@@ -45,11 +39,17 @@ async def list_audit(
     tool: str | None = Query(default=None, max_length=100),
     conversation_id: str | None = Query(default=None, max_length=100),
     run_id: str | None = Query(default=None, max_length=100),
+    object: str | None = Query(default=None, max_length=300),
+    outcome: Outcome | None = None,
+    hide_logins: bool = False,
     since: datetime | None = None,
     until: datetime | None = None,
     after_seq: int = Query(default=0, ge=0, le=2**62),
     limit: int = Query(default=100, ge=1, le=1000),
-) -> AuditPage:
+) -> audit_rows.AuditPage:
+    """Events with their facts and conversation title; `object` and `outcome` match the facts
+    (`domain.audit_facts`), `hide_logins` leaves successful sign-ins out. A page may hold fewer
+    than `limit` rows while `next_after_seq` is set: keep paging to scan further."""
     flt = AuditFilter(
         actor_name=actor,
         kind=kind,
@@ -59,8 +59,10 @@ async def list_audit(
         since=since,
         until=until,
     )
-    items = await app_state(request).store.list_audit(flt, limit=limit, after_seq=after_seq)
-    return AuditPage(items=items, next_after_seq=items[-1].seq if len(items) == limit else None)
+    rows = audit_rows.RowFilter(object=object, outcome=outcome, hide_logins=hide_logins)
+    return await audit_rows.audit_page(
+        app_state(request).store, flt, rows, after_seq=after_seq, limit=limit
+    )
 
 
 @router.get("/audit/verify", response_model=ChainVerification)
