@@ -10,6 +10,8 @@ a page may hold fewer rows than asked while `next_after_seq` says there is more 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel
 
 from opsgate.domain.audit import AuditEvent
@@ -82,15 +84,21 @@ async def audit_page(
     )
 
 
-async def _titled(store: Store, rows: list[AuditRow]) -> list[AuditRow]:
-    titles: dict[str, str | None] = {}
-    for conversation_id in {r.conversation_id for r in rows if r.conversation_id is not None}:
+async def titles(store: Store, conversation_ids: Iterable[str | None]) -> dict[str, str | None]:
+    """Each named conversation's title; None for one that is gone."""
+    found: dict[str, str | None] = {}
+    for conversation_id in {c for c in conversation_ids if c is not None}:
         try:
-            titles[conversation_id] = (await store.get_conversation(conversation_id)).title
+            found[conversation_id] = (await store.get_conversation(conversation_id)).title
         except NotFound:
-            titles[conversation_id] = None
+            found[conversation_id] = None
+    return found
+
+
+async def _titled(store: Store, rows: list[AuditRow]) -> list[AuditRow]:
+    named = await titles(store, (r.conversation_id for r in rows))
     return [
-        row.model_copy(update={"conversation_title": titles[row.conversation_id]})
+        row.model_copy(update={"conversation_title": named[row.conversation_id]})
         if row.conversation_id is not None
         else row
         for row in rows

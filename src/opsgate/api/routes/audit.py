@@ -1,5 +1,6 @@
 """The audit log over HTTP: filtered pages, export (JSONL with hashes and the signed head, or
-CSV), chain check, and a conversation's replay timeline. Readable by every signed-in user.
+CSV), chain check, a conversation's replay timeline and one run's timed steps. Readable by
+every signed-in user.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 from opsgate.api import audit_rows, auth
 from opsgate.api.routes import RecordId
 from opsgate.api.state import app_state
+from opsgate.domain import run_timeline
 from opsgate.domain.audit_facts import Outcome
 from opsgate.store import audit_export, replay
 from opsgate.store.records import AuditFilter, ChainVerification
@@ -110,3 +112,22 @@ async def replay_conversation(
         calls=rebuilt.calls,
         approvals=rebuilt.approvals,
     )
+
+
+class RunTimelineOut(run_timeline.RunTimeline):
+    conversation_title: str | None
+    """The title of the run's conversation (None once it is gone)."""
+
+
+@router.get("/runs/{run_id}/timeline", response_model=RunTimelineOut)
+async def timeline_of_run(
+    request: Request, principal: auth.Viewer, run_id: RecordId
+) -> RunTimelineOut:
+    """The run's steps with their durations, built from its audit events alone
+    (`domain.run_timeline`); each step names the audit events it was read from."""
+    store = app_state(request).store
+    run = await store.get_run(run_id)
+    events = [event async for event in store.iter_audit(AuditFilter(run_id=run_id))]
+    built = run_timeline.build(run_id, events)
+    named = await audit_rows.titles(store, [run.conversation_id])
+    return RunTimelineOut(**built.model_dump(), conversation_title=named[run.conversation_id])

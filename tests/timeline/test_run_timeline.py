@@ -1,0 +1,124 @@
+"""`GET /runs/{id}/timeline`: a run with a read, an approved and verified change and a rejected
+change, told as timed steps read from the audit log, each naming its audit events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsgate.domain.canonical import sha256_hex
+from tests.fixtures.api import ApiEnv, running_app, wait_for
+from tests.timeline.flows import pending_approvals
+
+SCRIPT = """
+scripts:
+  - match: "tidy"
+    turns:
+      - text: "Reading frontend first."
+        tool_calls: [{name: k_get, args: {name: frontend}}]
+      - text: "Scaling frontend to 3 and deleting legacy."
+        tool_calls:
+          - {name: k_scale, args: {name: frontend, replicas: 3}}
+          - {name: k_delete, args: {name: legacy}}
+      - text: "frontend runs 3 replicas; legacy stays."
+"""
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[ApiEnv]:
+    async with running_app(tmp_path / "data", script_text=SCRIPT) as env:
+        yield env
+
+
+async def _tidy_run(env: ApiEnv) -> tuple[str, str]:
+    async with env.client("operator") as operator, env.client("approver") as approver:
+        conversation = (await operator.post("/api/v1/conversations", json={"title": "Tidy"})).json()
+        started = await operator.post(
+            f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "tidy up"}
+        )
+        assert started.status_code == 202, started.text
+        run_id: str = started.json()["run_id"]
+        (approval,) = await wait_for(lambda: pending_approvals(approver, conversation["id"]))
+        items = {item["tool"]: item["call_id"] for item in approval["items"]}
+        for tool, body in (
+            ("k_scale", {"approve": True}),
+            ("k_delete", {"approve": False, "reason": "legacy still serves"}),
+        ):
+            decided = await approver.post(
+                f"/api/v1/approvals/{approval['id']}/decision",
+                json={"call_id": items[tool], **body},
+            )
+            assert decided.status_code == 200, decided.text
+
+        async def finished() -> bool:
+            run = (await operator.get(f"/api/v1/runs/{run_id}")).json()["run"]
+            return run["status"] not in ("running", "awaiting_approval")
+
+        await wait_for(finished)
+    return conversation["id"], run_id
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+async def test_timeline_tells_the_run_as_timed_steps_linked_to_audit_events(env: ApiEnv) -> None:
+    conversation_id, run_id = await _tidy_run(env)
+    async with env.client("viewer") as viewer:
+        response = await viewer.get(f"/api/v1/runs/{run_id}/timeline")
+        audit = (await viewer.get("/api/v1/audit", params={"run_id": run_id})).json()["items"]
+        missing = await viewer.get("/api/v1/runs/run_nothere/timeline")
+    assert response.status_code == 200, response.text
+    timeline = response.json()
+    assert (timeline["conversation_id"], timeline["conversation_title"]) == (
+        conversation_id,
+        "Tidy",
+    )
+    steps: list[dict[str, Any]] = timeline["steps"]
+    kinds = [s["kind"] for s in steps]
+    assert kinds[0] == "request"
+    assert kinds[-1] == "answer"
+    # The last turn plans nothing: it is the answer, timed from the step before it.
+    assert kinds.count("model_turn") == 2
+    assert steps[-1]["text"] == "frontend runs 3 replicas; legacy stays."
+    assert steps[0]["text"] == "tidy up"
+    assert steps[0]["actor"] == "operator"
+    turns = [s for s in steps if s["kind"] == "model_turn"]
+    assert turns[0]["text"] == "Reading frontend first."
+
+    calls = {s["tool"]: s for s in steps if s["kind"] == "call"}
+    assert set(calls) == {"k_get", "k_scale", "k_delete"}
+    assert (calls["k_get"]["classification"], calls["k_get"]["outcome"]) == ("read", "succeeded")
+    assert calls["k_scale"]["outcome"] == "verified"
+    assert calls["k_delete"]["outcome"] == "rejected"
+
+    by_id = {s["id"]: s for s in steps}
+    scale_id, delete_id = calls["k_scale"]["id"], calls["k_delete"]["id"]
+    approval = next(s for s in steps if s["kind"] == "approval" and s["parent"] == scale_id)
+    assert (approval["outcome"], approval["actor"]) == ("approved", "approver")
+    assert approval["preview"] == "would scale frontend to 3"
+    assert approval["preview_sha256"] == sha256_hex("would scale frontend to 3")
+    assert approval["preview_matches"] is True
+    rejected = next(s for s in steps if s["kind"] == "approval" and s["parent"] == delete_id)
+    assert (rejected["outcome"], rejected["text"]) == ("rejected", "legacy still serves")
+    assert not [s for s in steps if s["kind"] == "execution" and s["parent"] == delete_id]
+
+    execution = next(s for s in steps if s["kind"] == "execution" and s["parent"] == scale_id)
+    assert execution["exit_code"] == 0
+    assert execution["output_size"] is not None and execution["output_sha256"]
+    verification = next(s for s in steps if s["kind"] == "verification")
+    assert (verification["parent"], verification["outcome"]) == (scale_id, "verified")
+
+    for step in steps:
+        assert step["duration_ms"] >= 0
+        assert _at(step["started_at"]) <= _at(step["ended_at"])
+        if step["parent"]:
+            assert _at(by_id[step["parent"]]["ended_at"]) >= _at(step["ended_at"])
+    # Every audit event of the run is behind some step, and every step's events exist.
+    seqs = {seq for s in steps for seq in s["audit_seqs"]}
+    assert seqs == {event["seq"] for event in audit}
+    assert missing.status_code == 404
