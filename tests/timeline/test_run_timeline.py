@@ -109,7 +109,8 @@ async def test_timeline_tells_the_run_as_timed_steps_linked_to_audit_events(env:
 
     execution = next(s for s in steps if s["kind"] == "execution" and s["parent"] == scale_id)
     assert execution["exit_code"] == 0
-    assert execution["output_size"] is not None and execution["output_sha256"]
+    assert execution["output_size"] is not None
+    assert execution["output_sha256"]
     verification = next(s for s in steps if s["kind"] == "verification")
     assert (verification["parent"], verification["outcome"]) == (scale_id, "verified")
 

@@ -314,7 +314,11 @@ def build(run_id: str, events: Iterable[AuditEvent]) -> RunTimeline:
             continue
         conversation_id = conversation_id or event.conversation_id
         builder.add(event)
-    steps = sorted(builder.steps.values(), key=lambda s: (s.started_at, s.audit_seqs[0]))
+    # In time order, each call's approval, execution and verification right under it.
+    timed = sorted(builder.steps.values(), key=lambda s: (s.started_at, s.audit_seqs[0]))
+    steps: list[Step] = []
+    for top in (s for s in timed if s.parent is None or s.parent not in builder.steps):
+        steps += [top, *(s for s in timed if s.parent == top.id)]
     start = min((s.started_at for s in steps), default=None)
     end = max((s.ended_at for s in steps), default=None)
     answer = builder.steps.get("answer")
