@@ -17,8 +17,7 @@ from langgraph.types import interrupt
 
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
-from opsgate.domain import outcomes
-from opsgate.domain import targets
+from opsgate.domain import outcomes, targets
 from opsgate.domain.policy import Requirement, requirement_for
 from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.engine import execution, history, policy, policy_source, sealing, turns
