@@ -19,7 +19,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, field_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    model_serializer,
+    model_validator,
+)
 
 from opsgate.domain.audit import AuditKind
 from opsgate.domain.calls import CallStatus, Classification
@@ -76,6 +83,9 @@ class Plan(AuditPayload):
     text: str | None = None
 
 
+_ADDED_CALL_FIELDS = frozenset({"object", "preview_sha256"})
+
+
 class RequestedCall(BaseModel):
     """What the approver was shown of one call."""
 
@@ -96,6 +106,12 @@ class RequestedCall(BaseModel):
     preview_sha256: str | None = None
     """`preview_hash(preview)`: what the decisions name, so the diff an approver saw can be
     shown from this event and checked against theirs; absent from events before it."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out when None, so a call of an earlier event dumps to the very JSON it was.
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None or k not in _ADDED_CALL_FIELDS}
 
 
 def preview_hash(preview: str | None) -> str | None:
