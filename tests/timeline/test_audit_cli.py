@@ -1,5 +1,5 @@
-"""`opsgate audit verify --file` on an export, intact and tampered, and `audit tail`'s columns,
-run as a user would against a SQLite data directory."""
+"""`opsgate audit verify --file` on an export, intact and tampered, `audit replay --file`, and
+`audit tail`'s columns, run as a user would against a SQLite data directory."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from opsgate.domain.canonical import canonical_json
+from opsgate.domain.canonical import canonical_json, sha256_hex
 from opsgate.settings import Settings
 from opsgate.store import sql
+from tests.fixtures.api import running_app
 from tests.fixtures.cli import RunCli
+from tests.timeline.flows import SCRIPT, tidy_run
 
 
 async def _append(data_dir: Path, events: list[tuple[str, dict[str, Any], str]]) -> None:
@@ -111,3 +113,68 @@ def test_tail_prints_tool_object_actor_and_outcome(run_cli: RunCli, tmp_path: Pa
     assert "tool=k8s_delete object=deployment/web actor=ada outcome=approved" in approval
     assert "tool=k8s_scale object=deployment/api actor=oscar outcome=-" in start
     assert "tool=k8s_scale object=- actor=oscar outcome=failed" in finish
+
+
+def _tidy_export(run_cli: RunCli, tmp_path: Path) -> tuple[str, Path]:
+    async def tidy() -> str:
+        async with running_app(tmp_path / "data", script_text=SCRIPT) as env:
+            conversation_id, _ = await tidy_run(env)
+        return conversation_id
+
+    conversation_id = asyncio.run(tidy())
+    out = tmp_path / "tidy.jsonl"
+    exported = run_cli("audit", "export", "--conversation", conversation_id, "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    return conversation_id, out
+
+
+def test_replay_file_tells_the_run_from_an_export_as_the_database_does(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    conversation_id, out = _tidy_export(run_cli, tmp_path)
+    offline = run_cli("audit", "replay", "--file", str(out), conversation_id)
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    lines = offline.stdout.splitlines()
+    assert lines[0].startswith("run run_")
+    assert " completed " in lines[0]
+    text = offline.stdout
+    for expected in (
+        "request",
+        "model turn model turn 1",
+        "Reading frontend first.",
+        "call k_get [succeeded]",
+        "call k_scale [verified]",
+        "call k_delete [rejected]",
+        "approval [approved]",
+        "approval [rejected]",
+        "legacy still serves",
+        "by approver",
+        "execution run k_scale [succeeded]",
+        "verification [verified]",
+        "answer [completed]",
+        "frontend runs 3 replicas; legacy stays.",
+    ):
+        assert expected in text, expected
+    scale_preview = sha256_hex("would scale frontend to 3")
+    assert f"preview sha256 {scale_preview} matches the decision" in text
+    assert run_cli("audit", "replay", conversation_id).stdout == offline.stdout
+
+
+def test_replay_file_refuses_a_tampered_export_and_an_unknown_conversation(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    conversation_id, out = _tidy_export(run_cli, tmp_path)
+    lines = out.read_text().splitlines()
+    edited = json.loads(lines[1])
+    edited["actor_name"] = "mallory"
+    lines[1] = canonical_json(edited)
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text("\n".join(lines) + "\n")
+
+    refused = run_cli("audit", "replay", "--file", str(tampered), conversation_id)
+    assert refused.returncode == 1
+    assert f"audit chain broken at seq {edited['seq']}" in refused.stdout
+    assert "mallory" not in refused.stdout
+    unknown = run_cli("audit", "replay", "--file", str(out), "cnv_nothere")
+    assert unknown.returncode == 1
+    assert "no run of conversation 'cnv_nothere'" in unknown.stdout

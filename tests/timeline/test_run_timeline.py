@@ -11,21 +11,8 @@ from typing import Any
 import pytest
 
 from opsgate.domain.canonical import sha256_hex
-from tests.fixtures.api import ApiEnv, running_app, wait_for
-from tests.timeline.flows import pending_approvals
-
-SCRIPT = """
-scripts:
-  - match: "tidy"
-    turns:
-      - text: "Reading frontend first."
-        tool_calls: [{name: k_get, args: {name: frontend}}]
-      - text: "Scaling frontend to 3 and deleting legacy."
-        tool_calls:
-          - {name: k_scale, args: {name: frontend, replicas: 3}}
-          - {name: k_delete, args: {name: legacy}}
-      - text: "frontend runs 3 replicas; legacy stays."
-"""
+from tests.fixtures.api import ApiEnv, running_app
+from tests.timeline.flows import SCRIPT, tidy_run
 
 
 @pytest.fixture
@@ -34,40 +21,12 @@ async def env(tmp_path: Path) -> AsyncIterator[ApiEnv]:
         yield env
 
 
-async def _tidy_run(env: ApiEnv) -> tuple[str, str]:
-    async with env.client("operator") as operator, env.client("approver") as approver:
-        conversation = (await operator.post("/api/v1/conversations", json={"title": "Tidy"})).json()
-        started = await operator.post(
-            f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "tidy up"}
-        )
-        assert started.status_code == 202, started.text
-        run_id: str = started.json()["run_id"]
-        (approval,) = await wait_for(lambda: pending_approvals(approver, conversation["id"]))
-        items = {item["tool"]: item["call_id"] for item in approval["items"]}
-        for tool, body in (
-            ("k_scale", {"approve": True}),
-            ("k_delete", {"approve": False, "reason": "legacy still serves"}),
-        ):
-            decided = await approver.post(
-                f"/api/v1/approvals/{approval['id']}/decision",
-                json={"call_id": items[tool], **body},
-            )
-            assert decided.status_code == 200, decided.text
-
-        async def finished() -> bool:
-            run = (await operator.get(f"/api/v1/runs/{run_id}")).json()["run"]
-            return run["status"] not in ("running", "awaiting_approval")
-
-        await wait_for(finished)
-    return conversation["id"], run_id
-
-
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
 async def test_timeline_tells_the_run_as_timed_steps_linked_to_audit_events(env: ApiEnv) -> None:
-    conversation_id, run_id = await _tidy_run(env)
+    conversation_id, run_id = await tidy_run(env)
     async with env.client("viewer") as viewer:
         response = await viewer.get(f"/api/v1/runs/{run_id}/timeline")
         audit = (await viewer.get("/api/v1/audit", params={"run_id": run_id})).json()["items"]

@@ -1,4 +1,5 @@
-"""`opsgate audit`: verify, export and follow the audit log on the local database."""
+"""`opsgate audit`: verify, export, replay and follow the audit log on the local database (or
+verify and replay a JSONL export offline)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.text import Text
 
+from opsgate.cli import audit_replay as audit_replay_view
 from opsgate.cli.common import console, load_settings, local_store, run, visible
 from opsgate.domain import audit_facts
 
@@ -77,15 +79,25 @@ def audit_verify(
 
 
 def _verify_file(file: Path, *, complete: bool, key_file: Path | None) -> ChainVerification:
-    from opsgate.store import audit_export
-
     key = key_file.read_bytes().strip() if key_file is not None else None
+    return _export_check(_read_export(file), complete=complete, key=key)
+
+
+def _read_export(file: Path) -> list[str]:
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise typer.BadParameter(f"{file} is not UTF-8 text ({e.reason})") from e
     # Split on newlines only: a line's JSON may hold other line separators in its strings.
-    return audit_export.verify_export_lines(text.split("\n"), complete=complete, key=key)
+    return text.split("\n")
+
+
+def _export_check(
+    lines: list[str], *, complete: bool = False, key: bytes | None = None
+) -> ChainVerification:
+    from opsgate.store import audit_export
+
+    return audit_export.verify_export_lines(lines, complete=complete, key=key)
 
 
 def verification_lines(result: ChainVerification, *, where: str | None = None) -> list[Text]:
@@ -165,6 +177,55 @@ def audit_export_cmd(
     count = run(go())
     if output is not None:
         console.print(f"wrote {count} events to {output}", highlight=False)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    conversation: Annotated[str, typer.Argument(help="The conversation's id.")],
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Read this JSONL export (its chain is checked first) instead of the database.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Tell a conversation's runs step by step from the audit log alone: request, model turns,
+    calls, approvals, executions, verifications and answer, each with its duration.
+
+    Example: `opsgate audit replay --file audit.jsonl cnv_1k1h5rjj2g`
+    """
+    from opsgate.store.records import AuditFilter
+
+    if file is not None:
+        lines = _read_export(file)
+        # A conversation's export is a filtered one: gaps between its events are expected.
+        checked = _export_check(lines)
+        if not checked.ok:
+            for line in verification_lines(checked, where=str(file)):
+                console.print(line)
+            raise typer.Exit(1)
+        events = audit_replay_view.events_of_export(lines)
+    else:
+
+        async def go() -> list[AuditEvent]:
+            async with local_store(load_settings(), check_audit_head=False) as store:
+                flt = AuditFilter(conversation_id=conversation)
+                return [event async for event in store.iter_audit(flt)]
+
+        events = run(go())
+    runs = audit_replay_view.runs_of(events, conversation)
+    if not runs:
+        where = str(file) if file is not None else "the audit log"
+        console.print(Text(f"no run of conversation {visible(conversation)!r} in {where}"))
+        raise typer.Exit(1)
+    for index, timeline in enumerate(runs):
+        if index:
+            console.print()
+        for line in audit_replay_view.timeline_lines(timeline):
+            console.print(line, highlight=False, emoji=False, soft_wrap=True)
 
 
 @audit_app.command("tail")
