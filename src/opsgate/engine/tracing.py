@@ -64,6 +64,9 @@ class TracedTools:
             "verify", tool, self.inner.verify(tool, args, on_progress=on_progress)
         )
 
+    async def snapshot(self, tool: str, args: dict[str, Any]) -> ToolResult:
+        return await self._traced("snapshot", tool, self.inner.snapshot(tool, args))
+
     async def cluster(self, context: str | None) -> ToolResult:
         return await self.inner.cluster(context)
 

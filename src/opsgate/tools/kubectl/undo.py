@@ -1,0 +1,151 @@
+"""How the kubectl mutations are undone: their targets read before the change, and the restore.
+
+Declared as `undo=` on the tools in `mutations.py`; run by the tool server's snapshot recipe
+just before an approved call. Each planner reads the call's targets with one `kubectl get
+--output=json` through the runner (so a Secret comes back with its keys and masked values),
+and plans the call that returns to them: a server-side apply of the previous objects (taking
+their fields back from whichever manager changed them), or, for objects an apply is about to
+create, their deletion. Secrets, objects holding masked values and deleted volume claims are
+never offered a restore: the reason says why.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opsgate.errors import ToolFailed, truncate
+from opsgate.tools.base import RollbackCall, Snapshot, ToolEnv
+from opsgate.tools.command import Target, namespace_args, read_json, run_argv
+from opsgate.tools.kubectl import kustomize, manifests
+from opsgate.tools.kubectl import params as p
+from opsgate.tools.undo import masked_paths, restorable
+
+_DATA_KINDS = frozenset({"PersistentVolumeClaim", "PersistentVolume"})
+"""Kinds whose deletion takes data with it that re-creating the object does not bring back."""
+
+
+def _target(env: ToolEnv, context: str | None) -> Target:
+    return Target.of(env, "kubectl", context)
+
+
+def _items(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """The objects of a `kubectl get -o json` answer (one object, or a List's items)."""
+    if found.get("kind") == "List" or "items" in found:
+        return [item for item in found.get("items") or [] if isinstance(item, dict)]
+    return [found] if found else []
+
+
+def _with_where(args: dict[str, Any], namespace: str | None, context: str | None) -> None:
+    if namespace is not None:
+        args["namespace"] = namespace
+    if context is not None:
+        args["context"] = context
+
+
+def restore(objects: list[dict[str, Any]], namespace: str | None, context: str | None) -> Snapshot:
+    """The snapshot of `objects`, with the server-side apply that puts them back as they were;
+    none for a Secret (its values are never stored) or an object holding masked values."""
+    named = ", ".join(manifests.document_name(obj) for obj in objects)
+    if not objects:
+        return Snapshot(cannot_undo="nothing matched before the change: nothing to restore")
+    secrets = [obj for obj in objects if obj.get("kind") == "Secret"]
+    if secrets:
+        return Snapshot(
+            objects=objects,
+            cannot_undo=(
+                f"{manifests.document_name(secrets[0])} is a Secret: opsgate never stores its "
+                "values (only its keys), so it cannot put them back"
+            ),
+        )
+    restored = [restorable(obj) for obj in objects]
+    masked = [path for obj in restored for path in masked_paths(obj)]
+    if masked:
+        return Snapshot(
+            objects=objects,
+            cannot_undo=(
+                f"{named} holds values opsgate masks and never stores (at "
+                f"{', '.join(masked[:3])}): restoring it would write the masks"
+            ),
+        )
+    args: dict[str, Any] = {
+        "manifest": "\n---\n".join(json.dumps(obj, sort_keys=True) for obj in restored),
+        "server_side": True,
+        "force_conflicts": True,
+    }
+    _with_where(args, namespace, context)
+    return Snapshot(objects=objects, undo=RollbackCall(tool="k8s_apply", args=args))
+
+
+def _get_argv(
+    target: Target, resource: str, name: str | None, namespace: str | None, selector: str | None
+) -> list[str]:
+    named = [name] if name is not None else []
+    chosen = ["--selector", selector] if selector is not None else []
+    return [*target.head(), "get", resource, *named, *namespace_args(namespace), *chosen, "-o=json"]
+
+
+async def undo_object_change(params: Any, env: ToolEnv) -> Snapshot:
+    """Undo of scale, set image, patch, label, annotate: the object as it was, applied back."""
+    name = getattr(params, "name", None)
+    argv = _get_argv(_target(env, params.context), params.resource, name, params.namespace, None)
+    found = await read_json(env, argv)
+    return restore(_items(found), params.namespace, params.context)
+
+
+async def undo_delete(params: p.DeleteParams, env: ToolEnv) -> Snapshot:
+    """Undo of `k8s_delete`: what it deletes, re-created as it was (not a volume's data)."""
+    target = _target(env, params.context)
+    argv = _get_argv(target, params.resource, params.name, params.namespace, params.selector)
+    objects = _items(await read_json(env, argv))
+    holding = [obj for obj in objects if obj.get("kind") in _DATA_KINDS]
+    if holding:
+        return Snapshot(
+            objects=objects,
+            cannot_undo=(
+                f"deleting {manifests.document_name(holding[0])} removes the data on its volume "
+                "(by its reclaim policy); re-creating the object would not bring the data back"
+            ),
+        )
+    return restore(objects, params.namespace, params.context)
+
+
+async def undo_apply(params: p.ApplyParams, env: ToolEnv) -> Snapshot:
+    """Undo of `k8s_apply`: objects it changes are applied back as they were; an object it
+    creates is deleted again."""
+    manifest = await kustomize.manifest_of(params, env)
+    target = _target(env, params.context)
+    argv = [
+        *target.head(),
+        "get",
+        "--filename",
+        "-",
+        *namespace_args(params.namespace),
+        "--ignore-not-found",
+        "-o=json",
+    ]
+    output = await run_argv(env, argv, stdin=manifest)
+    if not output.ok:
+        raise ToolFailed(f"the manifest's objects could not be read: {truncate(output.text, 300)}")
+    try:
+        existing = _items(json.loads(output.text)) if output.text.strip() else []
+    except ValueError as e:
+        raise ToolFailed(f"kubectl returned no JSON: {truncate(output.text, 200)!r}") from e
+    there = {manifests.document_name(obj) for obj in existing}
+    applied = manifests.parse_objects(manifest)
+    new = [obj for obj in applied if manifests.document_name(obj) not in there]
+    if not new:
+        return restore(existing, params.namespace, params.context)
+    if existing or len(new) > 1:
+        created = ", ".join(manifests.document_name(obj) for obj in new)
+        return Snapshot(
+            objects=existing,
+            cannot_undo=(
+                f"the apply creates {created} besides what it changes: no one call takes all "
+                "of it back; delete or re-apply each by hand"
+            ),
+        )
+    (made,) = new
+    args: dict[str, Any] = {"resource": made["kind"].lower(), "name": made["metadata"]["name"]}
+    _with_where(args, made["metadata"].get("namespace") or params.namespace, params.context)
+    return Snapshot(objects=[], undo=RollbackCall(tool="k8s_delete", args=args))
