@@ -16,9 +16,6 @@ from opsgate.tools.undo import restorable
 from tests.fixtures.engine import Harness, HarnessFactory
 from tests.fixtures.sandbox import SandboxInfo
 
-SERVER_SET = ("status",)
-
-
 def sandbox_factory(sandbox: SandboxInfo, tmp_path: Path) -> HarnessFactory:
     env = ToolEnv(
         runner=SubprocessRunner(env=child_env({**os.environ, "HOME": str(sandbox.home)})),
@@ -66,13 +63,25 @@ async def change(h: Harness, tool: str, args: dict[str, Any]) -> Approved:
 
 
 def comparable(obj: dict[str, Any]) -> dict[str, Any]:
-    """An object as a restore must bring it back: without what the server manages."""
+    """An object as a restore must bring it back: without what the server manages (status,
+    resourceVersion, uid, managedFields, generation, the revision annotation...)."""
     return restorable(obj)
 
 
 def changed_lines(diff: str) -> tuple[set[str], set[str]]:
     """The (removed, added) lines of a unified diff, stripped, bookkeeping left out."""
-    noise = ("resourceVersion", "generation", "managedFields", "uid:", "creationTimestamp")
+    # Bookkeeping the server keeps, and the client-side apply's copy of the object (an
+    # annotation a server-side apply restore leaves to its owner).
+    noise = (
+        "resourceVersion",
+        "generation",
+        "managedFields",
+        "uid:",
+        "creationTimestamp",
+        "last-applied-configuration",
+        '{"apiVersion"',
+        "deployment.kubernetes.io/revision",
+    )
     removed, added = set(), set()
     for line in diff.splitlines():
         if line.startswith(("---", "+++")) or any(word in line for word in noise):

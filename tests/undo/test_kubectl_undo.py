@@ -51,7 +51,10 @@ async def test_scale_is_snapshotted_and_undone_back_to_the_object_it_was(
     snapshot = await h.store.get_snapshot(call_id)
     [held] = snapshot.objects
     assert held["spec"]["replicas"] == 2
-    assert snapshot.undo is not None and snapshot.undo["tool"] == "k8s_apply"
+    # The inverse of the change, and nothing more: the value it replaces set back.
+    assert snapshot.undo is not None and snapshot.undo["tool"] == "k8s_patch"
+    assert snapshot.undo["args"]["patch"] == '{"spec":{"replicas":2}}'
+
     [started] = [
         e for e in await h.store.list_audit(limit=1000)
         if e.kind == "tool.started" and e.call_id == call_id
@@ -59,6 +62,90 @@ async def test_scale_is_snapshotted_and_undone_back_to_the_object_it_was(
     assert started.payload["snapshot_sha256"] == snapshot.sha256
 
     await _undo_restores(h, sandbox, namespace, call_id, before, done.item.preview or "")
+
+
+async def test_set_image_is_undone_back_to_the_previous_template(
+    factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+) -> None:
+    h = await factory.open()
+    before = _deploy(sandbox, namespace)
+    args = {"resource": "deployment/web", "images": {"web": "nginx:1.28"}, "namespace": namespace}
+    done = await change(h, "k8s_set_image", args)
+    assert done.run.status == "completed"
+    [held] = (await h.store.get_snapshot(done.item.call_id)).objects
+    assert held["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    await _undo_restores(h, sandbox, namespace, done.item.call_id, before, done.item.preview or "")
+
+
+async def test_patch_is_undone_back_to_the_values_it_replaced(
+    factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+) -> None:
+    h = await factory.open()
+    before = _deploy(sandbox, namespace)
+    patch = '{"metadata": {"labels": {"app": "web-2"}}, "spec": {"minReadySeconds": 0, "paused": true}}'
+    done = await change(
+        h,
+        "k8s_patch",
+        {"resource": "deployment", "name": "web", "namespace": namespace, "patch": patch,
+         "patch_type": "merge"},
+    )
+    assert get_json(sandbox, "deployment/web", "-n", namespace)["metadata"]["labels"] == {
+        "app": "web-2"
+    }
+    await _undo_restores(h, sandbox, namespace, done.item.call_id, before, done.item.preview or "")
+
+
+async def test_apply_of_a_changed_deployment_is_undone_back_to_the_deployment_it_was(
+    factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+) -> None:
+    h = await factory.open()
+    before = _deploy(sandbox, namespace)
+    manifest = deployment_manifest("web", namespace, "nginx:1.28", 4)
+    done = await change(h, "k8s_apply", {"manifest": manifest, "namespace": namespace})
+    assert get_json(sandbox, "deployment/web", "-n", namespace)["spec"]["replicas"] == 4
+    await _undo_restores(h, sandbox, namespace, done.item.call_id, before, done.item.preview or "")
+
+
+async def test_apply_creating_a_deployment_is_undone_by_deleting_it(
+    factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+) -> None:
+    h = await factory.open()
+    manifest = deployment_manifest("fresh", namespace, "nginx:1.27", 1)
+    done = await change(h, "k8s_apply", {"manifest": manifest, "namespace": namespace})
+    assert kubectl(sandbox, "get", "deployment/fresh", "-n", namespace).returncode == 0
+    snapshot = await h.store.get_snapshot(done.item.call_id)
+    assert snapshot.objects == []
+    run, offer = await h.engine.submit_undo(done.item.call_id, h.operator)
+    assert offer.undo is not None
+    assert (offer.undo.tool, offer.undo.args["name"]) == ("k8s_delete", "fresh")
+    item = await awaiting(h, run)
+    assert item.preview_state == "changes" and "deleted" in (item.preview or "")
+    undone = await approve(h, run)
+    assert undone.run.status == "completed"
+    gone = kubectl(sandbox, "get", "deployment/fresh", "-n", namespace)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
+
+
+async def test_deleted_deployment_is_recreated_as_it_was(
+    factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+) -> None:
+    h = await factory.open()
+    before = _deploy(sandbox, namespace)
+    done = await change(
+        h, "k8s_delete", {"resource": "deployment", "name": "web", "namespace": namespace}
+    )
+    assert kubectl(sandbox, "get", "deployment/web", "-n", namespace).returncode != 0
+    run, offer = await h.engine.submit_undo(done.item.call_id, h.operator)
+    assert offer.undo is not None and offer.undo.tool == "k8s_apply"
+    item = await awaiting(h, run)
+    # The inverse of a deletion: the whole object is created again, as it was.
+    removed, added = changed_lines(item.preview or "")
+    assert removed == set()
+    assert {"replicas: 2", "- image: nginx:1.27", "name: web"} <= added
+    undone = await approve(h, run)
+    assert undone.run.status == "completed"
+    after = get_json(sandbox, "deployment/web", "-n", namespace)
+    assert comparable(after) == comparable(before)
 
 
 async def _undo_restores(
@@ -75,7 +162,6 @@ async def _undo_restores(
     assert offer.undo is not None
     item = await awaiting(h, run)
     assert (item.tool, item.preview_state) == (offer.undo.tool, "changes")
-    print("CHANGE", change_diff, "UNDO", item.preview, sep="\n")
     removed, added = changed_lines(change_diff)
     assert removed or added
     assert changed_lines(item.preview or "") == (added, removed)

@@ -65,6 +65,20 @@ def restorable(obj: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def merge_patch(now: Any, wanted: Any) -> Any:
+    """The JSON merge patch (RFC 7386) that turns `now` into `wanted`: changed values set
+    back, keys `now` has and `wanted` lacks set to null (removed), lists replaced whole."""
+    if not (isinstance(now, dict) and isinstance(wanted, dict)):
+        return wanted
+    patch: dict[str, Any] = {key: None for key in now if key not in wanted}
+    for key, value in wanted.items():
+        if key not in now:
+            patch[key] = value
+        elif now[key] != value:
+            patch[key] = merge_patch(now[key], value)
+    return patch
+
+
 def masked_paths(value: Any, path: str = "") -> list[str]:
     """Where `value` holds a redaction mask: values opsgate never saw, so cannot put back."""
     if isinstance(value, str):

@@ -236,7 +236,7 @@ TOOLS: list[Tool] = [
             "reads every object back and waits (bounded) for the rollout of each Deployment, "
             "StatefulSet and DaemonSet in it; with no workload, not verified"
         ),
-        undo=undo.undo_apply,
+        undo=undo.applied(k8s_apply),
     ),
     define(
         "kubectl",
@@ -246,7 +246,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_patch, _object),
         verify=verifies.verify_template_change,
         verifies=_ROLLS_OUT_OR_READ_BACK,
-        undo=undo.undo_object_change,
+        undo=undo.object_change(k8s_patch),
     ),
     define(
         "kubectl",
@@ -256,7 +256,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_label, _object),
         verify=verifies.verify_metadata,
         verifies="reads the labels back; what selects the object is not checked (not verified)",
-        undo=undo.undo_object_change,
+        undo=undo.object_change(k8s_label),
     ),
     define(
         "kubectl",
@@ -266,7 +266,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_annotate, _object),
         verify=verifies.verify_metadata,
         verifies="reads the annotations back; what reads them is not checked (not verified)",
-        undo=undo.undo_object_change,
+        undo=undo.object_change(k8s_annotate),
     ),
     define(
         "kubectl",
@@ -276,7 +276,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_set_image, _workload),
         verify=verifies.verify_template_change,
         verifies=_ROLLS_OUT_OR_READ_BACK,
-        undo=undo.undo_object_change,
+        undo=undo.object_change(k8s_set_image),
     ),
     define(
         "kubectl",
@@ -286,7 +286,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_scale, _workload, via=previews.scale_as_patch_argv),
         verify=verifies.verify_rollout,
         verifies=_ROLLS_OUT_OR_READ_BACK,
-        undo=undo.undo_object_change,
+        undo=undo.object_change(k8s_scale, via=previews.scale_as_patch_argv),
     ),
     define(
         "kubectl",

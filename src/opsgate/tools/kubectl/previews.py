@@ -33,7 +33,9 @@ def _target(env: ToolEnv, context: str | None) -> Target:
     return Target.of(env, "kubectl", context)
 
 
-def dry_run_argv(argv: list[str], output: Literal["yaml", "name"] | None = None) -> list[str]:
+def dry_run_argv(
+    argv: list[str], output: Literal["yaml", "json", "name"] | None = None
+) -> list[str]:
     """`argv` with `--dry-run=server` (and `--output`) added before any `--` separator."""
     flags = ["--dry-run=server"] + ([f"--output={output}"] if output else [])
     if "--" in argv:

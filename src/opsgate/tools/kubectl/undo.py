@@ -16,10 +16,10 @@ from typing import Any
 
 from opsgate.errors import ToolFailed, truncate
 from opsgate.tools.base import RollbackCall, Snapshot, ToolEnv
-from opsgate.tools.command import Target, namespace_args, read_json, run_argv
-from opsgate.tools.kubectl import kustomize, manifests
+from opsgate.tools.command import Builder, Target, namespace_args, read_json, run_argv
+from opsgate.tools.kubectl import kustomize, manifests, previews
 from opsgate.tools.kubectl import params as p
-from opsgate.tools.undo import masked_paths, restorable
+from opsgate.tools.undo import UndoPlanner, masked_paths, merge_patch, restorable
 
 _DATA_KINDS = frozenset({"PersistentVolumeClaim", "PersistentVolume"})
 """Kinds whose deletion takes data with it that re-creating the object does not bring back."""
@@ -85,12 +85,61 @@ def _get_argv(
     return [*target.head(), "get", resource, *named, *namespace_args(namespace), *chosen, "-o=json"]
 
 
-async def undo_object_change(params: Any, env: ToolEnv) -> Snapshot:
-    """Undo of scale, set image, patch, label, annotate: the object as it was, applied back."""
-    name = getattr(params, "name", None)
-    argv = _get_argv(_target(env, params.context), params.resource, name, params.namespace, None)
-    found = await read_json(env, argv)
-    return restore(_items(found), params.namespace, params.context)
+def object_change(builder: Builder, *, via: Builder | None = None) -> UndoPlanner:
+    """Undo of a change to one object (scale, set image, patch, label, annotate).
+
+    The object is read as it is, and as the change's own server-side dry run says it will be;
+    the undo is the JSON merge patch from the second back to the first: every value the change
+    replaces is set back, every field it adds removed (a server-side apply of the old object
+    could not remove fields another manager added). `via` is the dry-run argv when the tool's
+    own prints no object (`previews.scale_as_patch_argv`).
+    """
+
+    async def plan(params: Any, env: ToolEnv) -> Snapshot:
+        target = _target(env, params.context)
+        name = getattr(params, "name", None)
+        argv = _get_argv(target, params.resource, name, params.namespace, None)
+        [before] = _items(await read_json(env, argv)) or [{}]
+        if before.get("kind") == "Secret":
+            return restore([before], params.namespace, params.context)
+        after = await read_json(
+            env, previews.dry_run_argv((via or builder)(params, target), "json")
+        )
+        where = {"resource": params.resource, **({"name": name} if name is not None else {})}
+        return _patched_back(before, after, where, params.namespace, params.context)
+
+    return plan
+
+
+def _patched_back(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    where: dict[str, Any],
+    namespace: str | None,
+    context: str | None,
+) -> Snapshot:
+    """The snapshot of `before` with the `k8s_patch` turning `after` back into it."""
+    named = manifests.document_name(before)
+    patch = merge_patch(restorable(after), restorable(before))
+    if not patch:
+        why = f"the dry run says the change leaves {named} as it is: there is nothing to undo"
+        return Snapshot(objects=[before], cannot_undo=why)
+    masked = masked_paths(patch)
+    if masked:
+        return Snapshot(
+            objects=[before],
+            cannot_undo=(
+                f"putting {named} back would write values opsgate masks and never stores (at "
+                f"{', '.join(masked[:3])})"
+            ),
+        )
+    args: dict[str, Any] = {
+        **where,
+        "patch": json.dumps(patch, sort_keys=True, separators=(",", ":")),
+        "patch_type": "merge",
+    }
+    _with_where(args, namespace, context)
+    return Snapshot(objects=[before], undo=RollbackCall(tool="k8s_patch", args=args))
 
 
 async def undo_delete(params: p.DeleteParams, env: ToolEnv) -> Snapshot:
@@ -110,11 +159,51 @@ async def undo_delete(params: p.DeleteParams, env: ToolEnv) -> Snapshot:
     return restore(objects, params.namespace, params.context)
 
 
-async def undo_apply(params: p.ApplyParams, env: ToolEnv) -> Snapshot:
-    """Undo of `k8s_apply`: objects it changes are applied back as they were; an object it
-    creates is deleted again."""
-    manifest = await kustomize.manifest_of(params, env)
-    target = _target(env, params.context)
+def applied(builder: Builder) -> UndoPlanner:
+    """Undo of `k8s_apply`: one object it changes is patched back as `object_change` does
+    (from the apply's own server-side dry run), several are applied back as they were; an
+    object it creates is deleted again."""
+
+    async def plan(params: p.ApplyParams, env: ToolEnv) -> Snapshot:
+        manifest = await kustomize.manifest_of(params, env)
+        target = _target(env, params.context)
+        existing = await _existing(env, target, params, manifest)
+        there = {manifests.document_name(obj) for obj in existing}
+        applied_objects = manifests.parse_objects(manifest)
+        new = [obj for obj in applied_objects if manifests.document_name(obj) not in there]
+        if not new and len(existing) == 1:
+            argv = previews.dry_run_argv(builder(params, target), "json")
+            dry = await run_argv(env, argv, stdin=manifest)
+            if not dry.ok:
+                raise ToolFailed(f"the apply's dry run failed: {truncate(dry.text, 300)}")
+            [after] = _items(_parsed(dry.text))
+            [before] = existing
+            where = {"resource": before["kind"].lower(), "name": before["metadata"]["name"]}
+            namespace = before["metadata"].get("namespace") or params.namespace
+            return _patched_back(before, after, where, namespace, params.context)
+        if not new:
+            return restore(existing, params.namespace, params.context)
+        if existing or len(new) > 1:
+            created = ", ".join(manifests.document_name(obj) for obj in new)
+            return Snapshot(
+                objects=existing,
+                cannot_undo=(
+                    f"the apply creates {created} besides what it changes: no one call takes "
+                    "all of it back; delete or re-apply each by hand"
+                ),
+            )
+        (made,) = new
+        args: dict[str, Any] = {"resource": made["kind"].lower(), "name": made["metadata"]["name"]}
+        _with_where(args, made["metadata"].get("namespace") or params.namespace, params.context)
+        return Snapshot(objects=[], undo=RollbackCall(tool="k8s_delete", args=args))
+
+    return plan
+
+
+async def _existing(
+    env: ToolEnv, target: Target, params: p.ApplyParams, manifest: str
+) -> list[dict[str, Any]]:
+    """The manifest's objects that exist now, as they are."""
     argv = [
         *target.head(),
         "get",
@@ -127,25 +216,12 @@ async def undo_apply(params: p.ApplyParams, env: ToolEnv) -> Snapshot:
     output = await run_argv(env, argv, stdin=manifest)
     if not output.ok:
         raise ToolFailed(f"the manifest's objects could not be read: {truncate(output.text, 300)}")
+    return _items(_parsed(output.text)) if output.text.strip() else []
+
+
+def _parsed(text: str) -> dict[str, Any]:
     try:
-        existing = _items(json.loads(output.text)) if output.text.strip() else []
+        found: dict[str, Any] = json.loads(text)
     except ValueError as e:
-        raise ToolFailed(f"kubectl returned no JSON: {truncate(output.text, 200)!r}") from e
-    there = {manifests.document_name(obj) for obj in existing}
-    applied = manifests.parse_objects(manifest)
-    new = [obj for obj in applied if manifests.document_name(obj) not in there]
-    if not new:
-        return restore(existing, params.namespace, params.context)
-    if existing or len(new) > 1:
-        created = ", ".join(manifests.document_name(obj) for obj in new)
-        return Snapshot(
-            objects=existing,
-            cannot_undo=(
-                f"the apply creates {created} besides what it changes: no one call takes all "
-                "of it back; delete or re-apply each by hand"
-            ),
-        )
-    (made,) = new
-    args: dict[str, Any] = {"resource": made["kind"].lower(), "name": made["metadata"]["name"]}
-    _with_where(args, made["metadata"].get("namespace") or params.namespace, params.context)
-    return Snapshot(objects=[], undo=RollbackCall(tool="k8s_delete", args=args))
+        raise ToolFailed(f"kubectl returned no JSON: {truncate(text, 200)!r}") from e
+    return found
