@@ -16,6 +16,7 @@ from opsgate.tools.undo import restorable
 from tests.fixtures.engine import Harness, HarnessFactory
 from tests.fixtures.sandbox import SandboxInfo
 
+
 def sandbox_factory(sandbox: SandboxInfo, tmp_path: Path) -> HarnessFactory:
     env = ToolEnv(
         runner=SubprocessRunner(env=child_env({**os.environ, "HOME": str(sandbox.home)})),

@@ -74,14 +74,25 @@ async def test_argo_promote_is_undone_back_to_the_step_it_was_at(
     applied = kubectl(sandbox, "apply", "-f", "-", stdin=_manifest(namespace, "nginx:1.25"))
     assert applied.returncode == 0, applied.stderr
     eventually(lambda: _read(sandbox, namespace)["status"].get("phase") == "Healthy")
-    patch = {"spec": {"template": {"spec": {"containers": [{"name": "shop", "image": "nginx:1.26"}]}}}}
+    patch = {
+        "spec": {"template": {"spec": {"containers": [{"name": "shop", "image": "nginx:1.26"}]}}}
+    }
     patched = kubectl(
-        sandbox, "patch", ROLLOUTS, "shop", "-n", namespace, "--type", "merge",
-        "-p", json.dumps(patch),
+        sandbox,
+        "patch",
+        ROLLOUTS,
+        "shop",
+        "-n",
+        namespace,
+        "--type",
+        "merge",
+        "-p",
+        json.dumps(patch),
     )
     assert patched.returncode == 0, patched.stderr
     before = _read(sandbox, namespace)
-    assert _where(before)["step"] == 1 and _where(before)["pauses"] == ["CanaryPauseStep"]
+    assert _where(before)["step"] == 1
+    assert _where(before)["pauses"] == ["CanaryPauseStep"]
 
     h = await factory.open()
     done = await change(h, "argo_promote", {"name": "shop", "namespace": namespace})
@@ -93,9 +104,10 @@ async def test_argo_promote_is_undone_back_to_the_step_it_was_at(
     [held] = snapshot.objects
     assert held["status"]["currentStepIndex"] == 1
     assert snapshot.undo is not None
-    assert snapshot.undo["tool"] == "argo_return_to_step" and snapshot.undo["args"]["step"] == 1
+    assert snapshot.undo["tool"] == "argo_return_to_step"
+    assert snapshot.undo["args"]["step"] == 1
 
-    run, offer = await h.engine.submit_undo(done.item.call_id, h.operator)
+    run, _restoring = await h.engine.submit_undo(done.item.call_id, h.operator)
     item = await awaiting(h, run)
     assert item.preview_state == "changes"
     assert '"currentStepIndex":1' in (item.command or "")

@@ -35,7 +35,13 @@ async def test_a_secret_change_is_snapshotted_with_keys_only_and_offers_no_undo(
     factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
 ) -> None:
     made = kubectl(
-        sandbox, "create", "secret", "generic", "db", "-n", namespace,
+        sandbox,
+        "create",
+        "secret",
+        "generic",
+        "db",
+        "-n",
+        namespace,
         f"--from-literal=password={PASSWORD}",
     )
     assert made.returncode == 0, made.stderr
@@ -53,12 +59,12 @@ async def test_a_secret_change_is_snapshotted_with_keys_only_and_offers_no_undo(
     assert PASSWORD not in stored
     assert base64.b64encode(PASSWORD.encode()).decode() not in stored
     assert snapshot.undo is None
-    assert "Secret" in (snapshot.cannot_undo or "") and "never stores its values" in (
-        snapshot.cannot_undo or ""
-    )
+    assert "Secret" in (snapshot.cannot_undo or "")
+    assert "never stores its values" in (snapshot.cannot_undo or "")
     offer = await undo.offer(h.store, done.item.call_id)
-    assert offer.undo is None and offer.reason == snapshot.cannot_undo
-    with pytest.raises(Conflict, match="cannot be undone: .*Secret"):
+    assert offer.undo is None
+    assert offer.reason == snapshot.cannot_undo
+    with pytest.raises(Conflict, match=r"cannot be undone: .*Secret"):
         await h.engine.submit_undo(done.item.call_id, h.operator)
 
 
@@ -70,7 +76,8 @@ async def test_a_read_has_nothing_to_undo(factory: HarnessFactory, namespace: st
     await h.engine.wait_run(run.id)
     [call] = await h.store.list_calls(run_id=run.id)
     offer = await undo.offer(h.store, call.id)
-    assert offer.undo is None and offer.reason == "it only read: there is nothing to undo"
+    assert offer.undo is None
+    assert offer.reason == "it only read: there is nothing to undo"
 
 
 async def test_a_rejected_change_has_nothing_to_undo(

@@ -80,9 +80,10 @@ async def test_helm_upgrade_is_undone_by_rolling_back_to_the_snapshot_revision(
     assert (state["revision"], state["status"]) == (1, "deployed")
     assert state["values"] == {"image": "nginx:1.27"}
     assert snapshot.undo is not None
-    assert snapshot.undo["tool"] == "helm_rollback" and snapshot.undo["args"]["revision"] == 1
+    assert snapshot.undo["tool"] == "helm_rollback"
+    assert snapshot.undo["args"]["revision"] == 1
 
-    run, offer = await h.engine.submit_undo(done.item.call_id, h.operator)
+    run, _restoring = await h.engine.submit_undo(done.item.call_id, h.operator)
     item = await awaiting(h, run)
     assert item.preview_state == "changes"
     removed, added = changed_lines(done.item.preview or "")

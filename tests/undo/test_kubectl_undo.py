@@ -52,11 +52,13 @@ async def test_scale_is_snapshotted_and_undone_back_to_the_object_it_was(
     [held] = snapshot.objects
     assert held["spec"]["replicas"] == 2
     # The inverse of the change, and nothing more: the value it replaces set back.
-    assert snapshot.undo is not None and snapshot.undo["tool"] == "k8s_patch"
+    assert snapshot.undo is not None
+    assert snapshot.undo["tool"] == "k8s_patch"
     assert snapshot.undo["args"]["patch"] == '{"spec":{"replicas":2}}'
 
     [started] = [
-        e for e in await h.store.list_audit(limit=1000)
+        e
+        for e in await h.store.list_audit(limit=1000)
         if e.kind == "tool.started" and e.call_id == call_id
     ]
     assert started.payload["snapshot_sha256"] == snapshot.sha256
@@ -82,12 +84,19 @@ async def test_patch_is_undone_back_to_the_values_it_replaced(
 ) -> None:
     h = await factory.open()
     before = _deploy(sandbox, namespace)
-    patch = '{"metadata": {"labels": {"app": "web-2"}}, "spec": {"minReadySeconds": 0, "paused": true}}'
+    patch = (
+        '{"metadata": {"labels": {"app": "web-2"}}, "spec": {"minReadySeconds": 0, "paused": true}}'
+    )
     done = await change(
         h,
         "k8s_patch",
-        {"resource": "deployment", "name": "web", "namespace": namespace, "patch": patch,
-         "patch_type": "merge"},
+        {
+            "resource": "deployment",
+            "name": "web",
+            "namespace": namespace,
+            "patch": patch,
+            "patch_type": "merge",
+        },
     )
     assert get_json(sandbox, "deployment/web", "-n", namespace)["metadata"]["labels"] == {
         "app": "web-2"
@@ -115,15 +124,16 @@ async def test_apply_creating_a_deployment_is_undone_by_deleting_it(
     assert kubectl(sandbox, "get", "deployment/fresh", "-n", namespace).returncode == 0
     snapshot = await h.store.get_snapshot(done.item.call_id)
     assert snapshot.objects == []
-    run, offer = await h.engine.submit_undo(done.item.call_id, h.operator)
-    assert offer.undo is not None
-    assert (offer.undo.tool, offer.undo.args["name"]) == ("k8s_delete", "fresh")
+    run, restoring = await h.engine.submit_undo(done.item.call_id, h.operator)
+    assert (restoring.tool, restoring.args["name"]) == ("k8s_delete", "fresh")
     item = await awaiting(h, run)
-    assert item.preview_state == "changes" and "deleted" in (item.preview or "")
+    assert item.preview_state == "changes"
+    assert "deleted" in (item.preview or "")
     undone = await approve(h, run)
     assert undone.run.status == "completed"
     gone = kubectl(sandbox, "get", "deployment/fresh", "-n", namespace)
-    assert gone.returncode != 0 and "NotFound" in gone.stderr
+    assert gone.returncode != 0
+    assert "NotFound" in gone.stderr
 
 
 async def test_deleted_deployment_is_recreated_as_it_was(
@@ -135,8 +145,8 @@ async def test_deleted_deployment_is_recreated_as_it_was(
         h, "k8s_delete", {"resource": "deployment", "name": "web", "namespace": namespace}
     )
     assert kubectl(sandbox, "get", "deployment/web", "-n", namespace).returncode != 0
-    run, offer = await h.engine.submit_undo(done.item.call_id, h.operator)
-    assert offer.undo is not None and offer.undo.tool == "k8s_apply"
+    run, restoring = await h.engine.submit_undo(done.item.call_id, h.operator)
+    assert restoring.tool == "k8s_apply"
     item = await awaiting(h, run)
     # The inverse of a deletion: the whole object is created again, as it was.
     removed, added = changed_lines(item.preview or "")
@@ -158,10 +168,9 @@ async def _undo_restores(
     name: str = "deployment/web",
 ) -> None:
     """The undo of `call_id` waits with the change's diff reversed, then restores `before`."""
-    run, offer = await h.engine.submit_undo(call_id, h.operator)
-    assert offer.undo is not None
+    run, restoring = await h.engine.submit_undo(call_id, h.operator)
     item = await awaiting(h, run)
-    assert (item.tool, item.preview_state) == (offer.undo.tool, "changes")
+    assert (item.tool, item.preview_state) == (restoring.tool, "changes")
     removed, added = changed_lines(change_diff)
     assert removed or added
     assert changed_lines(item.preview or "") == (added, removed)

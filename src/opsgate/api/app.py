@@ -39,6 +39,7 @@ from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.routes import admin, approvals, conversations, events, meta, tokens
 from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
+from opsgate.api.routes import undo as undo_routes
 from opsgate.api.security import SecurityHeadersMiddleware
 from opsgate.api.sessions import SessionCodec
 from opsgate.api.state import AppState, EngineApi
@@ -210,6 +211,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         approvals,
         events,
         audit_routes,
+        undo_routes,
         meta,
     ):
         api.include_router(module.router)

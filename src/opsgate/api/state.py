@@ -20,6 +20,7 @@ from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.sessions import SessionCodec
 from opsgate.engine.bus import EventBus
+from opsgate.engine.undo import UndoCall
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApprovalRequest, Run, User
@@ -34,6 +35,8 @@ class EngineApi(Protocol):
     async def submit_call(
         self, conversation_id: str, user: User, tool: str, args: dict[str, Any]
     ) -> Run: ...
+
+    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, UndoCall]: ...
 
     async def decide(
         self, approval_id: str, call_id: str, user: User, approve: bool, reason: str | None

@@ -144,7 +144,7 @@ class Engine:
         self._launch(run.id, {"run": state})
         return run
 
-    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, undo.UndoOffer]:
+    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, undo.UndoCall]:
         """Submit the call restoring `call_id`'s snapshot, in the same conversation, as a
         direct run: it is previewed and waits for approval like any change.
 
@@ -154,16 +154,17 @@ class Engine:
         """
         _require_operator(user)
         offer = await undo.offer(self.deps.store, call_id)
-        if offer.undo is None:
+        restoring = offer.undo
+        if restoring is None:
             raise Conflict(f"call {call_id!r} cannot be undone: {offer.reason}")
         run = await self.submit_call(
             offer.conversation_id,
             user,
-            offer.undo.tool,
-            offer.undo.args,
+            restoring.tool,
+            restoring.args,
             purpose=f"undo of call {call_id} ({offer.tool}), snapshot {offer.snapshot_sha256}",
         )
-        return run, offer
+        return run, restoring
 
     def _base_state(self, run: Run, user: User, conversation: Conversation) -> RunState:
         return {
