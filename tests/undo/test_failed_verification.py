@@ -39,7 +39,10 @@ scripts:
       - text: "Setting the image."
         tool_calls:
           - name: k8s_set_image
-            args: {{resource: deployment/web, images: {{web: "nginx:bad-1"}}, namespace: {namespace}}}
+            args:
+              resource: deployment/web
+              images: {{web: "nginx:bad-1"}}
+              namespace: {namespace}
       - text: "The rollout failed."
 """
     )
