@@ -131,3 +131,10 @@ async def test_deleting_a_volume_claim_says_its_data_cannot_be_restored(
     assert held["metadata"]["name"] == "data"
     assert result.data.undo is None
     assert "removes the data on its volume" in (result.data.cannot_undo or "")
+
+
+def test_docs_name_every_tool_that_declares_an_undo() -> None:
+    document = (Path(__file__).parents[2] / "docs" / "undo.md").read_text()
+    declared = [name for name, tool in registry.all_tools().items() if tool.snapshot is not None]
+    assert len(declared) >= 10
+    assert [name for name in declared if f"`{name}`" not in document] == []
