@@ -138,3 +138,48 @@ def test_docs_name_every_tool_that_declares_an_undo() -> None:
     declared = [name for name, tool in registry.all_tools().items() if tool.snapshot is not None]
     assert len(declared) >= 10
     assert [name for name in declared if f"`{name}`" not in document] == []
+
+
+async def test_a_change_only_to_a_masked_value_says_it_cannot_be_restored(
+    sandbox: SandboxInfo, namespace: str
+) -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "db-client", "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "db-client"}},
+            "template": {
+                "metadata": {"labels": {"app": "db-client"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "nginx:1.27",
+                            "env": [{"name": "DB_PASSWORD", "value": PASSWORD}],
+                        }
+                    ]
+                },
+            },
+        },
+    }
+    made = kubectl(sandbox, "apply", "-f", "-", stdin=json.dumps(deployment))
+    assert made.returncode == 0, made.stderr
+    container = {"name": "web", "env": [{"name": "DB_PASSWORD", "value": "rotated-value-1"}]}
+    patch = {"spec": {"template": {"spec": {"containers": [container]}}}}
+    tool = registry.all_tools()["k8s_patch"]
+    assert tool.snapshot is not None
+    params = tool.parse(
+        {
+            "resource": "deployment",
+            "name": "db-client",
+            "namespace": namespace,
+            "patch": json.dumps(patch),
+        }
+    )
+    result = await tool.snapshot(params, tool_env_for(sandbox))
+    assert isinstance(result.data, Snapshot)
+    assert result.data.undo is None
+    assert "outside values opsgate masks" in (result.data.cannot_undo or "")
+    assert PASSWORD not in json.dumps(result.data.model_dump(mode="json"))

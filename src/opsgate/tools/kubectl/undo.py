@@ -3,10 +3,12 @@
 Declared as `undo=` on the tools in `mutations.py`; run by the tool server's snapshot recipe
 just before an approved call. Each planner reads the call's targets with one `kubectl get
 --output=json` through the runner (so a Secret comes back with its keys and masked values),
-and plans the call that returns to them: a server-side apply of the previous objects (taking
-their fields back from whichever manager changed them), or, for objects an apply is about to
-create, their deletion. Secrets, objects holding masked values and deleted volume claims are
-never offered a restore: the reason says why.
+and plans the call that returns to them: for a change to one object, the JSON merge patch from
+what the change's own server-side dry run says it becomes back to what it is (values set back,
+added fields removed); for objects a delete removes (or an apply of several changes), a
+server-side apply of them as they were; for an object an apply creates, its deletion.
+Secrets, restores that would write masked values and deleted volume claims are never offered
+a restore: the reason says why.
 """
 
 from __future__ import annotations
@@ -99,9 +101,10 @@ def object_change(builder: Builder, *, via: Builder | None = None) -> UndoPlanne
         target = _target(env, params.context)
         name = getattr(params, "name", None)
         argv = _get_argv(target, params.resource, name, params.namespace, None)
-        [before] = _items(await read_json(env, argv)) or [{}]
-        if before.get("kind") == "Secret":
-            return restore([before], params.namespace, params.context)
+        found = _items(await read_json(env, argv))
+        if len(found) != 1:
+            raise ToolFailed(f"expected one object to snapshot, kubectl returned {len(found)}")
+        [before] = found
         after = await read_json(
             env, previews.dry_run_argv((via or builder)(params, target), "json")
         )
@@ -119,10 +122,19 @@ def _patched_back(
     context: str | None,
 ) -> Snapshot:
     """The snapshot of `before` with the `k8s_patch` turning `after` back into it."""
+    if before.get("kind") == "Secret":
+        return restore([before], namespace, context)
     named = manifests.document_name(before)
     patch = merge_patch(restorable(after), restorable(before))
     if not patch:
+        hidden = masked_paths(restorable(before))
         why = f"the dry run says the change leaves {named} as it is: there is nothing to undo"
+        if hidden:
+            # Masked on both sides, a changed secret value would look unchanged.
+            why = (
+                f"the dry run shows no change to {named} outside values opsgate masks (at "
+                f"{', '.join(hidden[:3])}): it cannot tell whether those change, nor restore them"
+            )
         return Snapshot(objects=[before], cannot_undo=why)
     masked = masked_paths(patch)
     if masked:
