@@ -20,11 +20,10 @@ from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.sessions import SessionCodec
 from opsgate.engine.bus import EventBus
-from opsgate.engine.undo import UndoCall
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApprovalRequest, Run, User
-from opsgate.tools.base import Tool
+from opsgate.tools.base import RollbackCall, Tool
 
 
 class EngineApi(Protocol):
@@ -36,7 +35,7 @@ class EngineApi(Protocol):
         self, conversation_id: str, user: User, tool: str, args: dict[str, Any]
     ) -> Run: ...
 
-    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, UndoCall]: ...
+    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, RollbackCall]: ...
 
     async def decide(
         self, approval_id: str, call_id: str, user: User, approve: bool, reason: str | None

@@ -44,6 +44,7 @@ from opsgate.store.records import (
     ToolCallRecord,
     User,
 )
+from opsgate.tools.base import RollbackCall
 
 MAX_REQUEST_CHARS = 20_000
 
@@ -144,7 +145,7 @@ class Engine:
         self._launch(run.id, {"run": state})
         return run
 
-    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, undo.UndoCall]:
+    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, RollbackCall]:
         """Submit the call restoring `call_id`'s snapshot, in the same conversation, as a
         direct run: it is previewed and waits for approval like any change.
 

@@ -21,16 +21,7 @@ from opsgate.domain.outcomes import RAN_STATES
 from opsgate.engine.deps import EngineDeps
 from opsgate.errors import NotFound, OpsgateError, truncate
 from opsgate.store.protocol import Store
-from opsgate.tools.base import Snapshot
-
-
-class UndoCall(BaseModel):
-    """The call restoring a snapshot (a mutation: it waits for approval like any other)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    tool: str
-    args: dict[str, Any]
+from opsgate.tools.base import RollbackCall, Snapshot
 
 
 class UndoOffer(BaseModel):
@@ -42,8 +33,8 @@ class UndoOffer(BaseModel):
     conversation_id: str
     tool: str
     status: CallStatus
-    undo: UndoCall | None
-    """Set when the call can be undone."""
+    undo: RollbackCall | None
+    """The call restoring the snapshot (a mutation, gated like any other), when there is one."""
     reason: str | None
     """Why it cannot be, when `undo` is None."""
     snapshot_sha256: str | None = None
@@ -126,7 +117,7 @@ async def offer(store: Store, call_id: str) -> UndoOffer:
             undo=None,
             reason=why,
         )
-    undo = UndoCall.model_validate(snapshot.undo) if snapshot.undo is not None else None
+    undo = RollbackCall.model_validate(snapshot.undo) if snapshot.undo is not None else None
     reason = snapshot.cannot_undo
     if call.status == "running" or call.status not in RAN_STATES:
         undo, reason = None, f"the change has not finished (status {call.status!r})"

@@ -15,6 +15,7 @@ from opsgate.api import auth
 from opsgate.api.routes import RecordId
 from opsgate.api.state import app_state
 from opsgate.engine import undo
+from opsgate.tools.base import RollbackCall
 
 router = APIRouter(tags=["undo"])
 
@@ -25,7 +26,7 @@ class UndoStarted(BaseModel):
     run_id: str
     call_id: str
     """The call being undone."""
-    undo: undo.UndoCall
+    undo: RollbackCall
 
 
 @router.get("/calls/{call_id}/undo", response_model=undo.UndoOffer)
