@@ -1,5 +1,5 @@
-"""The tool client with a span per call, preview, snapshot and verify; wrapped around it by the factory
-(`factory.deps_from_settings`) when a tracer is configured.
+"""The tool client with a span per call, preview, snapshot and verify; wrapped around it by
+the factory (`factory.deps_from_settings`) when a tracer is configured.
 
 The tracer interface itself is in `engine.deps` (`Tracer`, `NO_TRACER`).
 """
