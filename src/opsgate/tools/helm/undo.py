@@ -34,7 +34,7 @@ async def _values(params: p.ReleaseParams, env: ToolEnv) -> Any:
         release=params.release, namespace=params.namespace, context=params.context
     )
     argv = a.helm_get_values(request, releases.target(env, params.context))
-    result = await releases.run_result(env, argv)
+    result = await releases.run_result(env, argv, whole=True)
     if result.exit_code != 0:
         raise ToolFailed(f"helm get values failed: {truncate(result.stderr, 300)}")
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from opsgate.errors import ToolFailed, truncate
 from opsgate.tools.base import RollbackCall, Snapshot, ToolEnv
-from opsgate.tools.command import Builder, Target, namespace_args, read_json, run_argv
+from opsgate.tools.command import WHOLE_OUTPUT_BYTES, Builder, Target, namespace_args, run_argv
 from opsgate.tools.kubectl import kustomize, manifests, previews
 from opsgate.tools.kubectl import params as p
 from opsgate.tools.undo import UndoPlanner, masked_paths, merge_patch, restorable
@@ -101,13 +101,11 @@ def object_change(builder: Builder, *, via: Builder | None = None) -> UndoPlanne
         target = _target(env, params.context)
         name = getattr(params, "name", None)
         argv = _get_argv(target, params.resource, name, params.namespace, None)
-        found = _items(await read_json(env, argv))
+        found = _items(await _read(env, argv))
         if len(found) != 1:
             raise ToolFailed(f"expected one object to snapshot, kubectl returned {len(found)}")
         [before] = found
-        after = await read_json(
-            env, previews.dry_run_argv((via or builder)(params, target), "json")
-        )
+        after = await _read(env, previews.dry_run_argv((via or builder)(params, target), "json"))
         where = {"resource": params.resource, **({"name": name} if name is not None else {})}
         return _patched_back(before, after, where, params.namespace, params.context)
 
@@ -158,7 +156,7 @@ async def undo_delete(params: p.DeleteParams, env: ToolEnv) -> Snapshot:
     """Undo of `k8s_delete`: what it deletes, re-created as it was (not a volume's data)."""
     target = _target(env, params.context)
     argv = _get_argv(target, params.resource, params.name, params.namespace, params.selector)
-    objects = _items(await read_json(env, argv))
+    objects = _items(await _read(env, argv))
     holding = [obj for obj in objects if obj.get("kind") in _DATA_KINDS]
     if holding:
         return Snapshot(
@@ -185,10 +183,7 @@ def applied(builder: Builder) -> UndoPlanner:
         new = [obj for obj in applied_objects if manifests.document_name(obj) not in there]
         if not new and len(existing) == 1:
             argv = previews.dry_run_argv(builder(params, target), "json")
-            dry = await run_argv(env, argv, stdin=manifest)
-            if not dry.ok:
-                raise ToolFailed(f"the apply's dry run failed: {truncate(dry.text, 300)}")
-            [after] = _items(_parsed(dry.text))
+            [after] = _items(await _read(env, argv, stdin=manifest))
             [before] = existing
             where = {"resource": before["kind"].lower(), "name": before["metadata"]["name"]}
             namespace = before["metadata"].get("namespace") or params.namespace
@@ -225,15 +220,23 @@ async def _existing(
         "--ignore-not-found",
         "-o=json",
     ]
-    output = await run_argv(env, argv, stdin=manifest)
+    return _items(await _read(env, argv, stdin=manifest, empty_ok=True))
+
+
+async def _read(
+    env: ToolEnv, argv: list[str], *, stdin: str | None = None, empty_ok: bool = False
+) -> dict[str, Any]:
+    """A kubectl command printing JSON, read whole (a snapshot cut short would restore half
+    an object), parsed; `ToolFailed` saying why otherwise."""
+    output = await run_argv(env, argv, stdin=stdin, stdout_cap_bytes=WHOLE_OUTPUT_BYTES)
     if not output.ok:
-        raise ToolFailed(f"the manifest's objects could not be read: {truncate(output.text, 300)}")
-    return _items(_parsed(output.text)) if output.text.strip() else []
-
-
-def _parsed(text: str) -> dict[str, Any]:
+        raise ToolFailed(f"kubectl failed: {truncate(output.text, 300)}")
+    if output.truncated:
+        raise ToolFailed(f"kubectl printed more than the {WHOLE_OUTPUT_BYTES} bytes opsgate reads")
+    if empty_ok and not output.text.strip():
+        return {}
     try:
-        found: dict[str, Any] = json.loads(text)
+        found: dict[str, Any] = json.loads(output.text)
     except ValueError as e:
-        raise ToolFailed(f"kubectl returned no JSON: {truncate(text, 200)!r}") from e
+        raise ToolFailed(f"kubectl returned no JSON: {truncate(output.text, 200)!r}") from e
     return found
