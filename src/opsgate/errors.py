@@ -7,6 +7,7 @@ secrets, and truncate captured output.
 
     OpsgateError
     ├── ConfigError              settings are missing or inconsistent
+    │   └── PolicyError          an approval policy is refused (names the line)
     ├── InvalidInput             a value failed validation (names the parameter)
     ├── ToolError
     │   ├── ToolNotFound         no tool by that name
@@ -17,8 +18,10 @@ secrets, and truncate captured output.
     │   ├── ApprovalRequired     a mutation arrived without a valid approval token
     │   └── DecisionRefused      a decision or execution the gate does not allow
     ├── AuthError
-    │   ├── Unauthenticated      no or bad credentials
-    │   └── Forbidden            the user's role does not allow it
+    │   ├── Unauthenticated      no or bad credentials (an ID token that does not verify)
+    │   ├── Forbidden            the user's role does not allow it
+    │   │   └── SignInRefused    an identity provider's user gets no access (no mapped group)
+    │   └── IdentityProviderError  the identity provider could not be reached or answered badly
     ├── StoreError
     │   ├── NotFound             no such record
     │   └── Conflict             the record is not in a state that allows this
@@ -49,6 +52,16 @@ class ConfigError(OpsgateError):
     """Settings are missing or inconsistent."""
 
     code = "config_error"
+
+
+class PolicyError(ConfigError):
+    """An approval policy is refused; the message names the line of the offending value."""
+
+    code = "policy_error"
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+        self.line = line
 
 
 class InvalidInput(OpsgateError):
@@ -125,6 +138,18 @@ class Forbidden(AuthError):
     """The user's role does not allow this action."""
 
     code = "forbidden"
+
+
+class SignInRefused(Forbidden):
+    """A person the identity provider vouches for gets no access (no mapped group, disabled)."""
+
+    code = "sign_in_refused"
+
+
+class IdentityProviderError(AuthError):
+    """The identity provider could not be reached, or its answer was not usable."""
+
+    code = "identity_provider_error"
 
 
 class StoreError(OpsgateError):

@@ -15,8 +15,10 @@ from opsgate.api.accounts import Username
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.canonical import canonical_json
 from opsgate.domain.events import PreviewOutcome
+from opsgate.domain.policy import Requirement
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import ApprovalStatus
+from opsgate.domain.sign_in import SignIn
 from opsgate.store.records import (
     ApiToken,
     ApprovalDecision,
@@ -56,10 +58,44 @@ class Me(BaseModel):
     id: str
     username: str
     role: Role
+    sign_in: SignIn = "local"
+    """How the user signs in: a password, single sign-on (`oidc`) or a trusted proxy."""
 
 
 class LoginAnswer(BaseModel):
     user: Me
+
+
+class OidcMethod(BaseModel):
+    display_name: str
+    """For the button: "Sign in with <display_name>"."""
+    start_url: str
+
+
+class SignInMethods(BaseModel):
+    """Public: how people may sign in here (the login view draws itself from it)."""
+
+    local: bool
+    """Username and password (an admin can turn it off once single sign-on works)."""
+    oidc: OidcMethod | None
+    proxy: bool
+    """Identity from an authenticating proxy (`start_url`: `/api/v1/auth/proxy`)."""
+
+
+class LogoutAnswer(BaseModel):
+    provider_logout_url: str | None
+    """Where the browser goes next to end the identity provider's session too."""
+
+
+class LocalLoginBody(_Body):
+    enabled: bool
+
+
+class LocalLoginState(BaseModel):
+    enabled: bool
+    """Whether local password sign-in is on."""
+    can_turn_off: bool
+    """Whether single sign-on or proxy sign-in is configured (needed before turning it off)."""
 
 
 class NewUser(_Body):
@@ -188,6 +224,15 @@ class ApprovalItemOut(BaseModel):
     call_status: CallStatus | None = None
     """Where the call itself is now (running, verified, verification_failed...)."""
     decision: ApprovalDecision | None
+    """The decision that settled the item; None while pending."""
+    requirement: Requirement | None = None
+    """The approval policy's matched rules and their demands, fixed when the request opened;
+    None: the built-in gate (one approval)."""
+    decisions: list[ApprovalDecision] = []
+    """Every decision given, oldest first, each with the rule ids it counted toward."""
+    progress: list[str] = []
+    """One line per matched rule, e.g. "2 of 2 approvals from group sre-prod needed; 1 given
+    (ada) [rule prod-two-person]"; empty under the built-in gate."""
 
 
 class ApprovalOut(BaseModel):
@@ -257,7 +302,29 @@ class ApprovalPolicy(BaseModel):
     """False only when turned off for a one-person setup: the requester may then approve
     their own change (the card should say so)."""
     approval_ttl_s: int
-    """How long an approval request stays open."""
+    """How long an approval request stays open (a policy rule may shorten it)."""
+    source: Literal["built-in", "file", "saved"] = "built-in"
+    """Where the active approval policy comes from (docs/policy.md)."""
+    version: str = "built-in"
+    """`built-in`, `file`, or the id of the version an admin saved."""
+    rules: list[str] = []
+    """The active policy's rule ids, in order."""
+    text: str = ""
+    """The active policy's YAML."""
+
+
+class PolicyBody(_Body):
+    text: str = Field(max_length=200_000)
+    """An approval policy in YAML (docs/policy.md)."""
+
+
+class PolicyCheck(BaseModel):
+    """What loading a policy found: its rule ids, or why (and on which line) it is refused."""
+
+    ok: bool
+    rules: list[str] = []
+    error: str | None = None
+    line: int | None = None
 
 
 class UserList(BaseModel):

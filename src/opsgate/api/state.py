@@ -16,10 +16,12 @@ from typing import Any, Protocol, cast
 from fastapi import Request
 
 from opsgate.api.metrics import Metrics
+from opsgate.api.oidc import AttemptCodec, OidcClient
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.sessions import SessionCodec
 from opsgate.engine.bus import EventBus
+from opsgate.engine.policy_source import ActivePolicy
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApprovalRequest, Run, User
@@ -42,6 +44,8 @@ class EngineApi(Protocol):
     ) -> ApprovalRequest: ...
 
     async def stop(self, run_id: str, user: User) -> Any: ...
+
+    async def active_policy(self) -> ActivePolicy: ...
 
     def stop_noticed(self, run_id: str, user_name: str) -> None: ...
 
@@ -75,6 +79,9 @@ class AppState:
     setup_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     contexts: list[str] = field(default_factory=list)
     default_context: str | None = None
+    oidc: OidcClient | None = None
+    """The single sign-on provider's client when `Settings.oidc` is set."""
+    oidc_attempts: AttemptCodec | None = None
 
 
 def app_state(request: Request) -> AppState:

@@ -32,8 +32,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "approvals": ("approvals", "approvals_app", "List and decide pending approvals."),
     "undo": ("undo", "undo", "Undo a change that ran (the undo waits for approval)."),
     "audit": ("audit", "audit_app", "Verify, export and follow the audit log."),
+    "policy": ("policy", "policy_app", "Check and explain the approval policy."),
     "users": ("users", "users_app", "Manage users and their roles."),
     "tokens": ("users", "tokens_app", "Create, list and revoke API tokens."),
+    "local-login": (
+        "local_login",
+        "local_login_app",
+        "Turn local password sign-in on or off (break glass: on).",
+    ),
     "tools": ("tools", "tools_app", "Inspect the tools opsgate can call."),
     "diagnose": (
         "diagnose",

@@ -29,6 +29,7 @@ AuditKind = Literal[
     "approval.rejected",
     "approval.expired",
     "approval.refused",
+    "approval.break_glass",
     "tool.started",
     "tool.finished",
     "tool.outcome_unknown",
@@ -38,9 +39,13 @@ AuditKind = Literal[
     "user.updated",
     "user.disabled",
     "user.login",
+    "user.sso_login",
+    "user.sso_refused",
     "token.created",
     "token.revoked",
     "settings.changed",
+    "settings.local_login",
+    "policy.changed",
 ]
 
 GENESIS_HASH = "0" * 64

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from opsgate.domain.calls import CallCheck, ToolSpec
 from opsgate.engine.bus import EventBus
 from opsgate.engine.models.base import ChatModel
+from opsgate.engine.policy_source import ActivePolicy
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.tools.base import Progress
@@ -166,6 +167,9 @@ class EngineDeps:
     deployment (the factory keeps it in the data directory) so a restart takes its runs back."""
     tracer: Tracer = NO_TRACER
     """Spans of runs, steps, tool calls and approval waits (none by default)."""
+    policy_file: ActivePolicy | None = None
+    """The settings' approval policy file, loaded (`policy_source.read_policy_file`); a
+    version saved by an admin replaces it. None: the built-in gate."""
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

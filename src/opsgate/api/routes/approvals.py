@@ -2,7 +2,9 @@
 
 Only approvers and admins decide, on a credential of their own (`auth.Decider`: not a token
 made on their behalf); the engine checks the role again and applies the optional
-distinct-approver policy. Deciding a call that is no longer pending answers 409.
+distinct-approver rule and the approval policy stored with the request (a decision a rule
+refuses answers 403 with the rule's message). Deciding a call that is no longer pending
+answers 409.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from opsgate.api.schemas import (
     DecisionBody,
 )
 from opsgate.api.state import app_state
+from opsgate.domain import policy
 from opsgate.domain.runs import ApprovalStatus
 from opsgate.errors import Conflict, InvalidInput, NotFound
 from opsgate.store.protocol import Store
@@ -75,6 +78,11 @@ async def approval_out(
                 status=item.status,
                 call_status=item.call_status,
                 decision=item.decision,
+                requirement=item.requirement,
+                decisions=list(item.decisions),
+                progress=(
+                    policy.progress(item.requirement, item.votes()) if item.requirement else []
+                ),
             )
             for item in request.items
         ],

@@ -134,7 +134,10 @@ export async function renderChat(ctx, conversationId) {
       if (!found) return;
       if (found.proposed_by_name) card.setProposer(found.proposed_by_name);
       if (found.client_name) card.setClient(found.client_name, found.client_version);
-      for (const item of found.items || []) if (item.decision) card.decided(item.decision);
+      for (const item of found.items || []) {
+        card.setProgress(item.call_id, item.progress || []);
+        if (item.decision) card.decided(item.decision);
+      }
     } catch {
       /* names are a nicety; the ids are already shown */
     }
@@ -192,7 +195,8 @@ export async function renderChat(ctx, conversationId) {
       }
       case "approval.decided": {
         approvals.get(data.approval_id)?.decided(data);
-        cards.get(data.call_id)?.setStatus(data.decision === "approve" ? "approved" : "rejected");
+        // An approval a policy's quorum counted leaves the call waiting for more.
+        if (data.settled !== false) cards.get(data.call_id)?.setStatus(data.decision === "approve" ? "approved" : "rejected");
         break;
       }
       case "approval.expired": {
