@@ -155,12 +155,18 @@ class ApprovalExpired(AuditPayload):
 
 
 class ToolStarted(AuditPayload):
+    """A call starting; an approved change names the snapshot taken just before it."""
+
     kind: ClassVar[AuditKind] = "tool.started"
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"snapshot_sha256"})
     tool: str
     args: dict[str, Any] = {}
     context: str | None = None
     classification: Classification | None = None
     command: str | None = None
+    snapshot_sha256: str | None = None
+    """`Snapshot.sha256` of the targets as they were (`Store.get_snapshot`); absent for reads
+    and for events written before snapshots existed."""
 
 
 class ToolFinished(AuditPayload):

@@ -20,7 +20,7 @@ from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain.roles import can_approve, can_operate
 from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind, DecisionVia
-from opsgate.engine import policy, policy_gate
+from opsgate.engine import policy, policy_gate, undo
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
@@ -29,6 +29,7 @@ from opsgate.engine.recorder import audit_record
 from opsgate.engine.state import GraphState, ProposedCall, RunState
 from opsgate.engine.steps import Steps
 from opsgate.errors import (
+    Conflict,
     DecisionRefused,
     Forbidden,
     InvalidInput,
@@ -44,6 +45,7 @@ from opsgate.store.records import (
     ToolCallRecord,
     User,
 )
+from opsgate.tools.base import RollbackCall
 
 MAX_REQUEST_CHARS = 20_000
 
@@ -107,11 +109,13 @@ class Engine:
         args: dict[str, Any],
         *,
         client: audit.RequestClient | None = None,
+        purpose: str | None = None,
     ) -> Run:
         """Start a direct run of one tool call (no model): same classify/gate/execute/verify.
 
         `client` names the program that asked on the user's behalf (an MCP client's `name` and
-        `version` from `initialize`); it goes into the run's `request` audit event and text.
+        `version` from `initialize`); it goes into the run's `request` audit event and text, as
+        does `purpose` (what the call is for, e.g. the call an undo restores).
         """
         _require_operator(user)
         conversation = await self.deps.store.get_conversation(conversation_id)
@@ -136,9 +140,33 @@ class Engine:
         text = f"direct call of {tool!r}"
         if client is not None:
             text += f" from MCP client {client.name!r} {client.version}"
+        if purpose is not None:
+            text += f": {purpose}"
         await self._announce(run, user, text.rstrip(), client=client)
         self._launch(run.id, {"run": state})
         return run
+
+    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, RollbackCall]:
+        """Submit the call restoring `call_id`'s snapshot, in the same conversation, as a
+        direct run: it is previewed and waits for approval like any change.
+
+        Raises:
+            NotFound: no such call.
+            Conflict: the call cannot be undone (the offer's reason says why).
+        """
+        _require_operator(user)
+        offer = await undo.offer(self.deps.store, call_id)
+        restoring = offer.undo
+        if restoring is None:
+            raise Conflict(f"call {call_id!r} cannot be undone: {offer.reason}")
+        run = await self.submit_call(
+            offer.conversation_id,
+            user,
+            restoring.tool,
+            restoring.args,
+            purpose=f"undo of call {call_id} ({offer.tool}), snapshot {offer.snapshot_sha256}",
+        )
+        return run, restoring
 
     def _base_state(self, run: Run, user: User, conversation: Conversation) -> RunState:
         return {

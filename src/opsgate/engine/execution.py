@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -21,12 +22,12 @@ from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain.calls import CallCheck, CallStatus, output_digest
 from opsgate.domain.canonical import call_hash
-from opsgate.engine import history, policy
+from opsgate.engine import history, policy, undo
 from opsgate.engine.deps import EngineDeps, ToolResult
 from opsgate.engine.recorder import Recorder
 from opsgate.engine.sealing import Sealer
 from opsgate.engine.state import CheckpointedCall, ClusterBinding, RunState
-from opsgate.errors import Conflict, DecisionRefused, OpsgateError, truncate
+from opsgate.errors import Conflict, DecisionRefused, NotFound, OpsgateError, truncate
 from opsgate.store.records import ApprovalEvidence, ApprovalItem
 from opsgate.tools import redact
 from opsgate.tools.base import PreviewReport, Progress, Verification
@@ -103,9 +104,14 @@ class CallRunner:
         return report
 
     async def run_call(
-        self, state: RunState, call: CheckpointedCall, approval: str | None
+        self,
+        state: RunState,
+        call: CheckpointedCall,
+        approval: str | None,
+        snapshot_sha256: str | None = None,
     ) -> ToolResult | OpsgateError:
-        """Run one call through the tool server, recording start and result."""
+        """Run one call through the tool server, recording start (naming the snapshot taken
+        before a change) and result."""
         run_id, call_id = state["run_id"], call.call_id
         audit_ids = {"conversation_id": state["conversation_id"], "run_id": run_id}
         self.recorder.audit(
@@ -115,6 +121,7 @@ class CallRunner:
                 context=call.context,
                 classification=call.classification,
                 command=call.command,
+                snapshot_sha256=snapshot_sha256,
             ),
             call_id=call_id,
             **audit_ids,
@@ -258,6 +265,14 @@ class CallRunner:
             await self.deps.store.set_call_status(call.call_id, "running", expected=["approved"])
         except Conflict:
             return "this approved change was already started once; it is not run again.", None
+        snapshot_sha256 = await undo.take_snapshot(
+            self.deps,
+            call_id=call.call_id,
+            conversation_id=state["conversation_id"],
+            run_id=state["run_id"],
+            tool=call.tool,
+            args=exact,
+        )
         token = approval_token.mint(
             self.deps.approval_key,
             approval_token.ApprovalClaim(
@@ -266,7 +281,7 @@ class CallRunner:
                 expires_at=min(deadline, self.deps.clock() + self.deps.limits.token_ttl_s),
             ),
         )
-        outcome = await self.run_call(state, call, approval=token)
+        outcome = await self.run_call(state, call, approval=token, snapshot_sha256=snapshot_sha256)
         ok = not isinstance(outcome, OpsgateError) and outcome.ok
         return result_text(outcome), ok
 
@@ -413,8 +428,23 @@ class CallRunner:
             )
         finally:
             self.checking.pop(run_id, None)
+        if verdict.verdict == "failed":
+            verdict = await self._offer_undo(call, verdict)
         self.report_verdict(state, call, verdict)
         return verdict
+
+    async def _offer_undo(self, call: CheckpointedCall, verdict: Verdict) -> Verdict:
+        """A failed check offers the undo planned from the snapshot when there is one: it
+        restores the objects exactly as they were, where the tool's own rollback (a rollout
+        undo) returns only to a revision."""
+        try:
+            snapshot = await self.deps.store.get_snapshot(call.call_id)
+        except NotFound:
+            return verdict
+        if snapshot.undo is None:
+            return verdict
+        step = f"undo it (opsgate undo {call.call_id}), or fix the cause above"
+        return dataclasses.replace(verdict, rollback=snapshot.undo, next_step=step)
 
     async def _check(self, state: RunState, call: CheckpointedCall) -> Verdict:
         limit = self.deps.limits.verify_timeout_s

@@ -1,5 +1,5 @@
-"""The tool client with a span per call, preview and verify; wrapped around it by the factory
-(`factory.deps_from_settings`) when a tracer is configured.
+"""The tool client with a span per call, preview, snapshot and verify; wrapped around it by
+the factory (`factory.deps_from_settings`) when a tracer is configured.
 
 The tracer interface itself is in `engine.deps` (`Tracer`, `NO_TRACER`).
 """
@@ -17,8 +17,9 @@ from opsgate.tools.base import Progress
 
 @dataclass(frozen=True)
 class TracedTools:
-    """The tool client with a span per call, preview and verify: the tool's name, the phase,
-    the outcome (`ok` or `failed`), exit code and duration; never arguments or output."""
+    """The tool client with a span per call, preview, snapshot and verify: the tool's name,
+    the phase, the outcome (`ok`, `failed`, `not_declared`), exit code and duration; never
+    arguments or output."""
 
     inner: ToolInvoker
     tracer: Tracer
@@ -32,6 +33,11 @@ class TracedTools:
             except Exception as e:
                 span.fail(type(e).__name__)
                 raise
+            if outcome.error == "not_declared":
+                # The tool has no such recipe (a snapshot of a tool declaring no undo): not a
+                # failure of anything.
+                span.set("opsgate.tool.outcome", "not_declared")
+                return outcome
             span.set("opsgate.tool.outcome", "ok" if outcome.ok else "failed")
             span.set("opsgate.tool.duration_ms", outcome.duration_ms)
             if outcome.exit_code is not None:
@@ -63,6 +69,9 @@ class TracedTools:
         return await self._traced(
             "verify", tool, self.inner.verify(tool, args, on_progress=on_progress)
         )
+
+    async def snapshot(self, tool: str, args: dict[str, Any]) -> ToolResult:
+        return await self._traced("snapshot", tool, self.inner.snapshot(tool, args))
 
     async def cluster(self, context: str | None) -> ToolResult:
         return await self.inner.cluster(context)

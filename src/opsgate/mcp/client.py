@@ -29,6 +29,7 @@ from opsgate.mcp.server import (
     CLUSTER_TOOL,
     INTERNAL_META_KEY,
     PREVIEW_TOOL,
+    SNAPSHOT_TOOL,
     VERIFY_TOOL,
 )
 from opsgate.tools.base import Progress
@@ -145,6 +146,11 @@ class ToolClient:
     ) -> ToolCallResult:
         """The tool's post-change check for a call that ran."""
         return await self._recipe(VERIFY_TOOL, tool, args, on_progress)
+
+    async def snapshot(self, tool: str, args: dict[str, Any]) -> ToolCallResult:
+        """The call's targets as they are now and the call restoring them (`tools.base.Snapshot`
+        in `data`); read just before an approved change runs. Changes nothing."""
+        return await self._recipe(SNAPSHOT_TOOL, tool, args)
 
     async def cluster(self, context: str | None) -> ToolCallResult:
         """Which cluster `context` resolves to now (`data`: server, CA hash, fingerprint)."""

@@ -9,12 +9,14 @@ and return text plus structured content.
 Four extra read-only tools serve the engine, which knows the tools only from this server's
 listing: `opsgate_classify` checks planned calls (`{calls: [{tool, args}]}`: valid or not,
 naming each bad parameter, and whether each very call only reads); `opsgate_preview` runs a
-tool's dry-run recipe and `opsgate_verify` its post-change check, each taking `{tool, args}`;
+tool's dry-run recipe, `opsgate_verify` its post-change check and `opsgate_snapshot` its undo
+planner (the targets as they are, and the call restoring them), each taking `{tool, args}`;
 `opsgate_cluster` says which cluster a context resolves to (`{context}`), the identity
 approvals are bound to. They carry `_meta["opsgate/internal"] = true` so clients can leave them
 out of what the model sees. A preview's `structured_content["data"]` is a
 `tools.base.PreviewReport` (`state`, `command`, per-document states), a verify's a
-`tools.base.Verification` with `proves` (the tool's `verifies`), both as JSON.
+`tools.base.Verification` with `proves` (the tool's `verifies`), a snapshot's a
+`tools.base.Snapshot`, all as JSON.
 
 A mutation of a tool that reaches a cluster through a kubeconfig context is admitted only if
 its token was minted for the cluster its context resolves to now (`tools.kubectl.identity`).
@@ -47,6 +49,7 @@ INTERNAL_META_KEY = "opsgate/internal"
 PROGRESS_CHARS = 300
 PREVIEW_TOOL = "opsgate_preview"
 VERIFY_TOOL = "opsgate_verify"
+SNAPSHOT_TOOL = "opsgate_snapshot"
 CLUSTER_TOOL = "opsgate_cluster"
 CLASSIFY_TOOL = "opsgate_classify"
 MAX_CLASSIFIED_CALLS = 100
@@ -95,7 +98,8 @@ class ClassifyRequest(BaseModel):
 
 
 class RecipeRequest(BaseModel):
-    """Arguments of `opsgate_preview` / `opsgate_verify`: which tool, with which arguments."""
+    """Arguments of `opsgate_preview` / `opsgate_verify` / `opsgate_snapshot`: which tool, with
+    which arguments."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
@@ -104,6 +108,9 @@ class RecipeRequest(BaseModel):
     args: dict[str, Any]
     """The arguments of the planned call, exactly as they would be sent to the tool."""
 
+
+RecipeKind = Literal["preview", "verify", "snapshot"]
+"""Which recipe of a mutating tool an internal recipe tool runs."""
 
 HEARTBEAT_S = 5.0
 """How often a call that is still running says so, when its client follows progress."""
@@ -168,9 +175,7 @@ class ToolService:
             per_call=tool.read_only_when is not None,
         )
 
-    async def recipe(
-        self, kind: Literal["preview", "verify"], args: Mapping[str, Any]
-    ) -> ToolResult:
+    async def recipe(self, kind: RecipeKind, args: Mapping[str, Any]) -> ToolResult:
         try:
             request = RecipeRequest.model_validate(dict(args))
         except ValidationError as e:
@@ -182,7 +187,7 @@ class ToolService:
             params = tool.parse(request.args)
         except ValidationError as e:
             return results.from_validation_error(request.tool, e)
-        fn = tool.preview if kind == "preview" else tool.verify
+        fn = {"preview": tool.preview, "verify": tool.verify, "snapshot": tool.snapshot}[kind]
         if fn is None:
             return results.refusal("not_declared", f"tool {request.tool!r} declares no {kind}")
         return await self._run(_structured(fn, proves=tool.verifies), params)
@@ -290,10 +295,10 @@ class _InternalTool(McpTool):
 
 
 class _RecipeTool(McpTool):
-    """`opsgate_preview` or `opsgate_verify`."""
+    """`opsgate_preview`, `opsgate_verify` or `opsgate_snapshot`."""
 
     _service: ToolService = PrivateAttr()
-    _kind: Literal["preview", "verify"] = PrivateAttr()
+    _kind: RecipeKind = PrivateAttr()
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
         return await self._service.recipe(self._kind, arguments)
@@ -338,7 +343,12 @@ def create_server(
         )
         served._service = service
         server.add_tool(served)
-    for kind, name in (("preview", PREVIEW_TOOL), ("verify", VERIFY_TOOL)):
+    recipes: list[tuple[RecipeKind, str]] = [
+        ("preview", PREVIEW_TOOL),
+        ("verify", VERIFY_TOOL),
+        ("snapshot", SNAPSHOT_TOOL),
+    ]
+    for kind, name in recipes:
         recipe = _RecipeTool(
             name=name,
             description=f"Run a mutating tool's {kind} recipe (read-only). Internal to opsgate.",
@@ -348,7 +358,7 @@ def create_server(
             meta={INTERNAL_META_KEY: True},
         )
         recipe._service = service
-        recipe._kind = kind  # type: ignore[assignment]
+        recipe._kind = kind
         server.add_tool(recipe)
     internal: list[tuple[str, str, type[BaseModel], Callable[..., Awaitable[ToolResult]]]] = [
         (

@@ -46,6 +46,7 @@ from opsgate.store.records import (
     NewRecord,
     PolicyVersion,
     Run,
+    Snapshot,
     StreamEvent,
     ToolCallRecord,
     User,
@@ -192,6 +193,10 @@ class Store(Protocol):
         ...
 
     # tool calls
+    async def get_call(self, call_id: str) -> ToolCallRecord:
+        """One call's record; `NotFound` if there is none."""
+        ...
+
     async def list_calls(
         self, *, run_id: str | None = None, conversation_id: str | None = None
     ) -> list[ToolCallRecord]: ...
@@ -404,6 +409,27 @@ class Store(Protocol):
         Atomic across processes and replicas. Ids whose token expired well before `now` are
         pruned on the way (an expired token is refused by its expiry alone).
         """
+        ...
+
+    # snapshots (a change's targets before it ran, and the call undoing it)
+    async def save_snapshot(
+        self,
+        *,
+        call_id: str,
+        conversation_id: str,
+        run_id: str,
+        tool: str,
+        objects: list[dict[str, Any]],
+        undo: dict[str, Any] | None,
+        cannot_undo: str | None,
+        taken_at: datetime | None = None,
+    ) -> Snapshot:
+        """Store the snapshot of one call (once: a second is `Conflict`), hashed over its
+        content (`Snapshot.sha256`); `NotFound` for an unknown call."""
+        ...
+
+    async def get_snapshot(self, call_id: str) -> Snapshot:
+        """The snapshot of `call_id`; `NotFound` if none was taken."""
         ...
 
     # jenkins servers (admin-configured; token encrypted at rest)

@@ -363,3 +363,41 @@ class NewStreamEvent:
 
 NewRecord = NewCall | CallChange | NewMessage | NewStreamEvent | NewAuditEvent
 """Anything `Store.write_batch` writes."""
+
+
+class Snapshot(_Record):
+    """What a change's targets were just before it ran (`Store.save_snapshot`), redacted, with
+    the call that restores them or why none can."""
+
+    call_id: str
+    conversation_id: str
+    run_id: str
+    tool: str
+    taken_at: datetime
+    sha256: str
+    """SHA-256 of the canonical JSON of `content()`; the call's `tool.started` event names it."""
+    objects: list[dict[str, Any]]
+    undo: dict[str, Any] | None
+    """`{tool, args}` of the restoring call (a mutation, gated like any other)."""
+    cannot_undo: str | None
+
+    def content(self) -> dict[str, Any]:
+        """What `sha256` covers: the call, the objects and the undo."""
+        return snapshot_content(self.call_id, self.tool, self.objects, self.undo, self.cannot_undo)
+
+
+def snapshot_content(
+    call_id: str,
+    tool: str,
+    objects: list[dict[str, Any]],
+    undo: dict[str, Any] | None,
+    cannot_undo: str | None,
+) -> dict[str, Any]:
+    """The hashed body of a snapshot (see `Snapshot.sha256`)."""
+    return {
+        "call_id": call_id,
+        "tool": tool,
+        "objects": objects,
+        "undo": undo,
+        "cannot_undo": cannot_undo,
+    }

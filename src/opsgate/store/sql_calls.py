@@ -90,6 +90,9 @@ class CallsStore(SqlBase):
             raise NotFound(f"no call {call_id!r}")
         return ToolCallRecord.model_validate(dict(row._mapping))
 
+    async def get_call(self, call_id: str) -> ToolCallRecord:
+        return await self._read(lambda conn: self._call(conn, call_id))
+
     async def list_calls(
         self, *, run_id: str | None = None, conversation_id: str | None = None
     ) -> list[ToolCallRecord]:

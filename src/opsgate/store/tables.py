@@ -315,6 +315,22 @@ class SpentApprovalRow(Base):
     spent_at: Mapped[datetime]
 
 
+class SnapshotRow(Base):
+    """A change's targets as they were just before it ran, and the call restoring them."""
+
+    __tablename__ = "snapshots"
+    call_id: Mapped[str] = mapped_column(ForeignKey("tool_calls.id"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(40), index=True)
+    run_id: Mapped[str] = mapped_column(String(40))
+    tool: Mapped[str] = mapped_column(String(100))
+    taken_at: Mapped[datetime]
+    sha256: Mapped[str] = mapped_column(String(64))
+    objects: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """Redacted: a Secret's keys, never its values."""
+    undo: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cannot_undo: Mapped[str | None] = mapped_column(Text)
+
+
 class AuditRow(Base):
     """The append-only log; triggers refuse UPDATE, DELETE and inserts over an existing seq
     (see the migrations). Every column is covered by `hash` (and so by `mac`)."""
@@ -375,5 +391,6 @@ stream_events = _table(StreamEventRow)
 jenkins_servers = _table(JenkinsServerRow)
 spent_approvals = _table(SpentApprovalRow)
 engines = _table(EngineRow)
+snapshots = _table(SnapshotRow)
 audit_log = _table(AuditRow)
 audit_head = _table(AuditHeadRow)

@@ -131,6 +131,24 @@ class Verification(BaseModel):
     """What this check proves (the tool's `verifies`), filled in by the tool server."""
 
 
+class Snapshot(BaseModel):
+    """What a mutation's targets were just before it ran, and the call that returns to it.
+
+    Built by the tool's `undo` planner (declared with `define`), carried in `ToolOutput.data`
+    of the `opsgate_snapshot` recipe. `objects` are read through the runner, so redacted: a
+    Secret keeps its keys, never a value. Exactly one of `undo` and `cannot_undo` is set.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    objects: list[dict[str, Any]] = []
+    """The targeted objects as they were (kubectl), or the release's or rollout's state."""
+    undo: RollbackCall | None = None
+    """The typed call restoring `objects` (a mutation: it is gated like any other)."""
+    cannot_undo: str | None = None
+    """Why no call can restore them (a deleted PVC's data, a build that ran, a Secret)."""
+
+
 PreviewState = Literal["changes", "no_change", "failed"]
 """What a preview found: the call would change something, nothing, or the dry run failed."""
 
@@ -254,6 +272,8 @@ class Tool:
     """For tools whose nature depends on arguments (k8s_exec): True if this call only reads."""
     command: CommandFn | None = None
     """The exact command an approved call will run, for the approval card."""
+    snapshot: ToolFn | None = None
+    """For a mutation, reads its targets before it runs; the result's data is a `Snapshot`."""
 
     @property
     def reaches_cluster(self) -> bool:

@@ -108,10 +108,16 @@ export async function renderChat(ctx, conversationId) {
   // An offered rollback is a direct call of its own: a new run, gated like any change.
   const onRollback = (rollback) => post(`/conversations/${enc(conversationId)}/calls`, { tool: rollback.tool, args: rollback.args || {} });
 
+  // A change that ran offers its undo: a direct call restoring its snapshot, gated again.
+  const undoActions = {
+    load: (callId) => get(`/calls/${enc(callId)}/undo`),
+    submit: canOperate ? (callId) => post(`/calls/${enc(callId)}/undo`) : null,
+  };
+
   const cardFor = (runId, call) => {
     let card = cards.get(call.call_id);
     if (!card) {
-      card = createToolCard(call, { onRollback: canOperate ? onRollback : null });
+      card = createToolCard(call, { onRollback: canOperate ? onRollback : null, undo: undoActions });
       cards.set(call.call_id, card);
       const run = ensureRun(runId);
       run.cards.push(card);
