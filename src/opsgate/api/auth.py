@@ -21,7 +21,7 @@ from fastapi import Depends, Request
 from opsgate.api import accounts
 from opsgate.api.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, session_hash
 from opsgate.api.state import AppState, app_state
-from opsgate.domain import roles
+from opsgate.domain import grants, roles
 from opsgate.errors import Forbidden, Unauthenticated
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApiToken, User
@@ -121,9 +121,14 @@ async def require_viewer(
 def _with_role(
     principal: Principal, allowed: Callable[[roles.Role], bool], action: str
 ) -> Principal:
-    """The principal when `allowed` says its role may do `action`; else `Forbidden`."""
-    if not allowed(principal.user.role):
-        raise Forbidden(f"role {principal.user.role!r} may not {action}")
+    """The principal when `allowed` says its role may do `action` somewhere; else `Forbidden`.
+
+    A role granted for one context or namespace counts here; the route, and the engine, then
+    check the scope of what the request touches (`api.scopes`, `domain.grants`).
+    """
+    user = principal.user
+    if not allowed(grants.highest(user.role, user.grants)):
+        raise Forbidden(f"role {user.role!r} may not {action}")
     return principal
 
 

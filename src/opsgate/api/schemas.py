@@ -188,6 +188,11 @@ class ApprovalItemOut(BaseModel):
     call_status: CallStatus | None = None
     """Where the call itself is now (running, verified, verification_failed...)."""
     decision: ApprovalDecision | None
+    may_decide: bool | None = None
+    """Whether the signed-in user's role in this call's context and namespace lets them
+    decide it (the distinct-approver rule and the approval policy may still refuse)."""
+    decide_why: str | None = None
+    """Why, in their words: `approver for prod/payments`, `you are viewer in prod/shop`."""
 
 
 class ApprovalOut(BaseModel):

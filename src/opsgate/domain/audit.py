@@ -38,6 +38,8 @@ AuditKind = Literal[
     "user.updated",
     "user.disabled",
     "user.login",
+    "user.granted",
+    "user.grant_revoked",
     "token.created",
     "token.revoked",
     "settings.changed",

@@ -18,6 +18,7 @@ from langgraph.types import Command
 
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
+from opsgate.domain import grants
 from opsgate.domain.roles import can_approve, can_operate
 from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind, DecisionVia
 from opsgate.engine import policy
@@ -77,11 +78,11 @@ class Engine:
 
     async def submit_message(self, conversation_id: str, user: User, text: str) -> Run:
         """Start a chat run for `text`; returns at once, the run continues in the background."""
-        _require_operator(user)
         text = text.strip()
         if not text or len(text) > MAX_REQUEST_CHARS:
             raise InvalidInput("text", f"must be 1 to {MAX_REQUEST_CHARS} characters")
         conversation = await self.deps.store.get_conversation(conversation_id)
+        _require_operator(user, conversation)
         history = await self._history(conversation_id)
         run = await self.deps.store.create_run(
             conversation_id, "chat", user.id, owner_id=self.deps.engine_id
@@ -112,8 +113,8 @@ class Engine:
         `client` names the program that asked on the user's behalf (an MCP client's `name` and
         `version` from `initialize`); it goes into the run's `request` audit event and text.
         """
-        _require_operator(user)
         conversation = await self.deps.store.get_conversation(conversation_id)
+        _require_operator(user, conversation)
         run = await self.deps.store.create_run(
             conversation_id,
             "direct",
@@ -309,12 +310,20 @@ class Engine:
         `via` records a decision given outside opsgate (`elicitation`: the local user's answer
         in the MCP client); every rule here applies to it all the same.
         """
-        if user.disabled or not can_approve(user.role):
-            raise Forbidden(f"user {user.username!r} may not decide on approvals")
+        if user.disabled:
+            raise Forbidden(f"user {user.username!r} is disabled and may not decide on approvals")
         request = await self.deps.store.get_approval(approval_id)
         item = next((i for i in request.items if i.call_id == call_id), None)
         if item is None:
             raise NotFound(f"call {call_id!r} is not part of approval {approval_id!r}")
+        namespace = item.args.get("namespace")
+        namespace = namespace if isinstance(namespace, str) else None
+        may, why = grants.why(user.role, user.grants, item.context, namespace, can_approve)
+        if not may:
+            raise Forbidden(
+                f"user {user.username!r} may not decide on a change in "
+                f"{grants.scope_text(item.context, namespace)}: {why}"
+            )
         if self.deps.limits.require_distinct_approver and user.id == request.proposed_by:
             raise DecisionRefused("the requester of a change may not approve it")
         reason = (reason or "").strip() or None
@@ -328,14 +337,13 @@ class Engine:
                 "(the override is recorded)"
             )
         kind: DecisionKind = "approve" if approve else "reject"
-        namespace = item.args.get("namespace")
         decision = (audit.ApprovalGranted if approve else audit.ApprovalRejected)(
             approval_id=approval_id,
             call_id=call_id,
             reason=reason,
             tool=item.tool,
             context=item.context,
-            namespace=namespace if isinstance(namespace, str) else None,
+            namespace=namespace,
             call_hash=item.call_hash,
             preview_state=item.preview_state,
             override=override,
@@ -413,8 +421,8 @@ class Engine:
         another live replica drives is asked to stop there (`Store.request_stop`); the answer
         is the run as it is now, still running until that replica's next step.
         """
-        _require_operator(user)
         run = await self.deps.store.get_run(run_id)
+        _require_operator(user, await self.deps.store.get_conversation(run.conversation_id))
         if run.status in FINAL_RUN_STATUSES:
             return run
         if run_id in self._tasks:
@@ -540,9 +548,21 @@ class _Interrupted(OpsgateError):
     code = "interrupted"
 
 
-def _require_operator(user: User) -> None:
-    if user.disabled or not can_operate(user.role):
-        raise Forbidden(f"user {user.username!r} may not start runs")
+def _require_operator(user: User, conversation: Conversation) -> None:
+    """Asking in a conversation takes an operator role in every one of its contexts."""
+    if user.disabled:
+        raise Forbidden(f"user {user.username!r} is disabled and may not start runs")
+    role = grants.role_for_all(
+        user.role, user.grants, conversation.contexts, conversation.namespace
+    )
+    if not can_operate(role):
+        where = ", ".join(
+            grants.scope_text(c, conversation.namespace) for c in conversation.contexts
+        )
+        raise Forbidden(
+            f"user {user.username!r} may not start runs in this conversation: "
+            f"they are {role} in {where or 'no context'}"
+        )
 
 
 def _new_id() -> str:

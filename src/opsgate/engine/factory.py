@@ -51,6 +51,7 @@ def deps_from_settings(
         limits=Limits.from_settings(settings),
         engine_id=engine_id,
         tracer=tracer,
+        cluster_identity=dict(settings.cluster_identity),
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PreviewOutcome
+from opsgate.domain.grants import Grant
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import (
     ApprovalStatus,
@@ -40,6 +41,8 @@ class User(_Record):
     created_at: datetime
     groups: tuple[str, ...] = ()
     """The identity provider's groups for the user at their last sign-in; empty for local users."""
+    grants: tuple[Grant, ...] = ()
+    """Roles held in given contexts/namespaces beyond `role` (see `domain.grants`)."""
 
 
 class UserWithSecret(User):
@@ -122,6 +125,9 @@ class ToolCallRecord(_Record):
     cluster: str | None = None
     """The server URL of the cluster the change is bound to (see `NewCall.cluster`)."""
     approval_id: str | None
+    acting_as: str | None = None
+    """Who the call acted as on the cluster under impersonation (`alice (groups: dev)`: the
+    requester for a read, the approver for a change); None for opsgate's own identity."""
     output: str | None
     """Redacted, capped output."""
     output_sha256: str | None
@@ -303,6 +309,8 @@ class CallChange:
     exit_code: int | None = None
     truncated: bool = False
     duration_ms: int | None = None
+    acting_as: str | None = None
+    """With `running`: who the call acts as on the cluster (`ToolCallRecord.acting_as`)."""
 
 
 @dataclass(frozen=True)

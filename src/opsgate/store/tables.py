@@ -80,6 +80,22 @@ class UserRow(Base):
     """The groups the identity provider last said the user is in (empty for local users)."""
 
 
+class RoleGrantRow(Base):
+    """A role a user holds in one context, or one namespace of it (`domain.grants`)."""
+
+    __tablename__ = "role_grants"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    context: Mapped[str] = mapped_column(String(253))
+    # '' for the whole context: a NULL would escape the unique constraint below.
+    namespace: Mapped[str] = mapped_column(String(253))
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        Index("uq_role_grants_scope", "user_id", "context", "namespace", unique=True),
+    )
+
+
 class ApiTokenRow(Base):
     __tablename__ = "api_tokens"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -183,6 +199,8 @@ class ToolCallRow(Base):
     """Server URL of the cluster a change is bound to."""
     status: Mapped[str] = mapped_column(String(30), index=True)
     approval_id: Mapped[str | None] = mapped_column(String(40))
+    acting_as: Mapped[str | None] = mapped_column(Text)
+    """Who the call acted as on the cluster under impersonation (NULL: opsgate itself)."""
     output: Mapped[str | None] = mapped_column(Text)
     output_sha256: Mapped[str | None] = mapped_column(String(64))
     output_size: Mapped[int | None] = mapped_column(Integer)
@@ -305,6 +323,7 @@ def _table(row_class: type[Base]) -> Table:
 
 users = _table(UserRow)
 api_tokens = _table(ApiTokenRow)
+role_grants = _table(RoleGrantRow)
 sessions = _table(SessionRow)
 login_addresses = _table(LoginAddressRow)
 conversations = _table(ConversationRow)
