@@ -24,10 +24,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from opsgate.api.passwords import Passwords
 from opsgate.domain import audit_payloads as ap
+from opsgate.domain import grants
 from opsgate.domain.audit_payloads import Via
 from opsgate.domain.grants import Grant
 from opsgate.domain.roles import Role
-from opsgate.errors import Conflict, Forbidden, InvalidInput
+from opsgate.errors import Conflict, Forbidden, InvalidInput, NotFound
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApiToken, User
 from opsgate.tools import validate
@@ -245,11 +246,14 @@ async def revoke_grant(
         (g for g in user.grants if (g.context, g.namespace) == (scope.context, scope.namespace)),
         None,
     )
+    if held is None:
+        where = grants.scope_text(scope.context, scope.namespace)
+        raise NotFound(f"user {user.username!r} holds no grant for {where!r}")
     updated = await store.revoke_grant(user.id, scope.context, scope.namespace)
     payload = ap.UserGrantRevoked(
         user_id=user.id,
         username=user.username,
-        role=held.role if held is not None else "none",
+        role=held.role,
         context=scope.context,
         namespace=scope.namespace,
         via=via,
