@@ -84,3 +84,12 @@ def test_bad_grants_are_refused_clearly_and_change_nothing(run_cli: RunCli, tmp_
     assert "user 'bob' holds no grant for 'prod'" in nothing.stderr
     assert "no scoped grants" in run_cli("users", "show", "bob").stdout
     assert [e["kind"] for e in _audit(run_cli, tmp_path)] == ["user.created"]
+
+
+def test_admin_and_none_cannot_be_granted_for_a_scope(run_cli: RunCli) -> None:
+    assert run_cli("users", "add", "carl", "--role", "viewer", "--no-password").returncode == 0
+    for role in ("admin", "none"):
+        refused = run_cli("users", "grant", "carl", role, "--context", "prod")
+        assert refused.returncode == 1, role
+        assert "cannot be granted for a scope" in refused.stderr
+    assert "no scoped grants" in run_cli("users", "show", "carl").stdout

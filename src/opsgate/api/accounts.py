@@ -175,6 +175,10 @@ async def update_user(
     return user
 
 
+GRANTABLE: tuple[Role, ...] = ("viewer", "operator", "approver")
+"""The roles a grant may give: administering opsgate has no scope."""
+
+
 class GrantScope(BaseModel):
     """Where a grant applies, checked as tool calls' contexts and namespaces are."""
 
@@ -211,6 +215,13 @@ async def grant_role(
     """
     if actor.id == user.id:
         raise Forbidden("you cannot grant yourself a role")
+    if role not in GRANTABLE:
+        raise InvalidInput(
+            "role",
+            f"{role!r} cannot be granted for a scope (one of {', '.join(GRANTABLE)}); "
+            "administering opsgate is global (set the user's role), and to take a role back "
+            "revoke the grant",
+        )
     scope = grant_scope(context, namespace)
     grant = Grant(role=role, context=scope.context, namespace=scope.namespace)
     previous = next(

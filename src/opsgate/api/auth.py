@@ -119,15 +119,21 @@ async def require_viewer(
 
 
 def _with_role(
-    principal: Principal, allowed: Callable[[roles.Role], bool], action: str
+    principal: Principal,
+    allowed: Callable[[roles.Role], bool],
+    action: str,
+    *,
+    scoped: bool = True,
 ) -> Principal:
     """The principal when `allowed` says its role may do `action` somewhere; else `Forbidden`.
 
-    A role granted for one context or namespace counts here; the route, and the engine, then
-    check the scope of what the request touches (`api.scopes`, `domain.grants`).
+    With `scoped`, a role granted for one context or namespace counts here; the route, and
+    the engine, then check the scope of what the request touches (`api.scopes`,
+    `domain.grants`). Without it only the global role counts.
     """
     user = principal.user
-    if not allowed(grants.highest(user.role, user.grants)):
+    role = grants.highest(user.role, user.grants) if scoped else user.role
+    if not allowed(role):
         raise Forbidden(f"role {user.role!r} may not {action}")
     return principal
 
@@ -174,7 +180,7 @@ async def require_decider(
 async def require_admin(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:
-    return _with_role(principal, roles.can_administer, "administer opsgate")
+    return _with_role(principal, roles.can_administer, "administer opsgate", scoped=False)
 
 
 Viewer = Annotated[Principal, Depends(require_viewer)]

@@ -15,6 +15,7 @@ from opsgate.api.accounts import Username
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.canonical import canonical_json
 from opsgate.domain.events import PreviewOutcome
+from opsgate.domain.grants import Grant
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import ApprovalStatus
 from opsgate.store.records import (
@@ -56,6 +57,14 @@ class Me(BaseModel):
     id: str
     username: str
     role: Role
+    grants: list[Grant] = []
+    """Roles held in given contexts/namespaces beyond `role` (`domain.grants`)."""
+
+
+class GrantBody(_Body):
+    role: Role
+    context: str = Field(max_length=253)
+    namespace: str | None = Field(default=None, max_length=63)
 
 
 class LoginAnswer(BaseModel):

@@ -25,7 +25,7 @@ router = APIRouter(tags=["auth"])
 
 
 def _me(user: User) -> Me:
-    return Me(id=user.id, username=user.username, role=user.role)
+    return Me(id=user.id, username=user.username, role=user.role, grants=list(user.grants))
 
 
 async def _open_session(response: Response, state: AppState, user: User, address: str) -> None:

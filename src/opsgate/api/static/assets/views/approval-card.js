@@ -139,6 +139,7 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
     const reason = h("textarea", { name: "reason", rows: "2" });
     const itemState = h("span", { class: "item-state" }, statusBadge("awaiting_approval"));
     const decidedBy = h("p", { class: "decided-by muted" });
+    const why = h("p", { class: "decide-why muted", hidden: true });
     const approve = h("button", { type: "button", class: APPROVE_CLASS[state] || "btn-approve", text: APPROVE_LABEL[state] || "Approve", disabled: blocked });
     const reject = h("button", { type: "button", class: "btn-reject", text: "Reject", disabled: blocked });
     const buttons = canApprove ? h("div", { class: "actions" }, approve, reject, blocked ? h("p", { class: "blocked-note", text: blockedWhy }) : null) : null;
@@ -191,11 +192,12 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       ),
       previewBlock(call),
       argumentsBlock(call.args),
+      why,
       canApprove && !blocked ? field(reasonLabel, reason) : null,
       buttons,
       decidedBy,
     );
-    items.set(call.call_id, { el, state: itemState, decidedBy, buttons, reason, decided: false, override: state === "failed" });
+    items.set(call.call_id, { el, state: itemState, decidedBy, why, buttons, reason, decided: false, override: state === "failed" });
     return el;
   });
 
@@ -284,6 +286,19 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       if (!slot || !name) return;
       slot.textContent = `via ${name}${version ? ` ${version}` : ""}`;
       slot.hidden = false;
+    },
+    // Whether the current user's role in this call's context and namespace lets them decide
+    // it, and why ("approver for prod/payments", "you are viewer in prod/shop").
+    setWhy(callId, mayDecide, why) {
+      const item = items.get(callId);
+      if (!item || item.decided || !why) return;
+      item.why.textContent = mayDecide ? `You may decide this: ${why}.` : `You cannot decide this: ${why}.`;
+      item.why.hidden = false;
+      if (!mayDecide) {
+        if (item.buttons) item.buttons.remove();
+        const reasonField = item.reason.closest(".field");
+        if (reasonField) reasonField.remove();
+      }
     },
     decided(decision) {
       const item = items.get(decision.call_id);
