@@ -301,3 +301,25 @@ def test_a_token_for_one_person_does_not_let_the_call_act_as_another() -> None:
     for other in ("olga (no groups)", None):
         with pytest.raises(ApprovalRequired, match="another identity"):
             approval_token.verify(APPROVAL_KEY, token, "h" * 64, 1.0, other)
+
+
+async def test_helm_acts_as_the_person_too(rig: Rig, sandbox: SandboxInfo, namespace: str) -> None:
+    _prepare(sandbox, namespace)
+    h = await rig.factory.open()
+    impersonating = dataclasses.replace(rig.env, cluster_identity={sandbox.context: "impersonate"})
+    async with ToolClient.in_memory(
+        create_server(impersonating, registry.all_tools(), APPROVAL_KEY, spent=h.store)
+    ) as client:
+        listed = await client.call(
+            "helm_list",
+            {"namespace": namespace, "context": sandbox.context},
+            acting_as=ActingAs(user="olga", groups=("dev",)),
+        )
+    assert not listed.ok
+    assert (
+        f'User "olga" cannot list resource "secrets" in API group "" in the namespace "{namespace}"'
+        in listed.text
+    )
+    [argv] = rig.runner.cluster_argvs()
+    assert "--kube-as-user=olga" in argv
+    assert "--kube-as-group=dev" in argv
