@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.jenkins",
     "tests.fixtures.ui",
     "tests.fixtures.api",
+    "tests.fixtures.oidc",
     # Last: it imports the cli and sandbox fixtures.
     "tests.fixtures.gateway",
 ]

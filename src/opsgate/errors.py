@@ -17,8 +17,10 @@ secrets, and truncate captured output.
     │   ├── ApprovalRequired     a mutation arrived without a valid approval token
     │   └── DecisionRefused      a decision or execution the gate does not allow
     ├── AuthError
-    │   ├── Unauthenticated      no or bad credentials
-    │   └── Forbidden            the user's role does not allow it
+    │   ├── Unauthenticated      no or bad credentials (an ID token that does not verify)
+    │   ├── Forbidden            the user's role does not allow it
+    │   │   └── SignInRefused    an identity provider's user gets no access (no mapped group)
+    │   └── IdentityProviderError  the identity provider could not be reached or answered badly
     ├── StoreError
     │   ├── NotFound             no such record
     │   └── Conflict             the record is not in a state that allows this
@@ -125,6 +127,18 @@ class Forbidden(AuthError):
     """The user's role does not allow this action."""
 
     code = "forbidden"
+
+
+class SignInRefused(Forbidden):
+    """A person the identity provider vouches for gets no access (no mapped group, disabled)."""
+
+    code = "sign_in_refused"
+
+
+class IdentityProviderError(AuthError):
+    """The identity provider could not be reached, or its answer was not usable."""
+
+    code = "identity_provider_error"
 
 
 class StoreError(OpsgateError):

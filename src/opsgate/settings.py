@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -33,6 +33,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from opsgate.domain.roles import Role
 from opsgate.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,39 @@ class JenkinsServer(BaseModel):
     """The API token; never shown to the model, the stream or the audit log."""
     verify_tls: bool = True
     """Verify the server's TLS certificate (on unless an admin turns it off)."""
+
+
+class OidcSettings(BaseModel):
+    """Single sign-on through an OpenID Connect provider (`api.oidc`, docs/identity.md)."""
+
+    issuer: str
+    """The provider's issuer URL (`https://idp.example/realms/ops`); its discovery document is
+    read from `<issuer>/.well-known/openid-configuration` and must name this issuer."""
+    client_id: str
+    """The client id registered at the provider; ID tokens must be issued to it."""
+    client_secret: SecretStr | None = None
+    """The client secret (confidential clients); sent only to the token endpoint, never logged."""
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
+    """Scopes asked for; `openid` is always added."""
+    groups_claim: str = "groups"
+    """The ID token claim holding the user's groups (a list, or one string)."""
+    username_claim: str = "preferred_username"
+    """The claim naming the user in opsgate (falls back to `email`, then the subject)."""
+    display_name: str = "single sign-on"
+    """Shown on the login button: "Sign in with <display_name>"."""
+
+
+class ProxyAuthSettings(BaseModel):
+    """Identity from an authenticating proxy in front of opsgate (`api.proxy_auth`)."""
+
+    trusted_cidrs: list[IPvAnyNetwork] = Field(min_length=1)
+    """Addresses of the proxies (the TCP peer opsgate sees); the headers from any other peer
+    are refused with 401."""
+    user_header: str = "X-Forwarded-User"
+    """The header naming the user (their stable id at the proxy's identity provider)."""
+    groups_header: str = "X-Forwarded-Groups"
+    """The header listing the user's groups."""
+    groups_separator: str = ","
 
 
 class Settings(BaseSettings):
@@ -184,6 +218,20 @@ class Settings(BaseSettings):
     """How long an MCP call waits for its approval and the change (0: the approval TTL plus
     time to execute and verify); after it, the call returns and the request stays open."""
 
+    # Sign-in (docs/identity.md)
+    oidc: OidcSettings | None = None
+    """Single sign-on (`OPSGATE_OIDC__ISSUER`, `__CLIENT_ID`, `__CLIENT_SECRET`...); needs
+    `public_url` (the redirect URI is `<public_url>/api/v1/auth/oidc/callback`). Security
+    setting."""
+    proxy_auth: ProxyAuthSettings | None = None
+    """Trusted-proxy sign-in (`OPSGATE_PROXY_AUTH__TRUSTED_CIDRS='["10.0.0.5/32"]'`...).
+    Security setting."""
+    sso_roles: dict[str, Role] = Field(default_factory=dict)
+    """Identity provider group -> opsgate role, for single sign-on and proxy users
+    (`OPSGATE_SSO_ROLES='{"ops-admins": "admin", "oncall": "approver"}'`): the highest mapped
+    role wins, re-evaluated at each sign-in; a user in no mapped group gets no access.
+    Security setting."""
+
     jenkins: dict[str, JenkinsServer] = Field(default_factory=dict)
     """Jenkins servers by name, beside those admins add through the API (which cannot change
     these). Security setting."""
@@ -309,6 +357,9 @@ SECURITY_SETTINGS = (
     "contexts",
     "cluster_identity",
     "jenkins",
+    "oidc",
+    "proxy_auth",
+    "sso_roles",
 )
 """Settings that decide who may change what, where: traced to where they came from."""
 
@@ -326,7 +377,8 @@ class SettingOrigin:
 
     @property
     def variable(self) -> str:
-        return f"OPSGATE_{self.name.upper()}" + ("__*" if self.name == "jenkins" else "")
+        nested = self.name in ("jenkins", "oidc", "proxy_auth")
+        return f"OPSGATE_{self.name.upper()}" + ("__*" if nested else "")
 
     def describe(self) -> str:
         """One line for people: `environment (OPSGATE_SECRET_KEY)`, `.env file /srv/.env`..."""

@@ -16,6 +16,7 @@ PUBLIC = {
     ("POST", "/api/v1/auth/login"),
     ("GET", "/api/v1/setup/status"),
     ("POST", "/api/v1/setup"),
+    ("GET", "/api/v1/auth/methods"),
 }
 
 
@@ -54,6 +55,8 @@ async def test_public_routes_reveal_nothing_private(api_env: ApiEnv) -> None:
         assert ready.json()["checks"]["database"]["ok"] is True
         assert ready.json()["checks"]["kubectl"]["ok"] is True
         assert ready.json()["checks"]["migrations"]["ok"] is True
+        methods = await anonymous.get("/api/v1/auth/methods")
+        assert methods.json() == {"local": True, "oidc": None, "proxy": False}
 
 
 async def test_readyz_reports_a_schema_behind_this_version_as_not_ready(api_env: ApiEnv) -> None:

@@ -53,6 +53,10 @@ def _values(annotation: Any, tmp: Path) -> list[Any]:
     if origin is dict:
         return [{}]
     name = getattr(annotation, "__name__", "")
+    if name == "OidcSettings":
+        return [{"issuer": "http://127.0.0.1:9", "client_id": "opsgate"}]
+    if name == "ProxyAuthSettings":
+        return [{"trusted_cidrs": ["0.0.0.0/0"], "user_header": "X-Forwarded-User"}]
     if name == "SecretStr":
         return ["", "skip", "x" * 40]
     raise AssertionError(f"no plausible values for {annotation!r}; extend this test")

@@ -28,6 +28,7 @@ from opsgate.domain import grants
 from opsgate.domain.audit_payloads import Via
 from opsgate.domain.grants import Grant
 from opsgate.domain.roles import Role
+from opsgate.domain.sign_in import SignIn
 from opsgate.errors import Conflict, Forbidden, InvalidInput, NotFound
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApiToken, User
@@ -122,18 +123,24 @@ async def create_user(
     *,
     actor: Actor | None,
     via: Via,
+    sign_in: SignIn = "local",
+    subject: str | None = None,
+    groups: tuple[str, ...] = (),
 ) -> User:
     """Create a user (`password` None: token-only) and audit it.
 
-    `actor` None means the new user creates themselves (first-admin setup). A name that differs
-    from an existing one only by case is refused too: they would look alike on every screen.
+    `actor` None means the new user creates themselves (first-admin setup, a first single
+    sign-on). A name that differs from an existing one only by case is refused too: they
+    would look alike on every screen.
     """
     check_username(username)
     for existing in await store.list_users():
         if existing.username.lower() == username.lower():
             raise Conflict(f"a user named {existing.username!r} exists")
     password_hash = await passwords.hash_async(password) if password is not None else None
-    user = await store.create_user(username, role, password_hash)
+    user = await store.create_user(
+        username, role, password_hash, sign_in=sign_in, subject=subject, groups=groups
+    )
     payload = ap.UserCreated(user_id=user.id, username=user.username, role=user.role, via=via)
     await _audit(store, payload, actor or Actor.of(user))
     return user

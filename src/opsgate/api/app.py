@@ -27,18 +27,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
 import opsgate
-from opsgate.api import auth, build, contexts, errors, guards, tracing, ui
+from opsgate.api import auth, build, contexts, errors, guards, oidc, sso, tracing, ui
 from opsgate.api.metrics import MeteredBus, Metrics
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.routes import admin, approvals, conversations, events, meta, tokens
 from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
+from opsgate.api.routes import sso as sso_routes
 from opsgate.api.security import SecurityHeadersMiddleware
 from opsgate.api.sessions import SessionCodec
 from opsgate.api.state import AppState, EngineApi
@@ -139,6 +141,23 @@ def _lifespan(
                 stack.push_async_callback(_cancelled, follower)
             await engine.recover()
             allowed, default_context = contexts.allowed_contexts(settings)
+            clock = deps.clock or _utcnow
+            oidc_client = None
+            if settings.oidc is not None:
+                if settings.public_url is None:
+                    log.warning(
+                        "single sign-on is configured without OPSGATE_PUBLIC_URL: the redirect "
+                        "URI is %s; set OPSGATE_PUBLIC_URL to the address people use",
+                        sso.public_base(settings) + oidc.CALLBACK_PATH,
+                    )
+                http = httpx.AsyncClient(follow_redirects=False)
+                stack.push_async_callback(http.aclose)
+                oidc_client = oidc.OidcClient(
+                    settings.oidc,
+                    sso.public_base(settings) + oidc.CALLBACK_PATH,
+                    http,
+                    clock=lambda: clock().timestamp(),
+                )
             state = AppState(
                 settings=settings,
                 store=store,
@@ -149,11 +168,15 @@ def _lifespan(
                 passwords=deps.passwords or Passwords(),
                 sessions=SessionCodec(settings.key("session_key")),
                 limiter=deps.limiter or LoginLimiter(),
-                clock=deps.clock or _utcnow,
+                clock=clock,
                 model_name=(settings.model or "").strip() or None,
                 heartbeat_s=deps.heartbeat_s or 15.0,
                 contexts=allowed,
                 default_context=default_context,
+                oidc=oidc_client,
+                oidc_attempts=oidc.AttemptCodec(
+                    settings.key("session_key"), clock=lambda: clock().timestamp()
+                ),
             )
             if await store.count_users() == 0:
                 token = deps.setup_token or secrets.token_urlsafe(24)
@@ -204,6 +227,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         auth_routes,
+        sso_routes,
         admin,
         tokens,
         conversations,

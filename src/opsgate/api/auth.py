@@ -5,8 +5,11 @@ Routes declare `Depends(require_viewer)` (any signed-in user), `require_operator
 Cookie-authenticated requests that change state must carry the session's CSRF token in
 `X-CSRF-Token` matching the `opsgate_csrf` cookie (double submit, bound to the signed
 session), and the session must still be live in the store. API tokens are looked up by their
-SHA-256 (`accounts.token_hash`). A token its owner did not make (the CLI made it on the
-database) authenticates as its user but cannot decide approvals or make further tokens.
+SHA-256 (`accounts.token_hash`) and act with their user's role as it is now (a demoted
+owner's token loses what the role lost at once). A token its owner did not make (the CLI made
+it on the database) authenticates as its user but cannot decide approvals or make further
+tokens. With proxy sign-in configured, the proxy's identity headers from any other address
+are refused with 401 on every route (`proxy_auth.refuse_forged`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 
-from opsgate.api import accounts
+from opsgate.api import accounts, proxy_auth
 from opsgate.api.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, session_hash
 from opsgate.api.state import AppState, app_state
 from opsgate.domain import grants, roles
@@ -103,13 +106,17 @@ async def _session_principal(state: AppState, request: Request, cookie: str) -> 
 async def current_principal(request: Request) -> Principal:
     """The request's user, from a bearer token or a session cookie; else `Unauthenticated`."""
     state = app_state(request)
+    # Identity headers from anyone but the configured proxy are an attempt to name oneself.
+    proxy_auth.refuse_forged(state.settings.proxy_auth, request)
     authorization = request.headers.get("authorization")
     if authorization:
         return await token_principal(state.store, authorization)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise Unauthenticated("sign in or send an API token")
-    return await _session_principal(state, request, cookie)
+    principal = await _session_principal(state, request, cookie)
+    proxy_auth.refuse_switched(state.settings.proxy_auth, request, principal.user)
+    return principal
 
 
 async def require_viewer(

@@ -25,6 +25,7 @@ _STATUS: list[tuple[type[errors.OpsgateError], int]] = [
     (RateLimited, 429),
     (errors.Unauthenticated, 401),
     (errors.Forbidden, 403),
+    (errors.IdentityProviderError, 502),
     (errors.AuthError, 401),
     (errors.InvalidInput, 422),
     (errors.NotFound, 404),

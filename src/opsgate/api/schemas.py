@@ -18,6 +18,7 @@ from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.grants import Grant
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import ApprovalStatus
+from opsgate.domain.sign_in import SignIn
 from opsgate.store.records import (
     ApiToken,
     ApprovalDecision,
@@ -57,6 +58,8 @@ class Me(BaseModel):
     id: str
     username: str
     role: Role
+    sign_in: SignIn = "local"
+    """How the user signs in: a password, single sign-on (`oidc`) or a trusted proxy."""
     grants: list[Grant] = []
     """Roles held in given contexts/namespaces beyond `role` (`domain.grants`)."""
 
@@ -69,6 +72,38 @@ class GrantBody(_Body):
 
 class LoginAnswer(BaseModel):
     user: Me
+
+
+class OidcMethod(BaseModel):
+    display_name: str
+    """For the button: "Sign in with <display_name>"."""
+    start_url: str
+
+
+class SignInMethods(BaseModel):
+    """Public: how people may sign in here (the login view draws itself from it)."""
+
+    local: bool
+    """Username and password (an admin can turn it off once single sign-on works)."""
+    oidc: OidcMethod | None
+    proxy: bool
+    """Identity from an authenticating proxy (`start_url`: `/api/v1/auth/proxy`)."""
+
+
+class LogoutAnswer(BaseModel):
+    provider_logout_url: str | None
+    """Where the browser goes next to end the identity provider's session too."""
+
+
+class LocalLoginBody(_Body):
+    enabled: bool
+
+
+class LocalLoginState(BaseModel):
+    enabled: bool
+    """Whether local password sign-in is on."""
+    can_turn_off: bool
+    """Whether single sign-on or proxy sign-in is configured (needed before turning it off)."""
 
 
 class NewUser(_Body):

@@ -16,6 +16,7 @@ from typing import Any, Protocol, cast
 from fastapi import Request
 
 from opsgate.api.metrics import Metrics
+from opsgate.api.oidc import AttemptCodec, OidcClient
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.sessions import SessionCodec
@@ -73,6 +74,9 @@ class AppState:
     setup_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     contexts: list[str] = field(default_factory=list)
     default_context: str | None = None
+    oidc: OidcClient | None = None
+    """The single sign-on provider's client when `Settings.oidc` is set."""
+    oidc_attempts: AttemptCodec | None = None
 
 
 def app_state(request: Request) -> AppState:

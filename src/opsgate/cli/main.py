@@ -33,6 +33,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("audit", "audit_app", "Verify, export and follow the audit log."),
     "users": ("users", "users_app", "Manage users and their roles."),
     "tokens": ("users", "tokens_app", "Create, list and revoke API tokens."),
+    "local-login": (
+        "local_login",
+        "local_login_app",
+        "Turn local password sign-in on or off (break glass: on).",
+    ),
     "tools": ("tools", "tools_app", "Inspect the tools opsgate can call."),
     "diagnose": (
         "diagnose",

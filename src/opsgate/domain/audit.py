@@ -40,9 +40,12 @@ AuditKind = Literal[
     "user.login",
     "user.granted",
     "user.grant_revoked",
+    "user.sso_login",
+    "user.sso_refused",
     "token.created",
     "token.revoked",
     "settings.changed",
+    "settings.local_login",
 ]
 
 GENESIS_HASH = "0" * 64

@@ -27,10 +27,11 @@ from opsgate.domain.events import PlannedCall, PreviewOutcome, Verdict
 from opsgate.domain.outcomes import RunSummary
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import DecisionVia, RunStatus
+from opsgate.domain.sign_in import SignIn
 
-Via = Literal["api", "cli", "setup", "demo"]
+Via = Literal["api", "cli", "setup", "demo", "oidc", "proxy"]
 """Through which door an account change came: the admin API, the CLI, first-admin setup,
-`opsgate demo`."""
+`opsgate demo`, a first single sign-on or trusted-proxy sign-in."""
 
 
 class AuditPayload(BaseModel):
@@ -265,6 +266,38 @@ class UserLogin(AuditPayload):
     address: str
 
 
+class SsoLogin(AuditPayload):
+    """A single sign-on or trusted-proxy sign-in (the user is the event's actor): the role the
+    identity provider's groups gave them this time, and whether the account was new."""
+
+    kind: ClassVar[AuditKind] = "user.sso_login"
+    address: str
+    sign_in: SignIn
+    subject: str
+    groups: list[str]
+    role: Role
+    created: bool
+
+
+class SsoRefused(AuditPayload):
+    """A single sign-on or proxy identity refused (no mapped group, or its user is disabled)."""
+
+    kind: ClassVar[AuditKind] = "user.sso_refused"
+    address: str
+    sign_in: SignIn
+    subject: str
+    groups: list[str]
+    reason: str
+
+
+class LocalLoginChanged(AuditPayload):
+    """An admin (or the CLI on the database) turned local password sign-in on or off."""
+
+    kind: ClassVar[AuditKind] = "settings.local_login"
+    enabled: bool
+    via: Via
+
+
 class TokenCreated(AuditPayload):
     """Never the token itself: its id, name, owner and display prefix."""
 
@@ -337,6 +370,9 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
             UserGranted,
             UserGrantRevoked,
             UserLogin,
+            SsoLogin,
+            SsoRefused,
+            LocalLoginChanged,
             TokenCreated,
             TokenRevoked,
             ApprovalRefused,

@@ -32,6 +32,7 @@ from opsgate.domain.runs import (
     RunKind,
     RunStatus,
 )
+from opsgate.domain.sign_in import SignIn
 from opsgate.store.records import (
     ApiToken,
     ApprovalEvidence,
@@ -68,7 +69,32 @@ class Store(Protocol):
         ...
 
     # users and tokens
-    async def create_user(self, username: str, role: Role, password_hash: str | None) -> User: ...
+    async def create_user(
+        self,
+        username: str,
+        role: Role,
+        password_hash: str | None,
+        *,
+        sign_in: SignIn = "local",
+        subject: str | None = None,
+        groups: tuple[str, ...] = (),
+    ) -> User:
+        """`sign_in`/`subject`: how the user signs in and their identity provider's id; a
+        second user with the same pair is a `Conflict`."""
+        ...
+
+    async def find_external_user(self, sign_in: SignIn, subject: str) -> User | None:
+        """The `oidc` or `proxy` user with this identity provider subject, disabled or not."""
+        ...
+
+    async def get_option(self, name: str) -> Any:
+        """An instance option's JSON value (`instance_options`); None when never set."""
+        ...
+
+    async def set_option(self, name: str, value: Any) -> None:
+        """Set an instance option (every replica reads the new value at its next request)."""
+        ...
+
     async def get_user(self, user_id: str) -> UserWithSecret: ...
     async def get_user_by_name(self, username: str) -> UserWithSecret: ...
     async def list_users(self) -> list[User]: ...

@@ -27,6 +27,7 @@ from opsgate.domain.runs import (
     RunKind,
     RunStatus,
 )
+from opsgate.domain.sign_in import SignIn
 
 
 class _Record(BaseModel):
@@ -41,6 +42,10 @@ class User(_Record):
     created_at: datetime
     groups: tuple[str, ...] = ()
     """The identity provider's groups for the user at their last sign-in; empty for local users."""
+    sign_in: SignIn = "local"
+    """How the user signs in: a password (`local`), single sign-on (`oidc`) or a proxy."""
+    subject: str | None = None
+    """The identity provider's stable id for an `oidc` or `proxy` user."""
     grants: tuple[Grant, ...] = ()
     """Roles held in given contexts/namespaces beyond `role` (see `domain.grants`)."""
 

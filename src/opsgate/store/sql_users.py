@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from opsgate.domain.grants import Grant
 from opsgate.domain.roles import Role
+from opsgate.domain.sign_in import SignIn
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import tables
 from opsgate.store.records import ApiToken, User, UserWithSecret
@@ -25,13 +26,32 @@ U, TK, G = tables.users, tables.api_tokens, tables.role_grants
 S, LA = tables.sessions, tables.login_addresses
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 """`find_token` refreshes `last_used_at` at most this often."""
-_USER_COLUMNS = (U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.created_at, U.c.groups)
+IO = tables.instance_options
+_USER_COLUMNS = (
+    U.c.id,
+    U.c.username,
+    U.c.role,
+    U.c.disabled,
+    U.c.created_at,
+    U.c.groups,
+    U.c.sign_in,
+    U.c.subject,
+)
 
 
 class UsersStore(SqlBase):
     """Users and tokens; see `opsgate.store.protocol.Store` for the contract."""
 
-    async def create_user(self, username: str, role: Role, password_hash: str | None) -> User:
+    async def create_user(
+        self,
+        username: str,
+        role: Role,
+        password_hash: str | None,
+        *,
+        sign_in: SignIn = "local",
+        subject: str | None = None,
+        groups: tuple[str, ...] = (),
+    ) -> User:
         values = {
             "id": self._ids.new("usr"),
             "username": username,
@@ -39,13 +59,38 @@ class UsersStore(SqlBase):
             "disabled": False,
             "password_hash": password_hash,
             "created_at": self._now(),
-            "groups": [],
+            "groups": list(groups),
+            "sign_in": sign_in,
+            "subject": subject,
         }
         try:
             await self._write(lambda conn: conn.execute(insert(U).values(values)))
         except Conflict as e:
             raise Conflict(f"user {username!r} already exists") from e
         return User.model_validate(values)
+
+    async def find_external_user(self, sign_in: SignIn, subject: str) -> User | None:
+        user = await self._read(
+            lambda conn: self._one_user(conn, U.c.sign_in == sign_in, U.c.subject == subject)
+        )
+        return None if user is None else User.model_validate(user.model_dump())
+
+    async def get_option(self, name: str) -> Any:
+        stmt = select(IO.c.value).where(IO.c.name == name)
+        return await self._read(lambda conn: conn.execute(stmt).scalar_one_or_none())
+
+    async def set_option(self, name: str, value: Any) -> None:
+        now = self._now()
+
+        def work(conn: Connection) -> None:
+            upsert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(IO)
+            conn.execute(
+                upsert.values(name=name, value=value, updated_at=now).on_conflict_do_update(
+                    index_elements=[IO.c.name], set_={"value": value, "updated_at": now}
+                )
+            )
+
+        await self._write(work)
 
     @staticmethod
     def _grants(conn: Connection, user_ids: list[str]) -> dict[str, tuple[Grant, ...]]:

@@ -78,6 +78,12 @@ class UserRow(Base):
     created_at: Mapped[datetime]
     groups: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     """The groups the identity provider last said the user is in (empty for local users)."""
+    sign_in: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    """`local`, `oidc` or `proxy` (`domain.roles.SignIn`)."""
+    subject: Mapped[str | None] = mapped_column(String(255))
+    """The identity provider's stable id for an `oidc`/`proxy` user; NULL for local users."""
+
+    __table_args__ = (Index("ix_users_sign_in_subject", "sign_in", "subject", unique=True),)
 
 
 class RoleGrantRow(Base):
@@ -131,6 +137,15 @@ class LoginAddressRow(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
     address: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_login_at: Mapped[datetime]
+
+
+class InstanceOptionRow(Base):
+    """An instance-wide option an admin sets at run time (e.g. `local_login`)."""
+
+    __tablename__ = "instance_options"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
 
 
 class ConversationRow(Base):
@@ -326,6 +341,7 @@ api_tokens = _table(ApiTokenRow)
 role_grants = _table(RoleGrantRow)
 sessions = _table(SessionRow)
 login_addresses = _table(LoginAddressRow)
+instance_options = _table(InstanceOptionRow)
 conversations = _table(ConversationRow)
 messages = _table(MessageRow)
 runs = _table(RunRow)

@@ -1,4 +1,5 @@
-"""Admin routes: users, roles and scoped grants, Jenkins servers. Every change is audited.
+"""Admin routes: users, roles and scoped grants, local password sign-in, Jenkins servers.
+Every change is audited.
 
 Jenkins servers are listed from the same directory the tools resolve them through
 (`opsgate.store.jenkins_directory`): those added here, and those from settings (read-only).
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from opsgate.api import accounts, auth
+from opsgate.api import accounts, auth, sso
 from opsgate.api.routes import RecordId
 from opsgate.api.schemas import (
     GrantBody,
     JenkinsServerBody,
     JenkinsServerOut,
+    LocalLoginBody,
+    LocalLoginState,
     NewUser,
     UserList,
     UserPatch,
@@ -145,6 +148,36 @@ def _refuse_settings_server(directory: JenkinsDirectory, name: str) -> None:
             f"Jenkins server {name!r} comes from settings ({variable}) and is read-only here; "
             "change it where opsgate is configured, or use another name"
         )
+
+
+async def _local_login(state: AppState) -> LocalLoginState:
+    return LocalLoginState(
+        enabled=await sso.local_login_enabled(state.store),
+        can_turn_off=sso.external_sign_in_configured(state.settings),
+    )
+
+
+@router.get("/local-login", response_model=LocalLoginState)
+async def get_local_login(request: Request, principal: auth.Admin) -> LocalLoginState:
+    """Whether local password sign-in is on, and whether it may be turned off."""
+    return await _local_login(app_state(request))
+
+
+@router.put("/local-login", response_model=LocalLoginState)
+async def put_local_login(
+    body: LocalLoginBody, request: Request, principal: auth.Admin
+) -> LocalLoginState:
+    """Turn local password sign-in on or off (off only once single sign-on or proxy sign-in is
+    configured); existing sessions stay until they end."""
+    state = app_state(request)
+    await sso.set_local_login(
+        state.store,
+        state.settings,
+        body.enabled,
+        actor=accounts.Actor.of(principal.user),
+        via="api",
+    )
+    return await _local_login(state)
 
 
 @router.get("/jenkins-servers", response_model=list[JenkinsServerOut])

@@ -12,9 +12,10 @@ import hmac
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
-from opsgate.api import accounts, auth
-from opsgate.api.schemas import LoginAnswer, LoginBody, Me, SetupBody, SetupStatus
+from opsgate.api import accounts, auth, sso
+from opsgate.api.schemas import LoginAnswer, LoginBody, LogoutAnswer, Me, SetupBody, SetupStatus
 from opsgate.api.sessions import CSRF_COOKIE, SESSION_COOKIE, session_hash
 from opsgate.api.state import AppState, app_state
 from opsgate.domain import audit_payloads as ap
@@ -24,11 +25,17 @@ from opsgate.store.records import User, UserWithSecret
 router = APIRouter(tags=["auth"])
 
 
-def _me(user: User) -> Me:
-    return Me(id=user.id, username=user.username, role=user.role, grants=list(user.grants))
+def me_of(user: User) -> Me:
+    return Me(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        sign_in=user.sign_in,
+        grants=list(user.grants),
+    )
 
 
-async def _open_session(response: Response, state: AppState, user: User, address: str) -> None:
+async def open_session(response: Response, state: AppState, user: User, address: str) -> None:
     cookie, session = state.sessions.issue(user.id)
     expires_at = datetime.fromtimestamp(session.exp, UTC)
     await state.store.create_session(session_hash(session), user.id, address, expires_at)
@@ -53,6 +60,11 @@ async def login(body: LoginBody, request: Request, response: Response) -> LoginA
     """Check a username and password; set the session and CSRF cookies."""
     state = app_state(request)
     address = auth.client_address(request)
+    if not await sso.local_login_enabled(state.store):
+        raise Forbidden(
+            "password sign-in is turned off on this server: use single sign-on "
+            "(an administrator turns it back on with `opsgate local-login on`)"
+        )
     user: UserWithSecret | None
     try:
         user = await state.store.get_user_by_name(body.username)
@@ -68,29 +80,46 @@ async def login(body: LoginBody, request: Request, response: Response) -> LoginA
         state.limiter.failed(body.username, address, known=known)
         raise Unauthenticated("wrong username or password")
     state.limiter.succeeded(body.username, address, known=known)
-    await _open_session(response, state, user, address)
+    await open_session(response, state, user, address)
     login = ap.UserLogin(address=address)
     await state.store.append_audit(
         login.kind, login.payload(), actor_id=user.id, actor_name=user.username
     )
-    return LoginAnswer(user=_me(user))
+    return LoginAnswer(user=me_of(user))
 
 
-@router.post("/auth/logout", status_code=204)
-async def logout(request: Request, response: Response, principal: auth.Viewer) -> None:
-    """End the session for good (the cookie stops working even if replayed, after restarts)."""
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    responses={200: {"model": LogoutAnswer, "description": "a single sign-on user's logout"}},
+)
+async def logout(request: Request, principal: auth.Viewer) -> Response:
+    """End the session for good (the cookie stops working even if replayed, after restarts).
+
+    A single sign-on user gets 200 with the provider's logout URL (when it has one), where the
+    browser goes next to end the provider's session too; everyone else 204.
+    """
     state = app_state(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     session = state.sessions.read(cookie) if cookie else None
     if session is not None:
         await state.store.end_session(session_hash(session))
+    provider_logout = None
+    if principal.user.sign_in == "oidc" and state.oidc is not None:
+        provider_logout = await state.oidc.logout_url(sso.public_base(state.settings) + "/login")
+    response: Response = (
+        Response(status_code=204)
+        if provider_logout is None
+        else JSONResponse(LogoutAnswer(provider_logout_url=provider_logout).model_dump())
+    )
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
 
 
 @router.get("/auth/me", response_model=Me)
 async def me(principal: auth.Viewer) -> Me:
-    return _me(principal.user)
+    return me_of(principal.user)
 
 
 @router.get("/setup/status", response_model=SetupStatus)
@@ -122,5 +151,5 @@ async def setup(body: SetupBody, request: Request, response: Response) -> LoginA
             via="setup",
         )
         state.setup_token_hash = None
-    await _open_session(response, state, user, address)
-    return LoginAnswer(user=_me(user))
+    await open_session(response, state, user, address)
+    return LoginAnswer(user=me_of(user))

@@ -1,38 +1,28 @@
-"""The core group (`/api/v1`): pods, services, config, storage claims, quotas, nodes, events."""
+"""The core group (`/api/v1`): pods, config, secrets, nodes, events; services, storage and
+limits are in `kinds.services`, `kinds.volumes` and `kinds.limits`, spliced in here."""
 
 from __future__ import annotations
 
 import base64
-import secrets
 from typing import Any
 
-from opsgate.sandbox.apiserver import quantity
 from opsgate.sandbox.apiserver.resources import Resource
 from opsgate.sandbox.apiserver.store import Obj
-from opsgate.sandbox.kinds import podspec
+from opsgate.sandbox.kinds import limits, podspec, services, volumes
 from opsgate.sandbox.kinds.base import (
     Cause,
     Kind,
     age,
-    created_at,
     forbidden,
     human_age,
     immutable,
     invalid,
     labels_text,
-    required,
     spec,
     status,
-    unsupported,
 )
 
 _S, _I = "string", "integer"
-ACCESS_MODES = {
-    "ReadWriteOnce": "RWO",
-    "ReadOnlyMany": "ROX",
-    "ReadWriteMany": "RWX",
-    "ReadWriteOncePod": "RWOP",
-}
 
 
 def pod_status_reason(pod: Obj) -> str:
@@ -82,41 +72,6 @@ def _pod_row(pod: Obj) -> list[Any]:
     ]
 
 
-def _ports(svc: Obj) -> str:
-    parts = []
-    for port in spec(svc).get("ports") or []:
-        text = str(port.get("port"))
-        if port.get("nodePort"):
-            text += f":{port['nodePort']}"
-        parts.append(f"{text}/{port.get('protocol', 'TCP')}")
-    return ",".join(parts) or "<none>"
-
-
-def _external_ip(svc: Obj) -> str:
-    sp = spec(svc)
-    if sp.get("type") == "ExternalName":
-        return str(sp.get("externalName", "<none>"))
-    ingress = status(svc).get("loadBalancer", {}).get("ingress") or []
-    addresses = [i.get("ip") or i.get("hostname") for i in ingress]
-    addresses += sp.get("externalIPs") or []
-    if addresses:
-        return ",".join(str(a) for a in addresses)
-    return "<pending>" if sp.get("type") == "LoadBalancer" else "<none>"
-
-
-def _svc_row(svc: Obj) -> list[Any]:
-    sp = spec(svc)
-    selector = labels_text(sp.get("selector"))
-    return [
-        sp.get("type", "ClusterIP"),
-        sp.get("clusterIP", "<none>"),
-        _external_ip(svc),
-        _ports(svc),
-        age(svc),
-        selector or "<none>",
-    ]
-
-
 def _node_row(node: Obj) -> list[Any]:
     conditions = status(node).get("conditions", [])
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
@@ -154,78 +109,6 @@ def _event_row(event: Obj) -> list[Any]:
         f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
         event.get("message", ""),
     ]
-
-
-def endpoints_text(addresses: list[str], limit: int = 3) -> str:
-    """`10.244.1.5:80,10.244.2.3:80 + 1 more...` as kubectl prints endpoints."""
-    if not addresses:
-        return "<none>"
-    shown = ",".join(addresses[:limit])
-    more = len(addresses) - limit
-    return f"{shown} + {more} more..." if more > 0 else shown
-
-
-def _endpoints_row(ep: Obj) -> list[Any]:
-    found = []
-    for subset in ep.get("subsets") or []:
-        ports = [p.get("port") for p in subset.get("ports") or []] or [None]
-        for address in subset.get("addresses") or []:
-            for port in ports:
-                ip = address.get("ip", "")
-                found.append(f"{ip}:{port}" if port is not None else ip)
-    return [endpoints_text(found), age(ep)]
-
-
-def _modes(obj: Obj) -> str:
-    return ",".join(ACCESS_MODES.get(m, m) for m in spec(obj).get("accessModes") or [])
-
-
-def _pvc_row(pvc: Obj) -> list[Any]:
-    st = status(pvc)
-    phase = st.get("phase", "Pending")
-    if pvc["metadata"].get("deletionTimestamp"):
-        phase = "Terminating"
-    capacity = (st.get("capacity") or {}).get("storage", "")
-    bound = phase in ("Bound", "Terminating")
-    return [
-        phase,
-        spec(pvc).get("volumeName", ""),
-        capacity,
-        _modes(pvc) if bound else "",
-        spec(pvc).get("storageClassName", "<unset>"),
-        spec(pvc).get("volumeAttributesClassName", "<unset>"),
-        age(pvc),
-        spec(pvc).get("volumeMode", "Filesystem"),
-    ]
-
-
-def _pv_row(pv: Obj) -> list[Any]:
-    sp = spec(pv)
-    claim = sp.get("claimRef") or {}
-    claim_text = f"{claim.get('namespace')}/{claim.get('name')}" if claim.get("name") else ""
-    return [
-        (sp.get("capacity") or {}).get("storage", ""),
-        _modes(pv),
-        sp.get("persistentVolumeReclaimPolicy", "Retain"),
-        status(pv).get("phase", "Pending"),
-        claim_text,
-        sp.get("storageClassName", ""),
-        sp.get("volumeAttributesClassName", "<unset>"),
-        status(pv).get("reason", ""),
-        age(pv),
-        sp.get("volumeMode", "Filesystem"),
-    ]
-
-
-def _quota_row(quota: Obj) -> list[Any]:
-    hard = status(quota).get("hard") or spec(quota).get("hard") or {}
-    used = status(quota).get("used") or {}
-    requests: list[str] = []
-    limits: list[str] = []
-    for name in sorted(hard):
-        cell = f"{name}: {used.get(name, '0')}/{hard[name]}"
-        (limits if name.startswith("limits.") else requests).append(cell)
-    return [age(quota), ", ".join(requests), ", ".join(limits)]
 
 
 def _rc_row(rc: Obj) -> list[Any]:
@@ -273,72 +156,6 @@ def _pod_validate(obj: Obj, old: Obj | None) -> list[Cause]:
                     "`spec.tolerations` (only additions to existing tolerations),"
                     "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
                     "previously negative)",
-                )
-            )
-    return causes
-
-
-_SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
-
-
-def _service_defaults(obj: Obj) -> None:
-    sp = obj.setdefault("spec", {})
-    sp.setdefault("type", "ClusterIP")
-    if sp["type"] != "ExternalName":
-        sp.setdefault("clusterIP", f"10.96.{secrets.randbelow(250)}.{secrets.randbelow(250) + 2}")
-        sp.setdefault("clusterIPs", [sp["clusterIP"]])
-        sp.setdefault("ipFamilies", ["IPv4"])
-        sp.setdefault("ipFamilyPolicy", "SingleStack")
-        sp.setdefault("internalTrafficPolicy", "Cluster")
-    sp.setdefault("sessionAffinity", "None")
-    if sp["type"] in ("NodePort", "LoadBalancer"):
-        sp.setdefault("externalTrafficPolicy", "Cluster")
-    for port in sp.get("ports") or []:
-        port.setdefault("protocol", "TCP")
-        port.setdefault("targetPort", port.get("port"))
-        if sp["type"] in ("NodePort", "LoadBalancer") and not port.get("nodePort"):
-            port["nodePort"] = 30000 + secrets.randbelow(2768)
-    obj.setdefault("status", {"loadBalancer": {}})
-
-
-def _service_validate(obj: Obj, old: Obj | None) -> list[Cause]:
-    sp = spec(obj)
-    causes: list[Cause] = []
-    kind = sp.get("type", "ClusterIP")
-    if kind not in _SERVICE_TYPES:
-        causes.append(unsupported("spec.type", kind, _SERVICE_TYPES))
-    ports = sp.get("ports") or []
-    headless = sp.get("clusterIP") == "None"
-    if not ports and kind != "ExternalName" and not headless:
-        causes.append(required("spec.ports"))
-    names: set[str] = set()
-    for index, port in enumerate(ports):
-        number = port.get("port")
-        if not isinstance(number, int) or not 0 < number < 65536:
-            causes.append(
-                invalid(
-                    f"spec.ports[{index}].port", number, "must be between 1 and 65535, inclusive"
-                )
-            )
-        if len(ports) > 1 and not port.get("name"):
-            causes.append(required(f"spec.ports[{index}].name"))
-        if port.get("name") in names:
-            causes.append(
-                Cause(
-                    f"spec.ports[{index}].name",
-                    "FieldValueDuplicate",
-                    f'Duplicate value: "{port.get("name")}"',
-                )
-            )
-        names.add(str(port.get("name")))
-    if old is not None and kind != "ExternalName":
-        before = spec(old).get("clusterIP")
-        if before and sp.get("clusterIP") not in (None, before):
-            causes.append(
-                invalid(
-                    "spec.clusterIPs[0]",
-                    f'[]string{{"{sp.get("clusterIP")}"}}',
-                    "may not change once set",
                 )
             )
     return causes
@@ -393,77 +210,6 @@ def _secret_validate(obj: Obj, old: Obj | None) -> list[Cause]:
     if old is not None and obj.get("type") != old.get("type"):
         causes.append(immutable("type", obj.get("type")))
     return causes
-
-
-def _pvc_defaults(obj: Obj) -> None:
-    sp = obj.setdefault("spec", {})
-    sp.setdefault("volumeMode", "Filesystem")
-    obj.setdefault("status", {"phase": "Pending"})
-
-
-def _pvc_validate(obj: Obj, old: Obj | None) -> list[Cause]:
-    sp = spec(obj)
-    causes: list[Cause] = []
-    if not sp.get("accessModes"):
-        causes.append(required("spec.accessModes"))
-    for mode in sp.get("accessModes") or []:
-        if mode not in ACCESS_MODES:
-            causes.append(unsupported("spec.accessModes", mode, list(ACCESS_MODES)))
-    storage = ((sp.get("resources") or {}).get("requests") or {}).get("storage")
-    if storage is None:
-        causes.append(required("spec.resources[storage]"))
-    elif not quantity.valid(storage):
-        causes.append(invalid("spec.resources[storage]", storage, "must be a valid quantity"))
-    if old is None:
-        return causes
-    before = {k: v for k, v in spec(old).items() if k not in ("resources", "volumeName")}
-    after = {k: v for k, v in sp.items() if k not in ("resources", "volumeName")}
-    if before != after:
-        causes.append(
-            forbidden(
-                "spec",
-                "spec is immutable after creation except resources.requests and "
-                "volumeAttributesClassName for bound claims",
-            )
-        )
-    return causes
-
-
-def _pv_defaults(obj: Obj) -> None:
-    sp = obj.setdefault("spec", {})
-    sp.setdefault("persistentVolumeReclaimPolicy", "Retain")
-    sp.setdefault("volumeMode", "Filesystem")
-    obj.setdefault("status", {"phase": "Pending"})
-
-
-def _pv_validate(obj: Obj, old: Obj | None) -> list[Cause]:
-    sp = spec(obj)
-    causes = []
-    if not sp.get("accessModes"):
-        causes.append(required("spec.accessModes"))
-    if not (sp.get("capacity") or {}).get("storage"):
-        causes.append(required("spec.capacity"))
-    return causes
-
-
-def _quota_defaults(obj: Obj) -> None:
-    obj.setdefault("spec", {}).setdefault("hard", {})
-
-
-def _limitrange_defaults(obj: Obj) -> None:
-    for item in spec(obj).get("limits") or []:
-        if item.get("type") == "Container":
-            # As the API server: a max without a default makes the max the default limit.
-            defaults = item.setdefault("default", {})
-            for name, value in (item.get("max") or {}).items():
-                defaults.setdefault(name, value)
-            requests = item.setdefault("defaultRequest", {})
-            for name, value in defaults.items():
-                requests.setdefault(name, value)
-            if not item["default"]:
-                item.pop("default")
-            if not item["defaultRequest"]:
-                item.pop("defaultRequest")
 
 
 _R = Resource
@@ -522,33 +268,7 @@ KINDS: list[Kind] = [
         _pod_defaults,
         _pod_validate,
     ),
-    Kind(
-        "Service",
-        (
-            _R(
-                "",
-                "v1",
-                "Service",
-                "services",
-                True,
-                ("svc",),
-                subresources=("status", "proxy"),
-                categories=("all",),
-            ),
-        ),
-        (
-            ("Type", _S, 0),
-            ("Cluster-IP", _S, 0),
-            ("External-IP", _S, 0),
-            ("Port(s)", _S, 0),
-            ("Age", _S, 0),
-            ("Selector", _S, 1),
-        ),
-        _svc_row,
-        _service_defaults,
-        _service_validate,
-        name_rule="label",
-    ),
+    services.SERVICES,
     Kind(
         "ConfigMap",
         (_R("", "v1", "ConfigMap", "configmaps", True, ("cm",)),),
@@ -610,68 +330,9 @@ KINDS: list[Kind] = [
         (("Secrets", _I, 0), ("Age", _S, 0)),
         lambda o: [len(o.get("secrets") or []), age(o)],
     ),
-    Kind(
-        "Endpoints",
-        (_R("", "v1", "Endpoints", "endpoints", True, ("ep",)),),
-        (("Endpoints", _S, 0), ("Age", _S, 0)),
-        _endpoints_row,
-    ),
-    Kind(
-        "PersistentVolumeClaim",
-        (
-            _R(
-                "",
-                "v1",
-                "PersistentVolumeClaim",
-                "persistentvolumeclaims",
-                True,
-                ("pvc",),
-                subresources=("status",),
-            ),
-        ),
-        (
-            ("Status", _S, 0),
-            ("Volume", _S, 0),
-            ("Capacity", _S, 0),
-            ("Access Modes", _S, 0),
-            ("StorageClass", _S, 0),
-            ("VolumeAttributesClass", _S, 0),
-            ("Age", _S, 0),
-            ("VolumeMode", _S, 1),
-        ),
-        _pvc_row,
-        _pvc_defaults,
-        _pvc_validate,
-    ),
-    Kind(
-        "PersistentVolume",
-        (
-            _R(
-                "",
-                "v1",
-                "PersistentVolume",
-                "persistentvolumes",
-                False,
-                ("pv",),
-                subresources=("status",),
-            ),
-        ),
-        (
-            ("Capacity", _S, 0),
-            ("Access Modes", _S, 0),
-            ("Reclaim Policy", _S, 0),
-            ("Status", _S, 0),
-            ("Claim", _S, 0),
-            ("StorageClass", _S, 0),
-            ("VolumeAttributesClass", _S, 0),
-            ("Reason", _S, 0),
-            ("Age", _S, 0),
-            ("VolumeMode", _S, 1),
-        ),
-        _pv_row,
-        _pv_defaults,
-        _pv_validate,
-    ),
+    services.ENDPOINTS,
+    volumes.CLAIMS,
+    volumes.VOLUMES,
     Kind(
         "ReplicationController",
         (
@@ -697,30 +358,8 @@ KINDS: list[Kind] = [
         ),
         _rc_row,
     ),
-    Kind(
-        "ResourceQuota",
-        (
-            _R(
-                "",
-                "v1",
-                "ResourceQuota",
-                "resourcequotas",
-                True,
-                ("quota",),
-                subresources=("status",),
-            ),
-        ),
-        (("Age", _S, 0), ("Request", _S, 0), ("Limit", _S, 0)),
-        _quota_row,
-        _quota_defaults,
-    ),
-    Kind(
-        "LimitRange",
-        (_R("", "v1", "LimitRange", "limitranges", True, ("limits",)),),
-        (("Created At", "date", 0),),
-        lambda o: [created_at(o)],
-        _limitrange_defaults,
-    ),
+    limits.QUOTAS,
+    limits.LIMIT_RANGES,
     Kind(
         "PodTemplate",
         (_R("", "v1", "PodTemplate", "podtemplates"),),

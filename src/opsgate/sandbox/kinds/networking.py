@@ -18,7 +18,7 @@ from opsgate.sandbox.kinds.base import (
     status,
     unsupported,
 )
-from opsgate.sandbox.kinds.core import endpoints_text
+from opsgate.sandbox.kinds.services import endpoints_text
 
 _S = "string"
 PATH_TYPES = ["Exact", "ImplementationSpecific", "Prefix"]

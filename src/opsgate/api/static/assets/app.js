@@ -142,14 +142,17 @@ async function boot() {
     if (!location.hash.startsWith("#/login") && !location.hash.startsWith("#/setup")) navigate("#/login");
   });
   document.getElementById("logout").addEventListener("click", async () => {
+    let out = null;
     try {
-      await post("/auth/logout");
+      out = await post("/auth/logout");
     } catch (err) {
       toast(err.message);
     }
     session.me = null;
     sessionStorage.clear();
-    navigate("#/login");
+    // A single sign-on user also leaves the identity provider's session (it sends them back).
+    if (out && out.provider_logout_url) location.assign(out.provider_logout_url);
+    else navigate("#/login");
   });
   // The setup link printed at first start is `/setup#token=...`: keep the token, drop it from the URL.
   const fromLink = new URLSearchParams(location.hash.replace(/^#\/?/, "")).get("token");

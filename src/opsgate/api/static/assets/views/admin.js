@@ -1,4 +1,4 @@
-// Admin settings: users and roles, API tokens (shown once), Jenkins servers.
+// Admin settings: users and roles, local password sign-in, API tokens (shown once), Jenkins servers.
 
 import { del, enc, get, patch, post, put } from "../api.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
@@ -45,7 +45,9 @@ function usersSection() {
             disabled.checked = user.disabled;
           }
         });
-        return h("tr", {}, h("td", { text: user.username }), h("td", {}, role), h("td", {}, grantsCell(user, load)), h("td", {}, disabled), h("td", { text: formatTime(user.created_at) }));
+        // Single sign-on and proxy users get their role from their groups again at each sign-in.
+        const signIn = user.sign_in && user.sign_in !== "local" ? `${user.sign_in} (role from groups)` : "local";
+        return h("tr", {}, h("td", { text: user.username }), h("td", {}, role), h("td", { text: signIn }), h("td", {}, grantsCell(user, load)), h("td", {}, disabled), h("td", { text: formatTime(user.created_at) }));
       }),
     );
   };
@@ -64,7 +66,7 @@ function usersSection() {
     }
   });
   load().catch((err) => toast(err.message));
-  return tableSection("users", "Users and roles", ["User", "Role", "Grants", "Disabled", "Created"], tbody, form);
+  return tableSection("users", "Users and roles", ["User", "Role", "Sign-in", "Grants", "Disabled", "Created"], tbody, form);
 }
 
 // A user's scoped grants (a role in one context, or one namespace of it), each with a revoke
@@ -189,10 +191,41 @@ function jenkinsSection() {
   return tableSection("jenkins", "Jenkins servers", ["Name", "URL", "User", "Verify TLS", ""], tbody, form);
 }
 
+// Local password sign-in: an admin turns it off once single sign-on or proxy sign-in works.
+function signInSection() {
+  const toggle = h("input", { type: "checkbox", "aria-label": "Local password sign-in" });
+  const note = h("p", { class: "muted" });
+  const show = (state) => {
+    toggle.checked = state.enabled;
+    toggle.disabled = state.enabled && !state.can_turn_off;
+    note.textContent = state.can_turn_off
+      ? "Turned off, only single sign-on or the proxy signs people in. Way back: `opsgate local-login on` on the server's database."
+      : "Stays on until single sign-on (OPSGATE_OIDC__*) or proxy sign-in (OPSGATE_PROXY_AUTH__*) is configured.";
+  };
+  toggle.addEventListener("change", async () => {
+    try {
+      const state = await put("/local-login", { enabled: toggle.checked });
+      show(state);
+      toast(`local password sign-in is now ${state.enabled ? "on" : "off"}`, "ok");
+    } catch (err) {
+      toast(err.message);
+      toggle.checked = !toggle.checked;
+    }
+  });
+  get("/local-login").then(show).catch((err) => toast(err.message));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "sign-in-h" },
+    h("h2", { id: "sign-in-h", text: "Sign-in" }),
+    field("Local password sign-in", toggle),
+    note,
+  );
+}
+
 export function renderAdmin(ctx) {
   if (ctx.session.me.role !== "admin") {
     mount(ctx.main, h("p", { class: "error", role: "alert", text: "Only administrators can open the settings." }));
     return;
   }
-  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), usersSection(), tokensSection(), jenkinsSection()));
+  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), usersSection(), signInSection(), tokensSection(), jenkinsSection()));
 }

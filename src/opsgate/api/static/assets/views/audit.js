@@ -9,7 +9,7 @@ import { VERDICT_STATE, callLook, describeSummary, runLook } from "../outcomes.j
 const KINDS = [
   "", "request", "plan", "approval.", "approval.requested", "approval.granted", "approval.rejected",
   "approval.expired", "tool.", "tool.started", "tool.finished", "tool.outcome_unknown", "verify",
-  "run.finished", "user.", "token.", "settings.changed",
+  "run.finished", "user.", "token.", "settings.changed", "settings.local_login",
 ];
 
 function toIso(local) {

@@ -1,6 +1,6 @@
 // Login and first-run setup screens (setup token → first admin).
 
-import { post } from "../api.js";
+import { get, post } from "../api.js";
 import { field, h, mount } from "../dom.js";
 
 function errorBox() {
@@ -12,18 +12,40 @@ function showError(box, err) {
   box.hidden = false;
 }
 
-export function renderLogin(ctx) {
+// The ways of signing in this server offers (`/auth/methods`): a password form while local
+// sign-in is on, a "Sign in with <provider>" link for single sign-on, one for the proxy.
+function ssoLinks(methods) {
+  const links = [];
+  if (methods.oidc) {
+    links.push(h("a", { class: "btn btn-primary", href: methods.oidc.start_url, text: `Sign in with ${methods.oidc.display_name}` }));
+  }
+  if (methods.proxy) {
+    links.push(h("a", { class: "btn", href: "/api/v1/auth/proxy", text: "Continue with your company sign-in" }));
+  }
+  return links.length ? h("div", { class: "sso-links" }, links) : null;
+}
+
+export async function renderLogin(ctx) {
+  let methods = { local: true, oidc: null, proxy: false };
+  try {
+    methods = await get("/auth/methods");
+  } catch {
+    /* an older server: the password form alone */
+  }
   const username = h("input", { name: "username", autocomplete: "username", required: true });
   const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
   const error = errorBox();
+  const sso = ssoLinks(methods);
+  const passwordPart = methods.local
+    ? [field("Username", username), field("Password", password), error, h("button", { type: "submit", class: "btn-primary", text: "Sign in" })]
+    : [h("p", { class: "muted", text: "Password sign-in is turned off on this server." })];
   const form = h(
     "form",
     { class: "card narrow", "aria-labelledby": "login-title" },
     h("h1", { id: "login-title", text: "Sign in to opsgate" }),
-    field("Username", username),
-    field("Password", password),
-    error,
-    h("button", { type: "submit", class: "btn-primary", text: "Sign in" }),
+    sso,
+    sso && methods.local ? h("p", { class: "muted", text: "or with a local account:" }) : null,
+    ...passwordPart,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -37,7 +59,7 @@ export function renderLogin(ctx) {
     }
   });
   mount(ctx.main, h("div", { class: "center" }, form));
-  username.focus();
+  if (methods.local) username.focus();
 }
 
 export function renderSetup(ctx, prefilledToken = "") {
