@@ -7,6 +7,7 @@ secrets, and truncate captured output.
 
     OpsgateError
     ├── ConfigError              settings are missing or inconsistent
+    │   └── PolicyError          an approval policy is refused (names the line)
     ├── InvalidInput             a value failed validation (names the parameter)
     ├── ToolError
     │   ├── ToolNotFound         no tool by that name
@@ -51,6 +52,16 @@ class ConfigError(OpsgateError):
     """Settings are missing or inconsistent."""
 
     code = "config_error"
+
+
+class PolicyError(ConfigError):
+    """An approval policy is refused; the message names the line of the offending value."""
+
+    code = "policy_error"
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+        self.line = line
 
 
 class InvalidInput(OpsgateError):

@@ -189,6 +189,11 @@ class Settings(BaseSettings):
     turn it off with `OPSGATE_REQUIRE_DISTINCT_APPROVER=false`: the gate still pauses every
     change, the Command Center's approval card says that self-approval is allowed, and
     `opsgate demo` (one admin) turns it off itself. Security setting."""
+    policy_file: Path | None = None
+    """An approval policy (YAML, docs/policy.md) whose rules add requirements to the gate: two
+    approvers for prod, freezes, a ticket in the reason. Read at start; a file that would
+    loosen the gate is refused naming its line. A version an admin saves in the Command Center
+    replaces it. None: the built-in gate. Security setting."""
     mcp_http_token: SecretStr | None = None
     """Bearer token the engine's tool server requires over HTTP (`opsgate.mcp.entry`): 32 or
     more random characters (a short or repetitive one is refused at start). `opsgate mcp
@@ -341,6 +346,7 @@ def _generate_key_file(path: Path) -> None:
 
 
 SECURITY_SETTINGS = (
+    "policy_file",
     "approval_key",
     "secret_key",
     "audit_key",

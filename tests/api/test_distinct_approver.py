@@ -67,5 +67,6 @@ async def test_turned_off_the_requester_may_approve_and_the_change_runs(tmp_path
             return env.cluster.mutations() == [("scale", "frontend", "4")]
 
         await wait_for(scaled)
-    assert policy == {"require_distinct_approver": False, "approval_ttl_s": 900}
+    assert policy["require_distinct_approver"] is False
+    assert (policy["approval_ttl_s"], policy["source"], policy["rules"]) == (900, "built-in", [])
     assert own.status_code == 200, own.text

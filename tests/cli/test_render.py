@@ -100,6 +100,27 @@ def test_a_decision_names_tool_object_and_person_with_the_ids_after() -> None:
     ) in out
 
 
+def test_an_approval_a_policy_quorum_counted_is_not_shown_as_approved() -> None:
+    progress = "2 of 2 approvals from group sre-prod needed; 1 given (ada) [rule prod]"
+    out = shown(
+        PLAN,
+        (
+            "approval.decided",
+            {
+                "approval_id": "apr_1",
+                "call_id": "c1",
+                "decision": "approve",
+                "decided_by": "ada",
+                "settled": False,
+                "progress": [progress],
+            },
+        ),
+    )
+    assert "approval by ada counted for k8s_scale deployment/frontend (shop); it still waits" in out
+    assert f"policy {progress}" in out
+    assert "approved" not in out
+
+
 def test_the_final_status_is_the_derived_one_with_its_summary() -> None:
     summary = {"changes_run": 1, "verification_failed": 1, "reads": 1}
     out = shown(

@@ -84,8 +84,9 @@ async def test_every_audit_event_of_a_run_is_its_models_dump(
         assert canonical_json(typed.payload()) == canonical_json(event.payload), event.kind
         assert set(event.payload) in KEYS[event.kind], event.kind
         seen.add(event.kind)
-    # The crash-only kind is pinned below; everything else the engine writes occurred here.
-    assert seen == set(ap.ENGINE_PAYLOADS) - {"tool.outcome_unknown"}
+    # The crash-only kind is pinned below, the policy-only break-glass kind in
+    # tests/policy; everything else the engine writes occurred here.
+    assert seen == set(ap.ENGINE_PAYLOADS) - {"tool.outcome_unknown", "approval.break_glass"}
 
 
 SUMMARY = RunSummary(reads=1)

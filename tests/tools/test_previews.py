@@ -43,6 +43,7 @@ async def test_a_real_change_previews_changes_with_its_diff_and_command(
             f"{sandbox.kubectl} --kubeconfig {sandbox.kubeconfig} --context {sandbox.context} "
             f"set image deployment/web --namespace {web} web=nginx:1.28"
         ),
+        labels={"app": "web"},  # the live object's, for the approval policy
     )
     after = get_json(sandbox, "deployment/web", "-n", web)["metadata"]["resourceVersion"]
     assert after == before

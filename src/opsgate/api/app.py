@@ -40,6 +40,7 @@ from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.routes import admin, approvals, conversations, events, meta, tokens
 from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
+from opsgate.api.routes import policy as policy_routes
 from opsgate.api.routes import sso as sso_routes
 from opsgate.api.security import SecurityHeadersMiddleware
 from opsgate.api.sessions import SessionCodec
@@ -235,6 +236,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         events,
         audit_routes,
         meta,
+        policy_routes,
     ):
         api.include_router(module.router)
     api.add_api_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)

@@ -28,6 +28,7 @@ _STATUS: list[tuple[type[errors.OpsgateError], int]] = [
     (errors.IdentityProviderError, 502),
     (errors.AuthError, 401),
     (errors.InvalidInput, 422),
+    (errors.PolicyError, 422),
     (errors.NotFound, 404),
     (errors.ToolNotFound, 404),
     (errors.Conflict, 409),

@@ -16,6 +16,7 @@ from opsgate.domain.calls import CallStatus
 from opsgate.domain.canonical import canonical_json
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.grants import Grant
+from opsgate.domain.policy import Requirement
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import ApprovalStatus
 from opsgate.domain.sign_in import SignIn
@@ -232,6 +233,15 @@ class ApprovalItemOut(BaseModel):
     call_status: CallStatus | None = None
     """Where the call itself is now (running, verified, verification_failed...)."""
     decision: ApprovalDecision | None
+    """The decision that settled the item; None while pending."""
+    requirement: Requirement | None = None
+    """The approval policy's matched rules and their demands, fixed when the request opened;
+    None: the built-in gate (one approval)."""
+    decisions: list[ApprovalDecision] = []
+    """Every decision given, oldest first, each with the rule ids it counted toward."""
+    progress: list[str] = []
+    """One line per matched rule, e.g. "2 of 2 approvals from group sre-prod needed; 1 given
+    (ada) [rule prod-two-person]"; empty under the built-in gate."""
     may_decide: bool | None = None
     """Whether the signed-in user's role in this call's context and namespace lets them
     decide it (the distinct-approver rule and the approval policy may still refuse)."""
@@ -306,7 +316,29 @@ class ApprovalPolicy(BaseModel):
     """False only when turned off for a one-person setup: the requester may then approve
     their own change (the card should say so)."""
     approval_ttl_s: int
-    """How long an approval request stays open."""
+    """How long an approval request stays open (a policy rule may shorten it)."""
+    source: Literal["built-in", "file", "saved"] = "built-in"
+    """Where the active approval policy comes from (docs/policy.md)."""
+    version: str = "built-in"
+    """`built-in`, `file`, or the id of the version an admin saved."""
+    rules: list[str] = []
+    """The active policy's rule ids, in order."""
+    text: str = ""
+    """The active policy's YAML."""
+
+
+class PolicyBody(_Body):
+    text: str = Field(max_length=200_000)
+    """An approval policy in YAML (docs/policy.md)."""
+
+
+class PolicyCheck(BaseModel):
+    """What loading a policy found: its rule ids, or why (and on which line) it is refused."""
+
+    ok: bool
+    rules: list[str] = []
+    error: str | None = None
+    line: int | None = None
 
 
 class UserList(BaseModel):

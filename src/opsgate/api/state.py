@@ -21,6 +21,7 @@ from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.sessions import SessionCodec
 from opsgate.engine.bus import EventBus
+from opsgate.engine.policy_source import ActivePolicy
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApprovalRequest, Run, User
@@ -41,6 +42,8 @@ class EngineApi(Protocol):
     ) -> ApprovalRequest: ...
 
     async def stop(self, run_id: str, user: User) -> Any: ...
+
+    async def active_policy(self) -> ActivePolicy: ...
 
     def stop_noticed(self, run_id: str, user_name: str) -> None: ...
 

@@ -44,6 +44,7 @@ def item_lines(approval: ApprovalOut, item: ApprovalItemOut, me: Me) -> list[Tex
         cards.args_text(item.args, indent="      "),
         untrusted(f"    call {item.call_id}", "dim"),
     ]
+    lines[2:2] = [Text.assemble(("    policy ", "bold"), untrusted(p)) for p in item.progress]
     if approval.proposed_by == me.id:
         lines.insert(1, Text("    you proposed this change", "bold yellow"))
     return lines
@@ -67,20 +68,32 @@ def list_pending(server: str | None, token: str | None) -> None:
     if not found.items:
         console.print("no pending approvals")
     for approval in found.items:
-        console.print(
-            Text.assemble(
-                ("approval ", "bold"),
-                untrusted(approval.id, "bold"),
-                " proposed by ",
-                untrusted(approval.proposed_by_name),
-                via_client(approval),
-                f" · expires {cards.expiry(approval.expires_at)}",
-                untrusted(f" · run {approval.run_id}", "dim"),
-            )
+        _print(approval, me)
+
+
+def show(server: str | None, token: str | None, approval_id: str) -> None:
+    """Print one approval request, pending or decided, as `opsgate approvals show` shows it."""
+    with connect(server, token) as client:
+        me = Me.model_validate(client.request("GET", "/auth/me"))
+        approval = ApprovalOut.model_validate(client.request("GET", f"/approvals/{approval_id}"))
+    _print(approval, me)
+
+
+def _print(approval: ApprovalOut, me: Me) -> None:
+    console.print(
+        Text.assemble(
+            ("approval ", "bold"),
+            untrusted(approval.id, "bold"),
+            " proposed by ",
+            untrusted(approval.proposed_by_name),
+            via_client(approval),
+            f" · expires {cards.expiry(approval.expires_at)}",
+            untrusted(f" · run {approval.run_id}", "dim"),
         )
-        for item in approval.items:
-            for line in item_lines(approval, item, me):
-                console.print(line)
+    )
+    for item in approval.items:
+        for line in item_lines(approval, item, me):
+            console.print(line)
 
 
 def decide(
@@ -102,6 +115,13 @@ def decide(
         item = items.get(call_id)
         if item is None:
             console.print(untrusted(f"call {call_id}: decided, but the answer does not show it"))
+            continue
+        if item.status == "pending":
+            # A policy's quorum counted the approval; the call still waits for more.
+            label = untrusted(cards.label(item.tool, item.args))
+            console.print(Text.assemble("approval counted, not settled yet: ", label))
+            for progress in item.progress:
+                console.print(Text.assemble("    policy ", untrusted(progress)))
             continue
         recorded = item.decision.decision if item.decision else decision
         line = Text.assemble(

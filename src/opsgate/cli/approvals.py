@@ -1,10 +1,12 @@
-"""`opsgate approvals`: list and decide pending approvals on a running server.
+"""`opsgate approvals`: list, show and decide approvals on a running server.
 
 `list` shows each pending change as an approver needs it (tool, object, namespace, context,
 cluster, proposer, expiry, whether it is destructive, what its dry run found, the exact
-command, every argument); `approve` and `reject` print each decided call's own outcome as
-the server answered it. Exit codes: 0 every targeted call got the decision, 1 the server
-refused it or could not be reached (the message says why), 2 usage.
+command, every argument, and what the approval policy still requires); `show` prints one
+request, pending or decided; `approve` and `reject` print each decided call's own outcome as
+the server answered it (an approval a policy's quorum counted says so, not "approved"). Exit
+codes: 0 every targeted call got the decision, 1 the server refused it or could not be
+reached (the message says why), 2 usage.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ def approvals_list(server: ServerOption = None, token: TokenOption = None) -> No
     from opsgate.cli import approval_views
 
     approval_views.list_pending(server, token)
+
+
+@approvals_app.command("show")
+def approvals_show(
+    approval_id: Annotated[str, typer.Argument(help="The approval request's id.")],
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Show one approval request, with what its policy requires and who has approved so far.
+
+    Example: `opsgate approvals show apr_01H...`
+    """
+    from opsgate.cli import approval_views
+
+    approval_views.show(server, token, approval_id)
 
 
 @approvals_app.command("approve")

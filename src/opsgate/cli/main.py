@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ask": ("chat", "ask", "Ask one question; exit 0 completed, 3 awaiting approval."),
     "approvals": ("approvals", "approvals_app", "List and decide pending approvals."),
     "audit": ("audit", "audit_app", "Verify, export and follow the audit log."),
+    "policy": ("policy", "policy_app", "Check and explain the approval policy."),
     "users": ("users", "users_app", "Manage users and their roles."),
     "tokens": ("users", "tokens_app", "Create, list and revoke API tokens."),
     "local-login": (

@@ -241,6 +241,20 @@ class Renderer:
             )
 
     def _decided(self, event: ev.ApprovalDecided) -> None:
+        if not event.settled:
+            # A policy's quorum counted it; the call still waits for more approvals.
+            self.console.print(
+                Text.assemble(
+                    "approval by ",
+                    untrusted(event.decided_by),
+                    " counted for ",
+                    untrusted(self.name(event.call_id)),
+                    "; it still waits",
+                )
+            )
+            for progress in event.progress:
+                self.console.print(Text.assemble("    policy ", untrusted(progress)))
+            return
         line = Text.assemble(
             words.DECIDED[event.decision].text(),
             " ",

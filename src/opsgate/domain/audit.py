@@ -29,6 +29,7 @@ AuditKind = Literal[
     "approval.rejected",
     "approval.expired",
     "approval.refused",
+    "approval.break_glass",
     "tool.started",
     "tool.finished",
     "tool.outcome_unknown",
@@ -46,6 +47,7 @@ AuditKind = Literal[
     "token.revoked",
     "settings.changed",
     "settings.local_login",
+    "policy.changed",
 ]
 
 GENESIS_HASH = "0" * 64

@@ -94,9 +94,13 @@ class RequestedCall(BaseModel):
 
 class ApprovalRequested(AuditPayload):
     kind: ClassVar[AuditKind] = "approval.requested"
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"requirements"})
     approval_id: str
     calls: list[RequestedCall]
     expires_at: datetime | None = None
+    requirements: dict[str, dict[str, Any]] | None = None
+    """Call id -> the approval policy's matched rules and what they require; absent under the
+    built-in gate."""
 
     @field_serializer("expires_at")
     def _iso(self, expires_at: datetime | None) -> str | None:
@@ -107,7 +111,9 @@ class ApprovalRequested(AuditPayload):
 class _Decision(AuditPayload):
     """One person's decision on one call (the person is the event's actor)."""
 
-    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"via"})
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset(
+        {"via", "rule_ids", "settled", "break_glass"}
+    )
     approval_id: str
     call_id: str | None = None
     reason: str | None = None
@@ -121,6 +127,12 @@ class _Decision(AuditPayload):
     via: DecisionVia | None = None
     """`elicitation`: the local user answered in the MCP client (`OPSGATE_MCP_CONFIRM=elicit`,
     lower assurance); absent for decisions made in opsgate."""
+    rule_ids: list[str] | None = None
+    """The approval policy's rules this decision counted toward; absent without a policy."""
+    settled: bool | None = None
+    """False when a rule's quorum still needs more approvals; absent without a policy."""
+    break_glass: list[str] | None = None
+    """Rules whose freeze or time window this approval overrode with the break-glass role."""
 
 
 class ApprovalGranted(_Decision):
@@ -330,6 +342,27 @@ class ApprovalRefused(AuditPayload):
     reason: str
 
 
+class ApprovalBreakGlass(AuditPayload):
+    """An approval given inside a change freeze (or outside the allowed hours) by the rule's
+    break-glass role: written beside the `approval.granted` so it stands out in the log."""
+
+    kind: ClassVar[AuditKind] = "approval.break_glass"
+    approval_id: str
+    call_id: str
+    rule_ids: list[str]
+    reason: str
+
+
+class PolicyChanged(AuditPayload):
+    """An admin saved a new approval policy; `diff` is the unified diff from the one before."""
+
+    kind: ClassVar[AuditKind] = "policy.changed"
+    version_id: str
+    previous: str
+    """The version it replaced: a saved version's id, `file`, or `built-in`."""
+    diff: str
+
+
 class SettingsChanged(AuditPayload):
     """An admin changed a Jenkins server (`upsert` names its URL and user, never its token)."""
 
@@ -350,6 +383,7 @@ ENGINE_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
         ApprovalGranted,
         ApprovalRejected,
         ApprovalExpired,
+        ApprovalBreakGlass,
         ToolStarted,
         ToolFinished,
         ToolOutcomeUnknown,
@@ -377,6 +411,7 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
             TokenRevoked,
             ApprovalRefused,
             SettingsChanged,
+            PolicyChanged,
         )
     },
 }

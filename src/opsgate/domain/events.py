@@ -132,6 +132,10 @@ class ApprovalDecided(_Event):
     decision: DecisionKind
     decided_by: str
     reason: str | None = None
+    settled: bool = True
+    """False when the approval policy still needs more approvals for this call."""
+    progress: list[str] = []
+    """The policy's progress lines after this decision (empty under the built-in gate)."""
 
 
 class ApprovalExpired(_Event):

@@ -25,6 +25,7 @@ from opsgate.domain.acting import ActingAs, IdentityMode
 from opsgate.domain.calls import CallCheck, ToolSpec
 from opsgate.engine.bus import EventBus
 from opsgate.engine.models.base import ChatModel
+from opsgate.engine.policy_source import ActivePolicy
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.tools.base import Progress
@@ -176,6 +177,9 @@ class EngineDeps:
     """Spans of runs, steps, tool calls and approval waits (none by default)."""
     cluster_identity: Mapping[str, IdentityMode] = field(default_factory=dict)
     """Context -> whose identity its calls use on the cluster (`domain.acting`)."""
+    policy_file: ActivePolicy | None = None
+    """The settings' approval policy file, loaded (`policy_source.read_policy_file`); a
+    version saved by an admin replaces it. None: the built-in gate."""
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

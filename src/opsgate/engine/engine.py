@@ -21,10 +21,11 @@ from opsgate.domain import events as ev
 from opsgate.domain import grants
 from opsgate.domain.roles import can_approve, can_operate
 from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind, DecisionVia
-from opsgate.engine import policy
+from opsgate.engine import policy, policy_gate
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
+from opsgate.engine.policy_source import ActivePolicy
 from opsgate.engine.recorder import audit_record
 from opsgate.engine.state import GraphState, ProposedCall, RunState
 from opsgate.engine.steps import Steps
@@ -337,6 +338,9 @@ class Engine:
                 "(the override is recorded)"
             )
         kind: DecisionKind = "approve" if approve else "reject"
+        judgement = policy_gate.judge(
+            request, item, user, approve=approve, reason=reason, now=self.deps.now()
+        )
         decision = (audit.ApprovalGranted if approve else audit.ApprovalRejected)(
             approval_id=approval_id,
             call_id=call_id,
@@ -348,7 +352,9 @@ class Engine:
             preview_state=item.preview_state,
             override=override,
             via=via,
+            **policy_gate.decision_fields(item, judgement),
         )
+        loud = policy_gate.break_glass_events(request, call_id, user, judgement, reason)
         # The decision and its audit event commit together: a run never resumes on a
         # decision the audit log lacks, whatever happens to this process.
         decided = await self.deps.store.decide(
@@ -360,6 +366,10 @@ class Engine:
             reason=reason,
             now=self.deps.now(),
             via=via,
+            rule_ids=judgement.rule_ids,
+            final=judgement.final,
+            seen_decisions=len(item.decisions),
+            also_audit=loud,
             audit=audit_record(
                 decision,
                 conversation_id=request.conversation_id,
@@ -378,12 +388,18 @@ class Engine:
                 decision=kind,
                 decided_by=user.username,
                 reason=reason,
+                settled=judgement.final,
+                progress=policy_gate.progress(decided, call_id),
             ),
         )
         await self.recorder.flush()
         if decided.status != "pending":
             await self._resume(decided.run_id)
         return decided
+
+    async def active_policy(self) -> ActivePolicy:
+        """The approval policy new requests get now (saved version, else file, else built-in)."""
+        return await self.steps.policies.active()
 
     async def expire_due(self) -> list[ApprovalRequest]:
         """Expire overdue approval items (expired means rejected) and resume their runs."""

@@ -52,6 +52,8 @@ class Preview:
     text: str | None
     state: ev.PreviewOutcome
     command: str | None = None
+    labels: dict[str, str] | None = None
+    """The target's labels as the preview read them; None when it read none."""
 
 
 @dataclass(frozen=True)
@@ -436,7 +438,7 @@ class CallRunner:
         text = history.cap_text(result.text, self.deps.limits.tool_result_cap_chars)
         report = _model_of(PreviewReport, result.data)
         if report is not None:
-            return Preview(text, report.state, report.command)
+            return Preview(text, report.state, report.command, report.labels)
         return Preview(text, "changes" if result.ok else "failed")
 
     async def verify(self, state: RunState, call: CheckpointedCall) -> Verdict:
@@ -579,6 +581,13 @@ def _unproven(
         return "the audit log holds no approval of this call"
     if item.decision is None or decision.actor_id != item.decision.decided_by:
         return "the approver on record differs from the one in the audit log"
+    stored = item.requirement.model_dump(mode="json") if item.requirement else None
+    if evidence.requirement != stored:
+        return "the policy's requirement differs from the one the audit log recorded"
+    counted = {e.actor_id for e in evidence.counted if e.kind == "approval.granted"}
+    approvers = {d.decided_by for d in item.decisions if d.decision == "approve"}
+    if not approvers - {item.decision.decided_by} <= counted:
+        return "an approval the policy counted is missing from the audit log"
     return None
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 
 from opsgate.domain.calls import ToolSpec
+from opsgate.engine import policy_source
 from opsgate.engine.bus import EventBus
 from opsgate.engine.deps import NO_TRACER, EngineDeps, Limits, ToolInvoker, Tracer
 from opsgate.engine.engine import Engine
@@ -52,6 +53,11 @@ def deps_from_settings(
         engine_id=engine_id,
         tracer=tracer,
         cluster_identity=dict(settings.cluster_identity),
+        policy_file=(
+            policy_source.read_policy_file(settings.policy_file)
+            if settings.policy_file is not None
+            else None
+        ),
     )
 
 

@@ -18,8 +18,9 @@ from langgraph.types import interrupt
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
 from opsgate.domain import outcomes
+from opsgate.domain.policy import Requirement, requirement_for
 from opsgate.domain.runs import FINAL_RUN_STATUSES
-from opsgate.engine import acting, execution, history, policy, sealing, turns
+from opsgate.engine import acting, execution, history, policy, policy_source, sealing, turns
 from opsgate.engine.deps import NO_TRACER, EngineDeps
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
@@ -53,6 +54,7 @@ class Steps:
         self.calls = execution.CallRunner(
             self.deps, self.recorder, self.sealer, self.stop_requested
         )
+        self.policies = policy_source.PolicySource(self.deps.store, self.deps.policy_file)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -290,9 +292,19 @@ class Steps:
             for c, p in zip(mutations, previews, strict=True)
         ]
         await self.recorder.flush()  # the request is opened over calls already recorded
-        expires_at = self.deps.now() + timedelta(seconds=self.deps.limits.approval_ttl_s)
+        labels = {c.call_id: p.labels for c, p in zip(mutations, previews, strict=True)}
+        requirements = await self._requirements(state, mutations, labels)
+        ttl_s = min(
+            [r.ttl_s(self.deps.limits.approval_ttl_s) for r in requirements.values()]
+            or [self.deps.limits.approval_ttl_s]
+        )
+        expires_at = self.deps.now() + timedelta(seconds=ttl_s)
         request = await self.deps.store.create_approval(
-            run_id=state["run_id"], proposed_by=state["user_id"], expires_at=expires_at, items=items
+            run_id=state["run_id"],
+            proposed_by=state["user_id"],
+            expires_at=expires_at,
+            items=items,
+            requirements=requirements,
         )
         calls = [
             ev.ApprovalCall(
@@ -315,6 +327,10 @@ class Steps:
                 approval_id=request.id,
                 calls=[audit.RequestedCall.model_validate(c, from_attributes=True) for c in calls],
                 expires_at=expires_at,
+                requirements=(
+                    {call_id: r.model_dump(mode="json") for call_id, r in requirements.items()}
+                    or None
+                ),
             ),
             conversation_id=state["conversation_id"],
             run_id=state["run_id"],
@@ -342,6 +358,35 @@ class Steps:
             "pending": [c.state() for c in pending],
             "next": "gate",
             **reported,
+        }
+
+    async def _requirements(
+        self,
+        state: RunState,
+        mutations: list[CheckpointedCall],
+        labels: dict[str, dict[str, str] | None],
+    ) -> dict[str, Requirement]:
+        """What the active policy requires of each mutation, fixed now for the request's life;
+        empty under the built-in gate (its items need the one approval they always did)."""
+        active = await self.policies.active()
+        if active.source == "built-in":
+            return {}
+        requester = await self.deps.store.get_user(state["user_id"])
+        return {
+            c.call_id: requirement_for(
+                active.policy,
+                policy_source.subject(
+                    self.deps.tool_specs.get(c.tool),
+                    c.tool,
+                    self.sealer.open(c),
+                    c.context,
+                    c.destructive,
+                    requester,
+                    labels[c.call_id],
+                ),
+                active.version,
+            )
+            for c in mutations
         }
 
     async def gate(self, state: RunState) -> RunState:

@@ -179,7 +179,9 @@ def approval_evidence(
     first authentic request entry and the first authentic decision win.
     """
     requested: dict[str, Any] | None = None
+    requirement: dict[str, Any] | None = None
     decision: AuditEvent | None = None
+    counted: list[AuditEvent] = []
     forged: list[int] = []
     for row in rows:
         seq, kind, row_call, payload_text, mac = row[0], row[4], row[7], row[9], row[12]
@@ -199,10 +201,27 @@ def approval_evidence(
         elif evidence is None:
             continue
         elif kind == "approval.requested":
-            requested = requested or evidence
+            if requested is None:
+                requested = evidence
+                requirement = _requirement(payload, call_id)
+        elif payload.get("settled") is False:
+            # An approval a policy's quorum counted that did not settle the call yet.
+            counted.append(audit_log.event_from_row(row))
         elif decision is None:
             decision = audit_log.event_from_row(row)
-    return ApprovalEvidence(requested=requested, decision=decision, forged=forged)
+    return ApprovalEvidence(
+        requested=requested,
+        requirement=requirement,
+        decision=decision,
+        counted=counted,
+        forged=forged,
+    )
+
+
+def _requirement(payload: dict[str, Any], call_id: str) -> dict[str, Any] | None:
+    requirements = payload.get("requirements")
+    found = requirements.get(call_id) if isinstance(requirements, dict) else None
+    return found if isinstance(found, dict) else None
 
 
 def _naming(

@@ -15,7 +15,7 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.grants import Grant
+from opsgate.domain.policy import Requirement
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import (
     ApprovalStatus,
@@ -44,6 +45,7 @@ from opsgate.store.records import (
     Message,
     NewAuditEvent,
     NewRecord,
+    PolicyVersion,
     Run,
     StreamEvent,
     ToolCallRecord,
@@ -260,8 +262,12 @@ class Store(Protocol):
         proposed_by: str,
         expires_at: datetime,
         items: Sequence[NewApprovalItem],
+        requirements: Mapping[str, Requirement] | None = None,
     ) -> ApprovalRequest:
-        """Open a request over already-recorded calls; they become `awaiting_approval`."""
+        """Open a request over already-recorded calls; they become `awaiting_approval`.
+
+        `requirements` (call id -> what the policy requires) is stored with each item; an item
+        without one needs the built-in single approval."""
         ...
 
     async def get_approval(self, approval_id: str) -> ApprovalRequest: ...
@@ -284,10 +290,18 @@ class Store(Protocol):
         now: datetime,
         audit: NewAuditEvent | None = None,
         via: DecisionVia | None = None,
+        rule_ids: Sequence[str] = (),
+        final: bool = True,
+        seen_decisions: int | None = None,
+        also_audit: Sequence[NewAuditEvent] = (),
     ) -> ApprovalRequest:
         """Record one decision atomically; `Conflict` if the item is not pending or has expired.
 
         `via` says how it was given when not in opsgate (`elicitation`, in the MCP client).
+        Every decision is kept (`ApprovalItem.decisions`, with the policy `rule_ids` it counted
+        toward); only a `final` one settles the item. `seen_decisions`: how many decisions the
+        caller judged this one against; `Conflict` if another landed meanwhile. `also_audit`
+        (e.g. a break-glass event) is appended in the same transaction.
 
         `audit` (the decision's audit event) is appended in the same transaction: a decision
         the run could act on is never without its `approval.granted`/`approval.rejected`.
@@ -379,6 +393,17 @@ class Store(Protocol):
         key are listed in `forged`, never returned as evidence.
         """
         ...
+
+    # approval policies saved by admins (the newest is the active one)
+    async def save_policy_version(
+        self, text: str, *, user_id: str, user_name: str, previous: str, diff: str
+    ) -> PolicyVersion:
+        """Append a version (already validated by the caller) and, in the same transaction,
+        its `policy.changed` audit event (`previous`: the version it replaces; `diff`:
+        unified, from that one)."""
+        ...
+
+    async def latest_policy_version(self) -> PolicyVersion | None: ...
 
     # spent approval tokens (every tool server, so a token is single use across processes)
     async def spend_approval(

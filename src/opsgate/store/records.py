@@ -18,6 +18,7 @@ from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.grants import Grant
+from opsgate.domain.policy import Requirement, Vote
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import (
     ApprovalStatus,
@@ -155,6 +156,11 @@ class ApprovalDecision(_Record):
     decided_at: datetime
     decided_via: DecisionVia | None = None
     """`elicitation`: confirmed in the MCP client, not in opsgate (lower assurance)."""
+    rule_ids: tuple[str, ...] = ()
+    """The policy rules this decision counted toward."""
+
+    def vote(self) -> Vote:
+        return Vote(self.decided_by, self.decided_by_name, self.decision, self.rule_ids)
 
 
 class ApprovalItem(_Record):
@@ -178,6 +184,24 @@ class ApprovalItem(_Record):
     call_status: CallStatus | None = None
     """Where the call itself is now: after approval it runs and is verified (or not)."""
     decision: ApprovalDecision | None
+    """The decision that settled the item (its last one); None while pending."""
+    requirement: Requirement | None = None
+    """What the policy required when the request opened; None: the built-in gate."""
+    decisions: tuple[ApprovalDecision, ...] = ()
+    """Every decision given on the item, oldest first (several when a rule needs a quorum)."""
+
+    def votes(self) -> list[Vote]:
+        return [d.vote() for d in self.decisions]
+
+
+class PolicyVersion(_Record):
+    """An approval policy an admin saved in the Command Center."""
+
+    id: str
+    text: str
+    saved_by: str
+    saved_by_name: str
+    saved_at: datetime
 
 
 class ApprovalRequest(_Record):
@@ -263,8 +287,13 @@ class ApprovalEvidence(_Record):
     requested: dict[str, Any] | None
     """This call's entry (call_id, tool, args, context, call_hash, destructive...) in the
     authentic `approval.requested` event whose payload.approval_id == approval_id."""
+    requirement: dict[str, Any] | None = None
+    """The approval policy's requirement for this call in that same event; None under the
+    built-in gate."""
     decision: AuditEvent | None
-    """The authentic `approval.granted` or `approval.rejected` event for this call."""
+    """The authentic `approval.granted` or `approval.rejected` event that settled this call."""
+    counted: list[AuditEvent] = []
+    """Authentic approvals a policy's quorum counted before the settling one."""
     forged: list[int]
     """Seqs of events naming this approval/call whose HMAC does not verify. (Events older
     than the audit key have no HMAC; they are neither evidence nor forged.)"""

@@ -5,8 +5,9 @@ the migrations and checks the audit head; the engine, API and CLI then call its 
 Writes run in transactions that take the write lock up front (see `db`), so conditional
 updates (`decide`, `set_call_status(expected=...)`) are atomic across processes.
 Transactions live in `sql_base`, users and tokens in `sql_users`, calls and approvals in
-`sql_calls`, spent approval tokens in `sql_spent`, the audit log in `sql_audit`; this module
-holds conversations, runs, stream events, batches and Jenkins servers.
+`sql_calls`, spent approval tokens in `sql_spent`, saved policies in `sql_policy`, the audit
+log in `sql_audit`; this module holds conversations, runs, stream events, batches and Jenkins
+servers.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from opsgate.store.sql_audit import AuditStore
 from opsgate.store.sql_base import brief, check_audit_key
 from opsgate.store.sql_calls import CallsStore
 from opsgate.store.sql_leases import LeasesStore
+from opsgate.store.sql_policy import PolicyStore
 from opsgate.store.sql_spent import SpentApprovalsStore
 from opsgate.store.sql_users import UsersStore
 
@@ -51,7 +53,7 @@ _INSERT_EVENTS = insert(EV).returning(EV.c.id, sort_by_parameter_order=True)
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
-class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, AuditStore):
+class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, PolicyStore, AuditStore):
     """The store on one database; create it with `open_store`."""
 
     # --- conversations and messages ----------------------------------------------------

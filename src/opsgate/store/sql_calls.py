@@ -7,13 +7,14 @@ one `Conflict`, whichever process they run in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, insert, select, update
 
 from opsgate.domain.calls import CallStatus, output_digest
+from opsgate.domain.policy import Requirement
 from opsgate.domain.runs import ApprovalStatus, DecisionKind, DecisionVia
 from opsgate.errors import Conflict, NotFound
 from opsgate.store import tables
@@ -30,6 +31,7 @@ from opsgate.store.records import (
 from opsgate.store.sql_base import SqlBase
 
 TC, A, AI, R = tables.tool_calls, tables.approvals, tables.approval_items, tables.runs
+AD = tables.approval_decisions
 
 FINAL_CALL_STATUSES: frozenset[CallStatus] = frozenset(
     {"invalid", "rejected", "expired", "succeeded", "failed", "outcome_unknown", "refused"}
@@ -183,6 +185,7 @@ class CallsStore(SqlBase):
         proposed_by: str,
         expires_at: datetime,
         items: Sequence[NewApprovalItem],
+        requirements: Mapping[str, Requirement] | None = None,
     ) -> ApprovalRequest:
         if not items:
             raise Conflict("an approval request needs at least one call")
@@ -224,6 +227,7 @@ class CallsStore(SqlBase):
                         command=item.command,
                         status="pending",
                         expires_at=expires_at,
+                        requirement=_requirement_json(requirements, item.call_id),
                     )
                 )
             return self._approval(conn, approval_id)
@@ -254,7 +258,11 @@ class CallsStore(SqlBase):
             .where(AI.c.approval_id == approval_id)
             .order_by(AI.c.position)
         )
-        items = [_item(row._mapping) for row in conn.execute(stmt).all()]
+        given: dict[str, list[ApprovalDecision]] = {}
+        decisions = select(AD).where(AD.c.approval_id == approval_id).order_by(AD.c.id)
+        for row in conn.execute(decisions).all():
+            given.setdefault(row.call_id, []).append(_decision(row._mapping))
+        items = [_item(row._mapping, given) for row in conn.execute(stmt).all()]
         return ApprovalRequest.model_validate({**head._mapping, "items": items})
 
     async def get_approval(self, approval_id: str) -> ApprovalRequest:
@@ -291,18 +299,50 @@ class CallsStore(SqlBase):
         now: datetime,
         audit: NewAuditEvent | None = None,
         via: DecisionVia | None = None,
+        rule_ids: Sequence[str] = (),
+        final: bool = True,
+        seen_decisions: int | None = None,
+        also_audit: Sequence[NewAuditEvent] = (),
     ) -> ApprovalRequest:
         item_status: ApprovalStatus = "approved" if decision == "approve" else "rejected"
+        this_item = (AI.c.approval_id == approval_id, AI.c.call_id == call_id)
+        open_item = (*this_item, AI.c.status == "pending", AI.c.expires_at > now)
 
         def work(conn: Connection) -> ApprovalRequest:
+            # The row lock (PostgreSQL; SQLite's write lock already serialises) makes the
+            # count below the one every concurrent decider of this item sees in turn.
+            locked = select(AI.c.call_id).where(*open_item).with_for_update()
+            if conn.execute(locked).first() is None:
+                raise self._undecidable(conn, approval_id, call_id)
+            if seen_decisions is not None:
+                given = select(AD.c.id).where(
+                    AD.c.approval_id == approval_id, AD.c.call_id == call_id
+                )
+                if len(conn.execute(given).all()) != seen_decisions:
+                    raise Conflict(
+                        f"another decision on call {call_id!r} landed first; look again and retry"
+                    )
+            conn.execute(
+                insert(AD).values(
+                    approval_id=approval_id,
+                    call_id=call_id,
+                    decision=decision,
+                    decided_by=user_id,
+                    decided_by_name=user_name,
+                    reason=reason,
+                    decided_at=now,
+                    decided_via=via,
+                    rule_ids=list(rule_ids),
+                )
+            )
+            events = [*([audit] if audit is not None else []), *also_audit]
+            if not final:
+                if events:
+                    self._append_audit_in(conn, events)
+                return self._approval(conn, approval_id)
             result = conn.execute(
                 update(AI)
-                .where(
-                    AI.c.approval_id == approval_id,
-                    AI.c.call_id == call_id,
-                    AI.c.status == "pending",
-                    AI.c.expires_at > now,
-                )
+                .where(*open_item)
                 .values(
                     status=item_status,
                     decision=decision,
@@ -320,8 +360,8 @@ class CallsStore(SqlBase):
                 .where(TC.c.id == call_id, TC.c.status == "awaiting_approval")
                 .values(status=item_status)
             )
-            if audit is not None:
-                self._append_audit_in(conn, [audit])
+            if events:
+                self._append_audit_in(conn, events)
             return self._approval(conn, approval_id)
 
         return await self._write(work)
@@ -361,18 +401,32 @@ class CallsStore(SqlBase):
         return await self._write(work)
 
 
-def _item(row: Any) -> ApprovalItem:
+def _requirement_json(
+    requirements: Mapping[str, Requirement] | None, call_id: str
+) -> dict[str, Any] | None:
+    requirement = (requirements or {}).get(call_id)
+    return None if requirement is None else requirement.model_dump(mode="json")
+
+
+def _decision(row: Any) -> ApprovalDecision:
+    return ApprovalDecision(
+        call_id=row["call_id"],
+        decision=row["decision"],
+        decided_by=row["decided_by"],
+        decided_by_name=row["decided_by_name"],
+        reason=row["reason"],
+        decided_at=row["decided_at"],
+        decided_via=row["decided_via"],
+        rule_ids=tuple(row.get("rule_ids") or ()),
+    )
+
+
+def _item(row: Any, given: Mapping[str, list[ApprovalDecision]]) -> ApprovalItem:
+    decisions = tuple(given.get(row["call_id"], ()))
     decision = None
     if row["decision"] is not None:
-        decision = ApprovalDecision(
-            call_id=row["call_id"],
-            decision=row["decision"],
-            decided_by=row["decided_by"],
-            decided_by_name=row["decided_by_name"],
-            reason=row["reason"],
-            decided_at=row["decided_at"],
-            decided_via=row["decided_via"],
-        )
+        # Items decided before decisions had their own table have no rows there.
+        decision = decisions[-1] if decisions else _decision(row)
     return ApprovalItem(
         call_id=row["call_id"],
         tool=row["tool"],
@@ -387,6 +441,8 @@ def _item(row: Any) -> ApprovalItem:
         status=row["status"],
         call_status=row["call_status"],
         decision=decision,
+        requirement=row["requirement"],
+        decisions=decisions,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -257,6 +258,45 @@ class ApprovalItemRow(Base):
     decided_at: Mapped[datetime | None]
     decided_via: Mapped[str | None] = mapped_column(String(20))
     """`elicitation` when confirmed in the MCP client (lower assurance); None in opsgate."""
+    requirement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The policy's `Requirement` fixed when the request opened; None: the built-in gate."""
+
+
+class ApprovalDecisionRow(Base):
+    """Every decision given on an approval item (the item's `decided_*` hold the final one)."""
+
+    __tablename__ = "approval_decisions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["approval_id", "call_id"],
+            ["approval_items.approval_id", "approval_items.call_id"],
+            name="fk_approval_decisions_item",
+        ),
+        Index("ix_approval_decisions_approval_id_call_id", "approval_id", "call_id"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    approval_id: Mapped[str] = mapped_column(String(40))
+    call_id: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str] = mapped_column(String(40))
+    decided_by_name: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime]
+    decided_via: Mapped[str | None] = mapped_column(String(20))
+    rule_ids: Mapped[list[str]] = mapped_column(JSON)
+    """The policy rules this decision counted toward."""
+
+
+class PolicyVersionRow(Base):
+    """An approval policy an admin saved; the newest is the active one."""
+
+    __tablename__ = "policy_versions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    saved_by: Mapped[str] = mapped_column(String(40))
+    saved_by_name: Mapped[str] = mapped_column(String(200))
+    saved_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class StreamEventRow(Base):
@@ -348,6 +388,8 @@ runs = _table(RunRow)
 tool_calls = _table(ToolCallRow)
 approvals = _table(ApprovalRow)
 approval_items = _table(ApprovalItemRow)
+approval_decisions = _table(ApprovalDecisionRow)
+policy_versions = _table(PolicyVersionRow)
 stream_events = _table(StreamEventRow)
 jenkins_servers = _table(JenkinsServerRow)
 spent_approvals = _table(SpentApprovalRow)

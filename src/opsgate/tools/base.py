@@ -159,6 +159,9 @@ class PreviewReport(BaseModel):
     documents: list[DocumentPreview] = []
     """Per document, for a manifest previewed document by document; any failed one makes
     `state` failed."""
+    labels: dict[str, str] | None = None
+    """The target object's labels as the preview read them (the approval policy matches on
+    them); None when the preview read no single object."""
 
 
 Progress = Callable[[str], Awaitable[None]]

@@ -77,9 +77,12 @@ def description_of(fn: Callable[..., Any]) -> str:
     return "\n\n".join(part for part in paragraphs if part)
 
 
-def previewed(output: ToolOutput, state: PreviewState) -> ToolOutput:
+def previewed(
+    output: ToolOutput, state: PreviewState, labels: dict[str, str] | None = None
+) -> ToolOutput:
     """A preview recipe's result: `output` (the human diff) carrying its `PreviewReport`."""
-    return dataclasses.replace(output, ok=state != "failed", data=PreviewReport(state=state))
+    report = PreviewReport(state=state, labels=labels)
+    return dataclasses.replace(output, ok=state != "failed", data=report)
 
 
 def concluded(verification: Verification) -> ToolOutput:

@@ -2,9 +2,11 @@
 
 Only approvers and admins decide, on a credential of their own (`auth.Decider`: not a token
 made on their behalf); the engine checks the role again and applies the optional
-distinct-approver policy. Deciding a call that is no longer pending answers 409. Each item
-says whether the signed-in user may decide it (`may_decide`, `decide_why`: their role in the
-item's context and namespace); approvals outside the user's grants are not shown at all.
+distinct-approver rule and the approval policy stored with the request (a decision a rule
+refuses answers 403 with the rule's message). Deciding a call that is no longer pending
+answers 409. Each item says whether the signed-in user may decide it
+(`may_decide`, `decide_why`: their role in the item's context and namespace); approvals
+outside the user's grants are not shown at all.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from opsgate.api.schemas import (
     DecisionBody,
 )
 from opsgate.api.state import app_state
-from opsgate.domain import grants, roles
+from opsgate.domain import grants, policy, roles
 from opsgate.domain.runs import ApprovalStatus
 from opsgate.errors import Conflict, InvalidInput, NotFound
 from opsgate.store.protocol import Store
@@ -92,6 +94,11 @@ async def approval_out(
                 status=item.status,
                 call_status=item.call_status,
                 decision=item.decision,
+                requirement=item.requirement,
+                decisions=list(item.decisions),
+                progress=(
+                    policy.progress(item.requirement, item.votes()) if item.requirement else []
+                ),
                 **_may_decide(viewer, item),
             )
             for item in request.items

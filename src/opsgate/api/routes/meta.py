@@ -70,11 +70,17 @@ async def model_info(request: Request, principal: auth.Viewer) -> ModelInfo:
 
 @router.get("/policy", response_model=ApprovalPolicy)
 async def approval_policy(request: Request, principal: auth.Viewer) -> ApprovalPolicy:
-    """The gate's effective settings: whether a requester may approve their own change."""
-    settings = app_state(request).settings
+    """The gate's effective settings: whether a requester may approve their own change, and
+    the approval policy new requests get (docs/policy.md)."""
+    state = app_state(request)
+    active = await state.engine.active_policy()
     return ApprovalPolicy(
-        require_distinct_approver=settings.require_distinct_approver,
-        approval_ttl_s=settings.approval_ttl_s,
+        require_distinct_approver=state.settings.require_distinct_approver,
+        approval_ttl_s=state.settings.approval_ttl_s,
+        source=active.source,
+        version=active.version,
+        rules=[rule.id for rule in active.policy.rules],
+        text=active.text,
     )
 
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import yaml
+
 from opsgate.tools.base import PreviewState, ToolEnv, ToolFn, ToolOutput
 from opsgate.tools.command import Builder, Target, namespace_args, run_argv
 from opsgate.tools.define import previewed
@@ -113,9 +115,23 @@ def diff_preview(
         if not dry.ok:
             return previewed(dry, "failed")
         text, changed = object_diff(current.text, dry.text, "/".join(object_of(params)))
-        return previewed(ToolOutput(ok=True, text=text, command=dry.command), changes(changed))
+        output = ToolOutput(ok=True, text=text, command=dry.command)
+        return previewed(output, changes(changed), labels_of(current.text))
 
     return preview
+
+
+def labels_of(manifest: str) -> dict[str, str] | None:
+    """`metadata.labels` of one object's YAML as kubectl printed it; None if unreadable."""
+    try:
+        found = yaml.safe_load(manifest)
+    except yaml.YAMLError:
+        return None
+    metadata = found.get("metadata") if isinstance(found, dict) else None
+    labels = metadata.get("labels", {}) if isinstance(metadata, dict) else None
+    if not isinstance(labels, dict):
+        return None
+    return {str(k): str(v) for k, v in labels.items()}
 
 
 def changes(changed: bool) -> PreviewState:

@@ -6,7 +6,7 @@ namespace) also holds for those (NULLs never collide). `tool_calls.acting_as`: w
 acted as on the cluster under impersonation (NULL: opsgate's own identity).
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-01 20:30:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

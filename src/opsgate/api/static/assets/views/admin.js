@@ -1,4 +1,5 @@
-// Admin settings: users and roles, local password sign-in, API tokens (shown once), Jenkins servers.
+// Admin settings: users and roles, local password sign-in, API tokens (shown once), Jenkins servers,
+// the approval policy (show, check, save a new version: docs/policy.md).
 
 import { del, enc, get, patch, post, put } from "../api.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
@@ -191,6 +192,55 @@ function jenkinsSection() {
   return tableSection("jenkins", "Jenkins servers", ["Name", "URL", "User", "Verify TLS", ""], tbody, form);
 }
 
+// The approval policy: the active one (GET /policy), checked (POST /policy/check) and saved
+// as a new version (PUT /policy). Requests already open keep the requirement they have.
+function policySection() {
+  const text = h("textarea", { name: "policy", rows: "14", spellcheck: "false", class: "policy-text" });
+  const source = h("p", { class: "muted policy-source" });
+  const result = h("p", { class: "policy-result", role: "status" });
+  const show = (checked) => {
+    result.classList.toggle("error", !checked.ok);
+    result.textContent = checked.ok
+      ? `Accepted: ${checked.rules.length} ${checked.rules.length === 1 ? "rule" : "rules"}${checked.rules.length ? ` (${checked.rules.join(", ")})` : ""}.`
+      : `Refused: ${checked.error}`;
+  };
+  const load = async () => {
+    const active = await get("/policy");
+    text.value = active.text || "";
+    const rules = active.rules.length ? active.rules.join(", ") : "no rules";
+    const where = { "built-in": "the built-in gate (no policy file, nothing saved)", file: "the policy file (OPSGATE_POLICY_FILE)", saved: `version ${active.version} saved here` };
+    source.textContent = `Active: ${where[active.source] || active.source}; ${rules}.`;
+  };
+  const check = h("button", { type: "button", class: "btn-quiet", text: "Check" });
+  check.addEventListener("click", async () => {
+    try {
+      show(await post("/policy/check", { text: text.value }));
+    } catch (err) {
+      toast(err.message);
+    }
+  });
+  const form = h("form", { class: "policy-form", "aria-label": "Approval policy" }, field("Policy (YAML)", text), h("div", { class: "actions" }, check, h("button", { type: "submit", class: "btn-primary", text: "Save new version" })), result);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      show(await put("/policy", { text: text.value }));
+      await load();
+    } catch (err) {
+      result.classList.add("error");
+      result.textContent = `Not saved: ${err.message}`;
+    }
+  });
+  load().catch((err) => toast(err.message));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "policy-h" },
+    h("h2", { id: "policy-h", text: "Approval policy" }),
+    h("p", { class: "muted", text: "Rules only add requirements to the gate; a policy that would loosen it is refused with its line. New requests follow a saved version at once; open ones keep theirs. Every save is audited with a diff." }),
+    source,
+    form,
+  );
+}
+
 // Local password sign-in: an admin turns it off once single sign-on or proxy sign-in works.
 function signInSection() {
   const toggle = h("input", { type: "checkbox", "aria-label": "Local password sign-in" });
@@ -227,5 +277,5 @@ export function renderAdmin(ctx) {
     mount(ctx.main, h("p", { class: "error", role: "alert", text: "Only administrators can open the settings." }));
     return;
   }
-  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), usersSection(), signInSection(), tokensSection(), jenkinsSection()));
+  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), usersSection(), signInSection(), tokensSection(), jenkinsSection(), policySection()));
 }

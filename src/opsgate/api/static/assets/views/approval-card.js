@@ -3,7 +3,9 @@
 // cluster and namespace, the arguments and the dry-run diff (long lines wrapped, nothing
 // folded), a red banner and "Approve anyway" (reason required) when the dry run failed,
 // "nothing will change" for a no-op; for the request: who proposed it, "you proposed this
-// change", and whether this server lets a requester approve their own change (GET /policy).
+// change", and whether this server lets a requester approve their own change (GET /policy);
+// per call, what the approval policy requires and who has approved so far ("2 of 2 approvals
+// from group sre-prod needed; 1 given (ada)"), kept open until the last needed approval.
 // Built by chat.js for every `approval.requested` event.
 
 import { codeBlock, jsonBlock } from "../highlight.js";
@@ -140,6 +142,8 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
     const itemState = h("span", { class: "item-state" }, statusBadge("awaiting_approval"));
     const decidedBy = h("p", { class: "decided-by muted" });
     const why = h("p", { class: "decide-why muted", hidden: true });
+    const progressLines = h("ul", { class: "policy-progress", "aria-label": "What the approval policy requires" });
+    const progress = h("div", { class: "policy-block", hidden: true }, h("h4", { text: "Approval policy" }), progressLines);
     const approve = h("button", { type: "button", class: APPROVE_CLASS[state] || "btn-approve", text: APPROVE_LABEL[state] || "Approve", disabled: blocked });
     const reject = h("button", { type: "button", class: "btn-reject", text: "Reject", disabled: blocked });
     const buttons = canApprove ? h("div", { class: "actions" }, approve, reject, blocked ? h("p", { class: "blocked-note", text: blockedWhy }) : null) : null;
@@ -179,6 +183,7 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       "li",
       { class: `approval-item${call.destructive ? " destructive" : ""}`, dataset: { callId: call.call_id, previewState: state } },
       h("div", { class: "tool-head" }, h("code", { class: "tool-name", text: call.tool }), classBadge("mutation", call.destructive), itemState),
+      progress,
       securitySummary(call),
       call.destructive ? h("p", { class: "destructive-note", text: "Destructive: this change cannot simply be undone." }) : null,
       commandBlock(call),
@@ -197,7 +202,7 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       buttons,
       decidedBy,
     );
-    items.set(call.call_id, { el, state: itemState, decidedBy, why, buttons, reason, decided: false, override: state === "failed" });
+    items.set(call.call_id, { el, state: itemState, decidedBy, why, progress, progressLines, approve, reject, buttons, reason, decided: false, override: state === "failed" });
     return el;
   });
 
@@ -300,9 +305,26 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
         if (reasonField) reasonField.remove();
       }
     },
+    // The policy's progress lines of one call (GET /approvals or an `approval.decided` event).
+    setProgress(callId, lines) {
+      const item = items.get(callId);
+      if (!item || !lines) return;
+      mount(item.progressLines, lines.map((line) => h("li", { text: line })));
+      item.progress.hidden = lines.length === 0;
+    },
     decided(decision) {
       const item = items.get(decision.call_id);
       if (!item) return;
+      if (decision.settled === false) {
+        // Counted toward a quorum: the call still waits for more approvals.
+        this.setProgress(decision.call_id, decision.progress);
+        item.decidedBy.textContent = `Approval by ${decision.decided_by} counted; the policy needs more before the change runs.`;
+        // Another approver may still decide; the one just counted may not count twice.
+        const mineNow = Boolean(me && decision.decided_by === me.username);
+        item.approve.disabled = blocked || mineNow;
+        item.reject.disabled = blocked;
+        return;
+      }
       const approved = decision.decision === "approve";
       mount(item.state, statusBadge(approved ? "approved" : "rejected"));
       const how = approved ? (item.override ? "Approved despite the failed dry run" : "Approved") : "Rejected";

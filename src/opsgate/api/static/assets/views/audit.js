@@ -8,8 +8,9 @@ import { VERDICT_STATE, callLook, describeSummary, runLook } from "../outcomes.j
 
 const KINDS = [
   "", "request", "plan", "approval.", "approval.requested", "approval.granted", "approval.rejected",
-  "approval.expired", "tool.", "tool.started", "tool.finished", "tool.outcome_unknown", "verify",
-  "run.finished", "user.", "token.", "settings.changed", "settings.local_login",
+  "approval.expired", "approval.break_glass", "tool.", "tool.started", "tool.finished",
+  "tool.outcome_unknown", "verify", "run.finished", "user.", "token.", "settings.changed",
+  "settings.local_login", "policy.changed",
 ];
 
 function toIso(local) {

@@ -130,6 +130,7 @@ export async function renderChat(ctx, conversationId) {
       if (found.proposed_by_name) card.setProposer(found.proposed_by_name);
       if (found.client_name) card.setClient(found.client_name, found.client_version);
       for (const item of found.items || []) {
+        card.setProgress(item.call_id, item.progress || []);
         if (item.decision) card.decided(item.decision);
         else if (item.decide_why) card.setWhy(item.call_id, item.may_decide, item.decide_why);
       }
@@ -190,7 +191,8 @@ export async function renderChat(ctx, conversationId) {
       }
       case "approval.decided": {
         approvals.get(data.approval_id)?.decided(data);
-        cards.get(data.call_id)?.setStatus(data.decision === "approve" ? "approved" : "rejected");
+        // An approval a policy's quorum counted leaves the call waiting for more.
+        if (data.settled !== false) cards.get(data.call_id)?.setStatus(data.decision === "approve" ? "approved" : "rejected");
         break;
       }
       case "approval.expired": {
