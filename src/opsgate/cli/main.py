@@ -45,6 +45,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "diagnose",
         "Find what is broken in the cluster and CI, no model needed.",
     ),
+    "eval": (
+        "eval",
+        "eval_command",
+        "Score a model on the eval scenarios: task success and safety.",
+    ),
     "doctor": ("doctor", "doctor", "Say what is missing or broken, and how to fix it."),
 }
 """Command name -> (module in `opsgate.cli`, its command function or Typer app, one-line help)."""
