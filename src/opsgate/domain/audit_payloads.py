@@ -252,6 +252,31 @@ class UserDisabled(_UserChanged):
     kind: ClassVar[AuditKind] = "user.disabled"
 
 
+class UserGranted(AuditPayload):
+    """A scoped role given (`previous`: the role it replaced at the same scope, if any)."""
+
+    kind: ClassVar[AuditKind] = "user.granted"
+    user_id: str
+    username: str
+    role: Role
+    context: str
+    namespace: str | None
+    previous: Role | None
+    via: Via
+
+
+class UserGrantRevoked(AuditPayload):
+    """A scoped role taken back."""
+
+    kind: ClassVar[AuditKind] = "user.grant_revoked"
+    user_id: str
+    username: str
+    role: Role
+    context: str
+    namespace: str | None
+    via: Via
+
+
 class UserLogin(AuditPayload):
     """A password sign-in (the user is the event's actor)."""
 
@@ -382,6 +407,8 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
             UserCreated,
             UserUpdated,
             UserDisabled,
+            UserGranted,
+            UserGrantRevoked,
             UserLogin,
             SsoLogin,
             SsoRefused,

@@ -18,6 +18,7 @@ from langgraph.types import Command
 
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
+from opsgate.domain import grants
 from opsgate.domain.roles import can_approve, can_operate
 from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind, DecisionVia
 from opsgate.engine import policy, policy_gate, undo
@@ -80,11 +81,11 @@ class Engine:
 
     async def submit_message(self, conversation_id: str, user: User, text: str) -> Run:
         """Start a chat run for `text`; returns at once, the run continues in the background."""
-        _require_operator(user)
         text = text.strip()
         if not text or len(text) > MAX_REQUEST_CHARS:
             raise InvalidInput("text", f"must be 1 to {MAX_REQUEST_CHARS} characters")
         conversation = await self.deps.store.get_conversation(conversation_id)
+        _require_operator(user, conversation)
         history = await self._history(conversation_id)
         run = await self.deps.store.create_run(
             conversation_id, "chat", user.id, owner_id=self.deps.engine_id
@@ -117,8 +118,8 @@ class Engine:
         `version` from `initialize`); it goes into the run's `request` audit event and text, as
         does `purpose` (what the call is for, e.g. the call an undo restores).
         """
-        _require_operator(user)
         conversation = await self.deps.store.get_conversation(conversation_id)
+        _require_operator(user, conversation)
         run = await self.deps.store.create_run(
             conversation_id,
             "direct",
@@ -154,8 +155,8 @@ class Engine:
             NotFound: no such call.
             Conflict: the call cannot be undone (the offer's reason says why).
         """
-        _require_operator(user)
         offer = await undo.offer(self.deps.store, call_id)
+        _require_operator(user, await self.deps.store.get_conversation(offer.conversation_id))
         restoring = offer.undo
         if restoring is None:
             raise Conflict(f"call {call_id!r} cannot be undone: {offer.reason}")
@@ -338,12 +339,20 @@ class Engine:
         `via` records a decision given outside opsgate (`elicitation`: the local user's answer
         in the MCP client); every rule here applies to it all the same.
         """
-        if user.disabled or not can_approve(user.role):
-            raise Forbidden(f"user {user.username!r} may not decide on approvals")
+        if user.disabled:
+            raise Forbidden(f"user {user.username!r} is disabled and may not decide on approvals")
         request = await self.deps.store.get_approval(approval_id)
         item = next((i for i in request.items if i.call_id == call_id), None)
         if item is None:
             raise NotFound(f"call {call_id!r} is not part of approval {approval_id!r}")
+        namespace = item.args.get("namespace")
+        namespace = namespace if isinstance(namespace, str) else None
+        may, why = grants.why(user.role, user.grants, item.context, namespace, can_approve)
+        if not may:
+            raise Forbidden(
+                f"user {user.username!r} may not decide on a change in "
+                f"{grants.scope_text(item.context, namespace)}: {why}"
+            )
         if self.deps.limits.require_distinct_approver and user.id == request.proposed_by:
             raise DecisionRefused("the requester of a change may not approve it")
         reason = (reason or "").strip() or None
@@ -360,14 +369,13 @@ class Engine:
         judgement = policy_gate.judge(
             request, item, user, approve=approve, reason=reason, now=self.deps.now()
         )
-        namespace = item.args.get("namespace")
         decision = (audit.ApprovalGranted if approve else audit.ApprovalRejected)(
             approval_id=approval_id,
             call_id=call_id,
             reason=reason,
             tool=item.tool,
             context=item.context,
-            namespace=namespace if isinstance(namespace, str) else None,
+            namespace=namespace,
             call_hash=item.call_hash,
             preview_state=item.preview_state,
             override=override,
@@ -457,8 +465,8 @@ class Engine:
         another live replica drives is asked to stop there (`Store.request_stop`); the answer
         is the run as it is now, still running until that replica's next step.
         """
-        _require_operator(user)
         run = await self.deps.store.get_run(run_id)
+        _require_operator(user, await self.deps.store.get_conversation(run.conversation_id))
         if run.status in FINAL_RUN_STATUSES:
             return run
         if run_id in self._tasks:
@@ -584,9 +592,21 @@ class _Interrupted(OpsgateError):
     code = "interrupted"
 
 
-def _require_operator(user: User) -> None:
-    if user.disabled or not can_operate(user.role):
-        raise Forbidden(f"user {user.username!r} may not start runs")
+def _require_operator(user: User, conversation: Conversation) -> None:
+    """Asking in a conversation takes an operator role in every one of its contexts."""
+    if user.disabled:
+        raise Forbidden(f"user {user.username!r} is disabled and may not start runs")
+    role = grants.role_for_all(
+        user.role, user.grants, conversation.contexts, conversation.namespace
+    )
+    if not can_operate(role):
+        where = ", ".join(
+            grants.scope_text(c, conversation.namespace) for c in conversation.contexts
+        )
+        raise Forbidden(
+            f"user {user.username!r} may not start runs in this conversation: "
+            f"they are {role} in {where or 'no context'}"
+        )
 
 
 def _new_id() -> str:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opsgate.domain.acting import ActingAs
 from opsgate.domain.calls import CallCheck, ToolSpec
 from opsgate.engine.deps import ToolInvoker, ToolResult, Tracer
 from opsgate.tools.base import Progress
@@ -53,25 +54,47 @@ class TracedTools:
         *,
         approval_token: str | None = None,
         on_progress: Progress | None = None,
+        acting_as: ActingAs | None = None,
     ) -> ToolResult:
         return await self._traced(
             "call",
             tool,
-            self.inner.call(tool, args, approval_token=approval_token, on_progress=on_progress),
+            self.inner.call(
+                tool,
+                args,
+                approval_token=approval_token,
+                on_progress=on_progress,
+                acting_as=acting_as,
+            ),
         )
 
-    async def preview(self, tool: str, args: dict[str, Any]) -> ToolResult:
-        return await self._traced("preview", tool, self.inner.preview(tool, args))
-
-    async def verify(
-        self, tool: str, args: dict[str, Any], *, on_progress: Progress | None = None
+    async def preview(
+        self, tool: str, args: dict[str, Any], *, acting_as: ActingAs | None = None
     ) -> ToolResult:
         return await self._traced(
-            "verify", tool, self.inner.verify(tool, args, on_progress=on_progress)
+            "preview", tool, self.inner.preview(tool, args, acting_as=acting_as)
         )
 
-    async def snapshot(self, tool: str, args: dict[str, Any]) -> ToolResult:
-        return await self._traced("snapshot", tool, self.inner.snapshot(tool, args))
+    async def verify(
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        on_progress: Progress | None = None,
+        acting_as: ActingAs | None = None,
+    ) -> ToolResult:
+        return await self._traced(
+            "verify",
+            tool,
+            self.inner.verify(tool, args, on_progress=on_progress, acting_as=acting_as),
+        )
+
+    async def snapshot(
+        self, tool: str, args: dict[str, Any], *, acting_as: ActingAs | None = None
+    ) -> ToolResult:
+        return await self._traced(
+            "snapshot", tool, self.inner.snapshot(tool, args, acting_as=acting_as)
+        )
 
     async def cluster(self, context: str | None) -> ToolResult:
         return await self.inner.cluster(context)

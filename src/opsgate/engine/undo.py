@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from opsgate.domain.acting import ActingAs
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.outcomes import RAN_STATES
 from opsgate.engine.deps import EngineDeps
@@ -49,6 +50,7 @@ async def take_snapshot(
     run_id: str,
     tool: str,
     args: dict[str, Any],
+    acting_as: ActingAs | None = None,
 ) -> str:
     """Store the change's targets as they are now, with the call restoring them (or why none
     can); the hash the change's `tool.started` event names.
@@ -58,7 +60,7 @@ async def take_snapshot(
     """
     try:
         result = await asyncio.wait_for(
-            deps.tools.snapshot(tool, args), deps.limits.preview_timeout_s
+            deps.tools.snapshot(tool, args, acting_as=acting_as), deps.limits.preview_timeout_s
         )
     except (OpsgateError, TimeoutError) as e:
         why = str(e) or f"it did not finish in {deps.limits.preview_timeout_s:g} s"

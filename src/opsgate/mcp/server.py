@@ -20,6 +20,9 @@ out of what the model sees. A preview's `structured_content["data"]` is a
 
 A mutation of a tool that reaches a cluster through a kubeconfig context is admitted only if
 its token was minted for the cluster its context resolves to now (`tools.kubectl.identity`).
+For a context whose calls act as a person (`domain.acting`), every call must name that person
+in `_meta["opsgate/acting_as"]` (a mutation's token names the same one) and runs with kubectl's
+`--as`/`--as-group`; other contexts refuse such a request.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ from fastmcp.tools.base import Tool as McpTool
 from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from opsgate.domain.acting import ACTING_AS_META_KEY, ActingAs, mode_of
 from opsgate.domain.calls import CallCheck
-from opsgate.errors import ApprovalRequired, OpsgateError, ToolNotFound, truncate
+from opsgate.errors import ApprovalRequired, Forbidden, OpsgateError, ToolNotFound, truncate
 from opsgate.mcp import results
 from opsgate.mcp.gate import ApprovalGate, SpentApprovals
 from opsgate.tools import redact
@@ -131,11 +135,44 @@ class ToolService:
             params = tool.parse(args)
         except ValidationError as e:
             return results.from_validation_error(name, e)
+        try:
+            acting = self._acting_as(tool, args)
+        except OpsgateError as e:
+            return results.from_error(e)
         if not tool.is_read_only(params):
-            refused = await self._admit(tool, args)
+            refused = await self._admit(tool, args, acting)
             if refused is not None:
                 return refused
-        return await self._run(tool.run, params)
+        return await self._run(tool.run, params, acting)
+
+    def _acting_as(self, tool: Tool, args: Mapping[str, Any]) -> ActingAs | None:
+        """Who the call acts as on the cluster: the person in `_meta` for an impersonating
+        context (required there), None for opsgate's own identity (`domain.acting`)."""
+        request_context = get_context().request_context
+        meta = (request_context.meta if request_context is not None else None) or {}
+        raw = meta.get(ACTING_AS_META_KEY)
+        if not tool.reaches_cluster:
+            return None  # Jenkins acts with its configured credentials, whoever asks
+        context = args.get("context")
+        context = context if isinstance(context, str) else self.env.default_context
+        if mode_of(self.env.cluster_identity, context) == "service":
+            if raw is not None:
+                raise Forbidden(
+                    f"context {context!r} uses opsgate's own identity; a request to act as "
+                    "someone else there is refused; nothing was run"
+                )
+            return None
+        if raw is None:
+            raise Forbidden(
+                f"context {context!r} acts as the requesting person (impersonate), but the "
+                "request names nobody; nothing was run"
+            )
+        try:
+            return ActingAs.model_validate(raw)
+        except ValidationError as e:
+            raise Forbidden(
+                f"the identity to act as in context {context!r} is not valid; nothing was run"
+            ) from e
 
     async def cluster(self, args: Mapping[str, Any]) -> ToolResult:
         try:
@@ -190,9 +227,15 @@ class ToolService:
         fn = {"preview": tool.preview, "verify": tool.verify, "snapshot": tool.snapshot}[kind]
         if fn is None:
             return results.refusal("not_declared", f"tool {request.tool!r} declares no {kind}")
-        return await self._run(_structured(fn, proves=tool.verifies), params)
+        try:
+            acting = self._acting_as(tool, request.args)
+        except OpsgateError as e:
+            return results.from_error(e)
+        return await self._run(_structured(fn, proves=tool.verifies), params, acting)
 
-    async def _admit(self, tool: Tool, args: Mapping[str, Any]) -> ToolResult | None:
+    async def _admit(
+        self, tool: Tool, args: Mapping[str, Any], acting_as: ActingAs | None
+    ) -> ToolResult | None:
         """None when the mutation may run; otherwise the refusal to return."""
         name = tool.name
         request_context = get_context().request_context
@@ -200,7 +243,9 @@ class ToolService:
         try:
             self.gate.token_of(name, meta)
             cluster = await self._cluster_of(tool, args)
-            await self.gate.admit(name, args, meta, cluster)
+            await self.gate.admit(
+                name, args, meta, cluster, acting_as.text if acting_as is not None else None
+            )
         except OpsgateError as e:
             return results.from_error(e)
         return None
@@ -219,22 +264,26 @@ class ToolService:
             raise ApprovalRequired(f"the approval cannot be checked: {e}; nothing was run") from e
         return found.fingerprint
 
-    async def _run(self, fn: ToolFn, params: Any) -> ToolResult:
-        """Run one tool function; when the client asked for progress (MCP `progressToken`),
-        forward the tool's own reports and say every `heartbeat_s` that it is still running."""
+    async def _run(self, fn: ToolFn, params: Any, acting_as: ActingAs | None) -> ToolResult:
+        """Run one tool function (as `acting_as` on the cluster, when set); when the client
+        asked for progress (MCP `progressToken`), forward the tool's own reports and say every
+        `heartbeat_s` that it is still running."""
         ctx = get_context()
         request_context = ctx.request_context
         meta = (request_context.meta if request_context is not None else None) or {}
+        env = self.env if acting_as is None else replace(self.env, acting_as=acting_as)
         try:
             if meta.get("progressToken") is None:
-                output = await fn(params, self.env)
+                output = await fn(params, env)
             else:
-                output = await self._run_reporting(fn, params, ctx)
+                output = await self._run_reporting(fn, params, ctx, env)
         except OpsgateError as e:
             return results.from_error(e)
         return results.from_output(output)
 
-    async def _run_reporting(self, fn: ToolFn, params: Any, ctx: Context) -> ToolOutput:
+    async def _run_reporting(
+        self, fn: ToolFn, params: Any, ctx: Context, env: ToolEnv
+    ) -> ToolOutput:
         loop = asyncio.get_running_loop()
         started = loop.time()
         beats: set[asyncio.Task[None]] = set()
@@ -253,7 +302,7 @@ class ToolService:
 
         timer = loop.call_later(self.heartbeat_s, beat)
         try:
-            return await fn(params, replace(self.env, report=report))
+            return await fn(params, replace(env, report=report))
         finally:
             timer.cancel()
             # A heartbeat on its way goes out before the result does.

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import PreviewOutcome
+from opsgate.domain.grants import Grant
 from opsgate.domain.policy import Requirement
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import (
@@ -111,6 +112,14 @@ class Store(Protocol):
         groups: tuple[str, ...] | None = None,
     ) -> User:
         """Change the given fields; a new password or disabling also ends the user's sessions."""
+        ...
+
+    async def grant_role(self, user_id: str, grant: Grant) -> User:
+        """Give the user `grant` (replacing a grant of theirs at the same scope)."""
+        ...
+
+    async def revoke_grant(self, user_id: str, context: str, namespace: str | None) -> User:
+        """Take back the user's grant at exactly this scope; `NotFound` if they hold none."""
         ...
 
     async def create_token(
@@ -210,11 +219,12 @@ class Store(Protocol):
         exit_code: int | None = None,
         truncated: bool = False,
         duration_ms: int | None = None,
+        acting_as: str | None = None,
     ) -> ToolCallRecord:
         """Move a call to `status`; with `expected`, only from one of those (else `Conflict`).
 
-        Setting `running` stamps `started_at`; a final status stamps `finished_at` and stores
-        the output with its SHA-256 and size.
+        Setting `running` stamps `started_at` (and `acting_as`, when given); a final status
+        stamps `finished_at` and stores the output with its SHA-256 and size.
         """
         ...
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PreviewOutcome
+from opsgate.domain.grants import Grant
 from opsgate.domain.policy import Requirement, Vote
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import (
@@ -46,6 +47,8 @@ class User(_Record):
     """How the user signs in: a password (`local`), single sign-on (`oidc`) or a proxy."""
     subject: str | None = None
     """The identity provider's stable id for an `oidc` or `proxy` user."""
+    grants: tuple[Grant, ...] = ()
+    """Roles held in given contexts/namespaces beyond `role` (see `domain.grants`)."""
 
 
 class UserWithSecret(User):
@@ -128,6 +131,9 @@ class ToolCallRecord(_Record):
     cluster: str | None = None
     """The server URL of the cluster the change is bound to (see `NewCall.cluster`)."""
     approval_id: str | None
+    acting_as: str | None = None
+    """Who the call acted as on the cluster under impersonation (`alice (groups: dev)`: the
+    requester for a read, the approver for a change); None for opsgate's own identity."""
     output: str | None
     """Redacted, capped output."""
     output_sha256: str | None
@@ -337,6 +343,8 @@ class CallChange:
     exit_code: int | None = None
     truncated: bool = False
     duration_ms: int | None = None
+    acting_as: str | None = None
+    """With `running`: who the call acts as on the cluster (`ToolCallRecord.acting_as`)."""
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,22 @@ class UserRow(Base):
     __table_args__ = (Index("ix_users_sign_in_subject", "sign_in", "subject", unique=True),)
 
 
+class RoleGrantRow(Base):
+    """A role a user holds in one context, or one namespace of it (`domain.grants`)."""
+
+    __tablename__ = "role_grants"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    context: Mapped[str] = mapped_column(String(253))
+    # '' for the whole context: a NULL would escape the unique constraint below.
+    namespace: Mapped[str] = mapped_column(String(253))
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        Index("uq_role_grants_scope", "user_id", "context", "namespace", unique=True),
+    )
+
+
 class ApiTokenRow(Base):
     __tablename__ = "api_tokens"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -199,6 +215,8 @@ class ToolCallRow(Base):
     """Server URL of the cluster a change is bound to."""
     status: Mapped[str] = mapped_column(String(30), index=True)
     approval_id: Mapped[str | None] = mapped_column(String(40))
+    acting_as: Mapped[str | None] = mapped_column(Text)
+    """Who the call acted as on the cluster under impersonation (NULL: opsgate itself)."""
     output: Mapped[str | None] = mapped_column(Text)
     output_sha256: Mapped[str | None] = mapped_column(String(64))
     output_size: Mapped[int | None] = mapped_column(Integer)
@@ -376,6 +394,7 @@ def _table(row_class: type[Base]) -> Table:
 
 users = _table(UserRow)
 api_tokens = _table(ApiTokenRow)
+role_grants = _table(RoleGrantRow)
 sessions = _table(SessionRow)
 login_addresses = _table(LoginAddressRow)
 instance_options = _table(InstanceOptionRow)

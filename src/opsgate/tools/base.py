@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from opsgate.domain.acting import ActingAs, IdentityMode
 from opsgate.domain.calls import CLUSTER_FAMILIES, Family, ToolAnnotations
 from opsgate.settings import JenkinsServer
 from opsgate.tools import validate
@@ -239,6 +240,11 @@ class ToolEnv:
     """Injected by tests; the real transport otherwise."""
     helm_home: Path | None = None
     """Where helm keeps its cache, config and repositories (HELM_*_HOME), never `$HOME`."""
+    cluster_identity: Mapping[str, IdentityMode] = field(default_factory=dict)
+    """Context -> whose identity its calls use (`domain.acting`); `service` when absent."""
+    acting_as: ActingAs | None = None
+    """The person this call acts as under impersonation; set per call by the MCP server from
+    the request's `_meta`, never from the call's arguments."""
     report: Progress = no_progress
     """Where a tool that waits (a rollout, a build) says how it is getting on; set per call
     by the MCP server, which sends it to the client as progress notifications."""

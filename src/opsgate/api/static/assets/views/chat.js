@@ -6,6 +6,7 @@
 import { enc, get, post, query } from "../api.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
 import { describeSummary, runLook, summaryNodes } from "../outcomes.js";
+import { holdsAnywhere } from "../roles.js";
 import { openStream } from "../stream.js";
 import { createApprovalCard } from "./approval-card.js";
 import { conversationList } from "./conversations.js";
@@ -34,8 +35,8 @@ function finalStatus(el, data) {
 
 export async function renderChat(ctx, conversationId) {
   const me = ctx.session.me;
-  const canOperate = me.role !== "viewer";
-  const canApprove = me.role === "approver" || me.role === "admin";
+  const canOperate = holdsAnywhere(me, "operator");
+  const canApprove = holdsAnywhere(me, "approver");
   const [detail, policy] = await Promise.all([
     get(`/conversations/${enc(conversationId)}`),
     // Whether a requester may approve their own change; the cards say when it is unknown.
@@ -137,6 +138,7 @@ export async function renderChat(ctx, conversationId) {
       for (const item of found.items || []) {
         card.setProgress(item.call_id, item.progress || []);
         if (item.decision) card.decided(item.decision);
+        else if (item.decide_why) card.setWhy(item.call_id, item.may_decide, item.decide_why);
       }
     } catch {
       /* names are a nicety; the ids are already shown */
