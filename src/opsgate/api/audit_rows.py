@@ -6,6 +6,7 @@ on request.
 kind, tool, conversation, run, time); object and outcome live in the payload, so they are
 matched here on `domain.audit_facts`, scanning a bounded number of store pages per request:
 a page may hold fewer rows than asked while `next_after_seq` says there is more to scan.
+Events the user may not see (`api.scopes`) are skipped the same way.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
+from opsgate.api import scopes
 from opsgate.domain.audit import AuditEvent
 from opsgate.domain.audit_facts import AuditFacts, Outcome, facts
 from opsgate.errors import NotFound
 from opsgate.store.protocol import Store
-from opsgate.store.records import AuditFilter
+from opsgate.store.records import AuditFilter, User
 
 LOGIN_KINDS = frozenset({"user.login", "user.sso_login"})
 """What "hide logins" hides: successful sign-ins (refused ones stay, they may be attacks)."""
@@ -56,17 +58,27 @@ class RowFilter(BaseModel):
 
 
 async def audit_page(
-    store: Store, flt: AuditFilter, rows: RowFilter, *, after_seq: int, limit: int
+    store: Store,
+    user: User,
+    flt: AuditFilter,
+    rows: RowFilter,
+    *,
+    after_seq: int,
+    limit: int,
 ) -> AuditPage:
-    """Up to `limit` matching rows after `after_seq`, oldest first."""
+    """Up to `limit` matching rows after `after_seq` that `user` may see (`api.scopes`),
+    oldest first."""
     found: list[AuditRow] = []
     objects: dict[str, str] = {}  # call id -> object, for results that name only their call
     cursor, exhausted = after_seq, False
     for _ in range(SCAN_PAGES):
         events = await store.list_audit(flt, limit=limit, after_seq=cursor)
         exhausted = len(events) < limit
+        shown_seqs = {e.seq for e in await scopes.audit_events(store, user, events)}
         for event in events:
             cursor = event.seq
+            if event.seq not in shown_seqs:
+                continue
             shown = facts(event.kind, event.payload)
             if event.call_id is not None:
                 if shown.object is not None:

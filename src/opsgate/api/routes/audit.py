@@ -1,6 +1,7 @@
 """The audit log over HTTP: filtered pages, export (JSONL with hashes and the signed head, or
 CSV), chain check, a conversation's replay timeline and one run's timed steps. Readable by
-every signed-in user.
+every signed-in user, each seeing the entries of the conversations their roles cover
+(`api.scopes`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from opsgate.api import audit_rows, auth
+from opsgate.api import audit_rows, auth, scopes
 from opsgate.api.routes import RecordId
 from opsgate.api.state import app_state
 from opsgate.domain import run_timeline
@@ -63,7 +64,12 @@ async def list_audit(
     )
     rows = audit_rows.RowFilter(object=object, outcome=outcome, hide_logins=hide_logins)
     return await audit_rows.audit_page(
-        app_state(request).store, flt, rows, after_seq=after_seq, limit=limit
+        app_state(request).store,
+        principal.user,
+        flt,
+        rows,
+        after_seq=after_seq,
+        limit=limit,
     )
 
 
@@ -83,9 +89,15 @@ async def export_audit(
     conversation_id: str | None = Query(default=None, max_length=100),
 ) -> StreamingResponse:
     """The audit log as a download: JSONL keeps every hash, HMAC and the signed head record,
-    so the chain can be checked offline (docs/audit.md)."""
+    so the chain can be checked offline (docs/audit.md). A user who sees only some
+    conversations exports one of those (`conversation_id`), never the whole log."""
+    store = app_state(request).store
+    if conversation_id is None:
+        scopes.require_whole_log(principal.user)
+    else:
+        await scopes.conversation(store, principal.user, conversation_id)
     lines = audit_export.export_lines(
-        app_state(request).store, fmt=format, since=since, conversation_id=conversation_id
+        store, fmt=format, since=since, conversation_id=conversation_id
     )
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(
@@ -103,7 +115,7 @@ async def replay_conversation(
 ) -> ReplayOut:
     """The conversation's history rebuilt from the audit log alone."""
     store = app_state(request).store
-    await store.get_conversation(conversation_id)
+    await scopes.conversation(store, principal.user, conversation_id)
     rebuilt = await replay.replay(store, conversation_id)
     return ReplayOut(
         conversation_id=conversation_id,
@@ -126,7 +138,7 @@ async def timeline_of_run(
     """The run's steps with their durations, built from its audit events alone
     (`domain.run_timeline`); each step names the audit events it was read from."""
     store = app_state(request).store
-    run = await store.get_run(run_id)
+    run = await scopes.run(store, principal.user, run_id)
     events = [event async for event in store.iter_audit(AuditFilter(run_id=run_id))]
     built = run_timeline.build(run_id, events)
     named = await audit_rows.titles(store, [run.conversation_id])
