@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from opsgate.api import accounts
 from opsgate.domain.canonical import sha256_hex
 from tests.fixtures.api import ApiEnv, running_app
 from tests.timeline.flows import SCRIPT, tidy_run
@@ -82,3 +83,23 @@ async def test_timeline_tells_the_run_as_timed_steps_linked_to_audit_events(env:
     seqs = {seq for s in steps for seq in s["audit_seqs"]}
     assert seqs == {event["seq"] for event in audit}
     assert missing.status_code == 404
+
+
+async def test_someone_without_a_role_in_the_runs_context_sees_neither_timeline_nor_rows(
+    env: ApiEnv,
+) -> None:
+    _, run_id = await tidy_run(env)
+    store = env.state.store
+    stranger = await store.create_user("stranger", "none", None)
+    stranger = await accounts.grant_role(
+        store, stranger, "viewer", "other", None, actor=accounts.CLI, via="cli"
+    )
+    token, _ = await accounts.create_token(
+        store, stranger, "t", None, actor=accounts.Actor.of(stranger), via="api"
+    )
+    async with env.client(headers={"Authorization": f"Bearer {token}"}) as client:
+        timeline = await client.get(f"/api/v1/runs/{run_id}/timeline")
+        rows = (await client.get("/api/v1/audit", params={"run_id": run_id})).json()
+    assert timeline.status_code == 404
+    assert rows["items"] == []
+    assert rows["next_after_seq"] is None
