@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fixtures.ui import NAMESPACE, UiServer, launch_server, server_ready, stop_server
-from tests.ui.pages import direct_call, login, replicas
+from tests.ui.pages import direct_call, kubectl, login, replicas, shown_verdict, tool_card
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,14 +39,16 @@ def grants_server(
 def test_a_grant_made_in_the_admin_view_lets_a_viewer_decide_in_that_namespace_only(
     grants_server: UiServer, sandbox: Any, new_page: Any, artifacts: Path
 ) -> None:
-    before = replicas(sandbox, "web")
+    # A deployment of its own: the shared `web` keeps the replicas other browser tests expect.
+    kubectl(sandbox, "create", "deployment", "grants-web", "--image=nginx:1.27", "--replicas=1")
+    before = replicas(sandbox, "grants-web")
     with closing(grants_server.api("oscar")) as oscar:
         conversation_id = oscar.post("/conversations", json={"namespace": NAMESPACE}).json()["id"]
         direct_call(
             oscar,
             conversation_id,
             "k8s_scale",
-            {"resource": "deployment/web", "replicas": before + 1, "namespace": NAMESPACE},
+            {"resource": "deployment/grants-web", "replicas": before + 1, "namespace": NAMESPACE},
         )
     scope = f"{sandbox.context}/{NAMESPACE}"
 
@@ -76,6 +78,8 @@ def test_a_grant_made_in_the_admin_view_lets_a_viewer_decide_in_that_namespace_o
     expect(card.locator(".item-state")).to_have_text("approved")
     expect(card.locator(".decided-by")).to_contain_text("Approved by vera")
     card.screenshot(path=str(artifacts / "approval-card-scoped-approver.png"))
+    assert shown_verdict(tool_card(vera, "k8s_scale")) == "verified"
+    assert replicas(sandbox, "grants-web") == before + 1
     with closing(grants_server.api("admin")) as api:
         events = api.get("/audit", params={"kind": "user.granted", "limit": 10}).json()["items"]
     assert [e["payload"]["role"] for e in events if e["kind"] == "user.granted"] == ["approver"]

@@ -106,8 +106,12 @@ def test_a_change_cut_off_by_sigkill_becomes_outcome_unknown_and_is_never_rerun(
             assert decided.status_code == 200, decided.text
 
             def running() -> bool | None:
+                # Started: `tool.started` is on disk, which A writes (after the snapshot of the
+                # target) before it hands the change to the tool server.
                 calls = olga_a.get(f"/runs/{run_id}").json()["calls"]
-                return True if calls and calls[0]["status"] == "running" else None
+                audit = olga_a.get("/audit", params={"run_id": run_id}).json()["items"]
+                started = any(e["kind"] == "tool.started" for e in audit)
+                return True if calls and calls[0]["status"] == "running" and started else None
 
             eventually(running, 30, "the change to run on A")
         a.kill()
