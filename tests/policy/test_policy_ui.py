@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fixtures.ui import NAMESPACE, UiServer, launch_server, server_ready, stop_server
-from tests.ui.pages import direct_call, login, replicas
+from tests.ui.pages import direct_call, kubectl, login, replicas
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,7 +49,9 @@ def policy_server(
 def test_the_card_shows_progress_and_stays_open_until_the_second_approval(
     policy_server: UiServer, sandbox: Any, new_page: Any, artifacts: Path
 ) -> None:
-    before = replicas(sandbox, "web")
+    # A deployment of its own: the shared `web` keeps the replicas other browser tests expect.
+    kubectl(sandbox, "create", "deployment", "policy-web", "--image=nginx:1.27", "--replicas=1")
+    before = replicas(sandbox, "policy-web")
     with closing(policy_server.api("oscar")) as oscar:
         conversation = oscar.post("/conversations", json={"namespace": NAMESPACE})
         conversation_id = conversation.json()["id"]
@@ -57,7 +59,7 @@ def test_the_card_shows_progress_and_stays_open_until_the_second_approval(
             oscar,
             conversation_id,
             "k8s_scale",
-            {"resource": "deployment/web", "replicas": before + 1, "namespace": NAMESPACE},
+            {"resource": "deployment/policy-web", "replicas": before + 1, "namespace": NAMESPACE},
         )
     page = new_page()
     login(page, policy_server, "ada")
@@ -73,7 +75,7 @@ def test_the_card_shows_progress_and_stays_open_until_the_second_approval(
     expect(card.locator(".item-state")).to_have_text("awaiting approval")
     expect(card.get_by_role("button", name="Approve", exact=True)).to_be_disabled()
     card.screenshot(path=str(artifacts / "approval-card-policy-progress.png"))
-    assert replicas(sandbox, "web") == before
+    assert replicas(sandbox, "policy-web") == before
 
     other = new_page()
     login(other, policy_server, "admin")

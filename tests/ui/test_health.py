@@ -6,6 +6,7 @@ card in the diagnosis's conversation (nothing runs before an approval)."""
 from __future__ import annotations
 
 import os
+import re
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,10 @@ def test_a_finding_and_its_fix_go_to_the_approval_card(
     expect(finding).to_contain_text(f"deployment/shopfront in {namespace}", timeout=60_000)
     expect(finding).to_contain_text("image nginx:1.27-bad cannot be pulled")
     expect(finding.locator(".badge")).to_have_text("warning")
-    expect(finding.locator(".evidence")).to_contain_text("ImagePullBackOff")
+    # The kubelet's state when the diagnosis reads it: the first failure or the back-off.
+    expect(finding.locator(".evidence")).to_contain_text(
+        re.compile("ErrImagePull|ImagePullBackOff")
+    )
     expect(finding.locator(".fix")).to_contain_text("k8s_rollout_undo")
     page.screenshot(path=str(artifacts / "health.png"), full_page=True)
     finding.get_by_role("button", name="Propose k8s_rollout_undo").click()

@@ -273,10 +273,11 @@ def test_a_patch_that_breaks_its_pods_ends_red_with_the_reason_and_offers_a_roll
     tool.get_by_role("button", name="Propose rollback").click()
     expect(tool.get_by_role("button", name="Rollback proposed")).to_be_disabled()
     undo = page.locator(".approval-card").nth(1)
-    expect(undo.locator(".tool-name")).to_have_text("k8s_rollout_undo")
+    # The snapshot's undo: a merge patch back to the template the change replaced.
+    expect(undo.locator(".tool-name")).to_have_text("k8s_patch")
     undo.locator('textarea[name="reason"]').fill("the Secret does not exist yet")
     undo.get_by_role("button", name="Approve").click()
-    assert shown_verdict(tool_card(page, "k8s_rollout_undo")) == "verified"
+    assert shown_verdict(tool_card(page, "k8s_patch").nth(1)) == "verified"
     expect(page.locator(".final-status").nth(1)).to_contain_text("Run completed")
     template = json.loads(kubectl(sandbox, "get", "deployment", "cfg", "-o", "json"))
     containers = template["spec"]["template"]["spec"]["containers"]
