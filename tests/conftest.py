@@ -8,8 +8,9 @@ pytest_plugins = [
     "tests.fixtures.mcp",
     # Before `engine` and `api`, which import its AUDIT_KEY.
     "tests.fixtures.postgres",
-    "tests.fixtures.engine",
+    # Before `engine`, which imports its SandboxInfo.
     "tests.fixtures.sandbox",
+    "tests.fixtures.engine",
     "tests.fixtures.jenkins",
     "tests.fixtures.ui",
     "tests.fixtures.api",

@@ -7,37 +7,14 @@ test's own; the demo namespace `shop` is only read.
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from opsgate.tools import registry
-from opsgate.tools.base import ToolEnv
-from opsgate.tools.runner import SubprocessRunner, child_env
 from tests.fixtures.calls import stored_call
 from tests.fixtures.engine import HarnessFactory
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
 
 pytestmark = [pytest.mark.sandbox]
-
-
-@pytest.fixture
-async def sandbox_harnesses(sandbox: SandboxInfo, tmp_path: Path) -> AsyncIterator[HarnessFactory]:
-    env = ToolEnv(
-        runner=SubprocessRunner(env=child_env({**os.environ, "HOME": str(sandbox.home)})),
-        kubectl=sandbox.kubectl,
-        helm=sandbox.helm,
-        kubeconfig=sandbox.kubeconfig,
-        default_context=sandbox.context,
-        helm_home=tmp_path / "helm",
-    )
-    factory = HarnessFactory(
-        tmp_path / "data", tool_env=env, tools=registry.all_tools(), context=sandbox.context
-    )
-    async with factory.stack:
-        yield factory
 
 
 async def test_investigation_of_the_shop_runs_real_reads_without_pausing(

@@ -7,10 +7,7 @@ prove what ran and when.
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +16,6 @@ from opsgate.domain.policy_load import load_policy
 from opsgate.engine.policy_source import ActivePolicy
 from opsgate.errors import DecisionRefused
 from opsgate.store.records import User
-from opsgate.tools import registry
-from opsgate.tools.base import ToolEnv
-from opsgate.tools.runner import SubprocessRunner, child_env
 from tests.fixtures.engine import Harness, HarnessFactory
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
 
@@ -54,23 +48,6 @@ rules:
         - {days: fri, after: 16:00, timezone: Europe/Berlin}
       break_glass_role: incident-commander
 """
-
-
-@pytest.fixture
-async def sandbox_factory(sandbox: SandboxInfo, tmp_path: Path) -> AsyncIterator[HarnessFactory]:
-    env = ToolEnv(
-        runner=SubprocessRunner(env=child_env({**os.environ, "HOME": str(sandbox.home)})),
-        kubectl=sandbox.kubectl,
-        helm=sandbox.helm,
-        kubeconfig=sandbox.kubeconfig,
-        default_context=sandbox.context,
-        helm_home=tmp_path / "helm",
-    )
-    factory = HarnessFactory(
-        tmp_path / "data", tool_env=env, tools=registry.all_tools(), context=sandbox.context
-    )
-    async with factory.stack:
-        yield factory
 
 
 async def _open(factory: HarnessFactory, text: str) -> Harness:
@@ -109,10 +86,10 @@ async def _scale(h: Harness, namespace: str, replicas: int) -> tuple[str, str, s
 
 
 async def test_two_distinct_approvers_from_the_group_run_the_change_only_after_the_second(
-    sandbox_factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+    sandbox_harnesses: HarnessFactory, sandbox: SandboxInfo, namespace: str
 ) -> None:
     _web(sandbox, namespace)
-    h = await _open(sandbox_factory, _two_person(sandbox.context))
+    h = await _open(sandbox_harnesses, _two_person(sandbox.context))
     ada = await _approver(h, "ada", "sre-prod")
     bob = await _approver(h, "bob", "sre-prod")
     outsider = await _approver(h, "carl", "web-team")
@@ -160,11 +137,11 @@ async def test_two_distinct_approvers_from_the_group_run_the_change_only_after_t
 
 
 async def test_a_freeze_refuses_approval_with_the_rules_message_and_break_glass_needs_a_reason(
-    sandbox_factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+    sandbox_harnesses: HarnessFactory, sandbox: SandboxInfo, namespace: str
 ) -> None:
     _web(sandbox, namespace)
-    sandbox_factory.clock.now = FRIDAY_17_BERLIN
-    h = await _open(sandbox_factory, FREEZE)
+    sandbox_harnesses.clock.now = FRIDAY_17_BERLIN
+    h = await _open(sandbox_harnesses, FREEZE)
     commander = await _approver(h, "ivy", "incident-commander")
     run_id, approval_id, call_id = await _scale(h, namespace, 4)
 
@@ -194,11 +171,11 @@ async def test_a_freeze_refuses_approval_with_the_rules_message_and_break_glass_
 
 
 async def test_outside_the_freeze_an_approver_approves_as_always(
-    sandbox_factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+    sandbox_harnesses: HarnessFactory, sandbox: SandboxInfo, namespace: str
 ) -> None:
     _web(sandbox, namespace)
-    sandbox_factory.clock.now = MONDAY_10_BERLIN
-    h = await _open(sandbox_factory, FREEZE)
+    sandbox_harnesses.clock.now = MONDAY_10_BERLIN
+    h = await _open(sandbox_harnesses, FREEZE)
     run_id, approval_id, call_id = await _scale(h, namespace, 3)
     decided = await h.engine.decide(approval_id, call_id, h.approver, approve=True, reason=None)
     assert decided.status == "approved"
@@ -208,10 +185,10 @@ async def test_outside_the_freeze_an_approver_approves_as_always(
 
 
 async def test_a_policy_edit_does_not_loosen_an_open_request(
-    sandbox_factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+    sandbox_harnesses: HarnessFactory, sandbox: SandboxInfo, namespace: str
 ) -> None:
     _web(sandbox, namespace)
-    h = await _open(sandbox_factory, _two_person(sandbox.context))
+    h = await _open(sandbox_harnesses, _two_person(sandbox.context))
     ada = await _approver(h, "ada", "sre-prod")
     bob = await _approver(h, "bob", "sre-prod")
     run_id, approval_id, call_id = await _scale(h, namespace, 3)
@@ -241,7 +218,7 @@ async def test_a_policy_edit_does_not_loosen_an_open_request(
 
 
 async def test_a_rule_on_labels_matches_the_labels_the_preview_read(
-    sandbox_factory: HarnessFactory, sandbox: SandboxInfo, namespace: str
+    sandbox_harnesses: HarnessFactory, sandbox: SandboxInfo, namespace: str
 ) -> None:
     _web(sandbox, namespace)
     labelled = kubectl(sandbox, "label", "deployment/web", "tier=critical", "-n", namespace)
@@ -249,7 +226,7 @@ async def test_a_rule_on_labels_matches_the_labels_the_preview_read(
     plain = deployment_manifest("plain", namespace, "nginx:1.27", 1)
     assert kubectl(sandbox, "apply", "-f", "-", stdin=plain).returncode == 0
     h = await _open(
-        sandbox_factory,
+        sandbox_harnesses,
         "rules:\n  - id: critical\n    match: {labels: {tier: critical}}\n"
         "    require: {approvals: 2}\n",
     )

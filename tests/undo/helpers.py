@@ -3,32 +3,12 @@ direct call through its approval."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from opsgate.store.records import ApprovalItem, Run
-from opsgate.tools import registry
-from opsgate.tools.base import ToolEnv
-from opsgate.tools.runner import SubprocessRunner, child_env
 from opsgate.tools.undo import restorable
-from tests.fixtures.engine import Harness, HarnessFactory
-from tests.fixtures.sandbox import SandboxInfo
-
-
-def sandbox_factory(sandbox: SandboxInfo, tmp_path: Path) -> HarnessFactory:
-    env = ToolEnv(
-        runner=SubprocessRunner(env=child_env({**os.environ, "HOME": str(sandbox.home)})),
-        kubectl=sandbox.kubectl,
-        helm=sandbox.helm,
-        kubeconfig=sandbox.kubeconfig,
-        default_context=sandbox.context,
-        helm_home=tmp_path / "helm",
-    )
-    return HarnessFactory(
-        tmp_path / "data", tool_env=env, tools=registry.all_tools(), context=sandbox.context
-    )
+from tests.fixtures.engine import Harness
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.engine import HarnessFactory
+from tests.fixtures.engine import HarnessFactory, sandbox_factory
 from tests.fixtures.sandbox import SandboxInfo, eventually, get_json, kubectl
-from tests.undo.helpers import approve, awaiting, change, comparable, sandbox_factory
+from tests.undo.helpers import approve, awaiting, change, comparable
 
 pytestmark = [pytest.mark.sandbox]
 

@@ -15,9 +15,9 @@ from opsgate.engine import undo
 from opsgate.errors import Conflict
 from opsgate.tools import registry
 from opsgate.tools.base import Snapshot
-from tests.fixtures.engine import HarnessFactory
+from tests.fixtures.engine import HarnessFactory, sandbox_factory
 from tests.fixtures.sandbox import SandboxInfo, kubectl, tool_env_for
-from tests.undo.helpers import change, sandbox_factory
+from tests.undo.helpers import change
 
 pytestmark = [pytest.mark.sandbox]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from opsgate.engine.models.scripted import ScriptedModel
-from tests.fixtures.engine import HarnessFactory
+from tests.fixtures.engine import HarnessFactory, sandbox_factory
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, kubectl
-from tests.undo.helpers import approve, sandbox_factory
+from tests.undo.helpers import approve
 
 pytestmark = [pytest.mark.sandbox]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fixtures.engine import HarnessFactory
+from tests.fixtures.engine import HarnessFactory, sandbox_factory
 from tests.fixtures.sandbox import SandboxInfo, get_json, helm
-from tests.undo.helpers import approve, awaiting, change, changed_lines, comparable, sandbox_factory
+from tests.undo.helpers import approve, awaiting, change, changed_lines, comparable
 
 pytestmark = [pytest.mark.sandbox]
 

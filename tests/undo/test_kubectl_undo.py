@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.engine import Harness, HarnessFactory
+from tests.fixtures.engine import Harness, HarnessFactory, sandbox_factory
 from tests.fixtures.sandbox import SandboxInfo, deployment_manifest, get_json, kubectl
-from tests.undo.helpers import approve, awaiting, change, changed_lines, comparable, sandbox_factory
+from tests.undo.helpers import approve, awaiting, change, changed_lines, comparable
 
 pytestmark = [pytest.mark.sandbox]
 
