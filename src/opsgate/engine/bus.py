@@ -13,6 +13,10 @@ events up to id N"; one reader per conversation then reads what follows the last
 delivered from the table and delivers it, so subscribers get every event once, in id order,
 whichever replica wrote it. Event ids become visible in id order (the store inserts them under
 a lock), which is what makes "everything after the last id" complete.
+
+`watch()` is for listeners of no one conversation (the API's user stream, `GET /events/me`):
+a `Watch` is woken by every publish and every notice, of any conversation and any replica, and
+carries no events; its owner reads what it needs from the store.
 """
 
 from __future__ import annotations
@@ -109,6 +113,35 @@ class Subscription:
         self.close()
 
 
+class Watch:
+    """Wakes its owner when any conversation has new events (see `EventBus.watch`)."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        self._woken = asyncio.Event()
+        self.closed = False
+
+    def _wake(self) -> None:
+        self._woken.set()
+
+    async def wait(self, timeout_s: float) -> bool:
+        """True when woken (or closed) within `timeout_s`, False when the time ran out."""
+        try:
+            await asyncio.wait_for(self._woken.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        self._woken.clear()
+        return True
+
+    def close(self) -> None:
+        """Stop being woken; a `wait` in progress returns True (check `closed`)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._bus._watches.discard(self)
+        self._woken.set()
+
+
 @dataclass
 class EventBus:
     """Per-process fan-out of stream events by conversation id (see the module docstring)."""
@@ -123,17 +156,20 @@ class EventBus:
     _readers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _seen: int = 0
     """Shared bus: the highest event id noticed so far, in any conversation."""
+    _watches: set[Watch] = field(default_factory=set)
 
     def publish(self, conversation_id: str, event: StreamEvent) -> None:
         """Hand `event` to every current subscriber of the conversation; never blocks."""
         if self.source is None:
             self._deliver(conversation_id, event)
+            self._wake_watches()
         else:
             self.notice(conversation_id, event.id)
 
     def notice(self, conversation_id: str, event_id: int) -> None:
         """Shared bus: events of the conversation up to `event_id` are committed; read them."""
         self._seen = max(self._seen, event_id)
+        self._wake_watches()
         if conversation_id in self._subscribers and event_id > self._delivered.get(
             conversation_id, 0
         ):
@@ -144,6 +180,17 @@ class EventBus:
         while the database connection was down); called whenever listening (re)starts."""
         for conversation_id in list(self._subscribers):
             self._read_soon(conversation_id)
+        self._wake_watches()
+
+    def watch(self) -> Watch:
+        """A wake-up for every new event of any conversation (close it when done)."""
+        watch = Watch(self)
+        self._watches.add(watch)
+        return watch
+
+    def _wake_watches(self) -> None:
+        for watch in self._watches:
+            watch._wake()
 
     def _read_soon(self, conversation_id: str) -> None:
         self._behind.add(conversation_id)
@@ -198,6 +245,8 @@ class EventBus:
                 subscription.close()
         for reader in list(self._readers.values()):
             reader.cancel()
+        for watch in list(self._watches):
+            watch.close()
 
     def _discard(self, subscription: Subscription) -> None:
         subscriptions = self._subscribers.get(subscription.conversation_id)
