@@ -63,8 +63,8 @@ async def test_an_approver_sees_every_pending_call_across_conversations(
     assert (scale["destructive"], delete["destructive"]) == (False, True)
     assert 850 < scale["seconds_left"] <= 900
     assert scale["expiring_soon"] is False
-    assert scale["waiting_on_me"] and not scale["proposed_by_me"]
-    assert scale["requirement"] is None and scale["progress"] == []
+    assert (scale["waiting_on_me"], scale["proposed_by_me"]) == (True, False)
+    assert (scale["requirement"], scale["progress"]) == (None, [])
     assert listed["waiting_on_me"] == 2
 
 
