@@ -156,7 +156,7 @@ export async function renderInbox(ctx) {
       h("td", {}, h("code", { text: item.namespace || "(none)" })),
       h("td", {}, h("code", { text: item.context || "(default)" })),
       h("td", { class: "proposer", text: item.proposed_by_name }),
-      h("td", { text: age(item.created_at) }),
+      h("td", { class: "age", dataset: { createdAt: item.created_at } }, age(item.created_at)),
       left,
       h("td", {}, item.progress.length ? h("ul", { class: "policy-progress" }, item.progress.map((line) => h("li", { text: line }))) : h("span", { class: "muted", text: "one approval" })),
       h("td", { class: "marks" }, marks),
@@ -192,6 +192,7 @@ export async function renderInbox(ctx) {
   timers.push(
     setInterval(() => {
       for (const cell of tbody.querySelectorAll("td.time-left")) cell.textContent = formatRemaining(cell.dataset.expiresAt);
+      for (const cell of tbody.querySelectorAll("td.age")) cell.textContent = age(cell.dataset.createdAt);
       for (const { card } of open.values()) card.tick();
     }, 1000),
   );
