@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from opsgate.api.routes.user_events import APPROVAL_EVENTS
 from opsgate.engine.bus import EventBus
 from opsgate.store.records import StreamEvent
 from tests.fixtures.api import live_server, running_app, wait_for
@@ -122,20 +123,22 @@ async def test_a_request_opened_on_one_replica_reaches_the_stream_on_another(
     assert (opened["pending"], opened["waiting_on_me"], len(opened["new"])) == (1, 1, 1)
 
 
-def _event(conversation_id: str) -> StreamEvent:
+def _event(conversation_id: str, type: str = "approval.requested") -> StreamEvent:
     return StreamEvent(
         id=1,
         conversation_id=conversation_id,
         run_id="r1",
-        type="approval.requested",
+        type=type,
         data={},
         created_at=datetime.now(UTC),
     )
 
 
-async def test_a_watch_wakes_on_any_conversation_and_on_close() -> None:
+async def test_a_watch_wakes_on_its_types_in_any_conversation_and_on_close() -> None:
     bus = EventBus()
-    watch = bus.watch()
+    watch = bus.watch(APPROVAL_EVENTS)
+    assert await watch.wait(0.05) is False
+    bus.publish("nobody-subscribed", _event("nobody-subscribed", "token"))
     assert await watch.wait(0.05) is False
     bus.publish("nobody-subscribed", _event("nobody-subscribed"))
     assert await watch.wait(1) is True
@@ -148,7 +151,7 @@ async def test_a_watch_wakes_on_any_conversation_and_on_close() -> None:
 async def test_a_shared_bus_wakes_watches_on_notices_of_other_replicas(tmp_path: Path) -> None:
     async with running_app(tmp_path / "data") as env:
         bus = EventBus(source=env.state.store)
-        watch = bus.watch()
+        watch = bus.watch(APPROVAL_EVENTS)
         bus.notice("written-by-another-replica", 7)
         woken = await wait_for(lambda: watch.wait(1))
         watch.close()

@@ -14,9 +14,10 @@ delivered from the table and delivers it, so subscribers get every event once, i
 whichever replica wrote it. Event ids become visible in id order (the store inserts them under
 a lock), which is what makes "everything after the last id" complete.
 
-`watch()` is for listeners of no one conversation (the API's user stream, `GET /events/me`):
-a `Watch` is woken by every publish and every notice, of any conversation and any replica, and
-carries no events; its owner reads what it needs from the store.
+`watch(types)` is for listeners of no one conversation (the API's user stream, `GET
+/events/me`): a `Watch` is woken by every publish of one of `types`, and on a shared bus by
+every notice (a notice does not say what it committed), of any conversation and any replica;
+it carries no events: its owner reads what it needs from the store.
 """
 
 from __future__ import annotations
@@ -116,8 +117,9 @@ class Subscription:
 class Watch:
     """Wakes its owner when any conversation has new events (see `EventBus.watch`)."""
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus, types: frozenset[str]) -> None:
         self._bus = bus
+        self.types = types
         self._woken = asyncio.Event()
         self.closed = False
 
@@ -162,14 +164,14 @@ class EventBus:
         """Hand `event` to every current subscriber of the conversation; never blocks."""
         if self.source is None:
             self._deliver(conversation_id, event)
-            self._wake_watches()
+            self._wake_watches(event.type)
         else:
             self.notice(conversation_id, event.id)
 
     def notice(self, conversation_id: str, event_id: int) -> None:
         """Shared bus: events of the conversation up to `event_id` are committed; read them."""
         self._seen = max(self._seen, event_id)
-        self._wake_watches()
+        self._wake_watches(None)
         if conversation_id in self._subscribers and event_id > self._delivered.get(
             conversation_id, 0
         ):
@@ -180,17 +182,19 @@ class EventBus:
         while the database connection was down); called whenever listening (re)starts."""
         for conversation_id in list(self._subscribers):
             self._read_soon(conversation_id)
-        self._wake_watches()
+        self._wake_watches(None)
 
-    def watch(self) -> Watch:
-        """A wake-up for every new event of any conversation (close it when done)."""
-        watch = Watch(self)
+    def watch(self, types: frozenset[str]) -> Watch:
+        """A wake-up for new events of `types` in any conversation (close it when done)."""
+        watch = Watch(self, types)
         self._watches.add(watch)
         return watch
 
-    def _wake_watches(self) -> None:
+    def _wake_watches(self, event_type: str | None) -> None:
+        """Wake the watches of `event_type`; None (a notice: type unknown) wakes them all."""
         for watch in self._watches:
-            watch._wake()
+            if event_type is None or event_type in watch.types:
+                watch._wake()
 
     def _read_soon(self, conversation_id: str) -> None:
         self._behind.add(conversation_id)

@@ -3,9 +3,8 @@
 Each `inbox` event is a whole snapshot (how many pending calls the user may decide, how many
 wait on them, and which ones arrived since the last snapshot), so a client that reconnects
 misses nothing and needs no `Last-Event-ID`. The stream is woken by the bus (`EventBus.watch`:
-every event of any conversation, and on PostgreSQL every replica's, so `approval.requested`,
-`approval.decided` and `approval.expired` wherever they happen), then reads the inbox from the
-store (`routes.inbox.inbox`) and sends a snapshot only when it changed. Each idle heartbeat
+`approval.requested`, `approval.decided` and `approval.expired` of any conversation, and on
+PostgreSQL every replica's notices), then reads the inbox from the store (`routes.inbox.inbox`) and sends a snapshot only when it changed. Each idle heartbeat
 reads it too (a safety net should a notice be lost). The Command Center's header badge and the
 conversation list's badge follow it; it ends when the user is disabled or the bus closes.
 """
@@ -28,8 +27,11 @@ from opsgate.errors import NotFound
 
 router = APIRouter(tags=["events"])
 
-SETTLE_S = 0.1
-"""After a wake-up, wait this long so a burst of events costs one read of the inbox."""
+SETTLE_S = 0.5
+"""After a wake-up, wait this long so a burst of events costs one read of the inbox (on
+PostgreSQL every committed event of any conversation wakes the stream: notices carry no type)."""
+APPROVAL_EVENTS = frozenset({"approval.requested", "approval.decided", "approval.expired"})
+"""The events that change an inbox."""
 
 
 def inbox_event(listed: InboxList, known: set[str] | None) -> str:
@@ -56,7 +58,7 @@ def inbox_event(listed: InboxList, known: set[str] | None) -> str:
 
 async def stream_inbox(state: AppState, user_id: str) -> AsyncIterator[str]:
     """The SSE body: a snapshot now, then one whenever the inbox changes; heartbeats between."""
-    watch = state.bus.watch()
+    watch = state.bus.watch(APPROVAL_EVENTS)
     state.metrics.stream_clients.inc()
     try:
         yield f"retry: {RETRY_MS}\n\n"
