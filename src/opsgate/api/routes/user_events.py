@@ -4,9 +4,10 @@ Each `inbox` event is a whole snapshot (how many pending calls the user may deci
 wait on them, and which ones arrived since the last snapshot), so a client that reconnects
 misses nothing and needs no `Last-Event-ID`. The stream is woken by the bus (`EventBus.watch`:
 `approval.requested`, `approval.decided` and `approval.expired` of any conversation, and on
-PostgreSQL every replica's notices), then reads the inbox from the store (`routes.inbox.inbox`) and sends a snapshot only when it changed. Each idle heartbeat
-reads it too (a safety net should a notice be lost). The Command Center's header badge and the
-conversation list's badge follow it; it ends when the user is disabled or the bus closes.
+PostgreSQL every replica's notices), then reads the inbox from the store (`routes.inbox.inbox`)
+and sends a snapshot only when it changed. Each idle heartbeat reads it too (a safety net
+should a notice be lost). The Command Center's header badge and the conversation list's badge
+follow it; it ends when the user is disabled or the bus closes.
 """
 
 from __future__ import annotations
