@@ -97,6 +97,21 @@ async def test_an_operator_stream_stays_at_zero_and_names_nothing(tmp_path: Path
     assert done == set()
 
 
+async def test_the_stream_ends_once_its_user_is_disabled(tmp_path: Path) -> None:
+    async with (
+        running_app(tmp_path / "data") as env,
+        live_server(env.app) as url,
+        _client(url, env.tokens["approver"]) as approver,
+        approver.stream("GET", "/api/v1/events/me") as response,
+    ):
+        seen = snapshots(response)
+        async with asyncio.timeout(30):
+            assert (await anext(seen))["pending"] == 0
+            await env.state.store.update_user(env.users["approver"].id, disabled=True)
+            rest = [snapshot async for snapshot in seen]
+    assert rest == []
+
+
 async def test_the_stream_needs_a_signed_in_user(tmp_path: Path) -> None:
     async with running_app(tmp_path / "data") as env, env.client() as anonymous:
         answer = await anonymous.get("/api/v1/events/me")
