@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     """Contexts conversations may use; empty means every context of the kubeconfig.
     Security setting."""
     default_context: str | None = None
+    cluster_identity: dict[str, Literal["service", "impersonate"]] = Field(default_factory=dict)
+    """Per context, whose identity its calls use on the cluster, e.g.
+    `OPSGATE_CLUSTER_IDENTITY='{"prod": "impersonate"}'`: `service` (opsgate's own, the
+    default for any context not named) or `impersonate`, where reads run as the requesting
+    user and approved changes as the approver, through kubectl `--as`/`--as-group`
+    (docs/identity.md). Security setting."""
     serviceaccount_dir: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount")
     """Where a pod's ServiceAccount is mounted (`token`, `ca.crt`, `namespace`). With it and
     `KUBERNETES_SERVICE_HOST`/`_PORT` present, opsgate offers the context `in-cluster`, acting
@@ -355,6 +361,7 @@ SECURITY_SETTINGS = (
     "kubeconfig",
     "serviceaccount_dir",
     "contexts",
+    "cluster_identity",
     "jenkins",
     "oidc",
     "proxy_auth",

@@ -141,12 +141,12 @@ async def test_a_run_is_traced_request_run_step_tool_and_approval_wait(
     tools = [s for s in finished_spans if s.name == "opsgate.tool"]
     done = [(s.attributes["opsgate.tool.name"], s.attributes["opsgate.tool.phase"]) for s in tools]
     assert done == [
-        ("k8s_get", "call"), ("k8s_scale", "preview"), ("k8s_scale", "call"),
-        ("k8s_scale", "verify"),
+        ("k8s_get", "call"), ("k8s_scale", "preview"), ("k8s_scale", "snapshot"),
+        ("k8s_scale", "call"), ("k8s_scale", "verify"),
     ]  # fmt: skip
     assert all(s.attributes["opsgate.tool.outcome"] == "ok" for s in tools)
     assert [parent(s).attributes["opsgate.step"] for s in tools] == [  # type: ignore[union-attr]
-        "execute_reads", "request_approval", "execute", "verify",
+        "execute_reads", "request_approval", "execute", "execute", "verify",
     ]  # fmt: skip
 
     (wait,) = [s for s in finished_spans if s.name == "opsgate.approval.wait"]

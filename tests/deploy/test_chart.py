@@ -28,6 +28,7 @@ PRESETS: dict[str, list[str]] = {
     "namespaceOperator": ["rbac.preset=namespaceOperator", "rbac.namespaces={@namespace}"],
     "clusterOperator": ["rbac.preset=clusterOperator", "replicaCount=3", POSTGRES],
     "none": ["rbac.preset=none", "ingress.enabled=true", "persistence.enabled=true"],
+    "impersonate": ["rbac.preset=impersonate", "rbac.impersonate.groups={dev,oncall}"],
 }
 READ_VERBS = {"get", "list", "watch"}
 

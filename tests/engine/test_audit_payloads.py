@@ -40,7 +40,11 @@ KEYS: dict[str, list[set[str]]] = {
     "approval.granted": [_DECISION],
     "approval.rejected": [_DECISION],
     "approval.expired": [{"approval_id", "call_ids"}, {"approval_id", "call_ids", "reason"}],
-    "tool.started": [{"tool", "args", "context", "classification", "command"}],
+    # An approved change names the snapshot taken just before it (docs/undo.md).
+    "tool.started": [
+        {"tool", "args", "context", "classification", "command"},
+        {"tool", "args", "context", "classification", "command", "snapshot_sha256"},
+    ],
     "tool.finished": [
         {
             "tool",

@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from opsgate.api.routes import inbox
+from opsgate.domain.grants import Grant
 from tests.fixtures.api import ApiEnv, running_app, wait_for
 
 
@@ -131,3 +133,25 @@ async def test_a_filter_that_is_not_a_boolean_is_refused(api_env: ApiEnv) -> Non
         answer = await approver.get("/api/v1/inbox", params={"destructive": "maybe"})
     assert answer.status_code == 422
     assert "destructive" in answer.text
+
+
+async def test_a_scoped_approver_sees_only_what_their_grant_lets_them_decide(
+    api_env: ApiEnv,
+) -> None:
+    store = api_env.state.store
+    # Global viewers (they see every request) with an approver grant: one for the context the
+    # change runs in, one for another context only.
+    inside = await store.create_user("scoped-in", "viewer", None)
+    outside = await store.create_user("scoped-out", "viewer", None)
+    await store.grant_role(inside.id, Grant(role="approver", context="sandbox"))
+    await store.grant_role(outside.id, Grant(role="approver", context="other"))
+    async with api_env.client("operator") as operator, api_env.client("approver") as approver:
+        await propose(operator)
+        await wait_inbox(approver, 1)
+    state = api_env.state
+    granted = await inbox.inbox(state, await store.get_user(inside.id))
+    elsewhere = await inbox.inbox(state, await store.get_user(outside.id))
+    assert [row.tool for row in granted.items] == ["k_scale"]
+    assert granted.items[0].decide_why == "approver for sandbox"
+    assert granted.waiting_on_me == 1
+    assert (elsewhere.items, elsewhere.pending) == ([], 0)

@@ -23,6 +23,9 @@ def test_check_accepts_a_good_file_and_names_its_rules(run_cli: RunCli, tmp_path
     result = run_cli("policy", "check", str(path))
     assert result.returncode == 0, result.stderr
     assert "accepted; 2 rules (prod-two-person, payments-hours)" in result.stdout
+    path.write_text(POLICY.split("  - id: payments-hours")[0])
+    one = run_cli("policy", "check", str(path))
+    assert "accepted; 1 rule (prod-two-person)" in one.stdout, one.stderr
 
 
 def test_check_exits_non_zero_with_the_refused_line(run_cli: RunCli, tmp_path: Path) -> None:

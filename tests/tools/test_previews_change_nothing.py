@@ -113,6 +113,7 @@ ARGS: dict[str, dict[str, Any]] = {
     },
     "argo_restart": {"name": "checkout", "namespace": "shop"},
     "argo_undo": {"name": "checkout", "namespace": "shop"},
+    "argo_return_to_step": {"name": "checkout", "namespace": "shop", "step": 1},
     # jenkins
     "jenkins_trigger_build": {
         "server": "sandbox",

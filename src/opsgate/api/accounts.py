@@ -20,16 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from opsgate.api.passwords import Passwords
 from opsgate.domain import audit_payloads as ap
+from opsgate.domain import grants
 from opsgate.domain.audit_payloads import Via
+from opsgate.domain.grants import Grant
 from opsgate.domain.roles import Role
 from opsgate.domain.sign_in import SignIn
-from opsgate.errors import Conflict, Forbidden, InvalidInput
+from opsgate.errors import Conflict, Forbidden, InvalidInput, NotFound
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApiToken, User
+from opsgate.tools import validate
 
 TOKEN_PREFIX = "og_"  # noqa: S105 - a visible marker, not a secret
 DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 9
@@ -177,6 +180,104 @@ async def update_user(
     payload = model(user_id=user.id, username=user.username, changes=changes, via=via)
     await _audit(store, payload, actor)
     return user
+
+
+GRANTABLE: tuple[Role, ...] = ("viewer", "operator", "approver")
+"""The roles a grant may give: administering opsgate has no scope."""
+
+
+class GrantScope(BaseModel):
+    """Where a grant applies, checked as tool calls' contexts and namespaces are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    context: validate.ContextName
+    namespace: validate.Namespace | None = None
+
+
+def grant_scope(context: str, namespace: str | None) -> GrantScope:
+    """The scope, or `InvalidInput` naming the bad part."""
+    try:
+        return GrantScope(context=context, namespace=namespace)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "scope"
+        raise InvalidInput(field, str(first["msg"])) from e
+
+
+async def grant_role(
+    store: Store,
+    user: User,
+    role: Role,
+    context: str,
+    namespace: str | None,
+    *,
+    actor: Actor,
+    via: Via,
+) -> User:
+    """Give `user` `role` in `context` (only in `namespace` when given); audited.
+
+    Nobody grants themselves anything (as nobody changes their own role). A grant at a scope
+    the user already holds one for replaces it; the event names the role it replaced.
+    """
+    if actor.id == user.id:
+        raise Forbidden("you cannot grant yourself a role")
+    if role not in GRANTABLE:
+        raise InvalidInput(
+            "role",
+            f"{role!r} cannot be granted for a scope (one of {', '.join(GRANTABLE)}); "
+            "administering opsgate is global (set the user's role), and to take a role back "
+            "revoke the grant",
+        )
+    scope = grant_scope(context, namespace)
+    grant = Grant(role=role, context=scope.context, namespace=scope.namespace)
+    previous = next(
+        (
+            g.role
+            for g in user.grants
+            if (g.context, g.namespace) == (grant.context, grant.namespace)
+        ),
+        None,
+    )
+    updated = await store.grant_role(user.id, grant)
+    payload = ap.UserGranted(
+        user_id=user.id,
+        username=user.username,
+        role=role,
+        context=grant.context,
+        namespace=grant.namespace,
+        previous=previous,
+        via=via,
+    )
+    await _audit(store, payload, actor)
+    return updated
+
+
+async def revoke_grant(
+    store: Store, user: User, context: str, namespace: str | None, *, actor: Actor, via: Via
+) -> User:
+    """Take back `user`'s grant at exactly this scope (`NotFound` if none); audited."""
+    if actor.id == user.id:
+        raise Forbidden("you cannot change your own grants")
+    scope = grant_scope(context, namespace)
+    held = next(
+        (g for g in user.grants if (g.context, g.namespace) == (scope.context, scope.namespace)),
+        None,
+    )
+    if held is None:
+        where = grants.scope_text(scope.context, scope.namespace)
+        raise NotFound(f"user {user.username!r} holds no grant for {where!r}")
+    updated = await store.revoke_grant(user.id, scope.context, scope.namespace)
+    payload = ap.UserGrantRevoked(
+        user_id=user.id,
+        username=user.username,
+        role=held.role,
+        context=scope.context,
+        namespace=scope.namespace,
+        via=via,
+    )
+    await _audit(store, payload, actor)
+    return updated
 
 
 async def create_token(

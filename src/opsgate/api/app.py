@@ -51,6 +51,7 @@ from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
 from opsgate.api.routes import policy as policy_routes
 from opsgate.api.routes import sso as sso_routes
+from opsgate.api.routes import undo as undo_routes
 from opsgate.api.security import SecurityHeadersMiddleware
 from opsgate.api.sessions import SessionCodec
 from opsgate.api.state import AppState, EngineApi
@@ -246,6 +247,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         events,
         user_events,
         audit_routes,
+        undo_routes,
         meta,
         policy_routes,
     ):

@@ -24,7 +24,7 @@ from fastapi import Depends, Request
 from opsgate.api import accounts, proxy_auth
 from opsgate.api.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, session_hash
 from opsgate.api.state import AppState, app_state
-from opsgate.domain import roles
+from opsgate.domain import grants, roles
 from opsgate.errors import Forbidden, Unauthenticated
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApiToken, User
@@ -126,11 +126,22 @@ async def require_viewer(
 
 
 def _with_role(
-    principal: Principal, allowed: Callable[[roles.Role], bool], action: str
+    principal: Principal,
+    allowed: Callable[[roles.Role], bool],
+    action: str,
+    *,
+    scoped: bool = True,
 ) -> Principal:
-    """The principal when `allowed` says its role may do `action`; else `Forbidden`."""
-    if not allowed(principal.user.role):
-        raise Forbidden(f"role {principal.user.role!r} may not {action}")
+    """The principal when `allowed` says its role may do `action` somewhere; else `Forbidden`.
+
+    With `scoped`, a role granted for one context or namespace counts here; the route, and
+    the engine, then check the scope of what the request touches (`api.scopes`,
+    `domain.grants`). Without it only the global role counts.
+    """
+    user = principal.user
+    role = grants.highest(user.role, user.grants) if scoped else user.role
+    if not allowed(role):
+        raise Forbidden(f"role {user.role!r} may not {action}")
     return principal
 
 
@@ -176,7 +187,7 @@ async def require_decider(
 async def require_admin(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:
-    return _with_role(principal, roles.can_administer, "administer opsgate")
+    return _with_role(principal, roles.can_administer, "administer opsgate", scoped=False)
 
 
 Viewer = Annotated[Principal, Depends(require_viewer)]

@@ -15,6 +15,7 @@ from opsgate.api.accounts import Username
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.canonical import canonical_json
 from opsgate.domain.events import PreviewOutcome
+from opsgate.domain.grants import Grant
 from opsgate.domain.policy import Requirement
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import ApprovalStatus
@@ -60,6 +61,14 @@ class Me(BaseModel):
     role: Role
     sign_in: SignIn = "local"
     """How the user signs in: a password, single sign-on (`oidc`) or a trusted proxy."""
+    grants: list[Grant] = []
+    """Roles held in given contexts/namespaces beyond `role` (`domain.grants`)."""
+
+
+class GrantBody(_Body):
+    role: Role
+    context: str = Field(max_length=253)
+    namespace: str | None = Field(default=None, max_length=63)
 
 
 class LoginAnswer(BaseModel):
@@ -233,6 +242,11 @@ class ApprovalItemOut(BaseModel):
     progress: list[str] = []
     """One line per matched rule, e.g. "2 of 2 approvals from group sre-prod needed; 1 given
     (ada) [rule prod-two-person]"; empty under the built-in gate."""
+    may_decide: bool | None = None
+    """Whether the signed-in user's role in this call's context and namespace lets them
+    decide it (the distinct-approver rule and the approval policy may still refuse)."""
+    decide_why: str | None = None
+    """Why, in their words: `approver for prod/payments`, `you are viewer in prod/shop`."""
 
 
 class ApprovalOut(BaseModel):
@@ -363,6 +377,8 @@ class InboxItemOut(BaseModel):
     """Fewer than `inbox.EXPIRING_SOON_S` seconds left."""
     requirement: Requirement | None
     progress: list[str]
+    decide_why: str | None
+    """Why the user may decide it: their role in its scope (`approver for prod/payments`)."""
     proposed_by_me: bool
     waiting_on_me: bool
     """A decision by this user would count now: not their own change under the distinct-approver

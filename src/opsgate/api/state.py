@@ -25,7 +25,7 @@ from opsgate.engine.policy_source import ActivePolicy
 from opsgate.settings import Settings
 from opsgate.store.protocol import Store
 from opsgate.store.records import ApprovalRequest, Run, User
-from opsgate.tools.base import Tool
+from opsgate.tools.base import RollbackCall, Tool
 
 
 class EngineApi(Protocol):
@@ -36,6 +36,8 @@ class EngineApi(Protocol):
     async def submit_call(
         self, conversation_id: str, user: User, tool: str, args: dict[str, Any]
     ) -> Run: ...
+
+    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, RollbackCall]: ...
 
     async def decide(
         self, approval_id: str, call_id: str, user: User, approve: bool, reason: str | None

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "chat": ("chat", "chat", "Talk to opsgate in the terminal; decide changes at the prompt."),
     "ask": ("chat", "ask", "Ask one question; exit 0 completed, 3 awaiting approval."),
     "approvals": ("approvals", "approvals_app", "List and decide pending approvals."),
+    "undo": ("undo", "undo", "Undo a change that ran (the undo waits for approval)."),
     "audit": ("audit", "audit_app", "Verify, export and follow the audit log."),
     "policy": ("policy", "policy_app", "Check and explain the approval policy."),
     "users": ("users", "users_app", "Manage users and their roles."),

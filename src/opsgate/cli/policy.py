@@ -38,7 +38,8 @@ def check(path: Annotated[Path, typer.Argument(help="The policy file (YAML).")])
     """
     policy = _load(path)
     ids = ", ".join(rule.id for rule in policy.rules) or "none: the built-in gate"
-    console.print(untrusted(f"{path}: accepted; {len(policy.rules)} rules ({ids})"))
+    count = len(policy.rules)
+    console.print(untrusted(f"{path}: accepted; {count} rule{'' if count == 1 else 's'} ({ids})"))
 
 
 @policy_app.command("explain")

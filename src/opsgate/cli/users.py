@@ -10,8 +10,9 @@ server with the user's password and makes the token there, as them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -19,6 +20,9 @@ from rich.markup import escape
 from opsgate.cli.common import console, load_settings, local_store, run
 from opsgate.cli.options import ServerOption
 from opsgate.domain.roles import ROLES, Role
+
+if TYPE_CHECKING:
+    from opsgate.domain.grants import Grant
 
 users_app = typer.Typer(
     help="Manage users and their roles.", no_args_is_help=True, rich_markup_mode=None
@@ -86,12 +90,13 @@ def users_list() -> None:
         async with local_store(load_settings()) as store:
             from rich.table import Table
 
-            table = Table("id", "username", "role", "disabled", "created")
+            table = Table("id", "username", "role", "grants", "disabled", "created")
             for user in await store.list_users():
                 table.add_row(
                     user.id,
                     escape(user.username),
                     user.role,
+                    escape(_grants_text(user.grants)),
                     str(user.disabled),
                     user.created_at.isoformat(),
                 )
@@ -141,6 +146,88 @@ def users_set_role(
     Example: `opsgate users set-role bob approver`
     """
     run(_update_user(username, role=_role(role)))
+
+
+def _grants_text(grants: Sequence[Grant]) -> str:
+    return ", ".join(f"{g.role} for {g.scope}" for g in grants) or "-"
+
+
+ContextOption = Annotated[
+    str, typer.Option("--context", help="The kubeconfig context the grant applies in.")
+]
+NamespaceOption = Annotated[
+    str | None,
+    typer.Option("--namespace", help="Only this namespace of the context (default: all of it)."),
+]
+
+
+@users_app.command("show")
+def users_show(username: Annotated[str, typer.Argument(help="The login name.")]) -> None:
+    """Show a user's global role and scoped grants.
+
+    Example: `opsgate users show alice`
+    """
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            user = await store.get_user_by_name(username)
+            console.print(f"{escape(user.username)}: role {user.role} everywhere")
+            for grant in user.grants:
+                console.print(f"  {grant.role} for {escape(grant.scope)}")
+            if not user.grants:
+                console.print("  no scoped grants")
+
+    run(go())
+
+
+@users_app.command("grant")
+def users_grant(
+    username: Annotated[str, typer.Argument(help="The login name.")],
+    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.")],
+    context: ContextOption,
+    namespace: NamespaceOption = None,
+) -> None:
+    """Grant a role in one context, or one namespace of it (audited).
+
+    The user's role there becomes the highest of their global role and their grants there.
+
+    Example: `opsgate users grant alice approver --context prod --namespace payments`
+    """
+    checked = _role(role)
+    from opsgate.api import accounts
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            user = await store.get_user_by_name(username)
+            updated = await accounts.grant_role(
+                store, user, checked, context, namespace, actor=accounts.CLI, via="cli"
+            )
+            console.print(f"{escape(updated.username)}: {escape(_grants_text(updated.grants))}")
+
+    run(go())
+
+
+@users_app.command("revoke")
+def users_revoke(
+    username: Annotated[str, typer.Argument(help="The login name.")],
+    context: ContextOption,
+    namespace: NamespaceOption = None,
+) -> None:
+    """Take back a user's grant at exactly this scope (audited).
+
+    Example: `opsgate users revoke alice --context prod --namespace payments`
+    """
+    from opsgate.api import accounts
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            user = await store.get_user_by_name(username)
+            updated = await accounts.revoke_grant(
+                store, user, context, namespace, actor=accounts.CLI, via="cli"
+            )
+            console.print(f"{escape(updated.username)}: {escape(_grants_text(updated.grants))}")
+
+    run(go())
 
 
 @tokens_app.command("create")

@@ -23,6 +23,8 @@ class ApprovalClaim:
     call_hash: str
     approval_id: str
     expires_at: float
+    acting_as: str | None = None
+    """`ActingAs.text` of the approver a change runs as under impersonation; None otherwise."""
 
 
 def _b64(data: bytes) -> str:
@@ -34,8 +36,15 @@ def _unb64(text: str) -> bytes:
 
 
 def mint(key: bytes, claim: ApprovalClaim) -> str:
+    fields: dict[str, object] = {
+        "h": claim.call_hash,
+        "a": claim.approval_id,
+        "e": claim.expires_at,
+    }
+    if claim.acting_as is not None:
+        fields["u"] = claim.acting_as
     body = json.dumps(
-        {"h": claim.call_hash, "a": claim.approval_id, "e": claim.expires_at},
+        fields,
         sort_keys=True,
         separators=(",", ":"),
     ).encode()
@@ -43,8 +52,11 @@ def mint(key: bytes, claim: ApprovalClaim) -> str:
     return f"{_b64(body)}.{_b64(signature)}"
 
 
-def verify(key: bytes, token: str, expected_hash: str, now: float) -> ApprovalClaim:
-    """Return the claim if the token is genuine, unexpired and for exactly this call."""
+def verify(
+    key: bytes, token: str, expected_hash: str, now: float, acting_as: str | None = None
+) -> ApprovalClaim:
+    """Return the claim if the token is genuine, unexpired and for exactly this call, made as
+    exactly `acting_as` (the person it impersonates; None for opsgate's own identity)."""
     try:
         body_part, signature_part = token.split(".", 1)
         body = _unb64(body_part)
@@ -54,9 +66,16 @@ def verify(key: bytes, token: str, expected_hash: str, now: float) -> ApprovalCl
     if not hmac.compare_digest(hmac.new(key, body, hashlib.sha256).digest(), signature):
         raise ApprovalRequired("approval token signature does not match")
     fields = json.loads(body)
-    claim = ApprovalClaim(call_hash=fields["h"], approval_id=fields["a"], expires_at=fields["e"])
+    claim = ApprovalClaim(
+        call_hash=fields["h"],
+        approval_id=fields["a"],
+        expires_at=fields["e"],
+        acting_as=fields.get("u"),
+    )
     if not hmac.compare_digest(claim.call_hash, expected_hash):
         raise ApprovalRequired("approval token was issued for a different call")
+    if claim.acting_as != acting_as:
+        raise ApprovalRequired("approval token was issued to act as another identity")
     if now >= claim.expires_at:
         raise ApprovalRequired("approval token has expired")
     return claim

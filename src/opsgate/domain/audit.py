@@ -39,6 +39,8 @@ AuditKind = Literal[
     "user.updated",
     "user.disabled",
     "user.login",
+    "user.granted",
+    "user.grant_revoked",
     "user.sso_login",
     "user.sso_refused",
     "token.created",

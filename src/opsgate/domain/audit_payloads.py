@@ -155,12 +155,18 @@ class ApprovalExpired(AuditPayload):
 
 
 class ToolStarted(AuditPayload):
+    """A call starting; an approved change names the snapshot taken just before it."""
+
     kind: ClassVar[AuditKind] = "tool.started"
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"snapshot_sha256"})
     tool: str
     args: dict[str, Any] = {}
     context: str | None = None
     classification: Classification | None = None
     command: str | None = None
+    snapshot_sha256: str | None = None
+    """`Snapshot.sha256` of the targets as they were (`Store.get_snapshot`); absent for reads
+    and for events written before snapshots existed."""
 
 
 class ToolFinished(AuditPayload):
@@ -244,6 +250,31 @@ class UserUpdated(_UserChanged):
 
 class UserDisabled(_UserChanged):
     kind: ClassVar[AuditKind] = "user.disabled"
+
+
+class UserGranted(AuditPayload):
+    """A scoped role given (`previous`: the role it replaced at the same scope, if any)."""
+
+    kind: ClassVar[AuditKind] = "user.granted"
+    user_id: str
+    username: str
+    role: Role
+    context: str
+    namespace: str | None
+    previous: Role | None
+    via: Via
+
+
+class UserGrantRevoked(AuditPayload):
+    """A scoped role taken back."""
+
+    kind: ClassVar[AuditKind] = "user.grant_revoked"
+    user_id: str
+    username: str
+    role: Role
+    context: str
+    namespace: str | None
+    via: Via
 
 
 class UserLogin(AuditPayload):
@@ -376,6 +407,8 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
             UserCreated,
             UserUpdated,
             UserDisabled,
+            UserGranted,
+            UserGrantRevoked,
             UserLogin,
             SsoLogin,
             SsoRefused,

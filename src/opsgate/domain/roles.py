@@ -1,11 +1,26 @@
-"""Roles and what each may do; checked by the API and again by the engine's gate."""
+"""Roles and what each may do; checked by the API and again by the engine's gate.
+
+`none` is a global role below viewer: a user who may see and do only what their scoped
+grants (`domain.grants`) allow, in the contexts and namespaces those name.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-Role = Literal["viewer", "operator", "approver", "admin"]
-ROLES: tuple[Role, ...] = ("viewer", "operator", "approver", "admin")
+Role = Literal["none", "viewer", "operator", "approver", "admin"]
+ROLES: tuple[Role, ...] = ("none", "viewer", "operator", "approver", "admin")
+"""Lowest first: a role may do everything the roles before it may."""
+
+
+def rank(role: Role) -> int:
+    """The role's place in `ROLES` (higher may do more)."""
+    return ROLES.index(role)
+
+
+def can_view(role: Role) -> bool:
+    """See conversations, runs, approvals and audit entries."""
+    return role != "none"
 
 
 def can_operate(role: Role) -> bool:

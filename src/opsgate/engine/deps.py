@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from opsgate.domain.acting import ActingAs, IdentityMode
 from opsgate.domain.calls import CallCheck, ToolSpec
 from opsgate.engine.bus import EventBus
 from opsgate.engine.models.base import ChatModel
@@ -59,10 +60,21 @@ class ToolInvoker(Protocol):
         *,
         approval_token: str | None = None,
         on_progress: Progress | None = None,
+        acting_as: ActingAs | None = None,
     ) -> ToolResult: ...
-    async def preview(self, tool: str, args: dict[str, Any]) -> ToolResult: ...
+    async def preview(
+        self, tool: str, args: dict[str, Any], *, acting_as: ActingAs | None = None
+    ) -> ToolResult: ...
     async def verify(
-        self, tool: str, args: dict[str, Any], *, on_progress: Progress | None = None
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        on_progress: Progress | None = None,
+        acting_as: ActingAs | None = None,
+    ) -> ToolResult: ...
+    async def snapshot(
+        self, tool: str, args: dict[str, Any], *, acting_as: ActingAs | None = None
     ) -> ToolResult: ...
     async def cluster(self, context: str | None) -> ToolResult: ...
     async def classify(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[CallCheck]: ...
@@ -166,6 +178,8 @@ class EngineDeps:
     deployment (the factory keeps it in the data directory) so a restart takes its runs back."""
     tracer: Tracer = NO_TRACER
     """Spans of runs, steps, tool calls and approval waits (none by default)."""
+    cluster_identity: Mapping[str, IdentityMode] = field(default_factory=dict)
+    """Context -> whose identity its calls use on the cluster (`domain.acting`)."""
     policy_file: ActivePolicy | None = None
     """The settings' approval policy file, loaded (`policy_source.read_policy_file`); a
     version saved by an admin replaces it. None: the built-in gate."""

@@ -18,9 +18,10 @@ from langgraph.types import Command
 
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
+from opsgate.domain import grants
 from opsgate.domain.roles import can_approve, can_operate
 from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind, DecisionVia
-from opsgate.engine import policy, policy_gate
+from opsgate.engine import policy, policy_gate, undo
 from opsgate.engine.deps import EngineDeps
 from opsgate.engine.graph import build_graph
 from opsgate.engine.models.base import ModelMessage
@@ -29,6 +30,7 @@ from opsgate.engine.recorder import audit_record
 from opsgate.engine.state import GraphState, ProposedCall, RunState
 from opsgate.engine.steps import Steps
 from opsgate.errors import (
+    Conflict,
     DecisionRefused,
     Forbidden,
     InvalidInput,
@@ -44,6 +46,7 @@ from opsgate.store.records import (
     ToolCallRecord,
     User,
 )
+from opsgate.tools.base import RollbackCall
 
 MAX_REQUEST_CHARS = 20_000
 
@@ -78,11 +81,11 @@ class Engine:
 
     async def submit_message(self, conversation_id: str, user: User, text: str) -> Run:
         """Start a chat run for `text`; returns at once, the run continues in the background."""
-        _require_operator(user)
         text = text.strip()
         if not text or len(text) > MAX_REQUEST_CHARS:
             raise InvalidInput("text", f"must be 1 to {MAX_REQUEST_CHARS} characters")
         conversation = await self.deps.store.get_conversation(conversation_id)
+        _require_operator(user, conversation)
         history = await self._history(conversation_id)
         run = await self.deps.store.create_run(
             conversation_id, "chat", user.id, owner_id=self.deps.engine_id
@@ -107,14 +110,16 @@ class Engine:
         args: dict[str, Any],
         *,
         client: audit.RequestClient | None = None,
+        purpose: str | None = None,
     ) -> Run:
         """Start a direct run of one tool call (no model): same classify/gate/execute/verify.
 
         `client` names the program that asked on the user's behalf (an MCP client's `name` and
-        `version` from `initialize`); it goes into the run's `request` audit event and text.
+        `version` from `initialize`); it goes into the run's `request` audit event and text, as
+        does `purpose` (what the call is for, e.g. the call an undo restores).
         """
-        _require_operator(user)
         conversation = await self.deps.store.get_conversation(conversation_id)
+        _require_operator(user, conversation)
         run = await self.deps.store.create_run(
             conversation_id,
             "direct",
@@ -136,9 +141,33 @@ class Engine:
         text = f"direct call of {tool!r}"
         if client is not None:
             text += f" from MCP client {client.name!r} {client.version}"
+        if purpose is not None:
+            text += f": {purpose}"
         await self._announce(run, user, text.rstrip(), client=client)
         self._launch(run.id, {"run": state})
         return run
+
+    async def submit_undo(self, call_id: str, user: User) -> tuple[Run, RollbackCall]:
+        """Submit the call restoring `call_id`'s snapshot, in the same conversation, as a
+        direct run: it is previewed and waits for approval like any change.
+
+        Raises:
+            NotFound: no such call.
+            Conflict: the call cannot be undone (the offer's reason says why).
+        """
+        offer = await undo.offer(self.deps.store, call_id)
+        _require_operator(user, await self.deps.store.get_conversation(offer.conversation_id))
+        restoring = offer.undo
+        if restoring is None:
+            raise Conflict(f"call {call_id!r} cannot be undone: {offer.reason}")
+        run = await self.submit_call(
+            offer.conversation_id,
+            user,
+            restoring.tool,
+            restoring.args,
+            purpose=f"undo of call {call_id} ({offer.tool}), snapshot {offer.snapshot_sha256}",
+        )
+        return run, restoring
 
     def _base_state(self, run: Run, user: User, conversation: Conversation) -> RunState:
         return {
@@ -310,12 +339,20 @@ class Engine:
         `via` records a decision given outside opsgate (`elicitation`: the local user's answer
         in the MCP client); every rule here applies to it all the same.
         """
-        if user.disabled or not can_approve(user.role):
-            raise Forbidden(f"user {user.username!r} may not decide on approvals")
+        if user.disabled:
+            raise Forbidden(f"user {user.username!r} is disabled and may not decide on approvals")
         request = await self.deps.store.get_approval(approval_id)
         item = next((i for i in request.items if i.call_id == call_id), None)
         if item is None:
             raise NotFound(f"call {call_id!r} is not part of approval {approval_id!r}")
+        namespace = item.args.get("namespace")
+        namespace = namespace if isinstance(namespace, str) else None
+        may, why = grants.why(user.role, user.grants, item.context, namespace, can_approve)
+        if not may:
+            raise Forbidden(
+                f"user {user.username!r} may not decide on a change in "
+                f"{grants.scope_text(item.context, namespace)}: {why}"
+            )
         if self.deps.limits.require_distinct_approver and user.id == request.proposed_by:
             raise DecisionRefused("the requester of a change may not approve it")
         reason = (reason or "").strip() or None
@@ -332,14 +369,13 @@ class Engine:
         judgement = policy_gate.judge(
             request, item, user, approve=approve, reason=reason, now=self.deps.now()
         )
-        namespace = item.args.get("namespace")
         decision = (audit.ApprovalGranted if approve else audit.ApprovalRejected)(
             approval_id=approval_id,
             call_id=call_id,
             reason=reason,
             tool=item.tool,
             context=item.context,
-            namespace=namespace if isinstance(namespace, str) else None,
+            namespace=namespace,
             call_hash=item.call_hash,
             preview_state=item.preview_state,
             override=override,
@@ -429,8 +465,8 @@ class Engine:
         another live replica drives is asked to stop there (`Store.request_stop`); the answer
         is the run as it is now, still running until that replica's next step.
         """
-        _require_operator(user)
         run = await self.deps.store.get_run(run_id)
+        _require_operator(user, await self.deps.store.get_conversation(run.conversation_id))
         if run.status in FINAL_RUN_STATUSES:
             return run
         if run_id in self._tasks:
@@ -556,9 +592,21 @@ class _Interrupted(OpsgateError):
     code = "interrupted"
 
 
-def _require_operator(user: User) -> None:
-    if user.disabled or not can_operate(user.role):
-        raise Forbidden(f"user {user.username!r} may not start runs")
+def _require_operator(user: User, conversation: Conversation) -> None:
+    """Asking in a conversation takes an operator role in every one of its contexts."""
+    if user.disabled:
+        raise Forbidden(f"user {user.username!r} is disabled and may not start runs")
+    role = grants.role_for_all(
+        user.role, user.grants, conversation.contexts, conversation.namespace
+    )
+    if not can_operate(role):
+        where = ", ".join(
+            grants.scope_text(c, conversation.namespace) for c in conversation.contexts
+        )
+        raise Forbidden(
+            f"user {user.username!r} may not start runs in this conversation: "
+            f"they are {role} in {where or 'no context'}"
+        )
 
 
 def _new_id() -> str:

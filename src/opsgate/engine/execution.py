@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -19,14 +20,15 @@ from pydantic import BaseModel, ValidationError
 from opsgate.domain import approval_token
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
+from opsgate.domain.acting import ActingAs
 from opsgate.domain.calls import CallCheck, CallStatus, output_digest
 from opsgate.domain.canonical import call_hash
-from opsgate.engine import history, policy
+from opsgate.engine import acting, history, policy, undo
 from opsgate.engine.deps import EngineDeps, ToolResult
 from opsgate.engine.recorder import Recorder
 from opsgate.engine.sealing import Sealer
 from opsgate.engine.state import CheckpointedCall, ClusterBinding, RunState
-from opsgate.errors import Conflict, DecisionRefused, OpsgateError, truncate
+from opsgate.errors import Conflict, DecisionRefused, NotFound, OpsgateError, truncate
 from opsgate.store.records import ApprovalEvidence, ApprovalItem
 from opsgate.tools import redact
 from opsgate.tools.base import PreviewReport, Progress, Verification
@@ -103,9 +105,15 @@ class CallRunner:
         return report
 
     async def run_call(
-        self, state: RunState, call: CheckpointedCall, approval: str | None
+        self,
+        state: RunState,
+        call: CheckpointedCall,
+        approval: str | None,
+        snapshot_sha256: str | None = None,
+        acting_as: ActingAs | None = None,
     ) -> ToolResult | OpsgateError:
-        """Run one call through the tool server, recording start and result."""
+        """Run one call through the tool server (as `acting_as` on the cluster, when set),
+        recording start (naming the snapshot taken before a change) and result."""
         run_id, call_id = state["run_id"], call.call_id
         audit_ids = {"conversation_id": state["conversation_id"], "run_id": run_id}
         self.recorder.audit(
@@ -115,6 +123,7 @@ class CallRunner:
                 context=call.context,
                 classification=call.classification,
                 command=call.command,
+                snapshot_sha256=snapshot_sha256,
             ),
             call_id=call_id,
             **audit_ids,
@@ -131,7 +140,12 @@ class CallRunner:
             ),
         )
         if approval is None:
-            self.recorder.call_status(call_id, "running", expected=("planned",))
+            self.recorder.call_status(
+                call_id,
+                "running",
+                expected=("planned",),
+                acting_as=acting_as.text if acting_as is not None else None,
+            )
         else:
             # A mutation runs only once its start is on disk: if the process dies while it
             # runs, recovery finds it `running` and marks it `outcome_unknown`.
@@ -143,6 +157,7 @@ class CallRunner:
                 self.sealer.open(call),
                 approval_token=approval,
                 on_progress=self._progress(state, call),
+                acting_as=acting_as,
             )
         except OpsgateError as e:
             outcome = e
@@ -255,18 +270,37 @@ class CallRunner:
             self.report_lapsed(state, call)
             return "the approval expired before the change could run; it was not run.", None
         try:
-            await self.deps.store.set_call_status(call.call_id, "running", expected=["approved"])
+            acting_as = await acting.approver(self.deps.store, self.deps.cluster_identity, item)
+        except OpsgateError as e:
+            return await self.refuse_tampered(state, call, str(e)), None
+        acting_text = acting_as.text if acting_as is not None else None
+        try:
+            await self.deps.store.set_call_status(
+                call.call_id, "running", expected=["approved"], acting_as=acting_text
+            )
         except Conflict:
             return "this approved change was already started once; it is not run again.", None
+        snapshot_sha256 = await undo.take_snapshot(
+            self.deps,
+            call_id=call.call_id,
+            conversation_id=state["conversation_id"],
+            run_id=state["run_id"],
+            tool=call.tool,
+            args=exact,
+            acting_as=acting_as,
+        )
         token = approval_token.mint(
             self.deps.approval_key,
             approval_token.ApprovalClaim(
                 call_hash=item.call_hash,
                 approval_id=f"{state['approval_id']}:{call.call_id}",
                 expires_at=min(deadline, self.deps.clock() + self.deps.limits.token_ttl_s),
+                acting_as=acting_text,
             ),
         )
-        outcome = await self.run_call(state, call, approval=token)
+        outcome = await self.run_call(
+            state, call, approval=token, snapshot_sha256=snapshot_sha256, acting_as=acting_as
+        )
         ok = not isinstance(outcome, OpsgateError) and outcome.ok
         return result_text(outcome), ok
 
@@ -289,6 +323,31 @@ class CallRunner:
                 run_id=state["run_id"], approval_id=approval_id, call_ids=[call.call_id]
             ),
         )
+
+    def refuse_read(self, state: RunState, call: CheckpointedCall, why: str) -> str:
+        """Record a read its requester may not run (their role in its scope) as refused."""
+        message = f"refused: {why}; nothing was run"
+        self.recorder.call_status(call.call_id, "refused", expected=("planned",), output=message)
+        sha256, size = output_digest(message)
+        self.recorder.audit(
+            audit.ToolFinished(
+                tool=call.tool,
+                status="refused",
+                exit_code=None,
+                output=message,
+                output_sha256=sha256,
+                output_size=size,
+                truncated=False,
+                duration_ms=0,
+                refused=True,
+                reason=why,
+            ),
+            conversation_id=state["conversation_id"],
+            run_id=state["run_id"],
+            call_id=call.call_id,
+        )
+        self._emit(state, ev.ErrorEvent(run_id=state["run_id"], code="forbidden", message=message))
+        return message
 
     async def refuse_tampered(
         self,
@@ -370,11 +429,17 @@ class CallRunner:
         checks = iter(found)
         return [next(checks) if p.error is None else None for p in placed]
 
-    async def preview(self, call: CheckpointedCall) -> Preview:
-        """The tool's dry run, bounded: what would change, nothing, or that it failed."""
+    async def preview(self, state: RunState, call: CheckpointedCall) -> Preview:
+        """The tool's dry run, bounded: what would change, nothing, or that it failed.
+
+        Under impersonation it runs as the proposer: the card shows what they could see.
+        """
         try:
+            acting_as = await acting.as_user(
+                self.deps.store, self.deps.cluster_identity, call.context, state["user_id"]
+            )
             result = await asyncio.wait_for(
-                self.deps.tools.preview(call.tool, self.sealer.open(call)),
+                self.deps.tools.preview(call.tool, self.sealer.open(call), acting_as=acting_as),
                 self.deps.limits.preview_timeout_s,
             )
         except (OpsgateError, TimeoutError) as e:
@@ -413,15 +478,40 @@ class CallRunner:
             )
         finally:
             self.checking.pop(run_id, None)
+        if verdict.verdict == "failed":
+            verdict = await self._offer_undo(call, verdict)
         self.report_verdict(state, call, verdict)
         return verdict
+
+    async def _offer_undo(self, call: CheckpointedCall, verdict: Verdict) -> Verdict:
+        """A failed check offers the undo planned from the snapshot when there is one: it
+        restores the objects exactly as they were, where the tool's own rollback (a rollout
+        undo) returns only to a revision."""
+        try:
+            snapshot = await self.deps.store.get_snapshot(call.call_id)
+        except NotFound:
+            return verdict
+        if snapshot.undo is None:
+            return verdict
+        step = f"undo it (opsgate undo {call.call_id}), or fix the cause above"
+        return dataclasses.replace(verdict, rollback=snapshot.undo, next_step=step)
 
     async def _check(self, state: RunState, call: CheckpointedCall) -> Verdict:
         limit = self.deps.limits.verify_timeout_s
         try:
+            approval = await self.deps.store.get_approval(str(state["approval_id"]))
+            item = next((i for i in approval.items if i.call_id == call.call_id), None)
+            acting_as = (
+                None
+                if item is None  # the tool server then refuses an impersonating context
+                else await acting.approver(self.deps.store, self.deps.cluster_identity, item)
+            )
             result = await asyncio.wait_for(
                 self.deps.tools.verify(
-                    call.tool, self.sealer.open(call), on_progress=self._progress(state, call)
+                    call.tool,
+                    self.sealer.open(call),
+                    on_progress=self._progress(state, call),
+                    acting_as=acting_as,
                 ),
                 limit,
             )

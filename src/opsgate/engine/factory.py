@@ -52,6 +52,7 @@ def deps_from_settings(
         limits=Limits.from_settings(settings),
         engine_id=engine_id,
         tracer=tracer,
+        cluster_identity=dict(settings.cluster_identity),
         policy_file=(
             policy_source.read_policy_file(settings.policy_file)
             if settings.policy_file is not None

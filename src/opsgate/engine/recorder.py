@@ -112,8 +112,13 @@ class Recorder:
         exit_code: int | None = None,
         truncated: bool = False,
         duration_ms: int | None = None,
+        acting_as: str | None = None,
     ) -> None:
-        self._add(CallChange(call_id, status, expected, output, exit_code, truncated, duration_ms))
+        self._add(
+            CallChange(
+                call_id, status, expected, output, exit_code, truncated, duration_ms, acting_as
+            )
+        )
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from opsgate.domain import events as ev
 from opsgate.domain import outcomes
 from opsgate.domain.policy import Requirement, requirement_for
 from opsgate.domain.runs import FINAL_RUN_STATUSES
-from opsgate.engine import execution, history, policy, policy_source, sealing, turns
+from opsgate.engine import acting, execution, history, policy, policy_source, sealing, turns
 from opsgate.engine.deps import NO_TRACER, EngineDeps
 from opsgate.engine.models.base import ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.engine.prompts import system_prompt
@@ -33,7 +33,7 @@ from opsgate.engine.state import (
     end,
     load_call,
 )
-from opsgate.errors import ModelError
+from opsgate.errors import ModelError, OpsgateError
 from opsgate.store.records import NewCall, NewMessage, User
 
 
@@ -260,7 +260,20 @@ class Steps:
             if call.classification == "mutation":
                 has_mutation = True
                 continue
-            result = await self.calls.run_call(state, call, approval=None)
+            try:
+                reader = await acting.reader(
+                    self.deps.store,
+                    self.deps.cluster_identity,
+                    state["user_id"],
+                    call.context,
+                    call.args,
+                )
+            except OpsgateError as e:
+                summary.append(f"{call.tool}: not run: {e}")
+                refused = self.calls.refuse_read(state, call, str(e))
+                self._tool_message(state, call, refused, messages)
+                continue
+            result = await self.calls.run_call(state, call, approval=None, acting_as=reader)
             summary.append(execution.summary_line(call.tool, result))
             self._tool_message(state, call, execution.result_text(result), messages)
         route: Route = "request_approval" if has_mutation else self._after_step(state)
@@ -273,7 +286,7 @@ class Steps:
             return self._stop(state)
         pending = _pending(state)
         mutations = [c for c in pending if c.classification == "mutation" and not c.error]
-        previews = [await self.calls.preview(c) for c in mutations]
+        previews = [await self.calls.preview(state, c) for c in mutations]
         items = [
             _NewItem(c.call_id, p.text, p.state, p.command)
             for c, p in zip(mutations, previews, strict=True)

@@ -1,5 +1,5 @@
-"""The tool client with a span per call, preview and verify; wrapped around it by the factory
-(`factory.deps_from_settings`) when a tracer is configured.
+"""The tool client with a span per call, preview, snapshot and verify; wrapped around it by
+the factory (`factory.deps_from_settings`) when a tracer is configured.
 
 The tracer interface itself is in `engine.deps` (`Tracer`, `NO_TRACER`).
 """
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opsgate.domain.acting import ActingAs
 from opsgate.domain.calls import CallCheck, ToolSpec
 from opsgate.engine.deps import ToolInvoker, ToolResult, Tracer
 from opsgate.tools.base import Progress
@@ -17,8 +18,9 @@ from opsgate.tools.base import Progress
 
 @dataclass(frozen=True)
 class TracedTools:
-    """The tool client with a span per call, preview and verify: the tool's name, the phase,
-    the outcome (`ok` or `failed`), exit code and duration; never arguments or output."""
+    """The tool client with a span per call, preview, snapshot and verify: the tool's name,
+    the phase, the outcome (`ok`, `failed`, `not_declared`), exit code and duration; never
+    arguments or output."""
 
     inner: ToolInvoker
     tracer: Tracer
@@ -32,6 +34,11 @@ class TracedTools:
             except Exception as e:
                 span.fail(type(e).__name__)
                 raise
+            if outcome.error == "not_declared":
+                # The tool has no such recipe (a snapshot of a tool declaring no undo): not a
+                # failure of anything.
+                span.set("opsgate.tool.outcome", "not_declared")
+                return outcome
             span.set("opsgate.tool.outcome", "ok" if outcome.ok else "failed")
             span.set("opsgate.tool.duration_ms", outcome.duration_ms)
             if outcome.exit_code is not None:
@@ -47,21 +54,46 @@ class TracedTools:
         *,
         approval_token: str | None = None,
         on_progress: Progress | None = None,
+        acting_as: ActingAs | None = None,
     ) -> ToolResult:
         return await self._traced(
             "call",
             tool,
-            self.inner.call(tool, args, approval_token=approval_token, on_progress=on_progress),
+            self.inner.call(
+                tool,
+                args,
+                approval_token=approval_token,
+                on_progress=on_progress,
+                acting_as=acting_as,
+            ),
         )
 
-    async def preview(self, tool: str, args: dict[str, Any]) -> ToolResult:
-        return await self._traced("preview", tool, self.inner.preview(tool, args))
-
-    async def verify(
-        self, tool: str, args: dict[str, Any], *, on_progress: Progress | None = None
+    async def preview(
+        self, tool: str, args: dict[str, Any], *, acting_as: ActingAs | None = None
     ) -> ToolResult:
         return await self._traced(
-            "verify", tool, self.inner.verify(tool, args, on_progress=on_progress)
+            "preview", tool, self.inner.preview(tool, args, acting_as=acting_as)
+        )
+
+    async def verify(
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        on_progress: Progress | None = None,
+        acting_as: ActingAs | None = None,
+    ) -> ToolResult:
+        return await self._traced(
+            "verify",
+            tool,
+            self.inner.verify(tool, args, on_progress=on_progress, acting_as=acting_as),
+        )
+
+    async def snapshot(
+        self, tool: str, args: dict[str, Any], *, acting_as: ActingAs | None = None
+    ) -> ToolResult:
+        return await self._traced(
+            "snapshot", tool, self.inner.snapshot(tool, args, acting_as=acting_as)
         )
 
     async def cluster(self, context: str | None) -> ToolResult:

@@ -21,6 +21,7 @@ from fastmcp.client.transports import ClientTransport, StreamableHttpTransport
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from opsgate.domain.acting import ACTING_AS_META_KEY, ActingAs
 from opsgate.domain.calls import CallCheck, ToolAnnotations, ToolSpec
 from opsgate.errors import ToolFailed, truncate
 from opsgate.mcp.gate import APPROVAL_META_KEY
@@ -29,6 +30,7 @@ from opsgate.mcp.server import (
     CLUSTER_TOOL,
     INTERNAL_META_KEY,
     PREVIEW_TOOL,
+    SNAPSHOT_TOOL,
     VERIFY_TOOL,
 )
 from opsgate.tools.base import Progress
@@ -109,9 +111,15 @@ class ToolClient:
         *,
         approval_token: str | None = None,
         on_progress: Progress | None = None,
+        acting_as: ActingAs | None = None,
     ) -> ToolCallResult:
-        """Run one tool; `on_progress` hears the server's progress messages while it runs."""
-        meta = {APPROVAL_META_KEY: approval_token} if approval_token is not None else None
+        """Run one tool; `on_progress` hears the server's progress messages while it runs.
+
+        `acting_as`: the person the call impersonates on the cluster (`domain.acting`).
+        """
+        meta = _meta(acting_as)
+        if approval_token is not None:
+            meta = {**(meta or {}), APPROVAL_META_KEY: approval_token}
         request = self._client.call_tool_mcp(
             tool, args, progress_handler=_progress_handler(on_progress), meta=meta
         )
@@ -136,15 +144,30 @@ class ToolClient:
             )
         return checks
 
-    async def preview(self, tool: str, args: dict[str, Any]) -> ToolCallResult:
+    async def preview(
+        self, tool: str, args: dict[str, Any], *, acting_as: ActingAs | None = None
+    ) -> ToolCallResult:
         """The tool's dry run (server-side diff where it has one); never changes anything."""
-        return await self._recipe(PREVIEW_TOOL, tool, args)
+        return await self._recipe(PREVIEW_TOOL, tool, args, acting_as=acting_as)
 
     async def verify(
-        self, tool: str, args: dict[str, Any], *, on_progress: Progress | None = None
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        on_progress: Progress | None = None,
+        acting_as: ActingAs | None = None,
     ) -> ToolCallResult:
         """The tool's post-change check for a call that ran."""
-        return await self._recipe(VERIFY_TOOL, tool, args, on_progress)
+        return await self._recipe(VERIFY_TOOL, tool, args, on_progress, acting_as=acting_as)
+
+    async def snapshot(
+        self, tool: str, args: dict[str, Any], *, acting_as: ActingAs | None = None
+    ) -> ToolCallResult:
+        """The call's targets as they are now and the call restoring them (`tools.base.Snapshot`
+        in `data`); read just before an approved change runs, as the person the change will
+        act as. Changes nothing."""
+        return await self._recipe(SNAPSHOT_TOOL, tool, args, acting_as=acting_as)
 
     async def cluster(self, context: str | None) -> ToolCallResult:
         """Which cluster `context` resolves to now (`data`: server, CA hash, fingerprint)."""
@@ -152,10 +175,19 @@ class ToolClient:
         return _call_result(await self._request(request))
 
     async def _recipe(
-        self, recipe: str, tool: str, args: dict[str, Any], on_progress: Progress | None = None
+        self,
+        recipe: str,
+        tool: str,
+        args: dict[str, Any],
+        on_progress: Progress | None = None,
+        *,
+        acting_as: ActingAs | None,
     ) -> ToolCallResult:
         request = self._client.call_tool_mcp(
-            recipe, {"tool": tool, "args": args}, progress_handler=_progress_handler(on_progress)
+            recipe,
+            {"tool": tool, "args": args},
+            progress_handler=_progress_handler(on_progress),
+            meta=_meta(acting_as),
         )
         return _call_result(await self._request(request))
 
@@ -167,6 +199,12 @@ class ToolClient:
             return await request
         except MCPError as e:
             raise ToolFailed(f"tool server refused the request: {truncate(str(e), 300)}") from e
+
+
+def _meta(acting_as: ActingAs | None) -> dict[str, Any] | None:
+    if acting_as is None:
+        return None
+    return {ACTING_AS_META_KEY: acting_as.model_dump(mode="json")}
 
 
 def _progress_handler(on_progress: Progress | None) -> ProgressHandler | None:

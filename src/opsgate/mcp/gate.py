@@ -69,19 +69,21 @@ class ApprovalGate:
         args: Mapping[str, Any],
         meta: Mapping[str, Any] | None,
         cluster: str | None = None,
+        acting_as: str | None = None,
     ) -> approval_token.ApprovalClaim:
         """Return the claim that lets this exact call run once, or raise `ApprovalRequired`.
 
         The hash covers the arguments exactly as sent, their `context` value and `cluster`,
         the fingerprint of the cluster that context resolves to now, so a token minted for
-        other arguments, another context, or a context since pointed elsewhere does not match.
+        other arguments, another context, or a context since pointed elsewhere does not match;
+        `acting_as` (the person the call impersonates) must be the one the token names.
         """
         token = self.token_of(tool, meta)
         context = args.get("context")
         expected = call_hash(tool, args, context if isinstance(context, str) else None, cluster)
         now = self.clock()
         try:
-            claim = approval_token.verify(self.key, token, expected, now)
+            claim = approval_token.verify(self.key, token, expected, now, acting_as)
         except ApprovalRequired:
             raise
         except (ValueError, KeyError, TypeError) as e:

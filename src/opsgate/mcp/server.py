@@ -9,15 +9,20 @@ and return text plus structured content.
 Four extra read-only tools serve the engine, which knows the tools only from this server's
 listing: `opsgate_classify` checks planned calls (`{calls: [{tool, args}]}`: valid or not,
 naming each bad parameter, and whether each very call only reads); `opsgate_preview` runs a
-tool's dry-run recipe and `opsgate_verify` its post-change check, each taking `{tool, args}`;
+tool's dry-run recipe, `opsgate_verify` its post-change check and `opsgate_snapshot` its undo
+planner (the targets as they are, and the call restoring them), each taking `{tool, args}`;
 `opsgate_cluster` says which cluster a context resolves to (`{context}`), the identity
 approvals are bound to. They carry `_meta["opsgate/internal"] = true` so clients can leave them
 out of what the model sees. A preview's `structured_content["data"]` is a
 `tools.base.PreviewReport` (`state`, `command`, per-document states), a verify's a
-`tools.base.Verification` with `proves` (the tool's `verifies`), both as JSON.
+`tools.base.Verification` with `proves` (the tool's `verifies`), a snapshot's a
+`tools.base.Snapshot`, all as JSON.
 
 A mutation of a tool that reaches a cluster through a kubeconfig context is admitted only if
 its token was minted for the cluster its context resolves to now (`tools.kubectl.identity`).
+For a context whose calls act as a person (`domain.acting`), every call must name that person
+in `_meta["opsgate/acting_as"]` (a mutation's token names the same one) and runs with kubectl's
+`--as`/`--as-group`; other contexts refuse such a request.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ from fastmcp.tools.base import Tool as McpTool
 from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from opsgate.domain.acting import ACTING_AS_META_KEY, ActingAs, mode_of
 from opsgate.domain.calls import CallCheck
-from opsgate.errors import ApprovalRequired, OpsgateError, ToolNotFound, truncate
+from opsgate.errors import ApprovalRequired, Forbidden, OpsgateError, ToolNotFound, truncate
 from opsgate.mcp import results
 from opsgate.mcp.gate import ApprovalGate, SpentApprovals
 from opsgate.tools import redact
@@ -47,6 +53,7 @@ INTERNAL_META_KEY = "opsgate/internal"
 PROGRESS_CHARS = 300
 PREVIEW_TOOL = "opsgate_preview"
 VERIFY_TOOL = "opsgate_verify"
+SNAPSHOT_TOOL = "opsgate_snapshot"
 CLUSTER_TOOL = "opsgate_cluster"
 CLASSIFY_TOOL = "opsgate_classify"
 MAX_CLASSIFIED_CALLS = 100
@@ -95,7 +102,8 @@ class ClassifyRequest(BaseModel):
 
 
 class RecipeRequest(BaseModel):
-    """Arguments of `opsgate_preview` / `opsgate_verify`: which tool, with which arguments."""
+    """Arguments of `opsgate_preview` / `opsgate_verify` / `opsgate_snapshot`: which tool, with
+    which arguments."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
@@ -104,6 +112,9 @@ class RecipeRequest(BaseModel):
     args: dict[str, Any]
     """The arguments of the planned call, exactly as they would be sent to the tool."""
 
+
+RecipeKind = Literal["preview", "verify", "snapshot"]
+"""Which recipe of a mutating tool an internal recipe tool runs."""
 
 HEARTBEAT_S = 5.0
 """How often a call that is still running says so, when its client follows progress."""
@@ -124,11 +135,44 @@ class ToolService:
             params = tool.parse(args)
         except ValidationError as e:
             return results.from_validation_error(name, e)
+        try:
+            acting = self._acting_as(tool, args)
+        except OpsgateError as e:
+            return results.from_error(e)
         if not tool.is_read_only(params):
-            refused = await self._admit(tool, args)
+            refused = await self._admit(tool, args, acting)
             if refused is not None:
                 return refused
-        return await self._run(tool.run, params)
+        return await self._run(tool.run, params, acting)
+
+    def _acting_as(self, tool: Tool, args: Mapping[str, Any]) -> ActingAs | None:
+        """Who the call acts as on the cluster: the person in `_meta` for an impersonating
+        context (required there), None for opsgate's own identity (`domain.acting`)."""
+        request_context = get_context().request_context
+        meta = (request_context.meta if request_context is not None else None) or {}
+        raw = meta.get(ACTING_AS_META_KEY)
+        if not tool.reaches_cluster:
+            return None  # Jenkins acts with its configured credentials, whoever asks
+        context = args.get("context")
+        context = context if isinstance(context, str) else self.env.default_context
+        if mode_of(self.env.cluster_identity, context) == "service":
+            if raw is not None:
+                raise Forbidden(
+                    f"context {context!r} uses opsgate's own identity; a request to act as "
+                    "someone else there is refused; nothing was run"
+                )
+            return None
+        if raw is None:
+            raise Forbidden(
+                f"context {context!r} acts as the requesting person (impersonate), but the "
+                "request names nobody; nothing was run"
+            )
+        try:
+            return ActingAs.model_validate(raw)
+        except ValidationError as e:
+            raise Forbidden(
+                f"the identity to act as in context {context!r} is not valid; nothing was run"
+            ) from e
 
     async def cluster(self, args: Mapping[str, Any]) -> ToolResult:
         try:
@@ -168,9 +212,7 @@ class ToolService:
             per_call=tool.read_only_when is not None,
         )
 
-    async def recipe(
-        self, kind: Literal["preview", "verify"], args: Mapping[str, Any]
-    ) -> ToolResult:
+    async def recipe(self, kind: RecipeKind, args: Mapping[str, Any]) -> ToolResult:
         try:
             request = RecipeRequest.model_validate(dict(args))
         except ValidationError as e:
@@ -182,12 +224,18 @@ class ToolService:
             params = tool.parse(request.args)
         except ValidationError as e:
             return results.from_validation_error(request.tool, e)
-        fn = tool.preview if kind == "preview" else tool.verify
+        fn = {"preview": tool.preview, "verify": tool.verify, "snapshot": tool.snapshot}[kind]
         if fn is None:
             return results.refusal("not_declared", f"tool {request.tool!r} declares no {kind}")
-        return await self._run(_structured(fn, proves=tool.verifies), params)
+        try:
+            acting = self._acting_as(tool, request.args)
+        except OpsgateError as e:
+            return results.from_error(e)
+        return await self._run(_structured(fn, proves=tool.verifies), params, acting)
 
-    async def _admit(self, tool: Tool, args: Mapping[str, Any]) -> ToolResult | None:
+    async def _admit(
+        self, tool: Tool, args: Mapping[str, Any], acting_as: ActingAs | None
+    ) -> ToolResult | None:
         """None when the mutation may run; otherwise the refusal to return."""
         name = tool.name
         request_context = get_context().request_context
@@ -195,7 +243,9 @@ class ToolService:
         try:
             self.gate.token_of(name, meta)
             cluster = await self._cluster_of(tool, args)
-            await self.gate.admit(name, args, meta, cluster)
+            await self.gate.admit(
+                name, args, meta, cluster, acting_as.text if acting_as is not None else None
+            )
         except OpsgateError as e:
             return results.from_error(e)
         return None
@@ -214,22 +264,26 @@ class ToolService:
             raise ApprovalRequired(f"the approval cannot be checked: {e}; nothing was run") from e
         return found.fingerprint
 
-    async def _run(self, fn: ToolFn, params: Any) -> ToolResult:
-        """Run one tool function; when the client asked for progress (MCP `progressToken`),
-        forward the tool's own reports and say every `heartbeat_s` that it is still running."""
+    async def _run(self, fn: ToolFn, params: Any, acting_as: ActingAs | None) -> ToolResult:
+        """Run one tool function (as `acting_as` on the cluster, when set); when the client
+        asked for progress (MCP `progressToken`), forward the tool's own reports and say every
+        `heartbeat_s` that it is still running."""
         ctx = get_context()
         request_context = ctx.request_context
         meta = (request_context.meta if request_context is not None else None) or {}
+        env = self.env if acting_as is None else replace(self.env, acting_as=acting_as)
         try:
             if meta.get("progressToken") is None:
-                output = await fn(params, self.env)
+                output = await fn(params, env)
             else:
-                output = await self._run_reporting(fn, params, ctx)
+                output = await self._run_reporting(fn, params, ctx, env)
         except OpsgateError as e:
             return results.from_error(e)
         return results.from_output(output)
 
-    async def _run_reporting(self, fn: ToolFn, params: Any, ctx: Context) -> ToolOutput:
+    async def _run_reporting(
+        self, fn: ToolFn, params: Any, ctx: Context, env: ToolEnv
+    ) -> ToolOutput:
         loop = asyncio.get_running_loop()
         started = loop.time()
         beats: set[asyncio.Task[None]] = set()
@@ -248,7 +302,7 @@ class ToolService:
 
         timer = loop.call_later(self.heartbeat_s, beat)
         try:
-            return await fn(params, replace(self.env, report=report))
+            return await fn(params, replace(env, report=report))
         finally:
             timer.cancel()
             # A heartbeat on its way goes out before the result does.
@@ -290,10 +344,10 @@ class _InternalTool(McpTool):
 
 
 class _RecipeTool(McpTool):
-    """`opsgate_preview` or `opsgate_verify`."""
+    """`opsgate_preview`, `opsgate_verify` or `opsgate_snapshot`."""
 
     _service: ToolService = PrivateAttr()
-    _kind: Literal["preview", "verify"] = PrivateAttr()
+    _kind: RecipeKind = PrivateAttr()
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
         return await self._service.recipe(self._kind, arguments)
@@ -338,7 +392,12 @@ def create_server(
         )
         served._service = service
         server.add_tool(served)
-    for kind, name in (("preview", PREVIEW_TOOL), ("verify", VERIFY_TOOL)):
+    recipes: list[tuple[RecipeKind, str]] = [
+        ("preview", PREVIEW_TOOL),
+        ("verify", VERIFY_TOOL),
+        ("snapshot", SNAPSHOT_TOOL),
+    ]
+    for kind, name in recipes:
         recipe = _RecipeTool(
             name=name,
             description=f"Run a mutating tool's {kind} recipe (read-only). Internal to opsgate.",
@@ -348,7 +407,7 @@ def create_server(
             meta={INTERNAL_META_KEY: True},
         )
         recipe._service = service
-        recipe._kind = kind  # type: ignore[assignment]
+        recipe._kind = kind
         server.add_tool(recipe)
     internal: list[tuple[str, str, type[BaseModel], Callable[..., Awaitable[ToolResult]]]] = [
         (

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import PreviewOutcome
+from opsgate.domain.grants import Grant
 from opsgate.domain.policy import Requirement
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import (
@@ -46,6 +47,7 @@ from opsgate.store.records import (
     NewRecord,
     PolicyVersion,
     Run,
+    Snapshot,
     StreamEvent,
     ToolCallRecord,
     User,
@@ -110,6 +112,14 @@ class Store(Protocol):
         groups: tuple[str, ...] | None = None,
     ) -> User:
         """Change the given fields; a new password or disabling also ends the user's sessions."""
+        ...
+
+    async def grant_role(self, user_id: str, grant: Grant) -> User:
+        """Give the user `grant` (replacing a grant of theirs at the same scope)."""
+        ...
+
+    async def revoke_grant(self, user_id: str, context: str, namespace: str | None) -> User:
+        """Take back the user's grant at exactly this scope; `NotFound` if they hold none."""
         ...
 
     async def create_token(
@@ -192,6 +202,10 @@ class Store(Protocol):
         ...
 
     # tool calls
+    async def get_call(self, call_id: str) -> ToolCallRecord:
+        """One call's record; `NotFound` if there is none."""
+        ...
+
     async def list_calls(
         self, *, run_id: str | None = None, conversation_id: str | None = None
     ) -> list[ToolCallRecord]: ...
@@ -205,11 +219,12 @@ class Store(Protocol):
         exit_code: int | None = None,
         truncated: bool = False,
         duration_ms: int | None = None,
+        acting_as: str | None = None,
     ) -> ToolCallRecord:
         """Move a call to `status`; with `expected`, only from one of those (else `Conflict`).
 
-        Setting `running` stamps `started_at`; a final status stamps `finished_at` and stores
-        the output with its SHA-256 and size.
+        Setting `running` stamps `started_at` (and `acting_as`, when given); a final status
+        stamps `finished_at` and stores the output with its SHA-256 and size.
         """
         ...
 
@@ -404,6 +419,27 @@ class Store(Protocol):
         Atomic across processes and replicas. Ids whose token expired well before `now` are
         pruned on the way (an expired token is refused by its expiry alone).
         """
+        ...
+
+    # snapshots (a change's targets before it ran, and the call undoing it)
+    async def save_snapshot(
+        self,
+        *,
+        call_id: str,
+        conversation_id: str,
+        run_id: str,
+        tool: str,
+        objects: list[dict[str, Any]],
+        undo: dict[str, Any] | None,
+        cannot_undo: str | None,
+        taken_at: datetime | None = None,
+    ) -> Snapshot:
+        """Store the snapshot of one call (once: a second is `Conflict`), hashed over its
+        content (`Snapshot.sha256`); `NotFound` for an unknown call."""
+        ...
+
+    async def get_snapshot(self, call_id: str) -> Snapshot:
+        """The snapshot of `call_id`; `NotFound` if none was taken."""
         ...
 
     # jenkins servers (admin-configured; token encrypted at rest)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from opsgate.domain.audit import AuditEvent, AuditKind
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.events import PreviewOutcome
+from opsgate.domain.grants import Grant
 from opsgate.domain.policy import Requirement, Vote
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import (
@@ -46,6 +47,8 @@ class User(_Record):
     """How the user signs in: a password (`local`), single sign-on (`oidc`) or a proxy."""
     subject: str | None = None
     """The identity provider's stable id for an `oidc` or `proxy` user."""
+    grants: tuple[Grant, ...] = ()
+    """Roles held in given contexts/namespaces beyond `role` (see `domain.grants`)."""
 
 
 class UserWithSecret(User):
@@ -128,6 +131,9 @@ class ToolCallRecord(_Record):
     cluster: str | None = None
     """The server URL of the cluster the change is bound to (see `NewCall.cluster`)."""
     approval_id: str | None
+    acting_as: str | None = None
+    """Who the call acted as on the cluster under impersonation (`alice (groups: dev)`: the
+    requester for a read, the approver for a change); None for opsgate's own identity."""
     output: str | None
     """Redacted, capped output."""
     output_sha256: str | None
@@ -337,6 +343,8 @@ class CallChange:
     exit_code: int | None = None
     truncated: bool = False
     duration_ms: int | None = None
+    acting_as: str | None = None
+    """With `running`: who the call acts as on the cluster (`ToolCallRecord.acting_as`)."""
 
 
 @dataclass(frozen=True)
@@ -363,3 +371,41 @@ class NewStreamEvent:
 
 NewRecord = NewCall | CallChange | NewMessage | NewStreamEvent | NewAuditEvent
 """Anything `Store.write_batch` writes."""
+
+
+class Snapshot(_Record):
+    """What a change's targets were just before it ran (`Store.save_snapshot`), redacted, with
+    the call that restores them or why none can."""
+
+    call_id: str
+    conversation_id: str
+    run_id: str
+    tool: str
+    taken_at: datetime
+    sha256: str
+    """SHA-256 of the canonical JSON of `content()`; the call's `tool.started` event names it."""
+    objects: list[dict[str, Any]]
+    undo: dict[str, Any] | None
+    """`{tool, args}` of the restoring call (a mutation, gated like any other)."""
+    cannot_undo: str | None
+
+    def content(self) -> dict[str, Any]:
+        """What `sha256` covers: the call, the objects and the undo."""
+        return snapshot_content(self.call_id, self.tool, self.objects, self.undo, self.cannot_undo)
+
+
+def snapshot_content(
+    call_id: str,
+    tool: str,
+    objects: list[dict[str, Any]],
+    undo: dict[str, Any] | None,
+    cannot_undo: str | None,
+) -> dict[str, Any]:
+    """The hashed body of a snapshot (see `Snapshot.sha256`)."""
+    return {
+        "call_id": call_id,
+        "tool": tool,
+        "objects": objects,
+        "undo": undo,
+        "cannot_undo": cannot_undo,
+    }

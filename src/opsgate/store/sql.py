@@ -6,7 +6,8 @@ Writes run in transactions that take the write lock up front (see `db`), so cond
 updates (`decide`, `set_call_status(expected=...)`) are atomic across processes.
 Transactions live in `sql_base`, users and tokens in `sql_users`, calls and approvals in
 `sql_calls`, spent approval tokens in `sql_spent`, saved policies in `sql_policy`, the audit
-log in `sql_audit`; this module holds conversations, runs, stream events, batches and Jenkins
+log in `sql_audit`, snapshots in `sql_snapshots`; this module holds conversations, runs, stream
+events, batches and Jenkins
 servers.
 """
 
@@ -40,6 +41,7 @@ from opsgate.store.sql_base import brief, check_audit_key
 from opsgate.store.sql_calls import CallsStore
 from opsgate.store.sql_leases import LeasesStore
 from opsgate.store.sql_policy import PolicyStore
+from opsgate.store.sql_snapshots import SnapshotsStore
 from opsgate.store.sql_spent import SpentApprovalsStore
 from opsgate.store.sql_users import UsersStore
 
@@ -53,7 +55,15 @@ _INSERT_EVENTS = insert(EV).returning(EV.c.id, sort_by_parameter_order=True)
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
-class SqlStore(UsersStore, CallsStore, SpentApprovalsStore, LeasesStore, PolicyStore, AuditStore):
+class SqlStore(
+    UsersStore,
+    CallsStore,
+    SpentApprovalsStore,
+    LeasesStore,
+    PolicyStore,
+    AuditStore,
+    SnapshotsStore,
+):
     """The store on one database; create it with `open_store`."""
 
     # --- conversations and messages ----------------------------------------------------

@@ -90,6 +90,9 @@ class CallsStore(SqlBase):
             raise NotFound(f"no call {call_id!r}")
         return ToolCallRecord.model_validate(dict(row._mapping))
 
+    async def get_call(self, call_id: str) -> ToolCallRecord:
+        return await self._read(lambda conn: self._call(conn, call_id))
+
     async def list_calls(
         self, *, run_id: str | None = None, conversation_id: str | None = None
     ) -> list[ToolCallRecord]:
@@ -111,6 +114,7 @@ class CallsStore(SqlBase):
         exit_code: int | None = None,
         truncated: bool = False,
         duration_ms: int | None = None,
+        acting_as: str | None = None,
     ) -> ToolCallRecord:
         change = CallChange(
             call_id,
@@ -120,6 +124,7 @@ class CallsStore(SqlBase):
             exit_code,
             truncated,
             duration_ms,
+            acting_as,
         )
 
         def work(conn: Connection) -> ToolCallRecord:
@@ -133,6 +138,8 @@ class CallsStore(SqlBase):
         changes: dict[str, Any] = {"status": change.status}
         if change.status == "running":
             changes["started_at"] = now
+            if change.acting_as is not None:
+                changes["acting_as"] = change.acting_as
         if change.status in FINAL_CALL_STATUSES:
             changes["finished_at"] = now
             changes.update(

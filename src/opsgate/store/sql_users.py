@@ -3,6 +3,7 @@
 `SqlStore` inherits these methods. Tokens and session ids are stored as the SHA-256 the API
 computes; the clear values never reach the store, and the hashes are never read back out.
 A password change or disabling a user deletes their sessions in the same transaction.
+Every user read comes with their scoped grants (`role_grants`), read in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from opsgate.domain.grants import Grant
 from opsgate.domain.roles import Role
 from opsgate.domain.sign_in import SignIn
 from opsgate.errors import Conflict, NotFound
@@ -20,7 +22,7 @@ from opsgate.store import tables
 from opsgate.store.records import ApiToken, User, UserWithSecret
 from opsgate.store.sql_base import SqlBase
 
-U, TK = tables.users, tables.api_tokens
+U, TK, G = tables.users, tables.api_tokens, tables.role_grants
 S, LA = tables.sessions, tables.login_addresses
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 """`find_token` refreshes `last_used_at` at most this often."""
@@ -91,9 +93,31 @@ class UsersStore(SqlBase):
         await self._write(work)
 
     @staticmethod
-    def _one_user(conn: Connection, *where: Any) -> UserWithSecret | None:
+    def _grants(conn: Connection, user_ids: list[str]) -> dict[str, tuple[Grant, ...]]:
+        """Each user's grants, by user id (users without any are left out)."""
+        if not user_ids:
+            return {}
+        stmt = (
+            select(G.c.user_id, G.c.role, G.c.context, G.c.namespace)
+            .where(G.c.user_id.in_(user_ids))
+            .order_by(G.c.context, G.c.namespace)
+        )
+        found: dict[str, list[Grant]] = {}
+        for row in conn.execute(stmt):
+            grant = Grant(role=row.role, context=row.context, namespace=row.namespace or None)
+            found.setdefault(row.user_id, []).append(grant)
+        return {user_id: tuple(grants) for user_id, grants in found.items()}
+
+    @classmethod
+    def _with_grants(cls, conn: Connection, row: Any) -> dict[str, Any]:
+        values = dict(row._mapping)
+        values["grants"] = cls._grants(conn, [values["id"]]).get(values["id"], ())
+        return values
+
+    @classmethod
+    def _one_user(cls, conn: Connection, *where: Any) -> UserWithSecret | None:
         row = conn.execute(select(*_USER_COLUMNS, U.c.password_hash).where(*where)).first()
-        return None if row is None else UserWithSecret.model_validate(dict(row._mapping))
+        return None if row is None else UserWithSecret.model_validate(cls._with_grants(conn, row))
 
     async def get_user(self, user_id: str) -> UserWithSecret:
         user = await self._read(lambda conn: self._one_user(conn, U.c.id == user_id))
@@ -108,10 +132,68 @@ class UsersStore(SqlBase):
         return user
 
     async def list_users(self) -> list[User]:
-        rows = await self._read(
-            lambda conn: conn.execute(select(*_USER_COLUMNS).order_by(U.c.username)).all()
-        )
-        return [User.model_validate(dict(r._mapping)) for r in rows]
+        def work(conn: Connection) -> list[User]:
+            rows = conn.execute(select(*_USER_COLUMNS).order_by(U.c.username)).all()
+            grants = self._grants(conn, [r.id for r in rows])
+            return [
+                User.model_validate({**r._mapping, "grants": grants.get(r.id, ())}) for r in rows
+            ]
+
+        return await self._read(work)
+
+    async def grant_role(self, user_id: str, grant: Grant) -> User:
+        values = {
+            "role": grant.role,
+            "context": grant.context,
+            "namespace": grant.namespace or "",
+        }
+
+        def work(conn: Connection) -> User | None:
+            if self._one_user(conn, U.c.id == user_id) is None:
+                return None
+            # One grant per scope: granting again at the same scope replaces the role.
+            conn.execute(
+                delete(G).where(
+                    G.c.user_id == user_id,
+                    G.c.context == values["context"],
+                    G.c.namespace == values["namespace"],
+                )
+            )
+            conn.execute(
+                insert(G).values(
+                    id=self._ids.new("grt"), user_id=user_id, created_at=self._now(), **values
+                )
+            )
+            return self._public(conn, user_id)
+
+        user = await self._write(work)
+        if user is None:
+            raise NotFound(f"no user {user_id!r}")
+        return user
+
+    async def revoke_grant(self, user_id: str, context: str, namespace: str | None) -> User:
+        def work(conn: Connection) -> User | None:
+            gone = conn.execute(
+                delete(G).where(
+                    G.c.user_id == user_id,
+                    G.c.context == context,
+                    G.c.namespace == (namespace or ""),
+                )
+            )
+            return self._public(conn, user_id) if gone.rowcount else None
+
+        user = await self._write(work)
+        if user is None:
+            where = context if namespace is None else f"{context}/{namespace}"
+            raise NotFound(f"user {user_id!r} holds no grant for {where!r}")
+        return user
+
+    @classmethod
+    def _public(cls, conn: Connection, user_id: str) -> User | None:
+        user = cls._one_user(conn, U.c.id == user_id)
+        if user is None:
+            return None
+        return User.model_validate(user.model_dump(exclude={"password_hash"}))
 
     async def count_users(self) -> int:
         return await self._read(
@@ -273,8 +355,12 @@ class UsersStore(SqlBase):
             .select_from(S.join(U, S.c.user_id == U.c.id))
             .where(S.c.id_hash == session_hash, S.c.expires_at > now, U.c.disabled.is_(False))
         )
-        row = await self._read(lambda conn: conn.execute(stmt).first())
-        return None if row is None else User.model_validate(dict(row._mapping))
+
+        def work(conn: Connection) -> User | None:
+            row = conn.execute(stmt).first()
+            return None if row is None else User.model_validate(self._with_grants(conn, row))
+
+        return await self._read(work)
 
     async def end_session(self, session_hash: str) -> None:
         await self._write(lambda conn: conn.execute(delete(S).where(S.c.id_hash == session_hash)))

@@ -87,6 +87,22 @@ class UserRow(Base):
     __table_args__ = (Index("ix_users_sign_in_subject", "sign_in", "subject", unique=True),)
 
 
+class RoleGrantRow(Base):
+    """A role a user holds in one context, or one namespace of it (`domain.grants`)."""
+
+    __tablename__ = "role_grants"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    context: Mapped[str] = mapped_column(String(253))
+    # '' for the whole context: a NULL would escape the unique constraint below.
+    namespace: Mapped[str] = mapped_column(String(253))
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        Index("uq_role_grants_scope", "user_id", "context", "namespace", unique=True),
+    )
+
+
 class ApiTokenRow(Base):
     __tablename__ = "api_tokens"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -199,6 +215,8 @@ class ToolCallRow(Base):
     """Server URL of the cluster a change is bound to."""
     status: Mapped[str] = mapped_column(String(30), index=True)
     approval_id: Mapped[str | None] = mapped_column(String(40))
+    acting_as: Mapped[str | None] = mapped_column(Text)
+    """Who the call acted as on the cluster under impersonation (NULL: opsgate itself)."""
     output: Mapped[str | None] = mapped_column(Text)
     output_sha256: Mapped[str | None] = mapped_column(String(64))
     output_size: Mapped[int | None] = mapped_column(Integer)
@@ -315,6 +333,22 @@ class SpentApprovalRow(Base):
     spent_at: Mapped[datetime]
 
 
+class SnapshotRow(Base):
+    """A change's targets as they were just before it ran, and the call restoring them."""
+
+    __tablename__ = "snapshots"
+    call_id: Mapped[str] = mapped_column(ForeignKey("tool_calls.id"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(40), index=True)
+    run_id: Mapped[str] = mapped_column(String(40))
+    tool: Mapped[str] = mapped_column(String(100))
+    taken_at: Mapped[datetime]
+    sha256: Mapped[str] = mapped_column(String(64))
+    objects: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """Redacted: a Secret's keys, never its values."""
+    undo: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cannot_undo: Mapped[str | None] = mapped_column(Text)
+
+
 class AuditRow(Base):
     """The append-only log; triggers refuse UPDATE, DELETE and inserts over an existing seq
     (see the migrations). Every column is covered by `hash` (and so by `mac`)."""
@@ -360,6 +394,7 @@ def _table(row_class: type[Base]) -> Table:
 
 users = _table(UserRow)
 api_tokens = _table(ApiTokenRow)
+role_grants = _table(RoleGrantRow)
 sessions = _table(SessionRow)
 login_addresses = _table(LoginAddressRow)
 instance_options = _table(InstanceOptionRow)
@@ -375,5 +410,6 @@ stream_events = _table(StreamEventRow)
 jenkins_servers = _table(JenkinsServerRow)
 spent_approvals = _table(SpentApprovalRow)
 engines = _table(EngineRow)
+snapshots = _table(SnapshotRow)
 audit_log = _table(AuditRow)
 audit_head = _table(AuditHeadRow)

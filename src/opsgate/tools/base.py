@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from opsgate.domain.acting import ActingAs, IdentityMode
 from opsgate.domain.calls import CLUSTER_FAMILIES, Family, ToolAnnotations
 from opsgate.settings import JenkinsServer
 from opsgate.tools import validate
@@ -131,6 +132,24 @@ class Verification(BaseModel):
     """What this check proves (the tool's `verifies`), filled in by the tool server."""
 
 
+class Snapshot(BaseModel):
+    """What a mutation's targets were just before it ran, and the call that returns to it.
+
+    Built by the tool's `undo` planner (declared with `define`), carried in `ToolOutput.data`
+    of the `opsgate_snapshot` recipe. `objects` are read through the runner, so redacted: a
+    Secret keeps its keys, never a value. Exactly one of `undo` and `cannot_undo` is set.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    objects: list[dict[str, Any]] = []
+    """The targeted objects as they were (kubectl), or the release's or rollout's state."""
+    undo: RollbackCall | None = None
+    """The typed call restoring `objects` (a mutation: it is gated like any other)."""
+    cannot_undo: str | None = None
+    """Why no call can restore them (a deleted PVC's data, a build that ran, a Secret)."""
+
+
 PreviewState = Literal["changes", "no_change", "failed"]
 """What a preview found: the call would change something, nothing, or the dry run failed."""
 
@@ -221,6 +240,11 @@ class ToolEnv:
     """Injected by tests; the real transport otherwise."""
     helm_home: Path | None = None
     """Where helm keeps its cache, config and repositories (HELM_*_HOME), never `$HOME`."""
+    cluster_identity: Mapping[str, IdentityMode] = field(default_factory=dict)
+    """Context -> whose identity its calls use (`domain.acting`); `service` when absent."""
+    acting_as: ActingAs | None = None
+    """The person this call acts as under impersonation; set per call by the MCP server from
+    the request's `_meta`, never from the call's arguments."""
     report: Progress = no_progress
     """Where a tool that waits (a rollout, a build) says how it is getting on; set per call
     by the MCP server, which sends it to the client as progress notifications."""
@@ -254,6 +278,8 @@ class Tool:
     """For tools whose nature depends on arguments (k8s_exec): True if this call only reads."""
     command: CommandFn | None = None
     """The exact command an approved call will run, for the approval card."""
+    snapshot: ToolFn | None = None
+    """For a mutation, reads its targets before it runs; the result's data is a `Snapshot`."""
 
     @property
     def reaches_cluster(self) -> bool:

@@ -106,6 +106,7 @@ def tool_env_from_settings(
         ),
         kubeconfig=settings.kubeconfig,
         default_context=settings.default_context,
+        cluster_identity=dict(settings.cluster_identity),
         command_timeout_s=settings.command_timeout_s,
         # The engine bounds a verify at twice the command timeout; waiting for a rollout
         # stops well before that, so the verify reports what it saw instead of being cut off.

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from opsgate.domain.acting import ActingAs
 from opsgate.errors import ToolFailed, ToolTimeout, truncate
 from opsgate.tools import redact
 from opsgate.tools.base import CommandResult, ToolEnv, ToolOutput
@@ -47,6 +48,10 @@ shows: far above one release (Helm keeps a release in one Secret of at most 1 Mi
 or one manifest `k8s_apply` takes. Output beyond it fails the call rather than being cut."""
 
 _CONTEXT_FLAGS: dict[Binary, str] = {"kubectl": "--context", "helm": "--kube-context"}
+_AS_FLAGS: dict[Binary, tuple[str, str]] = {
+    "kubectl": ("--as", "--as-group"),
+    "helm": ("--kube-as-user", "--kube-as-group"),
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class Target:
     """The binary's full path."""
     kubeconfig: str | None
     context: str | None
+    acting_as: ActingAs | None = None
+    """The person the call impersonates (`ToolEnv.acting_as`), never from the call's params."""
 
     @classmethod
     def of(cls, env: ToolEnv, binary: Binary, context: str | None) -> Target:
@@ -66,6 +73,7 @@ class Target:
             path=str(env.kubectl if binary == "kubectl" else env.helm),
             kubeconfig=str(env.kubeconfig) if env.kubeconfig is not None else None,
             context=context if context is not None else env.default_context,
+            acting_as=env.acting_as,
         )
 
     def head(self) -> list[str]:
@@ -74,6 +82,11 @@ class Target:
             argv += ["--kubeconfig", self.kubeconfig]
         if self.context is not None:
             argv += [_CONTEXT_FLAGS[self.binary], self.context]
+        if self.acting_as is not None:
+            # One `--flag=value` element each: a name can never be read as another flag.
+            as_user, as_group = _AS_FLAGS[self.binary]
+            argv.append(f"{as_user}={self.acting_as.user}")
+            argv += [f"{as_group}={group}" for group in self.acting_as.groups]
         return argv
 
 

@@ -10,7 +10,9 @@ A mutation must declare its preview, its verify and what that verify proves (`ve
 `define` wraps its preview so the result always carries a `PreviewReport` with the exact
 command the approved call will run, and a dry run that errored is reported `failed`, never as
 a preview that went well; and its verify so the result always carries a `Verification` whose
-verdict decides `ok`, and a verify that errored is `failed`, never passed.
+verdict decides `ok`, and a verify that errored is `failed`, never passed. A mutation may also
+declare how it is undone (`undo`, a planner of `tools.undo`): its snapshot recipe, run just
+before an approved call, stores the targets as they were and the call that restores them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 
 from opsgate.domain.calls import Family, ToolAnnotations
 from opsgate.errors import OpsgateError, ToolFailed, truncate
+from opsgate.tools import undo as undoing
 from opsgate.tools.base import (
     CommandFn,
     PreviewReport,
@@ -109,6 +112,7 @@ def define(
     verify: ToolFn | None = None,
     verifies: str | None = None,
     read_only_when: Callable[[Any], bool] | None = None,
+    undo: undoing.UndoPlanner | None = None,
 ) -> Tool:
     """The `Tool` named after `action.fn`, described by its docstring.
 
@@ -121,17 +125,20 @@ def define(
         verify: for a mutation, the check run after it.
         verifies: for a mutation, one line saying what `verify` proves.
         read_only_when: for tools whose nature depends on the call (`k8s_exec`).
+        undo: for a mutation, reads its targets before it runs and plans the call restoring
+            them, or says why none can (`undo.impossible`); without it, the call offers no undo.
 
     Raises:
-        ValueError: a mutation without its preview, verify or `verifies` (or a read with them).
+        ValueError: a mutation without its preview, verify or `verifies` (or a read with them,
+            or with an undo).
     """
     name = action.fn.__name__
     mutating = not annotations.read_only or read_only_when is not None
     declared = (preview is not None, verify is not None, bool(verifies and verifies.strip()))
     if mutating and not all(declared):
         raise ValueError(f"mutation {name!r} must declare its preview, verify and verifies")
-    if not mutating and any(declared):
-        raise ValueError(f"read {name!r} has nothing to preview or verify")
+    if not mutating and (any(declared) or undo is not None):
+        raise ValueError(f"read {name!r} has nothing to preview, verify or undo")
     if mutating and isinstance(action, Function):
         raise ValueError(f"mutation {name!r} must run a command it can show on its approval card")
     command: CommandFn | None = None
@@ -149,6 +156,7 @@ def define(
         read_only_when=read_only_when,
         verifies=verifies,
         command=command,
+        snapshot=undoing.snapshotting(undo) if undo is not None else None,
     )
 
 

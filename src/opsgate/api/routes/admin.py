@@ -1,5 +1,5 @@
-"""Admin routes: users and roles, local password sign-in, Jenkins servers. Every change is
-audited.
+"""Admin routes: users, roles and scoped grants, local password sign-in, Jenkins servers.
+Every change is audited.
 
 Jenkins servers are listed from the same directory the tools resolve them through
 (`opsgate.store.jenkins_directory`): those added here, and those from settings (read-only).
@@ -11,11 +11,12 @@ API tokens have their own routes (`routes.tokens`).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from opsgate.api import accounts, auth, sso
 from opsgate.api.routes import RecordId
 from opsgate.api.schemas import (
+    GrantBody,
     JenkinsServerBody,
     JenkinsServerOut,
     LocalLoginBody,
@@ -81,6 +82,43 @@ async def update_user(
         role=body.role,
         disabled=body.disabled,
         password=body.password or None,
+        actor=accounts.Actor.of(principal.user),
+        via="api",
+    )
+
+
+@router.post("/users/{user_id}/grants", response_model=User, status_code=201)
+async def grant_role(
+    body: GrantBody, request: Request, principal: auth.Admin, user_id: RecordId
+) -> User:
+    """Grant a role in one context, or one namespace of it (replacing one at that scope)."""
+    state = app_state(request)
+    return await accounts.grant_role(
+        state.store,
+        await state.store.get_user(user_id),
+        body.role,
+        body.context,
+        body.namespace,
+        actor=accounts.Actor.of(principal.user),
+        via="api",
+    )
+
+
+@router.delete("/users/{user_id}/grants", response_model=User)
+async def revoke_grant(
+    request: Request,
+    principal: auth.Admin,
+    user_id: RecordId,
+    context: str = Query(max_length=253),
+    namespace: str | None = Query(default=None, max_length=63),
+) -> User:
+    """Take back the user's grant at exactly this scope."""
+    state = app_state(request)
+    return await accounts.revoke_grant(
+        state.store,
+        await state.store.get_user(user_id),
+        context,
+        namespace,
         actor=accounts.Actor.of(principal.user),
         via="api",
     )

@@ -4,14 +4,18 @@ Only approvers and admins decide, on a credential of their own (`auth.Decider`: 
 made on their behalf); the engine checks the role again and applies the optional
 distinct-approver rule and the approval policy stored with the request (a decision a rule
 refuses answers 403 with the rule's message). Deciding a call that is no longer pending
-answers 409.
+answers 409. Each item says whether the signed-in user may decide it
+(`may_decide`, `decide_why`: their role in the item's context and namespace); approvals
+outside the user's grants are not shown at all.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request
 
-from opsgate.api import auth
+from opsgate.api import auth, scopes
 from opsgate.api.routes import RecordId
 from opsgate.api.schemas import (
     ApprovalAnswer,
@@ -22,11 +26,11 @@ from opsgate.api.schemas import (
     DecisionBody,
 )
 from opsgate.api.state import app_state
-from opsgate.domain import policy
+from opsgate.domain import grants, policy, roles
 from opsgate.domain.runs import ApprovalStatus
 from opsgate.errors import Conflict, InvalidInput, NotFound
 from opsgate.store.protocol import Store
-from opsgate.store.records import ApprovalRequest
+from opsgate.store.records import ApprovalItem, ApprovalRequest, User
 
 router = APIRouter(tags=["approvals"])
 
@@ -43,10 +47,26 @@ async def _user_name(store: Store, user_id: str, cache: dict[str, str] | None = 
     return name
 
 
+def _may_decide(viewer: User | None, item: ApprovalItem) -> dict[str, Any]:
+    """`may_decide` and `decide_why`: whether `viewer`'s role in the item's scope lets them
+    decide it, and why (`approver for prod/payments`, `you are viewer in prod/shop`)."""
+    if viewer is None:
+        return {}
+    may, why = grants.why(
+        viewer.role, viewer.grants, item.context, scopes.item_namespace(item), roles.can_approve
+    )
+    return {"may_decide": may, "decide_why": why}
+
+
 async def approval_out(
-    store: Store, request: ApprovalRequest, names: dict[str, str] | None = None
+    store: Store,
+    request: ApprovalRequest,
+    names: dict[str, str] | None = None,
+    *,
+    viewer: User | None = None,
 ) -> ApprovalOut:
-    """An approval request as the API shows it (proposer's name, namespaces, call states)."""
+    """An approval request as the API shows it (proposer's name, namespaces, call states);
+    with `viewer`, each item says whether that user's role in its scope lets them decide."""
     return ApprovalOut(
         id=request.id,
         run_id=request.run_id,
@@ -64,11 +84,7 @@ async def approval_out(
                 tool=item.tool,
                 args=item.args,
                 context=item.context,
-                namespace=(
-                    str(item.args["namespace"])
-                    if isinstance(item.args.get("namespace"), str)
-                    else None
-                ),
+                namespace=scopes.item_namespace(item),
                 destructive=item.destructive,
                 call_hash=item.call_hash,
                 cluster=item.cluster,
@@ -83,6 +99,7 @@ async def approval_out(
                 progress=(
                     policy.progress(item.requirement, item.votes()) if item.requirement else []
                 ),
+                **_may_decide(viewer, item),
             )
             for item in request.items
         ],
@@ -106,8 +123,15 @@ async def list_approvals(
 ) -> ApprovalList:
     store = app_state(request).store
     found = await store.list_approvals(status=status, conversation_id=conversation_id, limit=limit)
+    user = principal.user
     names: dict[str, str] = {}
-    return ApprovalList(items=[await approval_out(store, a, names) for a in found])
+    return ApprovalList(
+        items=[
+            await approval_out(store, a, names, viewer=user)
+            for a in found
+            if scopes.sees_approval(user, a)
+        ]
+    )
 
 
 @router.get("/approvals/{approval_id}", response_model=ApprovalOut)
@@ -117,7 +141,8 @@ async def get_approval(
     approval_id: RecordId,
 ) -> ApprovalOut:
     store = app_state(request).store
-    return await approval_out(store, await store.get_approval(approval_id))
+    found = await scopes.approval(store, principal.user, approval_id)
+    return await approval_out(store, found, viewer=principal.user)
 
 
 @router.post("/approvals/{approval_id}/decision", response_model=ApprovalAnswer)
@@ -129,7 +154,7 @@ async def decide(
 ) -> ApprovalAnswer:
     """Approve or reject one call of a request; the answer shows what was decided."""
     state = app_state(request)
-    current = await state.store.get_approval(approval_id)
+    current = await scopes.approval(state.store, principal.user, approval_id)
     item = next((i for i in current.items if i.call_id == body.call_id), None)
     if item is None:
         raise NotFound(f"call {body.call_id!r} is not part of approval {approval_id!r}")
@@ -137,7 +162,8 @@ async def decide(
     decided = await state.engine.decide(
         approval_id, body.call_id, principal.user, body.approve, body.reason
     )
-    return ApprovalAnswer(approval=await approval_out(state.store, decided), decided=[body.call_id])
+    answer = await approval_out(state.store, decided, viewer=principal.user)
+    return ApprovalAnswer(approval=answer, decided=[body.call_id])
 
 
 @router.post("/approvals/{approval_id}/decide-all", response_model=ApprovalAnswer)
@@ -149,7 +175,7 @@ async def decide_all(
 ) -> ApprovalAnswer:
     """One decision recorded per pending call of the request (never a blanket approval)."""
     state = app_state(request)
-    current = await state.store.get_approval(approval_id)
+    current = await scopes.approval(state.store, principal.user, approval_id)
     pending = [item.call_id for item in current.items if item.status == "pending"]
     _check_reason(
         body.approve,
@@ -162,4 +188,5 @@ async def decide_all(
         current = await state.engine.decide(
             approval_id, call_id, principal.user, body.approve, body.reason
         )
-    return ApprovalAnswer(approval=await approval_out(state.store, current), decided=pending)
+    answer = await approval_out(state.store, current, viewer=principal.user)
+    return ApprovalAnswer(approval=answer, decided=pending)

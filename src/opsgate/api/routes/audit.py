@@ -1,5 +1,6 @@
 """The audit log over HTTP: filtered pages, export (JSONL with hashes and the signed head, or
-CSV), chain check, and a conversation's replay timeline. Readable by every signed-in user.
+CSV), chain check, and a conversation's replay timeline. Readable by every signed-in user,
+each seeing the entries of the conversations their roles cover (`api.scopes`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from opsgate.api import auth
+from opsgate.api import auth, scopes
 from opsgate.api.routes import RecordId
 from opsgate.api.state import app_state
 from opsgate.domain.audit import AuditEvent
@@ -59,8 +60,13 @@ async def list_audit(
         since=since,
         until=until,
     )
-    items = await app_state(request).store.list_audit(flt, limit=limit, after_seq=after_seq)
-    return AuditPage(items=items, next_after_seq=items[-1].seq if len(items) == limit else None)
+    store = app_state(request).store
+    found = await store.list_audit(flt, limit=limit, after_seq=after_seq)
+    # Paging follows the log, not what is shown: a page may hold fewer items than the limit.
+    return AuditPage(
+        items=await scopes.audit_events(store, principal.user, found),
+        next_after_seq=found[-1].seq if len(found) == limit else None,
+    )
 
 
 @router.get("/audit/verify", response_model=ChainVerification)
@@ -79,9 +85,15 @@ async def export_audit(
     conversation_id: str | None = Query(default=None, max_length=100),
 ) -> StreamingResponse:
     """The audit log as a download: JSONL keeps every hash, HMAC and the signed head record,
-    so the chain can be checked offline (docs/audit.md)."""
+    so the chain can be checked offline (docs/audit.md). A user who sees only some
+    conversations exports one of those (`conversation_id`), never the whole log."""
+    store = app_state(request).store
+    if conversation_id is None:
+        scopes.require_whole_log(principal.user)
+    else:
+        await scopes.conversation(store, principal.user, conversation_id)
     lines = audit_export.export_lines(
-        app_state(request).store, fmt=format, since=since, conversation_id=conversation_id
+        store, fmt=format, since=since, conversation_id=conversation_id
     )
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(
@@ -99,7 +111,7 @@ async def replay_conversation(
 ) -> ReplayOut:
     """The conversation's history rebuilt from the audit log alone."""
     store = app_state(request).store
-    await store.get_conversation(conversation_id)
+    await scopes.conversation(store, principal.user, conversation_id)
     rebuilt = await replay.replay(store, conversation_id)
     return ReplayOut(
         conversation_id=conversation_id,

@@ -26,7 +26,13 @@ router = APIRouter(tags=["auth"])
 
 
 def me_of(user: User) -> Me:
-    return Me(id=user.id, username=user.username, role=user.role, sign_in=user.sign_in)
+    return Me(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        sign_in=user.sign_in,
+        grants=list(user.grants),
+    )
 
 
 async def open_session(response: Response, state: AppState, user: User, address: str) -> None:

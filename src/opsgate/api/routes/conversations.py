@@ -2,13 +2,15 @@
 
 Starting a run returns at once (202) with its id; the engine works in the background and the
 client follows the conversation's event stream. Viewers read; operators and above start runs.
+Each route sees only the conversations the user's roles cover (`api.scopes`); the engine checks
+the role for starting runs in a conversation's contexts again.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from opsgate.api import auth
+from opsgate.api import auth, scopes
 from opsgate.api.routes import RecordId, meta
 from opsgate.api.routes.approvals import approval_out
 from opsgate.api.schemas import (
@@ -23,7 +25,8 @@ from opsgate.api.schemas import (
     RunStarted,
 )
 from opsgate.api.state import AppState, app_state
-from opsgate.errors import ConfigError, InvalidInput
+from opsgate.domain import grants, roles
+from opsgate.errors import ConfigError, Forbidden, InvalidInput
 from opsgate.store.records import Conversation
 
 router = APIRouter(tags=["conversations"])
@@ -51,8 +54,13 @@ async def create_conversation(
 ) -> Conversation:
     state = app_state(request)
     contexts = _allowed_contexts(state, body)
+    user = principal.user
+    role = grants.role_for_all(user.role, user.grants, contexts, body.namespace)
+    if not roles.can_operate(role):
+        where = ", ".join(grants.scope_text(c, body.namespace) for c in contexts) or "no context"
+        raise Forbidden(f"user {user.username!r} is {role} in {where}: may not start runs there")
     title = (body.title or "").strip() or "New conversation"
-    return await state.store.create_conversation(title, principal.user.id, contexts, body.namespace)
+    return await state.store.create_conversation(title, user.id, contexts, body.namespace)
 
 
 @router.get("/conversations", response_model=ConversationPage)
@@ -65,9 +73,12 @@ async def list_conversations(
 ) -> ConversationPage:
     """Conversations, newest first, searchable by title."""
     store = app_state(request).store
-    items = await store.list_conversations(query=query or None, limit=limit, offset=offset)
     everything = await store.list_conversations(query=query or None, limit=_TOTAL_CAP, offset=0)
-    return ConversationPage(items=items, total=len(everything))
+    if scopes.sees_everything(principal.user):
+        items = await store.list_conversations(query=query or None, limit=limit, offset=offset)
+        return ConversationPage(items=items, total=len(everything))
+    shown = scopes.conversations(principal.user, everything)
+    return ConversationPage(items=shown[offset : offset + limit], total=len(shown))
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetail)
@@ -77,14 +88,14 @@ async def get_conversation(
     conversation_id: RecordId,
 ) -> ConversationDetail:
     store = app_state(request).store
-    conversation = await store.get_conversation(conversation_id)
+    conversation = await scopes.conversation(store, principal.user, conversation_id)
     approvals = await store.list_approvals(conversation_id=conversation_id, limit=500)
     return ConversationDetail(
         conversation=conversation,
         messages=await store.list_messages(conversation_id),
         runs=await store.list_runs(conversation_id),
         calls=await store.list_calls(conversation_id=conversation_id),
-        approvals=[await approval_out(store, a) for a in approvals],
+        approvals=[await approval_out(store, a, viewer=principal.user) for a in approvals],
     )
 
 
@@ -95,7 +106,9 @@ async def rename_conversation(
     principal: auth.Operator,
     conversation_id: RecordId,
 ) -> Conversation:
-    return await app_state(request).store.rename_conversation(conversation_id, body.title.strip())
+    store = app_state(request).store
+    await scopes.conversation(store, principal.user, conversation_id)
+    return await store.rename_conversation(conversation_id, body.title.strip())
 
 
 @router.post(
@@ -109,7 +122,7 @@ async def post_message(
 ) -> RunStarted:
     """Ask the agent; the run continues in the background (and if the client goes away)."""
     state = app_state(request)
-    await state.store.get_conversation(conversation_id)
+    await scopes.conversation(state.store, principal.user, conversation_id)
     if state.model_name is None:
         raise ConfigError(f"no model is configured. {meta.HOW_TO_MODEL}")
     run = await state.engine.submit_message(conversation_id, principal.user, body.text)
@@ -125,7 +138,7 @@ async def post_call(
 ) -> RunStarted:
     """The direct path: one tool call of the operator's own, through the same gate."""
     state = app_state(request)
-    await state.store.get_conversation(conversation_id)
+    await scopes.conversation(state.store, principal.user, conversation_id)
     if body.tool not in state.tools:
         raise InvalidInput("tool", f"no tool named {body.tool!r}")
     run = await state.engine.submit_call(conversation_id, principal.user, body.tool, body.args)
@@ -135,13 +148,14 @@ async def post_call(
 @router.get("/runs/{run_id}", response_model=RunDetail)
 async def get_run(request: Request, principal: auth.Viewer, run_id: RecordId) -> RunDetail:
     store = app_state(request).store
-    return RunDetail(run=await store.get_run(run_id), calls=await store.list_calls(run_id=run_id))
+    run = await scopes.run(store, principal.user, run_id)
+    return RunDetail(run=run, calls=await store.list_calls(run_id=run_id))
 
 
 @router.post("/runs/{run_id}/stop", response_model=RunOut)
 async def stop_run(request: Request, principal: auth.Operator, run_id: RecordId) -> RunOut:
     """Ask the run to stop between steps; a running tool call finishes first."""
     state = app_state(request)
-    await state.store.get_run(run_id)
+    await scopes.run(state.store, principal.user, run_id)
     await state.engine.stop(run_id, principal.user)
     return RunOut(run=await state.store.get_run(run_id))

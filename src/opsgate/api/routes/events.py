@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from opsgate.api import auth
+from opsgate.api import auth, scopes
 from opsgate.api.routes import RecordId
 from opsgate.api.state import AppState, app_state
 from opsgate.engine.bus import LAGGED_EVENT_TYPE
@@ -108,7 +108,7 @@ async def conversation_events(
 ) -> StreamingResponse:
     """Server-Sent Events of the conversation; resume with `Last-Event-ID` or `?after=`."""
     state = app_state(request)
-    await state.store.get_conversation(conversation_id)
+    await scopes.conversation(state.store, principal.user, conversation_id)
     start = _resume_point(last_event_id, after)
     return StreamingResponse(
         stream_events(state, conversation_id, start),

@@ -3,8 +3,9 @@
 `GET /inbox` lists them (oldest request first) with the columns the Command Center's Approvals
 view and `opsgate approvals list` show, filtered on request; `user_events` builds the live
 badge count from the same `inbox()`. Who may decide an item is one function, `may_decide`: the
-place where scoped roles (who may decide what per context and namespace) plug in. Listing is a
-convenience, never the check: `Engine.decide` judges every decision again.
+user's role in the item's context and namespace (scoped roles, `domain.grants`), the same
+judgement `Engine.decide` makes; a request the user may not see (`api.scopes`) is never listed.
+Listing is a convenience, never the check: `Engine.decide` judges every decision again.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 
-from opsgate.api import auth
+from opsgate.api import auth, scopes
 from opsgate.api.routes.approvals import approval_out
 from opsgate.api.schemas import ApprovalItemOut, ApprovalOut, InboxItemOut, InboxList
 from opsgate.api.state import AppState, app_state
-from opsgate.domain import roles
+from opsgate.domain import grants, roles
 from opsgate.errors import NotFound
 from opsgate.store.records import ApprovalItem, ApprovalRequest, User
 
@@ -30,12 +31,10 @@ PENDING_LIMIT = 500
 
 
 def may_decide(user: User, request: ApprovalRequest, item: ApprovalItem) -> bool:
-    """Whether `user` has the authority to decide `item` of `request` at all.
-
-    Today the role alone (`roles.can_approve`); scoped roles narrow it by the item's context
-    and namespace here, and only here, so the list, the badge and the stream follow.
-    """
-    return not user.disabled and roles.can_approve(user.role)
+    """Whether `user`'s role in the scope of `item` (its context and namespace, through the
+    user's grants) lets them decide it at all; the list, the badge and the stream follow it."""
+    role = grants.effective_role(user.role, user.grants, item.context, scopes.item_namespace(item))
+    return not user.disabled and roles.can_approve(role)
 
 
 def waiting_on(
@@ -80,6 +79,7 @@ def _row(
         expiring_soon=seconds_left < EXPIRING_SOON_S,
         requirement=item.requirement,
         progress=item.progress,
+        decide_why=item.decide_why,
         proposed_by_me=shown.proposed_by == user.id,
         waiting_on_me=waiting,
     )
@@ -94,6 +94,8 @@ async def inbox(state: AppState, user: User) -> InboxList:
     titles: dict[str, str | None] = {}
     rows: list[InboxItemOut] = []
     for request in sorted(found, key=lambda r: (r.created_at, r.id)):
+        if not scopes.sees_approval(user, request):
+            continue
         decidable = {
             item.call_id: waiting_on(user, request, item, distinct_approver=distinct)
             for item in request.items
@@ -103,11 +105,12 @@ async def inbox(state: AppState, user: User) -> InboxList:
             continue
         if request.conversation_id not in titles:
             try:
-                conversation = await state.store.get_conversation(request.conversation_id)
+                conversation = await scopes.conversation(state.store, user, request.conversation_id)
                 titles[request.conversation_id] = conversation.title
             except NotFound:
+                # Gone, or one of its other contexts is outside the user's scope: no title.
                 titles[request.conversation_id] = None
-        shown = await approval_out(state.store, request, names)
+        shown = await approval_out(state.store, request, names, viewer=user)
         for item in shown.items:
             if item.call_id in decidable:
                 title = titles[request.conversation_id]

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opsgate.domain.calls import ToolAnnotations
+from opsgate.errors import ToolFailed
 from opsgate.tools.argo import params as p
-from opsgate.tools.argo import rollouts, verifies
+from opsgate.tools.argo import rollouts, undo, verifies
 from opsgate.tools.argo.kube import (
     ROLLOUTS,
     PatchType,
@@ -154,6 +155,29 @@ async def argo_undo(params: p.UndoParams, env: ToolEnv, target: Target) -> list[
     return [Patch(rollouts.undo_patch(rollout, replicasets, params.to_revision), "json")]
 
 
+async def argo_return_to_step(params: p.StepParams, env: ToolEnv, target: Target) -> list[Patch]:
+    """Return an Argo Rollout's canary to an earlier step (`step`, from 0), as if a promote
+    past it had not happened: the controller sets that step's weight again and pauses there if
+    it is a pause step. The undo of argo_promote; a fully promoted Rollout needs argo_undo."""
+    rollout = await read_json(env, get_argv(target, ROLLOUTS, params.name, params.namespace))
+    status = rollout.get("status", {})
+    if status.get("currentPodHash") == status.get("stableRS"):
+        raise ToolFailed(
+            f"rollout {params.name!r} is fully promoted (its revision is stable): it has no "
+            "canary step to return to; argo_undo rolls its template back"
+        )
+    at = int(status.get("currentStepIndex") or 0)
+    if params.step > at:
+        raise ToolFailed(
+            f"rollout {params.name!r} is at step {at}: step {params.step} is ahead (argo_promote)"
+        )
+    back = {"currentStepIndex": params.step, "pauseConditions": None, "controllerPause": False}
+    items = [Patch({"status": back}, status=True)]
+    if params.paused and not rollout.get("spec", {}).get("paused"):
+        items.append(Patch({"spec": {"paused": True}}))
+    return items
+
+
 def _hints(*, destructive: bool = False, idempotent: bool = False) -> ToolAnnotations:
     """Argo mutations change cluster objects only: never read-only, a closed world."""
     return ToolAnnotations(
@@ -178,6 +202,7 @@ TOOLS: list[Tool] = [
             "reads the Rollout back (bounded) until it is past the step it was at (full: until "
             f"the new revision is stable){_PODS}"
         ),
+        undo=undo.undo_promote,
     ),
     define(
         "argo",
@@ -247,5 +272,14 @@ TOOLS: list[Tool] = [
             "reads the Rollout back (bounded) until the controller has seen the restored "
             f"template{_PODS}"
         ),
+    ),
+    define(
+        "argo",
+        Patches(argo_return_to_step),
+        p.StepParams,
+        _hints(),
+        preview=Patches(argo_return_to_step).preview,
+        verify=verifies.verifier(verifies.check_at_step),
+        verifies="reads the Rollout back (bounded) until the controller is at that step again",
     ),
 ]

@@ -39,3 +39,10 @@ class SetImageParams(RolloutParams):
 class UndoParams(RolloutParams):
     to_revision: int | None = Field(default=None, ge=1)
     """Revision to roll back to; the previous one when omitted."""
+
+
+class StepParams(RolloutParams):
+    step: int = Field(ge=0, le=100)
+    """The step to return to: an index into the Rollout's canary steps, from 0."""
+    paused: bool = False
+    """Also set spec.paused, as it was before a promote cleared it."""

@@ -145,6 +145,17 @@ def check_promoted(params: p.PromoteParams, rollout: dict[str, Any], since: date
     return True, f"promoted, now at {step}"
 
 
+def check_at_step(params: p.StepParams, rollout: dict[str, Any], since: datetime) -> Verdict:
+    status = rollout.get("status", {})
+    at = status.get("currentStepIndex")
+    if status.get("currentPodHash") == status.get("stableRS"):
+        return False, f"fully promoted: not at step {params.step}"
+    if at == params.step:
+        paused = " and paused" if status.get("pauseConditions") else ""
+        return True, f"back at step {at}/{len(rollouts.steps(rollout))}{paused}"
+    return None, f"at step {at}, not yet back at step {params.step}"
+
+
 def check_paused(params: Any, rollout: dict[str, Any], since: datetime) -> Verdict:
     if not rollout.get("spec", {}).get("paused"):
         return False, "not paused (spec.paused is not set)"

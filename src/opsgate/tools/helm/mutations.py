@@ -15,7 +15,7 @@ from opsgate.tools.base import Tool
 from opsgate.tools.command import Argv
 from opsgate.tools.define import define
 from opsgate.tools.helm import argv as a
-from opsgate.tools.helm import dependencies, hooks, previews, verifies
+from opsgate.tools.helm import dependencies, hooks, previews, undo, verifies
 from opsgate.tools.helm import params as p
 
 _DEPLOYED = (
@@ -59,6 +59,7 @@ TOOLS: list[Tool] = [
         preview=previews.upgrade_diff,
         verify=verifies.verify_installed,
         verifies=_DEPLOYED,
+        undo=undo.undo_install,
     ),
     define(
         "helm",
@@ -68,6 +69,7 @@ TOOLS: list[Tool] = [
         preview=previews.upgrade_diff,
         verify=verifies.verify_upgraded,
         verifies=_DEPLOYED,
+        undo=undo.undo_upgrade,
     ),
     define(
         "helm",

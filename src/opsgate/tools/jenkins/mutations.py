@@ -31,6 +31,7 @@ from opsgate.tools.jenkins.client import JenkinsClient
 from opsgate.tools.jenkins.reads import PARAMS_TREE
 from opsgate.tools.jenkins.tooling import Reply, Request, hints, request_line, tool_fn
 from opsgate.tools.redact import REDACTED, is_secret_key
+from opsgate.tools.undo import impossible
 
 POLL_FIRST_S = 0.2
 POLL_MAX_S = 1.0
@@ -347,6 +348,10 @@ TOOLS: list[Tool] = [
         preview=tool_fn(preview_trigger_build),
         verify=tool_fn(verify_trigger_build),
         verifies="waits (bounded) for the triggered build to finish: its result must be SUCCESS",
+        undo=impossible(
+            "a Jenkins build cannot be taken back once triggered: what its steps did (deploys, "
+            "pushes, notifications) happened outside opsgate's view"
+        ),
     ),
     define(
         "jenkins",
@@ -357,6 +362,7 @@ TOOLS: list[Tool] = [
         preview=tool_fn(preview_stop_build),
         verify=tool_fn(verify_stop_build),
         verifies="waits (bounded) for the build to finish: its result must be ABORTED",
+        undo=impossible("a stopped Jenkins build cannot be resumed; trigger a new build instead"),
     ),
     define(
         "jenkins",

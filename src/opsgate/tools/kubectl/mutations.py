@@ -17,7 +17,7 @@ from opsgate.domain.calls import ToolAnnotations
 from opsgate.tools.base import Tool
 from opsgate.tools.command import Argv, Target, namespace_args
 from opsgate.tools.define import define
-from opsgate.tools.kubectl import apply, exec_policy, jobs, previews, verifies
+from opsgate.tools.kubectl import apply, exec_policy, jobs, previews, undo, verifies
 from opsgate.tools.kubectl import params as p
 
 DELETE_TIMEOUT_S = 60
@@ -40,6 +40,8 @@ def k8s_apply(params: p.ApplyParams, target: Target) -> list[str]:
     argv = [*target.head(), "apply", "--filename", "-", *namespace_args(params.namespace)]
     if params.server_side:
         argv += ["--server-side", "--field-manager=opsgate"]
+    if params.force_conflicts:
+        argv.append("--force-conflicts")
     return argv
 
 
@@ -234,6 +236,7 @@ TOOLS: list[Tool] = [
             "reads every object back and waits (bounded) for the rollout of each Deployment, "
             "StatefulSet and DaemonSet in it; with no workload, not verified"
         ),
+        undo=undo.applied(k8s_apply),
     ),
     define(
         "kubectl",
@@ -243,6 +246,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_patch, _object),
         verify=verifies.verify_template_change,
         verifies=_ROLLS_OUT_OR_READ_BACK,
+        undo=undo.object_change(k8s_patch),
     ),
     define(
         "kubectl",
@@ -252,6 +256,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_label, _object),
         verify=verifies.verify_metadata,
         verifies="reads the labels back; what selects the object is not checked (not verified)",
+        undo=undo.object_change(k8s_label),
     ),
     define(
         "kubectl",
@@ -261,6 +266,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_annotate, _object),
         verify=verifies.verify_metadata,
         verifies="reads the annotations back; what reads them is not checked (not verified)",
+        undo=undo.object_change(k8s_annotate),
     ),
     define(
         "kubectl",
@@ -270,6 +276,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_set_image, _workload),
         verify=verifies.verify_template_change,
         verifies=_ROLLS_OUT_OR_READ_BACK,
+        undo=undo.object_change(k8s_set_image),
     ),
     define(
         "kubectl",
@@ -279,6 +286,7 @@ TOOLS: list[Tool] = [
         preview=previews.diff_preview(k8s_scale, _workload, via=previews.scale_as_patch_argv),
         verify=verifies.verify_rollout,
         verifies=_ROLLS_OUT_OR_READ_BACK,
+        undo=undo.object_change(k8s_scale, via=previews.scale_as_patch_argv),
     ),
     define(
         "kubectl",
@@ -308,6 +316,7 @@ TOOLS: list[Tool] = [
         preview=previews.dry_run(k8s_delete),
         verify=verifies.verify_deleted,
         verifies="checks that nothing matching remains (objects still terminating fail it)",
+        undo=undo.undo_delete,
     ),
     define(
         "kubectl",

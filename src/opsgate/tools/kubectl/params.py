@@ -204,12 +204,21 @@ class ApplyParams(NamespacedParams):
     "app.yaml": "..."}`; no remote bases or resources (URL-free)."""
     server_side: bool = False
     """Server-side apply (field manager `opsgate`); needed for objects over 256 KiB (big CRDs)."""
+    force_conflicts: bool = False
+    """With `server_side`: take over fields other field managers set (an undo restoring an
+    object's previous values, whoever changed them since)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> ApplyParams:
         given = (self.manifest, self.kustomize_dir, self.kustomization)
         if sum(source is not None for source in given) != 1:
             raise ValueError("give exactly one of 'manifest', 'kustomize_dir' or 'kustomization'")
+        return self
+
+    @model_validator(mode="after")
+    def _force_only_server_side(self) -> ApplyParams:
+        if self.force_conflicts and not self.server_side:
+            raise ValueError("force_conflicts applies only with server_side: true")
         return self
 
     @model_validator(mode="after")

@@ -35,7 +35,9 @@ def _target(env: ToolEnv, context: str | None) -> Target:
     return Target.of(env, "kubectl", context)
 
 
-def dry_run_argv(argv: list[str], output: Literal["yaml", "name"] | None = None) -> list[str]:
+def dry_run_argv(
+    argv: list[str], output: Literal["yaml", "json", "name"] | None = None
+) -> list[str]:
     """`argv` with `--dry-run=server` (and `--output`) added before any `--` separator."""
     flags = ["--dry-run=server"] + ([f"--output={output}"] if output else [])
     if "--" in argv:
@@ -166,7 +168,13 @@ def restart_as_patch_argv(params: p.RolloutRefParams, target: Target) -> list[st
 
 
 def diff_argv(params: p.ManifestParams | p.ApplyParams, target: Target) -> list[str]:
-    return [*target.head(), "diff", "--filename", "-", *namespace_args(params.namespace)]
+    """`kubectl diff` as the apply would send it: a server-side apply diffs as one."""
+    argv = [*target.head(), "diff", "--filename", "-", *namespace_args(params.namespace)]
+    if isinstance(params, p.ApplyParams) and params.server_side:
+        argv += ["--server-side", "--field-manager=opsgate"]
+        if params.force_conflicts:
+            argv.append("--force-conflicts")
+    return argv
 
 
 def pod_argv(params: p.ExecParams, target: Target) -> list[str]:

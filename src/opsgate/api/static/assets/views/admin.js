@@ -3,8 +3,9 @@
 
 import { del, enc, get, patch, post, put } from "../api.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
+import { ROLES } from "../roles.js";
 
-const ROLES = ["viewer", "operator", "approver", "admin"];
+const GRANTABLE = ["viewer", "operator", "approver"];
 
 // One settings card: a heading, a table with these column headers, then its forms.
 function tableSection(id, title, headers, tbody, ...rest) {
@@ -47,7 +48,7 @@ function usersSection() {
         });
         // Single sign-on and proxy users get their role from their groups again at each sign-in.
         const signIn = user.sign_in && user.sign_in !== "local" ? `${user.sign_in} (role from groups)` : "local";
-        return h("tr", {}, h("td", { text: user.username }), h("td", {}, role), h("td", { text: signIn }), h("td", {}, disabled), h("td", { text: formatTime(user.created_at) }));
+        return h("tr", {}, h("td", { text: user.username }), h("td", {}, role), h("td", { text: signIn }), h("td", {}, grantsCell(user, load)), h("td", {}, disabled), h("td", { text: formatTime(user.created_at) }));
       }),
     );
   };
@@ -66,7 +67,44 @@ function usersSection() {
     }
   });
   load().catch((err) => toast(err.message));
-  return tableSection("users", "Users and roles", ["User", "Role", "Sign-in", "Disabled", "Created"], tbody, form);
+  return tableSection("users", "Users and roles", ["User", "Role", "Sign-in", "Grants", "Disabled", "Created"], tbody, form);
+}
+
+// A user's scoped grants (a role in one context, or one namespace of it), each with a revoke
+// button, and a form to add one. The server audits every change.
+function grantsCell(user, reload) {
+  const scope = (g) => (g.namespace ? `${g.context}/${g.namespace}` : g.context);
+  const list = h(
+    "ul",
+    { class: "grant-list", "aria-label": `Grants of ${user.username}` },
+    (user.grants || []).map((g) => {
+      const revoke = h("button", { type: "button", class: "btn-small", text: "Revoke", "aria-label": `Revoke ${g.role} for ${scope(g)} from ${user.username}` });
+      revoke.addEventListener("click", async () => {
+        try {
+          await del(`/users/${enc(user.id)}/grants${g.namespace ? `?context=${enc(g.context)}&namespace=${enc(g.namespace)}` : `?context=${enc(g.context)}`}`);
+          toast(`${user.username} is no longer ${g.role} for ${scope(g)}`, "ok");
+          await reload();
+        } catch (err) {
+          toast(err.message);
+        }
+      });
+      return h("li", {}, h("span", { text: `${g.role} for ${scope(g)}` }), " ", revoke);
+    }),
+  );
+  const role = h("select", { name: "grant-role", "aria-label": `Role to grant ${user.username}` }, GRANTABLE.map((r) => h("option", { value: r, text: r })));
+  const context = h("input", { name: "grant-context", required: true, placeholder: "context", "aria-label": `Context of the grant to ${user.username}` });
+  const namespace = h("input", { name: "grant-namespace", placeholder: "namespace (all)", "aria-label": `Namespace of the grant to ${user.username}` });
+  const form = h("form", { class: "inline-form grant-form", "aria-label": `Grant ${user.username} a role` }, role, context, namespace, h("button", { type: "submit", class: "btn-small", text: "Grant" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await post(`/users/${enc(user.id)}/grants`, { role: role.value, context: context.value.trim(), namespace: namespace.value.trim() || null });
+      await reload();
+    } catch (err) {
+      toast(err.message);
+    }
+  });
+  return h("div", {}, list, form);
 }
 
 function tokensSection() {

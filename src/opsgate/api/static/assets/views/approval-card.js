@@ -141,6 +141,7 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
     const reason = h("textarea", { name: "reason", rows: "2" });
     const itemState = h("span", { class: "item-state" }, statusBadge("awaiting_approval"));
     const decidedBy = h("p", { class: "decided-by muted" });
+    const why = h("p", { class: "decide-why muted", hidden: true });
     const progressLines = h("ul", { class: "policy-progress", "aria-label": "What the approval policy requires" });
     const progress = h("div", { class: "policy-block", hidden: true }, h("h4", { text: "Approval policy" }), progressLines);
     const approve = h("button", { type: "button", class: APPROVE_CLASS[state] || "btn-approve", text: APPROVE_LABEL[state] || "Approve", disabled: blocked });
@@ -196,11 +197,12 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       ),
       previewBlock(call),
       argumentsBlock(call.args),
+      why,
       canApprove && !blocked ? field(reasonLabel, reason) : null,
       buttons,
       decidedBy,
     );
-    items.set(call.call_id, { el, state: itemState, decidedBy, progress, progressLines, approve, reject, buttons, reason, decided: false, override: state === "failed" });
+    items.set(call.call_id, { el, state: itemState, decidedBy, why, progress, progressLines, approve, reject, buttons, reason, decided: false, override: state === "failed" });
     return el;
   });
 
@@ -289,6 +291,19 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       if (!slot || !name) return;
       slot.textContent = `via ${name}${version ? ` ${version}` : ""}`;
       slot.hidden = false;
+    },
+    // Whether the current user's role in this call's context and namespace lets them decide
+    // it, and why ("approver for prod/payments", "you are viewer in prod/shop").
+    setWhy(callId, mayDecide, why) {
+      const item = items.get(callId);
+      if (!item || item.decided || !why) return;
+      item.why.textContent = mayDecide ? `You may decide this: ${why}.` : `You cannot decide this: ${why}.`;
+      item.why.hidden = false;
+      if (!mayDecide) {
+        if (item.buttons) item.buttons.remove();
+        const reasonField = item.reason.closest(".field");
+        if (reasonField) reasonField.remove();
+      }
     },
     // The policy's progress lines of one call (GET /approvals or an `approval.decided` event).
     setProgress(callId, lines) {

@@ -6,6 +6,7 @@
 import { enc, get, post, query } from "../api.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
 import { describeSummary, runLook, summaryNodes } from "../outcomes.js";
+import { holdsAnywhere } from "../roles.js";
 import { openStream } from "../stream.js";
 import { createApprovalCard } from "./approval-card.js";
 import { conversationList } from "./conversations.js";
@@ -34,8 +35,8 @@ function finalStatus(el, data) {
 
 export async function renderChat(ctx, conversationId) {
   const me = ctx.session.me;
-  const canOperate = me.role !== "viewer";
-  const canApprove = me.role === "approver" || me.role === "admin";
+  const canOperate = holdsAnywhere(me, "operator");
+  const canApprove = holdsAnywhere(me, "approver");
   const [detail, policy] = await Promise.all([
     get(`/conversations/${enc(conversationId)}`),
     // Whether a requester may approve their own change; the cards say when it is unknown.
@@ -108,10 +109,16 @@ export async function renderChat(ctx, conversationId) {
   // An offered rollback is a direct call of its own: a new run, gated like any change.
   const onRollback = (rollback) => post(`/conversations/${enc(conversationId)}/calls`, { tool: rollback.tool, args: rollback.args || {} });
 
+  // A change that ran offers its undo: a direct call restoring its snapshot, gated again.
+  const undoActions = {
+    load: (callId) => get(`/calls/${enc(callId)}/undo`),
+    submit: canOperate ? (callId) => post(`/calls/${enc(callId)}/undo`) : null,
+  };
+
   const cardFor = (runId, call) => {
     let card = cards.get(call.call_id);
     if (!card) {
-      card = createToolCard(call, { onRollback: canOperate ? onRollback : null });
+      card = createToolCard(call, { onRollback: canOperate ? onRollback : null, undo: undoActions });
       cards.set(call.call_id, card);
       const run = ensureRun(runId);
       run.cards.push(card);
@@ -131,6 +138,7 @@ export async function renderChat(ctx, conversationId) {
       for (const item of found.items || []) {
         card.setProgress(item.call_id, item.progress || []);
         if (item.decision) card.decided(item.decision);
+        else if (item.decide_why) card.setWhy(item.call_id, item.may_decide, item.decide_why);
       }
     } catch {
       /* names are a nicety; the ids are already shown */

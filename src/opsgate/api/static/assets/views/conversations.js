@@ -5,6 +5,7 @@
 import { enc, get, post, query } from "../api.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
 import { inboxBadge } from "../inbox-stream.js";
+import { holdsAnywhere } from "../roles.js";
 
 /** The sidebar: a search box and the list of conversations, `activeId` highlighted. */
 export function conversationList(ctx, activeId = null) {
@@ -59,7 +60,7 @@ function newConversationForm(ctx) {
   const title = h("input", { name: "title", placeholder: "e.g. Why is checkout failing?" });
   const contextSelect = h("select", { name: "context", required: true });
   const namespace = h("input", { name: "namespace", placeholder: "default" });
-  const canOperate = ctx.session.me && ctx.session.me.role !== "viewer";
+  const canOperate = holdsAnywhere(ctx.session.me, "operator");
   const submit = h("button", { type: "submit", class: "btn-primary", text: "Start conversation", disabled: !canOperate });
   const form = h(
     "form",

@@ -8,6 +8,7 @@
 import { enc, get, post, query } from "../api.js";
 import { field, formatRemaining, h, mount, toast } from "../dom.js";
 import { notificationsSupported } from "../inbox-stream.js";
+import { holdsAnywhere } from "../roles.js";
 import { createApprovalCard } from "./approval-card.js";
 
 const FILTERS = [
@@ -79,7 +80,7 @@ function notificationControl() {
 
 export async function renderInbox(ctx) {
   const me = ctx.session.me;
-  const canApprove = me.role === "approver" || me.role === "admin";
+  const canApprove = holdsAnywhere(me, "approver");
   const policy = await get("/policy").catch(() => null);
   const checks = Object.fromEntries(FILTERS.map(([name]) => [name, h("input", { type: "checkbox", name })]));
   const summary = h("p", { class: "inbox-summary", role: "status" });
@@ -109,6 +110,7 @@ export async function renderInbox(ctx) {
       for (const item of approval.items) {
         card.setProgress(item.call_id, item.progress || []);
         if (item.decision) card.decided(item.decision);
+        else if (item.decide_why) card.setWhy(item.call_id, item.may_decide, item.decide_why);
       }
       entry = { card };
       open.set(approvalId, entry);
@@ -140,6 +142,7 @@ export async function renderInbox(ctx) {
       item.destructive ? h("span", { class: "badge tone-red", text: "destructive" }) : null,
       item.proposed_by_me ? h("span", { class: "badge tone-amber", text: "yours" }) : null,
       item.waiting_on_me ? h("span", { class: "badge tone-blue", text: "waiting on you" }) : h("span", { class: "muted", text: "not waiting on you" }),
+      item.decide_why ? h("small", { class: "muted decide-why", text: ` (${item.decide_why})` }) : null,
     ];
     const main = h(
       "tr",
@@ -203,7 +206,7 @@ export async function renderInbox(ctx) {
       "section",
       { class: "content wide", "aria-labelledby": "inbox-title" },
       h("h1", { id: "inbox-title", text: "Approvals" }),
-      canApprove ? null : h("p", { class: "muted", text: "Only approvers and admins decide changes; your inbox stays empty." }),
+      canApprove ? null : h("p", { class: "muted", text: "Only approvers and admins (globally or through a grant) decide changes; your inbox stays empty." }),
       summary,
       h("fieldset", { class: "filters inbox-filters" }, h("legend", { text: "Show only" }), FILTERS.map(([name, label]) => field(label, checks[name]))),
       notificationControl(),

@@ -1,8 +1,9 @@
 // The card of one tool call in the chat: its state badge (outcomes.js), the command it ran,
 // one progress line updated in place while it runs or is checked, its output (never
 // overwritten by progress), and the verification: verdict, reason, details, next step, what
-// the check proves, and a "Propose rollback" button when the check offers one. Built by
-// chat.js for every call of the stream.
+// the check proves, and a "Propose rollback" button when the check offers one; once a change
+// has run, its undo (the call restoring the snapshot taken before it, with an "Undo" button)
+// or why it cannot be undone. Built by chat.js for every call of the stream.
 
 import { codeBlock, jsonBlock } from "../highlight.js";
 import { formatDuration, h, mount } from "../dom.js";
@@ -28,9 +29,11 @@ export function callLine(tool, args) {
 
 /**
  * A card for one tool call; returns handles to update it as events arrive.
- * `onRollback({tool, args})` submits an offered rollback as a new call (a promise).
+ * `onRollback({tool, args})` submits an offered rollback as a new call (a promise);
+ * `undo.load(callId)` reads the call's undo offer, `undo.submit(callId)` submits it (null for
+ * a viewer, who sees the offer without the button).
  */
-export function createToolCard(call, { onRollback } = {}) {
+export function createToolCard(call, { onRollback, undo } = {}) {
   const statusSlot = h("span", { class: "status-slot" });
   const phase = h("span", { class: "badge phase tone-blue", hidden: true });
   const durationSlot = h("span", { class: "duration muted" });
@@ -38,6 +41,7 @@ export function createToolCard(call, { onRollback } = {}) {
   const progressLine = h("p", { class: "progress-line", role: "status", hidden: true });
   const outputSlot = h("div", { class: "output-slot" });
   const verifySlot = h("div", { class: "verify-slot", "aria-label": "Verification" });
+  const undoSlot = h("div", { class: "undo-slot", "aria-label": "Undo" });
   const el = h(
     "article",
     { class: "tool-card", dataset: { callId: call.call_id, tool: call.tool }, "aria-label": `Tool call ${call.tool}` },
@@ -57,8 +61,55 @@ export function createToolCard(call, { onRollback } = {}) {
     progressLine,
     outputSlot,
     verifySlot,
+    undoSlot,
   );
   let classification = call.classification;
+  let undoAsked = false;
+
+  /** A change that ran: show its undo with an "Undo" button, or why there is none. */
+  async function offerUndo() {
+    if (!undo || classification !== "mutation" || undoAsked) return;
+    undoAsked = true;
+    let offer;
+    try {
+      offer = await undo.load(call.call_id);
+    } catch (err) {
+      mount(undoSlot, h("p", { class: "undo-none muted", text: `Whether this can be undone is not known: ${err.message}` }));
+      return;
+    }
+    if (!offer.undo) {
+      mount(undoSlot, h("p", { class: "undo-none muted", text: `Cannot undo: ${offer.reason}` }));
+      return;
+    }
+    const undoError = h("p", { class: "error", role: "alert", hidden: true });
+    let undoButton = null;
+    if (undo.submit) {
+      undoButton = h("button", { type: "button", class: "btn-secondary", text: "Undo" });
+      undoButton.addEventListener("click", async () => {
+        undoButton.disabled = true;
+        undoError.hidden = true;
+        try {
+          await undo.submit(call.call_id);
+          undoButton.textContent = "Undo proposed: it waits for approval below";
+        } catch (err) {
+          undoError.textContent = `The undo could not be proposed: ${err.message}`;
+          undoError.hidden = false;
+          undoButton.disabled = false;
+        }
+      });
+    }
+    mount(
+      undoSlot,
+      h(
+        "div",
+        { class: "undo" },
+        h("p", {}, "Undo restores the snapshot taken before this change (a new change, gated like any other): ", h("code", { text: offer.undo.tool })),
+        h("details", { class: "args" }, h("summary", { text: "Undo arguments" }), jsonBlock(offer.undo.args || {})),
+        undoButton ? h("div", { class: "actions" }, undoButton) : null,
+        undoError,
+      ),
+    );
+  }
 
   function setStatus(status) {
     el.dataset.status = status;
@@ -100,6 +151,8 @@ export function createToolCard(call, { onRollback } = {}) {
       if (classification === "mutation" && event.status === "succeeded") {
         phase.textContent = "verifying…";
         phase.hidden = false;
+      } else {
+        offerUndo(); // a change that failed may still have changed something
       }
       const open = event.status !== "succeeded" || (event.output || "").split("\n").length <= 15;
       mount(
@@ -166,6 +219,7 @@ export function createToolCard(call, { onRollback } = {}) {
             : null,
         ),
       );
+      offerUndo();
     },
   };
 }
