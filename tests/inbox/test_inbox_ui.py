@@ -92,3 +92,55 @@ def test_the_badge_counts_a_change_paused_elsewhere_and_drops_once_approved_from
     while replicas(sandbox, name) != 2:
         assert time.monotonic() < deadline, "the change approved from the inbox did not run"
         time.sleep(0.5)
+
+
+# Records each notification the page shows (title and body), then shows it as the browser would.
+RECORD_NOTIFICATIONS = """
+window.shownNotifications = [];
+const BrowserNotification = window.Notification;
+window.Notification = class extends BrowserNotification {
+  constructor(title, options) {
+    window.shownNotifications.push({ title, body: (options || {}).body });
+    super(title, options);
+  }
+};
+"""
+
+
+def test_notifications_are_asked_for_by_a_click_and_name_the_new_request(
+    ui_server: UiServer, ui_workload: str, new_page: Any
+) -> None:
+    page = new_page()
+    page.add_init_script(RECORD_NOTIFICATIONS)
+    login(page, ui_server, "ada")
+    page.get_by_role("link", name="Approvals").first.click()
+    ask = page.get_by_role("button", name="Notify me of new requests")
+    expect(ask).to_be_visible()
+    page.context.grant_permissions(["notifications"], origin=ui_server.base_url)
+    ask.click()
+    expect(page.locator(".notify-control")).to_contain_text(
+        "Browser notifications are on for new requests."
+    )
+    expect(ask).to_be_hidden()
+
+    with closing(ui_server.api("oscar")) as operator:
+        conversation = operator.post("/conversations", json={"title": "Notify"}).json()
+        direct_call(
+            operator,
+            conversation["id"],
+            "k8s_scale",
+            {"resource": "deployment/steady", "namespace": NAMESPACE, "replicas": 3},
+        )
+        approval = wait_pending_approval(operator, conversation["id"])
+    expect(page.locator(f'tr.inbox-row[data-approval-id="{approval["id"]}"]')).to_be_visible()
+    page.wait_for_function("window.shownNotifications.length > 0")
+    shown = page.evaluate("window.shownNotifications")
+    assert shown[-1] == {
+        "title": "Approval needed: k8s_scale",
+        "body": f"oscar asks (namespace {NAMESPACE}, context {approval['items'][0]['context']})",
+    }
+    with closing(ui_server.api("ada")) as approver:
+        approver.post(
+            f"/approvals/{approval['id']}/decision",
+            json={"call_id": approval["items"][0]["call_id"], "approve": False, "reason": "test"},
+        ).raise_for_status()
