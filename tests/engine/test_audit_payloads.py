@@ -32,13 +32,19 @@ _DECISION = {
     "preview_state",
     "override",
 }
+# Decisions since the run timeline also name the call's target and the preview's hash, each
+# only when there is one.
+_DECISIONS = [
+    _DECISION | extra
+    for extra in (set(), {"object"}, {"preview_sha256"}, {"object", "preview_sha256"})
+]
 _RUN_END = {"status", "reason", "summary", "stopped_by"}
 KEYS: dict[str, list[set[str]]] = {
     "request": [{"text"}],
     "plan": [{"calls", "text"}],
     "approval.requested": [{"approval_id", "calls", "expires_at"}],
-    "approval.granted": [_DECISION],
-    "approval.rejected": [_DECISION],
+    "approval.granted": _DECISIONS,
+    "approval.rejected": _DECISIONS,
     "approval.expired": [{"approval_id", "call_ids"}, {"approval_id", "call_ids", "reason"}],
     # An approved change names the snapshot taken just before it (docs/undo.md).
     "tool.started": [

@@ -1,4 +1,5 @@
-"""`opsgate audit`: verify, export and follow the audit log on the local database."""
+"""`opsgate audit`: verify, export, replay and follow the audit log on the local database (or
+verify and replay a JSONL export offline)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.text import Text
 
+from opsgate.cli import audit_replay as audit_replay_view
 from opsgate.cli.common import console, load_settings, local_store, run, visible
+from opsgate.domain import audit_facts
 
 if TYPE_CHECKING:
     from opsgate.domain.audit import AuditEvent
@@ -25,34 +28,96 @@ audit_app = typer.Typer(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Check this JSONL export offline instead of the database (no server needed).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    filtered: Annotated[
+        bool,
+        typer.Option(
+            "--filtered",
+            help="The export was made with --since or --conversation: gaps between its events "
+            "are allowed.",
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="The audit key, to check the export's HMACs and head signature too.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
     """Recompute the keyed audit chain and check it against its signed head record; exit 1
     naming the first bad seq or the missing range.
 
-    Example: `opsgate audit verify`
+    Example: `opsgate audit verify`, or offline `opsgate audit verify --file audit.jsonl`
     """
+    if file is None:
+        if filtered or key_file is not None:
+            raise typer.BadParameter("--filtered and --key-file apply only with --file")
 
-    async def go() -> ChainVerification:
-        async with local_store(load_settings(), check_audit_head=False) as store:
-            return await store.verify_audit()
+        async def go() -> ChainVerification:
+            async with local_store(load_settings(), check_audit_head=False) as store:
+                return await store.verify_audit()
 
-    result = run(go())
-    for line in verification_lines(result):
+        result = run(go())
+    else:
+        result = _verify_file(file, complete=not filtered, key_file=key_file)
+    for line in verification_lines(result, where=None if file is None else str(file)):
         console.print(line)
     if not result.ok:
         raise typer.Exit(1)
 
 
-def verification_lines(result: ChainVerification) -> list[Text]:
-    """What `audit verify` prints; reasons may quote stored text, so none of it is markup."""
+def _verify_file(file: Path, *, complete: bool, key_file: Path | None) -> ChainVerification:
+    key = key_file.read_bytes().strip() if key_file is not None else None
+    return _export_check(_read_export(file), complete=complete, key=key)
+
+
+def _read_export(file: Path) -> list[str]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise typer.BadParameter(f"{file} is not UTF-8 text ({e.reason})") from e
+    # Split on newlines only: a line's JSON may hold other line separators in its strings.
+    return text.split("\n")
+
+
+def _export_check(
+    lines: list[str], *, complete: bool = False, key: bytes | None = None
+) -> ChainVerification:
+    from opsgate.store import audit_export
+
+    return audit_export.verify_export_lines(lines, complete=complete, key=key)
+
+
+def verification_lines(result: ChainVerification, *, where: str | None = None) -> list[Text]:
+    """What `audit verify` prints (`where`: the export file checked, None for the database);
+    reasons may quote stored text, so none of it is markup."""
     head = "no head record"
     if result.head_seq is not None and result.head_hash is not None:
         head = f"head seq {result.head_seq}, hash {result.head_hash}"
     if result.ok:
+        how = (
+            "verified with the audit key"
+            if result.keyed
+            else "hash-chained (HMACs NOT checked: no key)"
+        )
         lines = [
             Text.assemble(
                 ("audit chain intact", "green"),
-                f": {result.checked} events verified with the audit key; {head}",
+                visible(
+                    f"{' in ' + where if where else ''}: {result.checked} events {how}; {head}"
+                ),
             )
         ]
     else:
@@ -114,6 +179,55 @@ def audit_export_cmd(
         console.print(f"wrote {count} events to {output}", highlight=False)
 
 
+@audit_app.command("replay")
+def audit_replay(
+    conversation: Annotated[str, typer.Argument(help="The conversation's id.")],
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Read this JSONL export (its chain is checked first) instead of the database.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Tell a conversation's runs step by step from the audit log alone: request, model turns,
+    calls, approvals, executions, verifications and answer, each with its duration.
+
+    Example: `opsgate audit replay --file audit.jsonl cnv_1k1h5rjj2g`
+    """
+    from opsgate.store.records import AuditFilter
+
+    if file is not None:
+        lines = _read_export(file)
+        # A conversation's export is a filtered one: gaps between its events are expected.
+        checked = _export_check(lines)
+        if not checked.ok:
+            for line in verification_lines(checked, where=str(file)):
+                console.print(line)
+            raise typer.Exit(1)
+        events = audit_replay_view.events_of_export(lines)
+    else:
+
+        async def go() -> list[AuditEvent]:
+            async with local_store(load_settings(), check_audit_head=False) as store:
+                flt = AuditFilter(conversation_id=conversation)
+                return [event async for event in store.iter_audit(flt)]
+
+        events = run(go())
+    runs = audit_replay_view.runs_of(events, conversation)
+    if not runs:
+        where = str(file) if file is not None else "the audit log"
+        console.print(Text(f"no run of conversation {visible(conversation)!r} in {where}"))
+        raise typer.Exit(1)
+    for index, timeline in enumerate(runs):
+        if index:
+            console.print()
+        for line in audit_replay_view.timeline_lines(timeline):
+            console.print(line, highlight=False, emoji=False, soft_wrap=True)
+
+
 @audit_app.command("tail")
 def audit_tail(
     count: Annotated[int, typer.Option("-n", help="How many recent events.")] = 20,
@@ -155,8 +269,20 @@ _PAYLOAD_CHARS = 160
 
 
 def event_text(event: AuditEvent) -> Text:
-    """One event as `audit tail` prints it. Names, ids and payloads are untrusted: they go
-    into a `Text` (never parsed as markup) with control characters made visible."""
+    """One event as `audit tail` prints it: seq, time, kind, then `tool=`, `object=`,
+    `actor=`, `outcome=` (what it did to what, who, how it ended), the ids and the payload.
+    Names, ids and payloads are untrusted: they go into a `Text` (never parsed as markup) with
+    control characters made visible."""
+    shown = audit_facts.facts(event.kind, event.payload)
+    columns = " ".join(
+        f"{label}={value if value else '-'}"
+        for label, value in (
+            ("tool", shown.tool or event.tool),
+            ("object", shown.object),
+            ("actor", event.actor_name),
+            ("outcome", shown.outcome),
+        )
+    )
     where = " ".join(
         f"{label}={value}"
         for label, value in (
@@ -173,9 +299,10 @@ def event_text(event: AuditEvent) -> Text:
         f"{event.seq:>6} {event.at.isoformat(timespec='seconds')} ",
         (f"{event.kind:<20}", "bold"),
         " ",
-        visible(f"{event.actor_name:<10} {where} {payload}"),
+        visible(f"{columns} {where} {payload}"),
     )
 
 
 def _print_event(event: AuditEvent) -> None:
-    console.print(event_text(event), highlight=False, emoji=False)
+    # One line per event, however wide: tail output is read with grep and cut.
+    console.print(event_text(event), highlight=False, emoji=False, soft_wrap=True)

@@ -19,10 +19,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, field_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    model_serializer,
+    model_validator,
+)
 
 from opsgate.domain.audit import AuditKind
 from opsgate.domain.calls import CallStatus, Classification
+from opsgate.domain.canonical import sha256_hex
 from opsgate.domain.events import PlannedCall, PreviewOutcome, Verdict
 from opsgate.domain.outcomes import RunSummary
 from opsgate.domain.roles import Role
@@ -75,6 +83,9 @@ class Plan(AuditPayload):
     text: str | None = None
 
 
+_ADDED_CALL_FIELDS = frozenset({"object", "preview_sha256"})
+
+
 class RequestedCall(BaseModel):
     """What the approver was shown of one call."""
 
@@ -90,6 +101,22 @@ class RequestedCall(BaseModel):
     preview_state: PreviewOutcome = "unavailable"
     command: str | None = None
     cluster: str | None = None
+    object: str | None = None
+    """The call's target (`domain.targets.call_object`); absent from events before it."""
+    preview_sha256: str | None = None
+    """`preview_hash(preview)`: what the decisions name, so the diff an approver saw can be
+    shown from this event and checked against theirs; absent from events before it."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out when None, so a call of an earlier event dumps to the very JSON it was.
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None or k not in _ADDED_CALL_FIELDS}
+
+
+def preview_hash(preview: str | None) -> str | None:
+    """The SHA-256 (hex) of a call's redacted preview text as stored, or None without one."""
+    return None if preview is None else sha256_hex(preview)
 
 
 class ApprovalRequested(AuditPayload):
@@ -112,7 +139,7 @@ class _Decision(AuditPayload):
     """One person's decision on one call (the person is the event's actor)."""
 
     OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset(
-        {"via", "rule_ids", "settled", "break_glass"}
+        {"via", "rule_ids", "settled", "break_glass", "object", "preview_sha256"}
     )
     approval_id: str
     call_id: str | None = None
@@ -122,6 +149,11 @@ class _Decision(AuditPayload):
     namespace: str | None = None
     call_hash: str | None = None
     preview_state: PreviewOutcome | None = None
+    object: str | None = None
+    """The call's target (`domain.targets.call_object`); absent when it names none."""
+    preview_sha256: str | None = None
+    """The hash of the preview the approver was shown (`preview_hash`), as in the request's
+    `RequestedCall`; absent when there was no preview text."""
     override: bool = False
     """Approved although the dry run failed (a reason is required then)."""
     via: DecisionVia | None = None

@@ -18,7 +18,7 @@ from langgraph.types import Command
 
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
-from opsgate.domain import grants
+from opsgate.domain import grants, targets
 from opsgate.domain.roles import can_approve, can_operate
 from opsgate.domain.runs import FINAL_RUN_STATUSES, DecisionKind, DecisionVia
 from opsgate.engine import policy, policy_gate, undo
@@ -378,6 +378,8 @@ class Engine:
             namespace=namespace,
             call_hash=item.call_hash,
             preview_state=item.preview_state,
+            object=targets.call_object(item.tool, item.args),
+            preview_sha256=audit.preview_hash(item.preview),
             override=override,
             via=via,
             **policy_gate.decision_fields(item, judgement),

@@ -17,7 +17,7 @@ from langgraph.types import interrupt
 
 from opsgate.domain import audit_payloads as audit
 from opsgate.domain import events as ev
-from opsgate.domain import outcomes
+from opsgate.domain import outcomes, targets
 from opsgate.domain.policy import Requirement, requirement_for
 from opsgate.domain.runs import FINAL_RUN_STATUSES
 from opsgate.engine import acting, execution, history, policy, policy_source, sealing, turns
@@ -325,7 +325,15 @@ class Steps:
         self.recorder.audit(
             audit.ApprovalRequested(
                 approval_id=request.id,
-                calls=[audit.RequestedCall.model_validate(c, from_attributes=True) for c in calls],
+                calls=[
+                    audit.RequestedCall.model_validate(c, from_attributes=True).model_copy(
+                        update={
+                            "object": targets.call_object(c.tool, c.args),
+                            "preview_sha256": audit.preview_hash(c.preview),
+                        }
+                    )
+                    for c in calls
+                ],
                 expires_at=expires_at,
                 requirements=(
                     {call_id: r.model_dump(mode="json") for call_id, r in requirements.items()}

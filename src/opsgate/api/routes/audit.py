@@ -1,6 +1,7 @@
 """The audit log over HTTP: filtered pages, export (JSONL with hashes and the signed head, or
-CSV), chain check, and a conversation's replay timeline. Readable by every signed-in user,
-each seeing the entries of the conversations their roles cover (`api.scopes`).
+CSV), chain check, a conversation's replay timeline and one run's timed steps. Readable by
+every signed-in user, each seeing the entries of the conversations their roles cover
+(`api.scopes`).
 """
 
 from __future__ import annotations
@@ -12,20 +13,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from opsgate.api import auth, scopes
+from opsgate.api import audit_rows, auth, scopes
 from opsgate.api.routes import RecordId
 from opsgate.api.state import app_state
-from opsgate.domain.audit import AuditEvent
+from opsgate.domain import run_timeline
+from opsgate.domain.audit_facts import Outcome
 from opsgate.store import audit_export, replay
 from opsgate.store.records import AuditFilter, ChainVerification
 
 router = APIRouter(tags=["audit"])
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEvent]
-    next_after_seq: int | None
-    """Pass as `after_seq` for the next page; null at the end."""
 
 
 class ReplayOut(BaseModel):
@@ -37,7 +33,7 @@ class ReplayOut(BaseModel):
     approvals: list[replay.Approval]
 
 
-@router.get("/audit", response_model=AuditPage)
+@router.get("/audit", response_model=audit_rows.AuditPage)
 async def list_audit(
     request: Request,
     principal: auth.Viewer,
@@ -46,11 +42,17 @@ async def list_audit(
     tool: str | None = Query(default=None, max_length=100),
     conversation_id: str | None = Query(default=None, max_length=100),
     run_id: str | None = Query(default=None, max_length=100),
+    object: str | None = Query(default=None, max_length=300),
+    outcome: Outcome | None = None,
+    hide_logins: bool = False,
     since: datetime | None = None,
     until: datetime | None = None,
     after_seq: int = Query(default=0, ge=0, le=2**62),
     limit: int = Query(default=100, ge=1, le=1000),
-) -> AuditPage:
+) -> audit_rows.AuditPage:
+    """Events with their facts and conversation title; `object` and `outcome` match the facts
+    (`domain.audit_facts`), `hide_logins` leaves successful sign-ins out. A page may hold fewer
+    than `limit` rows while `next_after_seq` is set: keep paging to scan further."""
     flt = AuditFilter(
         actor_name=actor,
         kind=kind,
@@ -60,12 +62,14 @@ async def list_audit(
         since=since,
         until=until,
     )
-    store = app_state(request).store
-    found = await store.list_audit(flt, limit=limit, after_seq=after_seq)
-    # Paging follows the log, not what is shown: a page may hold fewer items than the limit.
-    return AuditPage(
-        items=await scopes.audit_events(store, principal.user, found),
-        next_after_seq=found[-1].seq if len(found) == limit else None,
+    rows = audit_rows.RowFilter(object=object, outcome=outcome, hide_logins=hide_logins)
+    return await audit_rows.audit_page(
+        app_state(request).store,
+        principal.user,
+        flt,
+        rows,
+        after_seq=after_seq,
+        limit=limit,
     )
 
 
@@ -120,3 +124,22 @@ async def replay_conversation(
         calls=rebuilt.calls,
         approvals=rebuilt.approvals,
     )
+
+
+class RunTimelineOut(run_timeline.RunTimeline):
+    conversation_title: str | None
+    """The title of the run's conversation (None once it is gone)."""
+
+
+@router.get("/runs/{run_id}/timeline", response_model=RunTimelineOut)
+async def timeline_of_run(
+    request: Request, principal: auth.Viewer, run_id: RecordId
+) -> RunTimelineOut:
+    """The run's steps with their durations, built from its audit events alone
+    (`domain.run_timeline`); each step names the audit events it was read from."""
+    store = app_state(request).store
+    run = await scopes.run(store, principal.user, run_id)
+    events = [event async for event in store.iter_audit(AuditFilter(run_id=run_id))]
+    built = run_timeline.build(run_id, events)
+    named = await audit_rows.titles(store, [run.conversation_id])
+    return RunTimelineOut(**built.model_dump(), conversation_title=named[run.conversation_id])

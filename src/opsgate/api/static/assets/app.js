@@ -12,6 +12,7 @@ import { renderConversations } from "./views/conversations.js";
 import { renderHealth } from "./views/health.js";
 import { renderInbox } from "./views/inbox.js";
 import { renderLogin, renderSetup } from "./views/login.js";
+import { renderTimeline } from "./views/timeline.js";
 
 const session = { me: null, model: null, setupToken: "" };
 let cleanup = null;
@@ -22,7 +23,8 @@ const routes = [
   [/^#\/c\/([^/]+)$/, (ctx, m) => renderChat(ctx, decodeURIComponent(m[1])), true],
   [/^#\/approvals$/, (ctx) => renderInbox(ctx), true],
   [/^#\/health$/, (ctx) => renderHealth(ctx), true],
-  [/^#\/audit$/, (ctx) => renderAudit(ctx), true],
+  [/^#\/audit(?:\?(.*))?$/, (ctx, m) => renderAudit(ctx, new URLSearchParams(m[1] || "")), true],
+  [/^#\/runs\/([^/?]+)(?:\?(.*))?$/, (ctx, m) => renderTimeline(ctx, decodeURIComponent(m[1]), new URLSearchParams(m[2] || "")), true],
   [/^#\/replay\/([^/]+)$/, (ctx, m) => renderReplay(ctx, decodeURIComponent(m[1])), true],
   [/^#\/admin$/, (ctx) => renderAdmin(ctx), true],
   [/^#?\/?$/, (ctx) => renderConversations(ctx), true],

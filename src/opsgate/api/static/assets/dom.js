@@ -57,6 +57,18 @@ export function formatTime(value) {
   return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
 }
 
+/**
+ * A time as ISO 8601 in UTC (`2026-12-01 21:40:14Z`, what the audit log and the CLI say) and
+ * the same moment in the viewer's zone, named (`22:40:14 CET`, for a tooltip or second line).
+ */
+export function formatUtc(value) {
+  const date = new Date(value);
+  if (!value || Number.isNaN(date.getTime())) return { utc: String(value || ""), local: "" };
+  const utc = `${date.toISOString().slice(0, 19).replace("T", " ")}Z`;
+  const local = date.toLocaleString(undefined, { hour12: false, timeZoneName: "short" });
+  return { utc, local: `${local} (your time)` };
+}
+
 export function formatDuration(ms) {
   if (ms === null || ms === undefined) return "";
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;

@@ -1,9 +1,10 @@
 // The audit view (filterable table, chain verification, JSONL/CSV export) and the replay
-// view of one conversation's timeline.
+// view of one conversation's timeline. `#/audit?run_id=…&focus=<seq>` (from a run's timeline)
+// opens filtered with that event marked; every row of a run links back to its timeline.
 
 import { enc, get, query } from "../api.js";
 import { codeBlock, jsonBlock } from "../highlight.js";
-import { field, formatTime, h, mount, toast } from "../dom.js";
+import { field, formatUtc, h, mount, toast } from "../dom.js";
 import { VERDICT_STATE, callLook, describeSummary, runLook } from "../outcomes.js";
 
 const KINDS = [
@@ -12,6 +13,14 @@ const KINDS = [
   "tool.outcome_unknown", "verify", "run.finished", "user.", "token.", "settings.changed",
   "settings.local_login", "policy.changed",
 ];
+
+const OUTCOMES = [
+  "", "requested", "approved", "counted", "rejected", "expired", "refused", "succeeded", "failed",
+  "unknown", "verified", "not_verified", "completed", "completed_with_failures", "stopped",
+];
+
+// The filters a link may preset (`#/audit?tool=k8s_delete`), each the API's parameter name.
+const LINKED = ["actor", "kind", "tool", "object", "outcome", "conversation_id", "run_id"];
 
 function toIso(local) {
   if (!local) return "";
@@ -51,25 +60,48 @@ function summary(event) {
   return JSON.stringify(payload).slice(0, 160);
 }
 
-export async function renderAudit(ctx) {
+function timeCell(value) {
+  const shown = formatUtc(value);
+  return h("td", {}, h("time", { datetime: value, title: shown.local, text: shown.utc }));
+}
+
+function outcomeCell(outcome) {
+  if (!outcome) return h("td");
+  const look = ["completed", "completed_with_failures", "stopped"].includes(outcome) ? runLook(outcome) : callLook(outcome);
+  return h("td", {}, h("span", { class: `badge status tone-${look.tone}`, dataset: { outcome }, text: outcome.replaceAll("_", " ") }));
+}
+
+export async function renderAudit(ctx, params = new URLSearchParams()) {
   const actor = h("input", { name: "actor" });
   const kind = h("select", { name: "kind" }, KINDS.map((k) => h("option", { value: k, text: k || "(any)" })));
   const tool = h("input", { name: "tool" });
+  const object = h("input", { name: "object", placeholder: "deployment/web" });
+  const outcome = h("select", { name: "outcome" }, OUTCOMES.map((o) => h("option", { value: o, text: o ? o.replaceAll("_", " ") : "(any)" })));
   const since = h("input", { name: "since", type: "datetime-local" });
   const until = h("input", { name: "until", type: "datetime-local" });
   const conversation = h("input", { name: "conversation_id" });
+  const run = h("input", { name: "run_id" });
+  const hideLogins = h("input", { type: "checkbox", name: "hide_logins" });
+  const inputs = { actor, kind, tool, object, outcome, conversation_id: conversation, run_id: run };
+  for (const name of LINKED) if (params.get(name)) inputs[name].value = params.get(name);
+  const focus = params.get("focus") ? Number(params.get("focus")) : null;
   const chain = h("p", { class: "chain", role: "status", text: "Checking the chain…" });
   const tbody = h("tbody");
   const more = h("button", { type: "button", class: "btn-quiet", text: "Load more", hidden: true });
   const exportJsonl = h("a", { class: "btn", download: true, text: "Export JSONL" });
   const exportCsv = h("a", { class: "btn", download: true, text: "Export CSV" });
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   let nextAfter = null;
 
   const filters = () => ({
     actor: actor.value.trim(),
     kind: kind.value,
     tool: tool.value.trim(),
+    object: object.value.trim(),
+    outcome: outcome.value,
     conversation_id: conversation.value.trim(),
+    run_id: run.value.trim(),
+    hide_logins: hideLogins.checked ? "true" : "",
     since: toIso(since.value),
     until: toIso(until.value),
   });
@@ -80,18 +112,34 @@ export async function renderAudit(ctx) {
     exportCsv.href = `/api/v1/audit/export${query({ format: "csv", since: f.since, conversation_id: f.conversation_id })}`;
   };
 
-  const row = (event) =>
-    h(
+  const conversationCell = (event) => {
+    if (!event.conversation_id) return h("td");
+    return h(
+      "td",
+      {},
+      h("a", { href: `#/c/${enc(event.conversation_id)}`, text: event.conversation_title || event.conversation_id }),
+      event.run_id ? [h("br"), h("a", { class: "open-run", href: `#/runs/${enc(event.run_id)}?focus=${event.seq}`, text: "open run" })] : null,
+    );
+  };
+
+  const row = (event) => {
+    const facts = event.facts || {};
+    return h(
       "tr",
-      { dataset: { kind: event.kind } },
+      { class: event.seq === focus ? "focused" : "", dataset: { kind: event.kind, seq: event.seq } },
       h("td", { text: event.seq }),
-      h("td", { text: formatTime(event.at) }),
+      timeCell(event.at),
       h("td", { text: event.actor_name }),
       h("td", {}, h("code", { text: event.kind })),
-      h("td", { text: (event.payload && event.payload.tool) || "" }),
-      h("td", {}, event.conversation_id ? h("a", { href: `#/replay/${enc(event.conversation_id)}`, text: event.conversation_id.slice(0, 8) }) : ""),
+      h("td", { class: "tool", text: facts.tool || event.tool || "" }),
+      h("td", { class: "object", text: facts.object || "" }),
+      h("td", { text: facts.namespace || "" }),
+      h("td", { text: facts.context || "" }),
+      outcomeCell(facts.outcome),
+      conversationCell(event),
       h("td", {}, h("details", {}, h("summary", { text: summary(event) }), jsonBlock(event.payload || {}, "Payload"), h("small", { class: "hash muted", text: `hash ${event.hash}` }))),
     );
+  };
 
   const load = async (append) => {
     try {
@@ -99,9 +147,11 @@ export async function renderAudit(ctx) {
       const items = (data && data.items) || [];
       if (!append) tbody.replaceChildren();
       tbody.append(...items.map(row));
-      if (!append && items.length === 0) tbody.append(h("tr", {}, h("td", { colspan: "7", class: "muted", text: "No audit events match." })));
+      if (!append && items.length === 0) tbody.append(h("tr", {}, h("td", { colspan: "11", class: "muted", text: "No audit events match." })));
       nextAfter = data ? data.next_after_seq : null;
       more.hidden = nextAfter === null || nextAfter === undefined;
+      const marked = !append && focus !== null ? tbody.querySelector("tr.focused") : null;
+      if (marked) marked.scrollIntoView({ block: "center" });
     } catch (err) {
       toast(err.message);
     }
@@ -113,9 +163,13 @@ export async function renderAudit(ctx) {
     field("User", actor),
     field("Kind", kind),
     field("Tool", tool),
+    field("Object", object),
+    field("Outcome", outcome),
     field("Conversation id", conversation),
+    field("Run id", run),
     field("Since", since),
     field("Until", until),
+    h("label", { class: "check" }, hideLogins, " Hide logins"),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "btn-primary", text: "Filter" }), exportJsonl, exportCsv),
   );
   form.addEventListener("submit", (event) => {
@@ -123,6 +177,7 @@ export async function renderAudit(ctx) {
     updateExports();
     load(false);
   });
+  hideLogins.addEventListener("change", () => load(false));
   more.addEventListener("click", () => load(true));
   updateExports();
 
@@ -132,6 +187,7 @@ export async function renderAudit(ctx) {
       "section",
       { class: "content wide" },
       h("h1", { text: "Audit log" }),
+      h("p", { class: "muted zone-note", text: `Times are UTC (ISO 8601); hover one for your time (${zone}).` }),
       chain,
       form,
       h(
@@ -141,7 +197,7 @@ export async function renderAudit(ctx) {
           "table",
           { class: "audit-table" },
           h("caption", { class: "sr-only", text: "Audit events" }),
-          h("thead", {}, h("tr", {}, ["Seq", "Time", "User", "Kind", "Tool", "Conversation", "Details"].map((t) => h("th", { scope: "col", text: t })))),
+          h("thead", {}, h("tr", {}, ["Seq", "Time (UTC)", "User", "Kind", "Tool", "Object", "Namespace", "Context", "Outcome", "Conversation", "Details"].map((t) => h("th", { scope: "col", text: t })))),
           tbody,
         ),
       ),
@@ -178,7 +234,13 @@ export async function renderReplay(ctx, conversationId) {
           return h(
             "li",
             { class: "replay-item", dataset: { kind } },
-            h("div", { class: "tool-head" }, h("code", { text: kind }), h("span", { class: "muted", text: `${formatTime(entry.at || entry.created_at)} · ${entry.actor_name || ""}` })),
+            h(
+              "div",
+              { class: "tool-head" },
+              h("code", { text: kind }),
+              h("span", { class: "muted", text: `${formatUtc(entry.at || entry.created_at).utc} · ${entry.actor_name || ""}` }),
+              entry.run_id ? h("a", { class: "open-run", href: `#/runs/${enc(entry.run_id)}?focus=${entry.seq}`, text: "open run" }) : null,
+            ),
             h("details", {}, h("summary", { text: summary({ kind, payload: entry.payload || entry.data || entry }) }), codeBlock(JSON.stringify(entry, null, 2), { lang: "json", label: "Timeline entry" })),
           );
         }),
