@@ -1,4 +1,4 @@
-"""`opsgate approvals list|approve|reject` against a real `opsgate serve` with the
+"""`opsgate approvals list|show|approve|reject` against a real `opsgate serve` with the
 distinct-approver rule on: an operator proposes through `ask`, an approver decides from the
 command line, and the proposer is told and refused.
 """
@@ -71,11 +71,19 @@ def replicas(sandbox: SandboxInfo) -> int:
     return int(got.stdout)
 
 
-def test_approvals_list_shows_what_an_approver_decides_on(server: CliServer) -> None:
+def test_approvals_list_and_show_give_what_an_approver_decides_on(server: CliServer) -> None:
     approval_id = propose(server, "delete the old config 1")
     done = server.run("approvals", "list", user="ada")
     assert done.returncode == 0, done.stderr
-    listed = done.stdout.split(f"approval {approval_id}")[1].split("\napproval ")[0]
+    row = next(line for line in done.stdout.splitlines() if approval_id in line)
+    assert "k8s_delete configmap/old" in row
+    assert f"{NAMESPACE}" in row
+    assert "opsgate-sandbox" in row
+    assert "oscar" in row
+    assert "DESTRUCTIVE" in row
+    shown = server.run("approvals", "show", approval_id, user="ada")
+    assert shown.returncode == 0, shown.stderr
+    listed = shown.stdout
     assert "proposed by oscar · expires " in listed
     assert re.search(r"expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in 1[45] min", listed)
     assert (
@@ -87,8 +95,8 @@ def test_approvals_list_shows_what_an_approver_decides_on(server: CliServer) -> 
     assert "    command " in listed
     assert 'name: "old"' in listed
     assert "you proposed this change" not in listed
-    mine = server.run("approvals", "list", user="oscar").stdout
-    assert "you proposed this change" in mine.split(f"approval {approval_id}")[1]
+    mine = server.run("approvals", "show", approval_id, user="oscar").stdout
+    assert "you proposed this change" in mine
 
 
 def test_approvals_approve_prints_the_calls_own_outcome(

@@ -1,7 +1,7 @@
 """Text the model, the cluster or a user chose is shown as it is, never obeyed: Rich markup,
 terminal escape sequences and invisible or bidirectional characters in model text, tool
-arguments, pod logs, usernames and reasons reach `ask`, `approvals list` and `chat` literally
-(controls written out as `\\x1b`, `<U+202E>`), and crash nothing.
+arguments, pod logs, usernames and reasons reach `ask`, `approvals list`/`show` and `chat`
+literally (controls written out as `\\x1b`, `<U+202E>`), and crash nothing.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def test_ask_shows_markup_and_controls_in_model_text_arguments_and_logs_literall
     assert_nothing_raw(done.stdout)
 
 
-def test_approvals_list_shows_a_concealed_manifest_and_a_markup_username_literally(
+def test_approvals_list_and_show_give_a_concealed_manifest_and_a_markup_username_literally(
     server: CliServer,
 ) -> None:
     asked = server.run("ask", "apply the evil manifest", user=MALLORY)
@@ -158,7 +158,11 @@ def test_approvals_list_shows_a_concealed_manifest_and_a_markup_username_literal
         "proposed   [bold red]mallory[/]\\x1b[2J<U+202E> · you proposed this change" in asked.stdout
     )
     assert_nothing_raw(asked.stdout)
-    listed = server.run("approvals", "list")
+    inbox = server.run("approvals", "list")
+    assert inbox.returncode == 0, inbox.stdout + inbox.stderr
+    assert_nothing_raw(inbox.stdout)
+    approval_id = asked.stdout.split("awaiting approval:")[1].split()[0]
+    listed = server.run("approvals", "show", approval_id)
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert f"proposed by {MALLORY_SHOWN} · expires" in listed.stdout
     # The manifest as it will be applied, line for line, under `manifest: |` (indented 10).

@@ -62,7 +62,9 @@ async def test_scale_waits_for_approval_and_returns_the_verified_result(
         with api.api("ada") as ada:
             one = ada.get(f"/approvals/{approval['id']}").json()
         assert (one["client_name"], one["client_version"]) == (CLIENT.name, CLIENT.version)
-        listed = await anyio.to_thread.run_sync(lambda: api.run("approvals", "list", user="ada"))
+        listed = await anyio.to_thread.run_sync(
+            lambda: api.run("approvals", "show", approval["id"], user="ada")
+        )
         assert listed.returncode == 0, listed.stderr
         header = next(line for line in listed.stdout.splitlines() if approval["id"] in line)
         assert f"proposed by oscar via {CLIENT.name} {CLIENT.version}" in header

@@ -37,7 +37,16 @@ from opsgate.api import auth, build, contexts, errors, guards, oidc, sso, tracin
 from opsgate.api.metrics import MeteredBus, Metrics
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
-from opsgate.api.routes import admin, approvals, conversations, events, meta, tokens
+from opsgate.api.routes import (
+    admin,
+    approvals,
+    conversations,
+    events,
+    inbox,
+    meta,
+    tokens,
+    user_events,
+)
 from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
 from opsgate.api.routes import policy as policy_routes
@@ -234,7 +243,9 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         tokens,
         conversations,
         approvals,
+        inbox,
         events,
+        user_events,
         audit_routes,
         undo_routes,
         meta,

@@ -350,3 +350,45 @@ class TokenList(BaseModel):
 
 
 ConversationDetail.model_rebuild()
+
+
+class InboxItemOut(BaseModel):
+    """One pending call the signed-in user may decide, as the Approvals inbox lists it."""
+
+    approval_id: str
+    call_id: str
+    run_id: str
+    conversation_id: str
+    conversation_title: str | None
+    tool: str
+    args: dict[str, Any]
+    namespace: str | None
+    context: str | None
+    cluster: str | None
+    destructive: bool
+    preview_state: PreviewOutcome
+    proposed_by: str
+    proposed_by_name: str
+    created_at: datetime
+    expires_at: datetime
+    seconds_left: int
+    """Until the request expires, at the time the server answered (0: due to expire)."""
+    expiring_soon: bool
+    """Fewer than `inbox.EXPIRING_SOON_S` seconds left."""
+    requirement: Requirement | None
+    progress: list[str]
+    decide_why: str | None
+    """Why the user may decide it: their role in its scope (`approver for prod/payments`)."""
+    proposed_by_me: bool
+    waiting_on_me: bool
+    """A decision by this user would count now: not their own change under the distinct-approver
+    rule, and not already counted by them toward the policy's quorum."""
+
+
+class InboxList(BaseModel):
+    items: list[InboxItemOut]
+    """Oldest request first (the one that expires first leads)."""
+    pending: int
+    """Pending calls this user may decide, before the filters."""
+    waiting_on_me: int
+    """Of those, the ones a decision by this user would count for now (the badge's number)."""

@@ -1,19 +1,27 @@
-"""What `opsgate approvals` prints: each pending change as an approver needs it, and each
-decided call's own outcome. Imported by the commands in `opsgate.cli.approvals` when they run.
+"""What `opsgate approvals` prints: the inbox's rows, each change as an approver needs it
+(with its diff), and each decided call's own outcome. Imported by the commands in
+`opsgate.cli.approvals` when they run.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from rich.console import RenderableType
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
-from opsgate.api.schemas import ApprovalAnswer, ApprovalItemOut, ApprovalList, ApprovalOut, Me
+from opsgate.api.schemas import ApprovalAnswer, ApprovalItemOut, ApprovalOut, InboxList, Me
 from opsgate.cli import cards, words
 from opsgate.cli.client import ApiClient, connect
 from opsgate.cli.common import console, untrusted
 from opsgate.domain.runs import DecisionKind
 
 
-def item_lines(approval: ApprovalOut, item: ApprovalItemOut, me: Me) -> list[Text]:
+def item_lines(approval: ApprovalOut, item: ApprovalItemOut, me: Me) -> list[RenderableType]:
     head = Text("  ")
     if item.destructive:
         head.append("DESTRUCTIVE ", style="bold red")
@@ -35,11 +43,11 @@ def item_lines(approval: ApprovalOut, item: ApprovalItemOut, me: Me) -> list[Tex
         if item.command
         else Text("not given by the server; the arguments below are what will run", "dim")
     )
-    lines = [
+    lines: list[RenderableType] = [
         head,
         where,
-        Text.assemble("    ", words.PREVIEW[item.preview_state].text()),
         Text.assemble("    command ", command),
+        Padding(cards.preview_view(item, full=True), (0, 0, 0, 4)),
         Text("    arguments"),
         cards.args_text(item.args, indent="      "),
         untrusted(f"    call {item.call_id}", "dim"),
@@ -58,17 +66,64 @@ def via_client(approval: ApprovalOut) -> Text:
     return Text.assemble(" via ", untrusted(f"{approval.client_name}{version}"))
 
 
-def list_pending(server: str | None, token: str | None) -> None:
-    """Print every pending approval as `opsgate approvals list` shows it."""
-    with connect(server, token) as client:
-        me = Me.model_validate(client.request("GET", "/auth/me"))
-        found = ApprovalList.model_validate(
-            client.request("GET", "/approvals", params={"status": "pending"})
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def inbox_table(listed: InboxList, now: datetime) -> Table:
+    """The inbox's rows as `opsgate approvals list` prints them (every cell untrusted text)."""
+    table = Table(
+        "approval", "change", "namespace", "context", "proposer", "age", "left", "marks", "policy"
+    )
+    for column in table.columns:
+        column.overflow = "fold"
+    for row in listed.items:
+        marks = Text()
+        if row.destructive:
+            marks.append("DESTRUCTIVE ", style="bold red")
+        if row.proposed_by_me:
+            marks.append("yours ", style="bold yellow")
+        marks.append("waiting on you" if row.waiting_on_me else "not waiting on you")
+        table.add_row(
+            untrusted(row.approval_id),
+            untrusted(f"{row.tool} {cards.target_of(row.tool, row.args)}", "bold"),
+            untrusted(row.namespace or "(none given)"),
+            untrusted(row.context or "(the default context)"),
+            untrusted(row.proposed_by_name),
+            _age((now - row.created_at).total_seconds()),
+            _age(row.seconds_left) if row.seconds_left else "expiring",
+            marks,
+            untrusted("; ".join(row.progress) or "one approval (built-in gate)"),
         )
-    if not found.items:
-        console.print("no pending approvals")
-    for approval in found.items:
-        _print(approval, me)
+    return table
+
+
+def list_inbox(
+    server: str | None, token: str | None, filters: Mapping[str, bool], *, as_json: bool
+) -> None:
+    """Print the user's inbox as `opsgate approvals list` shows it (or its JSON)."""
+    params = {name: "true" for name, on in filters.items() if on}
+    with connect(server, token) as client:
+        listed = InboxList.model_validate(client.request("GET", "/inbox", params=params))
+    if as_json:
+        print(json.dumps(listed.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        return
+    shown = ", ".join(name.replace("_", " ") for name, on in filters.items() if on)
+    summary = (
+        f"{listed.pending} pending change{'s' if listed.pending != 1 else ''} you may decide, "
+        f"{listed.waiting_on_me} waiting on you"
+    )
+    if not listed.items:
+        console.print(f"{summary}; none {'matches ' + shown if shown else 'to list'}")
+        return
+    console.print(f"{summary}{f'; showing {len(listed.items)} ({shown})' if shown else ''}")
+    console.print(inbox_table(listed, datetime.now(UTC)))
+    console.print(Text("`opsgate approvals show ID` prints a change with its diff", "dim"))
 
 
 def show(server: str | None, token: str | None, approval_id: str) -> None:

@@ -1,12 +1,12 @@
 """`opsgate approvals`: list, show and decide approvals on a running server.
 
-`list` shows each pending change as an approver needs it (tool, object, namespace, context,
-cluster, proposer, expiry, whether it is destructive, what its dry run found, the exact
-command, every argument, and what the approval policy still requires); `show` prints one
-request, pending or decided; `approve` and `reject` print each decided call's own outcome as
-the server answered it (an approval a policy's quorum counted says so, not "approved"). Exit
-codes: 0 every targeted call got the decision, 1 the server refused it or could not be
-reached (the message says why), 2 usage.
+`list` is the user's inbox (`GET /inbox`): one row per pending change they may decide, across
+conversations (tool, object, namespace, context, proposer, age, time left, destructive, what
+the approval policy requires), or `--json`; `show` prints one request, pending or decided, as
+an approver needs it (the exact command, the dry run's diff, every argument); `approve` and
+`reject` print each decided call's own outcome as the server answered it (an approval a
+policy's quorum counted says so, not "approved"). Exit codes: 0 every targeted call got the
+decision, 1 the server refused it or could not be reached (the message says why), 2 usage.
 """
 
 from __future__ import annotations
@@ -23,14 +23,36 @@ approvals_app = typer.Typer(
 
 
 @approvals_app.command("list")
-def approvals_list(server: ServerOption = None, token: TokenOption = None) -> None:
-    """List pending approvals, each change with everything needed to decide it.
+def approvals_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the inbox as JSON.")] = False,
+    destructive: Annotated[bool, typer.Option(help="Only destructive changes.")] = False,
+    expiring_soon: Annotated[
+        bool, typer.Option(help="Only requests with under 5 minutes left.")
+    ] = False,
+    mine: Annotated[bool, typer.Option(help="Only changes you proposed.")] = False,
+    waiting_on_me: Annotated[
+        bool, typer.Option(help="Only changes your decision would count for now.")
+    ] = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """List the pending changes you may decide, across conversations: your approvals inbox.
 
-    Example: `opsgate approvals list`
+    One row per change: approval, tool and object, namespace, context, proposer, age, time
+    left, marks (destructive, yours, waiting on you) and what the approval policy requires.
+    `opsgate approvals show ID` prints one with its diff and command.
+
+    Example: `opsgate approvals list --waiting-on-me`
     """
     from opsgate.cli import approval_views
 
-    approval_views.list_pending(server, token)
+    filters = {
+        "destructive": destructive,
+        "expiring_soon": expiring_soon,
+        "proposed_by_me": mine,
+        "waiting_on_me": waiting_on_me,
+    }
+    approval_views.list_inbox(server, token, filters, as_json=as_json)
 
 
 @approvals_app.command("show")
@@ -39,7 +61,8 @@ def approvals_show(
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Show one approval request, with what its policy requires and who has approved so far.
+    """Show one approval request as its card: each change's command, dry-run diff and
+    arguments, what its policy requires and who has approved so far.
 
     Example: `opsgate approvals show apr_01H...`
     """

@@ -13,6 +13,11 @@ events up to id N"; one reader per conversation then reads what follows the last
 delivered from the table and delivers it, so subscribers get every event once, in id order,
 whichever replica wrote it. Event ids become visible in id order (the store inserts them under
 a lock), which is what makes "everything after the last id" complete.
+
+`watch(types)` is for listeners of no one conversation (the API's user stream, `GET
+/events/me`): a `Watch` is woken by every publish of one of `types`, and on a shared bus by
+every notice (a notice does not say what it committed), of any conversation and any replica;
+it carries no events: its owner reads what it needs from the store.
 """
 
 from __future__ import annotations
@@ -109,6 +114,36 @@ class Subscription:
         self.close()
 
 
+class Watch:
+    """Wakes its owner when any conversation has new events (see `EventBus.watch`)."""
+
+    def __init__(self, bus: EventBus, types: frozenset[str]) -> None:
+        self._bus = bus
+        self.types = types
+        self._woken = asyncio.Event()
+        self.closed = False
+
+    def _wake(self) -> None:
+        self._woken.set()
+
+    async def wait(self, timeout_s: float) -> bool:
+        """True when woken (or closed) within `timeout_s`, False when the time ran out."""
+        try:
+            await asyncio.wait_for(self._woken.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        self._woken.clear()
+        return True
+
+    def close(self) -> None:
+        """Stop being woken; a `wait` in progress returns True (check `closed`)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._bus._watches.discard(self)
+        self._woken.set()
+
+
 @dataclass
 class EventBus:
     """Per-process fan-out of stream events by conversation id (see the module docstring)."""
@@ -123,17 +158,20 @@ class EventBus:
     _readers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _seen: int = 0
     """Shared bus: the highest event id noticed so far, in any conversation."""
+    _watches: set[Watch] = field(default_factory=set)
 
     def publish(self, conversation_id: str, event: StreamEvent) -> None:
         """Hand `event` to every current subscriber of the conversation; never blocks."""
         if self.source is None:
             self._deliver(conversation_id, event)
+            self._wake_watches(event.type)
         else:
             self.notice(conversation_id, event.id)
 
     def notice(self, conversation_id: str, event_id: int) -> None:
         """Shared bus: events of the conversation up to `event_id` are committed; read them."""
         self._seen = max(self._seen, event_id)
+        self._wake_watches(None)
         if conversation_id in self._subscribers and event_id > self._delivered.get(
             conversation_id, 0
         ):
@@ -144,6 +182,19 @@ class EventBus:
         while the database connection was down); called whenever listening (re)starts."""
         for conversation_id in list(self._subscribers):
             self._read_soon(conversation_id)
+        self._wake_watches(None)
+
+    def watch(self, types: frozenset[str]) -> Watch:
+        """A wake-up for new events of `types` in any conversation (close it when done)."""
+        watch = Watch(self, types)
+        self._watches.add(watch)
+        return watch
+
+    def _wake_watches(self, event_type: str | None) -> None:
+        """Wake the watches of `event_type`; None (a notice: type unknown) wakes them all."""
+        for watch in self._watches:
+            if event_type is None or event_type in watch.types:
+                watch._wake()
 
     def _read_soon(self, conversation_id: str) -> None:
         self._behind.add(conversation_id)
@@ -198,6 +249,8 @@ class EventBus:
                 subscription.close()
         for reader in list(self._readers.values()):
             reader.cancel()
+        for watch in list(self._watches):
+            watch.close()
 
     def _discard(self, subscription: Subscription) -> None:
         subscriptions = self._subscribers.get(subscription.conversation_id)

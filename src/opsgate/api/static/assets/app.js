@@ -1,13 +1,16 @@
 // Entry point of the Command Center: finds out who is logged in (or whether first-run setup
-// is needed), shows the no-model banner, and routes `#/...` hashes to the views.
+// is needed), shows the no-model banner, follows the user's approvals inbox for the header
+// badge (inbox-stream.js) while someone is signed in, and routes `#/...` hashes to the views.
 
 import { ApiError, get, onUnauthorized, post } from "./api.js";
 import { h, mount, toast } from "./dom.js";
+import { inboxBadge, startInbox, stopInbox } from "./inbox-stream.js";
 import { renderAdmin } from "./views/admin.js";
 import { renderAudit, renderReplay } from "./views/audit.js";
 import { renderChat } from "./views/chat.js";
 import { renderConversations } from "./views/conversations.js";
 import { renderHealth } from "./views/health.js";
+import { renderInbox } from "./views/inbox.js";
 import { renderLogin, renderSetup } from "./views/login.js";
 import { renderTimeline } from "./views/timeline.js";
 
@@ -18,6 +21,7 @@ const routes = [
   [/^#\/login$/, (ctx) => renderLogin(ctx), false],
   [/^#\/setup$/, (ctx) => renderSetup(ctx, session.setupToken), false],
   [/^#\/c\/([^/]+)$/, (ctx, m) => renderChat(ctx, decodeURIComponent(m[1])), true],
+  [/^#\/approvals$/, (ctx) => renderInbox(ctx), true],
   [/^#\/health$/, (ctx) => renderHealth(ctx), true],
   [/^#\/audit(?:\?(.*))?$/, (ctx, m) => renderAudit(ctx, new URLSearchParams(m[1] || "")), true],
   [/^#\/runs\/([^/?]+)(?:\?(.*))?$/, (ctx, m) => renderTimeline(ctx, decodeURIComponent(m[1]), new URLSearchParams(m[2] || "")), true],
@@ -99,9 +103,11 @@ async function refreshSession() {
     session.me = await get("/auth/me");
   } catch (err) {
     session.me = null;
+    stopInbox();
     if (!(err instanceof ApiError) || err.status !== 401) throw err;
     return null;
   }
+  startInbox();
   try {
     session.model = await get("/model");
   } catch {
@@ -139,8 +145,10 @@ async function route() {
 }
 
 async function boot() {
+  document.getElementById("nav-approvals").append(" ", inboxBadge());
   onUnauthorized(() => {
     session.me = null;
+    stopInbox();
     if (!location.hash.startsWith("#/login") && !location.hash.startsWith("#/setup")) navigate("#/login");
   });
   document.getElementById("logout").addEventListener("click", async () => {
@@ -151,6 +159,7 @@ async function boot() {
       toast(err.message);
     }
     session.me = null;
+    stopInbox();
     sessionStorage.clear();
     // A single sign-on user also leaves the identity provider's session (it sends them back).
     if (out && out.provider_logout_url) location.assign(out.provider_logout_url);

@@ -1,8 +1,10 @@
-// Conversations: the searchable list (also the sidebar of the chat) and the form that
-// starts a new conversation on a chosen kubeconfig context.
+// Conversations: the searchable list (also the sidebar of the chat, with the link to the
+// Approvals inbox and its live count) and the form that starts a new conversation on a
+// chosen kubeconfig context.
 
 import { enc, get, post, query } from "../api.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
+import { inboxBadge } from "../inbox-stream.js";
 import { holdsAnywhere } from "../roles.js";
 
 /** The sidebar: a search box and the list of conversations, `activeId` highlighted. */
@@ -43,7 +45,12 @@ export function conversationList(ctx, activeId = null) {
   return h(
     "nav",
     { class: "sidebar", "aria-label": "Conversation list" },
-    h("div", { class: "sidebar-head" }, h("a", { class: "btn-primary", href: "#/", text: "New conversation" })),
+    h(
+      "div",
+      { class: "sidebar-head" },
+      h("a", { class: "btn-primary", href: "#/", text: "New conversation" }),
+      h("a", { class: "inbox-link", href: "#/approvals" }, "Approvals ", inboxBadge()),
+    ),
     field("Search conversations", search),
     list,
   );
