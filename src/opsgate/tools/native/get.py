@@ -34,7 +34,7 @@ TABLE_ACCEPT = (
 CHUNK = "500"
 """kubectl lists in chunks of 500; a list with more is left to kubectl."""
 _SERVER_ERRORS = frozenset(
-    {"NotFound", "Forbidden", "BadRequest", "Invalid", "Unauthorized", "MethodNotAllowed"}
+    {"NotFound", "Forbidden"}
 )
 
 
