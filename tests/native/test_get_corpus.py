@@ -4,8 +4,8 @@ Each case runs the same parameters both ways against the session's sandbox: kube
 `.tools/bin` through the real runner, and the native path through the pooled client, and
 compares stdout, stderr and exit code byte for byte (after the same capping and redaction).
 The server renders ages, so they differ only when its clock ticks over between the two reads:
-a case passes when one of a few back-to-back rounds is identical, byte for byte. A case the native path does
-not serve raises `NotNative` and fails: every case here is one it claims.
+a case passes when one of a few back-to-back rounds is identical, byte for byte. A case the
+native path does not serve raises `NotNative` and fails: every case here is one it claims.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ CASES: list[dict[str, Any]] = [
     {"resource": "clusterroles", "selector": "nothing=here"},
     {"resource": "endpoints", "namespace": "shop"},
 ]
+
 
 def _case_id(case: dict[str, Any]) -> str:
     return "-".join(f"{key}={value}" for key, value in case.items())

@@ -33,9 +33,7 @@ TABLE_ACCEPT = (
 """kubectl's Accept header for `get` in table and wide output."""
 CHUNK = "500"
 """kubectl lists in chunks of 500; a list with more is left to kubectl."""
-_SERVER_ERRORS = frozenset(
-    {"NotFound", "Forbidden"}
-)
+_SERVER_ERRORS = frozenset({"NotFound", "Forbidden"})
 
 
 def _no_resources(namespace: str | None) -> str:
@@ -126,7 +124,8 @@ async def k8s_get(
     res = await _resolve(env, kubeconfig, target, kind_name)
     namespace: str | None = None
     if res.namespaced and not params.all_namespaces:
-        namespace = params.namespace or (await env.api.endpoint(kubeconfig, target.context)).namespace
+        endpoint = await env.api.endpoint(kubeconfig, target.context)
+        namespace = params.namespace or endpoint.namespace
     path = res.collection_path(namespace) + (f"/{name}" if name is not None else "")
     query: dict[str, str] = {}
     if name is None:

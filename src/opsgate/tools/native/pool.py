@@ -125,7 +125,8 @@ class ApiPool:
         loop = asyncio.get_running_loop()
         key = (str(kubeconfig), context, loop)
         try:
-            mtime_ns = kubeconfig.stat().st_mtime_ns
+            # One stat of a small local file per read: cheaper than a thread hop.
+            mtime_ns = os.stat(kubeconfig).st_mtime_ns
         except OSError as e:
             raise NotNative(f"cannot read kubeconfig {str(kubeconfig)!r}") from e
         known = self._connections.get(key)

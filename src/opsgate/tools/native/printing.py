@@ -119,7 +119,7 @@ _STR = "tag:yaml.org,2002:str"
 def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
         return dumper.represent_scalar(_STR, value, style="|")
-    resolved = dumper.resolve(yaml.ScalarNode, value, (True, False))
+    resolved = dumper.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
     if resolved in _OTHER_TYPES:
         # go-yaml double-quotes a string that would read back as another type ("250",
         # "True", a timestamp) and leaves the rest to the emitter (plain, else single quotes).
@@ -144,9 +144,7 @@ def yaml_text(value: Any) -> str:
     """sigs.k8s.io/yaml's rendering of `value` (as `kubectl get -o yaml` prints it)."""
     _check_no_floats(value)
     _check_yaml_strings(value)
-    text: str = yaml.dump(
-        value, Dumper=_GoYamlDumper, sort_keys=True, allow_unicode=True, width=80
-    )
+    text: str = yaml.dump(value, Dumper=_GoYamlDumper, sort_keys=True, allow_unicode=True, width=80)
     return text
 
 
