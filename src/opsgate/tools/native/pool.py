@@ -88,6 +88,12 @@ class _Connection:
     closer: AsyncGenerator[None] | None = None
 
 
+_OPEN: set[AsyncGenerator[None]] = set()
+"""The closers of connections still open. Held here because the loop holds its async
+generators only weakly: a pool dropped while its loop runs would otherwise leave its socket to
+the garbage collector before the closer ran."""
+
+
 async def _closed_with_loop(connection: _Connection) -> AsyncGenerator[None]:
     # Its `finally` runs when the event loop shuts down (`shutdown_asyncgens`, as
     # `asyncio.run` and every asyncio runner do): a pooled connection never outlives its loop.
@@ -95,6 +101,8 @@ async def _closed_with_loop(connection: _Connection) -> AsyncGenerator[None]:
         yield
     finally:
         await connection.client.aclose()
+        if connection.closer is not None:
+            _OPEN.discard(connection.closer)
 
 
 @dataclass
@@ -140,6 +148,7 @@ class ApiPool:
         token_file = credentials.TokenFile(endpoint.token_file) if endpoint.token_file else None
         connection = _Connection(endpoint, mtime_ns, self._client(endpoint), token_file)
         connection.closer = _closed_with_loop(connection)
+        _OPEN.add(connection.closer)
         await anext(connection.closer)
         self._connections[key] = connection
         return connection
