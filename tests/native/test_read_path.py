@@ -42,7 +42,8 @@ async def test_a_supported_read_runs_native_and_says_so(
     spawned = kubectl(sandbox, "get", "deployments", "--namespace", "shop")
     assert result.text == spawned.stdout.rstrip("\n")
     assert result.exit_code == 0
-    assert result.command is not None and " get deployments --namespace shop" in result.command
+    assert result.command is not None
+    assert " get deployments --namespace shop" in result.command
 
 
 async def test_a_jsonpath_read_falls_back_to_kubectl_and_says_why(served: ToolClient) -> None:
@@ -66,7 +67,8 @@ async def test_a_name_across_namespaces_falls_back_and_kubectl_words_the_error(
     )
     assert result.data["read_path"] == "kubectl"
     spawned = kubectl(sandbox, "get", "pods", "web", "--all-namespaces")
-    assert not result.ok and spawned.returncode == result.exit_code == 1
+    assert not result.ok
+    assert spawned.returncode == result.exit_code == 1
     assert spawned.stderr.strip() in result.text
 
 
