@@ -173,22 +173,22 @@ async def test_client_certificate_files_over_tls(cluster: TlsCluster) -> None:
     assert "web" in stdout
 
 
-async def test_inline_certificate_data(cluster: TlsCluster, tmp_path: Path) -> None:
-    files = cluster.admin["users"][0]["user"]
-    inline = {
-        "client-certificate-data": base64.b64encode(
-            Path(files["client-certificate"]).read_bytes()
-        ).decode(),
-        "client-key-data": base64.b64encode(Path(files["client-key"]).read_bytes()).decode(),
-    }
+def _inline(cluster: TlsCluster, path: Path) -> Path:
+    """The admin kubeconfig with its CA and client certificate inlined as `*-data`."""
     document = json.loads(json.dumps(cluster.admin))
-    ca_file = document["clusters"][0]["cluster"].pop("certificate-authority")
-    ca = base64.b64encode(Path(ca_file).read_bytes()).decode()
-    document["clusters"][0]["cluster"]["certificate-authority-data"] = ca
-    document["users"][0]["user"] = inline
-    path = tmp_path / "kubeconfig"
+    user, server = document["users"][0]["user"], document["clusters"][0]["cluster"]
+    for entry, field in ((user, "client-certificate"), (user, "client-key")):
+        entry[f"{field}-data"] = base64.b64encode(Path(entry.pop(field)).read_bytes()).decode()
+    ca_file = server.pop("certificate-authority")
+    server["certificate-authority-data"] = base64.b64encode(Path(ca_file).read_bytes()).decode()
     path.write_text(yaml.safe_dump(document))
-    code, stdout, _ = await _assert_same(_env(cluster, path), DEPLOYMENTS)
+    return path
+
+
+async def test_inline_certificate_data(cluster: TlsCluster, tmp_path: Path) -> None:
+    code, stdout, _ = await _assert_same(
+        _env(cluster, _inline(cluster, tmp_path / "kubeconfig")), DEPLOYMENTS
+    )
     assert code == 0
     assert "web" in stdout
 
