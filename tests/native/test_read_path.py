@@ -120,3 +120,24 @@ async def test_native_output_is_capped_and_redacted_as_kubectls(
     assert native.text == spawned.text
     assert native.truncated == spawned.truncated == (cap == 300)
     assert "**REDACTED**" in native.text
+
+
+async def test_logs_of_a_workload_fall_back_to_kubectl_and_say_why(served: ToolClient) -> None:
+    result = await served.call(
+        "k8s_logs", {"pod": "deployment/cache", "namespace": "shop", "tail": 5}
+    )
+    assert result.ok
+    assert result.data == {
+        "read_path": "kubectl",
+        "reason": "a workload reference, which kubectl resolves to one of its pods",
+    }
+
+
+async def test_logs_of_a_pod_run_native(served: ToolClient, sandbox: SandboxInfo) -> None:
+    pod = kubectl(sandbox, "get", "pods", "-n", "shop", "-l", "app=cache", "-o", "name")
+    name = pod.stdout.split()[0].removeprefix("pod/")
+    result = await served.call("k8s_logs", {"pod": name, "namespace": "shop", "tail": 5})
+    assert result.ok
+    assert result.data == {"read_path": "native"}
+    spawned = kubectl(sandbox, "logs", name, "--namespace", "shop", "--tail=5")
+    assert result.text == spawned.stdout.rstrip("\n")

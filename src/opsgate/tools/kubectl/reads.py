@@ -17,6 +17,7 @@ from opsgate.tools.define import Function, define
 from opsgate.tools.kubectl import params as p
 from opsgate.tools.kubectl import wait_for
 from opsgate.tools.native import get as native_get
+from opsgate.tools.native import logs as native_logs
 from opsgate.tools.native.action import NativeFirst
 
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
@@ -189,7 +190,7 @@ TOOLS: list[Tool] = [
         READ,
     ),
     define("kubectl", Argv(k8s_describe), p.DescribeParams, READ),
-    define("kubectl", Argv(k8s_logs), p.LogsParams, READ),
+    define("kubectl", NativeFirst(Argv(k8s_logs), native_logs.k8s_logs), p.LogsParams, READ),
     define("kubectl", Argv(k8s_events), p.EventsParams, READ),
     define("kubectl", Argv(k8s_rollout_status), p.RolloutStatusParams, READ),
     define("kubectl", Argv(k8s_rollout_history), p.RolloutHistoryParams, READ),

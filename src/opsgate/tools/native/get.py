@@ -81,9 +81,10 @@ def _stdout(params: p.GetParams, document: dict[str, Any], res: ApiResource, one
     return printing.json_text(value) if params.output == "json" else printing.yaml_text(value)
 
 
-def _result(
+def result_of(
     argv: list[str], code: int, stdout: str, stderr: str, env: ToolEnv, started: float
 ) -> CommandResult:
+    """A finished read as the runner reports a command: capped and redacted alike."""
     out, err = stdout.encode(), stderr.encode()
     cap = env.output_cap_bytes
     return CommandResult(
@@ -145,7 +146,7 @@ async def k8s_get(
         timeout_s=env.command_timeout_s,
     )
     if answer.status != 200:
-        return _result(argv, 1, "", _server_error(answer.status, answer.body), env, started)
+        return result_of(argv, 1, "", _server_error(answer.status, answer.body), env, started)
     try:
         document = json.loads(answer.body)
     except ValueError as e:
@@ -159,4 +160,4 @@ async def k8s_get(
     stderr = ""
     if empty and params.output in ("table", "wide"):
         stderr = _no_resources(namespace)
-    return _result(argv, 0, stdout, stderr, env, started)
+    return result_of(argv, 0, stdout, stderr, env, started)
