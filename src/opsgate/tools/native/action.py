@@ -1,11 +1,12 @@
 """The action of a read with a native path: try it, else run kubectl, and say which ran.
 
 Used by `tools.kubectl.reads` for `k8s_get` and `k8s_logs`. With `ToolEnv.api` set
-(`Settings.native_reads`) the native function prints the read itself; a read it does not serve (`NotNative`) runs the
-same kubectl argv as before. Either way the result's `data` records the path, `{"read_path":
-"native"}` or `{"read_path": "kubectl", "reason": "..."}`, which the tool result carries to
-the engine and its stream. Both outputs go through the same `output_from` and the tool's
-`post` step, so caps, redaction and the output hash treat them alike.
+(`Settings.native_reads`) the native function prints the read itself; a read it does not
+serve (`NotNative`) runs the same kubectl argv as before. Either way the result's `data`
+records the path, `{"read_path": "native"}` or `{"read_path": "kubectl", "reason": "..."}`,
+which the tool result carries to the engine and its stream. Both outputs go through the same
+`output_from` and the tool's `post` step, so caps, redaction and the output hash treat them
+alike.
 """
 
 from __future__ import annotations
