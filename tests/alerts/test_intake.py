@@ -83,7 +83,7 @@ async def test_an_unconfigured_intake_refuses_every_alert(tmp_path: Path) -> Non
     async with running_app(tmp_path / "data", script_text=SCRIPT) as env, env.client() as sender:
         await add_service_user(env.state)
         answer = await sender.post(ALERTMANAGER_PATH, json=alertmanager_payload(), headers=BEARER)
-        assert answer.status_code == 503
+        assert answer.status_code == 401
         assert "OPSGATE_ALERTS__TOKEN" in answer.json()["error"]["message"]
         assert await _conversations(env) == []
 

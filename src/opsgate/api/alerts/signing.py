@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from opsgate.errors import ConfigError, Unauthenticated
+from opsgate.errors import Unauthenticated
 from opsgate.settings import AlertSettings
 
 SIGNATURE_HEADER = "X-Opsgate-Signature"
@@ -37,11 +37,12 @@ def authenticate(
     """How the sender proved itself (`token` or `signature`).
 
     Raises:
-        ConfigError: neither a token nor an HMAC secret is configured: every alert is refused.
-        Unauthenticated: no credential, a wrong one, or a signature outside the time window.
+        Unauthenticated: no credential, a wrong one, or a signature outside the time window;
+            and every request while neither a token nor an HMAC secret is configured (no
+            credential can be right then).
     """
     if not settings.configured:
-        raise ConfigError(NOT_CONFIGURED)
+        raise Unauthenticated(NOT_CONFIGURED)
     authorization = headers.get("authorization", "")
     scheme, _, presented = authorization.partition(" ")
     if settings.token is not None and scheme.lower() == "bearer" and presented:

@@ -2,7 +2,7 @@
 
 Senders are not opsgate users: each request proves itself with the intake's bearer token or
 HMAC signature (`api.alerts.signing`) before its body is even parsed; a wrong one is 401 and
-nothing is recorded, and with no secret configured every request is refused (503). What the
+nothing is recorded, and with no secret configured every request is refused (401 too). What the
 intake does with a valid notification is `api.alerts.intake.receive`: 202 when it opened an
 investigation, 200 when it deduplicated, noted or ignored it, 429 over the rate limit.
 docs/alerts.md is the guide.
