@@ -31,7 +31,8 @@ async def test_a_group_opens_once_resolves_and_reopens(store: SqlStore) -> None:
     other_source = await store.open_alert_group("generic", KEY, first, now=NOW)
     assert other_source.source == "generic"
     resolved = await store.resolve_alert_group("alertmanager", KEY, now=NOW)
-    assert resolved is not None and resolved.status == "resolved"
+    assert resolved is not None
+    assert resolved.status == "resolved"
     assert await store.resolve_alert_group("alertmanager", KEY, now=NOW) is None
     later = NOW + timedelta(minutes=5)
     owner = (await store.get_conversation(first)).owner_id

@@ -42,7 +42,8 @@ scripts:
   - match: "ApiReplicasLow"
     turns:
       - text: "Scaling api up."
-        tool_calls: [{name: k8s_scale, args: {resource: deployment/api, namespace: shop, replicas: 5}}]
+        tool_calls:
+          - {name: k8s_scale, args: {resource: deployment/api, namespace: shop, replicas: 5}}
       - text: "Waiting for a person to approve."
 """
 
