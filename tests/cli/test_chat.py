@@ -304,11 +304,8 @@ def test_an_operator_by_a_grant_is_told_why_they_may_not_decide_and_nothing_runs
     try:
         child.expect("you> ")
         child.sendline("please scale web to 5")
-        child.expect(
-            re.escape(
-                f"you may not decide this change (you are operator in {sandbox.context}/{NAMESPACE})"
-            )
-        )
+        why = f"you are operator in {sandbox.context}/{NAMESPACE}"
+        child.expect(re.escape(f"you may not decide this change ({why})"))
         child.expect("it waits for an approver")
     finally:
         child.close(force=True)
