@@ -164,7 +164,10 @@ async def test_a_change_approved_by_someone_whose_groups_cannot_patch_fails_with
         f'in the namespace "{namespace}"'
     )
     assert expected in (call.output or "")
-    finished = [e for e in await h.store.list_audit(limit=1000) if e.kind == "tool.finished"]
+    events = await h.store.list_audit(limit=1000)
+    [started] = [e for e in events if e.kind == "tool.started" and e.call_id == call_id]
+    assert started.payload["acting_as"] == "arne (groups: dev)", "the audit names who acted"
+    finished = [e for e in events if e.kind == "tool.finished"]
     assert finished[-1].call_id == call_id
     assert finished[-1].payload["status"] == "failed"
     assert expected in finished[-1].payload["output"]
