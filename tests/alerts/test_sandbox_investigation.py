@@ -61,8 +61,7 @@ async def _app(sandbox: SandboxInfo, data: Path, **overrides: Any) -> AsyncItera
         kubectl_path=sandbox.kubectl,
         helm_path=sandbox.helm,
         command_timeout_s=30.0,
-        alerts=ALERTS,
-        **overrides,
+        **{"alerts": ALERTS, **overrides},
     ) as env:
         await add_service_user(env.state)
         yield env
@@ -152,10 +151,15 @@ async def test_a_change_the_investigation_proposes_waits_for_approval(
     assert _api_replicas(sandbox) == before
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [{"model": None}, {"alerts": {**ALERTS, "investigate_with": "diagnostics"}}],
+    ids=["no model", "diagnostics chosen"],
+)
 async def test_without_a_model_the_diagnostics_investigate(
-    sandbox: SandboxInfo, tmp_path: Path
+    sandbox: SandboxInfo, tmp_path: Path, overrides: dict[str, Any]
 ) -> None:
-    async with _app(sandbox, tmp_path / "data", model=None) as env, env.client() as sender:
+    async with _app(sandbox, tmp_path / "data", **overrides) as env, env.client() as sender:
         opened = await sender.post(ALERTMANAGER_PATH, json=alertmanager_payload(), headers=BEARER)
         assert opened.status_code == 202, opened.text
         assert opened.json()["investigated_with"] == "diagnostics"
