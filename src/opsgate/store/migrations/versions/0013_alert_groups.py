@@ -4,7 +4,7 @@
 Alertmanager `groupKey`, a generic sender's `dedupe_key`), the conversation investigating it,
 and whether the group is still `open` (its notifications are deduplicated) or `resolved`.
 
-Revision ID: 0015
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-01 23:40:00
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
