@@ -61,6 +61,8 @@ CASES: list[dict[str, Any]] = [
     {"resource": "ingresses", "all_namespaces": True},
     {"resource": "pvc", "all_namespaces": True},
     {"resource": "namespaces"},
+    {"resource": "nodes", "all_namespaces": True},
+    {"resource": "namespaces", "all_namespaces": True, "output": "wide"},
     {"resource": "ns", "output": "name"},
     {"resource": "events", "namespace": "shop"},
     {"resource": "serviceaccounts", "namespace": "shop", "output": "yaml"},

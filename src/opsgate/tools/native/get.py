@@ -71,9 +71,9 @@ def _stdout(params: p.GetParams, document: dict[str, Any], res: ApiResource, one
     if params.output in ("table", "wide"):
         if document.get("kind") != "Table":
             raise NotNative("the server gave no Table")
-        return printing.table(
-            document, wide=params.output == "wide", with_namespace=params.all_namespaces
-        )
+        # kubectl adds NAMESPACE across namespaces only for namespaced kinds.
+        across = params.all_namespaces and res.namespaced
+        return printing.table(document, wide=params.output == "wide", with_namespace=across)
     items: list[dict[str, Any]] = list(document.get("items") or []) if listed else [document]
     if params.output == "name":
         return printing.name_lines(items, res.kind, res.group)
