@@ -208,7 +208,9 @@ class ToolFinished(AuditPayload):
     """A call's result; `refused` (with its `reason`) when the gate refused to run it."""
 
     kind: ClassVar[AuditKind] = "tool.finished"
-    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"refused", "reason"})
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset(
+        {"refused", "reason", "read_path", "read_path_reason"}
+    )
     tool: str
     status: CallStatus
     exit_code: int | None = None
@@ -220,6 +222,11 @@ class ToolFinished(AuditPayload):
     duration_ms: int | None = None
     refused: bool | None = None
     reason: str | None = None
+    read_path: Literal["native", "kubectl"] | None = None
+    """For the reads the tool server can serve without kubectl (`tools.native`): which path
+    ran; absent for every other call."""
+    read_path_reason: str | None = None
+    """Why such a read ran kubectl (unsupported arguments, the setting off...)."""
 
 
 class ToolOutcomeUnknown(AuditPayload):

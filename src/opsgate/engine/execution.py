@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -179,6 +179,7 @@ class CallRunner:
             duration_ms=duration_ms,
         )
         sha256, size = output_digest(text)
+        path, path_reason = _read_path(outcome)
         self.recorder.audit(
             audit.ToolFinished(
                 tool=call.tool,
@@ -189,6 +190,8 @@ class CallRunner:
                 output_size=size,
                 truncated=truncated,
                 duration_ms=duration_ms,
+                read_path=path,
+                read_path_reason=path_reason,
             ),
             call_id=call_id,
             **audit_ids,
@@ -643,6 +646,18 @@ def model_note(verdict: Verdict) -> str:
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _read_path(
+    outcome: ToolResult | OpsgateError,
+) -> tuple[Literal["native", "kubectl"] | None, str | None]:
+    """Which path a read ran (`{"read_path": ..., "reason": ...}` in its result data, from
+    the tool server's native reads), for the audit; (None, None) for every other call."""
+    data = None if isinstance(outcome, OpsgateError) else outcome.data
+    if not isinstance(data, dict) or data.get("read_path") not in ("native", "kubectl"):
+        return None, None
+    reason = data.get("reason")
+    return data["read_path"], reason[:500] if isinstance(reason, str) else None
 
 
 def _model_of(model: type[_Model], data: Any) -> _Model | None:
