@@ -118,8 +118,11 @@ class Steps:
         usage = Usage()
         run_id = state["run_id"]
         tokens = turns.TokenBuffer()
+        clock = turns.TurnClock(time.monotonic())
         try:
             async for chunk in model.stream(prompt, self.tool_schemas):
+                if chunk.text or chunk.tool_calls:
+                    clock.output(time.monotonic())
                 if chunk.text:
                     text_parts.append(chunk.text)
                     ready = tokens.add(chunk.text, time.monotonic())
@@ -133,6 +136,8 @@ class Steps:
         if rest:
             self._emit(state, ev.Token(run_id=run_id, text=rest))
         text = "".join(text_parts)
+        spent = clock.usage(model.name, usage, time.monotonic())
+        self._emit(state, ev.ModelTurn(run_id=run_id, **spent.model_dump()))
         held = [self.sealer.hold(c.name, c.args) for c in calls]
         # The model's own history keeps its calls as everyone else sees them (secrets masked).
         shown = [c.model_copy(update={"args": h["args"]}) for c, h in zip(calls, held, strict=True)]
@@ -148,6 +153,7 @@ class Steps:
                     "usage": usage.model_dump(),
                     "model": model.name,
                 },
+                usage=spent,
             )
         )
         update: RunState = {
