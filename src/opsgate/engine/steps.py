@@ -137,7 +137,6 @@ class Steps:
             self._emit(state, ev.Token(run_id=run_id, text=rest))
         text = "".join(text_parts)
         spent = clock.usage(model.name, usage, time.monotonic())
-        self._emit(state, ev.ModelTurn(run_id=run_id, **spent.model_dump()))
         held = [self.sealer.hold(c.name, c.args) for c in calls]
         # The model's own history keeps its calls as everyone else sees them (secrets masked).
         shown = [c.model_copy(update={"args": h["args"]}) for c, h in zip(calls, held, strict=True)]
@@ -156,6 +155,8 @@ class Steps:
                 usage=spent,
             )
         )
+        # After the message: its usage row is committed by the time the event is published.
+        self._emit(state, ev.ModelTurn(run_id=run_id, **spent.model_dump()))
         update: RunState = {
             "messages": [*state.get("messages", []), assistant.model_dump(mode="json")],
             "model_turns": state.get("model_turns", 0) + 1,

@@ -6,7 +6,7 @@
 
 import { enc, get } from "../api.js";
 import { codeBlock, jsonBlock } from "../highlight.js";
-import { formatDuration, formatUtc, h, mount } from "../dom.js";
+import { copyButton, formatDuration, h, mount, timeNode } from "../dom.js";
 import { callLook, runLook } from "../outcomes.js";
 
 const KIND_WORDS = {
@@ -28,11 +28,6 @@ function outcomeBadge(outcome) {
   const look = run ? runLook(outcome) : callLook(outcome === "failed" ? "failed" : outcome);
   const tone = STEP_TONES[outcome] || look.tone;
   return h("span", { class: `badge status tone-${tone}`, dataset: { outcome }, text: look.words });
-}
-
-function timeText(value) {
-  const shown = formatUtc(value);
-  return h("time", { datetime: value, title: shown.local, text: shown.utc });
 }
 
 function fact(label, value) {
@@ -91,8 +86,8 @@ function stepDetails(step, runId) {
     h(
       "dl",
       { class: "facts" },
-      fact("Started", timeText(step.started_at)),
-      fact("Ended", timeText(step.ended_at)),
+      fact("Started", timeNode(step.started_at)),
+      fact("Ended", timeNode(step.ended_at)),
       fact("Duration", formatDuration(step.duration_ms)),
       fact(step.kind === "approval" ? "Decided by" : "By", step.actor),
       fact("Tool", step.tool),
@@ -149,7 +144,7 @@ export async function renderTimeline(ctx, runId, params) {
     h(
       "section",
       { class: "content wide" },
-      h("h1", {}, "Run ", h("code", { text: runId })),
+      h("h1", {}, "Run ", h("code", { text: runId }), " ", copyButton(runId, "run id")),
       h(
         "p",
         { class: "run-head" },
@@ -158,7 +153,7 @@ export async function renderTimeline(ctx, runId, params) {
         data.status ? h("span", { class: `run-status tone-${runLook(data.status).tone}`, text: runLook(data.status).words }) : h("span", { class: "run-status tone-blue", text: "still running" }),
         " · ",
         h("span", { class: "run-duration", text: `${formatDuration(total)} in all` }),
-        data.started_at ? [" · started ", timeText(data.started_at)] : null,
+        data.started_at ? [" · started ", timeNode(data.started_at)] : null,
         " · ",
         h("a", { href: `#/audit?run_id=${enc(runId)}`, text: "All of it in the audit" }),
       ),
