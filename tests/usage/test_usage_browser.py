@@ -79,6 +79,7 @@ def test_usage_chips_markdown_copy_and_the_usage_page(
     row = page.locator('.usage-row[data-key="scripted"]')
     expect(row).to_be_visible()
     expect(row.locator(".cost")).to_have_text("cost unknown")
-    expect(page.locator('.usage-chart .usage-bar[data-key="scripted"] rect.bar-in')).to_have_count(1)
+    bar = page.locator('.usage-chart .usage-bar[data-key="scripted"]')
+    expect(bar.locator("rect.bar-in")).to_have_count(1)
     page.screenshot(path=str(artifacts / "usage-page.png"), full_page=True)
     assert page.js_errors == []

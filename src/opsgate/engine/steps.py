@@ -157,6 +157,11 @@ class Steps:
         )
         # After the message: its usage row is committed by the time the event is published.
         self._emit(state, ev.ModelTurn(run_id=run_id, **spent.model_dump()))
+        self.recorder.audit(
+            audit.ModelTurn(**spent.model_dump()),
+            conversation_id=state["conversation_id"],
+            run_id=run_id,
+        )
         update: RunState = {
             "messages": [*state.get("messages", []), assistant.model_dump(mode="json")],
             "model_turns": state.get("model_turns", 0) + 1,

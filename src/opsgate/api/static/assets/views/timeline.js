@@ -6,7 +6,7 @@
 
 import { enc, get } from "../api.js";
 import { codeBlock, jsonBlock } from "../highlight.js";
-import { copyButton, formatDuration, h, mount, timeNode } from "../dom.js";
+import { copyButton, formatCost, formatDuration, h, mount, timeNode } from "../dom.js";
 import { callLook, runLook } from "../outcomes.js";
 
 const KIND_WORDS = {
@@ -69,6 +69,21 @@ function previewBlock(step) {
   );
 }
 
+// A model turn's numbers, the same as its chip in the chat (from its `model.turn` event).
+function usageFacts(usage) {
+  if (!usage) return null;
+  const count = new Intl.NumberFormat("en");
+  return [
+    fact("Model", usage.model),
+    h("dt", { text: "Tokens" }),
+    h("dd", { class: "turn-tokens", text: `${count.format(usage.input_tokens)} in · ${count.format(usage.output_tokens)} out` }),
+    h("dt", { text: "Cost" }),
+    h("dd", { class: "turn-cost", text: formatCost(usage.cost_usd) }),
+    fact("First output", usage.ttft_ms === null ? "no output" : formatDuration(usage.ttft_ms)),
+    fact("Model time", formatDuration(usage.duration_ms)),
+  ];
+}
+
 function stepDetails(step, runId) {
   const seqs = step.audit_seqs || [];
   const links = seqs.length
@@ -99,6 +114,7 @@ function stepDetails(step, runId) {
       fact("Output size", step.output_size === null || step.output_size === undefined ? null : `${step.output_size} bytes${step.truncated ? " (truncated)" : ""}`),
       fact("Output sha256", step.output_sha256),
       fact("Preview sha256", step.preview_sha256),
+      usageFacts(step.usage),
     ),
     step.args ? jsonBlock(step.args, "Arguments") : null,
     previewBlock(step),
