@@ -101,7 +101,7 @@ export async function renderUsage(ctx, params = new URLSearchParams()) {
       "section",
       { class: "content wide usage" },
       h("h1", { text: "Model usage" }),
-      h("p", { class: "muted" }, h("a", { href: "#/admin", text: "Admin settings" }), ` · model turns of the last ${days} days; costs from LiteLLM's price list, "cost unknown" for a model it has no price for.`),
+      h("p", { class: "muted" }, h("a", { href: "#/admin", text: "Admin settings" }), ` · model turns of the last ${days === 1 ? "day" : `${days} days`}; costs from LiteLLM's cost map, "cost unknown" for a model it has no price for.`),
       form,
       report.items.length ? [chart(report.items), table(report)] : h("p", { class: "muted usage-empty", text: "No model turns in this period." }),
     ),
