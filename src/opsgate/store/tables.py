@@ -367,6 +367,19 @@ class ModelTurnRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class AlertGroupRow(Base):
+    """An alert group (source and the SHA-256 of its dedupe key) and its investigation."""
+
+    __tablename__ = "alert_groups"
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    group_key_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    """`open` while the group fires (new notifications are deduplicated), then `resolved`."""
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class AuditRow(Base):
     """The append-only log; triggers refuse UPDATE, DELETE and inserts over an existing seq
     (see the migrations). Every column is covered by `hash` (and so by `mac`)."""
@@ -430,5 +443,6 @@ spent_approvals = _table(SpentApprovalRow)
 engines = _table(EngineRow)
 snapshots = _table(SnapshotRow)
 model_turns = _table(ModelTurnRow)
+alert_groups = _table(AlertGroupRow)
 audit_log = _table(AuditRow)
 audit_head = _table(AuditHeadRow)

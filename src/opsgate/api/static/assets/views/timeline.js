@@ -104,7 +104,10 @@ function stepDetails(step, runId) {
       fact("Started", timeNode(step.started_at)),
       fact("Ended", timeNode(step.ended_at)),
       fact("Duration", formatDuration(step.duration_ms)),
-      fact(step.kind === "approval" ? "Decided by" : "By", step.actor),
+      fact(
+        step.kind === "approval" ? "Decided by" : step.kind === "execution" ? "Acting as" : "By",
+        step.actor,
+      ),
       fact("Tool", step.tool),
       fact("Object", step.object),
       fact("Kind", step.classification === "read" ? "read" : step.classification === "mutation" ? "change" : null),
