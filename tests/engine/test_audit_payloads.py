@@ -42,6 +42,9 @@ _RUN_END = {"status", "reason", "summary", "stopped_by"}
 KEYS: dict[str, list[set[str]]] = {
     "request": [{"text"}],
     "plan": [{"calls", "text"}],
+    "model.turn": [
+        {"model", "input_tokens", "output_tokens", "cost_usd", "ttft_ms", "duration_ms"}
+    ],
     "approval.requested": [{"approval_id", "calls", "expires_at"}],
     "approval.granted": _DECISIONS,
     "approval.rejected": _DECISIONS,

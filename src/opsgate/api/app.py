@@ -53,6 +53,7 @@ from opsgate.api.routes import auth as auth_routes
 from opsgate.api.routes import policy as policy_routes
 from opsgate.api.routes import sso as sso_routes
 from opsgate.api.routes import undo as undo_routes
+from opsgate.api.routes import usage as usage_routes
 from opsgate.api.security import SecurityHeadersMiddleware
 from opsgate.api.sessions import SessionCodec
 from opsgate.api.state import AppState, EngineApi
@@ -251,6 +252,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         undo_routes,
         meta,
         policy_routes,
+        usage_routes,
         alerts,
     ):
         api.include_router(module.router)

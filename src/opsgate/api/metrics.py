@@ -1,12 +1,14 @@
 """Prometheus metrics of one app, on its own `CollectorRegistry` (never the global one).
 
-`Metrics.observe_event` is fed every stream event by `MeteredBus` (so runs, tool calls and
-approvals are counted where this replica's engine publishes them, never twice for events
-another replica wrote); the HTTP middleware and the SSE route
-update request latency and stream clients. `/metrics` renders `Metrics.render()`.
+`Metrics.observe_event` is fed every stream event by `MeteredBus` (so runs, tool calls,
+approvals and model turns are counted where this replica's engine publishes them, never twice
+for events another replica wrote); the HTTP middleware and the SSE route update request
+latency and stream clients. `/metrics` renders `Metrics.render()`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -56,6 +58,21 @@ class Metrics:
         self.stream_events = Counter(
             "opsgate_stream_events_sent_total", "Events written to SSE clients.", registry=r
         )
+        self.model_turns = Counter(
+            "opsgate_model_turns_total", "Model turns, by model.", ["model"], registry=r
+        )
+        self.model_tokens = Counter(
+            "opsgate_model_tokens_total",
+            "Model tokens, by direction (input or output) and model.",
+            ["direction", "model"],
+            registry=r,
+        )
+        self.model_cost = Counter(
+            "opsgate_model_cost_usd_total",
+            "Model cost in US dollars of the turns whose price is known, by model.",
+            ["model"],
+            registry=r,
+        )
 
     def observe_event(self, event: StreamEvent) -> None:
         data = event.data
@@ -75,6 +92,20 @@ class Metrics:
             ).inc()
         elif event.type == "approval.expired":
             self.approvals.labels("expired").inc(max(1, len(data.get("call_ids") or [])))
+        elif event.type == "model.turn":
+            self.observe_turn(data)
+
+    def observe_turn(self, data: dict[str, Any]) -> None:
+        """Count one `model.turn` event; an unknown cost adds nothing to the cost counter."""
+        model = str(data.get("model", "unknown"))
+        self.model_turns.labels(model).inc()
+        for direction in ("input", "output"):
+            tokens = data.get(f"{direction}_tokens")
+            if isinstance(tokens, int) and tokens >= 0:
+                self.model_tokens.labels(direction, model).inc(tokens)
+        cost = data.get("cost_usd")
+        if isinstance(cost, int | float) and cost >= 0:
+            self.model_cost.labels(model).inc(cost)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

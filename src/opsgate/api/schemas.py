@@ -20,6 +20,7 @@ from opsgate.domain.policy import Requirement
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import ApprovalStatus
 from opsgate.domain.sign_in import SignIn
+from opsgate.domain.usage import UsageGroup, UsageGrouping, UsageTotal
 from opsgate.store.records import (
     ApiToken,
     ApprovalDecision,
@@ -180,6 +181,17 @@ class ConversationDetail(BaseModel):
     runs: list[Run]
     calls: list[ToolCallRecord]
     approvals: list[ApprovalOut]
+    usage: UsageTotal
+    """The conversation's model turns summed (tokens, cost, turns without a price)."""
+
+
+class UsageReport(BaseModel):
+    """`GET /usage`: model turns since `since`, per user, model or UTC day (`items`)."""
+
+    group_by: UsageGrouping
+    since: datetime
+    items: list[UsageGroup]
+    total: UsageTotal
 
 
 class MessageBody(_Body):

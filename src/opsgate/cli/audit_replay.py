@@ -76,6 +76,12 @@ def _facts(step: run_timeline.Step) -> list[str]:
             else checked[step.preview_matches]
         )
         facts.append(f"preview sha256 {step.preview_sha256} {said}")
+    if step.usage is not None:
+        usage = step.usage
+        cost = "cost unknown" if usage.cost_usd is None else f"${usage.cost_usd:.5f}"
+        facts.append(
+            f"model {usage.model} {usage.input_tokens} tokens in, {usage.output_tokens} out, {cost}"
+        )
     return facts
 
 

@@ -116,6 +116,10 @@ class Renderer:
         if isinstance(event, ev.Token):
             self._token(event.text)
             return event
+        if isinstance(event, ev.ModelTurn):
+            # Usage is for the web chips and the usage views; the turn's text is not over yet
+            # for the terminal (its plan or answer follows).
+            return event
         self._end_text(event.text if isinstance(event, ev.Plan | ev.Answer) else None)
         if isinstance(event, ev.Plan):
             self._plan(event)

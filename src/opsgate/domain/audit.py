@@ -24,6 +24,7 @@ from opsgate.domain.canonical import canonical_json, hmac_sha256_hex, sha256_hex
 AuditKind = Literal[
     "request",
     "plan",
+    "model.turn",
     "approval.requested",
     "approval.granted",
     "approval.rejected",

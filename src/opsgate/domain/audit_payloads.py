@@ -36,6 +36,7 @@ from opsgate.domain.outcomes import RunSummary
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import DecisionVia, RunStatus
 from opsgate.domain.sign_in import SignIn
+from opsgate.domain.usage import TurnUsage
 
 Via = Literal["api", "cli", "setup", "demo", "oidc", "proxy"]
 """Through which door an account change came: the admin API, the CLI, first-admin setup,
@@ -81,6 +82,12 @@ class Plan(AuditPayload):
     kind: ClassVar[AuditKind] = "plan"
     calls: list[PlannedCall]
     text: str | None = None
+
+
+class ModelTurn(AuditPayload, TurnUsage):
+    """What one model turn cost: its model, tokens, cost (None: price unknown) and timing."""
+
+    kind: ClassVar[AuditKind] = "model.turn"
 
 
 _ADDED_CALL_FIELDS = frozenset({"object", "preview_sha256"})
@@ -474,6 +481,7 @@ ENGINE_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
     for model in (
         Request,
         Plan,
+        ModelTurn,
         ApprovalRequested,
         ApprovalGranted,
         ApprovalRejected,

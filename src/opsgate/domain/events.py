@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from opsgate.domain.calls import CallStatus, Classification
 from opsgate.domain.outcomes import RunSummary
 from opsgate.domain.runs import DecisionKind, RunStatus
+from opsgate.domain.usage import TurnUsage
 
 
 def _now() -> datetime:
@@ -39,6 +40,12 @@ class Token(_Event):
 
     type: Literal["token"] = "token"
     text: str
+
+
+class ModelTurn(_Event, TurnUsage):
+    """A model turn ended: its tokens, cost (None: price unknown) and timing."""
+
+    type: Literal["model.turn"] = "model.turn"
 
 
 class PlannedCall(BaseModel):
@@ -207,6 +214,7 @@ class ErrorEvent(_Event):
 EngineEvent = Annotated[
     RunStarted
     | Token
+    | ModelTurn
     | Plan
     | ToolStarted
     | ToolProgress

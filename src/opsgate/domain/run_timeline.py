@@ -1,9 +1,9 @@
 """One run's story as timed steps, built from its audit events alone.
 
-request → model turns (with their rationale) → each call (read or change) → its approval (who,
-when, why, which policy rules, the preview and command they saw, checked against the hash in
-their decision) → execution (command, exit code, duration, output size and hash) →
-verification (verdict and evidence) → answer. `GET /runs/{id}/timeline`
+request → model turns (with their rationale, tokens, cost and timing) → each call (read or
+change) → its approval (who, when, why, which policy rules, the preview and command they saw,
+checked against the hash in their decision) → execution (command, exit code, duration, output
+size and hash) → verification (verdict and evidence) → answer. `GET /runs/{id}/timeline`
 (`api.routes.audit`) builds it for the run view (`views/timeline.js`); since only audit
 events are read, an exported file gives the same story.
 
@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from opsgate.domain import audit_payloads as ap
 from opsgate.domain.audit import AuditEvent
 from opsgate.domain.targets import call_object
+from opsgate.domain.usage import TurnUsage
 
 StepKind = Literal[
     "request", "model_turn", "call", "approval", "execution", "verification", "answer"
@@ -67,6 +68,8 @@ class Step(BaseModel):
     preview, or decisions from before decisions named it)."""
     rule_ids: list[str] = []
     evidence: list[str] = []
+    usage: TurnUsage | None = None
+    """On a model turn (a plan, or the answer): its tokens, cost and timing (`model.turn`)."""
     audit_seqs: list[int] = []
     """The audit events this step was read from."""
 
@@ -91,6 +94,7 @@ class _Builder:
         self.steps: dict[str, Step] = {}
         self.last_at: datetime | None = None
         self.decided: dict[str, list[str | None]] = {}  # call id -> preview hashes decided on
+        self.turn: tuple[TurnUsage, int] | None = None  # the last model turn's usage, its seq
         self.deciders: dict[str, list[str]] = {}
 
     def step(self, id: str, kind: StepKind, at: datetime, seq: int, **fields: Any) -> Step:
@@ -120,7 +124,20 @@ class _Builder:
         except ValidationError:
             return
         handler(event, payload)
-        self.last_at = event.at
+        # A turn's usage is recorded just before its plan or answer: the turn still lasts
+        # from the event before it.
+        if event.kind != "model.turn":
+            self.last_at = event.at
+
+    def on_model_turn(self, event: AuditEvent, payload: ap.ModelTurn) -> None:
+        self.turn = (TurnUsage.model_validate(payload.model_dump()), event.seq)
+
+    def _turn_usage(self, step: Step) -> None:
+        """Give `step` the usage of the model turn that produced it (once)."""
+        if self.turn is not None:
+            step.usage, seq = self.turn
+            step.audit_seqs.insert(0, seq)
+            self.turn = None
 
     def child(self, kind: StepKind, event: AuditEvent, **fields: Any) -> Step:
         call_id = event.call_id or ""
@@ -153,6 +170,7 @@ class _Builder:
         turn = self.step(
             f"turn-{event.seq}", "model_turn", start, event.seq, title=title, text=payload.text
         )
+        self._turn_usage(turn)
         self.end(turn, event.at)
         for planned in payload.calls:
             self.step(
@@ -304,6 +322,7 @@ class _Builder:
             text=payload.answer or payload.reason,
             actor=payload.stopped_by,
         )
+        self._turn_usage(step)
         self.end(step, event.at)
 
 

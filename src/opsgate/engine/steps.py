@@ -123,9 +123,12 @@ class Steps:
         usage = Usage()
         run_id = state["run_id"]
         tokens = turns.TokenBuffer()
+        clock = turns.TurnClock(time.monotonic())
         try:
             schemas = self.read_schemas if state.get("read_only") else self.tool_schemas
             async for chunk in model.stream(prompt, schemas):
+                if chunk.text or chunk.tool_calls:
+                    clock.output(time.monotonic())
                 if chunk.text:
                     text_parts.append(chunk.text)
                     ready = tokens.add(chunk.text, time.monotonic())
@@ -139,6 +142,7 @@ class Steps:
         if rest:
             self._emit(state, ev.Token(run_id=run_id, text=rest))
         text = "".join(text_parts)
+        spent = clock.usage(model.name, usage, time.monotonic())
         held = [self.sealer.hold(c.name, c.args) for c in calls]
         # The model's own history keeps its calls as everyone else sees them (secrets masked).
         shown = [c.model_copy(update={"args": h["args"]}) for c, h in zip(calls, held, strict=True)]
@@ -154,7 +158,15 @@ class Steps:
                     "usage": usage.model_dump(),
                     "model": model.name,
                 },
+                usage=spent,
             )
+        )
+        # After the message: its usage row is committed by the time the event is published.
+        self._emit(state, ev.ModelTurn(run_id=run_id, **spent.model_dump()))
+        self.recorder.audit(
+            audit.ModelTurn(**spent.model_dump()),
+            conversation_id=state["conversation_id"],
+            run_id=run_id,
         )
         update: RunState = {
             "messages": [*state.get("messages", []), assistant.model_dump(mode="json")],

@@ -1,5 +1,6 @@
 """Pieces of a model turn: what the model is told about tools and the cluster, streamed text
-coalesced into stream events, and verdicts appended to tool results.
+coalesced into stream events, the turn's timing and usage, and verdicts appended to tool
+results.
 
 Used by `opsgate.engine.steps` (the plan and verify nodes).
 """
@@ -10,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsgate.domain.calls import ToolSpec
+from opsgate.domain.usage import TurnUsage
 from opsgate.engine import policy
+from opsgate.engine.models.base import Usage
 from opsgate.engine.state import RunState
 
 
@@ -41,6 +44,33 @@ class TokenBuffer:
         text = "".join(self._parts)
         self._parts, self._size, self._since = [], 0, None
         return text
+
+
+@dataclass
+class TurnClock:
+    """Times one model turn on the monotonic clock: to its first output, and whole."""
+
+    started: float
+    first_output: float | None = None
+
+    def output(self, now: float) -> None:
+        """A chunk with text or tool calls arrived."""
+        if self.first_output is None:
+            self.first_output = now
+
+    def usage(self, model: str, usage: Usage, now: float) -> TurnUsage:
+        return TurnUsage(
+            model=model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=usage.cost_usd,
+            ttft_ms=None if self.first_output is None else _ms(self.first_output - self.started),
+            duration_ms=_ms(now - self.started),
+        )
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
 
 
 def model_schema(tool: ToolSpec) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from opsgate.domain.runs import (
     RunStatus,
 )
 from opsgate.domain.sign_in import SignIn
+from opsgate.domain.usage import UsageGroup, UsageGrouping, UsageTotal
 from opsgate.store.records import (
     AlertGroup,
     ApiToken,
@@ -171,6 +172,17 @@ class Store(Protocol):
         self, *, query: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[Conversation]: ...
     async def rename_conversation(self, conversation_id: str, title: str) -> Conversation: ...
+    async def conversation_usage(self, conversation_id: str) -> UsageTotal:
+        """The sum of the conversation's model turns (zero turns for an unknown id)."""
+        ...
+
+    async def usage_by(
+        self, group_by: UsageGrouping, *, since: datetime | None = None
+    ) -> list[UsageGroup]:
+        """Model turns summed per user who asked, model or UTC day (`YYYY-MM-DD`), ordered by
+        key; only turns from `since` on when given."""
+        ...
+
     async def list_messages(
         self,
         conversation_id: str,

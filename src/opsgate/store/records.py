@@ -29,6 +29,7 @@ from opsgate.domain.runs import (
     RunStatus,
 )
 from opsgate.domain.sign_in import SignIn
+from opsgate.domain.usage import TurnUsage
 
 
 class _Record(BaseModel):
@@ -357,6 +358,8 @@ class NewMessage:
     run_id: str | None = None
     author_id: str | None = None
     data: dict[str, Any] | None = None
+    usage: TurnUsage | None = None
+    """On an assistant turn: what it cost (stored in `model_turns`)."""
 
 
 @dataclass(frozen=True)

@@ -194,6 +194,13 @@ class _Builder:
             run.plans.append(Plan(seq=event.seq, at=event.at, text=payload.text, call_ids=ids))
         return f"planned {len(ids)} call(s)"
 
+    def on_model_turn(self, event: AuditEvent, payload: ap.ModelTurn) -> str:
+        cost = "cost unknown" if payload.cost_usd is None else f"${payload.cost_usd:.5f}"
+        return (
+            f"model {payload.model}: {payload.input_tokens} tokens in, "
+            f"{payload.output_tokens} out, {cost}, {payload.duration_ms} ms"
+        )
+
     def on_approval_requested(self, event: AuditEvent, payload: ap.ApprovalRequested) -> str:
         approval_id = payload.approval_id
         ids = []

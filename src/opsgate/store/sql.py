@@ -6,8 +6,9 @@ Writes run in transactions that take the write lock up front (see `db`), so cond
 updates (`decide`, `set_call_status(expected=...)`) are atomic across processes.
 Transactions live in `sql_base`, users and tokens in `sql_users`, calls and approvals in
 `sql_calls`, spent approval tokens in `sql_spent`, saved policies in `sql_policy`, the audit
-log in `sql_audit`, snapshots in `sql_snapshots`, alert groups in `sql_alerts`; this module
-holds conversations, runs, stream events, batches and Jenkins servers.
+log in `sql_audit`, snapshots in `sql_snapshots`, alert groups in `sql_alerts`, model turn
+usage in `sql_usage`; this module holds conversations, runs, stream events, batches and
+Jenkins servers.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from opsgate.store.sql_leases import LeasesStore
 from opsgate.store.sql_policy import PolicyStore
 from opsgate.store.sql_snapshots import SnapshotsStore
 from opsgate.store.sql_spent import SpentApprovalsStore
+from opsgate.store.sql_usage import UsageStore
 from opsgate.store.sql_users import UsersStore
 
 C, M, R = tables.conversations, tables.messages, tables.runs
@@ -64,6 +66,7 @@ class SqlStore(
     AuditStore,
     SnapshotsStore,
     AlertGroupsStore,
+    UsageStore,
 ):
     """The store on one database; create it with `open_store`."""
 
@@ -144,6 +147,13 @@ class SqlStore(
             if touched.rowcount == 0:
                 raise NotFound(f"no conversation {conversation_id!r}")
         conn.execute(_INSERT_MESSAGE, rows)
+        turns = [
+            (str(row["id"]), new.conversation_id, new.run_id, new.usage)
+            for row, new in zip(rows, messages, strict=True)
+            if new.usage is not None
+        ]
+        if turns:
+            self._insert_model_turns(conn, turns, now)
         return [Message.model_validate(row) for row in rows]
 
     async def list_messages(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -349,6 +350,23 @@ class SnapshotRow(Base):
     cannot_undo: Mapped[str | None] = mapped_column(Text)
 
 
+class ModelTurnRow(Base):
+    """One model turn's usage, beside the assistant message it produced."""
+
+    __tablename__ = "model_turns"
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(40), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    """NULL: the model's price is unknown (never 0 for unknown)."""
+    ttft_ms: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class AlertGroupRow(Base):
     """An alert group (source and the SHA-256 of its dedupe key) and its investigation."""
 
@@ -424,6 +442,7 @@ jenkins_servers = _table(JenkinsServerRow)
 spent_approvals = _table(SpentApprovalRow)
 engines = _table(EngineRow)
 snapshots = _table(SnapshotRow)
+model_turns = _table(ModelTurnRow)
 alert_groups = _table(AlertGroupRow)
 audit_log = _table(AuditRow)
 audit_head = _table(AuditHeadRow)

@@ -96,6 +96,7 @@ async def get_conversation(
         runs=await store.list_runs(conversation_id),
         calls=await store.list_calls(conversation_id=conversation_id),
         approvals=[await approval_out(store, a, viewer=principal.user) for a in approvals],
+        usage=await store.conversation_usage(conversation_id),
     )
 
 

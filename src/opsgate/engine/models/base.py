@@ -51,10 +51,14 @@ class ToolSchema(BaseModel):
 
 
 class Usage(BaseModel):
+    """What a provider reported for one turn."""
+
     model_config = ConfigDict(frozen=True)
 
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = None
+    """The turn's price (`models.pricing`); None when the model's price is unknown."""
 
 
 class ModelChunk(BaseModel):

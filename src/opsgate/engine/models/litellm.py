@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from opsgate.engine.models import pricing
 from opsgate.engine.models.base import ModelChunk, ModelMessage, ModelToolCall, ToolSchema, Usage
 from opsgate.errors import ModelError, truncate
 
@@ -65,7 +66,10 @@ class LiteLLMModel:
                     text, usage = calls.feed(chunk, usage)
                     if text:
                         yield ModelChunk(text=text)
-                yield ModelChunk(tool_calls=calls.finish(), usage=usage)
+                cost = pricing.turn_cost(self.model, usage)
+                yield ModelChunk(
+                    tool_calls=calls.finish(), usage=usage.model_copy(update={"cost_usd": cost})
+                )
                 return
             except Exception as e:
                 # Retry only before anything streamed: a half-streamed turn cannot be undone.

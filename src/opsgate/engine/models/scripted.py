@@ -1,7 +1,8 @@
 """The scripted model: deterministic turns from a YAML file, for tests and demos.
 
 Selected with `OPSGATE_MODEL=scripted:PATH` (see `models.factory`). The file holds
-`scripts: [{match: REGEX, turns: [{text?, tool_calls?: [{name, args}]}]}]`. A run's first user
+`scripts: [{match: REGEX, turns: [{text?, tool_calls?: [{name, args}], usage?:
+{input_tokens, output_tokens}}]}]`. A run's first user
 request picks the first script whose `match` finds a hit in it; each model call of that run then
 takes the script's next turn. No match, or no turn left, raises `ModelError`. Each history it
 is given is kept (`received`), so a test can check what a real provider would have been sent.
@@ -35,11 +36,20 @@ class ScriptedCall(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+class ScriptedUsage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+
+
 class ScriptedTurn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     text: str | None = None
     tool_calls: list[ScriptedCall] = Field(default_factory=list)
+    usage: ScriptedUsage | None = None
+    """The tokens the turn reports; without it, about 4 characters a token."""
 
 
 class Script(BaseModel):
@@ -123,13 +133,17 @@ class ScriptedModel:
             ModelToolCall(id=f"scripted-{len(messages)}-{n}", name=call.name, args=call.args)
             for n, call in enumerate(turn.tool_calls)
         ]
-        yield ModelChunk(
-            tool_calls=calls,
-            usage=Usage(
+        # A scripted model has no price: its cost stays unknown.
+        if turn.usage is not None:
+            usage = Usage(
+                input_tokens=turn.usage.input_tokens, output_tokens=turn.usage.output_tokens
+            )
+        else:
+            usage = Usage(
                 input_tokens=sum(len(m.content) for m in messages) // 4,
                 output_tokens=len(turn.text or "") // 4,
-            ),
-        )
+            )
+        yield ModelChunk(tool_calls=calls, usage=usage)
 
 
 def _last_request_index(messages: list[ModelMessage]) -> int | None:

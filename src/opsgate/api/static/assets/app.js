@@ -13,6 +13,7 @@ import { renderHealth } from "./views/health.js";
 import { renderInbox } from "./views/inbox.js";
 import { renderLogin, renderSetup } from "./views/login.js";
 import { renderTimeline } from "./views/timeline.js";
+import { renderUsage } from "./views/usage.js";
 
 const session = { me: null, model: null, setupToken: "" };
 let cleanup = null;
@@ -27,6 +28,7 @@ const routes = [
   [/^#\/runs\/([^/?]+)(?:\?(.*))?$/, (ctx, m) => renderTimeline(ctx, decodeURIComponent(m[1]), new URLSearchParams(m[2] || "")), true],
   [/^#\/replay\/([^/]+)$/, (ctx, m) => renderReplay(ctx, decodeURIComponent(m[1])), true],
   [/^#\/admin$/, (ctx) => renderAdmin(ctx), true],
+  [/^#\/admin\/usage(?:\?(.*))?$/, (ctx, m) => renderUsage(ctx, new URLSearchParams(m[1] || "")), true],
   [/^#?\/?$/, (ctx) => renderConversations(ctx), true],
 ];
 

@@ -1,5 +1,6 @@
 // Tiny DOM helpers used by every view: build elements without innerHTML (no injection),
-// format times and durations, and show short notices.
+// format times (UTC, the viewer's zone as a tooltip) and durations, copy buttons, and short
+// notices.
 
 /**
  * Build an element. attrs: `class`, `text`, `on:<event>` handlers, `dataset`, booleans
@@ -51,12 +52,6 @@ export function field(labelText, control, hint) {
   return h("div", { class: "field" }, h("label", { for: control.id, text: labelText }), control, hintEl);
 }
 
-export function formatTime(value) {
-  if (!value) return "";
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
-}
-
 /**
  * A time as ISO 8601 in UTC (`2026-12-01 21:40:14Z`, what the audit log and the CLI say) and
  * the same moment in the viewer's zone, named (`22:40:14 CET`, for a tooltip or second line).
@@ -67,6 +62,59 @@ export function formatUtc(value) {
   const utc = `${date.toISOString().slice(0, 19).replace("T", " ")}Z`;
   const local = date.toLocaleString(undefined, { hour12: false, timeZoneName: "short" });
   return { utc, local: `${local} (your time)` };
+}
+
+/** A `<time>` showing `formatUtc`'s UTC text, the viewer's own zone as its tooltip. */
+export function timeNode(value) {
+  const shown = formatUtc(value);
+  return h("time", { datetime: value || null, title: shown.local || null, text: shown.utc });
+}
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  // Plain-HTTP origins have no clipboard API: select a hidden copy and use the old command.
+  const area = h("textarea", { class: "sr-only", "aria-hidden": "true", readonly: true });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  const copied = document.execCommand("copy");
+  area.remove();
+  if (!copied) throw new Error("the browser refused to copy");
+}
+
+/**
+ * A "Copy" button for `text` (or a function giving it at click time), named "Copy the
+ * <what>"; it says "Copied" for a few seconds, or why nothing was copied.
+ */
+export function copyButton(text, what) {
+  const button = h("button", { type: "button", class: "btn-quiet copy", text: "Copy", "aria-label": `Copy the ${what}` });
+  let timer = null;
+  button.addEventListener("click", async (event) => {
+    event.stopPropagation();
+    clearTimeout(timer);
+    try {
+      await copyText(typeof text === "function" ? text() : String(text));
+      button.textContent = "Copied";
+      button.dataset.state = "copied";
+    } catch (err) {
+      button.textContent = `Not copied (${err.message}): select the text instead`;
+      button.dataset.state = "failed";
+    }
+    timer = setTimeout(() => {
+      button.textContent = "Copy";
+      delete button.dataset.state;
+    }, 4000);
+  });
+  return button;
+}
+
+/** A model cost in US dollars; null is a model without a price: "cost unknown", never $0. */
+export function formatCost(usd) {
+  if (usd === null || usd === undefined) return "cost unknown";
+  return `$${usd < 0.01 ? usd.toFixed(5) : usd.toFixed(4)}`;
 }
 
 export function formatDuration(ms) {

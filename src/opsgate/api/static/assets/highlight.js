@@ -1,7 +1,8 @@
-// A very small highlighter for JSON, YAML and unified diffs: it only wraps tokens in
-// <span class="hl-..."> built with DOM nodes (never innerHTML), so output stays inert text.
+// A very small highlighter for JSON, YAML and unified diffs (each block with a copy button):
+// it only wraps tokens in <span class="hl-..."> built with DOM nodes (never innerHTML), so
+// output stays inert text.
 
-import { h } from "./dom.js";
+import { copyButton, h } from "./dom.js";
 
 const JSON_TOKEN = /("(?:\\.|[^"\\])*"(\s*:)?|\b(?:true|false|null)\b|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
 
@@ -81,9 +82,11 @@ export function codeBlock(text, { lang, foldLines = 40, label = "Output", fold =
   const value = text || "";
   const lines = value.split("\n");
   const pre = h("pre", { class: `code${wrap ? " wrap" : ""}`, tabindex: "0", "aria-label": label });
+  // The whole text is copied, folded or not.
+  const copy = copyButton(value, label.charAt(0).toLowerCase() + label.slice(1));
   if (!fold || lines.length <= foldLines) {
     pre.append(...highlight(value, lang));
-    return pre;
+    return h("div", { class: "code-block" }, pre, copy);
   }
   const head = lines.slice(0, foldLines).join("\n");
   pre.append(...highlight(head, lang || detect(value)));
@@ -99,7 +102,7 @@ export function codeBlock(text, { lang, foldLines = 40, label = "Output", fold =
     button.setAttribute("aria-expanded", String(!expanded));
     button.textContent = expanded ? `Show all ${lines.length} lines` : "Show less";
   });
-  return h("div", { class: "fold-wrap" }, pre, button);
+  return h("div", { class: "code-block fold-wrap" }, pre, copy, button);
 }
 
 export function jsonBlock(value, label = "Arguments", options = {}) {

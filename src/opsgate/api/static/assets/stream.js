@@ -6,7 +6,7 @@
 // error events), never from what the engine sends.
 
 export const EVENT_TYPES = [
-  "run.started", "token", "plan", "tool.started", "tool.progress", "tool.finished",
+  "run.started", "token", "model.turn", "plan", "tool.started", "tool.progress", "tool.finished",
   "approval.requested", "approval.decided", "approval.expired", "verify", "answer",
   "run.paused", "run.resumed", "run.finished", "run.error",
 ];

@@ -1,8 +1,9 @@
 // Admin settings: users and roles, local password sign-in, API tokens (shown once), Jenkins servers,
-// the approval policy (show, check, save a new version: docs/policy.md).
+// the approval policy (show, check, save a new version: docs/policy.md), and a link to the
+// Usage page (views/usage.js).
 
 import { del, enc, get, patch, post, put } from "../api.js";
-import { field, formatTime, h, mount, toast } from "../dom.js";
+import { field, h, mount, timeNode, toast } from "../dom.js";
 import { ROLES } from "../roles.js";
 
 const GRANTABLE = ["viewer", "operator", "approver"];
@@ -48,7 +49,7 @@ function usersSection() {
         });
         // Single sign-on and proxy users get their role from their groups again at each sign-in.
         const signIn = user.sign_in && user.sign_in !== "local" ? `${user.sign_in} (role from groups)` : "local";
-        return h("tr", {}, h("td", { text: user.username }), h("td", {}, role), h("td", { text: signIn }), h("td", {}, grantsCell(user, load)), h("td", {}, disabled), h("td", { text: formatTime(user.created_at) }));
+        return h("tr", {}, h("td", { text: user.username }), h("td", {}, role), h("td", { text: signIn }), h("td", {}, grantsCell(user, load)), h("td", {}, disabled), h("td", {}, timeNode(user.created_at)));
       }),
     );
   };
@@ -125,7 +126,7 @@ function tokensSection() {
             toast(err.message);
           }
         });
-        return h("tr", {}, h("td", { text: token.name }), h("td", {}, h("code", { text: token.prefix || "" })), h("td", { text: formatTime(token.created_at) }), h("td", { text: token.revoked_at ? "revoked" : formatTime(token.last_used_at) || "never used" }), h("td", {}, revoke));
+        return h("tr", {}, h("td", { text: token.name }), h("td", {}, h("code", { text: token.prefix || "" })), h("td", {}, timeNode(token.created_at)), h("td", {}, token.revoked_at ? "revoked" : token.last_used_at ? timeNode(token.last_used_at) : "never used"), h("td", {}, revoke));
       }),
     );
   };
@@ -277,5 +278,5 @@ export function renderAdmin(ctx) {
     mount(ctx.main, h("p", { class: "error", role: "alert", text: "Only administrators can open the settings." }));
     return;
   }
-  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), usersSection(), signInSection(), tokensSection(), jenkinsSection(), policySection()));
+  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), h("p", {}, h("a", { class: "usage-link", href: "#/admin/usage", text: "Model usage and cost" })), usersSection(), signInSection(), tokensSection(), jenkinsSection(), policySection()));
 }

@@ -9,39 +9,16 @@
 // Built by chat.js for every `approval.requested` event.
 
 import { codeBlock, jsonBlock } from "../highlight.js";
-import { field, formatRemaining, formatTime, h, mount, newId } from "../dom.js";
+import { copyButton, field, formatRemaining, h, mount, newId, timeNode } from "../dom.js";
 import { statusBadge } from "../outcomes.js";
 import { securityFindings } from "../security.js";
 import { classBadge } from "./tool-card.js";
-
-async function copyText(text) {
-  if (navigator.clipboard && window.isSecureContext) {
-    await navigator.clipboard.writeText(text);
-    return;
-  }
-  // Plain-HTTP origins have no clipboard API: select a hidden copy and use the old command.
-  const area = h("textarea", { class: "sr-only", "aria-hidden": "true", readonly: true });
-  area.value = text;
-  document.body.append(area);
-  area.select();
-  const copied = document.execCommand("copy");
-  area.remove();
-  if (!copied) throw new Error("the browser refused to copy");
-}
 
 function commandBlock(call) {
   if (!call.command) {
     return h("p", { class: "command-missing muted", text: "The exact command is not available for this call: the arguments below are what will run." });
   }
-  const copy = h("button", { type: "button", class: "btn-quiet copy", text: "Copy", "aria-label": "Copy the command" });
-  copy.addEventListener("click", async () => {
-    try {
-      await copyText(call.command);
-      copy.textContent = "Copied";
-    } catch (err) {
-      copy.textContent = `Not copied (${err.message}): select the text instead`;
-    }
-  });
+  const copy = copyButton(call.command, "command");
   return h(
     "div",
     { class: "command-block" },
@@ -250,7 +227,7 @@ export function createApprovalCard(event, { me, policy, canApprove, handlers }) 
       "header",
       {},
       h("h3", { id: headingId, text: event.calls.length > 1 ? `Approval needed for ${event.calls.length} changes` : "Approval needed" }),
-      h("p", { class: "muted" }, "Proposed by ", h("strong", { class: "proposer", text: event.proposed_by }), ` at ${formatTime(event.at)} · `, timeLeft),
+      h("p", { class: "muted" }, "Proposed by ", h("strong", { class: "proposer", text: event.proposed_by }), " at ", timeNode(event.at), " · ", timeLeft),
       h("p", { class: "muted client", hidden: true }),
       mine ? h("p", { class: "self-note", role: "note", text: "You proposed this change." }) : null,
       policyNote,

@@ -4,7 +4,7 @@
 
 import { enc, get, query } from "../api.js";
 import { codeBlock, jsonBlock } from "../highlight.js";
-import { field, formatUtc, h, mount, toast } from "../dom.js";
+import { field, formatUtc, h, mount, timeNode, toast } from "../dom.js";
 import { VERDICT_STATE, callLook, describeSummary, runLook } from "../outcomes.js";
 
 const KINDS = [
@@ -61,8 +61,7 @@ function summary(event) {
 }
 
 function timeCell(value) {
-  const shown = formatUtc(value);
-  return h("td", {}, h("time", { datetime: value, title: shown.local, text: shown.utc }));
+  return h("td", {}, timeNode(value));
 }
 
 function outcomeCell(outcome) {

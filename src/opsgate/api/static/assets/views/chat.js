@@ -2,9 +2,14 @@
 // cards, approval cards, verification, the final status with its summary), the stop button
 // (which says "stopping…" until the run has ended), the connection indicator (the connection
 // only, never an engine event) and the tool palette (the conversation's namespace as default).
+// Answers are rendered as sanitised Markdown (markdown.js); each model turn gets a usage chip
+// (tokens in and out, cost or "cost unknown", time to first output, duration) and the header
+// the conversation's total (from the API, fetched again after each new turn); each run links
+// to its timeline.
 
 import { enc, get, post, query } from "../api.js";
-import { field, formatTime, h, mount, toast } from "../dom.js";
+import { copyButton, field, formatCost, formatDuration, h, mount, timeNode, toast } from "../dom.js";
+import { renderMarkdown } from "../markdown.js";
 import { describeSummary, runLook, summaryNodes } from "../outcomes.js";
 import { holdsAnywhere } from "../roles.js";
 import { openStream } from "../stream.js";
@@ -28,9 +33,36 @@ function finalStatus(el, data) {
     el,
     h("strong", { class: "final-words", text: `Run ${look.words}${who}` }),
     data.summary ? [": ", h("span", { class: "final-summary" }, summaryNodes(data.summary))] : null,
-    h("span", { class: "muted", text: ` · ${formatTime(data.at)}` }),
+    h("span", { class: "muted" }, " · ", timeNode(data.at)),
     redundant ? null : h("span", { class: "final-reason" }, h("br"), `Reason: ${data.reason}`),
   );
+}
+
+const COUNT = new Intl.NumberFormat("en");
+
+/** A model turn's numbers: tokens in and out, cost (or "cost unknown"), TTFT, duration. */
+export function usageChip(turn) {
+  return h(
+    "p",
+    { class: "usage-chip muted", dataset: { model: turn.model }, title: `model ${turn.model}` },
+    h("span", { class: "tokens-in", text: `${COUNT.format(turn.input_tokens)} in` }),
+    " · ",
+    h("span", { class: "tokens-out", text: `${COUNT.format(turn.output_tokens)} out` }),
+    " · ",
+    h("span", { class: "cost", text: formatCost(turn.cost_usd) }),
+    " · ",
+    h("span", { class: "ttft", text: turn.ttft_ms === null || turn.ttft_ms === undefined ? "no output" : `first output ${formatDuration(turn.ttft_ms)}` }),
+    " · ",
+    h("span", { class: "duration", text: formatDuration(turn.duration_ms) }),
+  );
+}
+
+/** The conversation's total (`usage` of GET /conversations/{id}). */
+function usageTotalText(total) {
+  if (!total || !total.turns) return "no model turns yet";
+  const unpriced = total.unpriced_turns ? ` (${total.unpriced_turns} of ${total.turns} turns cost unknown)` : "";
+  const cost = total.cost_usd === null || total.cost_usd === undefined ? "cost unknown" : `${formatCost(total.cost_usd)}${unpriced}`;
+  return `${total.turns} model ${total.turns === 1 ? "turn" : "turns"} · ${COUNT.format(total.input_tokens)} in · ${COUNT.format(total.output_tokens)} out · ${cost}`;
 }
 
 export async function renderChat(ctx, conversationId) {
@@ -48,6 +80,19 @@ export async function renderChat(ctx, conversationId) {
   const streamState = h("span", { class: "stream-state muted", text: "connecting…" });
   const runStatus = h("span", { class: "run-status", "aria-live": "polite" });
   const stopButton = h("button", { type: "button", class: "btn-reject", text: "Stop", hidden: true, disabled: !canOperate });
+  const usageTotal = h("span", { class: "usage-total muted", title: "Model usage of this conversation", text: usageTotalText(detail.usage) });
+  let usageRefresh = null;
+  // After a new turn: its row is committed before its event is published, so this sees it.
+  const refreshUsage = () => {
+    clearTimeout(usageRefresh);
+    usageRefresh = setTimeout(async () => {
+      try {
+        usageTotal.textContent = usageTotalText((await get(`/conversations/${enc(conversationId)}`)).usage);
+      } catch {
+        /* the chips still show each turn; the total catches up at the next turn */
+      }
+    }, 200);
+  };
 
   const runs = new Map();
   const cards = new Map();
@@ -90,8 +135,9 @@ export async function renderChat(ctx, conversationId) {
         : null,
       body,
       status,
+      h("p", { class: "run-links muted" }, h("a", { class: "run-timeline-link", href: `#/runs/${enc(runId)}`, text: "Run timeline" }), " · run ", h("code", { class: "run-id", text: runId }), " ", copyButton(runId, "run id")),
     );
-    run = { el, body, status, bubble: null, bubbleText: "", cards: [] };
+    run = { el, body, status, bubble: null, bubbleText: "", cards: [], lastMessage: null };
     runs.set(runId, run);
     timeline.append(el);
     return run;
@@ -100,10 +146,23 @@ export async function renderChat(ctx, conversationId) {
   const bubble = (run) => {
     if (!run.bubble) {
       run.bubbleText = "";
-      run.bubble = h("p", { class: "msg-text" });
-      run.body.append(h("div", { class: "msg msg-assistant" }, h("span", { class: "who", text: "opsgate" }), run.bubble));
+      run.bubble = h("div", { class: "msg-text md" });
+      run.lastMessage = h("div", { class: "msg msg-assistant" }, h("span", { class: "who", text: "opsgate" }), run.bubble);
+      run.body.append(run.lastMessage);
     }
     return run.bubble;
+  };
+  // Markdown is drawn again at most once a frame while text streams in.
+  const undrawn = new WeakMap();
+  const showText = (el, text) => {
+    const waiting = undrawn.has(el);
+    undrawn.set(el, text);
+    if (waiting) return;
+    requestAnimationFrame(() => {
+      const latest = undrawn.get(el);
+      undrawn.delete(el);
+      mount(el, renderMarkdown(latest));
+    });
   };
 
   // An offered rollback is a direct call of its own: a new run, gated like any change.
@@ -163,11 +222,19 @@ export async function renderChat(ctx, conversationId) {
       case "token": {
         const el = bubble(run);
         run.bubbleText += data.text;
-        el.textContent = run.bubbleText;
+        showText(el, run.bubbleText);
+        break;
+      }
+      case "model.turn": {
+        // The chip goes under the turn's text; a turn that only called tools gets its own line.
+        const chip = usageChip(data);
+        if (run.bubble && run.lastMessage) run.lastMessage.append(chip);
+        else run.body.append(chip);
+        if (!replayed) refreshUsage();
         break;
       }
       case "plan":
-        if (data.text && !run.bubbleText) bubble(run).textContent = data.text;
+        if (data.text && !run.bubbleText) showText(bubble(run), data.text);
         run.bubble = null;
         for (const call of data.calls || []) cardFor(runId, { ...call, status: call.error ? "invalid" : "planned" });
         break;
@@ -210,7 +277,7 @@ export async function renderChat(ctx, conversationId) {
         cardFor(runId, data).verify(data);
         break;
       case "answer":
-        bubble(run).textContent = data.text;
+        showText(bubble(run), data.text);
         run.bubble = null;
         break;
       case "run.paused":
@@ -291,6 +358,8 @@ export async function renderChat(ctx, conversationId) {
           streamState,
           runStatus,
           stopButton,
+          usageTotal,
+          h("span", { class: "conversation-id muted" }, "id ", h("code", { text: conversationId }), " ", copyButton(conversationId, "conversation id")),
           h("a", { href: `#/replay/${enc(conversationId)}`, text: "Replay" }),
         ),
         timeline,
@@ -313,5 +382,6 @@ export async function renderChat(ctx, conversationId) {
   return () => {
     stream.close();
     clearInterval(ticker);
+    clearTimeout(usageRefresh);
   };
 }

@@ -3,7 +3,7 @@
 // chosen kubeconfig context.
 
 import { enc, get, post, query } from "../api.js";
-import { field, formatTime, h, mount, toast } from "../dom.js";
+import { field, h, mount, timeNode, toast } from "../dom.js";
 import { inboxBadge } from "../inbox-stream.js";
 import { holdsAnywhere } from "../roles.js";
 
@@ -28,7 +28,7 @@ export function conversationList(ctx, activeId = null) {
                   "a",
                   { href: `#/c/${enc(item.id)}`, "aria-current": item.id === activeId ? "page" : null },
                   h("span", { class: "conv-title", text: item.title || "Untitled" }),
-                  h("small", { class: "muted", text: `${(item.contexts || []).join(", ")} · ${formatTime(item.updated_at)}` }),
+                  h("small", { class: "muted" }, `${(item.contexts || []).join(", ")} · `, timeNode(item.updated_at)),
                 ),
               ),
             ),

@@ -6,7 +6,7 @@
 
 import { enc, get } from "../api.js";
 import { codeBlock, jsonBlock } from "../highlight.js";
-import { formatDuration, formatUtc, h, mount } from "../dom.js";
+import { copyButton, formatCost, formatDuration, h, mount, timeNode } from "../dom.js";
 import { callLook, runLook } from "../outcomes.js";
 
 const KIND_WORDS = {
@@ -28,11 +28,6 @@ function outcomeBadge(outcome) {
   const look = run ? runLook(outcome) : callLook(outcome === "failed" ? "failed" : outcome);
   const tone = STEP_TONES[outcome] || look.tone;
   return h("span", { class: `badge status tone-${tone}`, dataset: { outcome }, text: look.words });
-}
-
-function timeText(value) {
-  const shown = formatUtc(value);
-  return h("time", { datetime: value, title: shown.local, text: shown.utc });
 }
 
 function fact(label, value) {
@@ -74,6 +69,21 @@ function previewBlock(step) {
   );
 }
 
+// A model turn's numbers, the same as its chip in the chat (from its `model.turn` event).
+function usageFacts(usage) {
+  if (!usage) return null;
+  const count = new Intl.NumberFormat("en");
+  return [
+    fact("Model", usage.model),
+    h("dt", { text: "Tokens" }),
+    h("dd", { class: "turn-tokens", text: `${count.format(usage.input_tokens)} in · ${count.format(usage.output_tokens)} out` }),
+    h("dt", { text: "Cost" }),
+    h("dd", { class: "turn-cost", text: formatCost(usage.cost_usd) }),
+    fact("First output", usage.ttft_ms === null ? "no output" : formatDuration(usage.ttft_ms)),
+    fact("Model time", formatDuration(usage.duration_ms)),
+  ];
+}
+
 function stepDetails(step, runId) {
   const seqs = step.audit_seqs || [];
   const links = seqs.length
@@ -91,8 +101,8 @@ function stepDetails(step, runId) {
     h(
       "dl",
       { class: "facts" },
-      fact("Started", timeText(step.started_at)),
-      fact("Ended", timeText(step.ended_at)),
+      fact("Started", timeNode(step.started_at)),
+      fact("Ended", timeNode(step.ended_at)),
       fact("Duration", formatDuration(step.duration_ms)),
       fact(
         step.kind === "approval" ? "Decided by" : step.kind === "execution" ? "Acting as" : "By",
@@ -107,6 +117,7 @@ function stepDetails(step, runId) {
       fact("Output size", step.output_size === null || step.output_size === undefined ? null : `${step.output_size} bytes${step.truncated ? " (truncated)" : ""}`),
       fact("Output sha256", step.output_sha256),
       fact("Preview sha256", step.preview_sha256),
+      usageFacts(step.usage),
     ),
     step.args ? jsonBlock(step.args, "Arguments") : null,
     previewBlock(step),
@@ -152,7 +163,7 @@ export async function renderTimeline(ctx, runId, params) {
     h(
       "section",
       { class: "content wide" },
-      h("h1", {}, "Run ", h("code", { text: runId })),
+      h("h1", {}, "Run ", h("code", { text: runId }), " ", copyButton(runId, "run id")),
       h(
         "p",
         { class: "run-head" },
@@ -161,7 +172,7 @@ export async function renderTimeline(ctx, runId, params) {
         data.status ? h("span", { class: `run-status tone-${runLook(data.status).tone}`, text: runLook(data.status).words }) : h("span", { class: "run-status tone-blue", text: "still running" }),
         " · ",
         h("span", { class: "run-duration", text: `${formatDuration(total)} in all` }),
-        data.started_at ? [" · started ", timeText(data.started_at)] : null,
+        data.started_at ? [" · started ", timeNode(data.started_at)] : null,
         " · ",
         h("a", { href: `#/audit?run_id=${enc(runId)}`, text: "All of it in the audit" }),
       ),
