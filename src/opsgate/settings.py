@@ -241,6 +241,16 @@ class Settings(BaseSettings):
     """Jenkins servers by name, beside those admins add through the API (which cannot change
     these). Security setting."""
 
+    webhook_max_attempts: int = Field(default=6, ge=1, le=20)
+    """Attempts at one webhook delivery before it is marked failed (network errors, 5xx and
+    429 are retried; any other answer is final)."""
+    webhook_backoff_s: float = Field(default=2.0, gt=0, le=3600)
+    """Wait before a delivery's first retry; it doubles after each failed attempt."""
+    webhook_poll_s: float = Field(default=1.0, ge=0.01, le=60)
+    """How often each replica queues new audit events for webhooks and sends due deliveries."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """How long one webhook delivery may take before it counts as a network error."""
+
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     """`text`: lines for people (the default); `json`: one JSON object per line for a log

@@ -4,7 +4,8 @@ Dependencies are built once in `lifespan` and kept on `app.state.opsgate` (`AppS
 store (migrations applied on open), the event bus (metered; on PostgreSQL it also follows
 what other replicas write, `Store.follow_events`), the tool server and its
 in-process client, the engine (recovered at start: interrupted calls become
-`outcome_unknown`), a periodic expiry of overdue approvals, the login limiter, and, while no
+`outcome_unknown`), a periodic expiry of overdue approvals, the webhook outbox
+(`api.notify.outbox`), the login limiter, and, while no
 user exists, a one-time setup token logged once at WARNING (only its hash is kept).
 `AppDeps` lets tests inject any of these pieces; injected pieces are not closed by the app.
 In front of the routes: the catch-all 500, security headers, `guards.RequestGuard` (odd
@@ -35,6 +36,7 @@ from starlette.middleware.cors import CORSMiddleware
 import opsgate
 from opsgate.api import auth, build, contexts, errors, guards, oidc, sso, tracing, ui
 from opsgate.api.metrics import MeteredBus, Metrics
+from opsgate.api.notify import outbox
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.routes import (
@@ -46,6 +48,7 @@ from opsgate.api.routes import (
     meta,
     tokens,
     user_events,
+    webhooks,
 )
 from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
@@ -197,6 +200,11 @@ def _lifespan(
                     _setup_url(settings, token),
                 )
             app.state.opsgate = state
+            webhook_http = httpx.AsyncClient(follow_redirects=False)
+            stack.push_async_callback(webhook_http.aclose)
+            outgoing = outbox.WebhookOutbox(store, webhook_http, outbox.config_of(settings), clock)
+            sender = asyncio.create_task(outgoing.run_forever(settings.webhook_poll_s))
+            stack.push_async_callback(_cancelled, sender)
             expiry = asyncio.create_task(sweep_forever(engine, deps.expire_every_s))
             try:
                 yield
@@ -250,6 +258,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         undo_routes,
         meta,
         policy_routes,
+        webhooks,
     ):
         api.include_router(module.router)
     api.add_api_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)

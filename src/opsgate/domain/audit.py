@@ -48,6 +48,8 @@ AuditKind = Literal[
     "settings.changed",
     "settings.local_login",
     "policy.changed",
+    "webhook.created",
+    "webhook.removed",
 ]
 
 GENESIS_HASH = "0" * 64

@@ -412,6 +412,23 @@ class SettingsChanged(AuditPayload):
     user: str | None = None
 
 
+class WebhookCreated(AuditPayload):
+    """An admin added an outgoing webhook: its id, URL and events, never its secret."""
+
+    kind: ClassVar[AuditKind] = "webhook.created"
+    webhook_id: str
+    url: str
+    events: list[str]
+
+
+class WebhookRemoved(AuditPayload):
+    """An admin removed an outgoing webhook (and its delivery log)."""
+
+    kind: ClassVar[AuditKind] = "webhook.removed"
+    webhook_id: str
+    url: str
+
+
 ENGINE_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
     model.kind: model
     for model in (
@@ -450,6 +467,8 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
             ApprovalRefused,
             SettingsChanged,
             PolicyChanged,
+            WebhookCreated,
+            WebhookRemoved,
         )
     },
 }

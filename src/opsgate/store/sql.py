@@ -6,7 +6,8 @@ Writes run in transactions that take the write lock up front (see `db`), so cond
 updates (`decide`, `set_call_status(expected=...)`) are atomic across processes.
 Transactions live in `sql_base`, users and tokens in `sql_users`, calls and approvals in
 `sql_calls`, spent approval tokens in `sql_spent`, saved policies in `sql_policy`, the audit
-log in `sql_audit`, snapshots in `sql_snapshots`; this module holds conversations, runs, stream
+log in `sql_audit`, snapshots in `sql_snapshots`, webhooks and their outbox in
+`sql_webhooks`; this module holds conversations, runs, stream
 events, batches and Jenkins
 servers.
 """
@@ -44,6 +45,7 @@ from opsgate.store.sql_policy import PolicyStore
 from opsgate.store.sql_snapshots import SnapshotsStore
 from opsgate.store.sql_spent import SpentApprovalsStore
 from opsgate.store.sql_users import UsersStore
+from opsgate.store.sql_webhooks import WebhooksStore
 
 C, M, R = tables.conversations, tables.messages, tables.runs
 EV, J = tables.stream_events, tables.jenkins_servers
@@ -63,6 +65,7 @@ class SqlStore(
     PolicyStore,
     AuditStore,
     SnapshotsStore,
+    WebhooksStore,
 ):
     """The store on one database; create it with `open_store`."""
 

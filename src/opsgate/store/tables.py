@@ -388,6 +388,43 @@ class AuditHeadRow(Base):
     signature: Mapped[str] = mapped_column(String(64))
 
 
+class WebhookRow(Base):
+    """An outgoing webhook an admin configured; `cursor_seq` is the last audit event its
+    outbox has turned into deliveries (advanced only by compare-and-set, so one replica does)."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    cursor_seq: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookDeliveryRow(Base):
+    """One audit event to tell one webhook, and every attempt at telling it (`attempt_log`).
+
+    Unique per (webhook, audit event): two replicas reading the same events insert it once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("uq_webhook_deliveries_event", "webhook_id", "audit_seq", unique=True),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    audit_seq: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_until: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
 def _table(row_class: type[Base]) -> Table:
     return cast(Table, row_class.__table__)
 
@@ -413,3 +450,5 @@ engines = _table(EngineRow)
 snapshots = _table(SnapshotRow)
 audit_log = _table(AuditRow)
 audit_head = _table(AuditHeadRow)
+webhooks = _table(WebhookRow)
+webhook_deliveries = _table(WebhookDeliveryRow)
