@@ -1,9 +1,10 @@
 // Admin settings: users and roles, local password sign-in, API tokens (shown once), Jenkins servers,
-// the approval policy (show, check, save a new version: docs/policy.md).
+// outgoing webhooks (views/webhooks.js), the approval policy (show, check, save a new version: docs/policy.md).
 
 import { del, enc, get, patch, post, put } from "../api.js";
 import { field, formatTime, h, mount, toast } from "../dom.js";
 import { ROLES } from "../roles.js";
+import { webhooksSection } from "./webhooks.js";
 
 const GRANTABLE = ["viewer", "operator", "approver"];
 
@@ -277,5 +278,5 @@ export function renderAdmin(ctx) {
     mount(ctx.main, h("p", { class: "error", role: "alert", text: "Only administrators can open the settings." }));
     return;
   }
-  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), usersSection(), signInSection(), tokensSection(), jenkinsSection(), policySection()));
+  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), usersSection(), signInSection(), tokensSection(), jenkinsSection(), webhooksSection(tableSection), policySection()));
 }
