@@ -189,7 +189,8 @@ async def test_the_secret_is_shown_once_and_admin_changes_are_audited(api_env: A
         unknown_event = await admin.post(
             "/api/v1/webhooks", json={"url": "https://h.example.test/", "events": ["run.started"]}
         )
-        created = await add_webhook(admin, "https://h.example.test/x", "run.failed", "run.failed")
+        url = "https://h.example.test:8443/services/T0/B0/tokenlike?key=k"
+        created = await add_webhook(admin, url, "run.failed", "run.failed")
         secret = created["secret"]
         listed = await admin.get("/api/v1/webhooks")
         removed = await admin.delete(f"/api/v1/webhooks/{created['webhook']['id']}")
@@ -199,16 +200,18 @@ async def test_the_secret_is_shown_once_and_admin_changes_are_audited(api_env: A
     assert unknown_event.status_code == 422
     assert created["webhook"]["events"] == ["run.failed"]
     assert secret not in listed.text
-    assert listed.json()["items"][0]["url"].endswith("/x")
+    assert listed.json()["items"][0]["url"] == url
     assert (removed.status_code, again.status_code) == (204, 404)
     events = audit.json()["items"]
     assert [e["kind"] for e in events] == ["webhook.created", "webhook.removed"]
     assert all(e["actor_name"] == "admin" for e in events)
     assert events[0]["payload"] == {
         "webhook_id": created["webhook"]["id"],
-        "url": "https://h.example.test/x",
+        "destination": "https://h.example.test:8443",
         "events": ["run.failed"],
     }
+    assert events[1]["payload"]["destination"] == "https://h.example.test:8443"
     assert secret not in audit.text
+    assert "tokenlike" not in audit.text
     stored = await api_env.state.store.list_audit(limit=1000)
     assert all(secret not in str(event.payload) for event in stored)

@@ -413,11 +413,13 @@ class SettingsChanged(AuditPayload):
 
 
 class WebhookCreated(AuditPayload):
-    """An admin added an outgoing webhook: its id, URL and events, never its secret."""
+    """An admin added an outgoing webhook: its id, where it sends and its events, never its
+    secret."""
 
     kind: ClassVar[AuditKind] = "webhook.created"
     webhook_id: str
-    url: str
+    destination: str
+    """The URL's scheme, host and port only: a receiver's path or query may hold a token."""
     events: list[str]
 
 
@@ -426,7 +428,7 @@ class WebhookRemoved(AuditPayload):
 
     kind: ClassVar[AuditKind] = "webhook.removed"
     webhook_id: str
-    url: str
+    destination: str
 
 
 ENGINE_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {

@@ -50,7 +50,7 @@ class OutboxConfig:
     max_attempts: int
     backoff_s: float
     timeout_s: float
-    claim_s: float = 60.0
+    claim_s: float
     """How long a claimed delivery is this replica's; longer than one attempt can take."""
 
 
@@ -60,6 +60,8 @@ def config_of(settings: Settings) -> OutboxConfig:
         max_attempts=settings.webhook_max_attempts,
         backoff_s=settings.webhook_backoff_s,
         timeout_s=settings.webhook_timeout_s,
+        # A claim outlives the longest attempt, so no replica takes over one still running.
+        claim_s=settings.webhook_timeout_s + 30.0,
     )
 
 

@@ -2,7 +2,8 @@
 
 Only admins reach them (`auth.Admin`). A new webhook's signing secret is in the creation
 answer once and never again (the store keeps it encrypted, to sign); adding and removing are
-audited (`webhook.created`, `webhook.removed`, never the secret). The outbox
+audited (`webhook.created`, `webhook.removed`: the URL's origin, never its path, query or the
+secret). The outbox
 (`api.notify.outbox`) does the sending; docs/notifications.md describes what receivers get.
 """
 
@@ -37,6 +38,14 @@ def check_url(url: str) -> str:
     if parts.fragment:
         raise ValueError("the URL may not have a #fragment (it is never sent)")
     return url
+
+
+def destination(url: str) -> str:
+    """What the audit log names of a webhook's URL: scheme, host and port, never the path or
+    query, which some receivers make the token (a chat app's incoming-webhook URL)."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 class WebhookBody(BaseModel):
@@ -111,7 +120,9 @@ async def create_webhook(
     )
     await _audit(
         state,
-        ap.WebhookCreated(webhook_id=webhook.id, url=webhook.url, events=list(webhook.events)),
+        ap.WebhookCreated(
+            webhook_id=webhook.id, destination=destination(webhook.url), events=list(webhook.events)
+        ),
         principal,
     )
     return WebhookCreated(webhook=WebhookOut.of(webhook), secret=secret)
@@ -128,7 +139,11 @@ async def delete_webhook(request: Request, principal: auth.Admin, webhook_id: Re
     """Remove a webhook and its delivery log; nothing more is sent to it."""
     state = app_state(request)
     removed = await state.store.delete_webhook(webhook_id)
-    await _audit(state, ap.WebhookRemoved(webhook_id=removed.id, url=removed.url), principal)
+    await _audit(
+        state,
+        ap.WebhookRemoved(webhook_id=removed.id, destination=destination(removed.url)),
+        principal,
+    )
     return Response(status_code=204)
 
 
