@@ -190,7 +190,7 @@ class ToolStarted(AuditPayload):
     """A call starting; an approved change names the snapshot taken just before it."""
 
     kind: ClassVar[AuditKind] = "tool.started"
-    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"snapshot_sha256"})
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"snapshot_sha256", "acting_as"})
     tool: str
     args: dict[str, Any] = {}
     context: str | None = None
@@ -199,6 +199,9 @@ class ToolStarted(AuditPayload):
     snapshot_sha256: str | None = None
     """`Snapshot.sha256` of the targets as they were (`Store.get_snapshot`); absent for reads
     and for events written before snapshots existed."""
+    acting_as: str | None = None
+    """Whom the cluster saw, under `OPSGATE_CLUSTER_IDENTITY=impersonate` (`ActingAs.text`,
+    e.g. `ada (groups sre)`); absent under the service identity."""
 
 
 class ToolFinished(AuditPayload):
