@@ -76,6 +76,17 @@ class OidcSettings(BaseModel):
     """Shown on the login button: "Sign in with <display_name>"."""
 
 
+class SlackSettings(BaseModel):
+    """A Slack app whose approval buttons decide through opsgate (docs/notifications.md)."""
+
+    bot_token: SecretStr
+    """The app's bot token (`xoxb-…`), sent to Slack's Web API as a bearer token."""
+    signing_secret: SecretStr
+    """Slack's signing secret: every interaction request is checked against it."""
+    api_url: str = Field(default="https://slack.com/api", pattern=r"^https?://")
+    """Slack's Web API (tests point it at a local stand-in)."""
+
+
 class ProxyAuthSettings(BaseModel):
     """Identity from an authenticating proxy in front of opsgate (`api.proxy_auth`)."""
 
@@ -241,6 +252,10 @@ class Settings(BaseSettings):
     """Jenkins servers by name, beside those admins add through the API (which cannot change
     these). Security setting."""
 
+    slack: SlackSettings | None = None
+    """Slack approvals (`OPSGATE_SLACK__BOT_TOKEN`, `__SIGNING_SECRET`, `__API_URL`). Security
+    setting."""
+
     webhook_max_attempts: int = Field(default=6, ge=1, le=20)
     """Attempts at one webhook delivery before it is marked failed (network errors, 5xx and
     429 are retried; any other answer is final)."""
@@ -376,6 +391,7 @@ SECURITY_SETTINGS = (
     "oidc",
     "proxy_auth",
     "sso_roles",
+    "slack",
 )
 """Settings that decide who may change what, where: traced to where they came from."""
 

@@ -36,7 +36,7 @@ from starlette.middleware.cors import CORSMiddleware
 import opsgate
 from opsgate.api import auth, build, contexts, errors, guards, oidc, sso, tracing, ui
 from opsgate.api.metrics import MeteredBus, Metrics
-from opsgate.api.notify import outbox
+from opsgate.api.notify import outbox, slack
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.routes import (
@@ -53,6 +53,9 @@ from opsgate.api.routes import (
 from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
 from opsgate.api.routes import policy as policy_routes
+from opsgate.api.routes import (
+    slack as slack_routes,
+)
 from opsgate.api.routes import sso as sso_routes
 from opsgate.api.routes import undo as undo_routes
 from opsgate.api.security import SecurityHeadersMiddleware
@@ -192,6 +195,14 @@ def _lifespan(
                     settings.key("session_key"), clock=lambda: clock().timestamp()
                 ),
             )
+            if settings.slack is not None:
+                slack_http = httpx.AsyncClient(follow_redirects=False)
+                stack.push_async_callback(slack_http.aclose)
+                state.slack = slack.SlackApi(
+                    slack_http,
+                    settings.slack.api_url,
+                    settings.slack.bot_token.get_secret_value(),
+                )
             if await store.count_users() == 0:
                 token = deps.setup_token or secrets.token_urlsafe(24)
                 state.setup_token_hash = hashlib.sha256(token.encode()).hexdigest()
@@ -259,6 +270,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         meta,
         policy_routes,
         webhooks,
+        slack_routes,
     ):
         api.include_router(module.router)
     api.add_api_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)

@@ -50,6 +50,7 @@ AuditKind = Literal[
     "policy.changed",
     "webhook.created",
     "webhook.removed",
+    "user.slack_linked",
 ]
 
 GENESIS_HASH = "0" * 64

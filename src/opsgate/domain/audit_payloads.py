@@ -434,6 +434,16 @@ class WebhookRemoved(AuditPayload):
     destination: str
 
 
+class SlackLinked(AuditPayload):
+    """A Slack user now acts as this opsgate user in Slack approvals."""
+
+    kind: ClassVar[AuditKind] = "user.slack_linked"
+    user_id: str
+    username: str
+    slack_user_id: str
+    via: Via
+
+
 ENGINE_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
     model.kind: model
     for model in (
@@ -474,6 +484,7 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
             PolicyChanged,
             WebhookCreated,
             WebhookRemoved,
+            SlackLinked,
         )
     },
 }

@@ -499,3 +499,15 @@ class Store(Protocol):
     async def list_deliveries(
         self, webhook_id: str, *, limit: int = 100
     ) -> list[WebhookDelivery]: ...
+
+    # slack approvals
+    async def link_slack(self, user_id: str, slack_user_id: str) -> None:
+        """Make `slack_user_id` act as the user (replacing either side's earlier link)."""
+        ...
+
+    async def slack_user(self, slack_user_id: str) -> User | None: ...
+    async def remember_slack_request(
+        self, signature: str, *, now: datetime, forget_before: datetime
+    ) -> bool:
+        """Record an accepted request's signature; False when seen before (a replay)."""
+        ...

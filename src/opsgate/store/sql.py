@@ -7,9 +7,8 @@ updates (`decide`, `set_call_status(expected=...)`) are atomic across processes.
 Transactions live in `sql_base`, users and tokens in `sql_users`, calls and approvals in
 `sql_calls`, spent approval tokens in `sql_spent`, saved policies in `sql_policy`, the audit
 log in `sql_audit`, snapshots in `sql_snapshots`, webhooks and their outbox in
-`sql_webhooks`; this module holds conversations, runs, stream
-events, batches and Jenkins
-servers.
+`sql_webhooks`, Slack links and seen requests in `sql_slack`; this module holds
+conversations, runs, stream events, batches and Jenkins servers.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ from opsgate.store.sql_base import brief, check_audit_key
 from opsgate.store.sql_calls import CallsStore
 from opsgate.store.sql_leases import LeasesStore
 from opsgate.store.sql_policy import PolicyStore
+from opsgate.store.sql_slack import SlackStore
 from opsgate.store.sql_snapshots import SnapshotsStore
 from opsgate.store.sql_spent import SpentApprovalsStore
 from opsgate.store.sql_users import UsersStore
@@ -58,6 +58,7 @@ _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
 class SqlStore(
+    SlackStore,
     UsersStore,
     CallsStore,
     SpentApprovalsStore,

@@ -425,6 +425,23 @@ class WebhookDeliveryRow(Base):
     finished_at: Mapped[datetime | None]
 
 
+class SlackLinkRow(Base):
+    """An admin's link from an opsgate user to the Slack user who acts as them."""
+
+    __tablename__ = "slack_links"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(40), unique=True)
+    linked_at: Mapped[datetime]
+
+
+class SlackRequestRow(Base):
+    """The signature of an accepted Slack interaction request: the same one again is a replay."""
+
+    __tablename__ = "slack_requests"
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
 def _table(row_class: type[Base]) -> Table:
     return cast(Table, row_class.__table__)
 
@@ -452,3 +469,5 @@ audit_log = _table(AuditRow)
 audit_head = _table(AuditHeadRow)
 webhooks = _table(WebhookRow)
 webhook_deliveries = _table(WebhookDeliveryRow)
+slack_links = _table(SlackLinkRow)
+slack_requests = _table(SlackRequestRow)
