@@ -85,6 +85,11 @@ class SlackSettings(BaseModel):
     """Slack's signing secret: every interaction request is checked against it."""
     api_url: str = Field(default="https://slack.com/api", pattern=r"^https?://")
     """Slack's Web API (tests point it at a local stand-in)."""
+    channels: dict[str, str] = Field(default_factory=dict)
+    """Where requests are posted: `context` or `context/namespace` -> channel id, the most
+    specific match winning (`OPSGATE_SLACK__CHANNELS='{"prod": "C0PROD"}'`)."""
+    channel: str | None = None
+    """The channel for requests no entry of `channels` matches; unset: those are not posted."""
 
 
 class ProxyAuthSettings(BaseModel):

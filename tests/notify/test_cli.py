@@ -62,3 +62,30 @@ async def test_an_admin_adds_lists_reads_deliveries_and_removes(tmp_path: Path) 
     assert removed.exit_code == 0, removed.output
     assert removed.output.strip() == f"removed webhook {webhook_id}"
     assert after.output.strip() == "no webhooks"
+
+
+async def test_an_admin_links_a_slack_user_and_the_link_is_audited(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with running_app(data) as env:
+        runner = CliRunner(env={"OPSGATE_DATA_DIR": str(data)})
+        linked = await asyncio.to_thread(
+            runner.invoke, main.app, ["users", "link-slack", "approver", "U024BE7LH"]
+        )
+        malformed = await asyncio.to_thread(
+            runner.invoke, main.app, ["users", "link-slack", "approver", "alice@example.com"]
+        )
+        user = await env.state.store.slack_user("U024BE7LH")
+        audit = await env.state.store.list_audit(limit=1000)
+    assert linked.exit_code == 0, linked.output
+    assert linked.output.strip() == "Slack user U024BE7LH now decides as approver"
+    assert malformed.exit_code == 2
+    assert user is not None
+    assert user.username == "approver"
+    [event] = [e for e in audit if e.kind == "user.slack_linked"]
+    assert event.actor_name == "cli"
+    assert event.payload == {
+        "user_id": env.users["approver"].id,
+        "username": "approver",
+        "slack_user_id": "U024BE7LH",
+        "via": "cli",
+    }

@@ -36,7 +36,7 @@ from starlette.middleware.cors import CORSMiddleware
 import opsgate
 from opsgate.api import auth, build, contexts, errors, guards, oidc, sso, tracing, ui
 from opsgate.api.metrics import MeteredBus, Metrics
-from opsgate.api.notify import outbox, slack
+from opsgate.api.notify import outbox, slack, slack_messages
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.routes import (
@@ -203,6 +203,11 @@ def _lifespan(
                     settings.slack.api_url,
                     settings.slack.bot_token.get_secret_value(),
                 )
+                poster = slack_messages.SlackPoster(
+                    store, state.slack, settings.slack, sso.public_base(settings)
+                )
+                posting = asyncio.create_task(poster.run_forever(settings.webhook_poll_s))
+                stack.push_async_callback(_cancelled, posting)
             if await store.count_users() == 0:
                 token = deps.setup_token or secrets.token_urlsafe(24)
                 state.setup_token_hash = hashlib.sha256(token.encode()).hexdigest()

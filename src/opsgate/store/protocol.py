@@ -511,3 +511,9 @@ class Store(Protocol):
     ) -> bool:
         """Record an accepted request's signature; False when seen before (a replay)."""
         ...
+
+    async def claim_slack_message(self, approval_id: str, channel: str) -> bool:
+        """Take the posting of the request's Slack message; False when taken already."""
+        ...
+
+    async def set_slack_message_ts(self, approval_id: str, ts: str) -> None: ...

@@ -1,5 +1,5 @@
-"""Slack on SQL: the admins' links from opsgate users to Slack users, and the interaction
-requests already accepted (replay refusal).
+"""Slack on SQL: the admins' links from opsgate users to Slack users, the interaction
+requests already accepted (replay refusal), and the message posted per approval request.
 
 `SqlStore` inherits this; the Slack interactions route (`api.routes.slack`) and
 `opsgate users link-slack` call it. A signature is remembered by inserting it under a primary
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opsgate.errors import NotFound
@@ -18,7 +18,7 @@ from opsgate.store import tables
 from opsgate.store.records import User
 from opsgate.store.sql_users import UsersStore
 
-L, Q = tables.slack_links, tables.slack_requests
+L, Q, MSG = tables.slack_links, tables.slack_requests, tables.slack_messages
 
 
 class SlackStore(UsersStore):
@@ -65,3 +65,24 @@ class SlackStore(UsersStore):
             return True
 
         return await self._write(work)
+
+    async def claim_slack_message(self, approval_id: str, channel: str) -> bool:
+        """Take the posting of the request's message; False when another replica has."""
+
+        def work(conn: Connection) -> bool:
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(MSG).values(
+                            approval_id=approval_id, channel=channel, ts=None, posted_at=self._now()
+                        )
+                    )
+            except IntegrityError:
+                return False
+            return True
+
+        return await self._write(work)
+
+    async def set_slack_message_ts(self, approval_id: str, ts: str) -> None:
+        stmt = update(MSG).where(MSG.c.approval_id == approval_id).values(ts=ts)
+        await self._write(lambda conn: conn.execute(stmt))

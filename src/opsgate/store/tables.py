@@ -442,6 +442,16 @@ class SlackRequestRow(Base):
     seen_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class SlackMessageRow(Base):
+    """The Slack message posted for an approval request (`ts` once Slack answered)."""
+
+    __tablename__ = "slack_messages"
+    approval_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[str | None] = mapped_column(String(40))
+    posted_at: Mapped[datetime]
+
+
 def _table(row_class: type[Base]) -> Table:
     return cast(Table, row_class.__table__)
 
@@ -471,3 +481,4 @@ webhooks = _table(WebhookRow)
 webhook_deliveries = _table(WebhookDeliveryRow)
 slack_links = _table(SlackLinkRow)
 slack_requests = _table(SlackRequestRow)
+slack_messages = _table(SlackMessageRow)

@@ -2,7 +2,8 @@
 
 `slack_links`: an admin's explicit link from an opsgate user to a Slack user id (one each
 way). `slack_requests`: the signature of every interaction request accepted, so a replayed
-request (same signature) is refused within Slack's five-minute window.
+request (same signature) is refused within Slack's five-minute window. `slack_messages`: the
+message posted for each approval request (inserted before posting, so one replica posts it).
 
 Revision ID: 0014
 Revises: 0013
@@ -41,8 +42,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("signature", name=op.f("pk_slack_requests")),
     )
     op.create_index(op.f("ix_slack_requests_seen_at"), "slack_requests", ["seen_at"])
+    op.create_table(
+        "slack_messages",
+        sa.Column("approval_id", sa.String(length=40), nullable=False),
+        sa.Column("channel", sa.String(length=40), nullable=False),
+        sa.Column("ts", sa.String(length=40), nullable=True),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("approval_id", name=op.f("pk_slack_messages")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("slack_messages")
     op.drop_table("slack_requests")
     op.drop_table("slack_links")
