@@ -51,6 +51,11 @@ AuditKind = Literal[
     "webhook.created",
     "webhook.removed",
     "user.slack_linked",
+    "alert.received",
+    "alert.deduplicated",
+    "alert.rate_limited",
+    "alert.investigation_opened",
+    "alert.resolved",
 ]
 
 GENESIS_HASH = "0" * 64

@@ -444,6 +444,53 @@ class SlackLinked(AuditPayload):
     via: Via
 
 
+AlertSource = Literal["alertmanager", "generic"]
+
+
+class _Alert(AuditPayload):
+    """An alert notification; names, never annotations (they may quote anything)."""
+
+    source: AlertSource
+    group_key_sha256: str
+    """SHA-256 of the group (dedupe) key: the key itself is the sender's text."""
+    alertnames: list[str]
+
+
+class AlertReceived(_Alert):
+    """An authenticated alert notification arrived (before anything was decided about it)."""
+
+    kind: ClassVar[AuditKind] = "alert.received"
+    status: Literal["firing", "resolved"]
+    alerts: int
+    fingerprints: list[str]
+
+
+class AlertDeduplicated(_Alert):
+    """A firing notification for a group whose investigation is still open: no new run."""
+
+    kind: ClassVar[AuditKind] = "alert.deduplicated"
+
+
+class AlertRateLimited(_Alert):
+    """A new investigation was refused (429): `limit` runs opened in the last minute."""
+
+    kind: ClassVar[AuditKind] = "alert.rate_limited"
+    limit: int
+
+
+class AlertInvestigationOpened(_Alert):
+    """A conversation and its read-only run were opened for a firing group."""
+
+    kind: ClassVar[AuditKind] = "alert.investigation_opened"
+    investigated_with: Literal["model", "diagnostics"]
+
+
+class AlertResolved(_Alert):
+    """The group resolved: noted on its conversation, which stops deduplicating."""
+
+    kind: ClassVar[AuditKind] = "alert.resolved"
+
+
 ENGINE_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
     model.kind: model
     for model in (
@@ -485,6 +532,11 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
             WebhookCreated,
             WebhookRemoved,
             SlackLinked,
+            AlertReceived,
+            AlertDeduplicated,
+            AlertRateLimited,
+            AlertInvestigationOpened,
+            AlertResolved,
         )
     },
 }

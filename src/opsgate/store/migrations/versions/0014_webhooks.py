@@ -5,8 +5,8 @@ secret key) and its cursor in the audit log. `webhook_deliveries`: one row per a
 to tell one webhook (unique per pair), its state, the next attempt's time, the claim that
 lets one replica send it, and the log of every attempt.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-01 23:30:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

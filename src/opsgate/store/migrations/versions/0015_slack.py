@@ -5,8 +5,8 @@ way). `slack_requests`: the signature of every interaction request accepted, so 
 request (same signature) is refused within Slack's five-minute window. `slack_messages`: the
 message posted for each approval request (inserted before posting, so one replica posts it).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-02 00:00:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
