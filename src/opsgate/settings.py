@@ -76,6 +76,22 @@ class OidcSettings(BaseModel):
     """Shown on the login button: "Sign in with <display_name>"."""
 
 
+class SlackSettings(BaseModel):
+    """A Slack app whose approval buttons decide through opsgate (docs/notifications.md)."""
+
+    bot_token: SecretStr
+    """The app's bot token (`xoxb-…`), sent to Slack's Web API as a bearer token."""
+    signing_secret: SecretStr
+    """Slack's signing secret: every interaction request is checked against it."""
+    api_url: str = Field(default="https://slack.com/api", pattern=r"^https?://")
+    """Slack's Web API (tests point it at a local stand-in)."""
+    channels: dict[str, str] = Field(default_factory=dict)
+    """Where requests are posted: `context` or `context/namespace` -> channel id, the most
+    specific match winning (`OPSGATE_SLACK__CHANNELS='{"prod": "C0PROD"}'`)."""
+    channel: str | None = None
+    """The channel for requests no entry of `channels` matches; unset: those are not posted."""
+
+
 class ProxyAuthSettings(BaseModel):
     """Identity from an authenticating proxy in front of opsgate (`api.proxy_auth`)."""
 
@@ -289,6 +305,20 @@ class Settings(BaseSettings):
     """Jenkins servers by name, beside those admins add through the API (which cannot change
     these). Security setting."""
 
+    slack: SlackSettings | None = None
+    """Slack approvals (`OPSGATE_SLACK__BOT_TOKEN`, `__SIGNING_SECRET`, `__API_URL`). Security
+    setting."""
+
+    webhook_max_attempts: int = Field(default=6, ge=1, le=20)
+    """Attempts at one webhook delivery before it is marked failed (network errors, 5xx and
+    429 are retried; any other answer is final)."""
+    webhook_backoff_s: float = Field(default=2.0, gt=0, le=3600)
+    """Wait before a delivery's first retry; it doubles after each failed attempt."""
+    webhook_poll_s: float = Field(default=1.0, ge=0.01, le=60)
+    """How often each replica queues new audit events for webhooks and sends due deliveries."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """How long one webhook delivery may take before it counts as a network error."""
+
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     """`text`: lines for people (the default); `json`: one JSON object per line for a log
@@ -415,6 +445,7 @@ SECURITY_SETTINGS = (
     "oidc",
     "proxy_auth",
     "sso_roles",
+    "slack",
 )
 """Settings that decide who may change what, where: traced to where they came from."""
 

@@ -4,7 +4,8 @@ Dependencies are built once in `lifespan` and kept on `app.state.opsgate` (`AppS
 store (migrations applied on open), the event bus (metered; on PostgreSQL it also follows
 what other replicas write, `Store.follow_events`), the tool server and its
 in-process client, the engine (recovered at start: interrupted calls become
-`outcome_unknown`), a periodic expiry of overdue approvals, the login limiter, and, while no
+`outcome_unknown`), a periodic expiry of overdue approvals, the webhook outbox
+(`api.notify.outbox`), the login limiter, and, while no
 user exists, a one-time setup token logged once at WARNING (only its hash is kept).
 `AppDeps` lets tests inject any of these pieces; injected pieces are not closed by the app.
 In front of the routes: the catch-all 500, security headers, `guards.RequestGuard` (odd
@@ -35,6 +36,7 @@ from starlette.middleware.cors import CORSMiddleware
 import opsgate
 from opsgate.api import auth, build, contexts, errors, guards, oidc, sso, tracing, ui
 from opsgate.api.metrics import MeteredBus, Metrics
+from opsgate.api.notify import outbox, slack, slack_messages
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.routes import (
@@ -47,10 +49,14 @@ from opsgate.api.routes import (
     meta,
     tokens,
     user_events,
+    webhooks,
 )
 from opsgate.api.routes import audit as audit_routes
 from opsgate.api.routes import auth as auth_routes
 from opsgate.api.routes import policy as policy_routes
+from opsgate.api.routes import (
+    slack as slack_routes,
+)
 from opsgate.api.routes import sso as sso_routes
 from opsgate.api.routes import undo as undo_routes
 from opsgate.api.routes import usage as usage_routes
@@ -191,6 +197,19 @@ def _lifespan(
                     settings.key("session_key"), clock=lambda: clock().timestamp()
                 ),
             )
+            if settings.slack is not None:
+                slack_http = httpx.AsyncClient(follow_redirects=False)
+                stack.push_async_callback(slack_http.aclose)
+                state.slack = slack.SlackApi(
+                    slack_http,
+                    settings.slack.api_url,
+                    settings.slack.bot_token.get_secret_value(),
+                )
+                poster = slack_messages.SlackPoster(
+                    store, state.slack, settings.slack, sso.public_base(settings)
+                )
+                posting = asyncio.create_task(poster.run_forever(settings.webhook_poll_s))
+                stack.push_async_callback(_cancelled, posting)
             if await store.count_users() == 0:
                 token = deps.setup_token or secrets.token_urlsafe(24)
                 state.setup_token_hash = hashlib.sha256(token.encode()).hexdigest()
@@ -199,6 +218,11 @@ def _lifespan(
                     _setup_url(settings, token),
                 )
             app.state.opsgate = state
+            webhook_http = httpx.AsyncClient(follow_redirects=False)
+            stack.push_async_callback(webhook_http.aclose)
+            outgoing = outbox.WebhookOutbox(store, webhook_http, outbox.config_of(settings), clock)
+            sender = asyncio.create_task(outgoing.run_forever(settings.webhook_poll_s))
+            stack.push_async_callback(_cancelled, sender)
             expiry = asyncio.create_task(sweep_forever(engine, deps.expire_every_s))
             try:
                 yield
@@ -253,6 +277,8 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         meta,
         policy_routes,
         usage_routes,
+        webhooks,
+        slack_routes,
         alerts,
     ):
         api.include_router(module.router)

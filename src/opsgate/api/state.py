@@ -16,6 +16,7 @@ from typing import Any, Protocol, cast
 from fastapi import Request
 
 from opsgate.api.metrics import Metrics
+from opsgate.api.notify.slack import SlackApi
 from opsgate.api.oidc import AttemptCodec, OidcClient
 from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
@@ -92,6 +93,8 @@ class AppState:
     oidc: OidcClient | None = None
     """The single sign-on provider's client when `Settings.oidc` is set."""
     oidc_attempts: AttemptCodec | None = None
+    slack: SlackApi | None = None
+    """Slack's Web API as the configured app, when `Settings.slack` is set."""
 
 
 def app_state(request: Request) -> AppState:

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "local_login_app",
         "Turn local password sign-in on or off (break glass: on).",
     ),
+    "webhooks": ("webhooks", "webhooks_app", "Add, list and remove outgoing webhooks."),
     "tools": ("tools", "tools_app", "Inspect the tools opsgate can call."),
     "diagnose": (
         "diagnose",

@@ -10,6 +10,7 @@ server with the user's password and makes the token there, as them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -35,6 +36,9 @@ tokens_app = typer.Typer(
 
 
 RoleOption = Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")]
+
+
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def _role(value: str) -> Role:
@@ -336,5 +340,32 @@ def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id."
         async with local_store(load_settings()) as store:
             record = await accounts.revoke_token(store, token_id, actor=accounts.CLI, via="cli")
             console.print(f"revoked {escape(record.id)}")
+
+    run(go())
+
+
+@users_app.command("link-slack")
+def users_link_slack(
+    username: Annotated[str, typer.Argument(help="The login name.")],
+    slack_user_id: Annotated[str, typer.Argument(help="The Slack user's id (U…, W…).")],
+) -> None:
+    """Let a Slack user decide approvals from Slack as this user (audited).
+
+    Their presses are judged exactly as this user's decisions in opsgate: role, scope,
+    policy, distinct approver. Example: `opsgate users link-slack alice U024BE7LH`
+    """
+    if not SLACK_USER_ID.fullmatch(slack_user_id):
+        raise typer.BadParameter("a Slack user id looks like U024BE7LH", param_hint="SLACK_ID")
+    from opsgate.domain import audit_payloads as ap
+
+    async def go() -> None:
+        async with local_store(load_settings()) as store:
+            user = await store.get_user_by_name(username)
+            await store.link_slack(user.id, slack_user_id)
+            linked = ap.SlackLinked(
+                user_id=user.id, username=user.username, slack_user_id=slack_user_id, via="cli"
+            )
+            await store.append_audit(linked.kind, linked.payload(), actor_id=None, actor_name="cli")
+            console.print(f"Slack user {slack_user_id} now decides as {escape(user.username)}")
 
     run(go())

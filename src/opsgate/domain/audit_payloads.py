@@ -429,6 +429,35 @@ class SettingsChanged(AuditPayload):
     user: str | None = None
 
 
+class WebhookCreated(AuditPayload):
+    """An admin added an outgoing webhook: its id, where it sends and its events, never its
+    secret."""
+
+    kind: ClassVar[AuditKind] = "webhook.created"
+    webhook_id: str
+    destination: str
+    """The URL's scheme, host and port only: a receiver's path or query may hold a token."""
+    events: list[str]
+
+
+class WebhookRemoved(AuditPayload):
+    """An admin removed an outgoing webhook (and its delivery log)."""
+
+    kind: ClassVar[AuditKind] = "webhook.removed"
+    webhook_id: str
+    destination: str
+
+
+class SlackLinked(AuditPayload):
+    """A Slack user now acts as this opsgate user in Slack approvals."""
+
+    kind: ClassVar[AuditKind] = "user.slack_linked"
+    user_id: str
+    username: str
+    slack_user_id: str
+    via: Via
+
+
 AlertSource = Literal["alertmanager", "generic"]
 
 
@@ -515,6 +544,9 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
             ApprovalRefused,
             SettingsChanged,
             PolicyChanged,
+            WebhookCreated,
+            WebhookRemoved,
+            SlackLinked,
             AlertReceived,
             AlertDeduplicated,
             AlertRateLimited,

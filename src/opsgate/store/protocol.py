@@ -23,6 +23,7 @@ from opsgate.domain.audit import AuditEvent, AuditHead, AuditKind
 from opsgate.domain.calls import CallStatus
 from opsgate.domain.events import PreviewOutcome
 from opsgate.domain.grants import Grant
+from opsgate.domain.notifications import WebhookEvent
 from opsgate.domain.policy import Requirement
 from opsgate.domain.roles import Role
 from opsgate.domain.runs import (
@@ -54,6 +55,13 @@ from opsgate.store.records import (
     ToolCallRecord,
     User,
     UserWithSecret,
+)
+from opsgate.store.webhook_records import (
+    DeliveryAttempt,
+    DeliveryState,
+    NewDelivery,
+    Webhook,
+    WebhookDelivery,
 )
 
 
@@ -492,3 +500,61 @@ class Store(Protocol):
         self, name: str, *, reveal: bool = False
     ) -> JenkinsServerRecord: ...
     async def delete_jenkins_server(self, name: str) -> None: ...
+
+    # outgoing webhooks (admin-configured; secret encrypted at rest) and their outbox
+    async def create_webhook(
+        self, url: str, events: Sequence[WebhookEvent], secret: str, *, created_by: str
+    ) -> Webhook:
+        """A new webhook told of events after the audit log's current end."""
+        ...
+
+    async def list_webhooks(self) -> list[Webhook]: ...
+    async def get_webhook(self, webhook_id: str, *, reveal: bool = False) -> Webhook: ...
+    async def delete_webhook(self, webhook_id: str) -> Webhook: ...
+    async def queue_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        from_seq: int,
+        to_seq: int,
+        deliveries: Sequence[NewDelivery],
+    ) -> bool:
+        """Queue deliveries and move the webhook's cursor from `from_seq` to `to_seq` in one
+        transaction; False (nothing queued) when the cursor had moved already."""
+        ...
+
+    async def claim_deliveries(
+        self, now: datetime, *, claim_s: float, limit: int = 20
+    ) -> list[WebhookDelivery]:
+        """Due, unclaimed pending deliveries, claimed by this caller for `claim_s` seconds."""
+        ...
+
+    async def record_attempt(
+        self,
+        delivery_id: str,
+        attempt: DeliveryAttempt,
+        *,
+        state: DeliveryState,
+        next_attempt_at: datetime,
+    ) -> WebhookDelivery: ...
+    async def list_deliveries(
+        self, webhook_id: str, *, limit: int = 100
+    ) -> list[WebhookDelivery]: ...
+
+    # slack approvals
+    async def link_slack(self, user_id: str, slack_user_id: str) -> None:
+        """Make `slack_user_id` act as the user (replacing either side's earlier link)."""
+        ...
+
+    async def slack_user(self, slack_user_id: str) -> User | None: ...
+    async def remember_slack_request(
+        self, signature: str, *, now: datetime, forget_before: datetime
+    ) -> bool:
+        """Record an accepted request's signature; False when seen before (a replay)."""
+        ...
+
+    async def claim_slack_message(self, approval_id: str, channel: str) -> bool:
+        """Take the posting of the request's Slack message; False when taken already."""
+        ...
+
+    async def set_slack_message_ts(self, approval_id: str, ts: str) -> None: ...

@@ -7,7 +7,8 @@ updates (`decide`, `set_call_status(expected=...)`) are atomic across processes.
 Transactions live in `sql_base`, users and tokens in `sql_users`, calls and approvals in
 `sql_calls`, spent approval tokens in `sql_spent`, saved policies in `sql_policy`, the audit
 log in `sql_audit`, snapshots in `sql_snapshots`, alert groups in `sql_alerts`, model turn
-usage in `sql_usage`; this module holds conversations, runs, stream events, batches and
+usage in `sql_usage`, webhooks and their outbox in `sql_webhooks`, Slack links and seen
+requests in `sql_slack`; this module holds conversations, runs, stream events, batches and
 Jenkins servers.
 """
 
@@ -42,10 +43,12 @@ from opsgate.store.sql_base import brief, check_audit_key
 from opsgate.store.sql_calls import CallsStore
 from opsgate.store.sql_leases import LeasesStore
 from opsgate.store.sql_policy import PolicyStore
+from opsgate.store.sql_slack import SlackStore
 from opsgate.store.sql_snapshots import SnapshotsStore
 from opsgate.store.sql_spent import SpentApprovalsStore
 from opsgate.store.sql_usage import UsageStore
 from opsgate.store.sql_users import UsersStore
+from opsgate.store.sql_webhooks import WebhooksStore
 
 C, M, R = tables.conversations, tables.messages, tables.runs
 EV, J = tables.stream_events, tables.jenkins_servers
@@ -58,6 +61,7 @@ _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
 class SqlStore(
+    SlackStore,
     UsersStore,
     CallsStore,
     SpentApprovalsStore,
@@ -65,6 +69,7 @@ class SqlStore(
     PolicyStore,
     AuditStore,
     SnapshotsStore,
+    WebhooksStore,
     AlertGroupsStore,
     UsageStore,
 ):

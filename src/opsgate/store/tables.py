@@ -419,6 +419,70 @@ class AuditHeadRow(Base):
     signature: Mapped[str] = mapped_column(String(64))
 
 
+class WebhookRow(Base):
+    """An outgoing webhook an admin configured; `cursor_seq` is the last audit event its
+    outbox has turned into deliveries (advanced only by compare-and-set, so one replica does)."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    cursor_seq: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookDeliveryRow(Base):
+    """One audit event to tell one webhook, and every attempt at telling it (`attempt_log`).
+
+    Unique per (webhook, audit event): two replicas reading the same events insert it once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("uq_webhook_deliveries_event", "webhook_id", "audit_seq", unique=True),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    audit_seq: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_until: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class SlackLinkRow(Base):
+    """An admin's link from an opsgate user to the Slack user who acts as them."""
+
+    __tablename__ = "slack_links"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(40), unique=True)
+    linked_at: Mapped[datetime]
+
+
+class SlackRequestRow(Base):
+    """The signature of an accepted Slack interaction request: the same one again is a replay."""
+
+    __tablename__ = "slack_requests"
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SlackMessageRow(Base):
+    """The Slack message posted for an approval request (`ts` once Slack answered)."""
+
+    __tablename__ = "slack_messages"
+    approval_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[str | None] = mapped_column(String(40))
+    posted_at: Mapped[datetime]
+
+
 def _table(row_class: type[Base]) -> Table:
     return cast(Table, row_class.__table__)
 
@@ -446,3 +510,8 @@ model_turns = _table(ModelTurnRow)
 alert_groups = _table(AlertGroupRow)
 audit_log = _table(AuditRow)
 audit_head = _table(AuditHeadRow)
+webhooks = _table(WebhookRow)
+webhook_deliveries = _table(WebhookDeliveryRow)
+slack_links = _table(SlackLinkRow)
+slack_requests = _table(SlackRequestRow)
+slack_messages = _table(SlackMessageRow)

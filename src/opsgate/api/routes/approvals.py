@@ -25,7 +25,7 @@ from opsgate.api.schemas import (
     DecideAllBody,
     DecisionBody,
 )
-from opsgate.api.state import app_state
+from opsgate.api.state import AppState, app_state
 from opsgate.domain import grants, policy, roles
 from opsgate.domain.runs import ApprovalStatus
 from opsgate.errors import Conflict, InvalidInput, NotFound
@@ -113,6 +113,25 @@ def _check_reason(approve: bool, reason: str | None, *, destructive: bool) -> No
         raise InvalidInput("reason", f"{what} needs a reason")
 
 
+async def decide_call(
+    state: AppState,
+    user: User,
+    approval_id: str,
+    call_id: str,
+    approve: bool,
+    reason: str | None,
+) -> ApprovalRequest:
+    """The one way a person's decision on one call is taken, by this route and by Slack
+    (`routes.slack`): the request must be one the user may see, the reason rule holds, then
+    `Engine.decide` judges role, scope, distinct approver and policy and records it."""
+    current = await scopes.approval(state.store, user, approval_id)
+    item = next((i for i in current.items if i.call_id == call_id), None)
+    if item is None:
+        raise NotFound(f"call {call_id!r} is not part of approval {approval_id!r}")
+    _check_reason(approve, reason, destructive=item.destructive)
+    return await state.engine.decide(approval_id, call_id, user, approve, reason)
+
+
 @router.get("/approvals", response_model=ApprovalList)
 async def list_approvals(
     request: Request,
@@ -154,13 +173,8 @@ async def decide(
 ) -> ApprovalAnswer:
     """Approve or reject one call of a request; the answer shows what was decided."""
     state = app_state(request)
-    current = await scopes.approval(state.store, principal.user, approval_id)
-    item = next((i for i in current.items if i.call_id == body.call_id), None)
-    if item is None:
-        raise NotFound(f"call {body.call_id!r} is not part of approval {approval_id!r}")
-    _check_reason(body.approve, body.reason, destructive=item.destructive)
-    decided = await state.engine.decide(
-        approval_id, body.call_id, principal.user, body.approve, body.reason
+    decided = await decide_call(
+        state, principal.user, approval_id, body.call_id, body.approve, body.reason
     )
     answer = await approval_out(state.store, decided, viewer=principal.user)
     return ApprovalAnswer(approval=answer, decided=[body.call_id])

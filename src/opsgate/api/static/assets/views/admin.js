@@ -1,10 +1,11 @@
 // Admin settings: users and roles, local password sign-in, API tokens (shown once), Jenkins servers,
-// the approval policy (show, check, save a new version: docs/policy.md), and a link to the
-// Usage page (views/usage.js).
+// outgoing webhooks (views/webhooks.js), the approval policy (show, check, save a new version:
+// docs/policy.md), and a link to the Usage page (views/usage.js).
 
 import { del, enc, get, patch, post, put } from "../api.js";
 import { field, h, mount, timeNode, toast } from "../dom.js";
 import { ROLES } from "../roles.js";
+import { webhooksSection } from "./webhooks.js";
 
 const GRANTABLE = ["viewer", "operator", "approver"];
 
@@ -278,5 +279,5 @@ export function renderAdmin(ctx) {
     mount(ctx.main, h("p", { class: "error", role: "alert", text: "Only administrators can open the settings." }));
     return;
   }
-  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), h("p", {}, h("a", { class: "usage-link", href: "#/admin/usage", text: "Model usage and cost" })), usersSection(), signInSection(), tokensSection(), jenkinsSection(), policySection()));
+  mount(ctx.main, h("section", { class: "content wide admin" }, h("h1", { text: "Admin settings" }), h("p", {}, h("a", { class: "usage-link", href: "#/admin/usage", text: "Model usage and cost" })), usersSection(), signInSection(), tokensSection(), jenkinsSection(), webhooksSection(tableSection), policySection()));
 }

@@ -11,7 +11,7 @@ const KINDS = [
   "", "request", "plan", "approval.", "approval.requested", "approval.granted", "approval.rejected",
   "approval.expired", "approval.break_glass", "tool.", "tool.started", "tool.finished",
   "tool.outcome_unknown", "verify", "run.finished", "user.", "token.", "settings.changed",
-  "settings.local_login", "policy.changed",
+  "settings.local_login", "policy.changed", "webhook.", "user.slack_linked",
 ];
 
 const OUTCOMES = [
