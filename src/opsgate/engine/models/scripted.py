@@ -5,10 +5,14 @@ Selected with `OPSGATE_MODEL=scripted:PATH` (see `models.factory`). The file hol
 request picks the first script whose `match` finds a hit in it; each model call of that run then
 takes the script's next turn. No match, or no turn left, raises `ModelError`. Each history it
 is given is kept (`received`), so a test can check what a real provider would have been sent.
+An optional `pace: {think_s: [MIN, MAX], tokens_per_s: N}` makes it answer like a real provider
+(a pause before each turn, then its words at that rate); `bench/stream.py` uses it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 from collections import deque
 from collections.abc import AsyncIterator
@@ -16,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from opsgate.engine.models.base import (
     ModelChunk,
@@ -49,10 +53,29 @@ class Script(BaseModel):
     turns: list[ScriptedTurn]
 
 
+class Pace(BaseModel):
+    """How fast a paced script answers; unpaced scripts answer at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    think_s: tuple[float, float] = Field(default=(0.0, 0.0))
+    """The pause before each turn's first piece: uniformly between these bounds (seconds)."""
+    tokens_per_s: float | None = Field(default=None, gt=0)
+    """The rate the turn's text streams at, one word-sized piece per token; None: at once."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Pace:
+        low, high = self.think_s
+        if low < 0 or high < low:
+            raise ValueError("think_s must be [MIN, MAX] with 0 <= MIN <= MAX")
+        return self
+
+
 class ScriptFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     scripts: list[Script]
+    pace: Pace | None = None
 
 
 class ScriptedModel:
@@ -66,8 +89,9 @@ class ScriptedModel:
     RECEIVED_KEPT = 256
     """How many of the latest histories `received` keeps (a demo may run for days)."""
 
-    def __init__(self, scripts: list[Script]) -> None:
+    def __init__(self, scripts: list[Script], pace: Pace | None = None) -> None:
         self.scripts = scripts
+        self.pace = pace
         self._patterns = [re.compile(script.match, re.IGNORECASE) for script in scripts]
         self.received: deque[list[ModelMessage]] = deque(maxlen=self.RECEIVED_KEPT)
         """The histories `stream` was given, oldest first: what a provider would have received."""
@@ -80,7 +104,7 @@ class ScriptedModel:
                 re.compile(script.match)
         except (yaml.YAMLError, ValidationError, re.error) as e:
             raise ConfigError(f"invalid model script: {truncate(str(e), 500)}") from e
-        return cls(parsed.scripts)
+        return cls(parsed.scripts, parsed.pace)
 
     @classmethod
     def from_path(cls, path: Path) -> ScriptedModel:
@@ -113,8 +137,13 @@ class ScriptedModel:
     ) -> AsyncIterator[ModelChunk]:
         self.received.append(list(messages))
         turn = self.next_turn(messages)
+        pace = self.pace
+        if pace is not None:
+            await asyncio.sleep(random.uniform(*pace.think_s))  # noqa: S311 - pacing, not secrets
         if turn.text:
             for piece in _pieces(turn.text):
+                if pace is not None and pace.tokens_per_s is not None:
+                    await asyncio.sleep(1 / pace.tokens_per_s)
                 yield ModelChunk(text=piece)
         calls = [
             ModelToolCall(id=f"scripted-{len(messages)}-{n}", name=call.name, args=call.args)
