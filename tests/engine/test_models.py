@@ -59,8 +59,8 @@ async def test_scripted_model_plays_the_matching_script_turn_by_turn() -> None:
 
 async def test_paced_scripted_model_pauses_then_streams_at_its_rate() -> None:
     model = ScriptedModel.from_yaml(
-        "pace: {think_s: [0.05, 0.05], tokens_per_s: 100}\n"
-        "scripts: [{match: x, turns: [{text: 'one two three four five'}]}]\n"
+        "scripts: [{match: x, pace: {think_s: [0.05, 0.05], tokens_per_s: 100},"
+        " turns: [{text: 'one two three four five'}]}]\n"
     )
     started = time.monotonic()
     chunks = await _collect(model, [ModelMessage(role="user", content="x")])
@@ -74,7 +74,7 @@ async def test_paced_scripted_model_pauses_then_streams_at_its_rate() -> None:
 def test_a_pace_out_of_order_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="think_s"):
         ScriptedModel.from_yaml(
-            "pace: {think_s: [2, 1]}\nscripts: [{match: x, turns: [{text: hi}]}]\n"
+            "scripts: [{match: x, pace: {think_s: [2, 1]}, turns: [{text: hi}]}]\n"
         )
 
 

@@ -5,8 +5,8 @@ Selected with `OPSGATE_MODEL=scripted:PATH` (see `models.factory`). The file hol
 request picks the first script whose `match` finds a hit in it; each model call of that run then
 takes the script's next turn. No match, or no turn left, raises `ModelError`. Each history it
 is given is kept (`received`), so a test can check what a real provider would have been sent.
-An optional `pace: {think_s: [MIN, MAX], tokens_per_s: N}` makes it answer like a real provider
-(a pause before each turn, then its words at that rate); `bench/stream.py` uses it.
+A script's optional `pace: {think_s: [MIN, MAX], tokens_per_s: N}` makes it answer like a real
+provider (a pause before each turn, then its words at that rate); `bench/stream.py` uses it.
 """
 
 from __future__ import annotations
@@ -46,13 +46,6 @@ class ScriptedTurn(BaseModel):
     tool_calls: list[ScriptedCall] = Field(default_factory=list)
 
 
-class Script(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    match: str
-    turns: list[ScriptedTurn]
-
-
 class Pace(BaseModel):
     """How fast a paced script answers; unpaced scripts answer at once."""
 
@@ -71,11 +64,18 @@ class Pace(BaseModel):
         return self
 
 
+class Script(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: str
+    turns: list[ScriptedTurn]
+    pace: Pace | None = None
+
+
 class ScriptFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     scripts: list[Script]
-    pace: Pace | None = None
 
 
 class ScriptedModel:
@@ -89,9 +89,8 @@ class ScriptedModel:
     RECEIVED_KEPT = 256
     """How many of the latest histories `received` keeps (a demo may run for days)."""
 
-    def __init__(self, scripts: list[Script], pace: Pace | None = None) -> None:
+    def __init__(self, scripts: list[Script]) -> None:
         self.scripts = scripts
-        self.pace = pace
         self._patterns = [re.compile(script.match, re.IGNORECASE) for script in scripts]
         self.received: deque[list[ModelMessage]] = deque(maxlen=self.RECEIVED_KEPT)
         """The histories `stream` was given, oldest first: what a provider would have received."""
@@ -104,7 +103,7 @@ class ScriptedModel:
                 re.compile(script.match)
         except (yaml.YAMLError, ValidationError, re.error) as e:
             raise ConfigError(f"invalid model script: {truncate(str(e), 500)}") from e
-        return cls(parsed.scripts, parsed.pace)
+        return cls(parsed.scripts)
 
     @classmethod
     def from_path(cls, path: Path) -> ScriptedModel:
@@ -115,6 +114,10 @@ class ScriptedModel:
         return cls.from_yaml(text)
 
     def next_turn(self, messages: list[ModelMessage]) -> ScriptedTurn:
+        return self._next(messages)[1]
+
+    def _next(self, messages: list[ModelMessage]) -> tuple[Script, ScriptedTurn]:
+        """The script matching the run's request and its turn for this history."""
         request_index = _last_request_index(messages)
         if request_index is None:
             raise ModelError("scripted model: the history holds no user request")
@@ -127,7 +130,7 @@ class ScriptedModel:
                         f"scripted model: script {script.match!r} has no turn "
                         f"{turn_index + 1} (it has {len(script.turns)})"
                     )
-                return script.turns[turn_index]
+                return script, script.turns[turn_index]
         raise ModelError(
             f"scripted model: no script matches the request {truncate(request, 200)!r}"
         )
@@ -136,8 +139,8 @@ class ScriptedModel:
         self, messages: list[ModelMessage], tools: list[ToolSchema]
     ) -> AsyncIterator[ModelChunk]:
         self.received.append(list(messages))
-        turn = self.next_turn(messages)
-        pace = self.pace
+        script, turn = self._next(messages)
+        pace = script.pace
         if pace is not None:
             await asyncio.sleep(random.uniform(*pace.think_s))  # noqa: S311 - pacing, not secrets
         if turn.text:
