@@ -113,10 +113,7 @@ class ScriptedModel:
             raise ConfigError(f"cannot read model script {str(path)!r}: {e.strerror}") from e
         return cls.from_yaml(text)
 
-    def next_turn(self, messages: list[ModelMessage]) -> ScriptedTurn:
-        return self._next(messages)[1]
-
-    def _next(self, messages: list[ModelMessage]) -> tuple[Script, ScriptedTurn]:
+    def next_turn(self, messages: list[ModelMessage]) -> tuple[Script, ScriptedTurn]:
         """The script matching the run's request and its turn for this history."""
         request_index = _last_request_index(messages)
         if request_index is None:
@@ -139,7 +136,7 @@ class ScriptedModel:
         self, messages: list[ModelMessage], tools: list[ToolSchema]
     ) -> AsyncIterator[ModelChunk]:
         self.received.append(list(messages))
-        script, turn = self._next(messages)
+        script, turn = self.next_turn(messages)
         pace = script.pace
         if pace is not None:
             await asyncio.sleep(random.uniform(*pace.think_s))  # noqa: S311 - pacing, not secrets
