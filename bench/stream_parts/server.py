@@ -108,19 +108,31 @@ def serve(data_dir: Path, port: int) -> None:
 
 
 def _profiled(data_dir: Path, port: int, profile: Path) -> None:
-    """`serve` under cProfile (the loop's thread only); SIGUSR1 writes what it has so far."""
+    """`serve` under cProfile in every thread (the loop's, the store's and the saver's
+    workers), timed by each thread's CPU time; SIGUSR1 writes all of them so far, merged."""
     import cProfile
+    import pstats
     import signal
+    import threading
+    import time
 
-    profiler = cProfile.Profile()
+    profilers = [cProfile.Profile(time.thread_time)]
 
-    def dump(signum: int, frame: object) -> None:
-        profiler.disable()
-        profiler.dump_stats(profile)
+    def start_in_thread(frame: object, event: str, arg: object) -> None:
+        # The first event of a new thread: from now on its own profiler takes over.
+        profiler = cProfile.Profile(time.thread_time)
+        profilers.append(profiler)
         profiler.enable()
 
+    def dump(signum: int, frame: object) -> None:
+        stats = pstats.Stats(profilers[0])
+        for profiler in profilers[1:]:
+            stats.add(profiler)
+        stats.dump_stats(profile)
+
     signal.signal(signal.SIGUSR1, dump)
-    profiler.enable()
+    threading.setprofile(start_in_thread)  # type: ignore[arg-type]
+    profilers[0].enable()
     serve(data_dir, port)
 
 
