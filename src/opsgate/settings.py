@@ -89,6 +89,46 @@ class ProxyAuthSettings(BaseModel):
     groups_separator: str = ","
 
 
+MIN_ALERT_SECRET_CHARS = 32
+"""The shortest alert intake token or HMAC secret accepted (`AlertSettings`)."""
+
+
+class AlertSettings(BaseModel):
+    """Alert intake (docs/alerts.md): `OPSGATE_ALERTS__TOKEN`, `OPSGATE_ALERTS__USER`..."""
+
+    token: SecretStr | None = None
+    """Bearer token a sender must present (`Authorization: Bearer ...`), 32 or more characters.
+    """
+    hmac_secret: SecretStr | None = None
+    """Secret of the HMAC-SHA256 signature a sender may send instead of the token
+    (`X-Opsgate-Signature` over `X-Opsgate-Timestamp` + "." + the body), 32 or more characters.
+    """
+    user: str = "alertmanager"
+    """The opsgate user investigations run as (an operator in `context`); it must exist."""
+    context: str | None = None
+    """The cluster context investigations use; None: `default_context`."""
+    namespace: str | None = None
+    """The namespace of an alert without a `namespace` label; None: every namespace."""
+    runs_per_minute: int = Field(default=6, ge=1, le=600)
+    """How many new investigations may open in any 60 seconds; beyond, alerts get 429."""
+    investigate_with: Literal["model", "diagnostics"] = "model"
+    """`model`: the configured model investigates (read-only tools until a person joins);
+    `diagnostics`: the built-in diagnostics (`k8s_diagnose`) do, as they do with no model."""
+
+    def model_post_init(self, context: object, /) -> None:
+        for name, secret in (("TOKEN", self.token), ("HMAC_SECRET", self.hmac_secret)):
+            if secret is not None and len(secret.get_secret_value()) < MIN_ALERT_SECRET_CHARS:
+                raise ConfigError(
+                    f"OPSGATE_ALERTS__{name} must hold at least {MIN_ALERT_SECRET_CHARS} "
+                    f"characters (make one with `{HOW_TO_MAKE_A_KEY}`)"
+                )
+
+    @property
+    def configured(self) -> bool:
+        """Whether a sender can authenticate at all; without a secret every alert is refused."""
+        return self.token is not None or self.hmac_secret is not None
+
+
 class Settings(BaseSettings):
     """Everything configurable about opsgate. The approval gate is deliberately absent."""
 
@@ -237,6 +277,10 @@ class Settings(BaseSettings):
     role wins, re-evaluated at each sign-in; a user in no mapped group gets no access.
     Security setting."""
 
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    """Alert intake (`OPSGATE_ALERTS__TOKEN`...): alerts open read-only investigations; with
+    neither token nor HMAC secret set, the intake refuses every alert. Security setting."""
+
     jenkins: dict[str, JenkinsServer] = Field(default_factory=dict)
     """Jenkins servers by name, beside those admins add through the API (which cannot change
     these). Security setting."""
@@ -363,6 +407,7 @@ SECURITY_SETTINGS = (
     "contexts",
     "cluster_identity",
     "jenkins",
+    "alerts",
     "oidc",
     "proxy_auth",
     "sso_roles",

@@ -14,7 +14,8 @@ from typing import Any
 import pexpect
 import pytest
 
-from tests.fixtures.cli import CliServer, serve_cli, workload
+from opsgate.domain.roles import Role
+from tests.fixtures.cli import CliServer, Grant, serve_cli, workload
 from tests.fixtures.sandbox import SandboxInfo, kubectl
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -47,7 +48,9 @@ def scale_script(replicas: int, last: str | None = None) -> dict[str, Any]:
 
 SCRIPTS = [
     scale_script(2),
+    scale_script(3),
     scale_script(4),
+    scale_script(5, "I did not scale web."),
     scale_script(7, "I did not scale web."),
     scale_script(8, "I did not scale web."),
     {
@@ -95,9 +98,14 @@ def server(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> It
     applied = kubectl(sandbox, "apply", "-f", "-", stdin=WORKLOAD)
     assert applied.returncode == 0, applied.stderr
     workdir = tmp_path_factory.mktemp("cli-chat")
-    with serve_cli(
-        sandbox.kubeconfig, sandbox.context, workdir, SCRIPTS, {"root": "admin"}
-    ) as running:
+    # Two users with no global role: one an approver of the sandbox's context by a grant, one
+    # only an operator there.
+    users: dict[str, Role] = {"root": "admin", "scoped": "none", "looker": "none"}
+    grants: list[Grant] = [
+        ("scoped", "approver", sandbox.context, None),
+        ("looker", "operator", sandbox.context, None),
+    ]
+    with serve_cli(sandbox.kubeconfig, sandbox.context, workdir, SCRIPTS, users, grants) as running:
         yield running
 
 
@@ -268,3 +276,43 @@ def test_ctrl_c_at_the_request_prompt_leaves_chat_cleanly(chat: pexpect.spawn[st
     chat.close()
     assert chat.exitstatus == 0
     assert "Aborted" not in (chat.before or "")
+
+
+def test_an_approver_by_a_scoped_grant_is_asked_and_decides(
+    server: CliServer, sandbox: SandboxInfo
+) -> None:
+    """Global role `none`, approver of this context by a grant: the prompt counts the grant."""
+    child = server.spawn("chat", user="scoped")
+    try:
+        child.expect("you> ")
+        child.sendline("please scale web to 3")
+        child.expect(PROMPT)
+        assert "may not decide" not in child.before
+        child.sendline("a")
+        child.expect(re.escape("approved k8s_scale deployment/web (cli-demo) by scoped"))
+        child.expect("you> ")
+    finally:
+        child.close(force=True)
+    assert replicas(sandbox) == 3
+
+
+def test_an_operator_by_a_grant_is_told_why_they_may_not_decide_and_nothing_runs(
+    server: CliServer, sandbox: SandboxInfo
+) -> None:
+    before = replicas(sandbox)
+    child = server.spawn("chat", user="looker")
+    try:
+        child.expect("you> ")
+        child.sendline("please scale web to 5")
+        why = f"you are operator in {sandbox.context}/{NAMESPACE}"
+        child.expect(re.escape(f"you may not decide this change ({why})"))
+        child.expect("it waits for an approver")
+    finally:
+        child.close(force=True)
+    [pending] = [p for p in server.pending() if p["proposed_by_name"] == "looker"]
+    shown = server.run("approvals", "show", pending["id"], user="looker")
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        f"you may not decide it: you are operator in {sandbox.context}/{NAMESPACE}" in shown.stdout
+    )
+    assert replicas(sandbox) == before != 5

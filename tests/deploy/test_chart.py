@@ -143,6 +143,7 @@ def test_every_environment_variable_is_an_opsgate_setting(sandbox: SandboxInfo) 
     for name in env:
         assert name.startswith("OPSGATE_"), name
         assert name.removeprefix("OPSGATE_").lower() in Settings.model_fields, name
+    assert not [name for name in env if "OIDC" in name or "PROXY" in name], "SSO is off by default"
     for key in ("APPROVAL_KEY", "SECRET_KEY", "AUDIT_KEY", "SESSION_KEY", "DATABASE_URL"):
         assert "value" not in env[f"OPSGATE_{key}"], f"{key} must come from a Secret"
         assert env[f"OPSGATE_{key}"]["valueFrom"]["secretKeyRef"]["name"].startswith("og-")
@@ -154,6 +155,53 @@ def test_every_environment_variable_is_an_opsgate_setting(sandbox: SandboxInfo) 
     assert parsed.contexts == ["prod"]
     assert parsed.public_url == "https://ops.example"
     assert parsed.require_distinct_approver is True
+
+
+SSO = [
+    "config.publicUrl=https://ops.example",
+    "sso.oidc.issuer=https://idp.example/realms/ops",
+    "sso.oidc.clientId=opsgate",
+    "sso.oidc.existingSecret=idp",
+    "sso.oidc.scopes={openid,email,groups}",
+    "sso.roles.sre=approver",
+    "sso.roles.dev=operator",
+    "sso.proxyAuth.trustedCidrs={10.0.0.0/8}",
+]
+
+
+def test_single_sign_on_values_become_settings_opsgate_reads(sandbox: SandboxInfo) -> None:
+    (deployment,) = by_kind(render(sandbox, "opsgate", SSO), "Deployment")
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    secret = env["OPSGATE_OIDC__CLIENT_SECRET"]
+    assert "value" not in secret, "the client secret must come from a Secret"
+    assert secret["valueFrom"]["secretKeyRef"] == {"name": "idp", "key": "client-secret"}
+    nested: dict[str, Any] = {}
+    for name, e in env.items():
+        if "value" not in e or "__" not in name:
+            continue
+        group, field = name.removeprefix("OPSGATE_").lower().split("__")
+        value = e["value"]
+        nested.setdefault(group, {})[field] = json.loads(value) if value[:1] == "[" else value
+    parsed = Settings.model_validate(
+        {"public_url": env["OPSGATE_PUBLIC_URL"]["value"],
+         "sso_roles": json.loads(env["OPSGATE_SSO_ROLES"]["value"]), **nested}
+    )  # fmt: skip
+    assert parsed.oidc is not None
+    assert parsed.proxy_auth is not None
+    assert (parsed.oidc.issuer, parsed.oidc.client_id) == (
+        "https://idp.example/realms/ops",
+        "opsgate",
+    )
+    assert parsed.oidc.scopes == ["openid", "email", "groups"]
+    assert parsed.sso_roles == {"sre": "approver", "dev": "operator"}
+    assert [str(c) for c in parsed.proxy_auth.trusted_cidrs] == ["10.0.0.0/8"]
+
+
+def test_single_sign_on_without_a_public_url_is_refused(sandbox: SandboxInfo) -> None:
+    values = [v for v in SSO if not v.startswith("config.publicUrl")]
+    rendered = helm(sandbox, "template", "og", str(CHART), *set_flags(values, "shop"))
+    assert rendered.returncode != 0
+    assert "sso.oidc needs config.publicUrl" in rendered.stderr
 
 
 def test_generated_keys_are_long_enough(sandbox: SandboxInfo) -> None:
@@ -184,6 +232,9 @@ def test_an_existing_keys_secret_is_used_instead(sandbox: SandboxInfo) -> None:
         (["config.logFormat=xml"], "/config/logFormat"),
         (["database.url=mysql://db/opsgate"], "/database/url"),
         (["replicas=2"], "replicas"),
+        (["sso.oidc.issuer=https://idp.example"], "clientId"),
+        (["sso.oidc.issuer=idp.example", "sso.oidc.clientId=x"], "/sso/oidc/issuer"),
+        (["sso.roles.sre=root"], "/sso/roles/sre"),
     ],
 )
 def test_the_schema_rejects_a_bad_value(

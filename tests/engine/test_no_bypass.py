@@ -65,6 +65,8 @@ def _values(annotation: Any, tmp: Path) -> list[Any]:
         return [{"issuer": "http://127.0.0.1:9", "client_id": "opsgate"}]
     if name == "ProxyAuthSettings":
         return [{"trusted_cidrs": ["0.0.0.0/0"], "user_header": "X-Forwarded-User"}]
+    if name == "AlertSettings":
+        return [{}, {"token": "x" * 40, "hmac_secret": "y" * 40, "runs_per_minute": 600}]
     if name == "SecretStr":
         return ["", "skip", "x" * 40]
     raise AssertionError(f"no plausible values for {annotation!r}; extend this test")

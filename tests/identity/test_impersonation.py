@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from opsgate.domain import approval_token
+from opsgate.domain import approval_token, run_timeline
 from opsgate.domain.acting import ACTING_AS_META_KEY, ActingAs
 from opsgate.errors import ApprovalRequired
 from opsgate.mcp.client import ToolClient
@@ -164,7 +164,13 @@ async def test_a_change_approved_by_someone_whose_groups_cannot_patch_fails_with
         f'in the namespace "{namespace}"'
     )
     assert expected in (call.output or "")
-    finished = [e for e in await h.store.list_audit(limit=1000) if e.kind == "tool.finished"]
+    events = await h.store.list_audit(limit=1000)
+    [started] = [e for e in events if e.kind == "tool.started" and e.call_id == call_id]
+    assert started.payload["acting_as"] == "arne (groups: dev)", "the audit names who acted"
+    timeline = run_timeline.build(started.run_id or "", events)
+    [execution] = [s for s in timeline.steps if s.kind == "execution" and s.call_id == call_id]
+    assert execution.actor == "arne (groups: dev)"
+    finished = [e for e in events if e.kind == "tool.finished"]
     assert finished[-1].call_id == call_id
     assert finished[-1].payload["status"] == "failed"
     assert expected in finished[-1].payload["output"]

@@ -39,6 +39,7 @@ from opsgate.api.passwords import Passwords
 from opsgate.api.ratelimit import LoginLimiter
 from opsgate.api.routes import (
     admin,
+    alerts,
     approvals,
     conversations,
     events,
@@ -239,6 +240,7 @@ def create_app(settings: Settings, *, deps: AppDeps | None = None) -> FastAPI:
         undo_routes,
         meta,
         policy_routes,
+        alerts,
     ):
         api.include_router(module.router)
     api.add_api_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)

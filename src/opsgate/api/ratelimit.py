@@ -25,8 +25,8 @@ class RateLimited(AuthError):
 
     code = "rate_limited"
 
-    def __init__(self, retry_after_s: float) -> None:
-        super().__init__(f"too many failed attempts; retry in {int(retry_after_s) + 1} s")
+    def __init__(self, retry_after_s: float, what: str = "too many failed attempts") -> None:
+        super().__init__(f"{what}; retry in {int(retry_after_s) + 1} s")
         self.retry_after_s = retry_after_s
 
 

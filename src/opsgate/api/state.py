@@ -31,10 +31,18 @@ from opsgate.tools.base import RollbackCall, Tool
 class EngineApi(Protocol):
     """The engine operations the HTTP routes need."""
 
-    async def submit_message(self, conversation_id: str, user: User, text: str) -> Run: ...
+    async def submit_message(
+        self, conversation_id: str, user: User, text: str, *, read_only: bool = False
+    ) -> Run: ...
 
     async def submit_call(
-        self, conversation_id: str, user: User, tool: str, args: dict[str, Any]
+        self,
+        conversation_id: str,
+        user: User,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        purpose: str | None = None,
     ) -> Run: ...
 
     async def submit_undo(self, call_id: str, user: User) -> tuple[Run, RollbackCall]: ...
@@ -77,6 +85,8 @@ class AppState:
     """SHA-256 of the one-time setup token while no user exists; never the token itself."""
     heartbeat_s: float = 15.0
     setup_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    alert_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Serialises this replica's alert intake decisions (dedupe, rate limit, open)."""
     contexts: list[str] = field(default_factory=list)
     default_context: str | None = None
     oidc: OidcClient | None = None

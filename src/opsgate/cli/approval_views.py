@@ -55,6 +55,13 @@ def item_lines(approval: ApprovalOut, item: ApprovalItemOut, me: Me) -> list[Ren
     lines[2:2] = [Text.assemble(("    policy ", "bold"), untrusted(p)) for p in item.progress]
     if approval.proposed_by == me.id:
         lines.insert(1, Text("    you proposed this change", "bold yellow"))
+    if item.may_decide is not None and item.status == "pending":
+        said = (
+            ("    you may decide it: ", "green")
+            if item.may_decide
+            else ("    you may not decide it: ", "red")
+        )
+        lines.insert(2, Text.assemble(said, untrusted(item.decide_why or "")))
     return lines
 
 

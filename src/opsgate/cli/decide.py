@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from opsgate.api.schemas import Me
+from opsgate.api.schemas import ApprovalOut, Me
 from opsgate.cli import cards, words
 from opsgate.cli.client import ApiClient
 from opsgate.cli.common import untrusted
@@ -44,6 +44,8 @@ class Approver:
 
     @property
     def may_decide(self) -> bool:
+        """What the global role alone allows: the fallback for a server that does not say
+        per call (`ApprovalItemOut.may_decide`, which counts scoped grants)."""
         return self.me.role in ("approver", "admin")
 
     @classmethod
@@ -147,6 +149,17 @@ def _ask(client: ApiClient, console: Console, approval_id: str, call: cards.Call
             )
 
 
+def _rights(client: ApiClient, approval_id: str) -> dict[str, tuple[bool | None, str | None]]:
+    """Per call, whether the server says this user may decide it and why (their role in the
+    call's context and namespace, scoped grants included); empty when it cannot be read, and
+    the global role decides what is asked (the server still checks every decision)."""
+    try:
+        approval = ApprovalOut.model_validate(client.request("GET", f"/approvals/{approval_id}"))
+    except OpsgateError:
+        return {}
+    return {item.call_id: (item.may_decide, item.decide_why) for item in approval.items}
+
+
 def card(approver: Approver, pending: ev.ApprovalRequested, index: int) -> Panel:
     """The card of the request's `index`-th change (from 1), as `approver` sees it."""
     return cards.card(
@@ -164,11 +177,19 @@ def decide(
 ) -> None:
     """Show each change of the request and ask for its decision."""
     you_proposed = pending.proposed_by == approver.me.username
+    rights = _rights(client, pending.approval_id)
     for index, call in enumerate(pending.calls, 1):
         console.print(card(approver, pending, index))
-        if not approver.may_decide:
+        may, why = rights.get(call.call_id, (None, None))
+        if may is None:
+            may, why = approver.may_decide, f"your role is {approver.me.role}"
+        if not may:
             console.print(
-                Text(f"your role ({approver.me.role}) cannot decide: waiting for an approver")
+                Text.assemble(
+                    "you may not decide this change (",
+                    untrusted(why or f"your role is {approver.me.role}"),
+                    "): it waits for an approver",
+                )
             )
         elif you_proposed and approver.distinct_approver:
             console.print(

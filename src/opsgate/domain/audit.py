@@ -48,6 +48,11 @@ AuditKind = Literal[
     "settings.changed",
     "settings.local_login",
     "policy.changed",
+    "alert.received",
+    "alert.deduplicated",
+    "alert.rate_limited",
+    "alert.investigation_opened",
+    "alert.resolved",
 ]
 
 GENESIS_HASH = "0" * 64

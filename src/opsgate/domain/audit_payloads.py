@@ -190,7 +190,7 @@ class ToolStarted(AuditPayload):
     """A call starting; an approved change names the snapshot taken just before it."""
 
     kind: ClassVar[AuditKind] = "tool.started"
-    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"snapshot_sha256"})
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"snapshot_sha256", "acting_as"})
     tool: str
     args: dict[str, Any] = {}
     context: str | None = None
@@ -199,6 +199,9 @@ class ToolStarted(AuditPayload):
     snapshot_sha256: str | None = None
     """`Snapshot.sha256` of the targets as they were (`Store.get_snapshot`); absent for reads
     and for events written before snapshots existed."""
+    acting_as: str | None = None
+    """Whom the cluster saw, under `OPSGATE_CLUSTER_IDENTITY=impersonate` (`ActingAs.text`,
+    e.g. `ada (groups sre)`); absent under the service identity."""
 
 
 class ToolFinished(AuditPayload):
@@ -412,6 +415,53 @@ class SettingsChanged(AuditPayload):
     user: str | None = None
 
 
+AlertSource = Literal["alertmanager", "generic"]
+
+
+class _Alert(AuditPayload):
+    """An alert notification; names, never annotations (they may quote anything)."""
+
+    source: AlertSource
+    group_key_sha256: str
+    """SHA-256 of the group (dedupe) key: the key itself is the sender's text."""
+    alertnames: list[str]
+
+
+class AlertReceived(_Alert):
+    """An authenticated alert notification arrived (before anything was decided about it)."""
+
+    kind: ClassVar[AuditKind] = "alert.received"
+    status: Literal["firing", "resolved"]
+    alerts: int
+    fingerprints: list[str]
+
+
+class AlertDeduplicated(_Alert):
+    """A firing notification for a group whose investigation is still open: no new run."""
+
+    kind: ClassVar[AuditKind] = "alert.deduplicated"
+
+
+class AlertRateLimited(_Alert):
+    """A new investigation was refused (429): `limit` runs opened in the last minute."""
+
+    kind: ClassVar[AuditKind] = "alert.rate_limited"
+    limit: int
+
+
+class AlertInvestigationOpened(_Alert):
+    """A conversation and its read-only run were opened for a firing group."""
+
+    kind: ClassVar[AuditKind] = "alert.investigation_opened"
+    investigated_with: Literal["model", "diagnostics"]
+
+
+class AlertResolved(_Alert):
+    """The group resolved: noted on its conversation, which stops deduplicating."""
+
+    kind: ClassVar[AuditKind] = "alert.resolved"
+
+
 ENGINE_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
     model.kind: model
     for model in (
@@ -450,6 +500,11 @@ AUDIT_PAYLOADS: dict[AuditKind, type[AuditPayload]] = {
             ApprovalRefused,
             SettingsChanged,
             PolicyChanged,
+            AlertReceived,
+            AlertDeduplicated,
+            AlertRateLimited,
+            AlertInvestigationOpened,
+            AlertResolved,
         )
     },
 }

@@ -44,7 +44,8 @@ class Step(BaseModel):
     duration_ms: int
     outcome: str | None = None
     actor: str | None = None
-    """Who asked, or who decided (comma-joined when a quorum did)."""
+    """Who asked, or who decided (comma-joined when a quorum did); for an execution under
+    impersonation, whom the cluster saw."""
     text: str | None = None
     """The request, a model turn's rationale, a decision's reason, a check's summary, the
     answer."""
@@ -247,6 +248,7 @@ class _Builder:
             tool=payload.tool,
             command=payload.command,
             outcome="running",
+            actor=payload.acting_as,  # whom the cluster saw, under impersonation
         )
 
     def on_tool_finished(self, event: AuditEvent, payload: ap.ToolFinished) -> None:

@@ -82,8 +82,14 @@ class Engine:
 
     # -- starting runs ---------------------------------------------------------------------
 
-    async def submit_message(self, conversation_id: str, user: User, text: str) -> Run:
-        """Start a chat run for `text`; returns at once, the run continues in the background."""
+    async def submit_message(
+        self, conversation_id: str, user: User, text: str, *, read_only: bool = False
+    ) -> Run:
+        """Start a chat run for `text`; returns at once, the run continues in the background.
+
+        `read_only` offers the model only read-only tools (an investigation an alert opened);
+        every call it proposes is still classified and gated as in any run.
+        """
         text = text.strip()
         if not text or len(text) > MAX_REQUEST_CHARS:
             raise InvalidInput("text", f"must be 1 to {MAX_REQUEST_CHARS} characters")
@@ -101,6 +107,8 @@ class Engine:
             **self._base_state(run, user, conversation),
             "messages": [*history, request],
         }
+        if read_only:
+            state["read_only"] = True
         await self._announce(run, user, text)
         self._launch(run.id, {"run": state})
         return run

@@ -124,6 +124,7 @@ class CallRunner:
                 classification=call.classification,
                 command=call.command,
                 snapshot_sha256=snapshot_sha256,
+                acting_as=acting_as.text if acting_as is not None else None,
             ),
             call_id=call_id,
             **audit_ids,

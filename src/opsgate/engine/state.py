@@ -40,6 +40,9 @@ class RunState(TypedDict, total=False):
     contexts: list[str]
     namespace: str | None
     """The conversation's default namespace, told to the model."""
+    read_only: bool
+    """Only read-only tools are offered to the model (a run an alert opened, with no person in
+    it); a change it proposes anyway waits at the gate like any other. Absent: False."""
     messages: list[dict[str, Any]]
     """The model's view of the run (`ModelMessage` dumps), system prompt excluded."""
     pending: list[dict[str, Any]]

@@ -43,12 +43,16 @@ class Steps:
     stop_requested: dict[str, str] = field(default_factory=dict)
     """Run id -> the name of who asked it to stop; honoured before every step."""
     tool_schemas: list[ToolSchema] = field(init=False)
+    read_schemas: list[ToolSchema] = field(init=False)
+    """What a read-only run is offered: the tools annotated `readOnlyHint: true`."""
 
     def __post_init__(self) -> None:
         self.tool_schemas = [
             ToolSchema(name=t.name, description=t.description, parameters=turns.model_schema(t))
             for t in self.deps.tool_specs.values()
         ]
+        reads = {t.name for t in self.deps.tool_specs.values() if t.annotations.read_only}
+        self.read_schemas = [s for s in self.tool_schemas if s.name in reads]
         self.recorder = Recorder(self.deps.store, self.deps.bus)
         self.sealer = sealing.Sealer.from_key(self.deps.secret_key)
         self.calls = execution.CallRunner(
@@ -110,7 +114,8 @@ class Steps:
             return end("failed", "no model is configured; propose tool calls directly")
         if state.get("model_turns", 0) >= self.deps.limits.max_model_turns:
             return end("failed", f"reached the limit of {self.deps.limits.max_model_turns} turns")
-        prompt = [ModelMessage(role="system", content=system_prompt() + turns.cluster_note(state))]
+        note = turns.cluster_note(state) + turns.read_only_note(state)
+        prompt = [ModelMessage(role="system", content=system_prompt() + note)]
         prompt += [ModelMessage.model_validate(m) for m in state.get("messages", [])]
         prompt = history.trim_history(prompt, self.deps.limits.model_context_tokens)
         text_parts: list[str] = []
@@ -119,7 +124,8 @@ class Steps:
         run_id = state["run_id"]
         tokens = turns.TokenBuffer()
         try:
-            async for chunk in model.stream(prompt, self.tool_schemas):
+            schemas = self.read_schemas if state.get("read_only") else self.tool_schemas
+            async for chunk in model.stream(prompt, schemas):
                 if chunk.text:
                     text_parts.append(chunk.text)
                     ready = tokens.add(chunk.text, time.monotonic())

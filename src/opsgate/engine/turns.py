@@ -65,6 +65,16 @@ def cluster_note(state: RunState) -> str:
     return note
 
 
+def read_only_note(state: RunState) -> str:
+    if not state.get("read_only"):
+        return ""
+    return (
+        "\n\nThis investigation was opened by an alert, with no person in the conversation "
+        "yet: only read-only tools are offered. Find the cause and report it with evidence; "
+        "name a fix in words, a person decides whether to make it."
+    )
+
+
 def append_to_result(messages: list[dict[str, Any]], tool_call_id: str, note: str) -> None:
     """Add the verdict to the call's own result (providers want one result per call id)."""
     for index in range(len(messages) - 1, -1, -1):

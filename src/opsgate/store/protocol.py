@@ -35,6 +35,7 @@ from opsgate.domain.runs import (
 )
 from opsgate.domain.sign_in import SignIn
 from opsgate.store.records import (
+    AlertGroup,
     ApiToken,
     ApprovalEvidence,
     ApprovalRequest,
@@ -440,6 +441,34 @@ class Store(Protocol):
 
     async def get_snapshot(self, call_id: str) -> Snapshot:
         """The snapshot of `call_id`; `NotFound` if none was taken."""
+        ...
+
+    # alert groups (one investigation per firing alert group)
+    async def get_alert_group(self, source: str, group_key_sha256: str) -> AlertGroup | None:
+        """The group's investigation record, open or resolved; None if it never fired."""
+        ...
+
+    async def open_alert_group(
+        self,
+        source: str,
+        group_key_sha256: str,
+        conversation_id: str,
+        *,
+        now: datetime | None = None,
+    ) -> AlertGroup:
+        """Record `conversation_id` as the open investigation of the group (new, or reopened
+        after it resolved); `Conflict` if the group is open already (another replica won)."""
+        ...
+
+    async def alert_groups_opened_since(self, since: datetime) -> list[datetime]:
+        """When each alert group opened (or reopened) at or after `since`, oldest first: the
+        alert intake's rate limit, shared by every replica."""
+        ...
+
+    async def resolve_alert_group(
+        self, source: str, group_key_sha256: str, *, now: datetime | None = None
+    ) -> AlertGroup | None:
+        """Mark the open group resolved and return it; None if it was not open."""
         ...
 
     # jenkins servers (admin-configured; token encrypted at rest)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -371,6 +371,20 @@ class NewStreamEvent:
 
 NewRecord = NewCall | CallChange | NewMessage | NewStreamEvent | NewAuditEvent
 """Anything `Store.write_batch` writes."""
+
+
+AlertGroupStatus = Literal["open", "resolved"]
+
+
+class AlertGroup(_Record):
+    """An alert group's investigation (`Store.open_alert_group`): one conversation while open."""
+
+    source: str
+    group_key_sha256: str
+    conversation_id: str
+    status: AlertGroupStatus
+    opened_at: datetime
+    updated_at: datetime
 
 
 class Snapshot(_Record):

@@ -6,9 +6,8 @@ Writes run in transactions that take the write lock up front (see `db`), so cond
 updates (`decide`, `set_call_status(expected=...)`) are atomic across processes.
 Transactions live in `sql_base`, users and tokens in `sql_users`, calls and approvals in
 `sql_calls`, spent approval tokens in `sql_spent`, saved policies in `sql_policy`, the audit
-log in `sql_audit`, snapshots in `sql_snapshots`; this module holds conversations, runs, stream
-events, batches and Jenkins
-servers.
+log in `sql_audit`, snapshots in `sql_snapshots`, alert groups in `sql_alerts`; this module
+holds conversations, runs, stream events, batches and Jenkins servers.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from opsgate.store.records import (
     Run,
     StreamEvent,
 )
+from opsgate.store.sql_alerts import AlertGroupsStore
 from opsgate.store.sql_audit import AuditStore
 from opsgate.store.sql_base import brief, check_audit_key
 from opsgate.store.sql_calls import CallsStore
@@ -63,6 +63,7 @@ class SqlStore(
     PolicyStore,
     AuditStore,
     SnapshotsStore,
+    AlertGroupsStore,
 ):
     """The store on one database; create it with `open_store`."""
 

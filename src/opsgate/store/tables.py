@@ -349,6 +349,19 @@ class SnapshotRow(Base):
     cannot_undo: Mapped[str | None] = mapped_column(Text)
 
 
+class AlertGroupRow(Base):
+    """An alert group (source and the SHA-256 of its dedupe key) and its investigation."""
+
+    __tablename__ = "alert_groups"
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    group_key_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    """`open` while the group fires (new notifications are deduplicated), then `resolved`."""
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class AuditRow(Base):
     """The append-only log; triggers refuse UPDATE, DELETE and inserts over an existing seq
     (see the migrations). Every column is covered by `hash` (and so by `mac`)."""
@@ -411,5 +424,6 @@ jenkins_servers = _table(JenkinsServerRow)
 spent_approvals = _table(SpentApprovalRow)
 engines = _table(EngineRow)
 snapshots = _table(SnapshotRow)
+alert_groups = _table(AlertGroupRow)
 audit_log = _table(AuditRow)
 audit_head = _table(AuditHeadRow)

@@ -94,6 +94,8 @@ class ScriptedModel:
         self._patterns = [re.compile(script.match, re.IGNORECASE) for script in scripts]
         self.received: deque[list[ModelMessage]] = deque(maxlen=self.RECEIVED_KEPT)
         """The histories `stream` was given, oldest first: what a provider would have received."""
+        self.offered: deque[list[str]] = deque(maxlen=self.RECEIVED_KEPT)
+        """The names of the tools each `stream` call offered, beside `received`."""
 
     @classmethod
     def from_yaml(cls, text: str) -> ScriptedModel:
@@ -136,6 +138,7 @@ class ScriptedModel:
         self, messages: list[ModelMessage], tools: list[ToolSchema]
     ) -> AsyncIterator[ModelChunk]:
         self.received.append(list(messages))
+        self.offered.append([t.name for t in tools])
         script, turn = self.next_turn(messages)
         pace = script.pace
         if pace is not None:

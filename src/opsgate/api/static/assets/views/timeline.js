@@ -94,7 +94,10 @@ function stepDetails(step, runId) {
       fact("Started", timeText(step.started_at)),
       fact("Ended", timeText(step.ended_at)),
       fact("Duration", formatDuration(step.duration_ms)),
-      fact(step.kind === "approval" ? "Decided by" : "By", step.actor),
+      fact(
+        step.kind === "approval" ? "Decided by" : step.kind === "execution" ? "Acting as" : "By",
+        step.actor,
+      ),
       fact("Tool", step.tool),
       fact("Object", step.object),
       fact("Kind", step.classification === "read" ? "read" : step.classification === "mutation" ? "change" : null),
