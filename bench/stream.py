@@ -197,6 +197,7 @@ async def bare_sse(n: int) -> Saturated:
 
 
 async def _admin_token(client: httpx.AsyncClient, base_url: str) -> str:
+    """A fresh server's admin API token (`base_url` "" for a client with its own base URL)."""
     setup = await client.post(
         f"{base_url}/api/v1/setup",
         json={"setup_token": SETUP_TOKEN, "username": "bench", "password": PASSWORD},
