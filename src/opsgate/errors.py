@@ -13,6 +13,7 @@ secrets, and truncate captured output.
     │   ├── ToolNotFound         no tool by that name
     │   ├── BinaryNotFound       kubectl/helm could not be located
     │   ├── ToolFailed           a subprocess or HTTP call failed
+    │   ├── NotNative            a read the native path does not serve (it runs kubectl)
     │   └── ToolTimeout          a call exceeded its time limit
     ├── ApprovalError
     │   ├── ApprovalRequired     a mutation arrived without a valid approval token
@@ -96,6 +97,12 @@ class ToolFailed(ToolError):
     """A subprocess or HTTP call failed."""
 
     code = "tool_failed"
+
+
+class NotNative(ToolError):
+    """A read the native path does not serve as kubectl would; the caller runs kubectl."""
+
+    code = "not_native"
 
 
 class ToolTimeout(ToolError):

@@ -175,6 +175,10 @@ class Settings(BaseSettings):
     helm_path: Path | None = None
     kubeconfig: Path | None = None
     """The kubeconfig every kubectl/helm call uses explicitly. Security setting."""
+    native_reads: bool = True
+    """Serve the common kubectl reads (`k8s_get`, `k8s_logs`) by talking to the API server directly,
+    printing what kubectl prints, instead of spawning kubectl; reads the native path does not
+    support still run kubectl. False runs kubectl for every read."""
     contexts: list[str] = Field(default_factory=list)
     """Contexts conversations may use; empty means every context of the kubeconfig.
     Security setting."""

@@ -22,6 +22,7 @@ from opsgate.domain.acting import ActingAs, IdentityMode
 from opsgate.domain.calls import CLUSTER_FAMILIES, Family, ToolAnnotations
 from opsgate.settings import JenkinsServer
 from opsgate.tools import validate
+from opsgate.tools.native.pool import ApiPool
 
 
 class ToolParams(BaseModel):
@@ -246,6 +247,9 @@ class ToolEnv:
     """The person this call acts as under impersonation; set per call by the MCP server from
     the request's `_meta`, never from the call's arguments."""
     report: Progress = no_progress
+    api: ApiPool | None = None
+    """The pooled API connections the native read path uses instead of spawning kubectl
+    (`Settings.native_reads`); None runs kubectl for every read."""
     """Where a tool that waits (a rollout, a build) says how it is getting on; set per call
     by the MCP server, which sends it to the client as progress notifications."""
 

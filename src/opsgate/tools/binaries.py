@@ -17,6 +17,7 @@ from opsgate import settings as settings_module
 from opsgate.errors import BinaryNotFound
 from opsgate.settings import Settings
 from opsgate.tools.base import CommandRunner, JenkinsServers, ToolEnv
+from opsgate.tools.native.pool import ApiPool
 from opsgate.tools.runner import SubprocessRunner, child_env
 
 BinaryName = Literal["kubectl", "helm"]
@@ -114,4 +115,14 @@ def tool_env_from_settings(
         output_cap_bytes=settings.output_cap_bytes,
         jenkins=jenkins,
         helm_home=settings.data_dir / "helm",
+        api=_api_pool(settings, runner),
     )
+
+
+def _api_pool(settings: Settings, runner: CommandRunner) -> ApiPool | None:
+    if not settings.native_reads:
+        return None
+    # Exec credential plugins get what kubectl would get: the runner's environment.
+    if isinstance(runner, SubprocessRunner):
+        return ApiPool(base_env=runner.env)
+    return ApiPool(base_env=child_env(settings_module.process_environment()))

@@ -81,8 +81,13 @@ class _Capture:
         return self.size > len(self.kept)
 
     def text(self) -> str:
-        text = self.kept.decode("utf-8", errors="replace")
-        return redact.redact_text(text, truncated=self.truncated)
+        return shown_text(bytes(self.kept), truncated=self.truncated)
+
+
+def shown_text(kept: bytes, *, truncated: bool) -> str:
+    """What a tool shows of the bytes it kept of a stream: decoded, then redacted. Also used
+    for output the native read path prints itself, so both paths redact alike."""
+    return redact.redact_text(kept.decode("utf-8", errors="replace"), truncated=truncated)
 
 
 @dataclass(frozen=True)

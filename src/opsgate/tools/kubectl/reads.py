@@ -16,6 +16,9 @@ from opsgate.tools.command import Argv, Target, namespace_args
 from opsgate.tools.define import Function, define
 from opsgate.tools.kubectl import params as p
 from opsgate.tools.kubectl import wait_for
+from opsgate.tools.native import get as native_get
+from opsgate.tools.native import logs as native_logs
+from opsgate.tools.native.action import NativeFirst
 
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
 """Reads of the configured cluster: no side effects, a closed world."""
@@ -180,9 +183,14 @@ async def k8s_wait_seconds(params: p.WaitParams, env: ToolEnv) -> ToolOutput:
 
 
 TOOLS: list[Tool] = [
-    define("kubectl", Argv(k8s_get, post=_redact_jsonpath), p.GetParams, READ),
+    define(
+        "kubectl",
+        NativeFirst(Argv(k8s_get, post=_redact_jsonpath), native_get.k8s_get),
+        p.GetParams,
+        READ,
+    ),
     define("kubectl", Argv(k8s_describe), p.DescribeParams, READ),
-    define("kubectl", Argv(k8s_logs), p.LogsParams, READ),
+    define("kubectl", NativeFirst(Argv(k8s_logs), native_logs.k8s_logs), p.LogsParams, READ),
     define("kubectl", Argv(k8s_events), p.EventsParams, READ),
     define("kubectl", Argv(k8s_rollout_status), p.RolloutStatusParams, READ),
     define("kubectl", Argv(k8s_rollout_history), p.RolloutHistoryParams, READ),
