@@ -31,7 +31,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import stream as stream_bench  # bench/stream.py: tools, runner and script shared
+import stream as stream_bench  # bench/stream.py: the admin token
+from stream_parts import server as stream_server  # its server's tools, runner and script
 from tests.fixtures import postgres
 
 RUNS = 150
@@ -50,7 +51,7 @@ def serve(data_dir: Path, port: int, database_url: str) -> None:
 
     logging.basicConfig(level=logging.ERROR)
     script = data_dir / "script.yaml"
-    script.write_text(stream_bench.SCRIPT)
+    script.write_text(stream_server.SCRIPT)
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         data_dir=data_dir,
@@ -59,10 +60,10 @@ def serve(data_dir: Path, port: int, database_url: str) -> None:
         database_url=database_url,
     )
     deps = AppDeps(
-        tools=stream_bench.bench_tools(),
-        runner=stream_bench.MemoryRunner(),
+        tools=stream_server.bench_tools(),
+        runner=stream_server.MemoryRunner(),
         passwords=fast_passwords(),
-        setup_token=stream_bench.SETUP_TOKEN,
+        setup_token=stream_server.SETUP_TOKEN,
     )
     uvicorn.run(
         create_app(settings, deps=deps),
@@ -100,7 +101,7 @@ async def measure(urls: list[str]) -> tuple[float, float]:
     timeout = httpx.Timeout(600.0)
     clients = [httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) for url in urls]
     try:
-        token = await stream_bench._admin_token(clients[0])
+        token = await stream_bench._admin_token(clients[0], "")
         for client in clients:
             client.headers["Authorization"] = f"Bearer {token}"
         count = len(clients)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -54,6 +55,27 @@ async def test_scripted_model_plays_the_matching_script_turn_by_turn() -> None:
     ]
     assert _text(await _collect(model, history)) == "second"
     assert _text(await _collect(model, [ModelMessage(role="user", content="hi")])) == "fallback"
+
+
+async def test_paced_scripted_model_pauses_then_streams_at_its_rate() -> None:
+    model = ScriptedModel.from_yaml(
+        "scripts: [{match: x, pace: {think_s: [0.05, 0.05], tokens_per_s: 100},"
+        " turns: [{text: 'one two three four five'}]}]\n"
+    )
+    started = time.monotonic()
+    chunks = await _collect(model, [ModelMessage(role="user", content="x")])
+    elapsed = time.monotonic() - started
+    assert _text(chunks) == "one two three four five"
+    # 50 ms of thought, then five pieces 10 ms apart.
+    assert elapsed >= 0.05 + 5 * 0.01
+    assert elapsed < 2.0
+
+
+def test_a_pace_out_of_order_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="think_s"):
+        ScriptedModel.from_yaml(
+            "scripts: [{match: x, pace: {think_s: [2, 1]}, turns: [{text: hi}]}]\n"
+        )
 
 
 async def test_scripted_model_that_runs_out_of_turns_says_so() -> None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
 
 from opsgate.engine.deps import Limits
+from opsgate.engine.engine import Engine
 from opsgate.engine.models.base import ModelChunk, ModelMessage, ToolSchema
 from opsgate.engine.models.scripted import ScriptedModel
+from opsgate.engine.saver import ThreadedSqliteSaver
 from opsgate.errors import Conflict, DecisionRefused, Forbidden
 from tests.fixtures.calls import stored_call
 from tests.fixtures.engine import Harness, HarnessFactory
@@ -302,3 +306,36 @@ async def test_viewers_may_not_start_runs(harnesses: HarnessFactory) -> None:
     with pytest.raises(Forbidden):
         await h.engine.submit_call(h.conversation.id, h.viewer, "k_get", {"name": "api"})
     assert await h.store.list_runs(h.conversation.id) == []
+
+
+class _CountingSaver(ThreadedSqliteSaver):
+    """The engine's saver, counting the checkpoints read back."""
+
+    reads = 0
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        self.reads += 1
+        return await super().aget_tuple(config)
+
+
+async def test_a_run_that_ends_reads_no_checkpoint_back(harnesses: HarnessFactory) -> None:
+    h = await harnesses.open(None)
+    saver = _CountingSaver(harnesses.data_dir / "counted.sqlite")
+    await saver.asetup()
+    engine = Engine(h.engine.deps, saver)
+    try:
+        run = await engine.submit_call(h.conversation.id, h.operator, "k_get", {"name": "api"})
+        await engine.wait_run(run.id)
+        assert (await h.store.get_run(run.id)).status == "completed"
+        # Only the start of the run reads (LangGraph looks for an earlier checkpoint).
+        assert saver.reads == 1
+        paused = await engine.submit_call(
+            h.conversation.id, h.operator, "k_scale", {"name": "api", "replicas": 3}
+        )
+        await engine.wait_run(paused.id)
+        # A run paused at the gate is looked at (has a decision landed meanwhile?).
+        assert saver.reads == 3
+        assert (await h.store.get_run(paused.id)).status == "awaiting_approval"
+    finally:
+        await engine.aclose()
+        await saver.aclose()

@@ -63,6 +63,7 @@ from opsgate.api.routes import usage as usage_routes
 from opsgate.api.security import SecurityHeadersMiddleware
 from opsgate.api.sessions import SessionCodec
 from opsgate.api.state import AppState, EngineApi
+from opsgate.api.sweeper import sweep_forever
 from opsgate.engine.bus import EventBus
 from opsgate.engine.deps import NO_TRACER
 from opsgate.settings import Settings
@@ -107,18 +108,6 @@ def _utcnow() -> datetime:
 def _setup_url(settings: Settings, token: str) -> str:
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     return f"{base.rstrip('/')}/setup#token={token}"
-
-
-async def sweep_forever(engine: EngineApi, every_s: float) -> None:
-    """Renew the engine's lease, take over runs of gone engines, expire overdue approvals.
-
-    Run by the app's lifespan and by the MCP gateway (`opsgate.api.gateway.serve`)."""
-    while True:
-        await asyncio.sleep(every_s)
-        try:
-            await engine.sweep()
-        except Exception:
-            log.exception("the engine's sweep failed")
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

@@ -62,6 +62,9 @@ The engine's own records do not depend on this: mutations and decisions are writ
 the engine moves on (`Recorder.flush`).
 """
 
+INTERRUPTED = "__interrupt__"
+"""The key of LangGraph's output when the run stopped at an `interrupt` (the gate)."""
+
 SHUTDOWN_GRACE_S = 10.0
 """How long a clean shutdown waits for running steps to reach a pause."""
 
@@ -249,7 +252,12 @@ class Engine:
         config: RunnableConfig = {"configurable": {"thread_id": run_id}}
         try:
             while True:
-                await self.graph.ainvoke(graph_input, config, durability=DURABILITY)
+                output = await self.graph.ainvoke(graph_input, config, durability=DURABILITY)
+                if INTERRUPTED not in output:
+                    # The graph reached its end (`answer` or `finish` closed the run): no gate
+                    # to look at, nothing to release, so no checkpoint or run to read back.
+                    self._tasks.pop(run_id, None)
+                    return
                 async with self._resume_lock:
                     # A decision may have landed while this task was still on its way to the
                     # gate; `_resume` left it to us then, so look before leaving.

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Protocol, get_args
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -114,6 +113,9 @@ async def open_checkpointer(
 ) -> AsyncIterator[BaseCheckpointSaver[str]]:
     """The checkpoint saver for this deployment, set up and closed with the context."""
     if database_url and database_url.startswith("postgresql"):
+        # Imported here: it brings psycopg, which a SQLite deployment never needs.
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
         conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
         async with AsyncPostgresSaver.from_conn_string(conninfo) as saver:
             # Replicas starting together would each run LangGraph's migrations and collide

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -168,6 +167,8 @@ async def session_lock(conninfo: str, key: int) -> AsyncIterator[None]:
     statement blocked inside a transaction would stall a `CREATE INDEX CONCURRENTLY` the
     holder runs (it waits for every open transaction), a deadlock PostgreSQL then breaks.
     """
+    import psycopg  # PostgreSQL only: a SQLite deployment never pays for importing it
+
     try:
         conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
     except psycopg.Error as e:

@@ -17,7 +17,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-import psycopg
 from sqlalchemy import make_url
 
 from opsgate.errors import truncate
@@ -64,6 +63,8 @@ async def listen(
 ) -> None:
     """LISTEN at `url` until cancelled: event notices to `on_notice`, stop requests (when
     `on_stop` is given) to `on_stop`."""
+    import psycopg  # PostgreSQL only: a SQLite deployment never pays for importing it
+
     attempt = 0
     while True:
         try:

@@ -30,12 +30,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from opsgate.api import build, contexts, logs
-from opsgate.api.app import sweep_forever
-from opsgate.api.gateway import http_guard
 from opsgate.api.gateway.calls import Gateway
 from opsgate.api.gateway.elicit import Elicitation, single_user_refusal
 from opsgate.api.gateway.front import Identify, create_front
 from opsgate.api.gateway.tasks import GatewayTasks
+from opsgate.api.sweeper import sweep_forever
 from opsgate.domain.roles import can_approve
 from opsgate.engine.bus import EventBus
 from opsgate.errors import ConfigError, NotFound, Unauthenticated
@@ -106,6 +105,8 @@ def local_identity(store: Store, username: str) -> Identify:
 
 async def bearer_identity() -> User:
     """The user `http_guard` authenticated for the current HTTP request."""
+    from opsgate.api.gateway import http_guard  # see `http_app`
+
     try:
         user = getattr(get_http_request().state, http_guard.USER_KEY, None)
     except RuntimeError as e:
@@ -211,6 +212,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 def http_app(settings: Settings, opened: Opened) -> Starlette:
     """The gateway's streamable HTTP app at `/mcp`, behind `http_guard.GatewayGuard`."""
+    # Imported here: the guard brings the API's auth (FastAPI, OIDC), which stdio never uses.
+    from opsgate.api.gateway import http_guard
+
     guard = Middleware(
         http_guard.GatewayGuard,
         store=opened.store,

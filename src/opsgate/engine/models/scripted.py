@@ -6,10 +6,14 @@ Selected with `OPSGATE_MODEL=scripted:PATH` (see `models.factory`). The file hol
 request picks the first script whose `match` finds a hit in it; each model call of that run then
 takes the script's next turn. No match, or no turn left, raises `ModelError`. Each history it
 is given is kept (`received`), so a test can check what a real provider would have been sent.
+A script's optional `pace: {think_s: [MIN, MAX], tokens_per_s: N}` makes it answer like a real
+provider (a pause before each turn, then its words at that rate); `bench/stream.py` uses it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 from collections import deque
 from collections.abc import AsyncIterator
@@ -17,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from opsgate.engine.models.base import (
     ModelChunk,
@@ -52,11 +56,30 @@ class ScriptedTurn(BaseModel):
     """The tokens the turn reports; without it, about 4 characters a token."""
 
 
+class Pace(BaseModel):
+    """How fast a paced script answers; unpaced scripts answer at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    think_s: tuple[float, float] = Field(default=(0.0, 0.0))
+    """The pause before each turn's first piece: uniformly between these bounds (seconds)."""
+    tokens_per_s: float | None = Field(default=None, gt=0)
+    """The rate the turn's text streams at, one word-sized piece per token; None: at once."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Pace:
+        low, high = self.think_s
+        if low < 0 or high < low:
+            raise ValueError("think_s must be [MIN, MAX] with 0 <= MIN <= MAX")
+        return self
+
+
 class Script(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     match: str
     turns: list[ScriptedTurn]
+    pace: Pace | None = None
 
 
 class ScriptFile(BaseModel):
@@ -102,7 +125,8 @@ class ScriptedModel:
             raise ConfigError(f"cannot read model script {str(path)!r}: {e.strerror}") from e
         return cls.from_yaml(text)
 
-    def next_turn(self, messages: list[ModelMessage]) -> ScriptedTurn:
+    def next_turn(self, messages: list[ModelMessage]) -> tuple[Script, ScriptedTurn]:
+        """The script matching the run's request and its turn for this history."""
         request_index = _last_request_index(messages)
         if request_index is None:
             raise ModelError("scripted model: the history holds no user request")
@@ -115,7 +139,7 @@ class ScriptedModel:
                         f"scripted model: script {script.match!r} has no turn "
                         f"{turn_index + 1} (it has {len(script.turns)})"
                     )
-                return script.turns[turn_index]
+                return script, script.turns[turn_index]
         raise ModelError(
             f"scripted model: no script matches the request {truncate(request, 200)!r}"
         )
@@ -125,9 +149,14 @@ class ScriptedModel:
     ) -> AsyncIterator[ModelChunk]:
         self.received.append(list(messages))
         self.offered.append([t.name for t in tools])
-        turn = self.next_turn(messages)
+        script, turn = self.next_turn(messages)
+        pace = script.pace
+        if pace is not None:
+            await asyncio.sleep(random.uniform(*pace.think_s))  # noqa: S311 - pacing, not secrets
         if turn.text:
             for piece in _pieces(turn.text):
+                if pace is not None and pace.tokens_per_s is not None:
+                    await asyncio.sleep(1 / pace.tokens_per_s)
                 yield ModelChunk(text=piece)
         calls = [
             ModelToolCall(id=f"scripted-{len(messages)}-{n}", name=call.name, args=call.args)
