@@ -144,6 +144,15 @@ def test_timeline_draws_each_step_with_its_duration_and_links_both_ways_with_the
     expect(grant.locator("td.object")).to_have_text("configmap/timeline-old")
     expect(grant.locator("[data-outcome]")).to_have_text("approved")
     expect(grant.locator("time")).to_have_text(UTC_TIME)
+    # Its ids copy, for `opsgate approvals show` or `audit replay`.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    grant.locator("summary").click()
+    copy_call = grant.get_by_role("button", name="Copy the call id")
+    copy_call.click()
+    expect(copy_call).to_have_text("Copied")
+    call_id = grant.locator(".audit-ids code").nth(2).inner_text()
+    assert call_id, "the approval names its call"
+    assert page.evaluate("() => navigator.clipboard.readText()") == call_id
 
     # Hiding logins takes the sign-ins out of the list.
     page.get_by_label("Tool").fill("")

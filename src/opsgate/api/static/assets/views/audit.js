@@ -4,14 +4,16 @@
 
 import { enc, get, query } from "../api.js";
 import { codeBlock, jsonBlock } from "../highlight.js";
-import { field, formatUtc, h, mount, timeNode, toast } from "../dom.js";
+import { copyButton, field, formatUtc, h, mount, timeNode, toast } from "../dom.js";
 import { VERDICT_STATE, callLook, describeSummary, runLook } from "../outcomes.js";
 
 const KINDS = [
-  "", "request", "plan", "approval.", "approval.requested", "approval.granted", "approval.rejected",
-  "approval.expired", "approval.break_glass", "tool.", "tool.started", "tool.finished",
-  "tool.outcome_unknown", "verify", "run.finished", "user.", "token.", "settings.changed",
-  "settings.local_login", "policy.changed", "webhook.", "user.slack_linked",
+  "", "request", "plan", "model.turn", "approval.", "approval.requested", "approval.granted",
+  "approval.rejected", "approval.refused", "approval.expired", "approval.break_glass", "tool.",
+  "tool.started", "tool.finished", "tool.outcome_unknown", "verify", "run.finished", "user.",
+  "token.", "settings.changed", "settings.local_login", "policy.changed", "webhook.",
+  "user.slack_linked", "alert.", "alert.investigation_opened", "alert.deduplicated",
+  "alert.rate_limited", "alert.resolved",
 ];
 
 const OUTCOMES = [
@@ -121,6 +123,13 @@ export async function renderAudit(ctx, params = new URLSearchParams()) {
     );
   };
 
+  // The ids a person pastes into the CLI (`opsgate audit replay`, `approvals show`, `undo`).
+  const idsLine = (event) => {
+    const ids = [["conversation", event.conversation_id], ["run", event.run_id], ["call", event.call_id]].filter(([, id]) => id);
+    if (ids.length === 0) return null;
+    return h("p", { class: "audit-ids muted" }, ...ids.flatMap(([what, id]) => [`${what} `, h("code", { text: id }), " ", copyButton(id, `${what} id`), " "]));
+  };
+
   const row = (event) => {
     const facts = event.facts || {};
     return h(
@@ -136,7 +145,7 @@ export async function renderAudit(ctx, params = new URLSearchParams()) {
       h("td", { text: facts.context || "" }),
       outcomeCell(facts.outcome),
       conversationCell(event),
-      h("td", {}, h("details", {}, h("summary", { text: summary(event) }), jsonBlock(event.payload || {}, "Payload"), h("small", { class: "hash muted", text: `hash ${event.hash}` }))),
+      h("td", {}, h("details", {}, h("summary", { text: summary(event) }), jsonBlock(event.payload || {}, "Payload"), idsLine(event), h("small", { class: "hash muted" }, `hash ${event.hash} `, copyButton(event.hash, "event hash")))),
     );
   };
 
