@@ -67,6 +67,10 @@ def _values(annotation: Any, tmp: Path) -> list[Any]:
         return [{"trusted_cidrs": ["0.0.0.0/0"], "user_header": "X-Forwarded-User"}]
     if name == "AlertSettings":
         return [{}, {"token": "x" * 40, "hmac_secret": "y" * 40, "runs_per_minute": 600}]
+    if name == "SlackSettings":
+        # Slack cannot be reached (loopback port 9): posting fails, the gate must not.
+        return [{"bot_token": "xoxb-1", "signing_secret": "s" * 40,
+                 "api_url": "http://127.0.0.1:9", "channel": "C1"}]  # fmt: skip
     if name == "SecretStr":
         return ["", "skip", "x" * 40]
     raise AssertionError(f"no plausible values for {annotation!r}; extend this test")
