@@ -16,6 +16,7 @@ from opsgate.tools.command import Argv, Target, namespace_args
 from opsgate.tools.define import Function, define
 from opsgate.tools.kubectl import params as p
 from opsgate.tools.kubectl import wait_for
+from opsgate.tools.native import events as native_events
 from opsgate.tools.native import get as native_get
 from opsgate.tools.native import logs as native_logs
 from opsgate.tools.native.action import NativeFirst
@@ -191,7 +192,9 @@ TOOLS: list[Tool] = [
     ),
     define("kubectl", Argv(k8s_describe), p.DescribeParams, READ),
     define("kubectl", NativeFirst(Argv(k8s_logs), native_logs.k8s_logs), p.LogsParams, READ),
-    define("kubectl", Argv(k8s_events), p.EventsParams, READ),
+    define(
+        "kubectl", NativeFirst(Argv(k8s_events), native_events.k8s_events), p.EventsParams, READ
+    ),
     define("kubectl", Argv(k8s_rollout_status), p.RolloutStatusParams, READ),
     define("kubectl", Argv(k8s_rollout_history), p.RolloutHistoryParams, READ),
     define("kubectl", Argv(k8s_cluster_info), p.ClusterInfoParams, READ),

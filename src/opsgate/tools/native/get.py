@@ -54,7 +54,12 @@ def _server_error(status: int, body: bytes) -> str:
     return f"Error from server ({reason}): {message}\n"
 
 
-async def _resolve(env: ToolEnv, kubeconfig: Path, target: Target, name: str) -> ApiResource:
+async def resolve(env: ToolEnv, kubeconfig: Path, target: Target, name: str) -> ApiResource:
+    """The resource kubectl means by `name` in `target`'s cluster (used by `native.events` too).
+
+    Raises:
+        NotNative: no resource of that name, even in freshly read discovery.
+    """
     assert env.api is not None
     timeout = env.command_timeout_s
     found = await env.api.resources(kubeconfig, target.context, timeout_s=timeout)
@@ -122,7 +127,7 @@ async def k8s_get(
     if name is not None and (params.all_namespaces or params.selector or params.field_selector):
         raise NotNative("a name with a selector or all namespaces, which kubectl words itself")
     kubeconfig = Path(target.kubeconfig)
-    res = await _resolve(env, kubeconfig, target, kind_name)
+    res = await resolve(env, kubeconfig, target, kind_name)
     namespace: str | None = None
     if res.namespaced and not params.all_namespaces:
         endpoint = await env.api.endpoint(kubeconfig, target.context)
