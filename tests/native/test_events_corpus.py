@@ -23,7 +23,11 @@ from opsgate.tools.command import Target
 from opsgate.tools.kubectl import params as p
 from opsgate.tools.kubectl import reads
 from opsgate.tools.native import events as native_events
-from tests.fixtures.sandbox import SandboxInfo, tool_env_for
+from opsgate.mcp.client import ToolClient
+from opsgate.mcp.server import create_server
+from opsgate.tools import registry
+from tests.fixtures.mcp import MemorySpentApprovals
+from tests.fixtures.sandbox import SandboxInfo, kubectl, tool_env_for
 
 CASES: list[dict[str, Any]] = [
     {"namespace": "shop"},
@@ -95,6 +99,34 @@ async def test_a_pod_s_events_are_read_through_its_field_selector(env: ToolEnv) 
     assert all(f" Pod/{pod.partition('/')[2]} " in line for line in lines)
 
 
+async def test_the_tool_runs_native_through_the_mcp_server_and_says_so(
+    sandbox: SandboxInfo,
+) -> None:
+    server = create_server(
+        tool_env_for(sandbox), registry.all_tools(), KEY, spent=MemorySpentApprovals()
+    )
+    async with ToolClient.in_memory(server) as client:
+        native = await client.call("k8s_events", {"namespace": "shop", "types": "Warning"})
+        unknown = await client.call(
+            "k8s_events", {"namespace": "shop", "for_object": "gadgets/nothing"}
+        )
+    assert native.ok
+    assert native.data == {"read_path": "native"}
+    assert native.command is not None and " events --namespace shop --types Warning" in (
+        native.command
+    )
+    spawned = kubectl(sandbox, "events", "--namespace", "shop", "--types", "Warning")
+    assert native.text.splitlines()[0] == spawned.stdout.splitlines()[0]
+    # A type discovery cannot place is left to kubectl, which words its own error.
+    assert unknown.data == {
+        "read_path": "kubectl",
+        "reason": "the resource type 'gadgets' is not in the cluster's discovery",
+    }
+    assert not unknown.ok
+    assert "gadgets" in unknown.text
+
+
+KEY = b"native-events-approval-key-0123456789abc"
 NOW = datetime(2026, 12, 2, 1, 0, 0, tzinfo=UTC)
 
 
