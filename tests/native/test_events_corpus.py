@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 
 from opsgate.errors import NotNative
+from opsgate.mcp.client import ToolClient
+from opsgate.mcp.server import create_server
+from opsgate.tools import registry
 from opsgate.tools.base import CommandResult, ToolEnv
 from opsgate.tools.command import Target
 from opsgate.tools.kubectl import params as p
 from opsgate.tools.kubectl import reads
 from opsgate.tools.native import events as native_events
-from opsgate.mcp.client import ToolClient
-from opsgate.mcp.server import create_server
-from opsgate.tools import registry
 from tests.fixtures.mcp import MemorySpentApprovals
 from tests.fixtures.sandbox import SandboxInfo, kubectl, tool_env_for
 
@@ -112,9 +112,8 @@ async def test_the_tool_runs_native_through_the_mcp_server_and_says_so(
         )
     assert native.ok
     assert native.data == {"read_path": "native"}
-    assert native.command is not None and " events --namespace shop --types Warning" in (
-        native.command
-    )
+    assert native.command is not None
+    assert " events --namespace shop --types Warning" in native.command
     spawned = kubectl(sandbox, "events", "--namespace", "shop", "--types", "Warning")
     assert native.text.splitlines()[0] == spawned.stdout.splitlines()[0]
     # A type discovery cannot place is left to kubectl, which words its own error.
