@@ -19,6 +19,7 @@ from opsgate.tools.kubectl import wait_for
 from opsgate.tools.native import events as native_events
 from opsgate.tools.native import get as native_get
 from opsgate.tools.native import logs as native_logs
+from opsgate.tools.native import top as native_top
 from opsgate.tools.native.action import NativeFirst
 
 READ = ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
@@ -199,7 +200,9 @@ TOOLS: list[Tool] = [
     define("kubectl", Argv(k8s_rollout_history), p.RolloutHistoryParams, READ),
     define("kubectl", Argv(k8s_cluster_info), p.ClusterInfoParams, READ),
     define("kubectl", Argv(k8s_contexts), p.ContextsParams, READ),
-    define("kubectl", Argv(k8s_top_pods), p.TopPodsParams, READ),
+    define(
+        "kubectl", NativeFirst(Argv(k8s_top_pods), native_top.k8s_top_pods), p.TopPodsParams, READ
+    ),
     define("kubectl", Argv(k8s_top_nodes), p.TopNodesParams, READ),
     define("kubectl", Argv(k8s_api_resources), p.ApiResourcesParams, READ),
     define("kubectl", Argv(k8s_auth_can_i, ok_exit_codes=(0, 1)), p.AuthCanIParams, READ),
