@@ -67,6 +67,37 @@ async def test_native_top_pods_prints_what_kubectl_prints(
     assert native == spawned
 
 
+NODE_CASES: list[dict[str, Any]] = [{}, {"selector": "kubernetes.io/os=linux"}]
+
+
+@pytest.mark.parametrize("case", NODE_CASES, ids=_case_id)
+async def test_native_top_nodes_prints_what_kubectl_prints(
+    env: ToolEnv, case: dict[str, Any]
+) -> None:
+    params = p.TopNodesParams.model_validate(case)
+    target = Target.of(env, "kubectl", params.context)
+    argv = reads.k8s_top_nodes(params, target)
+    rounds = []
+    for _ in range(3):
+        spawned = _triple(await env.runner.run(argv, timeout_s=30))
+        native = _triple(await native_top.k8s_top_nodes(params, env, target, argv))
+        if native == spawned:
+            assert native[1].count("\n") > 1, "the case prints at least one node"
+            return
+        rounds.append((spawned, native))
+    spawned, native = rounds[-1]
+    assert native == spawned
+
+
+def test_a_node_without_metrics_is_left_to_kubectl() -> None:
+    metrics = [{"metadata": {"name": "n1"}, "usage": {"cpu": "1", "memory": "1Gi"}}]
+    allocatable = {name: {"cpu": "4", "memory": "8Gi"} for name in ("n1", "n2")}
+    with pytest.raises(NotNative, match="nodes without metrics"):
+        native_top.node_table(metrics, allocatable)
+    text = native_top.node_table(metrics, {"n1": allocatable["n1"]})
+    assert text.splitlines()[1].split() == ["n1", "1000m", "25%", "1024Mi", "12%"]
+
+
 async def test_no_metrics_are_left_to_kubectl(env: ToolEnv) -> None:
     params = p.TopPodsParams(namespace="shop", selector="app=nothing")
     target = Target.of(env, "kubectl", None)

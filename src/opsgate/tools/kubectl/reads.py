@@ -203,7 +203,12 @@ TOOLS: list[Tool] = [
     define(
         "kubectl", NativeFirst(Argv(k8s_top_pods), native_top.k8s_top_pods), p.TopPodsParams, READ
     ),
-    define("kubectl", Argv(k8s_top_nodes), p.TopNodesParams, READ),
+    define(
+        "kubectl",
+        NativeFirst(Argv(k8s_top_nodes), native_top.k8s_top_nodes),
+        p.TopNodesParams,
+        READ,
+    ),
     define("kubectl", Argv(k8s_api_resources), p.ApiResourcesParams, READ),
     define("kubectl", Argv(k8s_auth_can_i, ok_exit_codes=(0, 1)), p.AuthCanIParams, READ),
     define("kubectl", Argv(k8s_diff, stdin="manifest", ok_exit_codes=(0, 1)), p.DiffParams, READ),

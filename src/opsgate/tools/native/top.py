@@ -1,13 +1,16 @@
-"""`k8s_top_pods` without spawning kubectl: `metrics.k8s.io` pod metrics, printed as kubectl.
+"""`k8s_top_pods` and `k8s_top_nodes` without spawning kubectl: `metrics.k8s.io`, as kubectl.
 
-Called by `action.NativeFirst` for `k8s_top_pods`. Makes kubectl's request (the
+Called by `action.NativeFirst` for `k8s_top_pods` and `k8s_top_nodes`. Makes kubectl's request (the
 `metrics.k8s.io/v1beta1` PodMetrics of the namespace or of all namespaces, with the label
 selector) and prints what `kubectl top pod` prints: NAME, CPU(cores) as millicores rounded
 up, MEMORY(bytes) as whole MiB, each pod the sum of its containers, sorted by namespace and
 name, with kubectl's trailing tab after every cell (so the last column is padded too); with
 `containers`, a POD column and one line per container. Left to kubectl (`NotNative`): no
 metrics at all (kubectl then lists the pods to tell "not available yet" from "No resources
-found"), every error answer, and a quantity this cannot read.
+found"), every error answer, and a quantity this cannot read. For nodes: the NodeMetrics
+and the nodes (for their allocatable CPU and memory), printed as NAME, CPU(cores), CPU(%),
+MEMORY(bytes), MEMORY(%) sorted by name; a node without metrics, or metrics without their
+node, is left to kubectl (it prints those lines in Go's random map order).
 """
 
 from __future__ import annotations
@@ -89,28 +92,44 @@ def table(metrics: list[dict[str, Any]], *, across: bool, containers: bool) -> s
     return tabwriter(rows)
 
 
-async def k8s_top_pods(
-    params: p.TopPodsParams, env: ToolEnv, target: Target, argv: list[str]
-) -> CommandResult:
-    """What `kubectl top pod` prints for `params` (whose kubectl `argv` the result names).
+def _percent(used: Fraction, available: Any) -> str:
+    # kubectl: float64(used.MilliValue()) / float64(available.MilliValue()) * 100, truncated.
+    whole = math.ceil(quantity(available) * 1000)
+    if whole == 0:
+        raise NotNative("a node with no allocatable amount, which Go divides by zero")
+    return f"{int(float(math.ceil(used * 1000)) / float(whole) * 100)}%"
 
-    Raises:
-        NotNative: a read this does not print exactly as kubectl (the caller runs kubectl).
-        ToolTimeout: the server did not answer within the command timeout.
-    """
-    started = time.monotonic()
-    if env.api is None or target.kubeconfig is None:
-        raise NotNative("no kubeconfig named for the native path")
-    kubeconfig = Path(target.kubeconfig)
-    root = "/apis/metrics.k8s.io/v1beta1"
-    if params.all_namespaces:
-        path = f"{root}/pods"
-    else:
-        endpoint = await env.api.endpoint(kubeconfig, target.context)
-        path = f"{root}/namespaces/{params.namespace or endpoint.namespace}/pods"
-    query = {"labelSelector": params.selector} if params.selector is not None else {}
+
+def node_table(metrics: list[dict[str, Any]], allocatable: dict[str, dict[str, Any]]) -> str:
+    """What `kubectl top node` prints for NodeMetrics `metrics` and each node's allocatable."""
+    names = [str((m.get("metadata") or {}).get("name") or "") for m in metrics]
+    if set(names) != set(allocatable) or len(set(names)) != len(names):
+        raise NotNative("nodes without metrics or metrics without nodes")
+    rows = [["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)", ""]]
+    for name, item in sorted(zip(names, metrics, strict=True), key=lambda pair: pair[0]):
+        usage = item.get("usage") or {}
+        available = allocatable[name]
+        if "cpu" not in available or "memory" not in available:
+            raise NotNative("a node without allocatable CPU or memory")
+        cpu, memory = quantity(usage.get("cpu", "0")), quantity(usage.get("memory", "0"))
+        cpu_cell, memory_cell = _usage([{"usage": usage}])
+        rows.append(
+            [
+                name,
+                cpu_cell,
+                _percent(cpu, available["cpu"]),
+                memory_cell,
+                _percent(memory, available["memory"]),
+                "",
+            ]
+        )
+    return tabwriter(rows)
+
+
+async def _list(env: ToolEnv, target: Target, path: str, query: dict[str, str]) -> list[Any]:
+    assert env.api is not None and target.kubeconfig is not None
     answer = await env.api.get(
-        kubeconfig,
+        Path(target.kubeconfig),
         target.context,
         path,
         query=query,
@@ -124,7 +143,55 @@ async def k8s_top_pods(
         document = json.loads(answer.body)
     except ValueError as e:
         raise NotNative("the server answered with no JSON") from e
-    metrics = document.get("items") if isinstance(document, dict) else None
+    items = document.get("items") if isinstance(document, dict) else None
+    return list(items or [])
+
+
+async def k8s_top_nodes(
+    params: p.TopNodesParams, env: ToolEnv, target: Target, argv: list[str]
+) -> CommandResult:
+    """What `kubectl top node` prints for `params` (whose kubectl `argv` the result names).
+
+    Raises:
+        NotNative: a read this does not print exactly as kubectl (the caller runs kubectl).
+        ToolTimeout: the server did not answer within the command timeout.
+    """
+    started = time.monotonic()
+    if env.api is None or target.kubeconfig is None:
+        raise NotNative("no kubeconfig named for the native path")
+    query = {"labelSelector": params.selector} if params.selector is not None else {}
+    metrics = await _list(env, target, "/apis/metrics.k8s.io/v1beta1/nodes", query)
+    if not metrics:
+        raise NotNative("no node metrics, which kubectl words itself")
+    nodes = await _list(env, target, "/api/v1/nodes", query)
+    allocatable = {
+        str((n.get("metadata") or {}).get("name") or ""): (n.get("status") or {}).get("allocatable")
+        or {}
+        for n in nodes
+    }
+    return result_of(argv, 0, node_table(metrics, allocatable), "", env, started)
+
+
+async def k8s_top_pods(
+    params: p.TopPodsParams, env: ToolEnv, target: Target, argv: list[str]
+) -> CommandResult:
+    """What `kubectl top pod` prints for `params` (whose kubectl `argv` the result names).
+
+    Raises:
+        NotNative: a read this does not print exactly as kubectl (the caller runs kubectl).
+        ToolTimeout: the server did not answer within the command timeout.
+    """
+    started = time.monotonic()
+    if env.api is None or target.kubeconfig is None:
+        raise NotNative("no kubeconfig named for the native path")
+    root = "/apis/metrics.k8s.io/v1beta1"
+    if params.all_namespaces:
+        path = f"{root}/pods"
+    else:
+        endpoint = await env.api.endpoint(Path(target.kubeconfig), target.context)
+        path = f"{root}/namespaces/{params.namespace or endpoint.namespace}/pods"
+    query = {"labelSelector": params.selector} if params.selector is not None else {}
+    metrics = await _list(env, target, path, query)
     if not metrics:
         raise NotNative("no pod metrics, which kubectl explains after listing the pods")
     stdout = table(metrics, across=params.all_namespaces, containers=params.containers)
