@@ -127,7 +127,8 @@ def node_table(metrics: list[dict[str, Any]], allocatable: dict[str, dict[str, A
 
 
 async def _list(env: ToolEnv, target: Target, path: str, query: dict[str, str]) -> list[Any]:
-    assert env.api is not None and target.kubeconfig is not None
+    assert env.api is not None
+    assert target.kubeconfig is not None
     answer = await env.api.get(
         Path(target.kubeconfig),
         target.context,
