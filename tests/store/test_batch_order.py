@@ -21,7 +21,9 @@ async def _conversation(store: SqlStore, name: str) -> tuple[str, str]:
 
 
 def _tokens(conversation_id: str, run_id: str, n: int, tag: str) -> list[NewRecord]:
-    return [NewStreamEvent(conversation_id, run_id, "token", {"i": i, "tag": tag}) for i in range(n)]
+    return [
+        NewStreamEvent(conversation_id, run_id, "token", {"i": i, "tag": tag}) for i in range(n)
+    ]
 
 
 def _write_engine(store: SqlStore) -> Engine:
