@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from opsgate.store.records import NewRecord, NewStreamEvent, StreamEvent
+from opsgate.store.records import NewMessage, NewRecord, NewStreamEvent, StreamEvent
 from opsgate.store.sql import SqlStore
 
 
@@ -91,3 +91,19 @@ async def test_concurrent_batches_each_keep_their_events_consecutive(store: SqlS
     by_id = {e.id: e for e in everything}
     for stored in results:
         assert [by_id[e.id] for e in stored] == stored
+
+
+async def test_a_batch_touches_its_conversation_once_however_many_messages(
+    store: SqlStore,
+) -> None:
+    conversation_id, run_id = await _conversation(store, "bea")
+    before = (await store.get_conversation(conversation_id)).updated_at
+    messages: list[NewRecord] = [
+        NewMessage(conversation_id, "tool", f"output {n}", run_id) for n in range(5)
+    ]
+
+    with _statements(store) as seen:
+        await store.write_batch(messages + _tokens(conversation_id, run_id, 5, "m"))
+
+    assert len([s for s in seen if s.startswith("UPDATE conversations")]) == 1
+    assert (await store.get_conversation(conversation_id)).updated_at > before
