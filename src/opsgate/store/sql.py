@@ -56,7 +56,9 @@ EV, J = tables.stream_events, tables.jenkins_servers
 # is constructed (and cache-keyed) again for every call.
 _TOUCH_CONVERSATION = update(C).where(C.c.id == bindparam("b_id"))
 _INSERT_MESSAGE = insert(M)
-_INSERT_EVENTS = insert(EV).returning(EV.c.id, sort_by_parameter_order=True)
+# No `sort_by_parameter_order`: with it SQLAlchemy finds no sentinel column and falls back to
+# one INSERT per event; `_insert_events` orders the returned ids itself.
+_INSERT_EVENTS = insert(EV).returning(EV.c.id)
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
@@ -279,7 +281,11 @@ class SqlStore(
             }
             for new in events
         ]
-        ids = conn.execute(_INSERT_EVENTS, rows).scalars().all()
+        # One multi-row INSERT (SQLAlchemy's insertmanyvalues). The rows get their ids in the
+        # order given: the write lock (SQLite) or the advisory lock (PostgreSQL) keeps every
+        # other event insert out, so the batch's ids are consecutive. Only RETURNING's row order
+        # is unspecified in both databases, hence sorted.
+        ids = sorted(conn.execute(_INSERT_EVENTS, rows).scalars().all())
         stored = [
             StreamEvent.model_validate({**row, "id": i}) for row, i in zip(rows, ids, strict=True)
         ]

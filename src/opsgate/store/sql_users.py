@@ -37,6 +37,7 @@ _USER_COLUMNS = (
     U.c.sign_in,
     U.c.subject,
 )
+_TOKEN_COLUMNS = tuple(c for c in TK.c if c.name != "token_hash")
 
 
 class UsersStore(SqlBase):
@@ -271,15 +272,23 @@ class UsersStore(SqlBase):
             U.c.disabled.is_(False),
         )
 
-        def lookup(conn: Connection) -> tuple[ApiToken, UserWithSecret] | None:
-            stmt = select(TK.c.id).select_from(TK.join(U, TK.c.user_id == U.c.id)).where(live)
-            token_id = conn.execute(stmt).scalar_one_or_none()
-            if token_id is None:
+        # Every API request authenticates: the token and its user in one statement, then the
+        # user's grants (it was four statements).
+        stmt = (
+            select(*_TOKEN_COLUMNS, *(c.label(f"u_{c.name}") for c in _USER_COLUMNS))
+            .select_from(TK.join(U, TK.c.user_id == U.c.id))
+            .where(live)
+        )
+
+        def lookup(conn: Connection) -> tuple[ApiToken, User] | None:
+            row = conn.execute(stmt).first()
+            if row is None:
                 return None
-            token = self._token(conn, token_id)
-            user = self._one_user(conn, U.c.id == token.user_id)
-            assert user is not None  # the join above found it inside this transaction
-            return token, user
+            values = row._mapping
+            token = ApiToken.model_validate({c.name: values[c.name] for c in _TOKEN_COLUMNS})
+            user = {c.name: values[f"u_{c.name}"] for c in _USER_COLUMNS}
+            user["grants"] = self._grants(conn, [token.user_id]).get(token.user_id, ())
+            return token, User.model_validate(user)
 
         found = await self._read(lookup)
         if found is None:
@@ -293,18 +302,18 @@ class UsersStore(SqlBase):
                 )
             )
             token = token.model_copy(update={"last_used_at": now})
-        return token, User.model_validate(user.model_dump(exclude={"password_hash"}))
+        return token, user
 
     @staticmethod
     def _token(conn: Connection, token_id: str) -> ApiToken:
-        stmt = select(*(c for c in TK.c if c.name != "token_hash")).where(TK.c.id == token_id)
+        stmt = select(*_TOKEN_COLUMNS).where(TK.c.id == token_id)
         row = conn.execute(stmt).first()
         if row is None:
             raise NotFound(f"no token {token_id!r}")
         return ApiToken.model_validate(dict(row._mapping))
 
     async def list_tokens(self, user_id: str | None = None) -> list[ApiToken]:
-        stmt = select(*(c for c in TK.c if c.name != "token_hash")).order_by(TK.c.created_at)
+        stmt = select(*_TOKEN_COLUMNS).order_by(TK.c.created_at)
         if user_id is not None:
             stmt = stmt.where(TK.c.user_id == user_id)
         rows = await self._read(lambda conn: conn.execute(stmt).all())
