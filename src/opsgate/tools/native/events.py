@@ -16,7 +16,6 @@ are ordered by `gosort`, a port of Go's algorithm, not by Python's stable sort.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from opsgate.errors import NotNative
 from opsgate.tools.base import CommandResult, ToolEnv
 from opsgate.tools.command import Target
 from opsgate.tools.kubectl import params as p
-from opsgate.tools.native.get import CHUNK, resolve, result_of
+from opsgate.tools.native.get import CHUNK, read_document, resolve, result_of
 from opsgate.tools.native.gosort import go_sort
 from opsgate.tools.native.printing import tabwriter
 
@@ -186,23 +185,7 @@ async def k8s_events(
         query["fieldSelector"] = await _for_selector(env, kubeconfig, target, params.for_object)
     events: list[dict[str, Any]] = []
     while True:
-        answer = await env.api.get(
-            kubeconfig,
-            target.context,
-            path,
-            query=query,
-            accept="application/json, */*",
-            acting_as=target.acting_as,
-            timeout_s=env.command_timeout_s,
-        )
-        if answer.status != 200:
-            raise NotNative(f"the server answered {answer.status}, which kubectl words itself")
-        try:
-            document = json.loads(answer.body)
-        except ValueError as e:
-            raise NotNative("the server answered with no JSON") from e
-        if not isinstance(document, dict):
-            raise NotNative("the server answered with no JSON object")
+        document = await read_document(env, target, path, query)
         events += [e for e in document.get("items") or [] if _wanted(e, params.types)]
         token = (document.get("metadata") or {}).get("continue")
         if not token:

@@ -105,6 +105,40 @@ def result_of(
     )
 
 
+async def read_ok(
+    env: ToolEnv, target: Target, path: str, query: dict[str, str] | None = None
+) -> bytes:
+    """The body of the API server's 200 answer to GET `path`, as the call's identity; any
+    other answer is left to kubectl (`NotNative`), which words the server's errors itself."""
+    if env.api is None or target.kubeconfig is None:
+        raise NotNative("no kubeconfig named for the native path")
+    answer = await env.api.get(
+        Path(target.kubeconfig),
+        target.context,
+        path,
+        query=query,
+        accept="application/json, */*",
+        acting_as=target.acting_as,
+        timeout_s=env.command_timeout_s,
+    )
+    if answer.status != 200:
+        raise NotNative(f"the server answered {answer.status}, which kubectl words itself")
+    return answer.body
+
+
+async def read_document(
+    env: ToolEnv, target: Target, path: str, query: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`read_ok`'s answer as a JSON object (anything else is left to kubectl)."""
+    try:
+        document = json.loads(await read_ok(env, target, path, query))
+    except ValueError as e:
+        raise NotNative("the server answered with no JSON") from e
+    if not isinstance(document, dict):
+        raise NotNative("the server answered with no JSON object")
+    return document
+
+
 async def k8s_get(
     params: p.GetParams, env: ToolEnv, target: Target, argv: list[str]
 ) -> CommandResult:

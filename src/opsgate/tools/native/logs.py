@@ -11,7 +11,6 @@ containers and none named (kubectl picks one and says so), and every error answe
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from opsgate.errors import NotNative
 from opsgate.tools.base import CommandResult, ToolEnv
 from opsgate.tools.command import Target
 from opsgate.tools.kubectl import params as p
-from opsgate.tools.native.get import result_of
+from opsgate.tools.native.get import read_document, read_ok, result_of
 
 _DURATION = re.compile(r"(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 
@@ -52,22 +51,7 @@ async def k8s_logs(
     namespace = params.namespace or (await env.api.endpoint(kubeconfig, target.context)).namespace
     pod_path = f"/api/v1/namespaces/{namespace}/pods/{params.pod}"
 
-    async def read(path: str, query: dict[str, str] | None = None) -> bytes:
-        assert env.api is not None
-        answer = await env.api.get(
-            kubeconfig,
-            target.context,
-            path,
-            query=query,
-            accept="application/json, */*",
-            acting_as=target.acting_as,
-            timeout_s=env.command_timeout_s,
-        )
-        if answer.status != 200:
-            raise NotNative(f"the server answered {answer.status}, which kubectl logs words itself")
-        return answer.body
-
-    pod = json.loads(await read(pod_path))
+    pod = await read_document(env, target, pod_path)
     spec = pod.get("spec") or {}
     containers = [str(c.get("name")) for c in spec.get("containers") or []]
     others = [*(spec.get("initContainers") or []), *(spec.get("ephemeralContainers") or [])]
@@ -83,5 +67,5 @@ async def k8s_logs(
         query["previous"] = "true"
     if params.timestamps:
         query["timestamps"] = "true"
-    body = await read(f"{pod_path}/log", query)
+    body = await read_ok(env, target, f"{pod_path}/log", query)
     return result_of(argv, 0, body.decode("utf-8", errors="replace"), "", env, started)

@@ -15,7 +15,6 @@ node, is left to kubectl (it prints those lines in Go's random map order).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -27,7 +26,7 @@ from opsgate.errors import NotNative
 from opsgate.tools.base import CommandResult, ToolEnv
 from opsgate.tools.command import Target
 from opsgate.tools.kubectl import params as p
-from opsgate.tools.native.get import result_of
+from opsgate.tools.native.get import read_document, result_of
 from opsgate.tools.native.printing import tabwriter
 
 _QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+)|([a-zA-Z]*))")
@@ -127,25 +126,7 @@ def node_table(metrics: list[dict[str, Any]], allocatable: dict[str, dict[str, A
 
 
 async def _list(env: ToolEnv, target: Target, path: str, query: dict[str, str]) -> list[Any]:
-    assert env.api is not None
-    assert target.kubeconfig is not None
-    answer = await env.api.get(
-        Path(target.kubeconfig),
-        target.context,
-        path,
-        query=query,
-        accept="application/json, */*",
-        acting_as=target.acting_as,
-        timeout_s=env.command_timeout_s,
-    )
-    if answer.status != 200:
-        raise NotNative(f"the server answered {answer.status}, which kubectl top words itself")
-    try:
-        document = json.loads(answer.body)
-    except ValueError as e:
-        raise NotNative("the server answered with no JSON") from e
-    items = document.get("items") if isinstance(document, dict) else None
-    return list(items or [])
+    return list((await read_document(env, target, path, query)).get("items") or [])
 
 
 async def k8s_top_nodes(
