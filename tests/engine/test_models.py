@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,6 +18,7 @@ from opsgate.engine.models.factory import model_from_settings
 from opsgate.engine.models.scripted import ScriptedModel
 from opsgate.errors import ConfigError, ModelError
 from opsgate.settings import Settings
+from tests.fixtures.net import serving
 
 SCRIPT = """
 scripts:
@@ -206,14 +206,8 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def fake_openai() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_FakeOpenAI) as base_url:
+        yield f"{base_url}/v1"
 
 
 @pytest.mark.slow

@@ -12,8 +12,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fixtures.net import serving
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,6 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the tests read what arrived, not a log of it."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    found.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/opsgate"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as base_url:
+        found.url = f"{base_url}/hooks/opsgate"
         yield found
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -12,8 +12,10 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fixtures.net import serving
 
 BOT_TOKEN = "xoxb-test-0123456789-abcdef"
 
@@ -69,13 +71,6 @@ def slack_stand_in() -> Iterator[SlackStandIn]:
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: tests read `calls`."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    found.api_url = f"http://127.0.0.1:{server.server_address[1]}/api"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as base_url:
+        found.api_url = f"{base_url}/api"
         yield found
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
