@@ -234,3 +234,20 @@ async def test_a_second_engine_never_settles_a_live_engines_running_change(
         finished = await b.store.get_run(run.id)
         assert (finished.status, finished.owner_id) == ("failed", "engine-b")
         released.set()
+
+
+async def test_a_sweep_leaves_a_run_of_this_engine_that_has_not_started_its_task_yet(
+    harnesses: HarnessFactory,
+) -> None:
+    """Between `create_run` and its task's start the run is ours and has no task: a periodic
+    sweep must not fail it as interrupted (it did: a browser run ended "interrupted by a
+    restart" while it ran); only a start-up settles what an earlier process left."""
+    h = await harnesses.open(None)
+    engine_id = h.engine.deps.engine_id
+    starting = await h.store.create_run(
+        h.conversation.id, "chat", h.operator.id, owner_id=engine_id
+    )
+    await h.engine.sweep()
+    assert (await h.store.get_run(starting.id)).status == "running"
+    await h.engine.recover()
+    assert (await h.store.get_run(starting.id)).status == "failed"

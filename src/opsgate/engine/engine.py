@@ -539,6 +539,10 @@ class Engine:
         for run in orphans:
             if run.id in self._tasks:
                 continue  # this engine drives it now
+            if not startup and run.owner_id == me:
+                # Ours and running in this process: between `create_run` and its task's start,
+                # or driven right now; only a start-up settles what an earlier process left.
+                continue
             if run.owner_id is None and run.status == "awaiting_approval":
                 # Paused at the gate, owned by nobody: a decision resumes it where it lands.
                 if startup:
